@@ -1,0 +1,631 @@
+// Package storage is Sachet's filesystem blob store: chunks of uploads as
+// they arrive, and the finished content files joined from them.
+//
+// The promises: content bytes are streamed and never held in memory whole;
+// nothing reported as written is lost on a crash (it is fsynced, and so is
+// the directory that names it, before success is returned); nothing half
+// written is ever visible under chunks/ or blobs/ (files are written in
+// tmp/ and renamed into place). File names are random 128-bit ids chosen
+// here, never derived from client input.
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+const (
+	// bufSize is large enough that syscall overhead is noise next to
+	// copying, small enough that a thousand concurrent uploads stay cheap.
+	bufSize = 1 << 20
+
+	// writebackEvery is how many bytes are written before the kernel is
+	// asked to start writing them out. Without it, dirty pages pile up
+	// until the final fsync, which then waits for all of them while the
+	// disk sat idle during the copy.
+	writebackEvery = 8 << 20
+
+	idLen = 32 // hex characters of a 128-bit id
+)
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, bufSize)
+	return &b
+}}
+
+// FS is a blob store rooted at a directory. It is safe for concurrent use.
+type FS struct {
+	tmp, chunks, blobs string
+	opt                options
+}
+
+// options exist for benchmarking alternatives; the zero value is the
+// production setting.
+type options struct {
+	joinMode    int // 0: copy_file_range ‖ hash, 1: read+hash+write, 2: copy_file_range then hash
+	noPrealloc  bool
+	noWriteback bool
+}
+
+// Open creates root and its tmp/, chunks/ and blobs/ directories if needed
+// (mode 0700) and returns the store.
+func Open(root string) (*FS, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, storageErr(err)
+	}
+	f := &FS{
+		tmp:    filepath.Join(root, "tmp"),
+		chunks: filepath.Join(root, "chunks"),
+		blobs:  filepath.Join(root, "blobs"),
+	}
+	created := false
+	for _, d := range []string{f.tmp, f.chunks, f.blobs} {
+		err := os.Mkdir(d, 0o700)
+		switch {
+		case err == nil:
+			created = true
+		case errors.Is(err, fs.ErrExist):
+			if fi, err := os.Stat(d); err != nil {
+				return nil, err
+			} else if !fi.IsDir() {
+				return nil, fmt.Errorf("storage: %s is not a directory", d)
+			}
+		default:
+			return nil, storageErr(err)
+		}
+	}
+	if created {
+		// Files renamed into a directory whose own entry was lost in a
+		// crash would be lost with it.
+		if err := syncDir(root); err != nil {
+			return nil, storageErr(err)
+		}
+	}
+	return f, nil
+}
+
+// WriteChunk streams r into a new chunk file and returns its id and size.
+// The chunk is durable when WriteChunk returns, and visible in chunks/ only
+// then. More than max bytes (max <= 0: no limit) is a TooLarge error, found
+// after reading at most max+1 bytes. On any error, including a read error
+// from r and ctx being cancelled, nothing is left behind. ctx is checked
+// between reads: a Read blocked on a client must be unblocked by r's owner
+// (net/http does so when the connection dies).
+func (f *FS) WriteChunk(ctx context.Context, r io.Reader, max int64) (id string, size int64, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
+	t, err := f.createTemp()
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if err != nil {
+			t.abort()
+		}
+	}()
+
+	limit := int64(-1) // bytes to read at most; -1: unlimited
+	if max > 0 && max < math.MaxInt64 {
+		limit = max + 1
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", 0, err
+		}
+		b := buf
+		if limit >= 0 && int64(len(b)) > limit-size {
+			b = b[:limit-size]
+		}
+		n, rerr := fill(r, b)
+		if n > 0 {
+			if err := t.write(b[:n]); err != nil {
+				return "", 0, err
+			}
+			size += int64(n)
+		}
+		if limit >= 0 && size >= limit {
+			return "", 0, domain.Errorf(domain.TooLarge, "chunk exceeds the %d-byte chunk size limit", max)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return "", 0, fmt.Errorf("storage: reading chunk: %w", rerr)
+		}
+	}
+	if err := t.commit(f.chunks); err != nil {
+		return "", 0, err
+	}
+	return t.id, size, nil
+}
+
+// fill reads into b until it is full or r fails. A clean end is io.EOF;
+// unlike io.ReadFull, a reader's own io.ErrUnexpectedEOF (a truncated
+// multipart body) stays distinguishable from a short final read.
+func fill(r io.Reader, b []byte) (n int, err error) {
+	for n < len(b) && err == nil {
+		var m int
+		m, err = r.Read(b[n:])
+		n += m
+	}
+	return n, err
+}
+
+// Join concatenates the chunks, in order, into a new blob and returns its
+// id, size and SHA-256. The blob is durable and complete when Join returns;
+// on error nothing is left in blobs/ or tmp/. maxTotal > 0 limits the
+// blob's size (TooLarge). The chunks are left in place: the caller removes
+// them once the blob is recorded.
+func (f *FS) Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domain.Blob, error) {
+	for _, id := range chunkIDs {
+		if !validID(id) {
+			return domain.Blob{}, domain.Errorf(domain.Invalid, "invalid chunk id %q", id)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return domain.Blob{}, err
+	}
+	// Sizes first, so that a file over the limit is refused before a byte
+	// is copied, and the blob's space can be reserved up front.
+	sizes := make([]int64, len(chunkIDs))
+	var total int64
+	for i, id := range chunkIDs {
+		fi, err := os.Stat(filepath.Join(f.chunks, id))
+		if err != nil {
+			return domain.Blob{}, fmt.Errorf("storage: chunk %d: %w", i, err)
+		}
+		sizes[i] = fi.Size()
+		total += sizes[i]
+		if maxTotal > 0 && total > maxTotal {
+			return domain.Blob{}, domain.Errorf(domain.TooLarge, "file exceeds the %d-byte file size limit", maxTotal)
+		}
+	}
+
+	t, err := f.createTemp()
+	if err != nil {
+		return domain.Blob{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			t.abort()
+		}
+	}()
+	if !f.opt.noPrealloc && total > 0 {
+		// Reserving the space fails fast on a full disk instead of after
+		// copying gigabytes, and lets ext4 lay the blob out contiguously.
+		if err := preallocate(t.file, total); err != nil {
+			return domain.Blob{}, storageErr(err)
+		}
+	}
+
+	var sum string
+	switch f.opt.joinMode {
+	case 1:
+		sum, err = f.joinReadWrite(ctx, t, chunkIDs)
+	case 2:
+		sum, err = f.joinCopyThenHash(ctx, t, chunkIDs, sizes)
+	default:
+		sum, err = f.joinParallel(ctx, t, chunkIDs, sizes)
+	}
+	if err != nil {
+		return domain.Blob{}, err
+	}
+	if t.off != total {
+		// Chunks are never modified once written; a change means something
+		// else is writing in our directory.
+		return domain.Blob{}, fmt.Errorf("storage: chunks changed size while joining (%d bytes, expected %d)", t.off, total)
+	}
+	if err := t.commit(f.blobs); err != nil {
+		return domain.Blob{}, err
+	}
+	ok = true
+	return domain.Blob{ID: t.id, Size: total, SHA256: sum}, nil
+}
+
+// joinReadWrite copies and hashes through one user-space buffer.
+func (f *FS) joinReadWrite(ctx context.Context, t *tempFile, chunkIDs []string) (string, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	h := sha256.New()
+	for i, id := range chunkIDs {
+		src, err := os.Open(filepath.Join(f.chunks, id))
+		if err != nil {
+			return "", fmt.Errorf("storage: chunk %d: %w", i, err)
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				src.Close()
+				return "", err
+			}
+			n, rerr := fill(src, buf)
+			if n > 0 {
+				h.Write(buf[:n])
+				if err := t.write(buf[:n]); err != nil {
+					src.Close()
+					return "", err
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				src.Close()
+				return "", fmt.Errorf("storage: chunk %d: %w", i, rerr)
+			}
+		}
+		src.Close()
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// joinCopyThenHash copies each chunk in the kernel, then hashes it.
+func (f *FS) joinCopyThenHash(ctx context.Context, t *tempFile, chunkIDs []string, sizes []int64) (string, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	h := sha256.New()
+	for i, id := range chunkIDs {
+		src, err := os.Open(filepath.Join(f.chunks, id))
+		if err != nil {
+			return "", fmt.Errorf("storage: chunk %d: %w", i, err)
+		}
+		err = t.copyFrom(ctx, src, sizes[i])
+		if err == nil {
+			_, err = io.CopyBuffer(hashWriter{h}, io.NewSectionReader(src, 0, math.MaxInt64), *bp)
+		}
+		src.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// joinParallel copies the chunks in the kernel while another goroutine
+// hashes them: the hash, not the copy, is the CPU-bound part.
+func (f *FS) joinParallel(ctx context.Context, t *tempFile, chunkIDs []string, sizes []int64) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		sum string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := f.hashChunks(ctx, chunkIDs)
+		if err != nil {
+			cancel()
+		}
+		done <- result{sum, err}
+	}()
+	var cerr error
+	for i, id := range chunkIDs {
+		src, err := os.Open(filepath.Join(f.chunks, id))
+		if err != nil {
+			cerr = fmt.Errorf("storage: chunk %d: %w", i, err)
+			break
+		}
+		cerr = t.copyFrom(ctx, src, sizes[i])
+		src.Close()
+		if cerr != nil {
+			break
+		}
+	}
+	if cerr != nil {
+		cancel()
+	}
+	res := <-done
+	if cerr != nil && !(errors.Is(cerr, context.Canceled) && res.err != nil) {
+		return "", cerr
+	}
+	return res.sum, res.err
+}
+
+func (f *FS) hashChunks(ctx context.Context, chunkIDs []string) (string, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	h := sha256.New()
+	for i, id := range chunkIDs {
+		src, err := os.Open(filepath.Join(f.chunks, id))
+		if err != nil {
+			return "", fmt.Errorf("storage: chunk %d: %w", i, err)
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				src.Close()
+				return "", err
+			}
+			n, rerr := fill(src, buf)
+			h.Write(buf[:n])
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				src.Close()
+				return "", fmt.Errorf("storage: chunk %d: %w", i, rerr)
+			}
+		}
+		src.Close()
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type hashWriter struct{ h io.Writer }
+
+func (w hashWriter) Write(p []byte) (int, error) { return w.h.Write(p) }
+
+// OpenBlob opens a finished blob for reading. An unknown or malformed id
+// is a NotFound error.
+func (f *FS) OpenBlob(id string) (*os.File, error) {
+	if !validID(id) {
+		return nil, domain.Errorf(domain.NotFound, "content not found")
+	}
+	file, err := os.Open(filepath.Join(f.blobs, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, domain.Wrap(domain.NotFound, err, "content not found")
+	}
+	return file, err
+}
+
+// Remove deletes the chunks or blobs with the given ids. Ids that name
+// nothing are not an error; a malformed id is Invalid. All ids are tried;
+// the first error is returned.
+func (f *FS) Remove(ids ...string) error {
+	var first error
+	for _, id := range ids {
+		if !validID(id) {
+			if first == nil {
+				first = domain.Errorf(domain.Invalid, "invalid storage id %q", id)
+			}
+			continue
+		}
+		for _, dir := range []string{f.chunks, f.blobs} {
+			if err := os.Remove(filepath.Join(dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// Sweep removes files last modified before olderThan: everything in tmp/,
+// and chunks and blobs for which referenced reports false. Files of other
+// names are left alone. It stops at the first error from referenced or
+// ctx, returning the number of files removed so far; a file that cannot be
+// removed is skipped and its error returned at the end.
+func (f *FS) Sweep(ctx context.Context, olderThan time.Time, referenced func(ctx context.Context, id string) (bool, error)) (int, error) {
+	removed := 0
+	var first error
+	for _, dir := range []string{f.tmp, f.chunks, f.blobs} {
+		checkRef := dir != f.tmp
+		d, err := os.Open(dir)
+		if err != nil {
+			return removed, err
+		}
+		for {
+			// Batches keep memory flat however many files there are.
+			ents, rerr := d.ReadDir(256)
+			for _, e := range ents {
+				if err := ctx.Err(); err != nil {
+					d.Close()
+					return removed, err
+				}
+				if !e.Type().IsRegular() || !validID(e.Name()) {
+					continue
+				}
+				fi, err := e.Info()
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					d.Close()
+					return removed, err
+				}
+				if !fi.ModTime().Before(olderThan) {
+					continue
+				}
+				if checkRef {
+					ref, err := referenced(ctx, e.Name())
+					if err != nil {
+						d.Close()
+						return removed, err
+					}
+					if ref {
+						continue
+					}
+				}
+				err = os.Remove(filepath.Join(dir, e.Name()))
+				switch {
+				case err == nil:
+					removed++
+				case errors.Is(err, fs.ErrNotExist):
+				case first == nil:
+					first = err
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				d.Close()
+				return removed, rerr
+			}
+		}
+		d.Close()
+	}
+	return removed, first
+}
+
+// Writable reports whether a file can be created in the store, for
+// readiness checks.
+func (f *FS) Writable() error {
+	t, err := f.createTemp()
+	if err != nil {
+		return err
+	}
+	// One byte, because a full disk still lets an empty file be created.
+	err = t.write([]byte{0})
+	t.abort()
+	return err
+}
+
+// tempFile is a file being written in tmp/.
+type tempFile struct {
+	file *os.File
+	id   string
+	path string
+	off  int64 // bytes written
+	kick int64 // offset up to which writeback was started
+	wb   bool  // start writeback while writing
+}
+
+func (f *FS) createTemp() (*tempFile, error) {
+	id := newID()
+	p := filepath.Join(f.tmp, id)
+	file, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return &tempFile{file: file, id: id, path: p, wb: !f.opt.noWriteback}, nil
+}
+
+func (t *tempFile) write(b []byte) error {
+	n, err := t.file.Write(b)
+	t.off += int64(n)
+	if err != nil {
+		return storageErr(err)
+	}
+	t.writeback()
+	return nil
+}
+
+// copyFrom appends n bytes of src, copied inside the kernel.
+func (t *tempFile) copyFrom(ctx context.Context, src *os.File, n int64) error {
+	var roff int64
+	for roff < n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		step := min(n-roff, writebackEvery)
+		m, err := copyRange(src, roff, t.file, t.off, step)
+		roff += m
+		t.off += m
+		if err != nil {
+			return storageErr(err)
+		}
+		if m == 0 {
+			return fmt.Errorf("storage: %s: unexpected end of chunk", src.Name())
+		}
+		t.writeback()
+	}
+	return nil
+}
+
+func (t *tempFile) writeback() {
+	if t.wb && t.off-t.kick >= writebackEvery {
+		startWriteback(t.file, t.kick, t.off-t.kick)
+		t.kick = t.off
+	}
+}
+
+// commit makes the file durable and moves it into dir under its id. On
+// error the caller must still call abort.
+func (t *tempFile) commit(dir string) error {
+	if err := t.file.Sync(); err != nil {
+		return storageErr(err)
+	}
+	err := t.file.Close()
+	t.file = nil
+	if err != nil {
+		return storageErr(err)
+	}
+	final := filepath.Join(dir, t.id)
+	if err := renameNoReplace(t.path, final); err != nil {
+		return storageErr(err)
+	}
+	if err := syncDir(dir); err != nil {
+		// The name may not survive a crash; better absent than reported
+		// durable and then gone.
+		os.Remove(final)
+		return storageErr(err)
+	}
+	return nil
+}
+
+// abort discards the temporary file.
+func (t *tempFile) abort() {
+	if t.file != nil {
+		t.file.Close()
+		t.file = nil
+	}
+	os.Remove(t.path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// storageErr gives out-of-space and read-only failures their kinds, so
+// clients get 507 rather than 500.
+func storageErr(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
+		return domain.Wrap(domain.InsufficientStorage, err, "not enough storage space")
+	case errors.Is(err, syscall.EROFS):
+		return domain.Wrap(domain.InsufficientStorage, err, "storage is read-only")
+	}
+	return err
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (Go ≥ 1.24 crashes instead)
+	return hex.EncodeToString(b[:])
+}
+
+// validID reports whether id has the form newID produces, which also
+// guarantees it is a plain file name.
+func validID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

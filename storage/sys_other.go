@@ -1,0 +1,27 @@
+//go:build !linux
+
+package storage
+
+import (
+	"io"
+	"os"
+)
+
+func preallocate(f *os.File, size int64) error { return nil }
+
+func startWriteback(f *os.File, off, n int64) {}
+
+func copyRange(src *os.File, soff int64, dst *os.File, doff int64, n int64) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	w := io.NewOffsetWriter(dst, doff)
+	return io.CopyBuffer(w, io.NewSectionReader(src, soff, n), *bp)
+}
+
+func renameNoReplace(oldpath, newpath string) error {
+	// A hard link refuses to replace an existing file, unlike os.Rename.
+	if err := os.Link(oldpath, newpath); err != nil {
+		return err
+	}
+	return os.Remove(oldpath)
+}
