@@ -1,0 +1,304 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// Authenticator turns bearer tokens into callers.
+type Authenticator interface {
+	// Authenticate verifies a token; any failure is an Unauthorized error.
+	Authenticate(ctx context.Context, token string) (domain.Caller, error)
+	// Anonymous is the caller for requests without a token.
+	Anonymous(ctx context.Context) (domain.Caller, error)
+}
+
+// Prechecker answers, for an operation whose request body is unusable,
+// what a good body would have been answered first: the addressed resource
+// missing (404), not the caller's (403), locked (423). It returns nil when
+// the body's own error should answer.
+type Prechecker interface {
+	Precheck(ctx context.Context, operationID string, pathParams map[string]string) error
+}
+
+// operation is what the gate knows of one route, read once from the spec.
+type operation struct {
+	route       *routers.Route
+	id          string
+	perm        domain.Perm // 0: none needed
+	auth        authMode
+	jsonBody    bool
+	multipart   bool
+	paramNames  []string
+	hasParams   bool
+	requestBody *openapi3.RequestBody
+}
+
+type authMode int
+
+const (
+	authOptional authMode = iota // token or anonymous
+	authRequired                 // token only
+	authNone                     // the Authorization header is not read (login)
+)
+
+// permissionExtension names the permission an operation needs.
+const permissionExtension = "x-sachet-permission"
+
+// indexOperations maps "METHOD echo-path" to each operation of the spec.
+func indexOperations(spec *openapi3.T) (map[string]*operation, error) {
+	ops := make(map[string]*operation)
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			o := &operation{
+				route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				id:    op.OperationID,
+			}
+			if v, ok := op.Extensions[permissionExtension]; ok {
+				code, _ := v.(string)
+				p, ok := domain.ParsePerm(code)
+				if !ok {
+					return nil, fmt.Errorf("%s %s: unknown %s %v", method, path, permissionExtension, v)
+				}
+				o.perm = p
+			}
+			sec := spec.Security
+			if op.Security != nil {
+				sec = *op.Security
+			}
+			switch {
+			case len(sec) == 0:
+				o.auth = authNone
+			case hasAnonymous(sec):
+				o.auth = authOptional
+			default:
+				o.auth = authRequired
+			}
+			for _, p := range append(append(openapi3.Parameters{}, item.Parameters...), op.Parameters...) {
+				o.hasParams = true
+				if p.Value.In == openapi3.ParameterInPath {
+					o.paramNames = append(o.paramNames, p.Value.Name)
+				}
+			}
+			if op.RequestBody != nil {
+				o.requestBody = op.RequestBody.Value
+				o.jsonBody = o.requestBody.Content.Get("application/json") != nil
+				o.multipart = o.requestBody.Content.Get("multipart/form-data") != nil
+			}
+			ops[method+" "+echoPath(path)] = o
+		}
+	}
+	return ops, nil
+}
+
+func hasAnonymous(sec openapi3.SecurityRequirements) bool {
+	for _, r := range sec {
+		if len(r) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// echoPath turns /files/{share_id} into echo's /files/:share_id.
+func echoPath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '{':
+			b.WriteByte(':')
+		case '}':
+		default:
+			b.WriteByte(p[i])
+		}
+	}
+	return b.String()
+}
+
+// gate authenticates the caller, checks the operation's permission, and
+// validates parameters and the JSON body against the spec, in that order.
+type gate struct {
+	ops          map[string]*operation
+	auth         Authenticator
+	pre          Prechecker
+	maxJSONBytes int64
+}
+
+func (g *gate) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		op := g.ops[req.Method+" "+c.Path()]
+		if op == nil {
+			return next(c) // echo's 404/405, or a route outside the spec
+		}
+		ctx := req.Context()
+		caller, err := g.authenticate(ctx, req, op)
+		if err != nil {
+			return err
+		}
+		if op.perm != 0 && !caller.Perms.Has(op.perm) {
+			return domain.PermissionError(caller, op.perm)
+		}
+		ctx = domain.WithCaller(ctx, caller)
+		req = req.WithContext(ctx)
+		c.SetRequest(req)
+
+		params := make(map[string]string, len(op.paramNames))
+		for _, n := range op.paramNames {
+			params[n] = c.Param(n)
+		}
+		input := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: params,
+			Route:      op.route,
+			Options: &openapi3filter.Options{
+				ExcludeRequestBody: true,
+				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			},
+		}
+		if op.hasParams {
+			if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
+				return domain.Errorf(domain.Invalid, "%s", describe(err))
+			}
+		}
+		if err := g.checkBody(ctx, c, op, input, params); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// authenticate reads the Authorization header. A header that is present
+// but unusable is 401 even where anonymous access is allowed: a bad token
+// is never silently downgraded.
+func (g *gate) authenticate(ctx context.Context, req *http.Request, op *operation) (domain.Caller, error) {
+	if op.auth == authNone {
+		return domain.Caller{}, nil
+	}
+	h := req.Header.Get("Authorization")
+	if h == "" {
+		if op.auth == authRequired {
+			return domain.Caller{}, domain.Errorf(domain.Unauthorized, "Authentication required: send a bearer token.")
+		}
+		return g.auth.Anonymous(ctx)
+	}
+	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return domain.Caller{}, domain.Errorf(domain.Unauthorized, "Authorization must be \"Bearer <token>\".")
+	}
+	return g.auth.Authenticate(ctx, token)
+}
+
+// checkBody validates a JSON body against the spec, or checks that a
+// multipart body is multipart (its parts are streamed by the handler). When
+// the body is unusable, a resource error that a good body would have met
+// first answers instead.
+func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, input *openapi3filter.RequestValidationInput, params map[string]string) error {
+	req := c.Request()
+	var bodyErr error
+	switch {
+	case op.multipart:
+		mt, params, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+		if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+			bodyErr = domain.Errorf(domain.Invalid, "request body must be multipart/form-data with a boundary")
+		}
+	case op.jsonBody:
+		if req.ContentLength > g.maxJSONBytes {
+			bodyErr = domain.Errorf(domain.TooLarge, "request body exceeds the %d-byte limit", g.maxJSONBytes)
+			break
+		}
+		data, err := io.ReadAll(io.LimitReader(req.Body, g.maxJSONBytes+1))
+		if err != nil {
+			return domain.Wrap(domain.Invalid, err, "could not read the request body")
+		}
+		if int64(len(data)) > g.maxJSONBytes {
+			bodyErr = domain.Errorf(domain.TooLarge, "request body exceeds the %d-byte limit", g.maxJSONBytes)
+			break
+		}
+		if len(bytes.TrimSpace(data)) == 0 && !op.requestBody.Required {
+			req.Body = http.NoBody
+			req.ContentLength = 0
+			break
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+			// Clients such as httpie and curl scripts may omit or vary it;
+			// the body is judged as JSON either way.
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if err := openapi3filter.ValidateRequestBody(ctx, input, op.requestBody); err != nil {
+			bodyErr = domain.Errorf(domain.Invalid, "%s", describe(err))
+		}
+		req.Body = io.NopCloser(bytes.NewReader(data))
+		req.ContentLength = int64(len(data))
+	}
+	if bodyErr == nil {
+		return nil
+	}
+	if g.pre != nil {
+		if err := g.pre.Precheck(ctx, op.id, params); err != nil {
+			return err
+		}
+	}
+	return bodyErr
+}
+
+// describe turns a kin-openapi validation error into one sentence that
+// names the parameter or body field at fault.
+func describe(err error) string {
+	var me openapi3.MultiError
+	if errors.As(err, &me) && len(me) > 0 {
+		err = me[0]
+	}
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return err.Error()
+	}
+	reason := re.Reason
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		reason = se.Reason
+		if ptr := se.JSONPointer(); len(ptr) > 0 {
+			reason = fmt.Sprintf("field %q: %s", strings.Join(ptr, "/"), se.Reason)
+		}
+	} else if re.Err != nil {
+		var pe *openapi3filter.ParseError
+		if errors.As(re.Err, &pe) {
+			if re.Parameter != nil {
+				reason = "not a valid " + paramType(re.Parameter)
+			} else {
+				reason = "not valid JSON"
+			}
+		} else if reason == "" {
+			reason = re.Err.Error()
+		}
+	}
+	switch {
+	case re.Parameter != nil:
+		return fmt.Sprintf("invalid %s parameter %q: %s", re.Parameter.In, re.Parameter.Name, reason)
+	case re.RequestBody != nil:
+		return "invalid request body: " + reason
+	}
+	return reason
+}
+
+func paramType(p *openapi3.Parameter) string {
+	if p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type != nil {
+		return strings.Join(p.Schema.Value.Type.Slice(), " or ")
+	}
+	return "value"
+}

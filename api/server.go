@@ -1,0 +1,95 @@
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/sachet-server/sachet/gen"
+)
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	// CORSOrigins are the origins allowed to call the API from a browser;
+	// "*" allows any.
+	CORSOrigins []string
+	// MaxJSONBytes caps JSON request bodies (413 beyond).
+	MaxJSONBytes int64
+	Logger       *slog.Logger
+}
+
+// Deps are the collaborators behind the HTTP layer.
+type Deps struct {
+	Handlers    gen.StrictServerInterface
+	Middlewares []gen.StrictMiddlewareFunc
+	Auth        Authenticator
+	Precheck    Prechecker
+}
+
+// New builds the echo server for the whole API.
+func New(cfg Config, deps Deps) (*echo.Echo, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxJSONBytes <= 0 {
+		cfg.MaxJSONBytes = 1 << 20
+	}
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("loading embedded spec: %w", err)
+	}
+	spec.Servers = nil // the validator would otherwise match only those hosts
+	ops, err := indexOperations(spec)
+	if err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			cfg.Logger.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.CORSWithConfig(corsConfig(cfg.CORSOrigins)))
+	g := &gate{ops: ops, auth: deps.Auth, pre: deps.Precheck, maxJSONBytes: cfg.MaxJSONBytes}
+	e.Use(g.middleware)
+
+	gen.RegisterHandlers(e, gen.NewStrictHandler(deps.Handlers, deps.Middlewares))
+	return e, nil
+}
+
+// corsConfig allows the methods and headers the Sachet web UI uses, and
+// exposes the headers it reads, on every response including errors.
+func corsConfig(origins []string) middleware.CORSConfig {
+	if len(origins) == 0 {
+		origins = []string{"*"}
+	}
+	return middleware.CORSConfig{
+		AllowOrigins: origins,
+		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders: []string{"Authorization", "Content-Type", "Range", "If-Range", "If-None-Match", "If-Modified-Since"},
+		ExposeHeaders: []string{"Content-Disposition", "Content-Range", "Content-Length", "ETag", "Location",
+			"Accept-Ranges", "Last-Modified", "Retry-After", "X-Request-Id"},
+		MaxAge: int((24 * time.Hour).Seconds()),
+	}
+}
+
+// ParseOrigins splits a comma-separated origin list.
+func ParseOrigins(s string) []string {
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,159 @@
+package impl
+
+import (
+	"context"
+	"time"
+
+	"github.com/sachet-server/sachet/auth"
+	"github.com/sachet-server/sachet/domain"
+	"github.com/sachet-server/sachet/gen"
+)
+
+type authStore interface {
+	UserByName(ctx context.Context, username string) (*domain.User, error)
+	UpdateUser(ctx context.Context, u *domain.User) error
+	RevokeToken(ctx context.Context, jti string, expires time.Time) error
+	IsRevoked(ctx context.Context, jti string) (bool, error)
+	DefaultPerms(ctx context.Context) (domain.Perm, error)
+}
+
+// Auth signs users in and out, renews tokens and changes passwords; it is
+// also the api package's Authenticator.
+type Auth struct {
+	store     authStore
+	tokens    *auth.Tokens
+	passwords *auth.Passwords
+}
+
+// NewAuth returns the auth handlers.
+func NewAuth(store authStore, tokens *auth.Tokens, passwords *auth.Passwords) *Auth {
+	return &Auth{store: store, tokens: tokens, passwords: passwords}
+}
+
+var errBadToken = domain.Errorf(domain.Unauthorized, "Invalid or expired token.")
+
+// Authenticate verifies a bearer token: signature and expiry, then that it
+// is not revoked and that its account still exists (the same account, not
+// a later one of the same name). Every failure is the same 401.
+func (a *Auth) Authenticate(ctx context.Context, token string) (domain.Caller, error) {
+	claims, err := a.tokens.Verify(token)
+	if err != nil {
+		return domain.Caller{}, errBadToken
+	}
+	u, err := a.store.UserByName(ctx, claims.Username)
+	if domain.IsKind(err, domain.NotFound) {
+		return domain.Caller{}, errBadToken
+	} else if err != nil {
+		return domain.Caller{}, err
+	}
+	if u.ID != claims.UserID {
+		return domain.Caller{}, errBadToken
+	}
+	revoked, err := a.store.IsRevoked(ctx, claims.ID)
+	if err != nil {
+		return domain.Caller{}, err
+	}
+	if revoked {
+		return domain.Caller{}, errBadToken
+	}
+	return domain.Caller{Username: u.Username, UserID: u.ID, Perms: u.Perms, TokenID: claims.ID}, nil
+}
+
+// Anonymous is the caller without a token: the default permissions.
+func (a *Auth) Anonymous(ctx context.Context) (domain.Caller, error) {
+	p, err := a.store.DefaultPerms(ctx)
+	if err != nil {
+		return domain.Caller{}, err
+	}
+	return domain.Caller{Perms: p}, nil
+}
+
+var errBadLogin = domain.Errorf(domain.Unauthorized, "Invalid username or password.")
+
+// Login checks the password; an unknown user costs the same bcrypt
+// comparison as a wrong password, and gets the same answer.
+func (a *Auth) Login(ctx context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
+	u, err := a.store.UserByName(ctx, req.Body.Username)
+	if err != nil && !domain.IsKind(err, domain.NotFound) {
+		return nil, err
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := a.passwords.Check(ctx, hash, req.Body.Password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errBadLogin
+	}
+	tok, _, err := a.tokens.Issue(u.Username, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return gen.Login200JSONResponse{TokenJSONResponse: tokenResponse(u.Username, tok, "Logged in.")}, nil
+}
+
+func tokenResponse(username, token, msg string) gen.TokenJSONResponse {
+	return gen.TokenJSONResponse{Status: "success", Message: msg, Username: username, AuthToken: token}
+}
+
+// ExtendToken issues a fresh token to the caller; the old one stays valid.
+func (a *Auth) ExtendToken(ctx context.Context, _ gen.ExtendTokenRequestObject) (gen.ExtendTokenResponseObject, error) {
+	c := domain.CallerFrom(ctx)
+	tok, _, err := a.tokens.Issue(c.Username, c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return gen.ExtendToken200JSONResponse{TokenJSONResponse: tokenResponse(c.Username, tok, "Renewed token.")}, nil
+}
+
+// Logout revokes the given token: the caller's own, or anyone's for ADMIN.
+// A token that is invalid, expired or already revoked is a 400.
+func (a *Auth) Logout(ctx context.Context, req gen.LogoutRequestObject) (gen.LogoutResponseObject, error) {
+	c := domain.CallerFrom(ctx)
+	claims, err := a.tokens.Verify(req.Body.Token)
+	if err != nil {
+		return nil, domain.Errorf(domain.Invalid, "The token to revoke is invalid or expired.")
+	}
+	if claims.Username != c.Username && !c.Perms.Has(domain.PermAdmin) {
+		return nil, domain.Errorf(domain.Forbidden, "That token belongs to another user.")
+	}
+	if err := a.store.RevokeToken(ctx, claims.ID, claims.Expires); err != nil {
+		if domain.IsKind(err, domain.Conflict) {
+			return nil, domain.Errorf(domain.Invalid, "The token is already revoked.")
+		}
+		return nil, err
+	}
+	return gen.Logout200JSONResponse{SuccessJSONResponse: success("Token revoked.")}, nil
+}
+
+// ChangePassword sets the caller's password after checking the old one.
+func (a *Auth) ChangePassword(ctx context.Context, req gen.ChangePasswordRequestObject) (gen.ChangePasswordResponseObject, error) {
+	c := domain.CallerFrom(ctx)
+	if req.Body.New == nil {
+		return nil, domain.Errorf(domain.Invalid, "invalid request body: property \"new\" is missing")
+	}
+	u, err := a.store.UserByName(ctx, c.Username)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := a.passwords.Check(ctx, u.PasswordHash, req.Body.Old)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, domain.Errorf(domain.Forbidden, "The old password is wrong.")
+	}
+	if err := domain.ValidatePassword(*req.Body.New); err != nil {
+		return nil, err
+	}
+	if u.PasswordHash, err = a.passwords.Hash(ctx, *req.Body.New); err != nil {
+		return nil, err
+	}
+	if err := a.store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return gen.ChangePassword200JSONResponse{SuccessJSONResponse: success("Password changed.")}, nil
+}

@@ -1,0 +1,231 @@
+package impl
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/uuid"
+
+	"github.com/sachet-server/sachet/domain"
+	"github.com/sachet-server/sachet/gen"
+)
+
+type shareStore interface {
+	CreateShare(ctx context.Context, sh *domain.Share) error
+	ShareByID(ctx context.Context, id string) (*domain.Share, error)
+	UpdateShareMeta(ctx context.Context, id, fileName string, owner *string) error
+	SetLocked(ctx context.Context, id string, locked bool) error
+	DeleteShare(ctx context.Context, id string) (files []string, err error)
+	ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error)
+}
+
+type fileRemover interface {
+	Remove(ids ...string) error
+}
+
+// Shares manages share metadata, listing and locks.
+type Shares struct {
+	store shareStore
+	files fileRemover
+	log   *slog.Logger
+}
+
+// NewShares returns the share handlers.
+func NewShares(store shareStore, files fileRemover, log *slog.Logger) *Shares {
+	return &Shares{store: store, files: files, log: log}
+}
+
+// share loads a share by its path id; any malformed id is a 404.
+func loadShare(ctx context.Context, store interface {
+	ShareByID(ctx context.Context, id string) (*domain.Share, error)
+}, id string) (*domain.Share, error) {
+	id, err := canonicalShareID(id)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := store.ShareByID(ctx, id)
+	if domain.IsKind(err, domain.NotFound) {
+		return nil, errNoShare
+	}
+	return sh, err
+}
+
+var (
+	errNotOwner = domain.Errorf(domain.Forbidden, "Only the share's owner may do that.")
+	errLocked   = domain.Errorf(domain.Locked, "The share is locked.")
+)
+
+// ListShares pages through all shares by creation time, then id.
+func (h *Shares) ListShares(ctx context.Context, req gen.ListSharesRequestObject) (gen.ListSharesResponseObject, error) {
+	pg := pageIn(req.Params.Page, req.Params.PerPage)
+	limit, offset := pg.limitOffset()
+	shares, total, err := h.store.ListShares(ctx, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListShares200JSONResponse{Data: make([]gen.Share, len(shares))}
+	for i := range shares {
+		out.Data[i] = shareOut(&shares[i])
+	}
+	out.Pages, out.Next, out.Prev = pg.links(total)
+	return out, nil
+}
+
+// CreateShare makes an empty share owned by the caller.
+func (h *Shares) CreateShare(ctx context.Context, req gen.CreateShareRequestObject) (gen.CreateShareResponseObject, error) {
+	c := domain.CallerFrom(ctx)
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return nil, err
+	}
+	sh := &domain.Share{ID: id.String(), FileName: id.String()}
+	if req.Body != nil && req.Body.FileName != nil {
+		sh.FileName = *req.Body.FileName
+	}
+	if err := domain.ValidateFileName(sh.FileName); err != nil {
+		return nil, err
+	}
+	if !c.Anonymous() {
+		sh.Owner = &c.Username
+	}
+	if err := h.store.CreateShare(ctx, sh); err != nil {
+		return nil, err
+	}
+	return gen.CreateShare201JSONResponse{CreatedJSONResponse: created("/files/" + sh.ID)}, nil
+}
+
+// GetShare shows a share's metadata.
+func (h *Shares) GetShare(ctx context.Context, req gen.GetShareRequestObject) (gen.GetShareResponseObject, error) {
+	sh, err := loadShare(ctx, h.store, req.ShareId)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetShare200JSONResponse(shareOut(sh)), nil
+}
+
+// modifiable loads a share the caller may change: 404, then 403, then 423.
+func (h *Shares) modifiable(ctx context.Context, id string) (*domain.Share, error) {
+	sh, err := loadShare(ctx, h.store, id)
+	if err != nil {
+		return nil, err
+	}
+	if !domain.CallerFrom(ctx).Owns(sh.Owner) {
+		return nil, errNotOwner
+	}
+	if sh.Locked {
+		return nil, errLocked
+	}
+	return sh, nil
+}
+
+func (h *Shares) updateMeta(ctx context.Context, sh *domain.Share, fileName *string, owner *string, setOwner bool) error {
+	name := sh.FileName
+	if fileName != nil {
+		if err := domain.ValidateFileName(*fileName); err != nil {
+			return err
+		}
+		name = *fileName
+	}
+	if !setOwner {
+		owner = sh.Owner
+	}
+	return h.store.UpdateShareMeta(ctx, sh.ID, name, owner)
+}
+
+// PatchShare changes the given metadata fields of one's own share.
+func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject) (gen.PatchShareResponseObject, error) {
+	sh, err := h.modifiable(ctx, req.ShareId)
+	if err != nil {
+		return nil, err
+	}
+	owner, setOwner, err := ownerIn(req.Body.OwnerName.IsSpecified(), req.Body.OwnerName.IsNull(), req.Body.OwnerName.Get)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.updateMeta(ctx, sh, req.Body.FileName, owner, setOwner); err != nil {
+		return nil, err
+	}
+	return gen.PatchShare200JSONResponse{SuccessJSONResponse: success("Share updated.")}, nil
+}
+
+// PutShare replaces the metadata of one's own share.
+func (h *Shares) PutShare(ctx context.Context, req gen.PutShareRequestObject) (gen.PutShareResponseObject, error) {
+	sh, err := h.modifiable(ctx, req.ShareId)
+	if err != nil {
+		return nil, err
+	}
+	owner, _, err := ownerIn(true, req.Body.OwnerName.IsNull() || !req.Body.OwnerName.IsSpecified(), req.Body.OwnerName.Get)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.updateMeta(ctx, sh, &req.Body.FileName, owner, true); err != nil {
+		return nil, err
+	}
+	return gen.PutShare200JSONResponse{SuccessJSONResponse: success("Share updated.")}, nil
+}
+
+// ownerIn reads a nullable owner_name: absent (keep), null (anonymous) or a name.
+func ownerIn(specified, null bool, get func() (string, error)) (*string, bool, error) {
+	if !specified {
+		return nil, false, nil
+	}
+	if null {
+		return nil, true, nil
+	}
+	name, err := get()
+	if err != nil {
+		return nil, false, domain.Errorf(domain.Invalid, "invalid request body: field \"owner_name\" must be a string or null")
+	}
+	return &name, true, nil
+}
+
+// DeleteShare removes any unlocked share with its content and uploads.
+func (h *Shares) DeleteShare(ctx context.Context, req gen.DeleteShareRequestObject) (gen.DeleteShareResponseObject, error) {
+	id, err := canonicalShareID(req.ShareId)
+	if err != nil {
+		return nil, err
+	}
+	files, err := h.store.DeleteShare(ctx, id)
+	switch {
+	case domain.IsKind(err, domain.NotFound):
+		return nil, errNoShare
+	case domain.IsKind(err, domain.Locked):
+		return nil, errLocked
+	case err != nil:
+		return nil, err
+	}
+	// The rows are gone; a file that fails to go now is an orphan the
+	// periodic sweep removes.
+	if err := h.files.Remove(files...); err != nil {
+		h.log.WarnContext(ctx, "removing deleted share's files", "share", id, "err", err)
+	}
+	return gen.DeleteShare200JSONResponse{SuccessJSONResponse: success("Share deleted.")}, nil
+}
+
+func (h *Shares) setLocked(ctx context.Context, id string, locked bool) error {
+	id, err := canonicalShareID(id)
+	if err != nil {
+		return err
+	}
+	err = h.store.SetLocked(ctx, id, locked)
+	if domain.IsKind(err, domain.NotFound) {
+		return errNoShare
+	}
+	return err
+}
+
+// LockShare locks any share.
+func (h *Shares) LockShare(ctx context.Context, req gen.LockShareRequestObject) (gen.LockShareResponseObject, error) {
+	if err := h.setLocked(ctx, req.ShareId, true); err != nil {
+		return nil, err
+	}
+	return gen.LockShare200JSONResponse{SuccessJSONResponse: success("Share locked.")}, nil
+}
+
+// UnlockShare unlocks any share.
+func (h *Shares) UnlockShare(ctx context.Context, req gen.UnlockShareRequestObject) (gen.UnlockShareResponseObject, error) {
+	if err := h.setLocked(ctx, req.ShareId, false); err != nil {
+		return nil, err
+	}
+	return gen.UnlockShare200JSONResponse{SuccessJSONResponse: success("Share unlocked.")}, nil
+}
