@@ -1,0 +1,132 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every sachet command, read once in main.
+type Config struct {
+	Addr            string
+	DataDir         string
+	Database        string // "sqlite:<path>" or "mysql:<dsn>"; empty: SQLite in DataDir
+	SecretKey       string // empty: generated once and kept in DataDir
+	TokenTTL        time.Duration
+	BcryptCost      int
+	CORSOrigins     string
+	MaxChunkSize    int64
+	MaxChunks       int
+	MaxFileSize     int64
+	MaxJSONBytes    int64
+	StaleAfter      time.Duration
+	IdleTimeout     time.Duration
+	ShutdownTimeout time.Duration
+	LogFormat       string
+}
+
+// setting binds one flag to its environment variable.
+type setting struct {
+	flag, env, help string
+	def             string
+	set             func(c *Config, v string) error
+}
+
+func durationSetting(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("not a non-negative duration such as 90s or 24h")
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func intSetting(min int64, dst func(*Config, int64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < min {
+			return fmt.Errorf("not an integer ≥ %d", min)
+		}
+		dst(c, n)
+		return nil
+	}
+}
+
+func stringSetting(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+var settings = []setting{
+	{"addr", "SACHET_ADDR", "listen address", "127.0.0.1:5000", stringSetting(func(c *Config) *string { return &c.Addr })},
+	{"data-dir", "SACHET_DATA_DIR", "blobs, the SQLite file and the generated secret", "./sachet-data", stringSetting(func(c *Config) *string { return &c.DataDir })},
+	{"database", "SACHET_DATABASE", "sqlite:<path> or mysql:<go-sql-driver DSN> (default: SQLite in the data dir)", "", stringSetting(func(c *Config) *string { return &c.Database })},
+	{"secret-key", "SACHET_SECRET_KEY", "HS256 key, at least 32 bytes (default: generated, kept in the data dir)", "", stringSetting(func(c *Config) *string { return &c.SecretKey })},
+	{"token-ttl", "SACHET_TOKEN_TTL", "token lifetime", "168h", durationSetting(func(c *Config) *time.Duration { return &c.TokenTTL })},
+	{"bcrypt-cost", "SACHET_BCRYPT_COST", "password hash cost (4–31)", "12", intSetting(4, func(c *Config, n int64) { c.BcryptCost = int(n) })},
+	{"cors-origins", "SACHET_CORS_ORIGINS", "allowed browser origins, comma-separated", "*", stringSetting(func(c *Config) *string { return &c.CORSOrigins })},
+	{"max-chunk-size", "SACHET_MAX_CHUNK_SIZE", "largest chunk in bytes", "268435456", intSetting(1, func(c *Config, n int64) { c.MaxChunkSize = n })},
+	{"max-chunks", "SACHET_MAX_CHUNKS", "most chunks in one upload", "100000", intSetting(1, func(c *Config, n int64) { c.MaxChunks = int(n) })},
+	{"max-file-size", "SACHET_MAX_FILE_SIZE", "largest file in bytes (0: unlimited)", "0", intSetting(0, func(c *Config, n int64) { c.MaxFileSize = n })},
+	{"max-json-size", "SACHET_MAX_JSON_SIZE", "largest JSON request body in bytes", "1048576", intSetting(1, func(c *Config, n int64) { c.MaxJSONBytes = n })},
+	{"stale-after", "SACHET_STALE_AFTER", "age at which uninitialized shares and unfinished uploads are deleted", "24h", durationSetting(func(c *Config) *time.Duration { return &c.StaleAfter })},
+	{"idle-timeout", "SACHET_IDLE_TIMEOUT", "cut a transfer or connection when no bytes move for this long", "60s", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"shutdown-timeout", "SACHET_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish on SIGTERM", "30s", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"log-format", "SACHET_LOG_FORMAT", "text or json", "text", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("must be text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+}
+
+// BindFlags registers every setting on fs and returns a function that,
+// after fs.Parse, yields the config: flag, else environment, else default.
+// An invalid value is an error naming the setting.
+func BindFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	vals := make([]*string, len(settings))
+	for i, s := range settings {
+		vals[i] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env, s.def))
+	}
+	return func() (Config, error) {
+		var c Config
+		for i, s := range settings {
+			v, from := *vals[i], "-"+s.flag
+			if v == "" {
+				v, from = getenv(s.env), s.env
+			}
+			if v == "" {
+				v, from = s.def, s.env+" default"
+			}
+			if err := s.set(&c, v); err != nil {
+				return c, fmt.Errorf("invalid %s %q: %v", from, v, err)
+			}
+		}
+		if c.SecretKey != "" && len(c.SecretKey) < 32 {
+			return c, fmt.Errorf("invalid SACHET_SECRET_KEY: must be at least 32 bytes")
+		}
+		if c.BcryptCost > 31 {
+			return c, fmt.Errorf("invalid SACHET_BCRYPT_COST %d: must be 4–31", c.BcryptCost)
+		}
+		if c.Database == "" {
+			c.Database = "sqlite:" + filepath.Join(c.DataDir, "sachet.db")
+		}
+		if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "mysql:") {
+			return c, fmt.Errorf("invalid SACHET_DATABASE %q: must start with sqlite: or mysql:", c.Database)
+		}
+		return c, nil
+	}
+}
+
+// Defaults is the configuration with no flags and no environment.
+func Defaults() Config {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	load := BindFlags(fs, func(string) string { return "" })
+	c, _ := load()
+	return c
+}

@@ -1,0 +1,205 @@
+// Command sachet runs the Sachet file-share server and its operator
+// commands, all from one configuration (flags, each with a SACHET_*
+// environment variable).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/sachet-server/sachet/app"
+	"github.com/sachet-server/sachet/domain"
+)
+
+const usage = `usage: sachet <command> [flags]
+
+commands:
+  serve                                   run the server
+  user create --username NAME [--password PW] [--admin]
+                                          create a user (prompts for the password)
+  user delete NAME [--yes]                delete a user
+  cleanup                                 delete stale uploads, shares and orphan files
+  migrate                                 bring the database schema up to date
+
+Every command takes the configuration flags; run "sachet serve -h" to list them.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sachet:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	if cmd == "user" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, usage)
+			return errors.New("user needs create or delete")
+		}
+		cmd, args = "user "+args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("sachet "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	load := app.BindFlags(fs, getenv)
+	var (
+		username = new(string)
+		password = new(string)
+		admin    = new(bool)
+		yes      = new(bool)
+	)
+	switch cmd {
+	case "serve", "cleanup", "migrate":
+	case "user create":
+		username = fs.String("username", "", "the new user's name")
+		password = fs.String("password", "", "the password (prompted for, without echo, when absent)")
+		admin = fs.Bool("admin", false, "grant the ADMIN permission")
+	case "user delete":
+		yes = fs.Bool("yes", false, "do not ask for confirmation")
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	switch cmd {
+	case "migrate":
+		fmt.Fprintln(stdout, "database schema is up to date")
+		return nil
+	case "cleanup":
+		r, err := a.Cleanup(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed %d stale files, %d orphan files, %d expired token records\n", r.StaleFiles, r.OrphanFiles, r.RevokedTokens)
+		return nil
+	case "user create":
+		return userCreate(ctx, a, *username, *password, *admin, stdin, stdout, stderr)
+	case "user delete":
+		return userDelete(ctx, a, fs.Args(), *yes, stdin, stdout, stderr)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("invalid SACHET_ADDR %q: %w", cfg.Addr, err)
+	}
+	log.Info("sachet serving", "addr", "http://"+ln.Addr().String(), "database", a.Store.Dialect(), "data_dir", cfg.DataDir)
+	err = a.Serve(ctx, ln)
+	log.Info("sachet stopped")
+	return err
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+func userCreate(ctx context.Context, a *app.App, username, password string, admin bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	if username == "" {
+		return errors.New("user create needs --username")
+	}
+	if password == "" {
+		var err error
+		if password, err = promptPassword(stdin, stderr); err != nil {
+			return err
+		}
+	}
+	var perms domain.Perm
+	if admin {
+		perms = domain.PermAdmin // like the reference server: ADMIN only
+	}
+	if err := a.CreateUser(ctx, username, password, perms); err != nil {
+		if m := domain.Message(err); m != "" {
+			return errors.New(m)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "created user %q\n", username)
+	return nil
+}
+
+// promptPassword reads a password without echo from a terminal, or one
+// line from a pipe.
+func promptPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stderr, "Repeat password: ")
+		b2, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(b) != string(b2) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no password given: use --password or type it at the prompt")
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func userDelete(ctx context.Context, a *app.App, args []string, yes bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("user delete needs exactly one user name")
+	}
+	name := args[0]
+	if !yes {
+		fmt.Fprintf(stderr, "Delete user %q? [y/N] ", name)
+		line, _ := bufio.NewReader(stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return errors.New("not deleted")
+		}
+	}
+	if err := a.DeleteUser(ctx, name); err != nil {
+		if m := domain.Message(err); m != "" {
+			return errors.New(m)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted user %q\n", name)
+	return nil
+}
