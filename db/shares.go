@@ -1,0 +1,251 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+type shareRow struct {
+	ID          string         `db:"share_id"`
+	FileName    string         `db:"file_name"`
+	Owner       sql.NullString `db:"owner_name"`
+	Initialized bool           `db:"initialized"`
+	Locked      bool           `db:"locked"`
+	CreateDate  timestamp      `db:"create_date"`
+	Size        sql.NullInt64  `db:"size"`
+	SHA256      sql.NullString `db:"sha256"`
+	BlobID      sql.NullString `db:"blob_id"`
+	ModifiedAt  nullTimestamp  `db:"modified_at"`
+}
+
+const shareColumns = `share_id, file_name, owner_name, initialized, locked, create_date, size, sha256, blob_id, modified_at`
+
+func (r shareRow) domain() *domain.Share {
+	return &domain.Share{
+		ID:          r.ID,
+		FileName:    r.FileName,
+		Owner:       nullStringPtr(r.Owner),
+		Initialized: r.Initialized,
+		Locked:      r.Locked,
+		CreateDate:  r.CreateDate.Time,
+		Size:        nullInt64Ptr(r.Size),
+		SHA256:      nullStringPtr(r.SHA256),
+		BlobID:      nullStringPtr(r.BlobID),
+		ModifiedAt:  r.ModifiedAt.ptr(),
+	}
+}
+
+func nullStringPtr(n sql.NullString) *string {
+	if !n.Valid {
+		return nil
+	}
+	return &n.String
+}
+
+func nullInt64Ptr(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
+}
+
+// nullable binds p as NULL when it is nil.
+func nullable[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func noSuchOwner(owner *string) error {
+	return domain.Errorf(domain.Invalid, "owner_name: no such user %q", *owner)
+}
+
+func shareNotFound(id string) error { return domain.Errorf(domain.NotFound, "share %s not found", id) }
+func shareLocked(id string) error   { return domain.Errorf(domain.Locked, "share %s is locked", id) }
+
+func checkOwner(owner *string) error {
+	if owner == nil {
+		return nil
+	}
+	if len(*owner) > maxUsername {
+		return noSuchOwner(owner) // could not have been registered
+	}
+	return nil
+}
+
+// CreateShare stores sh, setting sh.CreateDate (now, UTC, microseconds).
+// The caller chooses sh.ID (a fresh UUIDv4) and validates the file name.
+// An Owner that is not an existing user is Invalid; a duplicate ID is
+// Conflict.
+func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
+	if err := checkLen("share_id", sh.ID, 1, 36); err != nil {
+		return err
+	}
+	if err := checkLen("file_name", sh.FileName, 1, maxName); err != nil {
+		return err
+	}
+	if err := checkOwner(sh.Owner); err != nil {
+		return err
+	}
+	now := utc(s.now())
+	var modified any
+	if sh.ModifiedAt != nil {
+		modified = ts(*sh.ModifiedAt)
+	}
+	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
+			nullable(sh.Size), nullable(sh.SHA256), nullable(sh.BlobID), modified)
+		switch classify(err) {
+		case classUnique:
+			return domain.Errorf(domain.Conflict, "share %s already exists", sh.ID)
+		case classForeignKey:
+			return noSuchOwner(sh.Owner)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sh.CreateDate = now
+	return nil
+}
+
+// ShareByID returns the share, or NotFound. It is on the path of nearly
+// every request, hence the prepared statement.
+func (s *Store) ShareByID(ctx context.Context, id string) (*domain.Share, error) {
+	var r shareRow
+	if err := s.getHot(ctx, &r, `SELECT `+shareColumns+` FROM shares WHERE share_id = ?`, id); err != nil {
+		return nil, notFound(err, "share by id", "share %s not found", id)
+	}
+	return r.domain(), nil
+}
+
+// UpdateShareMeta sets the share's file name and owner (nil: anonymous
+// users). NotFound if the share does not exist, Locked if it is locked
+// (judged by the update itself, so a concurrent lock can't be missed),
+// Invalid if owner names no user. The caller checks ownership first.
+func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner *string) error {
+	if err := checkLen("file_name", fileName, 1, maxName); err != nil {
+		return err
+	}
+	if err := checkOwner(owner); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "update share", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE shares SET file_name = ?, owner_name = ? WHERE share_id = ? AND locked = ?`,
+			fileName, nullable(owner), id, false)
+		if classify(err) == classForeignKey {
+			return noSuchOwner(owner)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		// Nothing matched: missing or locked?
+		var locked bool
+		if err := tx.GetContext(ctx, &locked, `SELECT locked FROM shares WHERE share_id = ?`, id); err != nil {
+			return notFound(err, "update share", "share %s not found", id)
+		}
+		return shareLocked(id)
+	})
+}
+
+// SetLocked locks or unlocks the share; NotFound if it does not exist.
+// Setting the state it already has is not an error.
+func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
+	return s.inTx(ctx, "set locked", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE shares SET locked = ? WHERE share_id = ?`, locked, id)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, shareNotFound(id))
+	})
+}
+
+// DeleteShare deletes the share with its unfinished uploads and their
+// chunks, in one transaction. NotFound if it does not exist, Locked if it
+// is locked. It returns the storage names the caller must then remove: the
+// share's blob and every chunk file. Deleting files only after the commit
+// means a crash leaves orphan files (harmless, see FileReferenced), never
+// rows that point at missing files.
+func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err error) {
+	err = s.inTx(ctx, "delete share", func(tx *sqlx.Tx) error {
+		files, err = s.deleteShareTx(ctx, tx, id, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// deleteShareTx deletes share id and everything hanging off it; force
+// ignores the lock (cleanup). Lock order, as everywhere: share, uploads,
+// chunks.
+func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
+	var r struct {
+		Locked bool           `db:"locked"`
+		BlobID sql.NullString `db:"blob_id"`
+	}
+	if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id FROM shares WHERE share_id = ?`+s.forUpdate, id); err != nil {
+		return nil, notFound(err, "delete share", "share %s not found", id)
+	}
+	if r.Locked && !force {
+		return nil, shareLocked(id)
+	}
+	// Locking the uploads makes a concurrent PutChunk either finish first
+	// (its chunk is then listed below) or fail afterwards.
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM uploads WHERE share_id = ?`+s.forUpdate, id); err != nil {
+		return nil, err
+	}
+	var files []string
+	if r.BlobID.Valid {
+		files = append(files, r.BlobID.String)
+	}
+	for _, uid := range ids {
+		f, err := s.deleteUploadRows(ctx, tx, uid)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM shares WHERE share_id = ?`, id); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// ListShares returns one page of shares ordered by creation time, then id
+// (a stable order, served by an index), and the total number of shares,
+// both from one snapshot. limit and offset must not be negative (Invalid).
+func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error) {
+	if err := checkPage(limit, offset); err != nil {
+		return nil, 0, err
+	}
+	var rows []shareRow
+	var total int
+	err := s.readTx(ctx, "list shares", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &total, `SELECT COUNT(*) FROM shares`); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &rows,
+			`SELECT `+shareColumns+` FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?`, limit, offset)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	shares := make([]domain.Share, len(rows))
+	for i, r := range rows {
+		shares[i] = *r.domain()
+	}
+	return shares, total, nil
+}

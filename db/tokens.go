@@ -1,0 +1,51 @@
+package db
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// RevokeToken records the token id jti as revoked until expires (the
+// token's own expiry, after which PurgeRevoked may forget it). Revoking it
+// twice is Conflict.
+func (s *Store) RevokeToken(ctx context.Context, jti string, expires time.Time) error {
+	if err := checkLen("jti", jti, 1, maxName); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "revoke token", func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?)`, jti, ts(expires))
+		if classify(err) == classUnique {
+			return domain.Errorf(domain.Conflict, "token already revoked")
+		}
+		return err
+	})
+}
+
+// IsRevoked reports whether jti was revoked. It runs on every
+// authenticated request, hence the prepared statement.
+func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	var n int
+	if err := s.getHot(ctx, &n, `SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?`, jti); err != nil {
+		return false, fail(err, "is revoked")
+	}
+	return n > 0, nil
+}
+
+// PurgeRevoked forgets revocations whose token expired before now (such
+// tokens fail verification anyway) and returns how many it removed.
+func (s *Store) PurgeRevoked(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, "purge revoked", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, ts(now))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

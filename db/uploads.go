@@ -1,0 +1,292 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// An upload's life: GetOrCreateUpload, PutChunk for each chunk (any order,
+// concurrently, re-sends replace), then ClaimCompletion after each chunk.
+// The one caller that wins the claim joins the chunk files and calls
+// FinishUpload, or ReleaseCompletion if joining failed. In MySQL every
+// transaction here locks the upload's row first (after the share's, when it
+// needs both), so chunk writes, claims and deletes of one upload run one at
+// a time and in one lock order; in SQLite write transactions run one at a
+// time anyway.
+
+type uploadRow struct {
+	ID          int64     `db:"id"`
+	ShareID     string    `db:"share_id"`
+	DZUUID      []byte    `db:"dzuuid"`
+	TotalChunks int       `db:"total_chunks"`
+	CreatedAt   timestamp `db:"created_at"`
+}
+
+func uploadNotFound(id int64) error { return domain.Errorf(domain.NotFound, "upload %d not found", id) }
+
+// GetOrCreateUpload returns the upload (shareID, dzuuid), creating it with
+// totalChunks chunks if absent; concurrent callers get the same one. dzuuid
+// is any 1-255 bytes, compared exactly ("a" and "A" are two uploads).
+// NotFound if the share does not exist; Invalid if totalChunks differs from
+// the existing upload's or is below 1.
+func (s *Store) GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, totalChunks int) (*domain.Upload, error) {
+	if err := checkLen("dzuuid", dzuuid, 1, maxName); err != nil {
+		return nil, err
+	}
+	if totalChunks < 1 {
+		return nil, domain.Errorf(domain.Invalid, "dztotalchunks must be at least 1")
+	}
+	// dzuuid travels as bytes: in MySQL a string would be checked as
+	// utf8mb4, and in SQLite it would be TEXT, never equal to the BLOB.
+	key := []byte(dzuuid)
+	insert := `INSERT INTO uploads (share_id, dzuuid, total_chunks, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (share_id, dzuuid) DO NOTHING`
+	if s.dialect == DialectMySQL {
+		// Not INSERT IGNORE: that would also turn a missing share (a
+		// foreign key error) into a silent warning.
+		insert = `INSERT INTO uploads (share_id, dzuuid, total_chunks, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON DUPLICATE KEY UPDATE id = id`
+	}
+	var r uploadRow
+	err := s.inTx(ctx, "get or create upload", func(tx *sqlx.Tx) error {
+		now := ts(s.now())
+		_, err := tx.ExecContext(ctx, insert, shareID, key, totalChunks, now, now)
+		if classify(err) == classForeignKey {
+			return shareNotFound(shareID)
+		}
+		if err != nil {
+			return err
+		}
+		err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at FROM uploads
+			WHERE share_id = ? AND dzuuid = ?`+s.forUpdate, shareID, key)
+		return notFound(err, "get or create upload", "share %s not found", shareID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.TotalChunks != totalChunks {
+		return nil, domain.Errorf(domain.Invalid, "dztotalchunks %d does not match this upload's %d", totalChunks, r.TotalChunks)
+	}
+	return &domain.Upload{
+		ID:          r.ID,
+		ShareID:     r.ShareID,
+		DZUUID:      string(r.DZUUID),
+		TotalChunks: r.TotalChunks,
+		CreatedAt:   r.CreatedAt.Time,
+	}, nil
+}
+
+// PutChunk records chunk c.Index of upload c.UploadID as the file c.FileID.
+// When a chunk of that index was already there it is replaced, and its file
+// id returned for the caller to delete ("" otherwise, or when it is the same
+// file). NotFound if the upload is gone (its share was deleted, or it was
+// finished or cleaned up); Conflict while it is being completed; Invalid if
+// the index is outside [0, total chunks).
+func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID string, err error) {
+	if err := checkLen("file id", c.FileID, 1, maxName); err != nil {
+		return "", err
+	}
+	if c.Size < 0 {
+		return "", domain.Errorf(domain.Invalid, "chunk size must not be negative")
+	}
+	err = s.inTx(ctx, "put chunk", func(tx *sqlx.Tx) error {
+		replacedFileID = ""
+		var u struct {
+			Total   int           `db:"total_chunks"`
+			Claimed nullTimestamp `db:"claimed_at"`
+		}
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_at FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
+			return notFound(err, "put chunk", "upload %d not found", c.UploadID)
+		}
+		if u.Claimed.Valid {
+			return domain.Errorf(domain.Conflict, "upload is being completed")
+		}
+		if c.Index < 0 || c.Index >= u.Total {
+			return domain.Errorf(domain.Invalid, "dzchunkindex %d is out of range for %d chunks", c.Index, u.Total)
+		}
+		now := ts(s.now())
+		var old string
+		err := tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`+s.forUpdate, c.UploadID, c.Index)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (upload_id, idx, file_id, size) VALUES (?, ?, ?, ?)`,
+				c.UploadID, c.Index, c.FileID, c.Size); err != nil {
+				return err
+			}
+			// received counts distinct indexes, so that ClaimCompletion
+			// need not count chunk rows (up to 100 000) on every chunk.
+			_, err = tx.ExecContext(ctx, `UPDATE uploads SET received = received + 1, updated_at = ? WHERE id = ?`, now, c.UploadID)
+			return err
+		case err != nil:
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chunks SET file_id = ?, size = ? WHERE upload_id = ? AND idx = ?`,
+			c.FileID, c.Size, c.UploadID, c.Index); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET updated_at = ? WHERE id = ?`, now, c.UploadID); err != nil {
+			return err
+		}
+		if old != c.FileID {
+			replacedFileID = old
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return replacedFileID, nil
+}
+
+// ClaimCompletion claims the upload for joining if it is complete (it has
+// all its chunks) and not claimed already: it then returns the chunks in
+// index order and claimed=true. Otherwise claimed=false. However many
+// callers race, exactly one wins, and PutChunk refuses the upload from then
+// on. The winner must end the claim with FinishUpload, DeleteUpload or
+// ReleaseCompletion. NotFound if the upload is gone.
+func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error) {
+	err = s.inTx(ctx, "claim completion", func(tx *sqlx.Tx) error {
+		chunks, claimed = nil, false
+		var total int
+		if err := tx.GetContext(ctx, &total, `SELECT total_chunks FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+			return notFound(err, "claim completion", "upload %d not found", uploadID)
+		}
+		// The condition and the claim are one statement: whatever the
+		// isolation level, only one UPDATE can see claimed_at IS NULL.
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_at = ?
+			WHERE id = ? AND claimed_at IS NULL AND received = total_chunks`, ts(s.now()), uploadID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return err
+		}
+		var rows []chunkRow
+		if err := tx.SelectContext(ctx, &rows, `SELECT upload_id, idx, file_id, size FROM chunks
+			WHERE upload_id = ? ORDER BY idx`, uploadID); err != nil {
+			return err
+		}
+		if len(rows) != total {
+			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), total)
+		}
+		chunks = make([]domain.Chunk, len(rows))
+		for i, r := range rows {
+			if r.Index != i {
+				return domain.Errorf(domain.Internal, "upload %d: chunk %d missing", uploadID, i)
+			}
+			chunks[i] = domain.Chunk{UploadID: r.UploadID, Index: r.Index, FileID: r.FileID, Size: r.Size}
+		}
+		claimed = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return chunks, claimed, nil
+}
+
+type chunkRow struct {
+	UploadID int64  `db:"upload_id"`
+	Index    int    `db:"idx"`
+	FileID   string `db:"file_id"`
+	Size     int64  `db:"size"`
+}
+
+// ReleaseCompletion ends a claim without finishing, after a failed join, so
+// that the client can re-send chunks and complete again. NotFound if the
+// upload is gone.
+func (s *Store) ReleaseCompletion(ctx context.Context, uploadID int64) error {
+	return s.inTx(ctx, "release completion", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_at = NULL WHERE id = ?`, uploadID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, uploadNotFound(uploadID))
+	})
+}
+
+// FinishUpload publishes blob as share shareID's content and forgets the
+// upload, in one transaction: the share gets blob's id, size and hash, is
+// initialized and modified at now; the upload and its chunk rows go (the
+// caller holds the chunk file ids from ClaimCompletion and deletes the
+// files). It returns the previous blob id ("" if none) for the caller to
+// delete. NotFound if the share is gone, Locked if it is locked; on error
+// nothing changes and the caller still holds the claim.
+func (s *Store) FinishUpload(ctx context.Context, uploadID int64, shareID string, blob domain.Blob, now time.Time) (oldBlobID string, err error) {
+	if err := checkLen("blob id", blob.ID, 1, maxName); err != nil {
+		return "", err
+	}
+	err = s.inTx(ctx, "finish upload", func(tx *sqlx.Tx) error {
+		oldBlobID = ""
+		var r struct {
+			Locked bool           `db:"locked"`
+			BlobID sql.NullString `db:"blob_id"`
+		}
+		if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id FROM shares WHERE share_id = ?`+s.forUpdate, shareID); err != nil {
+			return notFound(err, "finish upload", "share %s not found", shareID)
+		}
+		if r.Locked {
+			return shareLocked(shareID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE shares SET blob_id = ?, size = ?, sha256 = ?, initialized = ?, modified_at = ?
+			WHERE share_id = ?`, blob.ID, blob.Size, blob.SHA256, true, ts(now), shareID); err != nil {
+			return err
+		}
+		var ids []int64
+		if err := tx.SelectContext(ctx, &ids, `SELECT id FROM uploads WHERE id = ? AND share_id = ?`+s.forUpdate, uploadID, shareID); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := s.deleteUploadRows(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if r.BlobID.Valid && r.BlobID.String != blob.ID {
+			oldBlobID = r.BlobID.String
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return oldBlobID, nil
+}
+
+// DeleteUpload deletes the upload and its chunk rows and returns the chunk
+// file ids for the caller to delete. NotFound if it is gone.
+func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []string, err error) {
+	err = s.inTx(ctx, "delete upload", func(tx *sqlx.Tx) error {
+		var id int64
+		if err := tx.GetContext(ctx, &id, `SELECT id FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+			return notFound(err, "delete upload", "upload %d not found", uploadID)
+		}
+		files, err = s.deleteUploadRows(ctx, tx, uploadID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// deleteUploadRows deletes an upload whose row the transaction has locked,
+// with its chunks, and returns the chunk file ids.
+func (s *Store) deleteUploadRows(ctx context.Context, tx *sqlx.Tx, uploadID int64) ([]string, error) {
+	var files []string
+	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? ORDER BY idx`+s.forUpdate, uploadID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE upload_id = ?`, uploadID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE id = ?`, uploadID); err != nil {
+		return nil, err
+	}
+	return files, nil
+}

@@ -1,0 +1,179 @@
+package db
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+type userRow struct {
+	ID           int64     `db:"id"`
+	Username     string    `db:"username"`
+	PasswordHash string    `db:"password_hash"`
+	Permissions  int64     `db:"permissions"`
+	RegisterDate timestamp `db:"register_date"`
+}
+
+func (r userRow) domain() *domain.User {
+	return &domain.User{
+		ID:           r.ID,
+		Username:     r.Username,
+		PasswordHash: r.PasswordHash,
+		Perms:        domain.Perm(r.Permissions),
+		RegisterDate: r.RegisterDate.Time,
+	}
+}
+
+const userColumns = `id, username, password_hash, permissions, register_date`
+
+// Column limits, checked here so both dialects refuse the same values
+// (SQLite would store anything).
+const (
+	maxUsername = 64
+	maxName     = 255 // file names, dzuuids, token ids, storage names
+)
+
+func checkLen(field, v string, lo, hi int) error {
+	if len(v) < lo || len(v) > hi {
+		return domain.Errorf(domain.Invalid, "%s: must be %d to %d bytes long", field, lo, hi)
+	}
+	return nil
+}
+
+// CreateUser stores a new user, setting u.ID (unique for the life of the
+// database, never reused) and u.RegisterDate (now, UTC, microseconds). The
+// caller validates the name and hashes the password. A taken username is
+// Conflict.
+func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
+	if err := checkLen("username", u.Username, 1, maxUsername); err != nil {
+		return err
+	}
+	now := utc(s.now())
+	var id int64
+	err := s.inTx(ctx, "create user", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`INSERT INTO users (username, password_hash, permissions, register_date) VALUES (?, ?, ?, ?)`,
+			u.Username, u.PasswordHash, int64(u.Perms), ts(now))
+		if err != nil {
+			if classify(err) == classUnique {
+				return domain.Errorf(domain.Conflict, "user %q already exists", u.Username)
+			}
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	u.ID, u.RegisterDate = id, now
+	return nil
+}
+
+// UserByName returns the user, or NotFound. It is on every authenticated
+// request's path, hence the prepared statement.
+func (s *Store) UserByName(ctx context.Context, username string) (*domain.User, error) {
+	var r userRow
+	err := s.getHot(ctx, &r, `SELECT `+userColumns+` FROM users WHERE username = ?`, username)
+	if err != nil {
+		return nil, notFound(err, "user by name", "user %q not found", username)
+	}
+	return r.domain(), nil
+}
+
+// UpdateUser replaces the password hash and permissions of the user named
+// u.Username; NotFound if there is none. Other fields are ignored.
+func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
+	return s.inTx(ctx, "update user", func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ? WHERE username = ?`,
+			u.PasswordHash, int64(u.Perms), u.Username)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, domain.Errorf(domain.NotFound, "user %q not found", u.Username))
+	})
+}
+
+// DeleteUser deletes the user; NotFound if there is none. A user who still
+// owns shares is kept and the error is Conflict, naming how many: the check
+// and the delete are one transaction, so no share can slip in between.
+func (s *Store) DeleteUser(ctx context.Context, username string) error {
+	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
+		// Lock the user first: a concurrent CreateShare for this owner
+		// then either committed already (and is counted) or waits.
+		var id int64
+		if err := tx.GetContext(ctx, &id, `SELECT id FROM users WHERE username = ?`+s.forUpdate, username); err != nil {
+			return notFound(err, "delete user", "user %q not found", username)
+		}
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM shares WHERE owner_name = ?`+s.forUpdate, username); err != nil {
+			return err
+		}
+		if n > 0 {
+			return domain.Errorf(domain.Conflict, "user %q still owns %d shares; transfer or delete them first", username, n)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+		if classify(err) == classForeignKey { // belt and braces: the foreign key agrees
+			return domain.Errorf(domain.Conflict, "user %q still owns shares; transfer or delete them first", username)
+		}
+		return err
+	})
+}
+
+// ListUsers returns one page of users ordered by registration time, then
+// username (a stable order), and the total number of users, both from one
+// snapshot. limit and offset must not be negative (Invalid).
+func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User, int, error) {
+	if err := checkPage(limit, offset); err != nil {
+		return nil, 0, err
+	}
+	var rows []userRow
+	var total int
+	err := s.readTx(ctx, "list users", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &total, `SELECT COUNT(*) FROM users`); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &rows,
+			`SELECT `+userColumns+` FROM users ORDER BY register_date, username LIMIT ? OFFSET ?`, limit, offset)
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	users := make([]domain.User, len(rows))
+	for i, r := range rows {
+		users[i] = *r.domain()
+	}
+	return users, total, nil
+}
+
+// CountUsers returns how many users exist (the server uses it to tell a
+// fresh installation).
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.GetContext(ctx, &n, `SELECT COUNT(*) FROM users`); err != nil {
+		return 0, fail(err, "count users")
+	}
+	return n, nil
+}
+
+func checkPage(limit, offset int) error {
+	if limit < 0 || offset < 0 {
+		return domain.Errorf(domain.Invalid, "limit and offset must not be negative")
+	}
+	return nil
+}
+
+// mustAffect returns notFound unless res reports a matched row. (MySQL
+// counts matched, not changed, rows: the DSN sets clientFoundRows.)
+func mustAffect(res interface{ RowsAffected() (int64, error) }, notFound error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}
