@@ -17,9 +17,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	sachet "github.com/sachet-server/sachet"
 	"github.com/sachet-server/sachet/api"
 	"github.com/sachet-server/sachet/auth"
 	"github.com/sachet-server/sachet/db"
+	"github.com/sachet-server/sachet/docs"
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 	"github.com/sachet-server/sachet/impl"
@@ -73,6 +79,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, Store: store, Blobs: blobs, passwords: passwords}
+	meta, err := newMeta(store, blobs)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	authH := impl.NewAuth(store, tokens, passwords)
 	srv := &impl.Server{
 		Auth:     authH,
@@ -82,6 +93,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Content: impl.NewContent(store, blobs, impl.Limits{
 			MaxChunkSize: cfg.MaxChunkSize, MaxChunks: cfg.MaxChunks, MaxFileSize: cfg.MaxFileSize,
 		}, log),
+		Meta: meta,
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),
@@ -99,6 +111,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.handler = e
 	return a, nil
+}
+
+// newMeta prepares what the meta routes serve: readiness checks, metrics,
+// the contract as YAML and JSON, and the reference page.
+func newMeta(store *db.Store, blobs *storage.FS) (*impl.Meta, error) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, err
+	}
+	specJSON, err := spec.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	page, err := docs.Page(spec.Info.Title, specJSON)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return impl.NewMeta(impl.Checks{Database: store.Ping, Storage: blobs.Writable},
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
 }
 
 // Close releases the database.

@@ -470,6 +470,9 @@ type TooManyRequests = Error
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
+// Unavailable defines model for Unavailable.
+type Unavailable = Error
+
 // UploadCompleted defines model for UploadCompleted.
 type UploadCompleted = Message
 
@@ -580,6 +583,9 @@ type ServerInterface interface {
 	// PutSettings Replace the settings
 	// (PUT /admin/settings)
 	PutSettings(ctx echo.Context) error
+	// GetDocs API reference page
+	// (GET /docs)
+	GetDocs(ctx echo.Context) error
 	// ListShares List all shares
 	// (GET /files)
 	ListShares(ctx echo.Context, params ListSharesParams) error
@@ -616,6 +622,21 @@ type ServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx echo.Context, shareId PathShareId) error
+	// Healthz Liveness
+	// (GET /healthz)
+	Healthz(ctx echo.Context) error
+	// Metrics Prometheus metrics
+	// (GET /metrics)
+	Metrics(ctx echo.Context) error
+	// GetOpenAPIJSON This contract, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx echo.Context) error
+	// GetOpenAPIYAML This contract, as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx echo.Context) error
+	// Readyz Readiness
+	// (GET /readyz)
+	Readyz(ctx echo.Context) error
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -680,6 +701,15 @@ func (w *ServerInterfaceWrapper) PutSettings(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutSettings(ctx)
+	return err
+}
+
+// GetDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocs(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocs(ctx)
 	return err
 }
 
@@ -1007,6 +1037,51 @@ func (w *ServerInterfaceWrapper) UnlockShare(ctx echo.Context) error {
 	return err
 }
 
+// Healthz converts echo context to params.
+func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Healthz(ctx)
+	return err
+}
+
+// Metrics converts echo context to params.
+func (w *ServerInterfaceWrapper) Metrics(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Metrics(ctx)
+	return err
+}
+
+// GetOpenAPIJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIJSON(ctx)
+	return err
+}
+
+// GetOpenAPIYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// Readyz converts echo context to params.
+func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Readyz(ctx)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -1223,6 +1298,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.HEAD(options.BaseURL+"/files/:share_id/content", wrapper.HeadShareContent, options.OperationMiddlewares["headShareContent"]...)
 	router.POST(options.BaseURL+"/files/:share_id/content", wrapper.UploadShareContent, options.OperationMiddlewares["uploadShareContent"]...)
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
+	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
+	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
+	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 
 }
 
@@ -1339,6 +1420,8 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type UnauthorizedJSONResponse Error
+
+type UnavailableJSONResponse Error
 
 type UploadCompletedJSONResponse Message
 
@@ -1587,6 +1670,50 @@ type PutSettingsdefaultJSONResponse struct {
 }
 
 func (response PutSettingsdefaultJSONResponse) VisitPutSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsRequestObject struct {
+}
+
+type GetDocsResponseObject interface {
+	VisitGetDocsResponse(w http.ResponseWriter) error
+}
+
+type GetDocs200TexthtmlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetDocsdefaultJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2933,6 +3060,213 @@ func (response UnlockSharedefaultJSONResponse) VisitUnlockShareResponse(w http.R
 	return err
 }
 
+type HealthzRequestObject struct {
+}
+
+type HealthzResponseObject interface {
+	VisitHealthzResponse(w http.ResponseWriter) error
+}
+
+type Healthz200JSONResponse struct{ SuccessJSONResponse }
+
+func (response Healthz200JSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HealthzdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response HealthzdefaultJSONResponse) VisitHealthzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MetricsRequestObject struct {
+}
+
+type MetricsResponseObject interface {
+	VisitMetricsResponse(w http.ResponseWriter) error
+}
+
+type Metrics200TextResponse string
+
+func (response Metrics200TextResponse) VisitMetricsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(200)
+
+	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type MetricsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response MetricsdefaultJSONResponse) VisitMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONRequestObject struct {
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200JSONResponse map[string]interface{}
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSONdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOpenAPIJSONdefaultJSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAMLdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetOpenAPIYAMLdefaultJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReadyzRequestObject struct {
+}
+
+type ReadyzResponseObject interface {
+	VisitReadyzResponse(w http.ResponseWriter) error
+}
+
+type Readyz200JSONResponse struct{ SuccessJSONResponse }
+
+func (response Readyz200JSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Readyz503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response Readyz503JSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReadyzdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ReadyzdefaultJSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -3925,6 +4259,9 @@ type StrictServerInterface interface {
 	// PutSettings Replace the settings
 	// (PUT /admin/settings)
 	PutSettings(ctx context.Context, request PutSettingsRequestObject) (PutSettingsResponseObject, error)
+	// GetDocs API reference page
+	// (GET /docs)
+	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
 	// ListShares List all shares
 	// (GET /files)
 	ListShares(ctx context.Context, request ListSharesRequestObject) (ListSharesResponseObject, error)
@@ -3961,6 +4298,21 @@ type StrictServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx context.Context, request UnlockShareRequestObject) (UnlockShareResponseObject, error)
+	// Healthz Liveness
+	// (GET /healthz)
+	Healthz(ctx context.Context, request HealthzRequestObject) (HealthzResponseObject, error)
+	// Metrics Prometheus metrics
+	// (GET /metrics)
+	Metrics(ctx context.Context, request MetricsRequestObject) (MetricsResponseObject, error)
+	// GetOpenAPIJSON This contract, as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML This contract, as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// Readyz Readiness
+	// (GET /readyz)
+	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -4117,6 +4469,29 @@ func (sh *strictHandler) PutSettings(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(PutSettingsResponseObject); ok {
 		return validResponse.VisitPutSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDocs operation middleware
+func (sh *strictHandler) GetDocs(ctx echo.Context) error {
+	var request GetDocsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocs(ctx.Request().Context(), request.(GetDocsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocsResponseObject); ok {
+		return validResponse.VisitGetDocsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4501,6 +4876,121 @@ func (sh *strictHandler) UnlockShare(ctx echo.Context, shareId PathShareId) erro
 		return err
 	} else if validResponse, ok := response.(UnlockShareResponseObject); ok {
 		return validResponse.VisitUnlockShareResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Healthz operation middleware
+func (sh *strictHandler) Healthz(ctx echo.Context) error {
+	var request HealthzRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Healthz(ctx.Request().Context(), request.(HealthzRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Healthz")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HealthzResponseObject); ok {
+		return validResponse.VisitHealthzResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Metrics operation middleware
+func (sh *strictHandler) Metrics(ctx echo.Context) error {
+	var request MetricsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Metrics(ctx.Request().Context(), request.(MetricsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Metrics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MetricsResponseObject); ok {
+		return validResponse.VisitMetricsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
+	var request GetOpenAPIJSONRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx.Request().Context(), request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		return validResponse.VisitGetOpenAPIJSONResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
+	var request GetOpenAPIYAMLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx.Request().Context(), request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Readyz operation middleware
+func (sh *strictHandler) Readyz(ctx echo.Context) error {
+	var request ReadyzRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Readyz(ctx.Request().Context(), request.(ReadyzRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Readyz")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReadyzResponseObject); ok {
+		return validResponse.VisitReadyzResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4913,118 +5403,126 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pchs50uCrZNRMhKXeIkVddkuK+cH2Ma1ZHwpLit6dptcFskAS7SLAAVCSaIci9h32DfdJvkACqINE",
-	"kRRFe6b9+ZctFgpIJBJ5Z9aXaCAmU8Ep1yo6/RKNKUmpxP92BwM61e8JH1H8O6VqINlUM8Gj06ib3ZKZ",
-	"gqQ/01Ql7SiO1GBMJ8SMpDyfRKe/R/gs+hBHejal0WmktGR8FN3fx9FzwTXl+gVTU6GYnXN+iYTxjHF6",
-	"BkOWUU4m9G+9qN1u96Ikhlumx0A4vH/1HI5Pfn4GiR/0UwJDIYEL3upePj8/B/OjmgPwjkymmQEpsISk",
-	"UyF1e5oOe1G0BPbXlI/0eBFs+zuIIegxhb5IZ8A4IC7qUAyFnBCNQOinR+VSjGs6orK6Fp7C4lJXYwrS",
-	"PAJF5Q1NY6DtUdsdCnRa+52Dw72jTqeTwA7pK8o14iaZ5JlmUyL1nhmJM6hktw5d474RlmuuiGZqyGga",
-	"ODi7/k97vbzTORwo9pni/2jSdAz+BQNrEOcvr8hocaFLLQUfwQ3JWEq0kJBSyW5oCkMpJoj+gYX5iYLL",
-	"X7utg+Onqzb5mij9RqQsvLPfxpRX54VboiAjSoOk04wMaAo7v15dXUBKNF2J0NdiQMKkbw52ICnRNAVJ",
-	"lcjlgD5RMCV6vGrSt+KSs+Gw+cZyocyAhjvrnoZv7Xuq5aw71FQGzoIOBE8VaAG3hGno06GQFLScMT4C",
-	"MiKMB0GvUvsl4Wlf3DXDruyAJAYlijMQU8ppai4Zgb4Ut4pKGBD+RIPMOdhpQNhz616cP1EgJBvNg+MR",
-	"4JYIIeA+jqZEkgnVjkWeDz2pXDI+CFzQ5LBzlMDtPNWMiQIuNAzG5i6loMzboMdMQUE9Bjpm5rAsOYoj",
-	"w5+i0+h82PKrtuyyywnifPhWcPqG6MF4bQCVZlmGYApOHStTFMwtVMsAMyu17FKrgGpgaZeGkSEslrEJ",
-	"ns2ADRugQ5QZqMBc/hVYsysuh+uCNPHZKRlRQ9yS6lzy2LKY/TZ07ZOpYQIGSMpTYAroZKpnBTT/yqmc",
-	"lcCYN2qApHRI8kxHp/txNCF3bGJo8WD/6NnRz4dPj57F0YRx++N+UExcED2+HBNJz9Mw9Mo8fKKApTEQ",
-	"czsEZwOSQSZuqRwQReH6+vxFG7p8psfmwtJMUSBpKqlSVPU4F3YO2EmOOkfJbrvH/eYMVyr3hqM+sjSK",
-	"I0n/lTNp+KiWOQ1z/hNCTzrDztMWeXa83zrqnAxa5GRIWz8fPHt2/Oy4f3KyfxSUCGbL14pKu2xoz7mi",
-	"8olC+d8Ow5r795fBGliayjCdnGs6UTClEmmi8fSp/LiEAo4rJLDf6aw8+4aLZDSjk/39Dmoe9jKpmn7w",
-	"N6sfJLH/u3Xc6ZR/dVon8UGndXCSNN6pxQs1J9HdElGQlRqMU6V/ESmzCubzcc4/mf+4e27+W2oqRltq",
-	"pUTjOuWKf5V0GJ1Gf9kr9dg9+1Tt2QlxsTpu3nEKA/PQsDYCL6SYfjacS+lZ5p7QFPJpJkjaXiAOlNwj",
-	"xudAJdNpxqxA3/tDWam+Hpw423uLjhI38wuKXG9zRZHr5UteEKVuhUyfjz2BbWXpuWnDa19SrRkfqQsv",
-	"tbaydH3WFStvEdt+zqYlDcd8jtre9paszHmPy+IvW8ZnOeWSnW0Vk37C8HpGHmwZkZUpm9fcLlrLGZes",
-	"uEWk+vlCq+Evaiq4sjz6F5J6rrF6+UIafIkmVCkUmRHjaK6BY/9oIJ9Cr5DFvegUplJMqdQzo0hNmFJG",
-	"ZsSR0kTnKjqNhoRl0X285vZeSilkSAqg9eygMAuRzMgYmp6hHucgtu4D/GXIaJYaRTNjE6bbBgKUMNZR",
-	"Ys3FTTCCkzhpQ1HeFDtV+WBAlVp/s2/crA3btUKPKVBaSLNTocfGWjI/KzDqndWtHdLtHgUfZmywPXpb",
-	"cSCFtWuwQGEoZJ+lCpiGnTS3a9LYwSnpkErKBzTd9bB6+Cqg/rT3Ux26wvPSZ5ygahbQTxZhux2LrLBC",
-	"zDkteMtapbsshAE3fq/mWivBbs25w5ZNEXCgVSYqfVNrzOEGV16/pINcMj1rXYiMDWar5vFme8VPs2w4",
-	"jnGullbV17LspZpf5j6O/lfLA3s1m9LWOzynlYj3zpH7ij/rV0oajCb3lnfl/Tj+7+v4rX9ta2zNzxdg",
-	"Hu7RGSS5zBIgPIXEO/8SGLEbCkyX7r0KXVVdhEvx48fh6pbDfnV+3eUzJ0CoGeKty6POsTEjjw5O8J/D",
-	"ffOPsy2PO4cJ7Bgzrk8U7fGckxvCMtLP6C4+fpbAjhFORvQO8yxDR8N9HL1CMZBSvqmUvRozBZzS1Arz",
-	"N+9enL/638ZWR1knePsraRgDkmVUGplLcj2mXKMAS6Gfa/QBkiwTt0bsW4fwp831iMLPYxbLcKqvtam5",
-	"ZWKjFRkK9h46Zv2bzHoVvU5pJTru9K3Qr0TON97rWwEqH4wtIF9rl979VfrgIRXUbo3eMaX9VpoDBldL",
-	"vL47A8FT5N0k84ro7tz9X5+hWp+Y1IxkX1cLcpAarJh9nIGiN1SaLaBAg4GYUCCqIcpk/Ybfq+QsfHFr",
-	"vG3HfjuhuUgga2s+c0c+R6N/DtzZ7c+MkXUlxGsit+jTapaQoNhnag1GjBXSuwGladjGdDblhaQFY3hF",
-	"WBZiK10OyfnQRloSw3zNX9d8UosLJTCtTAVDnAuXQPS9FfrSxnCN9J3DhaZ3em+aETaHhfU4BEZuqia1",
-	"AVFpIlHJKQMlDYT0YEqoRqOts8vZzRtKlxeC069mh9vJ7+PoSnyi23Mi42zvna8mTIuc3oI2w9zy4g3h",
-	"M+fOUd/AvBcCJoTPHCUC0ZpOplqdgaRaziAjmso5ksCIc6sIOS8jiEpwGhe/5kbhEpJ93lylOnfOKiGB",
-	"3k1Rh3EI3L7G0S3Vw/K6wk6fpHGxuJAg6Y345OGI4VYKPurxgaSpeZlkahe1McKBcMFnE5Err4NmZPDJ",
-	"ar8Vtdeq19fofXouDAoe4cqy0xgVwM7zFZ1ZxDJUsxtMwHAuK+vLsuz1D8E4TTG3x2qkt/izj4UWlvx9",
-	"AVE9DtUQNGoXAaP2HwpIpgQoylMFSfrZetLYZ2qMnfSzFppkZn38qcfR8nOjjFIkhkNFdYLgztD/Rpwz",
-	"EY3EwZga9drG56eSKgMuKlDOQ+oiZwszBtOLijhiZzGOGPs5GE9pIAGj0zL2Wgr42KoFTFl0xNCnmbgt",
-	"tmtRgFHDtVY0qEEqWjG4MvkifG/zSZ9KA5jzZTrTw3pVLTkoMqEgOBh1deaOMloeXi3W9We4EWLznDXo",
-	"WRY8F5evwkiyzBpUuJsz2P////f/HRwf2zQyjFpyswUiyUBTqdw+vAa2v6DKx5FdKgSGP8gnqsxSW20b",
-	"VEMFv/tNzpHR/LEVUJTJNaL/Bx3oqO6PqVO3ZyCVHB3HST6E9imzQDCcZkSzG4ouFq/VGnHoDTuz5zJ4",
-	"vYfHvbdxbkIVMw56C1ho34Wzpr7rgqku5qA51oesP8aMvnE+IRwPbgEfi9hDefVhbbg9ICHYX7GMvg0m",
-	"YCwQ7PXVq9bPLnGTC0j2DIfs9ZIY3l6/NhLLsGMpsjmqLg+lzMtcTey1iPoCaqcuBF27zMWPIZqq5Jks",
-	"x1olo6SYMIS4egB+AULtVcNFloGPbCKSUQTaKwnQzhUC4k1JYo20twY9Nd/GTUjq3S2n8m1jUo8wj58o",
-	"8Ig+A55nGUwo4aqi8ZjHygwuJX6dmkjGMHPOvG3tH5v3s7DfCzKiVroEzDDglI3GfZGb0Zj0g8oXguST",
-	"6qRTPqxJ0bBeRV5cVKhz8U49O7BXKjaXyNycnf5Azqb6ibJW5hlwI99Ay5yjo3G3xs4rVL7sCsXRrWSa",
-	"vuPZbEk+SJ1oOL1dN/fDbFNk696/OSoyL8a4Woh8LgrNNnRcpd4LA5HSNrxmSns3x8QqYDbVVFHJSMas",
-	"zoPaTo8LmVJ5Cs/fv+xevYydCzmGFy9fvzR/v373/H/G8Pr88iqG7os3529jeP+y+8IqbP6y2JejOLJv",
-	"R3FkX4/iyLxv/jm/vIriCGeI4shMERR05U4D+tBFfaPqzOzCuXFUDEUg1WjBWUamiqLCiTssnZwTY6LJ",
-	"2sUJ7cCDyDSdqJU0UB7QfbErIiWZRZX0m0XycglyH6f1ba+3lFpUWALThehpIRNp61AtLmm41eJSNh/8",
-	"Y+qyW0pWdtA5eNrqHLcOOlcHh6ed49PD/fbx0dPjp/v/rF5982JLM5ftSNLycgeIyyhAH73IW7abQgO4",
-	"jyPGmbFAvcG9kDpvcw2cNxwd6KrdDExfiIwSpJKsiIusHosCYi3QS0ljxNqYHBw/DVRzFAmyY3rniwi8",
-	"Bun24mRQzjXLoIKEEL+f4pUyM/+f3zutE9Iafvjy9Oj+r+scSpFau0kGbUEHTlFfvZozd+ZCmT4Hm32m",
-	"RV3LMgQsWEvzGGkApJriWlMiyvzikkhrx14nxIJ64toNcvsrDv5D00Us88nqiHhDNUmJJlVrwuoZthYJ",
-	"YUnAMQisi9Bl5Cw963EbOsWsIpt7w0ZcSJrCjvaKDoYNrUDSRSxxN+QC2ODCNvKei6BS6HNv1+LylocF",
-	"GDynd3q1mlCoXFhyESxAuzJ2JfDC7sdhMXSqepdBKheAELejkLI1lfTmIeDMSxGDE7cpN5kH+EMzdoOV",
-	"GK8sHWjh4oNn4Cq2BKeYCzVrw3tK0hZWRBhhnfNP3Gi4ixTU3gZ5bMhKm6nKpizWd/0SfTFG2TQswW7l",
-	"T7PPKiU08KIQFdQ99Qv3jOR6/LHBAOzCP367OoNBxgxYoA1vAqaBGNsHxJT8K6dgWXjQGVAx7EoB8lqM",
-	"Rqjmruk/WOp9WdtSXjAG46rxXEFCCIXXigZcJpsqYQawEVOaym+kXVWxtCozl4eorepmqOxkfiNNqGuS",
-	"aTZEZCZvw7W7deYGyuI+rnMHq+6Vda3BzY9uq7hc5rKxadmPloxIuj8EYwi3G8vFPyOtzgeXspkNWNii",
-	"tUEupdmkGY1KoAsLhd19YXyuL2//u+NvFTuow9xEwLzREf70CDJq7D4VQ8pGTKsYknYSQ/LRZm+0kjN0",
-	"uCSZGDFuHmToIDb/o3ea8tSO8xAlYWfmhNx5l97To3kPX9Xy7Lb+SVqfO62T9sfWh//x15Dc/20syIRt",
-	"U8jmS6s1rW3j6jXnvKgGNYqNeKGlrPDarictF8/RqDsu9/nS7MHuuE+JpLKb29wm+9crL/f/8dtVtJhp",
-	"YZ30WCKcXLy7vII9dEjv2eNtA+ZQ4gpgjtNQ6IAo2mJcUa6YZje0qE5H/wYuWh7TWOupDYszPhSBKmoy",
-	"GFNMwySgJiTLMAjessYn9oqQbehyIOmEcaa0xO4J1j72znPC0x4fSYKK5phOKs5TdebG7BiOUXrdb5hi",
-	"Whgq97Kmx+tLYLarAqZ33WrWIFaxC4Wad1jpJGLcRUBjGztPxS3HYUzbSJKkKp8gK8NEoMLF2e7xHv/L",
-	"X6CeVNHjl5SnkHRdYgj+eAq/IHbBdqvAo3PtKlybkVXH2eO/MT0WuS6GkqKwSOZcgctTqIcnDJKEquZi",
-	"qB4354NuAjwjUNb7CEnAz5i0wROaHhM8bJciAP1c97gvtNrpkxRvD9G5pEUuSewzSWIMNBuIIKWYtbFb",
-	"uh16PDnq7Ccx0BvKzanK6jYIGgJwK/IshT4tcpkd8i+qO3tJBmMwjMSmt5RlVRWfPNMuQ5txSO5aCqm4",
-	"VQ4wqO42JLYYNDENI6oVIMxnmANTy7nGTbrBPV4ZfZh4mN+hBxzzCOjgk+rxK6z8kkpjRo7NMKGDT0C4",
-	"uqVSnVaXMHvYwcV348q+etz+uIcr7cbW90n5wLdWCGUauzr72DqC1JhN7TQ4gS2N2kmODvDPai0dvoi5",
-	"9kf7h1inj/vCKLM5BlQAMF/fnPI/Lt+9PYXkS8/ZY73oFHoYIe5FMfS8cWZ/xuY790lczV3scUWww8dt",
-	"LSxtXVRGLDkb15WMvzm/cqFwy8TU6d6emFLuovBCjvbcS2rPjDXKDdMo5BxP616cR3F0Q6Vy8rXdaXfQ",
-	"ip9STqYsOo0O2532IcpvPUYOvodMaE9VggsjmyRTEOR5Gp1Gf6e6CEDMFT4edDpfqR44kF3vnmOa3lFn",
-	"v2m+AsC9Wq4bvnS4+qWypAKhcP0HVr3l89fiSOWTCZEzTK8wLKbGsgwCNTG4/j1C7BtxG7jSRlxipAsN",
-	"GmcB1E8FDYPaufjGAbNmcCu9BebrvsMnu3zXl2Xu2tE64yt1st/uDI/213hjPgf6sWd/PU1RjIsJfdTZ",
-	"54H7eJHrrZx7rn+c+nZP/b1td+V0lQ1P/T52mVYVhjxn1hlpTFPoz6y6aASsZsY+MDK3CKYYXblOOa+Z",
-	"0uh1VlG9adPv4d2WQ9CrEd3Hq8c5d9D9h68pKop4TDCjG1sPiaFTotv/2YT6KIIzB4pZkcqfqqc190Mj",
-	"sWE+heEwQuklOUVGGypjbLCD1ucQM6nr2qbajVHZsWk2xsRBtUuRmWrDdWHFFDYMp3fOWHG2g00u/OID",
-	"mfd7bqSrjaoTsnXV2nDaJiyw2gdkgU7XOPaiqvUHC5yjSIsZY2Rgry9LmA+gS5dHU3LBCklYOjXGWKj2",
-	"x63lkimrdZc2XDY0Bve46GCk2vBWaLgds4xW6kLrdPYCVyvp7FGi8tsceudo9RtFnal54WCNJVwJ7mOJ",
-	"w6ITyIOpwmWD3cfNFsqSM9qezFla+dv+Tz7mx1sypCgRmbgkjwccICbD3T9c6Sgb+BmFYhoOhmD8GXsi",
-	"tuHS+4bKcHMCWli36YjdOPeK1ZG0mE+OXWQB1s56lKT57i2sB/OcDSXTt+RVVQsO++E9gvpdTmhp0DXT",
-	"7y9Cj+ciUTbY5F33AQrN9SPp8/u2BL9H6vSW5lbIMqRr7VWEZtAIvdSSkonlprZACi7z6VRIrSDBsEMC",
-	"O77d5ikoxkdZ0XGzx1U+HLK7ogPnXLeExkYJuzYAE+gRoWAnqfXaTWJbDV6v/o57PPFdb/2IyuiFavHd",
-	"NnSL/WAz5Zwz7dMU9Zhw3+3dmEo+Igxv0Q4yx2k92CEjxmstvjHFQ6WjL/dfOdC3FV5raNkWea3h9VbP",
-	"TVb/CmvKIeA+jg46T9e5e7WGHvdxdLjmHa82S/rPZT8Ha6BgsR0CvroG9kJtDh6t2PsIJJmvI66wI//L",
-	"SiVxHOzA0VWQ/P3llfvMgch18SWBRZH4KyXpj7tVuVvY1GSz++VffcQdW6ek30beiqZIO1zYwJ3g8OvL",
-	"7ovdduX6zVU5l/2iGl87Cr1WaZZkUyvK7vkzqpvmstdzwee42FSkcYKny75Z4ZpEqfJ2hub5Sh1CKkxg",
-	"3r1SaWkW3FiNH/xadsrZCkd4pNkY9HFeUq1qLskSWJs6YDtTcWqIoQ1VJR3DxT3uA8wDIiWj9qsA6zbQ",
-	"PnMpHD0+ITMwE9xg5QjhM1tvFhu4XMJWNovRidU3ZkAL+x3Ab+i48pMYoH2vB5tUoW6t9zY56HRsK4Ui",
-	"II67890olPXWukQTG/o/wOQGMtTWl1trGWGwQrSYsAHJshn0KXa2wjnmW0jAc8wWOAUM2sc2pQB20DLf",
-	"xV545k/rewMhe5xkkhL8MkxRqbLrghrYalbIyWIgf4H5W2/zHPt/sGXk2qRvxHNr/W+R666jasw1G/lh",
-	"VH17k78IU9jcFkfIceVmT6n09+ghjMy7tRs8AM6cW82PlJjQOi+6cv0xetwBKIUWA5GhDXXx7vIqCdzD",
-	"ysXbdfeyx+cvphFDRg4+6Da+d5xfURsGFVlabkj6mrDY1WMTmLA7nUsauscOKT8u8o+L/Ig4/Pbu8FJ3",
-	"iblMNvV7+5pK18WnHDOwX3HqU/CuCvzMDy1aS83F/MXg03cdwHpcAF0MPm0Qj8KmBGFCyPl2SWFOt8HZ",
-	"f5xnowhH/DzqRDEOtE7uja0qkwv5Nz6xPpx/c43T/6nTb4qar6XZNy6e9p0n3+TuOD2d2b/XyOwLXm+b",
-	"PYHFcBtoOtWvsny/WS2dk7W8XvbrHP/uNBikjweTR8GG9myZE0qToGrwHr+7p4CUbUwxPavM2bIWglHD",
-	"7VOlyUzZj4MuMqiXuJxtwbqJeLFvbkoMm2DcFSYhD62WJP3+wbDAqkpoEOQqUao5mWb0hwrGM/8RszDC",
-	"X97ZgkvlzhZL6QhPwReh2ew41xAVurwo1McyC6wM6nGsBihfGVFd9jm0rpvY92rE34x0CZlI9otrG7AK",
-	"++L9I8/4G/GIjS2Ok3V2U+/3+2gyrFHdJRtxYKvozX3DrumG34hPzjNgb7AjDIx8wLmGSa40dhvlI99P",
-	"xV79GHKeUaV6vJLCOSYKEuQzSQNFGXA2IynxI6V8S4JkfbZmqGMdvlatSW5ibUxh7hTOZavIraA4c1Vx",
-	"tuIR8yst2S5KENsH76KsEX4wHc1/CvEHPX1DerJIB8HpE9sostqAsIm0vnhBuDxD10rA27FwnykTt4bI",
-	"0C7zUS/nxUC34kmy24YrS4piaKSmf4rzKC2mcCskljgSDYIPqG37OhIimG9hs08L5fp7zOV9qG68nWze",
-	"jXTcOGxfd10g1yuxeNZMK5oNUXnCL/U78QVd4IK3sKwGiEJKGGIcic8Ep/i1ZldWah5hhFfH9fLWUFbO",
-	"EhLZmv3clEmMbWa+90TiMMFsFOctG9g05wcnnj8lMCEz+/H0PsVsYKOeuy8PNaT+PsYY/5H4u6XgwXYz",
-	"eV03FJtcu4nvJhTC25jIcv0oEvuRu/tvJ7AyGfdxlGU0qtuiwUxQPL4Kf8Qkhgr5GV0qzzL7QcVqawzw",
-	"fTTK1wWngZoH1+XmK4pAt8LSrwO2v6kjqTjNWtsdht+P0bblYr2p3FxV7/0qPTv+YkSUe2uxPRnquVVH",
-	"Ep6LaxCBKvd9PP/WNbqUBgORc61gp9ZURu1W3rf0tzjBZb07Aa6vQ/uvwoL7DcyFwUmfhh5D5tQuM2cm",
-	"sLtIZRYXj1mc5nktTco237JfBiza3NSyyoqPc7iJPXnef7j/rwAAAP//",
+	"7H3rcts40uirdHG3KvYcSpYdOxnbtT80uex4Ti6u2K45u1FOCJGQhAkFaAHQspJS1XmH84bfk3yFBsCL",
+	"REqyrGR38uVXYhEEGo1G37v5JYjFeCI45VoFZ1+CESUJlfjfbhzTiX5H+JDi3wlVsWQTzQQPzoJuOiUz",
+	"BVF/pqmK2kEYqHhEx8SMpDwbB2fvA3wWfAgDPZvQ4CxQWjI+DObzMHgmuKZcP2dqIhSzcy4uETGeMk7P",
+	"YcBSysmY/q0XtNvtXhCFMGV6BITDu5fP4OT056cQ+UE/RTAQErjgre7Vs4sLMD+qBQDvyHiSGpBqlpB0",
+	"IqRuT5JBLwhWwP6K8qEeLYNtfwcxAD2i0BfJDBgHxEUVioGQY6IRCP3kuFiKcU2HVJbXwlNYXup6REGa",
+	"R6CovKVJCLQ9bLtDgU7rsHP0+OC40+lEsEf6inKNuInGWarZhEh9YEbiDCrar0LXuG+E5YYropkaMJrU",
+	"HJxd/6eDXtbpPI4V+0zxfzRqOgb/goG1FucvrslweaErLQUfwi1JWUK0kJBQyW5pAgMpxoj+2ML8SMHV",
+	"r93W0cmTdZt8RZR+LRJWv7PfR5SX54UpUZASpUHSSUpimsDer9fXl5AQTdci9JWIST3pm4ONJSWaJiCp",
+	"EpmM6SMFE6JH6yZ9I644GwyabywXygxouLPuaf2tfUe1nHUHmsqas6Cx4IkCLWBKmIY+HQhJQcsZ40Mg",
+	"Q8J4Lehlar8iPOmLu2bYlR0QhaBEfgZiQjlNzCUj0JdiqqiEmPBHGmTGwU4Dwp5b9/LikQIh2XARHI8A",
+	"t0QdAuZhMCGSjKl2LPJi4EnlivG45oJGjzvHEUwXqWZEFHChIR6Zu5SAMm+DHjEFOfUY6JiZw7LkIAwM",
+	"fwrOgotBy6/assuuJoiLwRvB6Wui49HGACrN0hTBFJw6VqYomFuoVgFmVmrZpdYB1cDSrgwjQ1gsYxM8",
+	"nQEbNECHKDNQgbn8a7BmV1wN1yVp4rMTMqSGuCXVmeShZTGHbejaJxPDBAyQlCfAFNDxRM9yaP6VUTkr",
+	"gDFvVABJ6IBkqQ7ODsNgTO7Y2NDi0eHx0+OfHz85fhoGY8btj4e1YuKS6NHViEh6kdRDr8zDRwpYEgIx",
+	"t0NwFpMUUjGlMiaKws3NxfM2dPlMj8yFpamiQJJEUqWo6nEu7BywFx13jqP9do/7zRmuVOwNR31kSRAG",
+	"kv4rY9LwUS0zWs/5Twk97Qw6T1rk6clh67hzGrfI6YC2fj56+vTk6Un/9PTwuFYimC3fKCrtsnV7zhSV",
+	"jxTK/3Y9rJl/fxWsNUtTWU8nF5qOFUyoRJpoPH0qP66ggJMSCRx2OmvPvuEiGc3o9PCwg5qHvUyqoh/8",
+	"zeoHUej/bp10OsVfndZpeNRpHZ1GjXdq+UItSHS3RFDLSg3GqdK/iIRZBfPZKOOfzH/cPTf/LTQVoy21",
+	"EqJxnWLFv0o6CM6CvxwUeuyBfaoO7IS4WBU3bzmF2Dw0rI3Acykmnw3nUnqWuic0gWySCpK0l4gDJfeQ",
+	"8QVQyWSSMivQD/5QVqpvBifO9s6io8DN4oIi07tcUWR69ZKXRKmpkMmzkSewnSy9MG392ldUa8aH6tJL",
+	"rZ0sXZ11zco7xLafs2lJwzGfoba3uyVLc85xWfxlx/gsplyxs51i0k9Yv56RBztGZGnK5jV3i9ZixhUr",
+	"7hCpfr661fAXNRFcWR79C0k811i/fC4NvgRjqhSKzIBxNNfAsX80kM+gl8viXnAGEykmVOqZUaTGTCkj",
+	"M8JAaaIzFZwFA8LSYB5uuL0XUgpZJwXQenZQmIVIamQMTc5Rj3MQW/cB/jJgNE2MopmyMdNtAwFKGOso",
+	"sebiNhjBSZy0oShv8p2qLI6pUptv9rWbtWG7VugxBUoLaXYq9MhYS+ZnBUa9s7q1Q7rdo+CDlMW7o7c1",
+	"B5JbuwYLFAZC9lmigGnYSzK7Jg0dnJIOqKQ8psm+h9XDVwL1p4OfqtDlnpc+4wRVsxr9ZBm26UikuRVi",
+	"zmnJW9Yq3GV1GHDjDyqutQLs1oI7bNUUNQ600kSFb2qDOdzg0utXNM4k07PWpUhZPFs3jzfbS36aVcNx",
+	"jHO1tMq+llUvVfwy8zD4Py0P7PVsQltv8ZzWIt47R+Ylf9avlDQYTe4t78r7cfzf1/Fb/9rO2Jqfr4Z5",
+	"uEfnEGUyjYDwBCLv/ItgyG4pMF2490p0VXYRrsSPH4erWw771fl1l8+cAKFmiLcujzsnxow8PjrFfx4f",
+	"mn+cbXnSeRzBnjHj+kTRHs84uSUsJf2U7uPjpxHsGeFkRO8gS1N0NMzD4CWKgYTybaXs9Ygp4JQmVpi/",
+	"fvv84uU/jK2Osk7w9lfSMGKSplQamUsyPaJcowBLoJ9p9AGSNBVTI/atQ/jT9npE7ucxi6U41dfa1MIy",
+	"odGKDAV7Dx2z/k1mvYpep7QSHXf6RuiXIuNb7/WNAJXFIwvI19qld38VPnhIBLVbo3dMab+V5oDB9Qqv",
+	"714seIK8m6ReEd1fuP+bM1TrE5OakfTrakEOUoMVs49zUPSWSrMFFGgQizEFohqiTNZv+L1KztwXt8Hb",
+	"duy3E5rLBLKx5rNw5As0+ufAnd3+zBhZ10K8InKHPq1mCQmKfabWYMRYIb2LKU3qbUxnU15KmjOGl4Sl",
+	"dWylyyG6GNhIS2SYr/nrho8rcaEIJqWpYIBz4RKIvjdCX9kYrpG+C7jQ9E4fTFLCFrCwGYfAyE3ZpDYg",
+	"Kk0kKjlFoKSBkO5NCeVotHV2Obt5S+nyXHD61exwO/k8DK7FJ7o7JzLO9s75auppkdMpaDPMLS9eEz5z",
+	"7hz1Dcx7IWBM+MxRIhCt6Xii1TlIquUMUqKpXCAJjDi38pDzKoIoBadx8RtuFC4h2eftVaoL56wSEujd",
+	"BHUYh8DdaxzdQj0srivs9UkS5osLCZLeik8ejhCmUvBhj8eSJuZlkqp91MYIB8IFn41FprwOmpL4k9V+",
+	"S2qvVa9vCj38W3DFhE4oTyiPZ4UxEILT+/cN6ygZBit45Q06zZ4Jc3IP8MDZaYzmYuf5ij44YuWA2RHm",
+	"jThPm3XB2Z3+IRinCaYkWUV6ij/7EG7ugJjnEFXDZw2xrnYe52r/oYCkSoCiPFEQJZ+tA5B9psZGSz5r",
+	"oUlq1sefehwNVjfK6HJiMFBURwjuDN2GxPlA0baNR9RYBTatYCKpMuCi3uccuy7gtzRjbVZUHv7sLIc/",
+	"Qz8H4wmtyRvptAxlJYCPrTbDlEVHCH2aimm+XYsCDHZutKJBDVLRmsGlyZfhe5ON+1QawJwL1llM1hls",
+	"yUGRMQXBwWjZM3eUweqocL6uP8OtEJtlrEE9tOC5dIIyjCRNrR2IuzmHw//6f///6OTEZr9hsJWbLRBJ",
+	"Yk2lcvvwiuPhkgUSBnapOjD8QT5SRXLdepOmHOF47ze5QEaLx5ZDUeQEif4fNNZB1Y1UpW7PQEqpRY6T",
+	"fKjbp0xrYvg0JZrdUvQMeWXcSHFvj5o9FzH3Azzug61TKsqYcdBbwOr2nfuYqrvOmepy6pxjfSixQkxE",
+	"HGVjwvHglvCxjD0Usx82htsDUgf7S5bSN7V5I0sEe3P9svWzyzflAqIDwyF7vSiENzevjKA17FiKdIGq",
+	"i0Mp0knXE3slEWAJtRMXOa9c5vzHOpoqpcesxlopESafsA5x1byBJQi112iXWQY+svlTRn9pryVAO1cd",
+	"EK8LEmukvQ3oqfk2bkNSb6ecyjeNuUjCPH6kwCP6HHiWpjCmhKuSomYeKzO4kPhVaiIpw4Q/87ZV1my6",
+	"0tJ+L8mQWulSYz0Cp2w46ovMjMZcJdQZESSfCyid8mEtoYb1SvLiskSdy3fq6ZG9UqG5RObm7PVjOZvo",
+	"R8oax+fAjXwDLTOO/tH9CjsvUfmqKxQGU8k0fcvT2Yo0lirRcDrdNGXFbFOkm96/BSoyL4a4Wh35XOYK",
+	"ed1xFeo6xCKhbXjFlPbembFVwGyGrKKSkZRZnQe1nR4XMqHyDJ69e9G9fhE6z3cIz1+8emH+fvX22f8O",
+	"4dXF1XUI3eevL96E8O5F97lV2PxlsS8HYWDfDsLAvh6EgXnf/HNxdR2EAc4QhIGZolbQFTut0YcuqxtV",
+	"52YXzvukQsjjv0YLTlMyURQVTtxh4ZsdG8tSVi5O3Q48iEzTsVpLA8UBzfNdESnJLChlDS2Tl8vr+zip",
+	"bnuzpdSywlIzXR09LSVQ7Ryq5SUNt1peyqaxf0xcUk7Byo46R09anZPWUef66PFZ5+Ts8WH75PjJyZPD",
+	"f5avvnmxpZlL0iRJcblriMsoQB+9yFu1m1wDmIcB48wYzt5PsJTxb1MknBMf/f6q3QxMX4iUEqSSNA/n",
+	"rB+LAmIj0AtJY8TaiBydPKkpQsnzekf0ztc+eA3S7cXJoIxrlkIJCXX8foJXysz8f993WqekNfjw5cnx",
+	"/K+bHEqeEbxN4m9OB05RX7+aM3cWIrA+dZx9pnk5zioELFlLixhpAKScmVtRIoq06IJIK8deJcScesLK",
+	"DXL7yw/+Q9NFLNLgqoh4TTVJiCZla8LqGbaECmGJwDEILOfQRcAvOe9xG/HFZCibMsSGXEiawJ72ig5G",
+	"O61A0nkIdL/OBbDFhW3kPZe1SqFPGd6Iy1seVsPgOb3T69WEXOXCSpHaurlrY1cCz+1+HBZCp6x3GaRy",
+	"AQhxO6hTtiaS3t4HnEUpYnDiNuUm8wB/aMZubQHJS0sHWriw5jm4QjPBKaZwzdrwjpKkhYUcRlhn/BM3",
+	"Gu4yBbV3QR5bstJmqrKZltVdv0BfjFE2DUuwW/nT7LNMCQ28qI4KqgGGpXtGMj362GAAduG336/PIU6Z",
+	"AQu04U3ANBBj+4CYkH9lFCwLr3UGlAy7QoC8EsMhqrkb+g9Wel82tpSXjMGwbDyXkFCHwhtFa1wm2yph",
+	"BrAhU5rKb6RdlbG0LqGY11Fb2c1Q2sniRppQ1yTTbGTLTN6GG3frzA2U+X3c5A6W3SubWoPbH91OcbnK",
+	"ZWOzyR8sGZF0fwjGOtxuLRf/jLS6GFxKZzZgYWvt4kxKs0kzGpVAFxaqd/fV43Nzefs/HX/r2EEV5iYC",
+	"5o2O8CfHkFJj96kQEjZkWoUQtaMQoo826aQVnaPDJUrFkHHzIEUHsfkfvdOUJ3achyiqd2aOyZ136T05",
+	"XvTwlS3PbuufpPW50zptf2x9+F9/rZP7v48EGbNdCtlsZZGptW1cmemCF9WgRrEhz7WUNV7bzaTl8jka",
+	"dcelbF+ZPdgd9ymRVHYzm5Jl/3rp5f5vv18Hy2F566THyubo8u3VNRygQ/rAHm8bMPUTVwBznIZCY6Jo",
+	"i3FFuWKa3dK8qB79G7hocUwjrSc2LM74QNQUf5N4RDF7lIAakzTFIHjLGp/Y4kK2ocuBJGPGmdISmz5Y",
+	"+9g7zwlPenwoCSqaIzouOU/VuRuzZzhG4XW/ZYppYajcy5oery6BSboKmN53q1mDWIUuFGreYYWTiHEX",
+	"AQ1t7DwRU47DmLaRJElVNkZWhvlLuYuz3eM9/pe/QDUXpMevKE8g6rp8FvzxDH5B7IJtsoFH57psuO4o",
+	"646zx39neiQynQ8leT2UzLgCl6dQDU8YJAlVTiFRPW7OB90EeEagrPcRoho/Y9QGT2h6RPCwXYoA9DPd",
+	"474+bK9PErw9RGeS5ikwoU+ACTHQbCCChGLWxn7hdujx6LhzGIVAbyk3pyrL2yBoCMBUZGkCfZqnYDvk",
+	"X5Z39oLEIzCMxGblFNVgJZ880y6xnHGI7loKqbhVDDCo7jbk4xg0MQ1DqhUgzOeYulNJFcdNusE9Xhr9",
+	"OPIwv0UPOOYR0PiT6vFrLFiTSmMikc0wofEnIFxNqVRn5SXMHvZw8f2wtK8etz8e4Er7ofV9Uh77jhB1",
+	"CdKuPUBoHUFqxCZ2GpzAVnTtRcdH+Ge5BBBfxBKB48PH2F4A94VRZnMMqABgmYE55d+u3r45g+hLz9lj",
+	"veAMehgh7gUh9LxxZn/GnkHzKCynEfW4ItiYZFoJS1sXlRFLzsZ1le6vL65dKNwyMXV2cCAmlLsovJDD",
+	"A/eSOjBjjXLDNAo5x9O6lxdBGNxSqZx8bXfaHbTiJ5STCQvOgsftTvsxym89Qg5+gEzoQJWCC0ObJJMT",
+	"5EUSnAV/pzoPQCzUax51Ol+pjLmmKMA9x8ys485h03w5gAeVFD186fH6l4pKEITCtU1Y95ZPRgsDlY3H",
+	"RM4wvcKwmArLMgjUxOD6fYDYN+K25kobcYmRLjRonAVQPRU0DCrn4vsdzJrBLbVEWCxXrz/Z1bu+KnLX",
+	"jjcZXyrv/XZneHy4wRuLqdsPPfubSYJiXIzpg84+q7mPl5neybln+sep7/bU39kuXU5X2fLU52FwkIi4",
+	"zI+Xsv5pOmgZpkswlfPX69evilrlIg9RcC1JrM+NBmD2ieFrbL+DSpuNtIyECzguMf3nBoi1DB9T+Ud6",
+	"nG6RyY+A2142W6Le2SXB2fsP5YPoXl6UEOK64fhjGFNNgg+IZ8xoa0Q0aj00gf7MquVGkdHM2GFGt8mD",
+	"VsvIe8WURu++Cqo9vd7Xb60Ygt6jYB6uH+fcbvMPX1Mk53Gv2jRr7EwlBs5Yaf9nM4QHXWxzoJh9qvyp",
+	"emJyPzReasxbMZxcKL0id8tonUUsE/bQyh9gon1Vq1f7ISqVNp3JmJKo3ioyU224ya3F3Fbk9M4Zhc5G",
+	"s0mcX3zAeH7gRrrSuSohW5e4DVtuI2rKbWKW6HSDY8+Lnn+ImgWKtJgxxhy2grOEeQ+6dPlKBRcskYSl",
+	"U2P01pWGubVc0mq5LNeGJQeMMzXKG1ypNrwRGqYjltJS2XCVzp7jagWdPUgl+TaH3jle/0ZehmxeONpg",
+	"CVeh/VDisOgEcm+qcFl387DZElxxRruTOSsLw9v/ycf8cIuR5KU4Y5dMc48DxKTD+f2VjqK/o1EoJvVB",
+	"J4zzY8vMNlx5H1wR1o9AC+ueHrJb58ayOpIWi0nIyyzA2rMPkjTfvSV7b56zpWT6lryqbClju8QHUL/L",
+	"vS0M52b6/UXo0ULEzwb1fIikhkIz/UD6/L4t7u+ROr1FvxOyrNO1DkpCs9YIvdKSkrHlprYQDa6yyURI",
+	"rSDC8E4Ee74b6xkoxodp3pC1x1U2GLC7vEHrQjONxj4a+zbQVdNCRMFeVGnFHIW2WUC1OUDY45FviuxH",
+	"lEYvNRPYb0M33w/22s440z4dVI8I9x8DMKaSj7zDG7SDzHHaSEGdEeO1Ft+35L7S0XeDWDvQd53eaGjR",
+	"NXuj4dVO4E1W/xpryiFgHgZHnSeb3L1Kv5d5GDze8I6Xe2n957Kfow1QsNwtA1/dAHt1XTAerNj7SC9Z",
+	"rNcusSP/y1olcVTboKWrIPr7i2v3FQyR6fxDE8si8VdKkh93q3S3sOfNdvfLv/qAO7ZJxwcb4cx7Zu1x",
+	"YQOkgsOvL7rP99ul67dQTV60E2t87bjutVIvLZvCUnxcYUZ101z2ei75HJd7zjRO8GTVJ01cDzFV3M66",
+	"eb5SA5kSE1h0r5Q63tVurMIPfi0aKe2EIzzQbKz1cV5RrSouyQJYm6JhG5dxaoihDWUlHcPyPe4D+TGR",
+	"klH70YhN+6ufu1SZHh+TGZgJbrFCh/CZresLDVwuMS6dhejE6hszoIV9JeB3dFz5SQzQvqeGTV5RU+u9",
+	"jY46HduyIk88wN35rh/KemtdQo9NsTjCJBIy0NaXW2nNYbBCtBizmKTpDPoUG5/hHIutOuAZZmWcASZH",
+	"hDZ1A/bQMt/HVonmT+t7AyF7nKSSEvxwUF4RtO+CGtiJWMjxcsLEEvO33uYF9n9vy8h10d+K51baIyPX",
+	"3UTVWGjq8sOo+vYmfx6msDlEjpDD0s2eUOnv0X0YmXdrN3gAnDm3nh8pMaZVXnTt+pD0uANQCi1ikaIN",
+	"dfn26jqquYeli7fv7mWPL15MI4aMHLzXbXznOL+iNtws0qTYkPS1d6GreycwZnc6k7TuHjuk/LjIPy7y",
+	"A/IddneHV7pLzGWyKfa711S6Lj7lmIH9yFefgndV4FegaN7CayHmL+JP33UA62EBdBF/2iIehc0f6gkh",
+	"47slhQXdBmf/cZ6NIhzx86ATHVGS6tHnRscnKtQubowZ0VJgXjVmYRst3mjqispbV9a55JnA2R94eDvM",
+	"SXrFbik309ZmIo2plmxF0pfvown9WSlfHFGAKcoh9rfkMaMqdO2lxgK/2Uli7PHlovEh+IaIMBEiXUbc",
+	"awfIZolf2/RwdSv4ZnSXUoypHtFMgZkS6J3vnAy2jnTXyWGlBcf5ZmuOxKVOt338uikk/nZCeffy4rer",
+	"t28eGhhfrLypDYK79SARcTa2rRp3ip/rcvJgaPRbt7UVOJoRmwBYS7sv7kisXSWaB7pcz+E+sEpVEWPA",
+	"D3oqXZuX6Pb/j+7rV/fDtwfynlmK3x7fbms1+Ea7fT3PdKZDftVdWQbyC/8AEiZprIXE7yD5UOh5j9uv",
+	"KHAyzgsYmKtfsCmjU6Ya7AiE7YEc92QTyVfuJ7vbwzCbYM1sGpMXNkkYtSXncilp1Ffd1SeN3uD0f+qc",
+	"0bwgfGXKqEsC+c4zRjN3nJ6Q7N8bpP3X6qQ25Q8r5bcwz8tfmvt+UzE7pxuFauwXx/7duZtIH/cmj5wN",
+	"HdgaaDSBau3Zd/gtYQWkaM2OOcVForF1a4nU9fvGxgHKyuNlBvUCl7Nt5bdh8vbNbYnhYTy+Wq/8/sN8",
+	"gekbBLky1XLBhhldYvy2tLUZ4S/ubDcG5c4W6+yNzPUV6jal2zV5hy7Pu/hgDSaWDfe4FbX5K0OqiybI",
+	"VpCHXnfG34x0qZPH9iuyW7AK++L8gWf8jXjE1m6y0012U/2GwW5VjSs25MDW0Zv7Lm/TDb8Vn5w7295g",
+	"RxgYrocLDeNMaWxFzoe+2Zq9+iFkPKVK9Xip7mBEFETIZ6IGijLgbEdS4ke92Y4EyeZszVDHJnyt3LCk",
+	"ibUxhQm/OJdtMWMFxbkrmbftELAowJLtsgSxTXIviwYi96ajxc87/6Cnb0hPFukgOH1ku0iXuxM3kdYX",
+	"LwhXl5VYCTgdCffpVTE1RIbORJ+q4VzvGAs7jfbbcG1JUQyM1PRPcR6lxQSmQmL/A6JB8JjanvBDIWqT",
+	"BG3JRK5cf48FKPfVjXdTgrKVjhs2VL667COvxOJZM61oOkDlyfzuxRd0gQvewppbIAopYYDJD3wmOAWa",
+	"Kup6TphHmJakw2rvizrv0woS2Zn93OSJwh5033v1Sz3BbJWcVHS3ay5qiTx/imBMZhjshz7FEhajnruv",
+	"KTbUqzzEGP9RrbKjiPduy09cqzRbEbKN76Yu72RrIsv0g0jsR8HJv53AigqSh1GW0aimefe5WvH4sv7D",
+	"bCGUyM/oUlma2o9El/tmgW+yVbwuOK0p1HMt8L6iCHQrrPzicfubOpJKsZpSTz6G38TTth9ztePsQsuP",
+	"+To9O/xiRJR7a7l3Keq5ZUcSnovrHoUq9zxcfOsGXUpxLDKuFexVOs6p/dL7lv6WJ7iqti7Kg0dL+y/D",
+	"gvutmQszanztVAipU7vMnKnA1mOlWVwSwfI0zyq5vbYzp/3acd4Dr5IKnX+5y00c56UsizPbfIHQR4Td",
+	"ZkuBOadnlibDsND8w/y/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

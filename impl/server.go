@@ -11,6 +11,7 @@ type Server struct {
 	*Settings
 	*Shares
 	*Content
+	*Meta
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
