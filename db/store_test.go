@@ -198,7 +198,7 @@ func mkUser(t *testing.T, s *Store, name string) *domain.User {
 	return u
 }
 
-func shareID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
+func shareID(n int) string { return fmt.Sprintf("abcdef00-0000-4000-8000-%012d", n) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -591,4 +591,470 @@ func TestFail(t *testing.T) {
 	if fail(nil, "test") != nil {
 		t.Fatal("fail(nil) != nil")
 	}
+}
+
+// ---------------------------------------------------------------- users
+
+func TestUsers(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		// A clock off UTC and with nanoseconds: the store must normalise.
+		paris := time.FixedZone("CEST", 2*3600)
+		useClock(s, time.Date(2026, 5, 21, 1, 5, 31, 546561789, paris))
+
+		alice := mkUser(t, s, "alice")
+		t.Run("CreateSetsIDAndRegisterDate", func(t *testing.T) {
+			want := time.Date(2026, 5, 20, 23, 5, 31, 546561000, time.UTC)
+			if alice.ID <= 0 || !alice.RegisterDate.Equal(want) || alice.RegisterDate.Location() != time.UTC {
+				t.Fatalf("user = %+v, want ID > 0 and RegisterDate %v", alice, want)
+			}
+		})
+		t.Run("ReadBackEqualsWhatWasCreated", func(t *testing.T) {
+			got, err := s.UserByName(ctx, "alice")
+			must(t, err)
+			if *got != *alice {
+				t.Fatalf("got %+v, want %+v", got, alice)
+			}
+		})
+		t.Run("DuplicateIsConflict", func(t *testing.T) {
+			err := s.CreateUser(ctx, &domain.User{Username: "alice", PasswordHash: "x"})
+			wantMessage(t, err, domain.Conflict, `user "alice" already exists`)
+		})
+		t.Run("NamesAreCaseSensitive", func(t *testing.T) {
+			u := mkUser(t, s, "Alice")
+			if u.ID == alice.ID {
+				t.Fatal("Alice is alice")
+			}
+			got, err := s.UserByName(ctx, "ALICE")
+			wantKind(t, err, domain.NotFound)
+			_ = got
+		})
+		t.Run("TrailingSpaceIsAnotherName", func(t *testing.T) {
+			_, err := s.UserByName(ctx, "alice ")
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("TooLongNameIsInvalid", func(t *testing.T) {
+			err := s.CreateUser(ctx, &domain.User{Username: strings.Repeat("x", 65), PasswordHash: "x"})
+			wantKind(t, err, domain.Invalid)
+			mkUser(t, s, strings.Repeat("x", 64))
+		})
+		t.Run("MissingIsNotFound", func(t *testing.T) {
+			_, err := s.UserByName(ctx, "nobody")
+			wantMessage(t, err, domain.NotFound, `user "nobody" not found`)
+		})
+		t.Run("UpdateChangesHashAndPerms", func(t *testing.T) {
+			u := *alice
+			u.PasswordHash, u.Perms = "new-hash", domain.PermAll
+			must(t, s.UpdateUser(ctx, &u))
+			got, err := s.UserByName(ctx, "alice")
+			must(t, err)
+			if got.PasswordHash != "new-hash" || got.Perms != domain.PermAll || got.ID != alice.ID || !got.RegisterDate.Equal(alice.RegisterDate) {
+				t.Fatalf("got %+v", got)
+			}
+		})
+		t.Run("UpdateWithSameValuesSucceeds", func(t *testing.T) {
+			got, err := s.UserByName(ctx, "alice")
+			must(t, err)
+			must(t, s.UpdateUser(ctx, got)) // MySQL: 0 rows changed, 1 matched
+		})
+		t.Run("UpdateMissingIsNotFound", func(t *testing.T) {
+			wantKind(t, s.UpdateUser(ctx, &domain.User{Username: "nobody"}), domain.NotFound)
+		})
+		t.Run("DeleteMissingIsNotFound", func(t *testing.T) {
+			wantMessage(t, s.DeleteUser(ctx, "nobody"), domain.NotFound, `user "nobody" not found`)
+		})
+		t.Run("DeleteOwnerIsConflict", func(t *testing.T) {
+			bob := mkUser(t, s, "bob")
+			mkShare(t, s, 1, &bob.Username)
+			mkShare(t, s, 2, &bob.Username)
+			wantMessage(t, s.DeleteUser(ctx, "bob"), domain.Conflict,
+				`user "bob" still owns 2 shares; transfer or delete them first`)
+			must(t, s.UpdateShareMeta(ctx, shareID(1), "f", nil))
+			_, err := s.DeleteShare(ctx, shareID(2))
+			must(t, err)
+			must(t, s.DeleteUser(ctx, "bob"))
+			_, err = s.UserByName(ctx, "bob")
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("IDsAreNeverReused", func(t *testing.T) {
+			a := mkUser(t, s, "reuse-a")
+			b := mkUser(t, s, "reuse-b") // the highest id
+			must(t, s.DeleteUser(ctx, "reuse-b"))
+			c := mkUser(t, s, "reuse-c")
+			again := mkUser(t, s, "reuse-b")
+			if !(a.ID < b.ID && b.ID < c.ID && c.ID < again.ID) {
+				t.Fatalf("ids a=%d b=%d c=%d b-again=%d", a.ID, b.ID, c.ID, again.ID)
+			}
+		})
+	})
+}
+
+func TestUserIDsSurviveReopen(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dsn := newDSN(t, d)
+			s := openStore(t, dsn)
+			must(t, s.Migrate(ctx))
+			mkUser(t, s, "a")
+			b := mkUser(t, s, "b")
+			must(t, s.DeleteUser(ctx, "b"))
+			must(t, s.Close())
+			s = openStore(t, dsn)
+			if c := mkUser(t, s, "c"); c.ID <= b.ID {
+				t.Fatalf("after reopen: c.ID = %d, deleted b.ID = %d", c.ID, b.ID)
+			}
+		})
+	}
+}
+
+func TestListUsers(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0)
+		t.Run("EmptyHasNoPage", func(t *testing.T) {
+			users, total, err := s.ListUsers(ctx, 10, 0)
+			must(t, err)
+			if len(users) != 0 || total != 0 {
+				t.Fatalf("users=%v total=%d", users, total)
+			}
+			n, err := s.CountUsers(ctx)
+			must(t, err)
+			if n != 0 {
+				t.Fatalf("CountUsers = %d", n)
+			}
+		})
+		// Registered in this order; ties on time break by username bytes.
+		c.Set(t0.Add(2 * time.Second))
+		mkUser(t, s, "zed")
+		c.Set(t0.Add(time.Second))
+		mkUser(t, s, "b")
+		mkUser(t, s, "a")
+		mkUser(t, s, "B") // 'B' < 'a' < 'b' in byte order
+		c.Set(t0.Add(time.Microsecond))
+		mkUser(t, s, "yan")
+		want := []string{"yan", "B", "a", "b", "zed"}
+
+		tests := []struct {
+			name          string
+			limit, offset int
+			want          []string
+		}{
+			{"FirstPage", 2, 0, want[0:2]},
+			{"MiddlePage", 2, 2, want[2:4]},
+			{"LastPartialPage", 2, 4, want[4:]},
+			{"PastTheEndIsEmpty", 2, 6, nil},
+			{"AllAtOnce", 100, 0, want},
+			{"ZeroLimitIsEmpty", 0, 0, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				users, total, err := s.ListUsers(ctx, tt.limit, tt.offset)
+				must(t, err)
+				var names []string
+				for _, u := range users {
+					names = append(names, u.Username)
+				}
+				if !slices.Equal(names, tt.want) || total != len(want) {
+					t.Fatalf("names=%v total=%d, want %v total %d", names, total, tt.want, len(want))
+				}
+			})
+		}
+		t.Run("NegativeIsInvalid", func(t *testing.T) {
+			_, _, err := s.ListUsers(ctx, -1, 0)
+			wantKind(t, err, domain.Invalid)
+			_, _, err = s.ListUsers(ctx, 1, -1)
+			wantKind(t, err, domain.Invalid)
+		})
+		t.Run("CountCountsAll", func(t *testing.T) {
+			n, err := s.CountUsers(ctx)
+			must(t, err)
+			if n != len(want) {
+				t.Fatalf("CountUsers = %d", n)
+			}
+		})
+	})
+}
+
+// ---------------------------------------------------------------- tokens & settings
+
+func TestRevokedTokens(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		must(t, s.RevokeToken(ctx, "jti-old", t0.Add(-time.Hour)))
+		must(t, s.RevokeToken(ctx, "jti-new", t0.Add(time.Hour)))
+		t.Run("RevokedIsRevoked", func(t *testing.T) {
+			ok, err := s.IsRevoked(ctx, "jti-new")
+			must(t, err)
+			if !ok {
+				t.Fatal("not revoked")
+			}
+		})
+		t.Run("OtherIsNotRevoked", func(t *testing.T) {
+			for _, jti := range []string{"jti-other", "JTI-NEW", "jti-new "} {
+				ok, err := s.IsRevoked(ctx, jti)
+				must(t, err)
+				if ok {
+					t.Fatalf("%q revoked", jti)
+				}
+			}
+		})
+		t.Run("TwiceIsConflict", func(t *testing.T) {
+			wantMessage(t, s.RevokeToken(ctx, "jti-new", t0), domain.Conflict, "token already revoked")
+		})
+		t.Run("EmptyIsInvalid", func(t *testing.T) {
+			wantKind(t, s.RevokeToken(ctx, "", t0), domain.Invalid)
+		})
+		t.Run("PurgeRemovesOnlyExpired", func(t *testing.T) {
+			n, err := s.PurgeRevoked(ctx, t0)
+			must(t, err)
+			if n != 1 {
+				t.Fatalf("purged %d, want 1", n)
+			}
+			if ok, _ := s.IsRevoked(ctx, "jti-old"); ok {
+				t.Fatal("expired revocation kept")
+			}
+			if ok, _ := s.IsRevoked(ctx, "jti-new"); !ok {
+				t.Fatal("live revocation purged")
+			}
+			n, err = s.PurgeRevoked(ctx, t0)
+			must(t, err)
+			if n != 0 {
+				t.Fatalf("second purge removed %d", n)
+			}
+		})
+	})
+}
+
+func TestDefaultPerms(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		t.Run("InitiallyEmpty", func(t *testing.T) {
+			p, err := s.DefaultPerms(ctx)
+			must(t, err)
+			if p != 0 {
+				t.Fatalf("perms = %v", p)
+			}
+		})
+		for _, p := range []domain.Perm{domain.PermRead | domain.PermCreate, domain.PermAll, 0, domain.PermAdmin} {
+			t.Run("SetThenGet"+strings.Join(p.Codes(), ""), func(t *testing.T) {
+				must(t, s.SetDefaultPerms(ctx, p))
+				must(t, s.SetDefaultPerms(ctx, p)) // same value again
+				got, err := s.DefaultPerms(ctx)
+				must(t, err)
+				if got != p {
+					t.Fatalf("perms = %v, want %v", got, p)
+				}
+			})
+		}
+	})
+}
+
+// ---------------------------------------------------------------- shares
+
+func TestShares(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		useClock(s, t0)
+		alice := mkUser(t, s, "alice")
+		mkUser(t, s, "bob")
+
+		t.Run("CreateThenReadBack", func(t *testing.T) {
+			sh := &domain.Share{ID: shareID(1), FileName: "ünïcödé ☃ report.pdf", Owner: &alice.Username}
+			must(t, s.CreateShare(ctx, sh))
+			if !sh.CreateDate.Equal(t0) {
+				t.Fatalf("CreateDate = %v", sh.CreateDate)
+			}
+			got, err := s.ShareByID(ctx, shareID(1))
+			must(t, err)
+			if got.ID != sh.ID || got.FileName != sh.FileName || *got.Owner != "alice" || got.Initialized || got.Locked ||
+				!got.CreateDate.Equal(t0) || got.CreateDate.Location() != time.UTC ||
+				got.Size != nil || got.SHA256 != nil || got.BlobID != nil || got.ModifiedAt != nil {
+				t.Fatalf("got %+v", got)
+			}
+		})
+		t.Run("AnonymousOwnerIsNil", func(t *testing.T) {
+			mkShare(t, s, 2, nil)
+			got, err := s.ShareByID(ctx, shareID(2))
+			must(t, err)
+			if got.Owner != nil {
+				t.Fatalf("owner = %q", *got.Owner)
+			}
+		})
+		t.Run("DuplicateIDIsConflict", func(t *testing.T) {
+			err := s.CreateShare(ctx, &domain.Share{ID: shareID(1), FileName: "x"})
+			wantKind(t, err, domain.Conflict)
+		})
+		t.Run("UnknownOwnerIsInvalid", func(t *testing.T) {
+			err := s.CreateShare(ctx, &domain.Share{ID: shareID(3), FileName: "x", Owner: ptr("ghost")})
+			wantMessage(t, err, domain.Invalid, `owner_name: no such user "ghost"`)
+			err = s.CreateShare(ctx, &domain.Share{ID: shareID(3), FileName: "x", Owner: ptr("ALICE")})
+			wantKind(t, err, domain.Invalid)
+			_, err = s.ShareByID(ctx, shareID(3))
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("BadFileNameIsInvalid", func(t *testing.T) {
+			wantKind(t, s.CreateShare(ctx, &domain.Share{ID: shareID(3), FileName: ""}), domain.Invalid)
+			wantKind(t, s.CreateShare(ctx, &domain.Share{ID: shareID(3), FileName: strings.Repeat("é", 128)}), domain.Invalid)
+			mkShareNamed(t, s, 3, strings.Repeat("x", 255))
+		})
+		t.Run("MissingIsNotFound", func(t *testing.T) {
+			for _, id := range []string{shareID(99), strings.ToUpper(shareID(1)), shareID(1) + " ", "not-a-uuid", ""} {
+				_, err := s.ShareByID(ctx, id)
+				wantKind(t, err, domain.NotFound)
+			}
+		})
+		t.Run("UpdateMetaChangesNameAndOwner", func(t *testing.T) {
+			must(t, s.UpdateShareMeta(ctx, shareID(1), "renamed.txt", ptr("bob")))
+			got, err := s.ShareByID(ctx, shareID(1))
+			must(t, err)
+			if got.FileName != "renamed.txt" || *got.Owner != "bob" {
+				t.Fatalf("got %+v", got)
+			}
+			must(t, s.UpdateShareMeta(ctx, shareID(1), "renamed.txt", ptr("bob"))) // unchanged is fine
+			must(t, s.UpdateShareMeta(ctx, shareID(1), "renamed.txt", nil))
+			got, err = s.ShareByID(ctx, shareID(1))
+			must(t, err)
+			if got.Owner != nil {
+				t.Fatal("owner not cleared")
+			}
+		})
+		t.Run("UpdateMetaUnknownOwnerIsInvalid", func(t *testing.T) {
+			wantMessage(t, s.UpdateShareMeta(ctx, shareID(1), "x", ptr("ghost")), domain.Invalid, `owner_name: no such user "ghost"`)
+		})
+		t.Run("UpdateMetaMissingIsNotFound", func(t *testing.T) {
+			wantKind(t, s.UpdateShareMeta(ctx, shareID(99), "x", nil), domain.NotFound)
+		})
+		t.Run("UpdateMetaLockedIsLocked", func(t *testing.T) {
+			must(t, s.SetLocked(ctx, shareID(2), true))
+			must(t, s.SetLocked(ctx, shareID(2), true)) // already locked is fine
+			wantKind(t, s.UpdateShareMeta(ctx, shareID(2), "x", nil), domain.Locked)
+			got, err := s.ShareByID(ctx, shareID(2))
+			must(t, err)
+			if !got.Locked || got.FileName == "x" {
+				t.Fatalf("got %+v", got)
+			}
+		})
+		t.Run("DeleteLockedIsLocked", func(t *testing.T) {
+			_, err := s.DeleteShare(ctx, shareID(2))
+			wantKind(t, err, domain.Locked)
+		})
+		t.Run("UnlockAllowsChangesAgain", func(t *testing.T) {
+			must(t, s.SetLocked(ctx, shareID(2), false))
+			must(t, s.UpdateShareMeta(ctx, shareID(2), "x", nil))
+		})
+		t.Run("SetLockedMissingIsNotFound", func(t *testing.T) {
+			wantKind(t, s.SetLocked(ctx, shareID(99), true), domain.NotFound)
+		})
+		t.Run("DeleteMissingIsNotFound", func(t *testing.T) {
+			_, err := s.DeleteShare(ctx, shareID(99))
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("DeleteReturnsBlobAndChunkFiles", func(t *testing.T) {
+			sh := mkShare(t, s, 10, nil)
+			up, err := s.GetOrCreateUpload(ctx, sh.ID, "u1", 2)
+			must(t, err)
+			blob := domain.Blob{ID: "blob-10", Size: 3, SHA256: strings.Repeat("a", 64)}
+			_, err = s.FinishUpload(ctx, up.ID, sh.ID, blob, t0)
+			must(t, err)
+			up1, err := s.GetOrCreateUpload(ctx, sh.ID, "u1", 3) // a new upload, same dzuuid
+			must(t, err)
+			up2, err := s.GetOrCreateUpload(ctx, sh.ID, "u2", 2)
+			must(t, err)
+			putAll(t, s, up1, "c1")
+			_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up2.ID, Index: 1, FileID: "c2-1", Size: 1})
+			must(t, err)
+
+			files, err := s.DeleteShare(ctx, sh.ID)
+			must(t, err)
+			slices.Sort(files)
+			if want := []string{"blob-10", "c1-0", "c1-1", "c1-2", "c2-1"}; !slices.Equal(files, want) {
+				t.Fatalf("files = %v, want %v", files, want)
+			}
+			_, err = s.ShareByID(ctx, sh.ID)
+			wantKind(t, err, domain.NotFound)
+			_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up2.ID, Index: 0, FileID: "late", Size: 1})
+			wantKind(t, err, domain.NotFound)
+			for _, f := range files {
+				if ref, err := s.FileReferenced(ctx, f); err != nil || ref {
+					t.Fatalf("FileReferenced(%s) = %v, %v", f, ref, err)
+				}
+			}
+		})
+	})
+}
+
+func mkShareNamed(t *testing.T, s *Store, n int, name string) {
+	t.Helper()
+	must(t, s.CreateShare(ctx, &domain.Share{ID: shareID(n), FileName: name}))
+}
+
+func TestListShares(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0)
+		// Creation times 3,1,1,1,2 (seconds): ties break by id.
+		c.Set(t0.Add(3 * time.Second))
+		mkShare(t, s, 5, nil)
+		c.Set(t0.Add(time.Second))
+		mkShare(t, s, 3, nil)
+		mkShare(t, s, 1, nil)
+		mkShare(t, s, 2, nil)
+		c.Set(t0.Add(2 * time.Second))
+		mkShare(t, s, 4, nil)
+		want := []string{shareID(1), shareID(2), shareID(3), shareID(4), shareID(5)}
+
+		t.Run("PagesVisitEveryShareOnceInOrder", func(t *testing.T) {
+			var seen []string
+			for off := 0; off < 10; off += 2 {
+				page, total, err := s.ListShares(ctx, 2, off)
+				must(t, err)
+				if total != 5 {
+					t.Fatalf("total = %d", total)
+				}
+				for _, sh := range page {
+					seen = append(seen, sh.ID)
+				}
+			}
+			if !slices.Equal(seen, want) {
+				t.Fatalf("seen %v, want %v", seen, want)
+			}
+		})
+		t.Run("PastTheEndIsEmpty", func(t *testing.T) {
+			page, total, err := s.ListShares(ctx, 15, 15)
+			must(t, err)
+			if len(page) != 0 || total != 5 {
+				t.Fatalf("page=%v total=%d", page, total)
+			}
+		})
+		t.Run("NegativeIsInvalid", func(t *testing.T) {
+			_, _, err := s.ListShares(ctx, 1, -1)
+			wantKind(t, err, domain.Invalid)
+		})
+		t.Run("OrderIsServedByAnIndex", func(t *testing.T) {
+			q := `SELECT share_id FROM shares ORDER BY create_date, share_id LIMIT 2`
+			var plan string
+			if s.Dialect() == DialectSQLite {
+				var rows []struct {
+					ID     int    `db:"id"`
+					Parent int    `db:"parent"`
+					NotUse int    `db:"notused"`
+					Detail string `db:"detail"`
+				}
+				must(t, s.r.Select(&rows, "EXPLAIN QUERY PLAN "+q))
+				for _, r := range rows {
+					plan += r.Detail + "; "
+				}
+				if !strings.Contains(plan, "shares_create_date") || strings.Contains(plan, "TEMP B-TREE") {
+					t.Fatalf("plan: %s", plan)
+				}
+				return
+			}
+			rows, err := s.r.Queryx("EXPLAIN " + q)
+			must(t, err)
+			defer rows.Close()
+			for rows.Next() {
+				m := map[string]any{}
+				must(t, rows.MapScan(m))
+				plan += fmt.Sprintf("key=%s extra=%s; ", m["key"], m["Extra"])
+			}
+			if !strings.Contains(plan, "shares_create_date") || strings.Contains(plan, "filesort") {
+				t.Fatalf("plan: %s", plan)
+			}
+		})
+	})
 }
