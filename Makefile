@@ -19,5 +19,8 @@ test: ## all tests, against SQLite and MariaDB (MySQL tests skip loudly if no se
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+bench: build ## benchmark suite of issue 4 (several minutes; SQLite, then MariaDB; installs nginx if absent); rewrites bench/README.md
+	$(GO) run ./bench -bin $(BIN) -out bench/README.md
+
 clean:
 	rm -rf bin

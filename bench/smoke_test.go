@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke builds sachet and runs the whole suite in smoke mode (tiny
+// files, one run, SQLite, no nginx). It asserts only that the run completes
+// and that every request succeeded: never a timing.
+func TestSmoke(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH to build sachet")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "sachet")
+	build := exec.Command(goBin, "build", "-o", bin, "./cmd/sachet")
+	build.Dir = ".." // the module root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/sachet: %v\n%s", err, out)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	sum, err := run(ctx, []string{"-smoke", "-bin", bin, "-dir", dir, "-out", filepath.Join(dir, "README.md")}, &stdout, &stderr)
+	t.Logf("stdout:\n%s", stdout.String())
+	if err != nil {
+		t.Fatalf("smoke run: %v\nlog:\n%s", err, stderr.String())
+	}
+	if sum.failures != 0 || sum.requests == 0 {
+		t.Fatalf("%d of %d requests failed: %q", sum.failures, sum.requests, sum.failSamples)
+	}
+	want := []string{"upload", "download", "range", "metadata", "list", "login", "memory"}
+	for _, w := range want {
+		found := false
+		for _, r := range sum.rows {
+			if strings.HasPrefix(r.name, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no %q row in the results", w)
+		}
+	}
+}
