@@ -1058,3 +1058,525 @@ func TestListShares(t *testing.T) {
 		})
 	})
 }
+
+// ---------------------------------------------------------------- uploads
+
+func TestGetOrCreateUpload(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		useClock(s, t0)
+		sh := mkShare(t, s, 1, nil)
+		first, err := s.GetOrCreateUpload(ctx, sh.ID, "dz", 3)
+		must(t, err)
+		t.Run("CreatesUpload", func(t *testing.T) {
+			if first.ID <= 0 || first.ShareID != sh.ID || first.DZUUID != "dz" || first.TotalChunks != 3 || !first.CreatedAt.Equal(t0) {
+				t.Fatalf("upload = %+v", first)
+			}
+		})
+		t.Run("SecondCallGetsSameUpload", func(t *testing.T) {
+			again, err := s.GetOrCreateUpload(ctx, sh.ID, "dz", 3)
+			must(t, err)
+			if *again != *first {
+				t.Fatalf("again = %+v, first = %+v", again, first)
+			}
+		})
+		t.Run("OtherTotalIsInvalid", func(t *testing.T) {
+			_, err := s.GetOrCreateUpload(ctx, sh.ID, "dz", 4)
+			wantMessage(t, err, domain.Invalid, "dztotalchunks 4 does not match this upload's 3")
+		})
+		t.Run("TotalBelowOneIsInvalid", func(t *testing.T) {
+			_, err := s.GetOrCreateUpload(ctx, sh.ID, "dz-zero", 0)
+			wantKind(t, err, domain.Invalid)
+		})
+		t.Run("MissingShareIsNotFound", func(t *testing.T) {
+			_, err := s.GetOrCreateUpload(ctx, shareID(99), "dz", 3)
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("SameDZUUIDOnAnotherShareIsAnotherUpload", func(t *testing.T) {
+			other := mkShare(t, s, 2, nil)
+			up, err := s.GetOrCreateUpload(ctx, other.ID, "dz", 5)
+			must(t, err)
+			if up.ID == first.ID || up.TotalChunks != 5 {
+				t.Fatalf("upload = %+v", up)
+			}
+		})
+		t.Run("DZUUIDIsAnyBytesComparedExactly", func(t *testing.T) {
+			keys := []string{
+				"dz-case", "DZ-CASE", "Dz-Case", // case matters
+				"../../x", "/etc/passwd", `..\..\x`, // never a path
+				"ünïcödé ☃ 🦀", "e\u0301", "\u00e9", // no normalisation either
+				"\x00\xff\xfe binary", "\xc3\x28", // NUL, invalid UTF-8
+				"a", "a ", " a", // spaces matter (no PAD SPACE)
+				"'; DROP TABLE uploads; --",
+				strings.Repeat("x", 255),
+			}
+			ids := map[int64]string{}
+			for _, k := range keys {
+				up, err := s.GetOrCreateUpload(ctx, sh.ID, k, 2)
+				if err != nil {
+					t.Fatalf("%q: %v", k, err)
+				}
+				if up.DZUUID != k {
+					t.Fatalf("DZUUID = %q, want %q", up.DZUUID, k)
+				}
+				if prev, dup := ids[up.ID]; dup {
+					t.Fatalf("%q and %q are one upload", prev, k)
+				}
+				ids[up.ID] = k
+				again, err := s.GetOrCreateUpload(ctx, sh.ID, k, 2)
+				must(t, err)
+				if again.ID != up.ID {
+					t.Fatalf("%q: second call got upload %d, first %d", k, again.ID, up.ID)
+				}
+			}
+		})
+		t.Run("BadDZUUIDLengthIsInvalid", func(t *testing.T) {
+			for _, k := range []string{"", strings.Repeat("x", 256)} {
+				_, err := s.GetOrCreateUpload(ctx, sh.ID, k, 1)
+				wantKind(t, err, domain.Invalid)
+			}
+		})
+	})
+}
+
+func TestUploadLifecycle(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		clk := useClock(s, t0)
+		t.Run("ChunksAndCompletion", func(t *testing.T) {
+			up := mkUpload(t, s, 1, 3)
+			put := func(i int, f string) (string, error) {
+				return s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: i, FileID: f, Size: int64(len(f))})
+			}
+			claim := func() ([]domain.Chunk, bool) {
+				t.Helper()
+				chunks, ok, err := s.ClaimCompletion(ctx, up.ID)
+				must(t, err)
+				return chunks, ok
+			}
+			if old, err := put(2, "f2"); err != nil || old != "" {
+				t.Fatalf("first put: %q, %v", old, err)
+			}
+			if _, ok := claim(); ok {
+				t.Fatal("claimed with 1 of 3 chunks")
+			}
+			if old, err := put(0, "f0"); err != nil || old != "" {
+				t.Fatalf("put 0: %q, %v", old, err)
+			}
+			// A re-sent chunk replaces the old one and is not counted twice.
+			if old, err := put(2, "f2-again"); err != nil || old != "f2" {
+				t.Fatalf("replace: %q, %v, want old f2", old, err)
+			}
+			if old, err := put(2, "f2-again"); err != nil || old != "" {
+				t.Fatalf("same file again: %q, %v, want no old file", old, err)
+			}
+			if _, ok := claim(); ok {
+				t.Fatal("claimed with 2 of 3 chunks")
+			}
+			_, err := put(3, "f3")
+			wantKind(t, err, domain.Invalid)
+			_, err = put(-1, "f")
+			wantKind(t, err, domain.Invalid)
+			_, err = put(1, "")
+			wantKind(t, err, domain.Invalid)
+
+			if _, err := put(1, "f1"); err != nil {
+				t.Fatal(err)
+			}
+			chunks, ok := claim()
+			want := []domain.Chunk{
+				{UploadID: up.ID, Index: 0, FileID: "f0", Size: 2},
+				{UploadID: up.ID, Index: 1, FileID: "f1", Size: 2},
+				{UploadID: up.ID, Index: 2, FileID: "f2-again", Size: 8},
+			}
+			if !ok || !slices.Equal(chunks, want) {
+				t.Fatalf("claim = %v %v, want %v", ok, chunks, want)
+			}
+			if _, ok := claim(); ok {
+				t.Fatal("claimed twice")
+			}
+			_, err = put(0, "late")
+			wantMessage(t, err, domain.Conflict, "upload is being completed")
+
+			must(t, s.ReleaseCompletion(ctx, up.ID))
+			if old, err := put(0, "f0-retry"); err != nil || old != "f0" {
+				t.Fatalf("put after release: %q, %v", old, err)
+			}
+			chunks, ok = claim()
+			if !ok || chunks[0].FileID != "f0-retry" {
+				t.Fatalf("reclaim = %v %v", ok, chunks)
+			}
+
+			clk.Add(time.Hour)
+			blob := domain.Blob{ID: "blob-1", Size: 12, SHA256: strings.Repeat("ab", 32)}
+			old, err := s.FinishUpload(ctx, up.ID, up.ShareID, blob, clk.Now())
+			must(t, err)
+			if old != "" {
+				t.Fatalf("old blob = %q", old)
+			}
+			sh, err := s.ShareByID(ctx, up.ShareID)
+			must(t, err)
+			if !sh.Initialized || *sh.BlobID != "blob-1" || *sh.Size != 12 || *sh.SHA256 != blob.SHA256 ||
+				!sh.ModifiedAt.Equal(t0.Add(time.Hour)) || sh.ModifiedAt.Location() != time.UTC {
+				t.Fatalf("share = %+v", sh)
+			}
+			// The upload is gone with its chunk rows.
+			_, err = put(0, "after-finish")
+			wantKind(t, err, domain.NotFound)
+			_, _, err = s.ClaimCompletion(ctx, up.ID)
+			wantKind(t, err, domain.NotFound)
+			wantKind(t, s.ReleaseCompletion(ctx, up.ID), domain.NotFound)
+			for _, f := range []string{"f0-retry", "f1", "f2-again"} {
+				if ref, err := s.FileReferenced(ctx, f); err != nil || ref {
+					t.Fatalf("FileReferenced(%s) = %v, %v", f, ref, err)
+				}
+			}
+			if ref, err := s.FileReferenced(ctx, "blob-1"); err != nil || !ref {
+				t.Fatalf("FileReferenced(blob-1) = %v, %v", ref, err)
+			}
+		})
+		t.Run("FinishReplacesContentAndReturnsOldBlob", func(t *testing.T) {
+			up, err := s.GetOrCreateUpload(ctx, shareID(1), "second", 1)
+			must(t, err)
+			putAll(t, s, up, "s")
+			_, ok, err := s.ClaimCompletion(ctx, up.ID)
+			must(t, err)
+			if !ok {
+				t.Fatal("not claimed")
+			}
+			old, err := s.FinishUpload(ctx, up.ID, shareID(1), domain.Blob{ID: "blob-2", Size: 1, SHA256: strings.Repeat("cd", 32)}, t0)
+			must(t, err)
+			if old != "blob-1" {
+				t.Fatalf("old = %q, want blob-1", old)
+			}
+		})
+		t.Run("FinishOnLockedShareIsLockedAndChangesNothing", func(t *testing.T) {
+			up := mkUpload(t, s, 2, 1)
+			putAll(t, s, up, "l")
+			_, ok, err := s.ClaimCompletion(ctx, up.ID)
+			must(t, err)
+			if !ok {
+				t.Fatal("not claimed")
+			}
+			must(t, s.SetLocked(ctx, up.ShareID, true))
+			_, err = s.FinishUpload(ctx, up.ID, up.ShareID, domain.Blob{ID: "blob-l", Size: 1, SHA256: strings.Repeat("0", 64)}, t0)
+			wantKind(t, err, domain.Locked)
+			sh, err := s.ShareByID(ctx, up.ShareID)
+			must(t, err)
+			if sh.Initialized || sh.BlobID != nil {
+				t.Fatalf("share changed: %+v", sh)
+			}
+			files, err := s.DeleteUpload(ctx, up.ID)
+			must(t, err)
+			if !slices.Equal(files, []string{"l-0"}) {
+				t.Fatalf("files = %v", files)
+			}
+		})
+		t.Run("FinishOnMissingShareIsNotFound", func(t *testing.T) {
+			_, err := s.FinishUpload(ctx, 12345, shareID(99), domain.Blob{ID: "b", SHA256: strings.Repeat("0", 64)}, t0)
+			wantKind(t, err, domain.NotFound)
+		})
+		t.Run("DeleteUploadReturnsChunkFiles", func(t *testing.T) {
+			up := mkUpload(t, s, 3, 4)
+			files := putAll(t, s, up, "d")
+			got, err := s.DeleteUpload(ctx, up.ID)
+			must(t, err)
+			if !slices.Equal(got, files) {
+				t.Fatalf("files = %v, want %v", got, files)
+			}
+			_, err = s.DeleteUpload(ctx, up.ID)
+			wantKind(t, err, domain.NotFound)
+			// The share is untouched and takes a new upload with the same dzuuid.
+			again, err := s.GetOrCreateUpload(ctx, up.ShareID, up.DZUUID, 2)
+			must(t, err)
+			if again.ID <= up.ID {
+				t.Fatalf("upload id %d reused (was %d)", again.ID, up.ID)
+			}
+		})
+		t.Run("PutToMissingUploadIsNotFound", func(t *testing.T) {
+			_, err := s.PutChunk(ctx, domain.Chunk{UploadID: 987654, Index: 0, FileID: "x"})
+			wantKind(t, err, domain.NotFound)
+		})
+	})
+}
+
+// TestCompletionRace: many requests deliver the chunks of one upload at
+// once and each then tries to complete it; exactly one may join.
+func TestCompletionRace(t *testing.T) {
+	const n = 50
+	eachDialect(t, func(t *testing.T, s *Store) {
+		for round := range 3 {
+			up := mkUpload(t, s, round+1, n)
+			var mu sync.Mutex
+			winners := 0
+			var got []domain.Chunk
+			start := make(chan struct{})
+			errs := make(chan error, 2*n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					_, err := s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: i, FileID: fmt.Sprintf("r%d-%d", round, i), Size: 1})
+					if err != nil && !domain.IsKind(err, domain.Conflict) {
+						errs <- fmt.Errorf("PutChunk %d: %w", i, err)
+						return
+					}
+					chunks, ok, err := s.ClaimCompletion(ctx, up.ID)
+					if err != nil {
+						errs <- fmt.Errorf("ClaimCompletion %d: %w", i, err)
+						return
+					}
+					if ok {
+						mu.Lock()
+						winners++
+						got = chunks
+						mu.Unlock()
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			// And all of them once more, after the dust settled.
+			for range n {
+				wg.Go(func() {
+					_, ok, err := s.ClaimCompletion(ctx, up.ID)
+					if err != nil {
+						errs <- err
+					}
+					if ok {
+						mu.Lock()
+						winners++
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if winners != 1 {
+				t.Fatalf("round %d: %d winners, want exactly 1", round, winners)
+			}
+			if len(got) != n {
+				t.Fatalf("winner got %d chunks", len(got))
+			}
+			for i, c := range got {
+				if c.Index != i || c.FileID != fmt.Sprintf("r%d-%d", round, i) {
+					t.Fatalf("chunk %d = %+v", i, c)
+				}
+			}
+		}
+	})
+}
+
+// TestConcurrentWriters: writers of every kind at once never fail with
+// busy/deadlock errors (SQLite's single writer, MySQL's retries).
+func TestConcurrentWriters(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		mkUser(t, s, "owner")
+		const n = 40
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Go(func() {
+				err := func() error {
+					sh := &domain.Share{ID: shareID(1000 + i), FileName: "f", Owner: ptr("owner")}
+					if err := s.CreateShare(ctx, sh); err != nil {
+						return err
+					}
+					up, err := s.GetOrCreateUpload(ctx, sh.ID, "same", 1)
+					if err != nil {
+						return err
+					}
+					if _, err := s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: 0, FileID: fmt.Sprintf("w%d", i)}); err != nil {
+						return err
+					}
+					if _, ok, err := s.ClaimCompletion(ctx, up.ID); err != nil || !ok {
+						return fmt.Errorf("claim: %v %v", ok, err)
+					}
+					if _, err := s.FinishUpload(ctx, up.ID, sh.ID, domain.Blob{ID: fmt.Sprintf("b%d", i), SHA256: strings.Repeat("0", 64)}, t0); err != nil {
+						return err
+					}
+					if err := s.SetLocked(ctx, sh.ID, true); err != nil {
+						return err
+					}
+					if err := s.RevokeToken(ctx, fmt.Sprintf("jti-%d", i), t0); err != nil {
+						return err
+					}
+					if _, err := s.ShareByID(ctx, sh.ID); err != nil {
+						return err
+					}
+					// Everyone races for the same upload of one shared share too.
+					_, err = s.GetOrCreateUpload(ctx, shareID(1000), "shared", 7)
+					return err
+				}()
+				if err != nil {
+					errs <- fmt.Errorf("writer %d: %w", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		_, total, err := s.ListShares(ctx, 1, 0)
+		must(t, err)
+		if total != n {
+			t.Fatalf("total = %d", total)
+		}
+		wantMessage(t, s.DeleteUser(ctx, "owner"), domain.Conflict,
+			fmt.Sprintf(`user "owner" still owns %d shares; transfer or delete them first`, n))
+	})
+}
+
+// ---------------------------------------------------------------- cleanup
+
+func TestDeleteStale(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		clk := useClock(s, t0)
+		old := t0
+		// Old, uninitialized, unlocked and locked: both go.
+		mkShare(t, s, 1, nil)
+		mkShare(t, s, 2, nil)
+		must(t, s.SetLocked(ctx, shareID(2), true))
+		up1, err := s.GetOrCreateUpload(ctx, shareID(1), "stale", 2)
+		must(t, err)
+		_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up1.ID, Index: 0, FileID: "s1-0"})
+		must(t, err)
+		// Old and initialized: stays, but its stale upload goes.
+		up3 := mkUpload(t, s, 3, 1)
+		putAll(t, s, up3, "s3")
+		_, _, err = s.ClaimCompletion(ctx, up3.ID)
+		must(t, err)
+		_, err = s.FinishUpload(ctx, up3.ID, shareID(3), domain.Blob{ID: "blob-3", SHA256: strings.Repeat("0", 64)}, t0)
+		must(t, err)
+		up3b, err := s.GetOrCreateUpload(ctx, shareID(3), "abandoned", 3)
+		must(t, err)
+		_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up3b.ID, Index: 1, FileID: "s3b-1"})
+		must(t, err)
+		// Old, uninitialized, but its upload is still receiving chunks: stays.
+		up4 := mkUpload(t, s, 4, 3)
+
+		clk.Set(old.Add(25 * time.Hour))
+		mkShare(t, s, 5, nil) // fresh: stays
+		_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up4.ID, Index: 0, FileID: "s4-0"})
+		must(t, err)
+		// Old upload claimed recently (being joined): stays.
+		up6 := mkUpload(t, s, 6, 1)
+		clk.Set(old)
+		putAll(t, s, up6, "s6")
+		clk.Set(old.Add(25 * time.Hour))
+		_, ok, err := s.ClaimCompletion(ctx, up6.ID)
+		must(t, err)
+		if !ok {
+			t.Fatal("not claimed")
+		}
+
+		before := old.Add(time.Hour)
+		files, err := s.DeleteStale(ctx, before)
+		must(t, err)
+		slices.Sort(files)
+		if want := []string{"s1-0", "s3b-1"}; !slices.Equal(files, want) {
+			t.Fatalf("files = %v, want %v", files, want)
+		}
+		for _, tt := range []struct {
+			n    int
+			kept bool
+		}{{1, false}, {2, false}, {3, true}, {4, true}, {5, true}, {6, true}} {
+			_, err := s.ShareByID(ctx, shareID(tt.n))
+			if kept := err == nil; kept != tt.kept {
+				t.Errorf("share %d kept = %v, want %v (%v)", tt.n, kept, tt.kept, err)
+			}
+		}
+		_, err = s.DeleteUpload(ctx, up3b.ID)
+		wantKind(t, err, domain.NotFound)
+		if _, err := s.PutChunk(ctx, domain.Chunk{UploadID: up4.ID, Index: 1, FileID: "s4-1"}); err != nil {
+			t.Fatalf("active upload was removed: %v", err)
+		}
+		t.Run("SecondRunFindsNothing", func(t *testing.T) {
+			files, err := s.DeleteStale(ctx, before)
+			must(t, err)
+			if len(files) != 0 {
+				t.Fatalf("files = %v", files)
+			}
+		})
+		t.Run("EverythingGoesEventually", func(t *testing.T) {
+			files, err := s.DeleteStale(ctx, old.Add(100*time.Hour))
+			must(t, err)
+			slices.Sort(files)
+			// Shares 4, 5, 6 (uninitialized) with their chunks; share 3 stays.
+			if want := []string{"s4-0", "s4-1", "s6-0"}; !slices.Equal(files, want) {
+				t.Fatalf("files = %v, want %v", files, want)
+			}
+			_, total, err := s.ListShares(ctx, 10, 0)
+			must(t, err)
+			if total != 1 {
+				t.Fatalf("%d shares left, want 1", total)
+			}
+		})
+	})
+}
+
+func TestFileReferenced(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		up := mkUpload(t, s, 1, 2)
+		putAll(t, s, up, "chunk")
+		up2 := mkUpload(t, s, 2, 1)
+		putAll(t, s, up2, "c2")
+		_, _, err := s.ClaimCompletion(ctx, up2.ID)
+		must(t, err)
+		_, err = s.FinishUpload(ctx, up2.ID, up2.ShareID, domain.Blob{ID: "the-blob", SHA256: strings.Repeat("0", 64)}, t0)
+		must(t, err)
+		tests := []struct {
+			name string
+			file string
+			want bool
+		}{
+			{"ChunkIsReferenced", "chunk-1", true},
+			{"BlobIsReferenced", "the-blob", true},
+			{"JoinedChunkIsNot", "c2-0", false},
+			{"UnknownIsNot", "nothing", false},
+			{"CaseMatters", "THE-BLOB", false},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.FileReferenced(ctx, tt.file)
+				must(t, err)
+				if got != tt.want {
+					t.Fatalf("FileReferenced(%q) = %v", tt.file, got)
+				}
+			})
+		}
+	})
+}
+
+// ---------------------------------------------------------------- benchmarks
+
+func BenchmarkHotReads(b *testing.B) {
+	for _, d := range dialects {
+		b.Run(d, func(b *testing.B) {
+			s := newTestStore(b, d)
+			u := &domain.User{Username: "alice", PasswordHash: "h"}
+			if err := s.CreateUser(ctx, u); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.CreateShare(ctx, &domain.Share{ID: shareID(1), FileName: "f", Owner: &u.Username}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.ShareByID(ctx, shareID(1)); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.UserByName(ctx, "alice"); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.IsRevoked(ctx, "jti"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
