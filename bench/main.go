@@ -181,6 +181,17 @@ type bench struct {
 	nginxBin  string
 	nginxFile string
 	versions  []string
+	loadStart string
+}
+
+// loadavg is /proc/loadavg's first three fields: other work on the machine
+// skews every figure, so the README records it.
+func loadavg() string {
+	f := strings.Fields(readFirst("/proc/loadavg"))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -221,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 		return nil, fmt.Errorf("-bin %s: not a file (build it: go build -o bin/sachet ./cmd/sachet)", cfg.bin)
 	}
 	cfg.bin = bin
-	b := &bench{cfg: cfg, args: args, t: &tally{}, stderr: stderr, start: time.Now()}
+	b := &bench{cfg: cfg, args: args, t: &tally{}, stderr: stderr, start: time.Now(), loadStart: loadavg()}
 	b.hc = newHTTPClient(max(cfg.metaConc, cfg.par, cfg.rangeConc, cfg.loginConc))
 	defer b.hc.CloseIdleConnections()
 
@@ -235,7 +246,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 		defer os.RemoveAll(b.tmp)
 	}
 
-	b.versions = append(b.versions, "Go "+runtime.Version())
+	b.versions = append(b.versions, "Go "+strings.TrimPrefix(runtime.Version(), "go"))
 	if cfg.nginx != "off" {
 		p, err := findNginx(ctx, cfg.nginx == "auto", b.logf)
 		if err != nil {
@@ -243,7 +254,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 			b.logf("NOTE nginx reference skipped: %v", err)
 		} else {
 			b.nginxBin = p
-			b.versions = append(b.versions, "nginx "+nginxVersion(p))
+			b.versions = append(b.versions, "nginx "+strings.TrimPrefix(nginxVersion(p), "nginx/"))
 		}
 	} else if !cfg.smoke {
 		b.notes = append(b.notes, "nginx reference off (-nginx off).")

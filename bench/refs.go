@@ -193,6 +193,7 @@ func (n *nginx) stop() {
 // one, or linking fails, it writes the same pseudo-random bytes instead and
 // says so.
 func linkBlob(dataDir, dst string, want int64, seed uint64) (how string, err error) {
+	os.Remove(dst)
 	var found []string
 	filepath.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -203,10 +204,9 @@ func linkBlob(dataDir, dst string, want int64, seed uint64) (how string, err err
 		}
 		return nil
 	})
-	os.Remove(dst)
 	if len(found) == 1 {
 		if err := os.Link(found[0], dst); err == nil {
-			return "hard link to the share's blob", nil
+			return "a hard link to the share's blob file", nil
 		}
 	}
 	f, err := os.Create(dst)

@@ -138,7 +138,7 @@ func diskInfo(dir string) string {
 	if _, err := os.Stat(filepath.Join(sys, "partition")); err == nil {
 		sys = filepath.Dir(sys)
 	}
-	model := strings.TrimSpace(readFirst(filepath.Join(sys, "device/vendor")) + " " + readFirst(filepath.Join(sys, "device/model")))
+	model := readFirst(filepath.Join(sys, "device/model"))
 	if model == "" {
 		if out, err := exec.Command("lsblk", "-dno", "MODEL", "/dev/"+filepath.Base(sys)).Output(); err == nil {
 			model = strings.TrimSpace(string(out))
@@ -150,10 +150,8 @@ func diskInfo(dir string) string {
 			model += ", virtio"
 		}
 	}
-	if rot := readFirst(filepath.Join(sys, "queue/rotational")); rot == "0" {
-		model += ", non-rotational"
-	} else if rot == "1" {
-		model += ", rotational"
+	if rot := readFirst(filepath.Join(sys, "queue/rotational")); rot != "" {
+		model += ", queue/rotational=" + rot
 	}
 	return desc + "; " + model
 }
@@ -188,10 +186,11 @@ func (b *bench) writeREADME(path string, m machine, sum *summary, runErr error) 
 	p("- **Command:** `make bench`, i.e. `go build -o bin/sachet ./cmd/sachet && %s`\n", b.command())
 	p("- **Machine:** %d cores (%s), %s memory, %s\n", m.cores, m.cpu, m.mem, m.os)
 	p("- **Disk (data dir, `df -T`):** %s\n", m.disk)
+	p("- **Load average (1/5/15 min):** %s at the start, %s at the end (anything above 0 is other work competing for the %d cores)\n", b.loadStart, loadavg(), m.cores)
 	p("- **Software:** %s\n", strings.Join(b.versions, ", "))
-	p("- **Settings:** %d runs per scenario (medians shown); big file %s; %d × %s parallel uploads; %s chunks; "+
+	p("- **Settings:** runs per scenario: %d (medians shown); big file %s; %d × %s parallel uploads; %s chunks; "+
 		"%d ranges of %s at concurrency %d; metadata and list at concurrency %d for %s; %d shares; "+
-		"login at concurrency %d for %s, bcrypt cost %d; memory sizes %s (%d run each).\n\n",
+		"login at concurrency %d for %s, bcrypt cost %d; memory sizes %s (runs per size: %d).\n\n",
 		c.runs, fmtSize(c.big), c.par, fmtSize(c.parSize), fmtSize(c.chunk),
 		c.ranges, fmtSize(c.rangeSize), c.rangeConc, c.metaConc, c.metaDur, c.listShares,
 		c.loginConc, c.loginDur, c.bcryptCost, c.memSizes.String(), c.memRuns)
@@ -214,7 +213,7 @@ func (b *bench) writeREADME(path string, m machine, sum *summary, runErr error) 
 	p("  permission; all requests carry its token. The client is Go's `net/http` with keep-alive connections for\n")
 	p("  every worker and no compression, on the same %d cores as the server (and as the references).\n", m.cores)
 	p("- **Download:** the whole share, one stream, then %d at once (aggregate MiB/s), after one untimed download\n", c.par)
-	p("  that warms the page cache. nginx (same run, generated config, %d workers, `sendfile on`) serves %s.\n", m.cores, orDefault(b.nginxFile, "the same file"))
+	p("  that warms the page cache. nginx (same run, generated config, %d workers, `sendfile on`) serves\n  the same file: %s.\n", m.cores, orDefault(b.nginxFile, "not run"))
 	p("- **Upload:** the Dropzone protocol (`dzuuid`, `dzchunkindex`, `dztotalchunks`, file part `upload`), %s chunks\n", fmtSize(c.chunk))
 	p("  one after another per file until the `201`; pseudo-random bytes streamed through `io.Pipe` +\n")
 	p("  `multipart.Writer`, timed from the first chunk to the `201`. Reference: `dd if=/dev/zero bs=8M conv=fsync`\n")

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -68,6 +69,7 @@ type session struct {
 	bigSeed  uint64
 	bigSHA   string
 	ngx      *nginx
+	ngxTried bool
 	ngxURL   string
 }
 
@@ -254,10 +256,15 @@ func (s *session) ensureBig(ctx context.Context) error {
 
 // startNginx serves the big share's blob with nginx.
 func (s *session) startNginx(ctx context.Context) {
-	if s.ngx != nil || s.b.nginxBin == "" {
+	if s.ngxTried || s.b.nginxBin == "" {
 		return
 	}
-	root := filepath.Join(s.srv.dataDir, "nginx-root") // same disk as the blobs
+	s.ngxTried = true
+	root := filepath.Join(s.dir, "nginx-root") // next to the data dir: same disk, same filesystem
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		s.note("nginx reference skipped: %v", err)
+		return
+	}
 	how, err := linkBlob(s.srv.dataDir, filepath.Join(root, "big.bin"), s.b.cfg.big, s.bigSeed)
 	if err != nil {
 		s.note("nginx reference skipped: preparing its file: %v", err)
@@ -582,9 +589,12 @@ func (s *session) scenarioMemory(ctx context.Context) error {
 	up := newUploader(s.a)
 	buf := make([]byte, ioBuf)
 	for i, size := range cfg.memSizes {
-		free, err := freeBytes(s.srv.dataDir)
-		if err == nil && size >= 4*GiB && free < 20*GiB || err == nil && free < 3*size {
-			s.note("memory scenario: %s skipped, only %s free on the data dir's disk (needs %s)", fmtSize(size), fmtSize(free/GiB*GiB), fmtSize(max(20*GiB, 3*size)))
+		need := 3 * size // chunks + blob + slack
+		if size >= 4*GiB {
+			need = max(need, 20*GiB)
+		}
+		if free, err := freeBytes(s.srv.dataDir); err == nil && free < need {
+			s.note("memory scenario: %s skipped, only %.1f GiB free on the data dir's disk (wants %s)", fmtSize(size), float64(free)/float64(GiB), fmtSize(need))
 			continue
 		}
 		pt := point{size: size, up: noMem(), down: noMem()}
