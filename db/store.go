@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -54,6 +55,8 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sqlx.Stmt
+
+	retries atomic.Int64 // transactions run again after deadlock/busy, for tests and diagnosis
 }
 
 // Open connects to the database named by dsn and returns a store; the

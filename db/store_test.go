@@ -1356,6 +1356,7 @@ func TestCompletionRace(t *testing.T) {
 			if winners != 1 {
 				t.Fatalf("round %d: %d winners, want exactly 1", round, winners)
 			}
+			t.Logf("round %d: %d transactions retried so far", round, s.retries.Load())
 			if len(got) != n {
 				t.Fatalf("winner got %d chunks", len(got))
 			}
@@ -1424,6 +1425,7 @@ func TestConcurrentWriters(t *testing.T) {
 		if total != n {
 			t.Fatalf("total = %d", total)
 		}
+		t.Logf("%d transactions retried", s.retries.Load())
 		wantMessage(t, s.DeleteUser(ctx, "owner"), domain.Conflict,
 			fmt.Sprintf(`user "owner" still owns %d shares; transfer or delete them first`, n))
 	})

@@ -27,6 +27,7 @@ func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error)
 		if err == nil || classify(err) != classRetry || attempt == txAttempts || ctx.Err() != nil {
 			break
 		}
+		s.retries.Add(1)
 		// Jittered exponential back-off so the contenders don't collide again.
 		d := time.Duration(1<<attempt) * time.Millisecond
 		d += rand.N(d)

@@ -111,8 +111,11 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 			return domain.Errorf(domain.Invalid, "dzchunkindex %d is out of range for %d chunks", c.Index, u.Total)
 		}
 		now := ts(s.now())
+		// No FOR UPDATE here: the upload's row lock already excludes every
+		// other writer of its chunks, and a locking read of a missing row
+		// would take a gap lock that deadlocks with other uploads' inserts.
 		var old string
-		err := tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`+s.forUpdate, c.UploadID, c.Index)
+		err := tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`, c.UploadID, c.Index)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (upload_id, idx, file_id, size) VALUES (?, ?, ?, ?)`,
@@ -276,10 +279,11 @@ func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []strin
 }
 
 // deleteUploadRows deletes an upload whose row the transaction has locked,
-// with its chunks, and returns the chunk file ids.
+// with its chunks, and returns the chunk file ids. The upload's lock keeps
+// its chunks still, so the read needs no lock of its own.
 func (s *Store) deleteUploadRows(ctx context.Context, tx *sqlx.Tx, uploadID int64) ([]string, error) {
 	var files []string
-	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? ORDER BY idx`+s.forUpdate, uploadID); err != nil {
+	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? ORDER BY idx`, uploadID); err != nil {
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE upload_id = ?`, uploadID); err != nil {

@@ -101,14 +101,15 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 // and the delete are one transaction, so no share can slip in between.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
-		// Lock the user first: a concurrent CreateShare for this owner
-		// then either committed already (and is counted) or waits.
+		// Lock the user first: whatever gives them a share (CreateShare,
+		// UpdateShareMeta) must read-lock this row for its foreign key, so
+		// it committed already (and is counted below) or waits for us.
 		var id int64
 		if err := tx.GetContext(ctx, &id, `SELECT id FROM users WHERE username = ?`+s.forUpdate, username); err != nil {
 			return notFound(err, "delete user", "user %q not found", username)
 		}
 		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM shares WHERE owner_name = ?`+s.forUpdate, username); err != nil {
+		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM shares WHERE owner_name = ?`, username); err != nil {
 			return err
 		}
 		if n > 0 {
