@@ -292,6 +292,16 @@ func (s *Store) Close() error {
 	return fail(err, "close")
 }
 
+// Pools returns the store's connection pools by role ("read", "write"; one
+// "pool" for MySQL, where they are the same), for metrics: their
+// sql.DBStats. Callers must not close them.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.r == s.w {
+		return map[string]*sql.DB{"pool": s.w.DB}
+	}
+	return map[string]*sql.DB{"write": s.w.DB, "read": s.r.DB}
+}
+
 // Dialect is "sqlite" or "mysql".
 func (s *Store) Dialect() string { return s.dialect }
 
