@@ -59,6 +59,7 @@ type options struct {
 	joinMode    int // 0: copy_file_range ‖ hash, 1: read+hash+write, 2: copy_file_range then hash
 	noPrealloc  bool
 	noWriteback bool
+	noLink      bool
 }
 
 // Open creates root and its tmp/, chunks/ and blobs/ directories if needed
@@ -203,6 +204,12 @@ func (f *FS) Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domai
 		}
 	}
 
+	if len(chunkIDs) == 1 && !f.opt.noLink {
+		if blob, done, err := f.linkBlob(ctx, chunkIDs[0], total); done {
+			return blob, err
+		}
+	}
+
 	t, err := f.createTemp()
 	if err != nil {
 		return domain.Blob{}, err
@@ -243,6 +250,45 @@ func (f *FS) Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domai
 	}
 	ok = true
 	return domain.Blob{ID: t.id, Size: total, SHA256: sum}, nil
+}
+
+// linkBlob makes a one-chunk blob a hard link to the chunk: the bytes are
+// already durable, so they need not be written again. Chunks are never
+// modified, so sharing the inode is safe, and removing either name leaves
+// the other intact. done is false when the filesystem cannot link, and the
+// caller should copy instead.
+func (f *FS) linkBlob(ctx context.Context, chunkID string, size int64) (blob domain.Blob, done bool, err error) {
+	src := filepath.Join(f.chunks, chunkID)
+	sum, err := f.hashChunks(ctx, []string{chunkID})
+	if err != nil {
+		return domain.Blob{}, true, err
+	}
+	// The blob must not look old to Sweep before the caller records it; its
+	// mtime is the chunk's, so refresh it first.
+	now := time.Now()
+	if err := os.Chtimes(src, now, now); err != nil {
+		return domain.Blob{}, true, storageErr(err)
+	}
+	id := newID()
+	dst := filepath.Join(f.blobs, id)
+	if err := os.Link(src, dst); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return domain.Blob{}, true, fmt.Errorf("storage: chunk 0: %w", err)
+		}
+		return domain.Blob{}, false, nil
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Size() != size {
+		os.Remove(dst)
+		if err == nil {
+			err = fmt.Errorf("storage: chunk changed size while joining (%d bytes, expected %d)", fi.Size(), size)
+		}
+		return domain.Blob{}, true, err
+	}
+	if err := syncDir(f.blobs); err != nil {
+		os.Remove(dst)
+		return domain.Blob{}, true, storageErr(err)
+	}
+	return domain.Blob{ID: id, Size: size, SHA256: sum}, true, nil
 }
 
 // joinReadWrite copies and hashes through one user-space buffer.

@@ -359,6 +359,7 @@ var joinModes = []struct {
 	{"readwrite", options{joinMode: 1}},
 	{"copythenhash", options{joinMode: 2}},
 	{"parallel-noprealloc-nowriteback", options{noPrealloc: true, noWriteback: true}},
+	{"parallel-nolink", options{noLink: true}},
 }
 
 func TestJoin(t *testing.T) {
@@ -506,6 +507,48 @@ func TestJoinFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A one-chunk blob shares the chunk's bytes; it must survive the chunk's
+// removal and not look old to Sweep.
+func TestJoinSingleChunk(t *testing.T) {
+	f := newFS(t)
+	data := randBytes(5, 2<<20+3)
+	chunk := writeChunk(t, f, data)
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(filepath.Join(f.chunks, chunk), old, old)
+
+	blob, err := f.Join(context.Background(), []string{chunk}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if blob.SHA256 != hex.EncodeToString(sum[:]) || blob.Size != int64(len(data)) {
+		t.Errorf("blob %+v", blob)
+	}
+	a, _ := os.Stat(filepath.Join(f.chunks, chunk))
+	b, _ := os.Stat(filepath.Join(f.blobs, blob.ID))
+	if !os.SameFile(a, b) {
+		t.Error("one-chunk blob was copied, not linked")
+	}
+	n, err := f.Sweep(context.Background(), time.Now().Add(-time.Hour), func(context.Context, string) (bool, error) { return false, nil })
+	if err != nil || n != 0 {
+		t.Errorf("sweep right after the join removed %d, %v", n, err)
+	}
+	if err := f.Remove(chunk); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(f.blobs, blob.ID))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("blob after removing its chunk: %d bytes, %v", len(got), err)
+	}
+	if _, err := f.Join(context.Background(), []string{chunk}, 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("join of a removed chunk: %v", err)
+	}
+	if _, err := f.Join(context.Background(), []string{blob.ID}, 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("join of a blob id: %v", err)
+	}
+	assertEmpty(t, f.tmp, f.chunks)
 }
 
 // A chunk that cannot be read part-way through the join must not leave a
@@ -751,4 +794,104 @@ func FuzzWriteChunk(f *testing.F) {
 		}
 		assertEmpty(t, fs.tmp, fs.chunks)
 	})
+}
+
+// Benchmarks write gigabytes to the disk holding the temp directory; run
+// them with -benchtime=Nx. The chunk data comes from the page cache, as it
+// does right after an upload ("warm"), or from disk ("cold").
+
+const (
+	benchChunk  = 8 << 20
+	benchChunks = 128 // 1 GiB
+)
+
+func benchData() []byte { return randBytes(42, benchChunk) }
+
+func BenchmarkWriteChunk8MiB(b *testing.B) {
+	f := newFS(b)
+	data := benchData()
+	b.SetBytes(benchChunk)
+	for b.Loop() {
+		id, _, err := f.WriteChunk(context.Background(), bytes.NewReader(data), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		f.Remove(id)
+		b.StartTimer()
+	}
+}
+
+func writeBenchChunks(b *testing.B, f *FS) []string {
+	data := benchData()
+	ids := make([]string, benchChunks)
+	for i := range ids {
+		data[0] = byte(i) // no two chunks alike
+		ids[i] = writeChunk(b, f, data)
+	}
+	return ids
+}
+
+func BenchmarkJoin1GiB(b *testing.B) {
+	for _, cold := range []bool{false, true} {
+		for _, mode := range joinModes {
+			name := mode.name + "/warm"
+			if cold {
+				name = mode.name + "/cold"
+			}
+			b.Run(name, func(b *testing.B) {
+				f := newFS(b)
+				f.opt = mode.opt
+				ids := writeBenchChunks(b, f)
+				b.SetBytes(benchChunk * benchChunks)
+				b.ResetTimer()
+				for range b.N {
+					if cold {
+						b.StopTimer()
+						for _, id := range ids {
+							dropCache(b, filepath.Join(f.chunks, id))
+						}
+						b.StartTimer()
+					}
+					blob, err := f.Join(context.Background(), ids, 0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					f.Remove(blob.ID)
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkUpload1GiB is a whole chunked upload: 128 chunks of 8 MiB, then
+// the join. Compare with dd if=/dev/zero bs=8M count=128 conv=fsync.
+func BenchmarkUpload1GiB(b *testing.B) {
+	for _, mode := range joinModes {
+		b.Run(mode.name, func(b *testing.B) {
+			f := newFS(b)
+			f.opt = mode.opt
+			data := benchData()
+			b.SetBytes(benchChunk * benchChunks)
+			for range b.N {
+				ids := make([]string, benchChunks)
+				for i := range ids {
+					id, _, err := f.WriteChunk(context.Background(), bytes.NewReader(data), benchChunk)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ids[i] = id
+				}
+				blob, err := f.Join(context.Background(), ids, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				f.Remove(append(ids, blob.ID)...)
+				b.StartTimer()
+			}
+		})
+	}
 }
