@@ -1,0 +1,1794 @@
+/**
+ * Generated from openapi.yaml by openapi-typescript (scripts/generate.mjs).
+ * Do not edit: change openapi.yaml and run `make generate`.
+ */
+
+export interface paths {
+    "/users/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in
+         * @description Exchanges a username and password for a token. An unknown user and a
+         *     wrong password get the same answer, in the same time.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew a token
+         * @description Returns a new token for the caller. The old token stays valid.
+         */
+        post: operations["extendToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a token
+         * @description Revokes the token in the body. It must belong to the caller, unless
+         *     the caller has `ADMIN`.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change one's own password
+         * @description Existing tokens stay valid; revoke them with logout.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description Ordered by registration time, then username.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /** Create a user */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a user
+         * @description Allowed for the user itself and for `ADMIN`. A non-admin asking for
+         *     anyone else, existing or not, gets `403`.
+         */
+        get: operations["getUser"];
+        /**
+         * Replace a user's fields
+         * @description `username` may only be given unchanged.
+         */
+        put: operations["putUser"];
+        post?: never;
+        /**
+         * Delete a user
+         * @description A user who still owns shares is not deleted (`409`). Tokens of a
+         *     deleted user stop working at once, for good.
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Update some of a user's fields
+         * @description `username` may only be given unchanged.
+         */
+        patch: operations["patchUser"];
+        trace?: never;
+    };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read server settings */
+        get: operations["getSettings"];
+        /** Replace the settings */
+        put: operations["putSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Update some settings */
+        patch: operations["patchSettings"];
+        trace?: never;
+    };
+    "/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's identity and permissions
+         * @description For an anonymous caller, `username` is null and `permissions` are the anonymous ones.
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List all shares
+         * @description Ordered by creation time, then share id.
+         */
+        get: operations["listShares"];
+        put?: never;
+        /**
+         * Create an empty share
+         * @description The owner is the caller (null for anonymous callers), whatever the
+         *     body says. Upload the content next with `POST /files/{share_id}/content`.
+         */
+        post: operations["createShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{share_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        /** Read a share's metadata */
+        get: operations["getShare"];
+        /**
+         * Replace a share's metadata
+         * @description Owner only. Both writable fields are required.
+         */
+        put: operations["putShare"];
+        post?: never;
+        /**
+         * Delete a share
+         * @description Any share, with its content and unfinished uploads. Not while locked.
+         */
+        delete: operations["deleteShare"];
+        options?: never;
+        head?: never;
+        /**
+         * Update some of a share's metadata
+         * @description Owner only. Setting `owner_name` to null gives the share to anonymous users.
+         */
+        patch: operations["patchShare"];
+        trace?: never;
+    };
+    "/files/{share_id}/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock a share
+         * @description A locked share can't be modified or deleted.
+         */
+        post: operations["lockShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{share_id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unlock a share */
+        post: operations["unlockShare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{share_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a share's content
+         * @description Streams the bytes. Supports `Range` (RFC 9110: single ranges,
+         *     suffix ranges, several ranges as `multipart/byteranges`) and
+         *     conditional requests (`If-None-Match`, `If-Modified-Since`,
+         *     `If-Range`, `If-Match`, `If-Unmodified-Since`). A `Range` in a unit
+         *     other than `bytes` is ignored. Never compressed.
+         */
+        get: operations["getShareContent"];
+        /**
+         * Replace the content, one chunk per request
+         * @description Replaces the content of a share that has some. Owner only. The same
+         *     chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
+         *     (owner), `423` (not yet initialized), then the form (`400`, `413`).
+         *     Readers see the old content or the new, never a mixture.
+         */
+        put: operations["replaceShareContent"];
+        /**
+         * Upload the first content, one chunk per request
+         * @description Sets the content of a share that has none yet. Owner only. Every
+         *     request carries one chunk of a Dropzone-style chunked upload; chunks
+         *     may arrive in any order, concurrently, and be re-sent. While chunks
+         *     are missing the answer is `200`; the request that completes the
+         *     upload gets `201`, after the joined file has atomically become the
+         *     share's content. Checks: `404`, `403` (owner), `423` (locked or
+         *     already initialized), then the form (`400`, `413`).
+         */
+        post: operations["uploadShareContent"];
+        delete?: never;
+        options?: never;
+        /**
+         * Headers of a share's content
+         * @description As `GET`, without the body.
+         */
+        head: operations["headShareContent"];
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness
+         * @description `200` while the process is alive and serving.
+         */
+        get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness
+         * @description `200` when the database answers and the data directory is writable;
+         *     `503` naming what is wrong otherwise.
+         */
+        get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract, as YAML
+         * @description Exactly the document the server validates requests against.
+         */
+        get: operations["getOpenAPIYAML"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This contract, as JSON */
+        get: operations["getOpenAPIJSON"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API reference page
+         * @description A self-contained HTML reference of this contract; it loads nothing from other hosts.
+         */
+        get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /**
+         * @description A permission code. Lists of them are always serialised in this
+         *     order: CREATE, MODIFY, DELETE, LOCK, LIST, ADMIN, READ.
+         * @enum {string}
+         */
+        Permission: "CREATE" | "MODIFY" | "DELETE" | "LOCK" | "LIST" | "ADMIN" | "READ";
+        /**
+         * @description Permission codes; in requests, duplicates collapse and order does not matter.
+         * @example [
+         *       "CREATE",
+         *       "MODIFY",
+         *       "READ"
+         *     ]
+         */
+        Permissions: components["schemas"]["Permission"][];
+        Message: {
+            /** @enum {string} */
+            status: "success";
+            message: string;
+        };
+        Error: {
+            /** @enum {string} */
+            status: "fail";
+            /** @description What was wrong, for humans. */
+            message: string;
+        };
+        Created: {
+            /** @enum {string} */
+            status: "success";
+            /**
+             * @description Relative path of the new resource.
+             * @example /files/9ae90f06-a751-409c-a9fe-8277575b9914
+             */
+            url: string;
+        };
+        LoginRequest: {
+            username: string;
+            /** Format: password */
+            password: string;
+        };
+        TokenResponse: {
+            /** @enum {string} */
+            status: "success";
+            /** @example Logged in. */
+            message: string;
+            username: string;
+            /** @description A JWT; clients treat it as an opaque string. */
+            auth_token: string;
+        };
+        LogoutRequest: {
+            /** @description The token to revoke. */
+            token: string;
+        };
+        PasswordChange: {
+            /** Format: password */
+            old: string;
+            new: components["schemas"]["Password"];
+        };
+        /**
+         * @description 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
+         * @example alice
+         */
+        Username: string;
+        /**
+         * Format: password
+         * @description 1–72 bytes, no NUL (bcrypt's limit; never truncated).
+         */
+        Password: string;
+        User: {
+            username: components["schemas"]["Username"];
+            permissions: components["schemas"]["Permissions"];
+            /**
+             * Format: date-time
+             * @example 2026-05-20T23:05:31.546561Z
+             */
+            readonly register_date: string;
+        };
+        /** @description A new user. Unknown and read-only fields are ignored. */
+        UserCreate: {
+            username: components["schemas"]["Username"];
+            password: components["schemas"]["Password"];
+            permissions?: components["schemas"]["Permissions"];
+        };
+        /** @description Fields to change; absent ones stay. Unknown and read-only fields are ignored. */
+        UserPatch: {
+            /** @description Only the user's current name is accepted. */
+            username?: string;
+            password?: components["schemas"]["Password"];
+            permissions?: components["schemas"]["Permissions"];
+        };
+        /** @description Every writable field. Unknown and read-only fields are ignored. */
+        UserPut: {
+            /** @description Only the user's current name is accepted. */
+            username: string;
+            password: components["schemas"]["Password"];
+            permissions: components["schemas"]["Permissions"];
+        };
+        UserPage: {
+            data: components["schemas"]["User"][];
+            next: components["schemas"]["PageNumber"];
+            prev: components["schemas"]["PageNumber"];
+            /** @description Total number of pages, 0 when there are no items. */
+            pages: number;
+        };
+        /** @description A neighbouring page, or null when there is none. */
+        PageNumber: number | null;
+        Settings: {
+            default_permissions: components["schemas"]["Permissions"];
+        };
+        SettingsPatch: {
+            default_permissions?: components["schemas"]["Permissions"];
+        };
+        Whoami: {
+            /** @description The caller's name, or null when not signed in. */
+            username: string | null;
+            permissions: components["schemas"]["Permissions"];
+        };
+        /**
+         * @description 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+         * @example report.pdf
+         */
+        FileName: string;
+        /**
+         * @description The owner's username; null means anonymous users own the share.
+         * @example alice
+         */
+        OwnerName: string | null;
+        Share: {
+            /**
+             * Format: uuid
+             * @example 9ae90f06-a751-409c-a9fe-8277575b9914
+             */
+            readonly share_id: string;
+            file_name: components["schemas"]["FileName"];
+            owner_name: components["schemas"]["OwnerName"];
+            /** @description Whether content exists. */
+            readonly initialized: boolean;
+            readonly locked: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-05-20T23:05:31.546561Z
+             */
+            readonly create_date: string;
+            /**
+             * Format: int64
+             * @description Content size in bytes; null until initialized.
+             */
+            readonly size: number | null;
+            /** @description Lowercase hex SHA-256 of the content; null until initialized. */
+            readonly sha256: string | null;
+        };
+        /**
+         * @description Metadata of the new share. `file_name` defaults to the share id;
+         *     other fields are ignored (the owner is always the caller).
+         */
+        ShareCreate: {
+            file_name?: components["schemas"]["FileName"];
+        };
+        /** @description Fields to change; absent ones stay. Read-only and unknown fields are ignored. */
+        SharePatch: {
+            file_name?: components["schemas"]["FileName"];
+            owner_name?: components["schemas"]["OwnerName"];
+        };
+        /** @description Every writable field. Read-only and unknown fields are ignored. */
+        SharePut: {
+            file_name: components["schemas"]["FileName"];
+            owner_name: components["schemas"]["OwnerName"];
+        };
+        SharePage: {
+            data: components["schemas"]["Share"][];
+            next: components["schemas"]["PageNumber"];
+            prev: components["schemas"]["PageNumber"];
+            /** @description Total number of pages, 0 when there are no items. */
+            pages: number;
+        };
+        /**
+         * @description One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
+         *     and `dzchunkbyteoffset`; they are accepted and checked when present.
+         */
+        Chunk: {
+            /** @description The upload's id, the same on all its chunks; 1–255 bytes of any characters. */
+            dzuuid: string;
+            /** @description 0-based index of this chunk, below `dztotalchunks`. */
+            dzchunkindex: number;
+            /** @description Number of chunks in the upload; the same on every chunk. */
+            dztotalchunks: number;
+            dzchunksize?: number;
+            /** Format: int64 */
+            dztotalfilesize?: number;
+            /** Format: int64 */
+            dzchunkbyteoffset?: number;
+            /**
+             * Format: binary
+             * @description This chunk's bytes.
+             */
+            upload: Blob;
+        };
+    };
+    responses: {
+        /** @description Done. */
+        Success: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "success",
+                 *       "message": "Done."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Message"];
+            };
+        };
+        /** @description Created; `url` and `Location` give its path. */
+        Created: {
+            headers: {
+                Location: components["headers"]["Location"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Created"];
+            };
+        };
+        /** @description A new token. */
+        Token: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["TokenResponse"];
+            };
+        };
+        /** @description The chunk is stored; other chunks are still missing. */
+        ChunkAccepted: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "success",
+                 *       "message": "Chunk uploaded."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Message"];
+            };
+        };
+        /** @description That was the last missing chunk; the joined file is now the share's content. */
+        UploadCompleted: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "success",
+                 *       "message": "Upload completed."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Message"];
+            };
+        };
+        /** @description The whole content. */
+        Content: {
+            headers: {
+                "Content-Length": components["headers"]["ContentLength"];
+                "Content-Disposition": components["headers"]["ContentDisposition"];
+                ETag: components["headers"]["ETag"];
+                "Last-Modified": components["headers"]["LastModified"];
+                "Accept-Ranges": components["headers"]["AcceptRanges"];
+                "X-Content-Type-Options": components["headers"]["NoSniff"];
+                "Content-Security-Policy": components["headers"]["Sandbox"];
+                [name: string]: unknown;
+            };
+            content: {
+                "*/*": Blob;
+            };
+        };
+        /** @description The headers of the whole content. */
+        ContentHead: {
+            headers: {
+                "Content-Length": components["headers"]["ContentLength"];
+                "Content-Disposition": components["headers"]["ContentDisposition"];
+                ETag: components["headers"]["ETag"];
+                "Last-Modified": components["headers"]["LastModified"];
+                "Accept-Ranges": components["headers"]["AcceptRanges"];
+                "X-Content-Type-Options": components["headers"]["NoSniff"];
+                "Content-Security-Policy": components["headers"]["Sandbox"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The requested range; several ranges come as `multipart/byteranges`. */
+        PartialContent: {
+            headers: {
+                "Content-Length": components["headers"]["ContentLength"];
+                "Content-Range": components["headers"]["ContentRange"];
+                "Content-Disposition": components["headers"]["ContentDisposition"];
+                ETag: components["headers"]["ETag"];
+                "Last-Modified": components["headers"]["LastModified"];
+                "Accept-Ranges": components["headers"]["AcceptRanges"];
+                [name: string]: unknown;
+            };
+            content: {
+                "*/*": Blob;
+            };
+        };
+        /** @description The headers of the requested range. */
+        PartialContentHead: {
+            headers: {
+                "Content-Length": components["headers"]["ContentLength"];
+                "Content-Range": components["headers"]["ContentRange"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The content has not changed (conditional request). */
+        NotModified: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description An `If-Match` or `If-Unmodified-Since` precondition failed. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The range is malformed or starts past the end. */
+        RangeNotSatisfiable: {
+            headers: {
+                "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
+            };
+        };
+        /** @description The request is malformed; the message names the field or limit. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "invalid request body: \"username\": property is missing"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description Authentication failed (bad, expired or revoked token, wrong
+         *     credentials), or an anonymous caller lacks the permission.
+         */
+        Unauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "Invalid or expired token."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The caller is authenticated but not allowed. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "This needs the MODIFY permission."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The addressed resource does not exist. */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "No such share."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The resource's state forbids it (duplicate, still referenced). */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A size limit was exceeded; the message names it. */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The share is locked, or its content is not in the required state. */
+        Locked: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "The share is locked."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description Too many failed attempts; retry later. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A dependency (database, storage) is unavailable; the message names it. */
+        Unavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description Any other error, e.g. `405`, `429`, `431`, `500`, `503` (database
+         *     unavailable), `507` (storage full).
+         */
+        Error: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
+    parameters: {
+        /** @description The page to return, from 1. A page past the end is empty. */
+        Page: number;
+        /** @description Items per page. */
+        PerPage: number;
+        /** @description The user's name. */
+        PathUsername: string;
+        /**
+         * @description The share's id, a canonical lowercase UUID. Anything else addresses
+         *     no share (`404`).
+         */
+        PathShareId: string;
+        /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
+        Range: string;
+        /** @description Serve the range only if the content still has this ETag or date. */
+        IfRange: string;
+        /** @description `304` when the content still has one of these ETags. */
+        IfNoneMatch: string;
+        /** @description `304` when the content has not changed since this HTTP date. */
+        IfModifiedSince: string;
+    };
+    requestBodies: {
+        Login: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        Logout: {
+            content: {
+                "application/json": components["schemas"]["LogoutRequest"];
+            };
+        };
+        PasswordChange: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        UserCreate: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        UserPatch: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        UserPut: {
+            content: {
+                "application/json": components["schemas"]["UserPut"];
+            };
+        };
+        SettingsPatch: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        SettingsPut: {
+            content: {
+                "application/json": components["schemas"]["Settings"];
+            };
+        };
+        ShareCreate: {
+            content: {
+                "application/json": components["schemas"]["ShareCreate"];
+            };
+        };
+        SharePatch: {
+            content: {
+                "application/json": components["schemas"]["SharePatch"];
+            };
+        };
+        SharePut: {
+            content: {
+                "application/json": components["schemas"]["SharePut"];
+            };
+        };
+        /** @description One chunk of a Dropzone-style chunked upload. */
+        Chunk: {
+            content: {
+                "multipart/form-data": components["schemas"]["Chunk"];
+            };
+        };
+    };
+    headers: {
+        /** @description The created resource's path. */
+        Location: string;
+        /** @description Length of the body in bytes. */
+        ContentLength: number;
+        /** @description `inline; filename="..."`, with an RFC 5987 `filename*` for non-ASCII names. */
+        ContentDisposition: string;
+        /** @description Strong validator derived from the content's SHA-256. */
+        ETag: string;
+        /** @description When the content was last replaced (HTTP date). */
+        LastModified: string;
+        /** @description Always `bytes`. */
+        AcceptRanges: "bytes";
+        /** @description The range served, e.g. `bytes 0-1023/4000` (absent for `multipart/byteranges`). */
+        ContentRange: string;
+        /** @description `bytes *\/<size>`. */
+        ContentRangeUnsatisfied: string;
+        /** @description Always `nosniff`. */
+        NoSniff: "nosniff";
+        /** @description Always `sandbox`, so content opened in a browser can't run script on the API's origin. */
+        Sandbox: "sandbox";
+        /** @description Seconds to wait before trying again. */
+        RetryAfter: number;
+    };
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Login"];
+        responses: {
+            200: components["responses"]["Token"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    extendToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Token"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Logout"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["PasswordChange"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description The page to return, from 1. A page past the end is empty. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["UserCreate"];
+        responses: {
+            201: components["responses"]["Created"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["UserPut"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    patchUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["UserPatch"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["SettingsPut"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    patchSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["SettingsPatch"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Whoami"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listShares: {
+        parameters: {
+            query?: {
+                /** @description The page to return, from 1. A page past the end is empty. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                per_page?: components["parameters"]["PerPage"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of shares. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["ShareCreate"];
+        responses: {
+            201: components["responses"]["Created"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The share. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Share"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["SharePut"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            423: components["responses"]["Locked"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            423: components["responses"]["Locked"];
+            default: components["responses"]["Error"];
+        };
+    };
+    patchShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["SharePatch"];
+        responses: {
+            200: components["responses"]["Success"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            423: components["responses"]["Locked"];
+            default: components["responses"]["Error"];
+        };
+    };
+    lockShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    unlockShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getShareContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
+                Range?: components["parameters"]["Range"];
+                /** @description Serve the range only if the content still has this ETag or date. */
+                "If-Range"?: components["parameters"]["IfRange"];
+                /** @description `304` when the content still has one of these ETags. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description `304` when the content has not changed since this HTTP date. */
+                "If-Modified-Since"?: components["parameters"]["IfModifiedSince"];
+            };
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Content"];
+            206: components["responses"]["PartialContent"];
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            416: components["responses"]["RangeNotSatisfiable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    replaceShareContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Chunk"];
+        responses: {
+            200: components["responses"]["ChunkAccepted"];
+            201: components["responses"]["UploadCompleted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            423: components["responses"]["Locked"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadShareContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Chunk"];
+        responses: {
+            200: components["responses"]["ChunkAccepted"];
+            201: components["responses"]["UploadCompleted"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            423: components["responses"]["Locked"];
+            default: components["responses"]["Error"];
+        };
+    };
+    headShareContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
+                Range?: components["parameters"]["Range"];
+                /** @description Serve the range only if the content still has this ETag or date. */
+                "If-Range"?: components["parameters"]["IfRange"];
+                /** @description `304` when the content still has one of these ETags. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description `304` when the content has not changed since this HTTP date. */
+                "If-Modified-Since"?: components["parameters"]["IfModifiedSince"];
+            };
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ContentHead"];
+            206: components["responses"]["PartialContentHead"];
+            304: components["responses"]["NotModified"];
+            /** @description Authentication failed or is required (no body on HEAD). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed (no body on HEAD). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such share, or no content yet (no body on HEAD). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A precondition failed (no body on HEAD). */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The range is not satisfiable (no body on HEAD). */
+            416: {
+                headers: {
+                    "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Another error (no body on HEAD). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            default: components["responses"]["Error"];
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metrics in the Prometheus text exposition format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getOpenAPIYAML: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getOpenAPIJSON: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The HTML page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+}
