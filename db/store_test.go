@@ -1582,3 +1582,84 @@ func BenchmarkHotReads(b *testing.B) {
 		})
 	}
 }
+
+// TestSQLiteSharesTheFile: another process (here: another connection)
+// writing to the same SQLite file makes the store wait, not fail; one that
+// holds the lock too long makes it fail as Unavailable, not Internal.
+func TestSQLiteSharesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sachet.db")
+	holdWriteLock := func(t *testing.T, d time.Duration) <-chan struct{} {
+		other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+		must(t, err)
+		t.Cleanup(func() { other.Close() })
+		conn, err := other.Conn(ctx)
+		must(t, err)
+		_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		must(t, err)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(d)
+			conn.ExecContext(ctx, "COMMIT")
+			conn.Close()
+		}()
+		return done
+	}
+	t.Run("WaitsForAnotherWriter", func(t *testing.T) {
+		s := openStore(t, "sqlite:"+path)
+		must(t, s.Migrate(ctx))
+		done := holdWriteLock(t, 300*time.Millisecond)
+		mkUser(t, s, "patient")
+		<-done
+	})
+	t.Run("BusyTooLongIsUnavailable", func(t *testing.T) {
+		s := openStore(t, "sqlite:"+path+"?_pragma=busy_timeout(1)")
+		done := holdWriteLock(t, 2*time.Second)
+		err := s.CreateUser(ctx, &domain.User{Username: "impatient", PasswordHash: "h"})
+		wantKind(t, err, domain.Unavailable)
+		if s.retries.Load() != txAttempts-1 {
+			t.Fatalf("retries = %d, want %d", s.retries.Load(), txAttempts-1)
+		}
+		<-done
+		mkUser(t, s, "impatient") // works once the lock is gone
+	})
+}
+
+func TestColumnLimits(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		sh := mkShare(t, s, 1, nil)
+		up, err := s.GetOrCreateUpload(ctx, sh.ID, "dz", 1)
+		must(t, err)
+		long := strings.Repeat("x", 256)
+		tests := []struct {
+			name string
+			err  func() error
+		}{
+			{"LongPasswordHash", func() error { return s.CreateUser(ctx, &domain.User{Username: "u", PasswordHash: long}) }},
+			{"LongPasswordHashUpdate", func() error { return s.UpdateUser(ctx, &domain.User{Username: "u", PasswordHash: long}) }},
+			{"LongJTI", func() error { return s.RevokeToken(ctx, long, t0) }},
+			{"LongShareID", func() error { return s.CreateShare(ctx, &domain.Share{ID: sh.ID + "x", FileName: "f"}) }},
+			{"LongFileNameUpdate", func() error { return s.UpdateShareMeta(ctx, sh.ID, long, nil) }},
+			{"LongOwner", func() error { return s.UpdateShareMeta(ctx, sh.ID, "f", ptr(strings.Repeat("o", 65))) }},
+			{"LongChunkFile", func() error {
+				_, err := s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, FileID: long})
+				return err
+			}},
+			{"NegativeChunkSize", func() error {
+				_, err := s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, FileID: "f", Size: -1})
+				return err
+			}},
+			{"LongBlobID", func() error {
+				_, err := s.FinishUpload(ctx, up.ID, sh.ID, domain.Blob{ID: long}, t0)
+				return err
+			}},
+			{"LongSHA256", func() error {
+				_, err := s.FinishUpload(ctx, up.ID, sh.ID, domain.Blob{ID: "b", SHA256: strings.Repeat("0", 65)}, t0)
+				return err
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name+"IsInvalid", func(t *testing.T) { wantKind(t, tt.err(), domain.Invalid) })
+		}
+	})
+}

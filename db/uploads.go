@@ -225,6 +225,12 @@ func (s *Store) FinishUpload(ctx context.Context, uploadID int64, shareID string
 	if err := checkLen("blob id", blob.ID, 1, maxName); err != nil {
 		return "", err
 	}
+	if err := checkLen("sha256", blob.SHA256, 0, 64); err != nil {
+		return "", err
+	}
+	if blob.Size < 0 {
+		return "", domain.Errorf(domain.Invalid, "blob size must not be negative")
+	}
 	err = s.inTx(ctx, "finish upload", func(tx *sqlx.Tx) error {
 		oldBlobID = ""
 		var r struct {

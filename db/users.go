@@ -50,6 +50,9 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 	if err := checkLen("username", u.Username, 1, maxUsername); err != nil {
 		return err
 	}
+	if err := checkLen("password hash", u.PasswordHash, 0, maxName); err != nil {
+		return err
+	}
 	now := utc(s.now())
 	var id int64
 	err := s.inTx(ctx, "create user", func(tx *sqlx.Tx) error {
@@ -86,6 +89,9 @@ func (s *Store) UserByName(ctx context.Context, username string) (*domain.User, 
 // UpdateUser replaces the password hash and permissions of the user named
 // u.Username; NotFound if there is none. Other fields are ignored.
 func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
+	if err := checkLen("password hash", u.PasswordHash, 0, maxName); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "update user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ? WHERE username = ?`,
 			u.PasswordHash, int64(u.Perms), u.Username)
