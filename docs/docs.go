@@ -17,6 +17,7 @@ import (
 	"bytes"
 	_ "embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"strings"
 )
@@ -95,11 +96,27 @@ func jsonInScript(j []byte) (template.JS, error) {
 	return template.JS(r.Replace(string(j))), nil // #nosec G203 -- escaped above
 }
 
-// scriptText checks that the bundle can be inlined as is, and drops its
-// source-map comment so that not even developer tools fetch anything.
+// remote are the URLs the bundle would load from the network as it renders,
+// each with the inline stand-in served instead. Redoc 2 shows a small logo
+// from its CDN at the foot of the sidebar; a blank image takes its place.
+// The browser test (tests/browser) fails on any request /docs makes beyond
+// the page itself, so a new one in a future bundle is caught there.
+var remote = map[string]string{
+	"https://cdn.redoc.ly/redoc/logo-mini.svg": `data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E`,
+}
+
+// scriptText checks that the bundle can be inlined as is, points what it
+// would fetch at inline stand-ins, and drops its source-map comment so that
+// not even developer tools fetch anything.
 func scriptText(js string) (template.JS, error) {
 	if strings.Contains(strings.ToLower(js), "</script") {
 		return "", errors.New("docs: the Redoc bundle contains </script and cannot be inlined")
+	}
+	for url, local := range remote {
+		if !strings.Contains(js, url) {
+			return "", fmt.Errorf("docs: %s is no longer in the Redoc bundle: review the remote table", url)
+		}
+		js = strings.ReplaceAll(js, url, local)
 	}
 	js = strings.TrimRight(js, "\n")
 	if i := strings.LastIndex(js, "\n//# sourceMappingURL="); i >= 0 && !strings.Contains(js[i+1:], "\n") {

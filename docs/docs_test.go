@@ -25,6 +25,9 @@ func TestPageInlinesEverything(t *testing.T) {
 	if m := regexp.MustCompile(`(?i)<(script|link|img|iframe|object|embed)[^>]*\s(src|href|data)=`).FindString(html); m != "" {
 		t.Errorf("page loads an external resource: %s", m)
 	}
+	if strings.Contains(s, "cdn.redoc.ly") {
+		t.Error("page still refers to Redoc's CDN")
+	}
 	if strings.Contains(s, "sourceMappingURL=redoc.standalone.js.map") {
 		t.Error("source map comment kept")
 	}
