@@ -521,48 +521,50 @@ func TestShareCheckOrder(t *testing.T) {
 			"PUT":   `{"file_name":"new.txt","owner_name":"admin"}`,
 		}
 		bad := []string{`"hurr durr"`, `{"file_name": 5}`, `{"file_name":"a/b","owner_name":"admin"}`, `not json`, `[1]`}
-		for _, method := range []string{"PATCH", "PUT"} {
-			cases := []struct {
-				name   string
-				id     string
-				token  string
-				status int
-			}{
-				{"anonymous_unauthorized", mine, "", 401},
-				{"no_modify_forbidden", mine, noModify, 403},
-				{"no_modify_missing_forbidden", missingID(), noModify, 403},
-				{"missing_not_found", missingID(), s.admin, 404},
-				{"not_owner_forbidden", theirs, s.admin, 403},
-				{"not_owner_locked_forbidden", theirsLocked, s.admin, 403},
-				{"locked", locked, s.admin, 423},
-			}
-			for _, tc := range cases {
-				t.Run(method+"_"+tc.name+"_good_body", func(t *testing.T) {
-					t.Parallel()
-					s := s.on(t)
-					expect(t, s.req(method, "/files/"+tc.id, tc.token, good[method]), tc.status)
-				})
-				t.Run(method+"_"+tc.name+"_bad_body", func(t *testing.T) {
+		t.Run("cases", func(t *testing.T) {
+			for _, method := range []string{"PATCH", "PUT"} {
+				cases := []struct {
+					name   string
+					id     string
+					token  string
+					status int
+				}{
+					{"anonymous_unauthorized", mine, "", 401},
+					{"no_modify_forbidden", mine, noModify, 403},
+					{"no_modify_missing_forbidden", missingID(), noModify, 403},
+					{"missing_not_found", missingID(), s.admin, 404},
+					{"not_owner_forbidden", theirs, s.admin, 403},
+					{"not_owner_locked_forbidden", theirsLocked, s.admin, 403},
+					{"locked", locked, s.admin, 423},
+				}
+				for _, tc := range cases {
+					t.Run(method+"_"+tc.name+"_good_body", func(t *testing.T) {
+						t.Parallel()
+						s := s.on(t)
+						expect(t, s.req(method, "/files/"+tc.id, tc.token, good[method]), tc.status)
+					})
+					t.Run(method+"_"+tc.name+"_bad_body", func(t *testing.T) {
+						t.Parallel()
+						s := s.on(t)
+						for _, b := range bad {
+							r := s.req(method, "/files/"+tc.id, tc.token, b)
+							if r.Status != tc.status {
+								t.Errorf("body %s: status %d, want %d: %s", b, r.Status, tc.status, r.Body)
+							}
+						}
+					})
+				}
+				t.Run(method+"_own_unlocked_bad_body_bad_request", func(t *testing.T) {
 					t.Parallel()
 					s := s.on(t)
 					for _, b := range bad {
-						r := s.req(method, "/files/"+tc.id, tc.token, b)
-						if r.Status != tc.status {
-							t.Errorf("body %s: status %d, want %d: %s", b, r.Status, tc.status, r.Body)
+						if r := s.req(method, "/files/"+mine, s.admin, b); r.Status != 400 {
+							t.Errorf("body %s: status %d, want 400: %s", b, r.Status, r.Body)
 						}
 					}
 				})
 			}
-			t.Run(method+"_own_unlocked_bad_body_bad_request", func(t *testing.T) {
-				t.Parallel()
-				s := s.on(t)
-				for _, b := range bad {
-					if r := s.req(method, "/files/"+mine, s.admin, b); r.Status != 400 {
-						t.Errorf("body %s: status %d, want 400: %s", b, r.Status, r.Body)
-					}
-				}
-			})
-		}
+		})
 		t.Run("locked_share_unchanged", func(t *testing.T) {
 			s := s.on(t)
 			if sh := s.getShare(locked); sh.FileName != "locked.txt" {
@@ -711,21 +713,23 @@ func TestShareBadIDs(t *testing.T) {
 			{"PUT", "/content", ct, chunkBody},
 			{"PUT", "/content", "text/plain", []byte("not multipart")},
 		}
-		for _, tc := range ids {
-			t.Run(tc.name+"_not_found_everywhere", func(t *testing.T) {
-				t.Parallel()
-				s := s.on(t)
-				for _, rt := range routes {
-					r, err := s.try(rt.method, "/files/"+tc.id+rt.suffix, s.admin, rt.ct, rt.body)
-					if err != nil {
-						t.Fatalf("%s %s: %v", rt.method, rt.suffix, err)
+		t.Run("cases", func(t *testing.T) {
+			for _, tc := range ids {
+				t.Run(tc.name+"_not_found_everywhere", func(t *testing.T) {
+					t.Parallel()
+					s := s.on(t)
+					for _, rt := range routes {
+						r, err := s.try(rt.method, "/files/"+tc.id+rt.suffix, s.admin, rt.ct, rt.body)
+						if err != nil {
+							t.Fatalf("%s %s: %v", rt.method, rt.suffix, err)
+						}
+						if r.Status != 404 {
+							t.Errorf("%s /files/%.40s%s → %d, want 404: %.200s", rt.method, tc.id, rt.suffix, r.Status, r.Body)
+						}
 					}
-					if r.Status != 404 {
-						t.Errorf("%s /files/%.40s%s → %d, want 404: %.200s", rt.method, tc.id, rt.suffix, r.Status, r.Body)
-					}
-				}
-			})
-		}
+				})
+			}
+		})
 		t.Run("real_share_untouched", func(t *testing.T) {
 			s := s.on(t)
 			sh := s.getShare(real)
@@ -789,43 +793,45 @@ func TestSharePermissions(t *testing.T) {
 		}
 		existing := s.newShare(s.admin, "perm.txt")
 		s.upload("POST", existing, s.admin, []byte("perm"), 10)
-		for _, target := range []struct{ name, id string }{{"existing", existing}, {"missing", missingID()}, {"malformed", "abc"}} {
-			for _, rt := range routes(target.id) {
-				name := rt.method + "_" + strings.NewReplacer("/files", "files", "/", "_", target.id, "id").Replace(rt.path)
-				if strings.HasPrefix(rt.path, "/files/") {
-					name += "_" + target.name
-				} else if target.name != "existing" {
-					continue
-				}
-				t.Run(name+"_anonymous_unauthorized", func(t *testing.T) {
-					t.Parallel()
-					s := s.on(t)
-					r, err := s.try(rt.method, rt.path, "", rt.ct, rt.body)
-					if err != nil {
-						t.Fatal(err)
+		t.Run("cases", func(t *testing.T) {
+			for _, target := range []struct{ name, id string }{{"existing", existing}, {"missing", missingID()}, {"malformed", "abc"}} {
+				for _, rt := range routes(target.id) {
+					name := rt.method + "_" + strings.NewReplacer("/files", "files", "/", "_", target.id, "id").Replace(rt.path)
+					if strings.HasPrefix(rt.path, "/files/") {
+						name += "_" + target.name
+					} else if target.name != "existing" {
+						continue
 					}
-					if r.Status != 401 {
-						t.Errorf("anonymous %s %s → %d, want 401: %s", rt.method, rt.path, r.Status, r.Body)
-					}
-				})
-				t.Run(name+"_without_"+rt.perm+"_forbidden", func(t *testing.T) {
-					t.Parallel()
-					s := s.on(t)
-					for _, tok := range []string{lacking[rt.perm], adminOnly} {
-						r, err := s.try(rt.method, rt.path, tok, rt.ct, rt.body)
+					t.Run(name+"_anonymous_unauthorized", func(t *testing.T) {
+						t.Parallel()
+						s := s.on(t)
+						r, err := s.try(rt.method, rt.path, "", rt.ct, rt.body)
 						if err != nil {
 							t.Fatal(err)
 						}
-						if r.Status != 403 {
-							t.Errorf("%s %s without %s → %d, want 403: %s", rt.method, rt.path, rt.perm, r.Status, r.Body)
+						if r.Status != 401 {
+							t.Errorf("anonymous %s %s → %d, want 401: %s", rt.method, rt.path, r.Status, r.Body)
 						}
-						if rt.method != "HEAD" && r.Status == 403 && !strings.Contains(r.Message(), rt.perm) {
-							t.Errorf("403 message %q does not name %s", r.Message(), rt.perm)
+					})
+					t.Run(name+"_without_"+rt.perm+"_forbidden", func(t *testing.T) {
+						t.Parallel()
+						s := s.on(t)
+						for _, tok := range []string{lacking[rt.perm], adminOnly} {
+							r, err := s.try(rt.method, rt.path, tok, rt.ct, rt.body)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if r.Status != 403 {
+								t.Errorf("%s %s without %s → %d, want 403: %s", rt.method, rt.path, rt.perm, r.Status, r.Body)
+							}
+							if rt.method != "HEAD" && r.Status == 403 && !strings.Contains(r.Message(), rt.perm) {
+								t.Errorf("403 message %q does not name %s", r.Message(), rt.perm)
+							}
 						}
-					}
-				})
+					})
+				}
 			}
-		}
+		})
 		t.Run("nothing_changed", func(t *testing.T) {
 			s := s.on(t)
 			sh := s.getShare(existing)

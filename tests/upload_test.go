@@ -464,23 +464,25 @@ func TestUploadStateOrder(t *testing.T) {
 			{"text/plain", "nope"},
 			{"multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"dzchunkindex\"\r\n\r\n-1\r\n--b--\r\n"},
 		}
-		for _, tc := range cases {
-			t.Run(tc.name, func(t *testing.T) {
-				t.Parallel()
-				s := s.on(t)
-				r := s.sendChunk(tc.method, tc.id, s.admin, chunk{UUID: "x", Index: 0, Total: 1, Data: []byte("new")})
-				expect(t, r, tc.status)
-				for _, b := range badBodies {
-					r, err := s.try(tc.method, "/files/"+tc.id+"/content", s.admin, b.ct, []byte(b.body))
-					if err != nil {
-						t.Fatal(err)
+		t.Run("cases", func(t *testing.T) {
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					s := s.on(t)
+					r := s.sendChunk(tc.method, tc.id, s.admin, chunk{UUID: "x", Index: 0, Total: 1, Data: []byte("new")})
+					expect(t, r, tc.status)
+					for _, b := range badBodies {
+						r, err := s.try(tc.method, "/files/"+tc.id+"/content", s.admin, b.ct, []byte(b.body))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if r.Status != tc.status {
+							t.Errorf("with body %q: %d, want %d: %s", b.body, r.Status, tc.status, r.Body)
+						}
 					}
-					if r.Status != tc.status {
-						t.Errorf("with body %q: %d, want %d: %s", b.body, r.Status, tc.status, r.Body)
-					}
-				}
-			})
-		}
+				})
+			}
+		})
 		t.Run("refused_uploads_changed_nothing", func(t *testing.T) {
 			s := s.on(t)
 			for _, id := range []string{initMine, initMineLocked, initTheirs, initTheirsLocked} {
