@@ -56,7 +56,7 @@ func adminNewUser(t testing.TB, s *server, name string, perms ...string) {
 }
 
 func TestUsersCreate(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Created201", func(t *testing.T) {
 			s := onT(s, t)
 			before := time.Now().UTC().Add(-2 * time.Second)
@@ -253,7 +253,7 @@ func TestUsersCreate(t *testing.T) {
 }
 
 func TestUsersGet(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		gus := s.user("gus", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ") // all but ADMIN
 		s.user("hal")
 
@@ -338,7 +338,7 @@ func TestUsersGet(t *testing.T) {
 }
 
 func TestUsersUpdate(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("PatchPermissions200", func(t *testing.T) {
 			s := onT(s, t)
 			tok := s.user("pp", "READ")
@@ -533,7 +533,7 @@ func TestUsersUpdate(t *testing.T) {
 }
 
 func TestUsersDelete(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Deleted200Then404", func(t *testing.T) {
 			s := onT(s, t)
 			tok := s.user("del", "READ")
@@ -613,7 +613,7 @@ func pageAllUsers(t testing.TB, s *server, perPage int) []map[string]any {
 }
 
 func TestUsersList(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		names := []string{"u7", "u3", "u5", "u1", "u6", "u2", "u4"}
 		for _, n := range names {
 			adminNewUser(t, s, n, "READ")
@@ -785,7 +785,7 @@ func TestUsersList(t *testing.T) {
 }
 
 func TestUsersPermissionGates(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
+	eachKeyedDB(t, func(t *testing.T, s *server) {
 		adminNewUser(t, s, "victim", "READ")
 		// Everything but ADMIN.
 		almost := s.user("almost", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
