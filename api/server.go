@@ -21,6 +21,9 @@ type Config struct {
 	// MaxJSONBytes caps JSON request bodies (413 beyond).
 	MaxJSONBytes int64
 	Logger       *slog.Logger
+	// Observer, when set, names each request's operation for its metrics
+	// and access log; wrap the returned handler with Observer.Wrap.
+	Observer *Observer
 }
 
 // Deps are the collaborators behind the HTTP layer.
@@ -53,6 +56,10 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 
+	if cfg.Observer != nil {
+		cfg.Observer.ops = ops
+		e.Use(cfg.Observer.echoMiddleware)
+	}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			cfg.Logger.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))

@@ -48,6 +48,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = api.WithRequestIDs(log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -73,18 +74,42 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	passwords, err := auth.NewPasswords(cfg.BcryptCost, runtime.NumCPU())
+	// Half the CPUs at most hash passwords, so a login flood leaves the
+	// rest to every other request.
+	passwords, err := auth.NewPasswords(cfg.BcryptCost, max(1, runtime.NumCPU()/2))
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, Store: store, Blobs: blobs, passwords: passwords}
-	meta, err := newMeta(store, blobs)
+	reg := prometheus.NewRegistry()
+	throttle := auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow)
+	if err := registerMetrics(reg, store, throttle); err != nil {
+		store.Close()
+		return nil, err
+	}
+	meta, err := newMeta(store, blobs, reg)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	authH := impl.NewAuth(store, tokens, passwords)
+	obs, err := api.NewObserver(api.ObserveConfig{
+		Logger:         log,
+		Registerer:     reg,
+		IdleTimeout:    cfg.IdleTimeout,
+		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		ClientAddr: func(r *http.Request) string {
+			if ip := auth.ClientAddr(r, cfg.TrustedProxies); ip.IsValid() {
+				return ip.String()
+			}
+			return r.RemoteAddr
+		},
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
@@ -99,6 +124,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),
 		MaxJSONBytes: cfg.MaxJSONBytes,
 		Logger:       log,
+		Observer:     obs,
 	}, api.Deps{
 		Handlers:    srv,
 		Middlewares: []gen.StrictMiddlewareFunc{impl.RequestInContext},
@@ -109,13 +135,36 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a.handler = e
+	a.handler = obs.Wrap(e)
 	return a, nil
+}
+
+// registerMetrics adds the process, Go runtime, database pool and login
+// throttle collectors; the HTTP ones come with the api.Observer.
+func registerMetrics(reg *prometheus.Registry, store *db.Store, throttle *auth.Throttle) error {
+	cs := []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "sachet_login_throttled_total",
+			Help: "Sign-in attempts refused (429) because of too many failures.",
+		}, func() float64 { return float64(throttle.Refused()) }),
+	}
+	for name, pool := range store.Pools() {
+		// go_sql_* metrics: open, in use and idle connections, waits.
+		cs = append(cs, collectors.NewDBStatsCollector(pool, "sachet_"+name))
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // newMeta prepares what the meta routes serve: readiness checks, metrics,
 // the contract as YAML and JSON, and the reference page.
-func newMeta(store *db.Store, blobs *storage.FS) (*impl.Meta, error) {
+func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*impl.Meta, error) {
 	spec, err := gen.GetSwagger()
 	if err != nil {
 		return nil, err
@@ -128,11 +177,18 @@ func newMeta(store *db.Store, blobs *storage.FS) (*impl.Meta, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return impl.NewMeta(impl.Checks{Database: store.Ping, Storage: blobs.Writable},
+	ping := func(ctx context.Context) error {
+		// A readiness probe must answer even when the database hangs.
+		ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+		return store.Ping(ctx)
+	}
+	return impl.NewMeta(impl.Checks{Database: ping, Storage: blobs.Writable},
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
 }
+
+// readyTimeout bounds the database ping of /readyz.
+const readyTimeout = 3 * time.Second
 
 // Close releases the database.
 func (a *App) Close() error { return a.Store.Close() }
@@ -184,13 +240,27 @@ func secretKey(cfg Config) ([]byte, error) {
 // new connections are refused and in-flight requests get ShutdownTimeout
 // to finish. It also runs the periodic cleanup.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	headerTimeout := a.cfg.HeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = 10 * time.Second
+	}
+	idle := a.cfg.IdleTimeout
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
 	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		Handler: a.handler,
+		// Slowloris: headers must arrive in time. There is deliberately no
+		// ReadTimeout or WriteTimeout, which would cut large transfers;
+		// the handler cuts stalled ones instead (SACHET_IDLE_TIMEOUT).
+		ReadHeaderTimeout: headerTimeout,
+		IdleTimeout:       idle, // keep-alive connections with no request
+		// The handler answers 431 with the JSON envelope beyond
+		// MaxHeaderBytes; this is the hard limit beyond which Go's server
+		// answers 431 itself, with a text body.
+		MaxHeaderBytes: hardHeaderLimit(a.cfg.MaxHeaderBytes),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
@@ -203,6 +273,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	a.log.Info("shutting down: refusing new connections, finishing requests in flight", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -210,6 +281,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Close()
 	}
 	return err
+}
+
+// hardHeaderLimit is http.Server's MaxHeaderBytes for a soft limit of n.
+func hardHeaderLimit(n int) int {
+	if n <= 0 {
+		return 0 // net/http's default, 1 MiB
+	}
+	return 2 * n
 }
 
 func (a *App) cleanupLoop(ctx context.Context) {

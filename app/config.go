@@ -3,6 +3,7 @@ package app
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,17 @@ type Config struct {
 	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
 	LogFormat       string
+	// HeaderTimeout bounds how long a client may take to send a request's
+	// headers (slowloris).
+	HeaderTimeout time.Duration
+	// MaxHeaderBytes caps request headers (431 beyond).
+	MaxHeaderBytes int
+	// LoginMaxFailures failed logins per username, and per client address,
+	// within LoginWindow are allowed; more are answered 429. 0: no limit.
+	LoginMaxFailures int
+	LoginWindow      time.Duration
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // setting binds one flag to its environment variable.
@@ -83,6 +95,44 @@ var settings = []setting{
 		c.LogFormat = v
 		return nil
 	}},
+	{"header-timeout", "SACHET_HEADER_TIMEOUT", "how long a client may take to send the request headers", "10s", durationSetting(func(c *Config) *time.Duration { return &c.HeaderTimeout })},
+	{"max-header-size", "SACHET_MAX_HEADER_SIZE", "largest request header block in bytes (431 beyond)", "65536", intSetting(1024, func(c *Config, n int64) { c.MaxHeaderBytes = int(n) })},
+	{"login-max-failures", "SACHET_LOGIN_MAX_FAILURES", "failed logins allowed per username and per client address within the login window (0: no limit)", "10", intSetting(0, func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
+	{"login-window", "SACHET_LOGIN_WINDOW", "the window failed logins are counted in", "15m", durationSetting(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{"trusted-proxies", "SACHET_TRUSTED_PROXIES", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", "", func(c *Config, v string) error {
+		p, err := ParsePrefixes(v)
+		if err != nil {
+			return err
+		}
+		c.TrustedProxies = p
+		return nil
+	}},
+}
+
+// ParsePrefixes reads a comma-separated list of IP addresses and CIDRs.
+func ParsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Contains(f, "/") {
+			p, err := netip.ParsePrefix(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR", f)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }
 
 // BindFlags registers every setting on fs and returns a function that,
@@ -112,6 +162,12 @@ func BindFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, err
 		}
 		if c.BcryptCost > 31 {
 			return c, fmt.Errorf("invalid SACHET_BCRYPT_COST %d: must be 4–31", c.BcryptCost)
+		}
+		if c.HeaderTimeout <= 0 {
+			return c, fmt.Errorf("invalid SACHET_HEADER_TIMEOUT: must be more than 0")
+		}
+		if c.LoginMaxFailures > 0 && c.LoginWindow <= 0 {
+			return c, fmt.Errorf("invalid SACHET_LOGIN_WINDOW: must be more than 0 when SACHET_LOGIN_MAX_FAILURES is set")
 		}
 		if c.Database == "" {
 			c.Database = "sqlite:" + filepath.Join(c.DataDir, "sachet.db")

@@ -2,6 +2,8 @@ package impl
 
 import (
 	"context"
+	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/sachet-server/sachet/auth"
@@ -23,11 +25,20 @@ type Auth struct {
 	store     authStore
 	tokens    *auth.Tokens
 	passwords *auth.Passwords
+	throttle  *auth.Throttle
+	trusted   []netip.Prefix
 }
 
 // NewAuth returns the auth handlers.
 func NewAuth(store authStore, tokens *auth.Tokens, passwords *auth.Passwords) *Auth {
 	return &Auth{store: store, tokens: tokens, passwords: passwords}
+}
+
+// WithThrottle limits failed logins per username and per client address;
+// X-Forwarded-For is believed only from the trusted proxies.
+func (a *Auth) WithThrottle(t *auth.Throttle, trusted []netip.Prefix) *Auth {
+	a.throttle, a.trusted = t, trusted
+	return a
 }
 
 var errBadToken = domain.Errorf(domain.Unauthorized, "Invalid or expired token.")
@@ -71,8 +82,24 @@ func (a *Auth) Anonymous(ctx context.Context) (domain.Caller, error) {
 var errBadLogin = domain.Errorf(domain.Unauthorized, "Invalid username or password.")
 
 // Login checks the password; an unknown user costs the same bcrypt
-// comparison as a wrong password, and gets the same answer.
+// comparison as a wrong password, and gets the same answer. Failures are
+// counted per username (known or not, so throttling tells nothing about
+// which names exist) and per client address; past the limit, attempts are
+// refused with 429 and Retry-After before any password is checked.
 func (a *Auth) Login(ctx context.Context, req gen.LoginRequestObject) (gen.LoginResponseObject, error) {
+	keys := []string{auth.UserKey(req.Body.Username)}
+	if r, _ := ctx.Value(requestKey{}).(*http.Request); r != nil {
+		if addr := auth.ClientAddr(r, a.trusted); addr.IsValid() {
+			keys = append(keys, auth.AddrKey(addr))
+		}
+	}
+	done, err := a.throttle.Begin(keys...)
+	if err != nil {
+		return nil, err
+	}
+	failed := false
+	defer func() { done(failed) }()
+
 	u, err := a.store.UserByName(ctx, req.Body.Username)
 	if err != nil && !domain.IsKind(err, domain.NotFound) {
 		return nil, err
@@ -86,8 +113,10 @@ func (a *Auth) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Login
 		return nil, err
 	}
 	if !ok {
+		failed = true
 		return nil, errBadLogin
 	}
+	a.throttle.Forget(keys[0])
 	tok, _, err := a.tokens.Issue(u.Username, u.ID)
 	if err != nil {
 		return nil, err
