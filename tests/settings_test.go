@@ -80,6 +80,7 @@ func TestSettings(t *testing.T) {
 			{"NotJSON400", `default_permissions=READ`},
 			{"TruncatedJSON400", `{"default_permissions":[`},
 			{"EmptyBody400", ``},
+			{"TrailingGarbage400", `{"default_permissions":["READ"]} x`},
 		}
 		for _, method := range []string{"PUT", "PATCH"} {
 			for _, tc := range bad {
@@ -215,12 +216,20 @@ func TestEnvelopeRouting(t *testing.T) {
 			{"GET", "/whoami/x"},
 			{"DELETE", "/admin"},
 			{"GET", "/admin/settings/x"},
+			{"GET", "/users/plain/extra"},
+			{"DELETE", "/users/plain/extra"},
+			{"PATCH", "/users/plain/extra"},
 		}
+		plain := s.user("plain", "READ")
 		for _, u := range unknown {
 			t.Run("UnknownRoute404_"+u.method+strings.ReplaceAll(u.path, "/", "_"), func(t *testing.T) {
 				s := onT(s, t)
-				for _, tok := range []string{"", s.admin} {
-					r := expect(t, s.req(u.method, u.path, tok, nil), 404)
+				for who, tok := range map[string]string{"anonymous": "", "admin": s.admin, "plain user": plain} {
+					r := s.req(u.method, u.path, tok, nil)
+					if r.Status != 404 {
+						t.Errorf("%s: status %d, want 404; body %.200s", who, r.Status, r.Body)
+						continue
+					}
 					wantFailMsg(t, r)
 				}
 			})

@@ -179,6 +179,8 @@ func TestUsersCreate(t *testing.T) {
 			{"JSONArray400", `[{"username":"arr","password":"pw"}]`},
 			{"JSONString400", `"hurr durr"`},
 			{"EmptyBody400", ``},
+			{"TrailingGarbage400", `{"username":"trail","password":"pw"} x`},
+			{"TwoObjects400", `{"username":"trail2","password":"pw"}{}`},
 		}
 		for _, tc := range badBodies {
 			t.Run(tc.name, func(t *testing.T) {
@@ -188,7 +190,7 @@ func TestUsersCreate(t *testing.T) {
 		}
 		t.Run("RejectedUsersNotCreated", func(t *testing.T) {
 			s := onT(s, t)
-			for _, name := range []string{"nopw", "emptypw", "longpw", "longpw2", "nulpw", "numpw", "nullpw", "unk", "pna", "pns", "pbm"} {
+			for _, name := range []string{"nopw", "emptypw", "longpw", "longpw2", "nulpw", "numpw", "nullpw", "unk", "pna", "pns", "pbm", "trail", "trail2"} {
 				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 404)
 			}
 		})
