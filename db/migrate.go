@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/sachet-server/sachet/domain"
@@ -169,9 +171,11 @@ func (s *Store) migrateMySQL(ctx context.Context, ms []migration) (err error) {
 		if done[m.version] {
 			continue
 		}
-		// DDL commits implicitly; the migrations are written so that a run
-		// cut off between these two statements can simply be repeated.
-		if _, err := conn.ExecContext(ctx, m.sql); err != nil {
+		// DDL commits implicitly, so a run can be cut off between these
+		// two statements. CREATE TABLE IF NOT EXISTS repeats harmlessly;
+		// for ALTERs, "already there" means exactly that (we hold the lock,
+		// so no one else is applying it).
+		if _, err := conn.ExecContext(ctx, m.sql); err != nil && !alreadyApplied(err) {
 			return fmt.Errorf("db: migration %s: %w", m.name, err)
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -180,4 +184,20 @@ func (s *Store) migrateMySQL(ctx context.Context, ms []migration) (err error) {
 		}
 	}
 	return nil
+}
+
+// alreadyApplied reports MySQL errors saying a DDL change is in place.
+func alreadyApplied(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1050, // table exists
+		1060, // duplicate column name
+		1061, // duplicate key name
+		1091: // can't DROP: doesn't exist
+		return true
+	}
+	return false
 }

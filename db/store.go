@@ -14,7 +14,9 @@ package db
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"regexp"
 	"runtime"
@@ -57,6 +59,19 @@ type Store struct {
 	stmts  map[string]*sqlx.Stmt
 
 	retries atomic.Int64 // transactions run again after deadlock/busy, for tests and diagnosis
+
+	// token identifies this Store in the upload claims it takes
+	// (uploads.claimed_by), so that a claim left by a crashed process can
+	// be told from a live one; see claimHeld.
+	token string
+	// alive (MySQL only) holds the named lock instanceLock(token) on a
+	// connection of its own for the Store's whole life: the server frees
+	// it when this process dies, which is how others learn it did.
+	alive struct {
+		mu   sync.Mutex
+		db   *sql.DB
+		conn *sql.Conn
+	}
 }
 
 // Open connects to the database named by dsn and returns a store; the
@@ -76,7 +91,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text()}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}
@@ -245,7 +260,51 @@ func openMySQL(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	x := sqlx.NewDb(db, "mysql")
-	return newStore(DialectMySQL, x, x), nil
+	s := newStore(DialectMySQL, x, x)
+	s.alive.db = sql.OpenDB(conn)
+	s.alive.db.SetMaxIdleConns(0) // a connection given back is closed, and its lock with it
+	if err := s.ensureAlive(ctx); err != nil {
+		s.Close()
+		return nil, domain.Wrap(domain.Unavailable, err, "database unavailable")
+	}
+	return s, nil
+}
+
+// instanceLock names the MySQL lock a Store holds while it lives.
+func instanceLock(token string) string { return "sachet.instance." + token }
+
+// ensureAlive makes sure this Store holds its instance lock (MySQL), taking
+// it again on a new connection if the old one was lost.
+func (s *Store) ensureAlive(ctx context.Context) error {
+	if s.alive.db == nil {
+		return nil
+	}
+	s.alive.mu.Lock()
+	defer s.alive.mu.Unlock()
+	name := instanceLock(s.token)
+	if c := s.alive.conn; c != nil {
+		var mine sql.NullInt64
+		err := c.QueryRowContext(ctx, `SELECT IS_USED_LOCK(?) = CONNECTION_ID()`, name).Scan(&mine)
+		if err == nil && mine.Valid && mine.Int64 == 1 {
+			return nil
+		}
+		c.Close()
+		s.alive.conn = nil
+	}
+	c, err := s.alive.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	var got sql.NullInt64
+	if err := c.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got); err != nil || got.Int64 != 1 {
+		c.Close()
+		if err == nil {
+			err = fmt.Errorf("db: cannot take lock %s", name)
+		}
+		return err
+	}
+	s.alive.conn = c
+	return nil
 }
 
 var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)`)
@@ -283,6 +342,20 @@ func (s *Store) Close() error {
 	}
 	s.stmts = map[string]*sqlx.Stmt{}
 	s.stmtMu.Unlock()
+	s.alive.mu.Lock()
+	if s.alive.conn != nil {
+		// Released explicitly: the server frees a closed session's locks
+		// only once it has noticed, and others should see us gone at once.
+		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, _ = s.alive.conn.ExecContext(c, `DO RELEASE_LOCK(?)`, instanceLock(s.token))
+		cancel()
+		s.alive.conn.Close()
+		s.alive.conn = nil
+	}
+	if s.alive.db != nil {
+		s.alive.db.Close()
+	}
+	s.alive.mu.Unlock()
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {

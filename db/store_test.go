@@ -1663,3 +1663,97 @@ func TestColumnLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestAbandonedClaim: a process that dies while joining leaves its claim
+// behind; the upload must not be stuck with it. Another Store plays the
+// restarted (or another) server.
+func TestAbandonedClaim(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dsn := newDSN(t, d)
+			a := openStore(t, dsn)
+			must(t, a.Migrate(ctx))
+			up := mkUpload(t, a, 1, 2)
+			putAll(t, a, up, "a")
+			if _, ok, err := a.ClaimCompletion(ctx, up.ID); err != nil || !ok {
+				t.Fatalf("a claims: %v %v", ok, err)
+			}
+			b := openStore(t, dsn)
+			resend := domain.Chunk{UploadID: up.ID, Index: 1, FileID: "b-1", Size: 1}
+
+			if d == DialectMySQL {
+				t.Run("LiveHolderKeepsItsClaim", func(t *testing.T) {
+					_, err := b.PutChunk(ctx, resend)
+					wantKind(t, err, domain.Conflict)
+					if _, ok, err := b.ClaimCompletion(ctx, up.ID); err != nil || ok {
+						t.Fatalf("b claims a live claim: %v %v", ok, err)
+					}
+				})
+			}
+			must(t, a.Close()) // the holder dies (for MySQL, its session ends)
+
+			t.Run("ResentChunkIsAcceptedAndCompletes", func(t *testing.T) {
+				old, err := b.PutChunk(ctx, resend)
+				must(t, err)
+				if old != "a-1" {
+					t.Fatalf("replaced %q, want a-1", old)
+				}
+				chunks, ok, err := b.ClaimCompletion(ctx, up.ID)
+				must(t, err)
+				if !ok || len(chunks) != 2 || chunks[1].FileID != "b-1" {
+					t.Fatalf("b claims: %v %v", ok, chunks)
+				}
+				if _, ok, _ := b.ClaimCompletion(ctx, up.ID); ok {
+					t.Fatal("claimed twice")
+				}
+				_, err = b.PutChunk(ctx, resend)
+				wantKind(t, err, domain.Conflict)
+			})
+			t.Run("CompleteUploadIsClaimedWithoutResend", func(t *testing.T) {
+				c := openStore(t, dsn)
+				up2 := mkUpload(t, c, 2, 1)
+				putAll(t, c, up2, "c")
+				if _, ok, err := c.ClaimCompletion(ctx, up2.ID); err != nil || !ok {
+					t.Fatalf("c claims: %v %v", ok, err)
+				}
+				must(t, c.Close())
+				if _, ok, err := b.ClaimCompletion(ctx, up2.ID); err != nil || !ok {
+					t.Fatalf("b takes over: %v %v", ok, err)
+				}
+			})
+		})
+	}
+}
+
+// TestInstanceLockComesBack: a MySQL Store whose lock connection was lost
+// takes its lock again before it next claims.
+func TestInstanceLockComesBack(t *testing.T) {
+	s := newTestStore(t, DialectMySQL)
+	admin := adminDB(t)
+	var id int64
+	must(t, admin.QueryRow(`SELECT IS_USED_LOCK(?)`, instanceLock(s.token)).Scan(&id))
+	if _, err := admin.Exec(fmt.Sprintf("KILL %d", id)); err != nil {
+		t.Fatal(err)
+	}
+	var holder sql.NullInt64
+	for range 100 { // KILL is asynchronous
+		must(t, admin.QueryRow(`SELECT IS_USED_LOCK(?)`, instanceLock(s.token)).Scan(&holder))
+		if !holder.Valid {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if holder.Valid {
+		t.Fatal("lock survived KILL")
+	}
+	up := mkUpload(t, s, 1, 1)
+	putAll(t, s, up, "x")
+	if _, ok, err := s.ClaimCompletion(ctx, up.ID); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	must(t, admin.QueryRow(`SELECT IS_USED_LOCK(?)`, instanceLock(s.token)).Scan(&holder))
+	if !holder.Valid || holder.Int64 == id {
+		t.Fatalf("lock holder = %v, want a new connection", holder)
+	}
+}

@@ -98,14 +98,23 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 	err = s.inTx(ctx, "put chunk", func(tx *sqlx.Tx) error {
 		replacedFileID = ""
 		var u struct {
-			Total   int           `db:"total_chunks"`
-			Claimed nullTimestamp `db:"claimed_at"`
+			Total     int            `db:"total_chunks"`
+			ClaimedBy sql.NullString `db:"claimed_by"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_at FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
 			return notFound(err, "put chunk", "upload %d not found", c.UploadID)
 		}
-		if u.Claimed.Valid {
+		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
+		if err != nil {
+			return err
+		}
+		if held {
 			return domain.Errorf(domain.Conflict, "upload is being completed")
+		}
+		if u.ClaimedBy.Valid { // abandoned by a dead process: the upload is open again
+			if _, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_by = NULL, claimed_at = NULL WHERE id = ?`, c.UploadID); err != nil {
+				return err
+			}
 		}
 		if c.Index < 0 || c.Index >= u.Total {
 			return domain.Errorf(domain.Invalid, "dzchunkindex %d is out of range for %d chunks", c.Index, u.Total)
@@ -115,7 +124,7 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 		// other writer of its chunks, and a locking read of a missing row
 		// would take a gap lock that deadlocks with other uploads' inserts.
 		var old string
-		err := tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`, c.UploadID, c.Index)
+		err = tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`, c.UploadID, c.Index)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (upload_id, idx, file_id, size) VALUES (?, ?, ?, ?)`,
@@ -152,18 +161,38 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 // index order and claimed=true. Otherwise claimed=false. However many
 // callers race, exactly one wins, and PutChunk refuses the upload from then
 // on. The winner must end the claim with FinishUpload, DeleteUpload or
-// ReleaseCompletion. NotFound if the upload is gone.
+// ReleaseCompletion. A claim whose holder died (crashed mid-join) is
+// abandoned: the upload can then be claimed again, and PutChunk accepts
+// chunks for it, so a client re-sending its last chunk completes it. NotFound
+// if the upload is gone.
 func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error) {
 	err = s.inTx(ctx, "claim completion", func(tx *sqlx.Tx) error {
 		chunks, claimed = nil, false
-		var total int
-		if err := tx.GetContext(ctx, &total, `SELECT total_chunks FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+		var u struct {
+			Total     int            `db:"total_chunks"`
+			Received  int            `db:"received"`
+			ClaimedBy sql.NullString `db:"claimed_by"`
+		}
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
 			return notFound(err, "claim completion", "upload %d not found", uploadID)
 		}
-		// The condition and the claim are one statement: whatever the
-		// isolation level, only one UPDATE can see claimed_at IS NULL.
-		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_at = ?
-			WHERE id = ? AND claimed_at IS NULL AND received = total_chunks`, ts(s.now()), uploadID)
+		if u.Received != u.Total {
+			return nil // the common case: chunks still missing
+		}
+		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
+		if err != nil || held {
+			return err
+		}
+		// Others must be able to see that the holder of this claim lives.
+		if err := s.ensureAlive(ctx); err != nil {
+			return err
+		}
+		// The condition and the claim are one statement, a compare-and-set
+		// on claimed_by (free, or the abandoned holder just read): whatever
+		// the isolation level, only one UPDATE can match.
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_by = ?, claimed_at = ?
+			WHERE id = ? AND (claimed_by IS NULL OR claimed_by = ?) AND received = total_chunks`,
+			s.token, ts(s.now()), uploadID, u.ClaimedBy.String)
 		if err != nil {
 			return err
 		}
@@ -175,8 +204,8 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 			WHERE upload_id = ? ORDER BY idx`, uploadID); err != nil {
 			return err
 		}
-		if len(rows) != total {
-			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), total)
+		if len(rows) != u.Total {
+			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), u.Total)
 		}
 		chunks = make([]domain.Chunk, len(rows))
 		for i, r := range rows {
@@ -206,7 +235,7 @@ type chunkRow struct {
 // upload is gone.
 func (s *Store) ReleaseCompletion(ctx context.Context, uploadID int64) error {
 	return s.inTx(ctx, "release completion", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_at = NULL WHERE id = ?`, uploadID)
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_by = NULL, claimed_at = NULL WHERE id = ?`, uploadID)
 		if err != nil {
 			return err
 		}
@@ -299,4 +328,25 @@ func (s *Store) deleteUploadRows(ctx context.Context, tx *sqlx.Tx, uploadID int6
 		return nil, err
 	}
 	return files, nil
+}
+
+// claimHeld reports whether the claim recorded as by is still held: by this
+// Store, or, in MySQL, by a Store whose instance lock is still taken, that
+// is, whose process lives. In SQLite a claim by any other Store counts as
+// abandoned: one serving process per SQLite file (several processes need
+// MySQL), so another token there is a previous life of this server. Were
+// two servers run on one SQLite file anyway, the worst case is a second
+// join of the same chunks, whose result is the same content.
+func (s *Store) claimHeld(ctx context.Context, tx *sqlx.Tx, by sql.NullString) (bool, error) {
+	switch {
+	case !by.Valid:
+		return false, nil
+	case by.String == s.token:
+		return true, nil
+	case s.dialect != DialectMySQL:
+		return false, nil
+	}
+	var holder sql.NullInt64
+	err := tx.GetContext(ctx, &holder, `SELECT IS_USED_LOCK(?)`, instanceLock(by.String))
+	return holder.Valid, err
 }
