@@ -46,6 +46,7 @@ type sampler struct {
 	done     chan struct{}
 	mu       sync.Mutex
 	peak     int64
+	first    int64
 	hwmReset bool
 }
 
@@ -82,21 +83,30 @@ func (s *sampler) sample() {
 	}
 	s.mu.Lock()
 	s.peak = max(s.peak, rss)
+	if s.first == 0 {
+		s.first = rss
+	}
 	s.mu.Unlock()
 }
 
 // memPeak is a scenario's memory: the sampled peak VmRSS and VmHWM (MiB,
 // NaN when unknown; hwm is NaN unless it could be reset at the start).
-type memPeak struct{ rss, hwm float64 }
+// start is the VmRSS when the scenario began (what earlier scenarios
+// left), for reading the peak.
+type memPeak struct{ rss, hwm, start float64 }
 
 func (m memPeak) max(o memPeak) memPeak {
-	return memPeak{rss: maxf([]float64{m.rss, o.rss}), hwm: maxf([]float64{m.hwm, o.hwm})}
+	return memPeak{
+		rss:   maxf([]float64{m.rss, o.rss}),
+		hwm:   maxf([]float64{m.hwm, o.hwm}),
+		start: maxf([]float64{m.start, o.start}),
+	}
 }
 
 // worst is the larger of the two figures.
 func (m memPeak) worst() float64 { return maxf([]float64{m.rss, m.hwm}) }
 
-func noMem() memPeak { return memPeak{math.NaN(), math.NaN()} }
+func noMem() memPeak { return memPeak{math.NaN(), math.NaN(), math.NaN()} }
 
 func (s *sampler) end() memPeak {
 	if s.pid <= 0 {
@@ -109,6 +119,7 @@ func (s *sampler) end() memPeak {
 	s.mu.Lock()
 	if s.peak > 0 {
 		m.rss = float64(s.peak) / 1024
+		m.start = float64(s.first) / 1024
 	}
 	s.mu.Unlock()
 	if _, hwm, err := procMem(s.pid); err == nil && s.hwmReset {

@@ -372,7 +372,7 @@ func (s *session) scenarioDownload(ctx context.Context) error {
 				s.note("nginx download failed: %v", err)
 			}
 		}
-		s.logf("download run %d/%d: sachet %.0f / %.0f MiB/s, nginx %v / %v", r+1, cfg.runs, sSingle[r], sPar[r], nSingle, nPar)
+		s.logf("download run %d/%d: sachet %.0f / %.0f MiB/s, nginx %s / %s MiB/s", r+1, cfg.runs, sSingle[r], sPar[r], last(nSingle), last(nPar))
 	}
 	s.add(throughputRow(fmt.Sprintf("download %s, 1 stream", fmtSize(cfg.big)), median(sSingle), median(nSingle), "nginx", 0.9, memS))
 	s.add(throughputRow(fmt.Sprintf("download %s, %d parallel", fmtSize(cfg.big), cfg.par), median(sPar), median(nPar), "nginx", 0.9, memP))
@@ -426,7 +426,7 @@ func (s *session) scenarioRange(ctx context.Context) error {
 				s.note("nginx range: %d of %d requests failed", st.fails, st.n)
 			}
 		}
-		s.logf("range run %d/%d: sachet %.0f req/s, nginx %v req/s", r+1, cfg.runs, sl.rate[r], nl.rate)
+		s.logf("range run %d/%d: sachet %.0f req/s, nginx %s req/s", r+1, cfg.runs, sl.rate[r], last(nl.rate))
 	}
 	rw := row{
 		name:   fmt.Sprintf("range: %d × %s at random offsets, concurrency %d", cfg.ranges, fmtSize(n), cfg.rangeConc),
@@ -654,4 +654,12 @@ func (s *session) scenarioMemory(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// last formats the latest figure of a reference (— when it did not run).
+func last(xs []float64) string {
+	if len(xs) == 0 {
+		return "—"
+	}
+	return fmtNum(xs[len(xs)-1])
 }
