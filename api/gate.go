@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -146,6 +147,13 @@ func (g *gate) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if op == nil {
 			return next(c) // echo's 404/405, or a route outside the spec
 		}
+		for _, n := range op.paramNames {
+			// echo lets a trailing parameter swallow further segments
+			// (/users/a/b); no Sachet route has such a parameter.
+			if strings.Contains(c.Param(n), "/") {
+				return echo.ErrNotFound
+			}
+		}
 		ctx := req.Context()
 		caller, err := g.authenticate(ctx, req, op)
 		if err != nil {
@@ -172,7 +180,15 @@ func (g *gate) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			},
 		}
 		if op.hasParams {
-			if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
+			// The validator reads the whole body while checking security
+			// requirements, even with ExcludeRequestBody; it must not: a
+			// chunk is streamed to disk by its handler. It sees no body.
+			paramsOnly := *req
+			paramsOnly.Body = http.NoBody
+			input.Request = &paramsOnly
+			err := openapi3filter.ValidateRequest(ctx, input)
+			input.Request = req
+			if err != nil {
 				return domain.Errorf(domain.Invalid, "%s", describe(err))
 			}
 		}
@@ -236,6 +252,10 @@ func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, inp
 			req.ContentLength = 0
 			break
 		}
+		if err := checkJSON(data); err != nil {
+			bodyErr = err
+			break
+		}
 		req.Body = io.NopCloser(bytes.NewReader(data))
 		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
 			// Clients such as httpie and curl scripts may omit or vary it;
@@ -257,6 +277,41 @@ func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, inp
 		}
 	}
 	return bodyErr
+}
+
+// maxJSONDepth bounds nesting: no Sachet body nests more than three deep,
+// and a deep one only costs the decoders time and stack.
+const maxJSONDepth = 32
+
+// checkJSON refuses what the validator's decoder would let through: data
+// after the first value (`{...} x`, `{}{}`) and absurd nesting.
+func checkJSON(data []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > maxJSONDepth {
+				return domain.Errorf(domain.Invalid, "invalid request body: JSON nested deeper than %d levels", maxJSONDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	if !json.Valid(data) {
+		return domain.Errorf(domain.Invalid, "invalid request body: not valid JSON")
+	}
+	return nil
 }
 
 // describe turns a kin-openapi validation error into one sentence that

@@ -94,10 +94,14 @@ type ClientInterface interface {
 
 	// GetSettings Read server settings
 	//
+	// The server-wide settings, e.g. the anonymous user's permissions.
+	//
 	// Corresponds with GET /admin/settings (the `GetSettings` operationId).
 	GetSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchSettingsWithBody Update some settings
+	//
+	// Changes the settings given; absent ones stay.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -106,6 +110,8 @@ type ClientInterface interface {
 
 	// PatchSettings Update some settings
 	//
+	// Changes the settings given; absent ones stay.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /admin/settings (the `PatchSettings` operationId).
@@ -113,12 +119,16 @@ type ClientInterface interface {
 
 	// PutSettingsWithBody Replace the settings
 	//
+	// Sets every setting; all are required.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /admin/settings (the `PutSettings` operationId).
 	PutSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutSettings Replace the settings
+	//
+	// Sets every setting; all are required.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -167,6 +177,8 @@ type ClientInterface interface {
 	DeleteShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetShare Read a share's metadata
+	//
+	// Any share. Its content is at `GET /files/{share_id}/content`.
 	//
 	// Corresponds with GET /files/{share_id} (the `GetShare` operationId).
 	GetShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -261,6 +273,8 @@ type ClientInterface interface {
 
 	// UnlockShare Unlock a share
 	//
+	// Any share; it can be modified and deleted again.
+	//
 	// Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
 	UnlockShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -279,6 +293,8 @@ type ClientInterface interface {
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIJSON This contract, as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON.
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
 	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -307,12 +323,20 @@ type ClientInterface interface {
 
 	// CreateUserWithBody Create a user
 	//
+	// Registers a user with the given password and permissions (none when
+	// absent). `url` and `Location` give the new user's path. A taken
+	// username is `409`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /users (the `CreateUser` operationId).
 	CreateUserWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateUser Create a user
+	//
+	// Registers a user with the given password and permissions (none when
+	// absent). `url` and `Location` give the new user's path. A taken
+	// username is `409`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -446,6 +470,8 @@ type ClientInterface interface {
 
 // GetSettings Read server settings
 //
+// The server-wide settings, e.g. the anonymous user's permissions.
+//
 // Corresponds with GET /admin/settings (the `GetSettings` operationId).
 func (c *Client) GetSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSettingsRequest(c.Server)
@@ -460,6 +486,8 @@ func (c *Client) GetSettings(ctx context.Context, reqEditors ...RequestEditorFn)
 }
 
 // PatchSettingsWithBody Update some settings
+//
+// Changes the settings given; absent ones stay.
 //
 // Takes any type of body and a specified content type.
 //
@@ -478,6 +506,8 @@ func (c *Client) PatchSettingsWithBody(ctx context.Context, contentType string, 
 
 // PatchSettings Update some settings
 //
+// Changes the settings given; absent ones stay.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /admin/settings (the `PatchSettings` operationId).
@@ -495,6 +525,8 @@ func (c *Client) PatchSettings(ctx context.Context, body PatchSettingsJSONReques
 
 // PutSettingsWithBody Replace the settings
 //
+// Sets every setting; all are required.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /admin/settings (the `PutSettings` operationId).
@@ -511,6 +543,8 @@ func (c *Client) PutSettingsWithBody(ctx context.Context, contentType string, bo
 }
 
 // PutSettings Replace the settings
+//
+// Sets every setting; all are required.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -619,6 +653,8 @@ func (c *Client) DeleteShare(ctx context.Context, shareId PathShareId, reqEditor
 }
 
 // GetShare Read a share's metadata
+//
+// Any share. Its content is at `GET /files/{share_id}/content`.
 //
 // Corresponds with GET /files/{share_id} (the `GetShare` operationId).
 func (c *Client) GetShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -813,6 +849,8 @@ func (c *Client) LockShare(ctx context.Context, shareId PathShareId, reqEditors 
 
 // UnlockShare Unlock a share
 //
+// Any share; it can be modified and deleted again.
+//
 // Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
 func (c *Client) UnlockShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnlockShareRequest(c.Server, shareId)
@@ -861,6 +899,8 @@ func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 }
 
 // GetOpenAPIJSON This contract, as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON.
 //
 // Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
 func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -929,6 +969,10 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 
 // CreateUserWithBody Create a user
 //
+// Registers a user with the given password and permissions (none when
+// absent). `url` and `Location` give the new user's path. A taken
+// username is `409`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /users (the `CreateUser` operationId).
@@ -945,6 +989,10 @@ func (c *Client) CreateUserWithBody(ctx context.Context, contentType string, bod
 }
 
 // CreateUser Create a user
+//
+// Registers a user with the given password and permissions (none when
+// absent). `url` and `Location` give the new user's path. A taken
+// username is `409`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2554,12 +2602,16 @@ type ClientWithResponsesInterface interface {
 
 	// GetSettingsWithResponse Read server settings
 	//
+	// The server-wide settings, e.g. the anonymous user's permissions.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /admin/settings (the `GetSettings` operationId).
 	GetSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSettingsResponse, error)
 
 	// PatchSettingsWithBodyWithResponse Update some settings
+	//
+	// Changes the settings given; absent ones stay.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2568,6 +2620,8 @@ type ClientWithResponsesInterface interface {
 
 	// PatchSettingsWithResponse Update some settings
 	//
+	// Changes the settings given; absent ones stay.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /admin/settings (the `PatchSettings` operationId).
@@ -2575,12 +2629,16 @@ type ClientWithResponsesInterface interface {
 
 	// PutSettingsWithBodyWithResponse Replace the settings
 	//
+	// Sets every setting; all are required.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /admin/settings (the `PutSettings` operationId).
 	PutSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSettingsResponse, error)
 
 	// PutSettingsWithResponse Replace the settings
+	//
+	// Sets every setting; all are required.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2635,6 +2693,8 @@ type ClientWithResponsesInterface interface {
 	DeleteShareWithResponse(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*DeleteShareResponse, error)
 
 	// GetShareWithResponse Read a share's metadata
+	//
+	// Any share. Its content is at `GET /files/{share_id}/content`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2737,6 +2797,8 @@ type ClientWithResponsesInterface interface {
 
 	// UnlockShareWithResponse Unlock a share
 	//
+	// Any share; it can be modified and deleted again.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
@@ -2761,6 +2823,8 @@ type ClientWithResponsesInterface interface {
 	MetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MetricsResponse, error)
 
 	// GetOpenAPIJSONWithResponse This contract, as JSON
+	//
+	// The same document as `/openapi.yaml`, converted to JSON.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2797,12 +2861,20 @@ type ClientWithResponsesInterface interface {
 
 	// CreateUserWithBodyWithResponse Create a user
 	//
+	// Registers a user with the given password and permissions (none when
+	// absent). `url` and `Location` give the new user's path. A taken
+	// username is `409`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /users (the `CreateUser` operationId).
 	CreateUserWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
 
 	// CreateUserWithResponse Create a user
+	//
+	// Registers a user with the given password and permissions (none when
+	// absent). `url` and `Location` give the new user's path. A taken
+	// username is `409`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3714,6 +3786,10 @@ type GetShareContentResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *RangeNotSatisfiable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -3739,6 +3815,16 @@ func (r GetShareContentResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetShareContentResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r GetShareContentResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r GetShareContentResponse) GetJSON416() *RangeNotSatisfiable {
+	return r.JSON416
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5234,6 +5320,8 @@ func (r WhoamiResponse) ContentType() string {
 
 // GetSettingsWithResponse Read server settings
 //
+// The server-wide settings, e.g. the anonymous user's permissions.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /admin/settings (the `GetSettings` operationId).
@@ -5246,6 +5334,8 @@ func (c *ClientWithResponses) GetSettingsWithResponse(ctx context.Context, reqEd
 }
 
 // PatchSettingsWithBodyWithResponse Update some settings
+//
+// Changes the settings given; absent ones stay.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5260,6 +5350,8 @@ func (c *ClientWithResponses) PatchSettingsWithBodyWithResponse(ctx context.Cont
 
 // PatchSettingsWithResponse Update some settings
 //
+// Changes the settings given; absent ones stay.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /admin/settings (the `PatchSettings` operationId).
@@ -5273,6 +5365,8 @@ func (c *ClientWithResponses) PatchSettingsWithResponse(ctx context.Context, bod
 
 // PutSettingsWithBodyWithResponse Replace the settings
 //
+// Sets every setting; all are required.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /admin/settings (the `PutSettings` operationId).
@@ -5285,6 +5379,8 @@ func (c *ClientWithResponses) PutSettingsWithBodyWithResponse(ctx context.Contex
 }
 
 // PutSettingsWithResponse Replace the settings
+//
+// Sets every setting; all are required.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5375,6 +5471,8 @@ func (c *ClientWithResponses) DeleteShareWithResponse(ctx context.Context, share
 }
 
 // GetShareWithResponse Read a share's metadata
+//
+// Any share. Its content is at `GET /files/{share_id}/content`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5537,6 +5635,8 @@ func (c *ClientWithResponses) LockShareWithResponse(ctx context.Context, shareId
 
 // UnlockShareWithResponse Unlock a share
 //
+// Any share; it can be modified and deleted again.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
@@ -5579,6 +5679,8 @@ func (c *ClientWithResponses) MetricsWithResponse(ctx context.Context, reqEditor
 }
 
 // GetOpenAPIJSONWithResponse This contract, as JSON
+//
+// The same document as `/openapi.yaml`, converted to JSON.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5639,6 +5741,10 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 
 // CreateUserWithBodyWithResponse Create a user
 //
+// Registers a user with the given password and permissions (none when
+// absent). `url` and `Location` give the new user's path. A taken
+// username is `409`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /users (the `CreateUser` operationId).
@@ -5651,6 +5757,10 @@ func (c *ClientWithResponses) CreateUserWithBodyWithResponse(ctx context.Context
 }
 
 // CreateUserWithResponse Create a user
+//
+// Registers a user with the given password and permissions (none when
+// absent). `url` and `Location` give the new user's path. A taken
+// username is `409`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6505,8 +6615,19 @@ func ParseGetShareContentResponse(rsp *http.Response) (*GetShareContentResponse,
 		}
 		response.JSON404 = &dest
 
-	case rsp.StatusCode == 412:
-		break // No content-type
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest RangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -458,6 +458,12 @@ type NotFound = Error
 // PayloadTooLarge defines model for PayloadTooLarge.
 type PayloadTooLarge = Error
 
+// PreconditionFailed defines model for PreconditionFailed.
+type PreconditionFailed = Error
+
+// RangeNotSatisfiable defines model for RangeNotSatisfiable.
+type RangeNotSatisfiable = Error
+
 // Success defines model for Success.
 type Success = Message
 
@@ -1394,14 +1400,13 @@ type PartialContentHeadResponse struct {
 
 type PayloadTooLargeJSONResponse Error
 
-type PreconditionFailedResponse struct {
-}
+type PreconditionFailedJSONResponse Error
 
 type RangeNotSatisfiableResponseHeaders struct {
 	ContentRange *string
 }
-type RangeNotSatisfiableTextResponse struct {
-	Body string
+type RangeNotSatisfiableJSONResponse struct {
+	Body Error
 
 	Headers RangeNotSatisfiableResponseHeaders
 }
@@ -2462,26 +2467,36 @@ func (response GetShareContent404JSONResponse) VisitGetShareContentResponse(w ht
 	return err
 }
 
-type GetShareContent412Response = PreconditionFailedResponse
+type GetShareContent412JSONResponse struct{ PreconditionFailedJSONResponse }
 
-func (response GetShareContent412Response) VisitGetShareContentResponse(w http.ResponseWriter) error {
+func (response GetShareContent412JSONResponse) VisitGetShareContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(412)
-	return nil
+	_, err := buf.WriteTo(w)
+	return err
 }
 
-type GetShareContent416TextResponse struct {
-	RangeNotSatisfiableTextResponse
+type GetShareContent416JSONResponse struct {
+	RangeNotSatisfiableJSONResponse
 }
 
-func (response GetShareContent416TextResponse) VisitGetShareContentResponse(w http.ResponseWriter) error {
+func (response GetShareContent416JSONResponse) VisitGetShareContentResponse(w http.ResponseWriter) error {
 
-	w.Header().Set("Content-Type", "text/plain")
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.ContentRange != nil {
 		w.Header().Set("Content-Range", fmt.Sprint(*response.Headers.ContentRange))
 	}
 	w.WriteHeader(416)
-
-	_, err := w.Write([]byte(fmt.Sprint(response.Body)))
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5403,126 +5418,137 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts40uirdHG3KvYcSpYdOxnbtT80uex4Ti6u2K45u1FOCJGQhAkFaAHQspJS1XmH84bfk3yFBsCL",
-	"REqyrGR38uVXYhEEGo1G37v5JYjFeCI45VoFZ1+CESUJlfjfbhzTiX5H+JDi3wlVsWQTzQQPzoJuOiUz",
-	"BVF/pqmK2kEYqHhEx8SMpDwbB2fvA3wWfAgDPZvQ4CxQWjI+DObzMHgmuKZcP2dqIhSzcy4uETGeMk7P",
-	"YcBSysmY/q0XtNvtXhCFMGV6BITDu5fP4OT056cQ+UE/RTAQErjgre7Vs4sLMD+qBQDvyHiSGpBqlpB0",
-	"IqRuT5JBLwhWwP6K8qEeLYNtfwcxAD2i0BfJDBgHxEUVioGQY6IRCP3kuFiKcU2HVJbXwlNYXup6REGa",
-	"R6CovKVJCLQ9bLtDgU7rsHP0+OC40+lEsEf6inKNuInGWarZhEh9YEbiDCrar0LXuG+E5YYropkaMJrU",
-	"HJxd/6eDXtbpPI4V+0zxfzRqOgb/goG1FucvrslweaErLQUfwi1JWUK0kJBQyW5pAgMpxoj+2ML8SMHV",
-	"r93W0cmTdZt8RZR+LRJWv7PfR5SX54UpUZASpUHSSUpimsDer9fXl5AQTdci9JWIST3pm4ONJSWaJiCp",
-	"EpmM6SMFE6JH6yZ9I644GwyabywXygxouLPuaf2tfUe1nHUHmsqas6Cx4IkCLWBKmIY+HQhJQcsZ40Mg",
-	"Q8J4Lehlar8iPOmLu2bYlR0QhaBEfgZiQjlNzCUj0JdiqqiEmPBHGmTGwU4Dwp5b9/LikQIh2XARHI8A",
-	"t0QdAuZhMCGSjKl2LPJi4EnlivG45oJGjzvHEUwXqWZEFHChIR6Zu5SAMm+DHjEFOfUY6JiZw7LkIAwM",
-	"fwrOgotBy6/assuuJoiLwRvB6Wui49HGACrN0hTBFJw6VqYomFuoVgFmVmrZpdYB1cDSrgwjQ1gsYxM8",
-	"nQEbNECHKDNQgbn8a7BmV1wN1yVp4rMTMqSGuCXVmeShZTGHbejaJxPDBAyQlCfAFNDxRM9yaP6VUTkr",
-	"gDFvVABJ6IBkqQ7ODsNgTO7Y2NDi0eHx0+OfHz85fhoGY8btj4e1YuKS6NHViEh6kdRDr8zDRwpYEgIx",
-	"t0NwFpMUUjGlMiaKws3NxfM2dPlMj8yFpamiQJJEUqWo6nEu7BywFx13jqP9do/7zRmuVOwNR31kSRAG",
-	"kv4rY9LwUS0zWs/5Twk97Qw6T1rk6clh67hzGrfI6YC2fj56+vTk6Un/9PTwuFYimC3fKCrtsnV7zhSV",
-	"jxTK/3Y9rJl/fxWsNUtTWU8nF5qOFUyoRJpoPH0qP66ggJMSCRx2OmvPvuEiGc3o9PCwg5qHvUyqoh/8",
-	"zeoHUej/bp10OsVfndZpeNRpHZ1GjXdq+UItSHS3RFDLSg3GqdK/iIRZBfPZKOOfzH/cPTf/LTQVoy21",
-	"EqJxnWLFv0o6CM6CvxwUeuyBfaoO7IS4WBU3bzmF2Dw0rI3Acykmnw3nUnqWuic0gWySCpK0l4gDJfeQ",
-	"8QVQyWSSMivQD/5QVqpvBifO9s6io8DN4oIi07tcUWR69ZKXRKmpkMmzkSewnSy9MG392ldUa8aH6tJL",
-	"rZ0sXZ11zco7xLafs2lJwzGfoba3uyVLc85xWfxlx/gsplyxs51i0k9Yv56RBztGZGnK5jV3i9ZixhUr",
-	"7hCpfr661fAXNRFcWR79C0k811i/fC4NvgRjqhSKzIBxNNfAsX80kM+gl8viXnAGEykmVOqZUaTGTCkj",
-	"M8JAaaIzFZwFA8LSYB5uuL0XUgpZJwXQenZQmIVIamQMTc5Rj3MQW/cB/jJgNE2MopmyMdNtAwFKGOso",
-	"sebiNhjBSZy0oShv8p2qLI6pUptv9rWbtWG7VugxBUoLaXYq9MhYS+ZnBUa9s7q1Q7rdo+CDlMW7o7c1",
-	"B5JbuwYLFAZC9lmigGnYSzK7Jg0dnJIOqKQ8psm+h9XDVwL1p4OfqtDlnpc+4wRVsxr9ZBm26UikuRVi",
-	"zmnJW9Yq3GV1GHDjDyqutQLs1oI7bNUUNQ600kSFb2qDOdzg0utXNM4k07PWpUhZPFs3jzfbS36aVcNx",
-	"jHO1tMq+llUvVfwy8zD4Py0P7PVsQltv8ZzWIt47R+Ylf9avlDQYTe4t78r7cfzf1/Fb/9rO2Jqfr4Z5",
-	"uEfnEGUyjYDwBCLv/ItgyG4pMF2490p0VXYRrsSPH4erWw771fl1l8+cAKFmiLcujzsnxow8PjrFfx4f",
-	"mn+cbXnSeRzBnjHj+kTRHs84uSUsJf2U7uPjpxHsGeFkRO8gS1N0NMzD4CWKgYTybaXs9Ygp4JQmVpi/",
-	"fvv84uU/jK2Osk7w9lfSMGKSplQamUsyPaJcowBLoJ9p9AGSNBVTI/atQ/jT9npE7ucxi6U41dfa1MIy",
-	"odGKDAV7Dx2z/k1mvYpep7QSHXf6RuiXIuNb7/WNAJXFIwvI19qld38VPnhIBLVbo3dMab+V5oDB9Qqv",
-	"714seIK8m6ReEd1fuP+bM1TrE5OakfTrakEOUoMVs49zUPSWSrMFFGgQizEFohqiTNZv+L1KztwXt8Hb",
-	"duy3E5rLBLKx5rNw5As0+ufAnd3+zBhZ10K8InKHPq1mCQmKfabWYMRYIb2LKU3qbUxnU15KmjOGl4Sl",
-	"dWylyyG6GNhIS2SYr/nrho8rcaEIJqWpYIBz4RKIvjdCX9kYrpG+C7jQ9E4fTFLCFrCwGYfAyE3ZpDYg",
-	"Kk0kKjlFoKSBkO5NCeVotHV2Obt5S+nyXHD61exwO/k8DK7FJ7o7JzLO9s75auppkdMpaDPMLS9eEz5z",
-	"7hz1Dcx7IWBM+MxRIhCt6Xii1TlIquUMUqKpXCAJjDi38pDzKoIoBadx8RtuFC4h2eftVaoL56wSEujd",
-	"BHUYh8DdaxzdQj0srivs9UkS5osLCZLeik8ejhCmUvBhj8eSJuZlkqp91MYIB8IFn41FprwOmpL4k9V+",
-	"S2qvVa9vCj38W3DFhE4oTyiPZ4UxEILT+/cN6ygZBit45Q06zZ4Jc3IP8MDZaYzmYuf5ij44YuWA2RHm",
-	"jThPm3XB2Z3+IRinCaYkWUV6ij/7EG7ugJjnEFXDZw2xrnYe52r/oYCkSoCiPFEQJZ+tA5B9psZGSz5r",
-	"oUlq1sefehwNVjfK6HJiMFBURwjuDN2GxPlA0baNR9RYBTatYCKpMuCi3uccuy7gtzRjbVZUHv7sLIc/",
-	"Qz8H4wmtyRvptAxlJYCPrTbDlEVHCH2aimm+XYsCDHZutKJBDVLRmsGlyZfhe5ON+1QawJwL1llM1hls",
-	"yUGRMQXBwWjZM3eUweqocL6uP8OtEJtlrEE9tOC5dIIyjCRNrR2IuzmHw//6f///6OTEZr9hsJWbLRBJ",
-	"Yk2lcvvwiuPhkgUSBnapOjD8QT5SRXLdepOmHOF47ze5QEaLx5ZDUeQEif4fNNZB1Y1UpW7PQEqpRY6T",
-	"fKjbp0xrYvg0JZrdUvQMeWXcSHFvj5o9FzH3Azzug61TKsqYcdBbwOr2nfuYqrvOmepy6pxjfSixQkxE",
-	"HGVjwvHglvCxjD0Usx82htsDUgf7S5bSN7V5I0sEe3P9svWzyzflAqIDwyF7vSiENzevjKA17FiKdIGq",
-	"i0Mp0knXE3slEWAJtRMXOa9c5vzHOpoqpcesxlopESafsA5x1byBJQi112iXWQY+svlTRn9pryVAO1cd",
-	"EK8LEmukvQ3oqfk2bkNSb6ecyjeNuUjCPH6kwCP6HHiWpjCmhKuSomYeKzO4kPhVaiIpw4Q/87ZV1my6",
-	"0tJ+L8mQWulSYz0Cp2w46ovMjMZcJdQZESSfCyid8mEtoYb1SvLiskSdy3fq6ZG9UqG5RObm7PVjOZvo",
-	"R8oax+fAjXwDLTOO/tH9CjsvUfmqKxQGU8k0fcvT2Yo0lirRcDrdNGXFbFOkm96/BSoyL4a4Wh35XOYK",
-	"ed1xFeo6xCKhbXjFlPbembFVwGyGrKKSkZRZnQe1nR4XMqHyDJ69e9G9fhE6z3cIz1+8emH+fvX22f8O",
-	"4dXF1XUI3eevL96E8O5F97lV2PxlsS8HYWDfDsLAvh6EgXnf/HNxdR2EAc4QhIGZolbQFTut0YcuqxtV",
-	"52YXzvukQsjjv0YLTlMyURQVTtxh4ZsdG8tSVi5O3Q48iEzTsVpLA8UBzfNdESnJLChlDS2Tl8vr+zip",
-	"bnuzpdSywlIzXR09LSVQ7Ryq5SUNt1peyqaxf0xcUk7Byo46R09anZPWUef66PFZ5+Ts8WH75PjJyZPD",
-	"f5avvnmxpZlL0iRJcblriMsoQB+9yFu1m1wDmIcB48wYzt5PsJTxb1MknBMf/f6q3QxMX4iUEqSSNA/n",
-	"rB+LAmIj0AtJY8TaiBydPKkpQsnzekf0ztc+eA3S7cXJoIxrlkIJCXX8foJXysz8f993WqekNfjw5cnx",
-	"/K+bHEqeEbxN4m9OB05RX7+aM3cWIrA+dZx9pnk5zioELFlLixhpAKScmVtRIoq06IJIK8deJcScesLK",
-	"DXL7yw/+Q9NFLNLgqoh4TTVJiCZla8LqGbaECmGJwDEILOfQRcAvOe9xG/HFZCibMsSGXEiawJ72ig5G",
-	"O61A0nkIdL/OBbDFhW3kPZe1SqFPGd6Iy1seVsPgOb3T69WEXOXCSpHaurlrY1cCz+1+HBZCp6x3GaRy",
-	"AQhxO6hTtiaS3t4HnEUpYnDiNuUm8wB/aMZubQHJS0sHWriw5jm4QjPBKaZwzdrwjpKkhYUcRlhn/BM3",
-	"Gu4yBbV3QR5bstJmqrKZltVdv0BfjFE2DUuwW/nT7LNMCQ28qI4KqgGGpXtGMj362GAAduG336/PIU6Z",
-	"AQu04U3ANBBj+4CYkH9lFCwLr3UGlAy7QoC8EsMhqrkb+g9Wel82tpSXjMGwbDyXkFCHwhtFa1wm2yph",
-	"BrAhU5rKb6RdlbG0LqGY11Fb2c1Q2sniRppQ1yTTbGTLTN6GG3frzA2U+X3c5A6W3SubWoPbH91OcbnK",
-	"ZWOzyR8sGZF0fwjGOtxuLRf/jLS6GFxKZzZgYWvt4kxKs0kzGpVAFxaqd/fV43Nzefs/HX/r2EEV5iYC",
-	"5o2O8CfHkFJj96kQEjZkWoUQtaMQoo826aQVnaPDJUrFkHHzIEUHsfkfvdOUJ3achyiqd2aOyZ136T05",
-	"XvTwlS3PbuufpPW50zptf2x9+F9/rZP7v48EGbNdCtlsZZGptW1cmemCF9WgRrEhz7WUNV7bzaTl8jka",
-	"dcelbF+ZPdgd9ymRVHYzm5Jl/3rp5f5vv18Hy2F566THyubo8u3VNRygQ/rAHm8bMPUTVwBznIZCY6Jo",
-	"i3FFuWKa3dK8qB79G7hocUwjrSc2LM74QNQUf5N4RDF7lIAakzTFIHjLGp/Y4kK2ocuBJGPGmdISmz5Y",
-	"+9g7zwlPenwoCSqaIzouOU/VuRuzZzhG4XW/ZYppYajcy5oery6BSboKmN53q1mDWIUuFGreYYWTiHEX",
-	"AQ1t7DwRU47DmLaRJElVNkZWhvlLuYuz3eM9/pe/QDUXpMevKE8g6rp8FvzxDH5B7IJtsoFH57psuO4o",
-	"646zx39neiQynQ8leT2UzLgCl6dQDU8YJAlVTiFRPW7OB90EeEagrPcRoho/Y9QGT2h6RPCwXYoA9DPd",
-	"474+bK9PErw9RGeS5ikwoU+ACTHQbCCChGLWxn7hdujx6LhzGIVAbyk3pyrL2yBoCMBUZGkCfZqnYDvk",
-	"X5Z39oLEIzCMxGblFNVgJZ880y6xnHGI7loKqbhVDDCo7jbk4xg0MQ1DqhUgzOeYulNJFcdNusE9Xhr9",
-	"OPIwv0UPOOYR0PiT6vFrLFiTSmMikc0wofEnIFxNqVRn5SXMHvZw8f2wtK8etz8e4Er7ofV9Uh77jhB1",
-	"CdKuPUBoHUFqxCZ2GpzAVnTtRcdH+Ge5BBBfxBKB48PH2F4A94VRZnMMqABgmYE55d+u3r45g+hLz9lj",
-	"veAMehgh7gUh9LxxZn/GnkHzKCynEfW4ItiYZFoJS1sXlRFLzsZ1le6vL65dKNwyMXV2cCAmlLsovJDD",
-	"A/eSOjBjjXLDNAo5x9O6lxdBGNxSqZx8bXfaHbTiJ5STCQvOgsftTvsxym89Qg5+gEzoQJWCC0ObJJMT",
-	"5EUSnAV/pzoPQCzUax51Ol+pjLmmKMA9x8ys485h03w5gAeVFD186fH6l4pKEITCtU1Y95ZPRgsDlY3H",
-	"RM4wvcKwmArLMgjUxOD6fYDYN+K25kobcYmRLjRonAVQPRU0DCrn4vsdzJrBLbVEWCxXrz/Z1bu+KnLX",
-	"jjcZXyrv/XZneHy4wRuLqdsPPfubSYJiXIzpg84+q7mPl5neybln+sep7/bU39kuXU5X2fLU52FwkIi4",
-	"zI+Xsv5pOmgZpkswlfPX69evilrlIg9RcC1JrM+NBmD2ieFrbL+DSpuNtIyECzguMf3nBoi1DB9T+Ud6",
-	"nG6RyY+A2142W6Le2SXB2fsP5YPoXl6UEOK64fhjGFNNgg+IZ8xoa0Q0aj00gf7MquVGkdHM2GFGt8mD",
-	"VsvIe8WURu++Cqo9vd7Xb60Ygt6jYB6uH+fcbvMPX1Mk53Gv2jRr7EwlBs5Yaf9nM4QHXWxzoJh9qvyp",
-	"emJyPzReasxbMZxcKL0id8tonUUsE/bQyh9gon1Vq1f7ISqVNp3JmJKo3ioyU224ya3F3Fbk9M4Zhc5G",
-	"s0mcX3zAeH7gRrrSuSohW5e4DVtuI2rKbWKW6HSDY8+Lnn+ImgWKtJgxxhy2grOEeQ+6dPlKBRcskYSl",
-	"U2P01pWGubVc0mq5LNeGJQeMMzXKG1ypNrwRGqYjltJS2XCVzp7jagWdPUgl+TaH3jle/0ZehmxeONpg",
-	"CVeh/VDisOgEcm+qcFl387DZElxxRruTOSsLw9v/ycf8cIuR5KU4Y5dMc48DxKTD+f2VjqK/o1EoJvVB",
-	"J4zzY8vMNlx5H1wR1o9AC+ueHrJb58ayOpIWi0nIyyzA2rMPkjTfvSV7b56zpWT6lryqbClju8QHUL/L",
-	"vS0M52b6/UXo0ULEzwb1fIikhkIz/UD6/L4t7u+ROr1FvxOyrNO1DkpCs9YIvdKSkrHlprYQDa6yyURI",
-	"rSDC8E4Ee74b6xkoxodp3pC1x1U2GLC7vEHrQjONxj4a+zbQVdNCRMFeVGnFHIW2WUC1OUDY45FviuxH",
-	"lEYvNRPYb0M33w/22s440z4dVI8I9x8DMKaSj7zDG7SDzHHaSEGdEeO1Ft+35L7S0XeDWDvQd53eaGjR",
-	"NXuj4dVO4E1W/xpryiFgHgZHnSeb3L1Kv5d5GDze8I6Xe2n957Kfow1QsNwtA1/dAHt1XTAerNj7SC9Z",
-	"rNcusSP/y1olcVTboKWrIPr7i2v3FQyR6fxDE8si8VdKkh93q3S3sOfNdvfLv/qAO7ZJxwcb4cx7Zu1x",
-	"YQOkgsOvL7rP99ul67dQTV60E2t87bjutVIvLZvCUnxcYUZ101z2ei75HJd7zjRO8GTVJ01cDzFV3M66",
-	"eb5SA5kSE1h0r5Q63tVurMIPfi0aKe2EIzzQbKz1cV5RrSouyQJYm6JhG5dxaoihDWUlHcPyPe4D+TGR",
-	"klH70YhN+6ufu1SZHh+TGZgJbrFCh/CZresLDVwuMS6dhejE6hszoIV9JeB3dFz5SQzQvqeGTV5RU+u9",
-	"jY46HduyIk88wN35rh/KemtdQo9NsTjCJBIy0NaXW2nNYbBCtBizmKTpDPoUG5/hHIutOuAZZmWcASZH",
-	"hDZ1A/bQMt/HVonmT+t7AyF7nKSSEvxwUF4RtO+CGtiJWMjxcsLEEvO33uYF9n9vy8h10d+K51baIyPX",
-	"3UTVWGjq8sOo+vYmfx6msDlEjpDD0s2eUOnv0X0YmXdrN3gAnDm3nh8pMaZVXnTt+pD0uANQCi1ikaIN",
-	"dfn26jqquYeli7fv7mWPL15MI4aMHLzXbXznOL+iNtws0qTYkPS1d6GreycwZnc6k7TuHjuk/LjIPy7y",
-	"A/IddneHV7pLzGWyKfa711S6Lj7lmIH9yFefgndV4FegaN7CayHmL+JP33UA62EBdBF/2iIehc0f6gkh",
-	"47slhQXdBmf/cZ6NIhzx86ATHVGS6tHnRscnKtQubowZ0VJgXjVmYRst3mjqispbV9a55JnA2R94eDvM",
-	"SXrFbik309ZmIo2plmxF0pfvown9WSlfHFGAKcoh9rfkMaMqdO2lxgK/2Uli7PHlovEh+IaIMBEiXUbc",
-	"awfIZolf2/RwdSv4ZnSXUoypHtFMgZkS6J3vnAy2jnTXyWGlBcf5ZmuOxKVOt338uikk/nZCeffy4rer",
-	"t28eGhhfrLypDYK79SARcTa2rRp3ip/rcvJgaPRbt7UVOJoRmwBYS7sv7kisXSWaB7pcz+E+sEpVEWPA",
-	"D3oqXZuX6Pb/j+7rV/fDtwfynlmK3x7fbms1+Ea7fT3PdKZDftVdWQbyC/8AEiZprIXE7yD5UOh5j9uv",
-	"KHAyzgsYmKtfsCmjU6Ya7AiE7YEc92QTyVfuJ7vbwzCbYM1sGpMXNkkYtSXncilp1Ffd1SeN3uD0f+qc",
-	"0bwgfGXKqEsC+c4zRjN3nJ6Q7N8bpP3X6qQ25Q8r5bcwz8tfmvt+UzE7pxuFauwXx/7duZtIH/cmj5wN",
-	"HdgaaDSBau3Zd/gtYQWkaM2OOcVForF1a4nU9fvGxgHKyuNlBvUCl7Nt5bdh8vbNbYnhYTy+Wq/8/sN8",
-	"gekbBLky1XLBhhldYvy2tLUZ4S/ubDcG5c4W6+yNzPUV6jal2zV5hy7Pu/hgDSaWDfe4FbX5K0OqiybI",
-	"VpCHXnfG34x0qZPH9iuyW7AK++L8gWf8jXjE1m6y0012U/2GwW5VjSs25MDW0Zv7Lm/TDb8Vn5w7295g",
-	"RxgYrocLDeNMaWxFzoe+2Zq9+iFkPKVK9Xip7mBEFETIZ6IGijLgbEdS4ke92Y4EyeZszVDHJnyt3LCk",
-	"ibUxhQm/OJdtMWMFxbkrmbftELAowJLtsgSxTXIviwYi96ajxc87/6Cnb0hPFukgOH1ku0iXuxM3kdYX",
-	"LwhXl5VYCTgdCffpVTE1RIbORJ+q4VzvGAs7jfbbcG1JUQyM1PRPcR6lxQSmQmL/A6JB8JjanvBDIWqT",
-	"BG3JRK5cf48FKPfVjXdTgrKVjhs2VL667COvxOJZM61oOkDlyfzuxRd0gQvewppbIAopYYDJD3wmOAWa",
-	"Kup6TphHmJakw2rvizrv0woS2Zn93OSJwh5033v1Sz3BbJWcVHS3ay5qiTx/imBMZhjshz7FEhajnruv",
-	"KTbUqzzEGP9RrbKjiPduy09cqzRbEbKN76Yu72RrIsv0g0jsR8HJv53AigqSh1GW0aimefe5WvH4sv7D",
-	"bCGUyM/oUlma2o9El/tmgW+yVbwuOK0p1HMt8L6iCHQrrPzicfubOpJKsZpSTz6G38TTth9ztePsQsuP",
-	"+To9O/xiRJR7a7l3Keq5ZUcSnovrHoUq9zxcfOsGXUpxLDKuFexVOs6p/dL7lv6WJ7iqti7Kg0dL+y/D",
-	"gvutmQszanztVAipU7vMnKnA1mOlWVwSwfI0zyq5vbYzp/3acd4Dr5IKnX+5y00c56UsizPbfIHQR4Td",
-	"ZkuBOadnlibDsND8w/y/AwAA//8=",
+	"7H3tcts4suiroLhbFXsuJcuOnYzt2h+axNl4r5O4Yrtmd0e5IUS2JEwoQAuAlpWUq+47nDc8T3IKDYAf",
+	"EinJspLdycmvxCIINBqN/u7mlyAW44ngwLUKTr4EI6AJSPxvN45hot9TPgT8OwEVSzbRTPDgJOimUzpT",
+	"JOrPNKioHYSBikcwpmYk8GwcnPwW4LPgQxjo2QSCk0BpyfgwuL8PgxeCa+D6JVMToZidc36JiPGUcTgl",
+	"A5YCp2P4Sy9ot9u9IArJlOkRoZy8f/WCHB3//JxEftBPERkISbjgre7Vi/NzYn5UcwDe0fEkNSDVLCFh",
+	"IqRuT5JBLwiWwH4BfKhHi2Db34kYED0C0hfJjDBOEBdVKAZCjqlGIPSzw2IpxjUMQZbXwlNYXOp6BESa",
+	"R0SBvIUkJNAett2hkE5rv3PwdO+w0+lEZIf2FXCNuInGWarZhEq9Z0biDCrarULXuG+E5YYrqpkaMEhq",
+	"Ds6u/9NeL+t0nsaKfQb8H0RNx+BfMLDW4vzsmg4XF7rSUvAhuaUpS6gWkiQg2S0kZCDFGNEfW5ifKHL1",
+	"uts6OHq2apMXVOk3ImH1O/t1BLw8L5lSRVKqNJEwSWkMCdl5fX19SRKqYSVCL0RM60nfHGwsgWpIiAQl",
+	"MhnDE0UmVI9WTfpWXHE2GDTfWC6UGdBwZ93T+lv7HrScdQcaZM1ZQCx4oogWZEqZJn0YCAlEyxnjQ0KH",
+	"lPFa0MvUfkV50hd3zbArOyAKiRL5GYgJcEjMJaOkL8VUgSQx5U80kRkndhoi7Ll1L8+fKCIkG86D4xHg",
+	"lqhDwH0YTKikY9CORZ4PPKlcMR7XXNDoaecwItN5qhlRRbjQJB6Zu5QQZd4mesQUyanHQMfMHJYlB2Fg",
+	"+FNwEpwPWn7Vll12OUGcD94KDm+ojkdrA6g0S1MEU3BwrEwBMbdQLQPMrNSyS60CqoGlXRlGhrBYxiZ4",
+	"OiNs0AAdosxARczlX4E1u+JyuC5pE5+d0CEY4pagM8lDy2L226Rrn0wMEzBAAk8IUwTGEz3LoflXBnJW",
+	"AGPeqACSwIBmqQ5O9sNgTO/Y2NDiwf7h88Ofnz47fB4GY8btj/u1YuKS6tHViEo4T+qhV+bhE0VYEhJq",
+	"bofgLKYpScUUZEwVkJub85dt0uUzPTIXFlIFhCaJBKVA9TgXdg6yEx12DqPddo/7zRmuVOwNR31kSRAG",
+	"Ev6VMWn4qJYZ1HP+YwrHnUHnWYs+P9pvHXaO4xY9HkDr54Pnz4+eH/WPj/cPayWC2fKNAmmXrdtzpkA+",
+	"USj/2/WwZv79ZbDWLA2ynk7ONYwVmYBEmmg8fZAfl1DAUYkE9judlWffcJGMZnS8v99BzcNeJlXRD/5i",
+	"9YMo9H+3jjqd4q9O6zg86LQOjqPGO7V4oeYkulsiqGWlBuOg9C8iYVbBfDHK+CfzH3fPzX8LTcVoS62E",
+	"alynWPHPEgbBSfCnvUKP3bNP1Z6dEBer4uYdBxKbh4a1UfJSislnw7mUnqXuCSQkm6SCJu0F4kDJPWR8",
+	"DlQ6maTMCvS935WV6uvBibO9t+gocDO/oMj0NlcUmV6+5CVVaipk8mLkCWwrS89NW7/2FWjN+FBdeqm1",
+	"laWrs65YeYvY9nM2LWk45gvU9ra3ZGnOe1wWf9kyPospl+xsq5j0E9avZ+TBlhFZmrJ5ze2itZhxyYpb",
+	"RKqfr241/EVNBFeWR/9CE881Vi+fS4MvwRiUQpEZMI7mGnHsHw3kE9LLZXEvOCETKSYg9cwoUmOmlJEZ",
+	"YaA01ZkKToIBZWlwH665vTMphayTAmg9OyjMQjQ1MgaSU9TjHMTWfYC/DBikiVE0UzZmum0gQAljHSXW",
+	"XNwEIziJkzaA8ibfqcriGJRaf7Nv3KwN27VCjymitJBmp0KPjLVkflbEqHdWt3ZIt3sUfJCyeHv0tuJA",
+	"cmvXYAHIQMg+SxRhmuwkmV0TQgenhAFI4DEkux5WD18J1J/2fqpCl3te+oxTVM1q9JNF2KYjkeZWiDmn",
+	"BW9Zq3CX1WHAjd+ruNYKsFtz7rBlU9Q40EoTFb6pNeZwg0uvX0GcSaZnrUuRsni2ah5vtpf8NMuG4xjn",
+	"ammVfS3LXqr4Ze7D4O8tD+z1bAKtd3hOKxHvnSP3JX/Wa6ANRpN7y7vyfhz/93X81r+2Nbbm56thHu7R",
+	"KYkymUaE8oRE3vkXkSG7BcJ04d4r0VXZRbgUP34crm457Ffn110+cwIEzBBvXR52jowZeXhwjP883Tf/",
+	"ONvyqPM0IjvGjOtTBT2ecXpLWUr7Kezi4+cR2THCyYjeQZam6Gi4D4NXKAYS4JtK2esRU4QDJFaYv3n3",
+	"8vzVP4ytjrJO8PZX0jBimqYgjcylmR4B1yjAEtLPNPoAaZqKqRH71iH8aXM9IvfzmMVSnOprbWpumdBo",
+	"RYaCvYeOWf8ms15Fr1NaiY47fSv0K5Hxjff6VhCVxSMLyNfapXd/FT54kgiwW4M7prTfSnPA4HqJ13cn",
+	"FjxB3k1Tr4juzt3/9Rmq9YlJzWj6dbUgB6nBitnHKVFwC9JsAQUaicUYCFUNUSbrN/xeJWfui1vjbTv2",
+	"2wnNRQJZW/OZO/I5Gv1j4M5uf2aMrGshLqjcok+rWUISxT6DNRgxVgh3MUBSb2M6m/JSQs4YXlGWblFF",
+	"WSLJSXQ+sJGbyDBz89cNH1fiTBGZlEAjA4QNQcbjeCv0lY0JG2n+jaxFjBGVjXcURdxFrYxIclxJ3IJM",
+	"6USVA0k9vgPUCBFNpVaEavNuOZBj5ZoilNt4DlHZYMDudheY2MY0XI6jWzeds/g3lIsvBYev5kGwk9+H",
+	"wbX4BNtzf+Ns752Xqf4WcZgSbYa55cUbymfOEaW+AakJQcaUzxzNE6q1oQd1SiRoOSMp1SDnuCLGylt5",
+	"sHwZQZTC6rj4DTeqopDs8+bK4LlzswlJ4G6C2pdD4PZ1pW6h2BaMgez0aRLmiwtJJNyKTx6OkEyl4MMe",
+	"jyUk5mWaql28b5QTygWfjUWmvPac0viTvbolhd0aBjeFBfEt+HkCE+AJ8HhWmDEhcRbLrmEWJZNmCZe/",
+	"QXffC2FO7hG+QzuN0bnsPF/Re0itBDM7wowX5yO0zkO7098F45BgMpU1Aab4sw8+566T+xyiauCvIUrX",
+	"ziN07d8VoakSRAFPFImSz9Z1yT6DsS6Tz1pompr18aceR1PbjTJaqBgMFOgIwZ2hw5M67y1a5fEIjD1j",
+	"EyImEpQBF5m9c0m7UOXCjLX5XHngtrMYuA39HIwnUJPx0mkZykoIPrZ6GFMWHSHpQyqm+XYtCjBMu9aK",
+	"BjVIRSsGlyZfhO9tNu6DNIA557Gz9awb25KDomMgghNjH8zcUQbL49n5uv4MN0JslrEGxdaC5xIhyjDS",
+	"NLUWLO7mlOz/9///r4OjI5u3h2FibrZAJY01SOX24VXe/QXbKQzsUnVg+IN8ooq0wNXGWDk285vf5BwZ",
+	"zR9bDkWRzST6v0Osg6oDrErdnoGUkqIcJ/lQt0+Z1mQfQEo1uwX0aXkzwkhxb0mbPRfZAnt43HsbJ4OU",
+	"MeOgt4DV7Tv3jlV3nTPVxaQ/x/pQYoWYQjnKxpTjwS3gYxF7KGY/rA23B6QO9lcshbe1GS8LBHtz/ar1",
+	"s8uU5YJEe4ZD9npRSN7eXBhBa9ixFOkcVReHUiTCrib2SgrDAmonLuZfucz5j3U0VUrsWY61UgpPPmEd",
+	"4qoZDwsQaq/RLrIMfGQzv4z+0l5JgHauOiDeFCTWSHtr0FPzbdyEpN5NOci3jVlUwjx+oohH9CnhWZqS",
+	"MVCuSoqaeazM4ELiV6mJpgxTFc3bVlmziVYL+72kQ7DSpSYPlHBgw1FfZGY0ZllZg8+A5LMYpVM+rCXU",
+	"sF5JXlyWqHPxTj0/sFcqNJfI3JydfixnE/1EWbP+lHAj34iWGUfP7m6FnZeofNkVCoOpZBre8XS2JAGn",
+	"SjQcpusm25htinTd+zdHRebFEFerI5/LXCGvO65CXSexSKBNLpjS3q80tgqYze1VIBlNmdV5UNvpcSET",
+	"kCfkxfuz7vVZ6Hz2IXl5dnFm/r549+L/huTi/Oo6JN2Xb87fhuT9WfelVdj8ZbEvB2Fg3w7CwL4ehIF5",
+	"3/xzfnUdhAHOEISBmaJW0BU7rdGHLqsbVadmF85vpkKSR66NFpymdKIAFU7cYeFVHhvLUlYuTt0OPIhM",
+	"w1itpIHigO7zXVEp6Swo5TstkpfLSPw4qW57vaXUosJSM10dPS2kfm0dqsUlDbdaXMom4H9MXDpRwcoO",
+	"OgfPWp2j1kHn+uDpSefo5Ol+++jw2dGz/X+Wr755saWZSy+lSXG5a4jLKEAfvchbtptcA7gPA8aZMZy9",
+	"n2ChVsEmd7jwA0YsVLsZmL4QKVCkkjQPRK0eiwJiLdALSWPE2ogeHD2rKZ/JM5JHcOerNrwG6fbiZFDG",
+	"NUtJCQl1/H6CV8rM/P9+67SOaWvw4cuzw/s/r3MoeS7zJinLOR04RX31as7cmYsd+6R39hnyQqJlCFiw",
+	"luYx0gBIOae4okQUCd0FkVaOvUqIOfWElRvk9pcf/Iemi1gk8FUR8QY0TaimZWvC6hm2+AthiYhjEFiI",
+	"ootQZXLa4zZWjWlcNtmJDbmQkJAd7RUd9PZagaTz4O1unQtggwvbyHsua5VCn+y8Fpe3PKyGwXO406vV",
+	"hFzlwhqX2oq/a2NXEp7b/TgsJJ2y3mWQygVBiNtBnbI1kXD7EHDmpYjBiduUm8wD/KEZu7WlL68sHWjh",
+	"ArKnxJXICQ6YfDZrk/dAkxaWoBhhnfFP3Gi4ixTU3gZ5bMhKm6nK5ohWd32GvhijbBqWYLfyh9lnmRIa",
+	"eFEdFVQDDAv3jGZ69LHBAOySv/16fUrilBmwiDa8iTBNKAaFxIT+KwNiWXitM6Bk2BUC5EIMh6jmruk/",
+	"WOp9WdtSXjAGw7LxXEJCHQpvFNS4TDZVwgxgQ6Y0yG+kXZWxtCoVmtdRW9nNUNrJ/EaaUNck02xky0ze",
+	"Jjfu1pkbKPP7uM4dLLtX1rUGNz+6reJymcvG5sE/WjIi6f4QjHW43Vgu/hFpdT64lM5swMJWCcaZlGaT",
+	"ZjQqgS4sVO/uq8fn+vL2fzv+VrGDKsxNBMwbHeHPDkkKxu5TIUnYkGkVkqgdhST6aNNbWtEpOlyiVAwZ",
+	"Nw9SdBCb/8GdBp7YcR6iqN6ZOaZ33qX37HDew1e2PLutf9LW507ruP2x9eH//LlO7v86EnTMtilks6Xl",
+	"sda2cQWyc15UgxrFhjzXUlZ4bdeTlovnaNQdl2x+ZfZgd9wHKkF2M5tMZv965eX+3369DhbD8tZJjzXZ",
+	"0eW7q2uyhw7pPXu8bYJJq7gCMcdpKDSmClqMK+CKaXYLeTsA9G/gosUxjbSe2LA44wNRU7ZO4xFg3isl",
+	"akzTFIPgLWt8YnMO2SZdTmgyZpwpLbFdhbWPvfOc8qTHh5KiojmCccl5qk7dmB3DMQqv+y1TTAtD5V7W",
+	"9Hh1CUwvVoTpXbeaNYhV6EKh5h1WOIkYdxHQ0MbOEzHlOIxpG0mSoLIxsjLMX8pdnO0e7/E//YlUc0F6",
+	"/Ap4QqKuy2fBH0/IL4hdYtuD4NG5/iCur8uq4+zxX5keiUznQ2leySUzrojLU6iGJwyShCqnkKgeN+eD",
+	"bgI8I6Ks95FENX7GqE08oekRxcN2KQKkn+ke95VtO32a4O2hOpOQp8CEPgEmxECzgYgkgFkbu4Xbocej",
+	"w85+FBK4BW5OVZa3QdEQIFORpQnpQ5487pB/Wd7ZGY1HxDASm5VT1LGVfPJMu5R4xkl011JIxa1igEF1",
+	"tyEfx6CJaTIErQjCfIqpO5Ukd9ykG9zjpdFPIw/zO/SAYx4BxJ9Uj19jqZ1UGhOJbIYJxJ8I5WoKUp2U",
+	"lzB72MHFd8PSvnrc/riHK+2G1vcJPPa9LOpSu11jg9A6gtSITew0OIGtRduJDg/wz3LxIr6IxQ2H+0+x",
+	"MQLuC6PM5hhQAcACCXPKf7t69/aERF96zh7rBSekhxHiXhCSnjfO7M/Y7eg+CstpRD2uKLZUmVbC0m3y",
+	"jgOml07sHfMg+lReJUhK5RDIjrgF2eN6ymIg0VX3xeuz649vun//+Pqs+/Ls/cer83+eRbuWxMs3Q4uJ",
+	"QmXFLI78aQjakOvT/fzeTlLKeEvDnUNN3ocH25qkdAZYJwDp4JRkE+uiozrscQOTYp8hyeEdgialuc0k",
+	"BncE+C2kYgJtcsbQnzelM0OHTFn2529uRHzhqj+R977WM8mPxQ8hMZWSARr10d9bbmTrPIkcPCcIAEtK",
+	"GHmiejwVQ5IyoxcPhLQo83g3M84Mx5hCmrZscqqZwPILqztZt0KPGz5NJlLcYauoOQB2GhWa1sf2SYS8",
+	"4xNMtHdwTpmqsLQx/QTYx8Xj4YKNmVY9/tphepwpTcz+bwFxbUBwZOFI4vr8zdm7m2vLACXlagCS7FAr",
+	"KnrcSpKQ0Fxc7JIxnRFNP2ElQCr40PzruU2IxS9GBGfa6xs9bhMXxuIWbJMqB8L5y4uzEgDvYWLbIrks",
+	"Q8NnjRTH69/jXvNAzXoC0qHY3/fQRhyRk0Bia5Rwzz0elRI2o7arVHJR7krWn0Gtz/ybT/hzCWdYxoTU",
+	"4EuZmMJqJpsG6fT9E9IX5tZI1ElQttpuST1uE0rR62w0Tee2cm033pxfu+wWq5eok709MQHuEmuEHO65",
+	"l9SeGWvsFaZRb3VqSvfyPAgDvHJWZW532h10zE2A0wkLToKn7U77KarkeoRK2R7qFXuqFC8cgm7oNoOU",
+	"15qyBLxE9b1HFsXyE1WWyEYLy4XWeRKcBH8FnQcp56rRDzqdr9SkoW5P9jlmbx529pvmywHcq6Tx4ktP",
+	"V79U1LkhFK4pzKq3fMJqGKhsPKZyhilYRg2pqDUGgZqaw/stwOM0KnmN2DcqNUbD0elR6yWwSQnKMRo7",
+	"O1Yy8hp/wcKZouuhcqq+F8ysebOldjHzrTzq6WI5zq6K7NjDdcaXWh98Owo43F/jjfmylsdSzs0kQUNB",
+	"jOFRlFPnD7kyCqBNCHVTn2LupeGC3oSsoZdMb4VaMv2DVrZLK+9t38MKH3gwrdyHwV4i4mah0iVGZ2wZ",
+	"Rk8xxfz19ZuLovtDkR8tuJY01qdG1zD7xLQabGiGqqiNAI+ES4RYEDQvDRArhYzRb/dGepxWpcta1ZMI",
+	"uO0OtiHqnb8kOPntQ/kgupfnJYS4/mL+GMagafAB8YyZto2IRmsMEqOgorvAGFiajQFNEJ4H0xeRd8GU",
+	"xqijCqpdEn+r31oxBL3awX24epwLB9x/+JpqQB6Pry3/wF5/YuCcKO3/bIbwqIttDhQ5s/Kn6onJ/dB4",
+	"qTGfzvB/ofSSnFJnsXmXwg56HwdYAFT1NqjdEI1dm2ZpbDy0LRWdqTa5yb1YuQ+LG/MTjUbnO7LJ5V98",
+	"Isv9nhvpipGrhGxDdTadYhNRU268tUCnaxx73kbih6iZo0iLmVIxpjujdenS5VEWXLBEEpZOU6gN0nK3",
+	"lkumLzc6sOkSA8aZGuUtA1WbvBXGsmUplBoxVOnsJa5W0NmjVJJvc+idw9Vv5I0dzAsHayzhel48ljgs",
+	"Ogl9MFW4bOD7sEHz8IffJufVBhdUk+ivZ0vZS60tu+TEtyfBljbuaP8nE83jbV6aFxyOXcrgA8gBU6vv",
+	"H67CFP13jXrSYDRjNhO2NG6TKx9pKJKXIqKFDcIZQ1qV0he1mC+1aLKpHyW3vntr+sEcbEM59y05X9la",
+	"x3a2j6B+V2HQZLyX6fcXoUdzeQ1qDSv+cfT5fdvv3yN1ev/AVsiyTnPbKwnNWgl+pSXQseWmttyWXGWT",
+	"iZBakQiD2BHZ8d2yT4hifJjmDbN73Lb8yBtozzU7auxztGvD+TUtnhTZiSqt8qPQNl+pNlsJezzyTev9",
+	"iNLoheYsu23SzfeD30LIONM+6V2PKPcfazHKi88vIm/RqjLHaeOhdSaR11p8X6mHSkffrWflQP9VgLWG",
+	"Fl81WGt49UsNTT6EFbaZQ8B9GBx0nq1z9yr9uO7D4Omad7zc6/A/l/0crIGCxW5G+Ooa2KvrKvRoM8Hn",
+	"s9D5rhQlduR/WakkjmobaHUVGgbuK0Ui0/mHgBZF4mugyY+7Vbpb2JNss/vlX33EHVunr43N48h7Gu5w",
+	"YXMdBCevz7ovd9ul6zfXM6No99j42mHda6Veh66/VW6IzkA3zWWv54IHc7GHV+MEz5Z9csr1eFTF7ayb",
+	"5yu1ySoxgXl7vdSRtHZjFX7wumh0txWO8EizsdZjiiGzsoOzANYmGdjGkhwMMbRJWUnHLJceL+ekMJsM",
+	"svb3L05dQmCPj+nMp4kY/YLPbPVyaOBy6b/pLESXWN+YAS3snkN+RTeYn8QA7TsH2VwANbW+4Oig07GN",
+	"efIcGtyd723k8ntc2qJNJDvAVDk60NYzXGlAZLBCtRizmKbpjPQBG1PiHPMNicgLzD07IZgCFtoENbKD",
+	"lvkutrI1f1pPHhGyx2kqgeKH3fK6x10XIsFO8UKOF9PCFpi/9V3Psf8HW0buKycb8dxK+3rkuuuoGnOt",
+	"q34YVd/e5M+DHjZT0hFyWLrZE5D+Hj2EkXkneYMHwJlzq/mREmOo8qJr122pxx2AUmgRixRtqMt3V9dR",
+	"zT0sXbxddy97fP5iGjFk5OCDbuN7nxcJNngt0qTYkPQVxqHr7kHJmN3pTELdPXZI+XGRf1zkR2RPbO8O",
+	"L3WXmMtkC4m2r6l0XbTLMQP7EcY+EO+qwK/0Qd6ocC6DQMSfvutw2OPC8SL+tEF0C1vc1BNCxr8qKfi4",
+	"GabixJRX6ABLSywhFJ8GnVOOELwfBNGoAyB+HkUSI6CpHn1u9JyiRu7C2Fg4IgWWn2CxijEDzDEqkLeu",
+	"+n3BtYGzP/LwtpgidcFugZtpaxOjxqAlW5KD5tsNk/6sVFaDKMBKjhDbAPOYgQpJkcyehITG2ArRJQeE",
+	"efY4mQiRLiLujQNkvTw0LLl4YCKaW8H37LyUYgx6BJkiWLoBd741PrHl9tvOVSstOM43W3MkLh297QPg",
+	"zQnndAwkEXE2xqQMRaL83RkdpxHaqLcgNbYfxkKS2uD8uwnw7uW5ef7YEP18pWNtON6tl4O+bURfl5Mi",
+	"Q4MYt7UlyDYIa0T22R2Ntav8zfFdKjZxn+IGVUQ7kL8rvQzf/+i+uXgYvj2QD8y+/Pb4dlurwTd6EFYz",
+	"X2fE5DzDlcEh4/EPSMIkxFpI/GKeD8qe9ritYuF0nBeMMVcvRvJaoXqLBmF7JOs+WkeElvt3b/cw3mOt",
+	"WiO/xzSKdRJhbYsPuZAM62uN6pNhb3D6P3QubN6AY2kqrEtH+c4zYTN3nJ6Q7N9rFEHUasfvXdcYRait",
+	"kc1rHLGEhvi2A76MzVdHkR308xqu0OO2zGa3veSrYr5Pmq+zonqENXz0k5kgL5ZjWJN7vCQfFpuobODT",
+	"KH8+9fvNhu0crxXfsp/R/HenzyIxPJiSc465Z9tjoN3YQNs6k1g1mX+1w1XH+lxv6wsUqfsUBNaIKas6",
+	"LPLSM1zOfnFkE3lk39yUGB4njqqtLH77cD8nnwyCXAeDcs2MGV2SUbbrQTPCz+5iV4xHSbX+1XMRzKp3",
+	"3/8gXZ43eEPWgx0letxqBfkrQ9BFf3yrc4TeXsDfjCCs4xf20+gbsAr74v0jz/gb8YiNfYvH6+ym+nmb",
+	"7WpFV2zICVtFb+5j8003/FZ8cjEAe4MdYWCOAznXtqS8D1j47fpw2qsfkoynoFSPl0o/RsZgQz4TNVCU",
+	"AWczkhI/Sv62JEjWZ2uGOtbha+VeVk2sjSnMksa5bDWxFRSnrpuK7USB6pMl20UJYkuVL4veUg+mo7lO",
+	"7D/o6VvSk0U6ERye2A8MlBvXN5HWFy8Il1f2OOV7JNz3xMXUEBk6UH1+i3dT76CGvNsm15YUxcBITf8U",
+	"51FaTMhUSGyNQzURPAb7uZChELWZlbZqJVeuv8caoIfqxtupAtpIx20qAXIpW16JxbO2XWxQecJuJU58",
+	"kS7hgrew7JlQhZQwwIwRPjOWG6QKXDsi8whzuXRYbYtU5yhbQiJbM/WbnGbYnvR7LxmqJ5iNMrqKxqfN",
+	"lUCR508RdsrB9o99b/1n3H0iuKHI5zHG+I8Sny2lCWy3Zsc5aGwZzSZuprpknY2JLNOPIrEfVTr/dgIr",
+	"ym4eR1lGo5rmjUlrxeOr+m92hqREfkaXytLU+ijLLRWJ779YvC441FQ3uu6oX1EEuhWWfsa//U0dSaWw",
+	"UqldK8PPperZvG94sevK/So9O/yCqjaG7qx4a+rl5bqZmf8r22olj/7tYIswV/rnvvqnhf32shD2i/a2",
+	"WdkeSkQH5GIXbVSry34rJAPX9Aw1/Ptw/q0b9GDFsci4VmSn0vtU7Zbet+S+OMFVtUFWHlZbQHcZFkRv",
+	"zVyY9eTr20KSOi3PzJkKbIJZmsXlaSxO86KSf217RCOnLrqxVtLV829IuonjvNxofmabkhH6oLvbbClk",
+	"6dTa0mQYMLv/cP8/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,19 +2,13 @@ package impl
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
-	"mime"
 	"mime/multipart"
-	"net/http"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
@@ -57,156 +51,6 @@ type Content struct {
 func NewContent(store contentStore, blobs blobStore, limits Limits, log *slog.Logger) *Content {
 	return &Content{store: store, blobs: blobs, limits: limits, log: log, now: time.Now}
 }
-
-// ---- download ----
-
-type requestKey struct{}
-
-// RequestInContext is a strict middleware that lets handlers which must
-// speak HTTP themselves (downloads, through http.ServeContent) reach the
-// request.
-func RequestInContext(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
-	return func(c echo.Context, req interface{}) (interface{}, error) {
-		r := c.Request()
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
-		return f(c, req)
-	}
-}
-
-// openContent finds a share's current content. A blob replaced between
-// reading the row and opening the file is retried with the new row.
-func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, *os.File, error) {
-	for attempt := 0; ; attempt++ {
-		sh, err := loadShare(ctx, h.store, id)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !sh.Initialized || sh.BlobID == nil {
-			return nil, nil, domain.Errorf(domain.NotFound, "The share has no content yet.")
-		}
-		f, err := h.blobs.OpenBlob(*sh.BlobID)
-		if err == nil {
-			return sh, f, nil
-		}
-		if !domain.IsKind(err, domain.NotFound) || attempt == 2 {
-			return nil, nil, err
-		}
-	}
-}
-
-func (h *Content) download(ctx context.Context, id string) (*download, error) {
-	r, _ := ctx.Value(requestKey{}).(*http.Request)
-	if r == nil {
-		return nil, errors.New("impl: RequestInContext middleware not installed")
-	}
-	sh, f, err := h.openContent(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return &download{req: r, file: f, share: sh}, nil
-}
-
-// GetShareContent streams a share's bytes with Range and conditional
-// request support.
-func (h *Content) GetShareContent(ctx context.Context, req gen.GetShareContentRequestObject) (gen.GetShareContentResponseObject, error) {
-	return h.download(ctx, req.ShareId)
-}
-
-// HeadShareContent is GetShareContent without the body.
-func (h *Content) HeadShareContent(ctx context.Context, req gen.HeadShareContentRequestObject) (gen.HeadShareContentResponseObject, error) {
-	return h.download(ctx, req.ShareId)
-}
-
-// download writes a share's content through http.ServeContent, which does
-// Range (single, suffix, multipart/byteranges), 416, If-Range, ETag and
-// date preconditions and HEAD correctly, and uses sendfile for the bytes.
-type download struct {
-	req   *http.Request
-	file  *os.File
-	share *domain.Share
-}
-
-func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
-func (d *download) VisitHeadShareContentResponse(w http.ResponseWriter) error { return d.serve(w) }
-
-func (d *download) serve(w http.ResponseWriter) error {
-	defer d.file.Close()
-	// Write to the server's own writer so the bytes go by sendfile.
-	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
-		w = u.Unwrap()
-	}
-	h := w.Header()
-	h.Set("Content-Type", contentType(d.share.FileName))
-	h.Set("Content-Disposition", contentDisposition(d.share.FileName))
-	if d.share.SHA256 != nil {
-		h.Set("ETag", `"`+*d.share.SHA256+`"`)
-	}
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
-	// RFC 9110: a Range in a unit we don't know is ignored, not an error.
-	if rg := d.req.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=") {
-		d.req.Header.Del("Range")
-	}
-	var mod time.Time
-	if d.share.ModifiedAt != nil {
-		mod = *d.share.ModifiedAt
-	}
-	http.ServeContent(w, d.req, "", mod, d.file)
-	return nil
-}
-
-// contentType guesses from the extension; unknown is octet-stream, so a
-// browser never sniffs (nosniff) its way into running content.
-func contentType(name string) string {
-	if t := mime.TypeByExtension(strings.ToLower(path.Ext(name))); t != "" {
-		return t
-	}
-	return "application/octet-stream"
-}
-
-// contentDisposition follows RFC 6266: a quoted ASCII filename, plus an
-// RFC 5987 filename* when the name is not plain ASCII.
-func contentDisposition(name string) string {
-	ascii := true
-	var fb strings.Builder
-	for _, r := range name {
-		switch {
-		case r >= 0x80:
-			ascii = false
-			fb.WriteByte('_')
-		case r == '"' || r == '\\':
-			fb.WriteByte('\\')
-			fb.WriteRune(r)
-		default:
-			fb.WriteRune(r)
-		}
-	}
-	v := `inline; filename="` + fb.String() + `"`
-	if !ascii {
-		v += "; filename*=UTF-8''" + rfc5987(name)
-	}
-	return v
-}
-
-// rfc5987 percent-encodes every byte that is not an RFC 5987 attr-char.
-func rfc5987(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-// ---- upload ----
 
 // UploadShareContent stores one chunk of a share's first content.
 func (h *Content) UploadShareContent(ctx context.Context, req gen.UploadShareContentRequestObject) (gen.UploadShareContentResponseObject, error) {
@@ -500,4 +344,3 @@ func (h *Content) checkFields(f *chunkForm, all bool) error {
 	}
 	return nil
 }
-

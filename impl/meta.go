@@ -88,4 +88,3 @@ func (b rawJSON) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
 func (h *Meta) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
 	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(h.docsHTML), ContentLength: int64(len(h.docsHTML))}, nil
 }
-

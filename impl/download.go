@@ -1,0 +1,325 @@
+package impl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sachet-server/sachet/domain"
+	"github.com/sachet-server/sachet/gen"
+)
+
+type requestKey struct{}
+
+// RequestInContext is a strict middleware that lets handlers which must
+// speak HTTP themselves (downloads through http.ServeContent, metrics)
+// reach the request.
+func RequestInContext(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
+	return func(c echo.Context, req interface{}) (interface{}, error) {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+		return f(c, req)
+	}
+}
+
+// openContent finds a share's current content. A blob replaced between
+// reading the row and opening the file is retried with the new row.
+func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, *os.File, error) {
+	for attempt := 0; ; attempt++ {
+		sh, err := loadShare(ctx, h.store, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !sh.Initialized || sh.BlobID == nil {
+			return nil, nil, domain.Errorf(domain.NotFound, "The share has no content yet.")
+		}
+		f, err := h.blobs.OpenBlob(*sh.BlobID)
+		if err == nil {
+			return sh, f, nil
+		}
+		if !domain.IsKind(err, domain.NotFound) || attempt == 2 {
+			return nil, nil, err
+		}
+	}
+}
+
+func (h *Content) download(ctx context.Context, id string) (*download, error) {
+	r, _ := ctx.Value(requestKey{}).(*http.Request)
+	if r == nil {
+		return nil, errors.New("impl: RequestInContext middleware not installed")
+	}
+	sh, f, err := h.openContent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &download{req: r, file: f, share: sh}, nil
+}
+
+// GetShareContent streams a share's bytes with Range and conditional
+// request support.
+func (h *Content) GetShareContent(ctx context.Context, req gen.GetShareContentRequestObject) (gen.GetShareContentResponseObject, error) {
+	return h.download(ctx, req.ShareId)
+}
+
+// HeadShareContent is GetShareContent without the body.
+func (h *Content) HeadShareContent(ctx context.Context, req gen.HeadShareContentRequestObject) (gen.HeadShareContentResponseObject, error) {
+	return h.download(ctx, req.ShareId)
+}
+
+// download writes a share's content through http.ServeContent, which does
+// conditional requests, single and multipart ranges and HEAD, and sends the
+// bytes with sendfile. Range headers are vetted first (see checkRange) and
+// ServeContent's bodiless or plain-text errors become the JSON envelope.
+type download struct {
+	req   *http.Request
+	file  *os.File
+	share *domain.Share
+}
+
+func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
+func (d *download) VisitHeadShareContentResponse(w http.ResponseWriter) error { return d.serve(w) }
+
+func (d *download) serve(w http.ResponseWriter) error {
+	defer d.file.Close()
+	// Write to the server's own writer so the bytes go by sendfile.
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	size := int64(0)
+	if d.share.Size != nil {
+		size = *d.share.Size
+	}
+	etag := ""
+	if d.share.SHA256 != nil {
+		etag = `"` + *d.share.SHA256 + `"`
+	}
+	var mod time.Time
+	if d.share.ModifiedAt != nil {
+		mod = *d.share.ModifiedAt
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType(d.share.FileName))
+	h.Set("Content-Disposition", contentDisposition(d.share.FileName))
+	if etag != "" {
+		h.Set("ETag", etag)
+	}
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead}
+	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
+		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
+	}
+	if !checkRange(d.req.Header, size) {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		ew.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return nil
+	}
+	http.ServeContent(ew, d.req, "", mod, d.file)
+	return nil
+}
+
+// checkRange vets the Range header against RFC 9110 before ServeContent
+// sees it: a unit other than bytes is dropped (the whole content is
+// served), the unit's case is normalised, and false is returned when the
+// header is malformed or no range overlaps the content — including the
+// empty suffix "-0", which ServeContent would answer with a bogus 206.
+func checkRange(h http.Header, size int64) bool {
+	v := h.Get("Range")
+	if v == "" {
+		return true
+	}
+	unit, set, ok := strings.Cut(v, "=")
+	if !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		h.Del("Range") // another unit, or no unit at all: ignore it
+		return true
+	}
+	if !ok {
+		return false
+	}
+	h.Set("Range", "bytes="+set)
+	satisfiable := false
+	for _, spec := range strings.Split(set, ",") {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue // RFC 9110 allows empty list elements
+		}
+		first, last, ok := strings.Cut(spec, "-")
+		if !ok {
+			return false
+		}
+		if first == "" { // suffix: -N
+			n, ok := digits(last)
+			if !ok {
+				return false
+			}
+			if n > 0 && size > 0 {
+				satisfiable = true
+			}
+			continue
+		}
+		start, ok := digits(first)
+		if !ok {
+			return false
+		}
+		if last != "" {
+			end, ok := digits(last)
+			if !ok || end < start {
+				return false
+			}
+		}
+		if start < size {
+			satisfiable = true
+		}
+	}
+	return satisfiable
+}
+
+// ifRangeMatches reports whether an If-Range validator still holds: a
+// strong ETag compared exactly, or an HTTP date equal to Last-Modified.
+func ifRangeMatches(v, etag string, mod time.Time) bool {
+	if strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "W/") {
+		return v == etag
+	}
+	t, err := http.ParseTime(v)
+	return err == nil && !mod.IsZero() && t.Equal(mod.Truncate(time.Second))
+}
+
+// digits parses a non-empty run of ASCII digits.
+func digits(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil { // overflow: a position past any file
+		return 1<<63 - 1, true
+	}
+	return n, true
+}
+
+// errorBodyWriter turns the error statuses ServeContent writes (412, 416,
+// and 500 on a read failure) into the JSON envelope, and passes everything
+// else through, keeping ReadFrom so the body still goes by sendfile.
+type errorBodyWriter struct {
+	http.ResponseWriter
+	head    bool
+	swallow bool
+}
+
+func (w *errorBodyWriter) WriteHeader(code int) {
+	if code < 400 {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	h := w.Header()
+	for _, k := range []string{"Content-Length", "Content-Disposition", "Accept-Ranges", "X-Content-Type-Options"} {
+		h.Del(k)
+	}
+	body, _ := json.Marshal(struct {
+		Status  string `json:"status"`
+		Message string `json:"message"`
+	}{"fail", downloadErrorMessage(code)})
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.ResponseWriter.WriteHeader(code)
+	if !w.head {
+		_, _ = w.ResponseWriter.Write(body)
+	}
+	w.swallow = true
+}
+
+func downloadErrorMessage(code int) string {
+	switch code {
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "Range not satisfiable: the header is malformed or starts past the end."
+	case http.StatusPreconditionFailed:
+		return "Precondition failed: the content has changed."
+	}
+	return "Could not read the content."
+}
+
+func (w *errorBodyWriter) Write(p []byte) (int, error) {
+	if w.swallow {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.swallow {
+		return io.Copy(io.Discard, r)
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(w.ResponseWriter, r)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (w *errorBodyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// contentType guesses from the extension; unknown is octet-stream, so a
+// browser never sniffs (nosniff) its way into running content.
+func contentType(name string) string {
+	if t := mime.TypeByExtension(strings.ToLower(path.Ext(name))); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// contentDisposition follows RFC 6266: a quoted ASCII filename, plus an
+// RFC 5987 filename* when the name is not plain ASCII.
+func contentDisposition(name string) string {
+	ascii := true
+	var fb strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 0x80:
+			ascii = false
+			fb.WriteByte('_')
+		case r == '"' || r == '\\':
+			fb.WriteByte('\\')
+			fb.WriteRune(r)
+		default:
+			fb.WriteRune(r)
+		}
+	}
+	v := `inline; filename="` + fb.String() + `"`
+	if !ascii {
+		v += "; filename*=UTF-8''" + rfc5987(name)
+	}
+	return v
+}
+
+// rfc5987 percent-encodes every byte that is not an RFC 5987 attr-char.
+func rfc5987(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
