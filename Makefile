@@ -1,13 +1,19 @@
 # Every command a newcomer needs is a target here; the README names them.
 GO ?= go
 BIN := bin/sachet
+# npm packages come from the lockfiles (npm ci), reinstalled when one changes.
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+TS := clients/typescript
+BROWSER := tests/browser
+OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 
-.PHONY: all generate build run test test-short lint bench ci clean
+.PHONY: all generate build run test test-short lint bench ci clean test-clients lint-spec
 
 all: build
 
-generate: ## regenerate gen/ from openapi.yaml
+generate: $(TS)/node_modules/.package-lock.json ## regenerate gen/ and the TypeScript client's src/schema.ts from openapi.yaml
 	$(GO) generate ./gen/
+	cd $(TS) && npm run --silent generate
 
 build: ## build the sachet binary into bin/
 	$(GO) build -o $(BIN) ./cmd/sachet
@@ -18,9 +24,24 @@ run: build ## serve on 127.0.0.1:5000 with the embedded SQLite default
 test: ## all tests, against SQLite and MariaDB (MySQL tests skip loudly if no server answers, except in CI)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-clients
 
 bench: build ## benchmark suite of issue 4 (several minutes; SQLite, then MariaDB; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md
+
+test-clients: build lint-spec $(TS)/node_modules/.package-lock.json $(BROWSER)/node_modules/.package-lock.json ## the TS client (tsc --strict, node test), the browser test (Chromium), the spec lint
+	cd $(TS) && SACHET_BIN=$(CURDIR)/$(BIN) npm test
+	cd $(BROWSER) && SACHET_BIN=$(CURDIR)/$(BIN) npm test
+
+lint-spec: $(TS)/node_modules/.package-lock.json ## lint openapi.yaml (.redocly.yaml), then check it for breaking changes since the last release tag (oasdiff)
+	cd $(TS) && npm run --silent lint:spec
+	@tag=$$(git describe --tags --abbrev=0 2>/dev/null || true); \
+	if [ -z "$$tag" ]; then echo "oasdiff: no release tag yet, so no breaking-change check"; \
+	else echo "oasdiff: openapi.yaml against $$tag"; \
+	  $(GO) run $(OASDIFF) breaking --fail-on ERR --color never "$$tag:openapi.yaml" openapi.yaml; fi
+
+%/node_modules/.package-lock.json: %/package-lock.json
+	cd $* && $(NPM_CI)
 
 clean:
 	rm -rf bin

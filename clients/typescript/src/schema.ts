@@ -99,7 +99,12 @@ export interface paths {
          */
         get: operations["listUsers"];
         put?: never;
-        /** Create a user */
+        /**
+         * Create a user
+         * @description Registers a user with the given password and permissions (none when
+         *     absent). `url` and `Location` give the new user's path. A taken
+         *     username is `409`.
+         */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -151,15 +156,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read server settings */
+        /**
+         * Read server settings
+         * @description The server-wide settings, e.g. the anonymous user's permissions.
+         */
         get: operations["getSettings"];
-        /** Replace the settings */
+        /**
+         * Replace the settings
+         * @description Sets every setting; all are required.
+         */
         put: operations["putSettings"];
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update some settings */
+        /**
+         * Update some settings
+         * @description Changes the settings given; absent ones stay.
+         */
         patch: operations["patchSettings"];
         trace?: never;
     };
@@ -221,7 +235,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read a share's metadata */
+        /**
+         * Read a share's metadata
+         * @description Any share. Its content is at `GET /files/{share_id}/content`.
+         */
         get: operations["getShare"];
         /**
          * Replace a share's metadata
@@ -284,7 +301,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Unlock a share */
+        /**
+         * Unlock a share
+         * @description Any share; it can be modified and deleted again.
+         */
         post: operations["unlockShare"];
         delete?: never;
         options?: never;
@@ -431,7 +451,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This contract, as JSON */
+        /**
+         * This contract, as JSON
+         * @description The same document as `/openapi.yaml`, converted to JSON.
+         */
         get: operations["getOpenAPIJSON"];
         put?: never;
         post?: never;
@@ -796,16 +819,21 @@ export interface components {
             headers: {
                 [name: string]: unknown;
             };
-            content?: never;
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
         };
-        /** @description The range is malformed or starts past the end. */
+        /**
+         * @description The range is malformed, or none of its ranges overlaps the content
+         *     (each starts at or past the end, or is an empty suffix).
+         */
         RangeNotSatisfiable: {
             headers: {
                 "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
                 [name: string]: unknown;
             };
             content: {
-                "text/plain": string;
+                "application/json": components["schemas"]["Error"];
             };
         };
         /** @description The request is malformed; the message names the field or limit. */
