@@ -146,9 +146,10 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 		return false, err
 	}
 	old, err := h.store.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: form.index, FileID: form.fileID, Size: form.chunkSize})
-	if domain.IsKind(err, domain.Conflict) {
-		// A re-sent chunk racing the upload's completion: every index is
-		// already stored and being joined, so this copy is not needed.
+	if domain.IsKind(err, domain.Conflict) || domain.IsKind(err, domain.NotFound) {
+		// A re-sent chunk racing the upload's completion (being joined, or
+		// just joined and gone): every index is already in, so this copy
+		// is not needed.
 		h.remove(ctx, form.fileID)
 		return false, nil
 	}
