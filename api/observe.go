@@ -55,8 +55,28 @@ type Observer struct {
 	inFlight  prometheus.Gauge
 	uploads   prometheus.Gauge
 	stalled   *prometheus.CounterVec
-	ops       map[string]*operation // set by New
+	ops       map[string]opLabel // set by New, by "METHOD echo-path"
 	unmatched string
+}
+
+// opLabel is what the metrics and log call an operation.
+type opLabel struct {
+	id        string // the operationId as openapi.yaml spells it
+	multipart bool   // an upload
+}
+
+// setOperations indexes the spec's operations. The embedded spec's
+// operationIds are capitalised by the code generator; labels use
+// openapi.yaml's own spelling (lowerCamelCase).
+func (o *Observer) setOperations(ops map[string]*operation) {
+	o.ops = make(map[string]opLabel, len(ops))
+	for k, op := range ops {
+		id := op.id
+		if id != "" {
+			id = strings.ToLower(id[:1]) + id[1:]
+		}
+		o.ops[k] = opLabel{id: id, multipart: op.multipart}
+	}
 }
 
 // RequestIDHeader carries the request id on every response.
@@ -274,8 +294,7 @@ func (o *Observer) echoMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if info == nil {
 			return next(c)
 		}
-		op := o.ops[c.Request().Method+" "+c.Path()]
-		if op != nil {
+		if op, ok := o.ops[c.Request().Method+" "+c.Path()]; ok {
 			info.op = op.id
 			if op.multipart {
 				o.uploads.Inc()

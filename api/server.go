@@ -57,7 +57,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 
 	if cfg.Observer != nil {
-		cfg.Observer.ops = ops
+		cfg.Observer.setOperations(ops)
 		e.Use(cfg.Observer.echoMiddleware)
 	}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
