@@ -28,7 +28,11 @@ type uploadRow struct {
 	CreatedAt   timestamp `db:"created_at"`
 }
 
-func uploadNotFound(id int64) error { return domain.Errorf(domain.NotFound, "upload %d not found", id) }
+// uploadGone's message reaches clients, who know uploads by dzuuid, not
+// by our id: it says why an upload they were sending to may have vanished.
+const uploadGone = "upload not found: it was completed, deleted or expired"
+
+func uploadNotFound() error { return domain.Errorf(domain.NotFound, uploadGone) }
 
 // GetOrCreateUpload returns the upload (shareID, dzuuid), creating it with
 // totalChunks chunks if absent; concurrent callers get the same one. dzuuid
@@ -102,7 +106,7 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 			ClaimedBy sql.NullString `db:"claimed_by"`
 		}
 		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
-			return notFound(err, "put chunk", "upload %d not found", c.UploadID)
+			return notFound(err, "put chunk", uploadGone)
 		}
 		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
 		if err != nil {
@@ -174,7 +178,7 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 			ClaimedBy sql.NullString `db:"claimed_by"`
 		}
 		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
-			return notFound(err, "claim completion", "upload %d not found", uploadID)
+			return notFound(err, "claim completion", uploadGone)
 		}
 		if u.Received != u.Total {
 			return nil // the common case: chunks still missing
@@ -239,7 +243,7 @@ func (s *Store) ReleaseCompletion(ctx context.Context, uploadID int64) error {
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, uploadNotFound(uploadID))
+		return mustAffect(res, uploadNotFound())
 	})
 }
 
@@ -302,7 +306,7 @@ func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []strin
 	err = s.inTx(ctx, "delete upload", func(tx *sqlx.Tx) error {
 		var id int64
 		if err := tx.GetContext(ctx, &id, `SELECT id FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
-			return notFound(err, "delete upload", "upload %d not found", uploadID)
+			return notFound(err, "delete upload", uploadGone)
 		}
 		files, err = s.deleteUploadRows(ctx, tx, uploadID)
 		return err
