@@ -39,6 +39,11 @@ func copyRange(src *os.File, soff int64, dst *os.File, doff int64, n int64) (int
 		if err == unix.EINTR {
 			continue
 		}
+		if done == 0 && (err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EXDEV || err == unix.EINVAL) {
+			// Some filesystems (older FUSE, NFS) cannot; the bytes still
+			// have to move.
+			return copyUser(src, soff, dst, doff, n)
+		}
 		if err != nil {
 			return done, &os.LinkError{Op: "copy_file_range", Old: src.Name(), New: dst.Name(), Err: err}
 		}

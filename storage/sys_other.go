@@ -2,20 +2,14 @@
 
 package storage
 
-import (
-	"io"
-	"os"
-)
+import "os"
 
 func preallocate(f *os.File, size int64) error { return nil }
 
 func startWriteback(f *os.File, off, n int64) {}
 
 func copyRange(src *os.File, soff int64, dst *os.File, doff int64, n int64) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	w := io.NewOffsetWriter(dst, doff)
-	return io.CopyBuffer(w, io.NewSectionReader(src, soff, n), *bp)
+	return copyUser(src, soff, dst, doff, n)
 }
 
 func renameNoReplace(oldpath, newpath string) error {
