@@ -184,14 +184,23 @@ type bench struct {
 	loadStart string
 }
 
-// loadavg is /proc/loadavg's first three fields: other work on the machine
-// skews every figure, so the README records it.
+// loadavg is /proc/loadavg's first three fields, and the CPU pressure
+// (share of time some task waited for a CPU, last 60 s) when the kernel
+// reports it: other work on the machine skews every figure, so the README
+// records it.
 func loadavg() string {
 	f := strings.Fields(readFirst("/proc/loadavg"))
 	if len(f) < 3 {
 		return "unknown"
 	}
-	return strings.Join(f[:3], " ")
+	s := strings.Join(f[:3], " ")
+	for _, kv := range strings.Fields(readFirst("/proc/pressure/cpu")) {
+		if v, ok := strings.CutPrefix(kv, "avg60="); ok {
+			s += " (CPU pressure " + v + "%)"
+			break
+		}
+	}
+	return s
 }
 
 func (b *bench) logf(format string, args ...any) {

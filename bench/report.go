@@ -190,7 +190,7 @@ func (b *bench) writeREADME(path string, m machine, sum *summary, runErr error) 
 	p("- **Command:** `make bench`, i.e. `go build -o bin/sachet ./cmd/sachet && %s`\n", b.command())
 	p("- **Machine:** %d cores (%s), %s memory, %s\n", m.cores, m.cpu, m.mem, m.os)
 	p("- **Disk (data dir, `df -T`):** %s\n", m.disk)
-	p("- **Load average (1/5/15 min):** %s at the start, %s at the end (anything above 0 is other work competing for the %d cores)\n", b.loadStart, loadavg(), m.cores)
+	p("- **Load average (1/5/15 min):** %s at the start, %s at the end (load above %d, or CPU pressure above 0, is other work competing for the cores)\n", b.loadStart, loadavg(), m.cores)
 	p("- **Software:** %s\n", strings.Join(b.versions, ", "))
 	p("- **Settings:** runs per scenario: %d (medians shown); big file %s; %d × %s parallel uploads; %s chunks; "+
 		"%d ranges of %s at concurrency %d; metadata and list at concurrency %d for %s; %d shares; "+
