@@ -769,4 +769,3 @@ func TestFaultSIGTERM(t *testing.T) {
 		})
 	}
 }
-
