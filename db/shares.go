@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -23,6 +24,15 @@ type shareRow struct {
 }
 
 const shareColumns = `share_id, file_name, owner_name, initialized, locked, create_date, size, sha256, blob_id, modified_at`
+
+// qualified prefixes each column of a column list with a table alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = alias + "." + c
+	}
+	return strings.Join(cols, ", ")
+}
 
 func (r shareRow) domain() *domain.Share {
 	return &domain.Share{
@@ -237,8 +247,13 @@ func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Sha
 		if err := tx.GetContext(ctx, &total, `SELECT COUNT(*) FROM shares`); err != nil {
 			return err
 		}
+		// Deferred join: the page's ids come from the (create_date,
+		// share_id) index alone, so skipping `offset` rows reads no table
+		// rows and sorts nothing; only the page's rows are fetched.
 		return tx.SelectContext(ctx, &rows,
-			`SELECT `+shareColumns+` FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?`, limit, offset)
+			`SELECT `+qualified("s", shareColumns)+` FROM shares s JOIN (
+				SELECT share_id FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?
+			) p ON p.share_id = s.share_id ORDER BY s.create_date, s.share_id`, limit, offset)
 	})
 	if err != nil {
 		return nil, 0, err

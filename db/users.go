@@ -143,7 +143,9 @@ func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User
 			return err
 		}
 		return tx.SelectContext(ctx, &rows,
-			`SELECT `+userColumns+` FROM users ORDER BY register_date, username LIMIT ? OFFSET ?`, limit, offset)
+			`SELECT `+qualified("u", userColumns)+` FROM users u JOIN (
+				SELECT username FROM users ORDER BY register_date, username LIMIT ? OFFSET ?
+			) p ON p.username = u.username ORDER BY u.register_date, u.username`, limit, offset)
 	})
 	if err != nil {
 		return nil, 0, err
