@@ -46,6 +46,7 @@ var rangeCases = []rangeCase{
 	{name: "suffix_longer_than_file_whole", header: "bytes=-5000", status: 206, from: 0, to: 3999},
 	{name: "suffix_last_10", header: "bytes=-10", status: 206, from: 3990, to: 3999},
 	{name: "suffix_last_byte", header: "bytes=-1", status: 206, from: 3999, to: 3999},
+	{name: "suffix_zero_unsatisfiable", header: "bytes=-0", status: 416},
 	{name: "garbage_unsatisfiable", header: "bytes=abc-def", status: 416},
 	{name: "other_unit_ignored", header: "items=0-5", status: 200},
 	{name: "unit_case_insensitive", header: "Bytes=0-1", status: 206, from: 0, to: 1},

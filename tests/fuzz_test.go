@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzChunkForm sends arbitrary bodies with arbitrary Content-Types to
@@ -54,6 +55,7 @@ func FuzzChunkForm(f *testing.F) {
 			t.Skip()
 		}
 		s := s.on(t)
+		s.client.Timeout = 20 * time.Second // a hang is a failure, not a stall
 		id := s.newShare(s.admin, "fuzz.bin")
 		r, err := s.try("POST", "/files/"+id+"/content", s.admin, contentType, body)
 		if err != nil {
@@ -113,6 +115,7 @@ func FuzzRange(f *testing.F) {
 			t.Skip()
 		}
 		s := s.on(t)
+		s.client.Timeout = 20 * time.Second
 		var headers []string
 		if rng != "" {
 			headers = append(headers, "Range", rng)
