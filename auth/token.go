@@ -3,7 +3,9 @@ package auth
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -25,9 +27,38 @@ type Claims struct {
 
 // Tokens signs and verifies tokens with one HS256 key.
 type Tokens struct {
-	key []byte
-	ttl time.Duration
-	now func() time.Time
+	key      []byte
+	ttl      time.Duration
+	now      func() time.Time
+	verified verifiedCache
+}
+
+// maxVerified bounds the cache of verified tokens.
+const maxVerified = 10000
+
+// verifiedCache remembers tokens whose signature and claims checked out:
+// the same string always verifies the same way under one key, and parsing
+// it is the costliest step of an authenticated request. Expiry is still
+// checked on every use.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[string]Claims
+}
+
+func (c *verifiedCache) get(token string) (Claims, bool) {
+	c.mu.RLock()
+	cl, ok := c.m[token]
+	c.mu.RUnlock()
+	return cl, ok
+}
+
+func (c *verifiedCache) put(token string, cl Claims) {
+	c.mu.Lock()
+	if len(c.m) >= maxVerified || c.m == nil {
+		c.m = make(map[string]Claims) // crude but O(1): start over when full
+	}
+	c.m[token] = cl
+	c.mu.Unlock()
 }
 
 // NewTokens returns a signer/verifier. key must be at least 32 bytes.
@@ -73,6 +104,21 @@ func (t *Tokens) Issue(username string, userID int64) (string, Claims, error) {
 // fail), expiry and the presence of every claim Sachet issues. It does not
 // consult revocation or the user table; the caller does.
 func (t *Tokens) Verify(token string) (Claims, error) {
+	if c, ok := t.verified.get(token); ok {
+		if !t.now().Before(c.Expires) {
+			return Claims{}, errors.New(`"exp" not satisfied`)
+		}
+		return c, nil
+	}
+	c, err := t.parse(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	t.verified.put(token, c)
+	return c, nil
+}
+
+func (t *Tokens) parse(token string) (Claims, error) {
 	tok, err := jwt.ParseString(token,
 		jwt.WithKey(jwa.HS256, t.key),
 		jwt.WithValidate(true),

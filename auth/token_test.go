@@ -110,3 +110,32 @@ func TestNewTokensRejectsShortKey(t *testing.T) {
 		t.Error("a 5-byte key was accepted")
 	}
 }
+
+func TestVerifyCachedTokenStillExpires(t *testing.T) {
+	now := time.Now()
+	tk := newTestTokens(t, func() time.Time { return now })
+	tok, _, err := tk.Issue("alice", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(tok); err != nil { // from the cache
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour)
+	if _, err := tk.Verify(tok); err == nil {
+		t.Error("an expired token verified from the cache")
+	}
+}
+
+func TestVerifyCacheIsBounded(t *testing.T) {
+	tk := newTestTokens(t, nil)
+	for i := 0; i < maxVerified+10; i++ {
+		tk.verified.put(string(rune(i)), Claims{})
+	}
+	if n := len(tk.verified.m); n > maxVerified {
+		t.Errorf("cache holds %d entries, limit %d", n, maxVerified)
+	}
+}

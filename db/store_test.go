@@ -1757,3 +1757,26 @@ func TestInstanceLockComesBack(t *testing.T) {
 		t.Fatalf("lock holder = %v, want a new connection", holder)
 	}
 }
+
+func TestTokenHolder(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := &domain.User{Username: "holder", PasswordHash: "h", Perms: domain.PermRead}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		got, revoked, err := s.TokenHolder(ctx, "holder", "jti-1")
+		if err != nil || revoked || got.ID != u.ID || got.Perms != domain.PermRead {
+			t.Fatalf("TokenHolder = %+v, %v, %v", got, revoked, err)
+		}
+		if err := s.RevokeToken(ctx, "jti-1", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, revoked, err = s.TokenHolder(ctx, "holder", "jti-1"); err != nil || !revoked {
+			t.Fatalf("after revocation: revoked=%v err=%v", revoked, err)
+		}
+		if _, _, err := s.TokenHolder(ctx, "nobody", "jti-1"); !domain.IsKind(err, domain.NotFound) {
+			t.Fatalf("missing user: %v, want NotFound", err)
+		}
+	})
+}

@@ -15,7 +15,7 @@ type authStore interface {
 	UserByName(ctx context.Context, username string) (*domain.User, error)
 	UpdateUser(ctx context.Context, u *domain.User) error
 	RevokeToken(ctx context.Context, jti string, expires time.Time) error
-	IsRevoked(ctx context.Context, jti string) (bool, error)
+	TokenHolder(ctx context.Context, username, jti string) (*domain.User, bool, error)
 	DefaultPerms(ctx context.Context) (domain.Perm, error)
 }
 
@@ -51,20 +51,13 @@ func (a *Auth) Authenticate(ctx context.Context, token string) (domain.Caller, e
 	if err != nil {
 		return domain.Caller{}, errBadToken
 	}
-	u, err := a.store.UserByName(ctx, claims.Username)
+	u, revoked, err := a.store.TokenHolder(ctx, claims.Username, claims.ID)
 	if domain.IsKind(err, domain.NotFound) {
 		return domain.Caller{}, errBadToken
 	} else if err != nil {
 		return domain.Caller{}, err
 	}
-	if u.ID != claims.UserID {
-		return domain.Caller{}, errBadToken
-	}
-	revoked, err := a.store.IsRevoked(ctx, claims.ID)
-	if err != nil {
-		return domain.Caller{}, err
-	}
-	if revoked {
+	if u.ID != claims.UserID || revoked {
 		return domain.Caller{}, errBadToken
 	}
 	return domain.Caller{Username: u.Username, UserID: u.ID, Perms: u.Perms, TokenID: claims.ID}, nil
