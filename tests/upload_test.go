@@ -670,6 +670,7 @@ func TestUploadConcurrent(t *testing.T) {
 				data := randBytes(8 * 1230)
 				c := split(data, 1230)
 				statuses := make([]int, len(c))
+				bodies := make([]string, len(c))
 				errs := make([]error, len(c))
 				var wg, ready sync.WaitGroup
 				gate := make(chan struct{})
@@ -681,7 +682,7 @@ func TestUploadConcurrent(t *testing.T) {
 						ready.Done()
 						<-gate
 						r, err := s.tryChunk("POST", id, s.admin, chunk{UUID: "conc", Index: i, Total: len(c), Data: c[i]})
-						statuses[i], errs[i] = r.Status, err
+						statuses[i], bodies[i], errs[i] = r.Status, string(r.Body), err
 					}()
 				}
 				ready.Wait()
@@ -697,7 +698,7 @@ func TestUploadConcurrent(t *testing.T) {
 						created++
 					case 200:
 					default:
-						t.Errorf("chunk %d: status %d", i, st)
+						t.Errorf("chunk %d of 8 sent concurrently: status %d, want 200 or 201: %s", i, st, bodies[i])
 					}
 				}
 				if created != 1 {
