@@ -232,6 +232,16 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second // fail fast (Unavailable) rather than hang on a dead host
 	}
+	// A host that stops answering (network partition, frozen VM) would
+	// otherwise hold every request on it until the client gives up. Sachet's
+	// queries are short; 60 s is past InnoDB's default lock wait (50 s), so
+	// a lock wait still ends as its own, retried, error.
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 60 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 60 * time.Second
+	}
 	return cfg, nil
 }
 
