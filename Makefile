@@ -7,7 +7,7 @@ TS := clients/typescript
 BROWSER := tests/browser
 OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 
-.PHONY: all generate build run test test-short lint bench ci clean test-clients lint-spec
+.PHONY: all generate build run test test-fuzz bench clean test-clients lint-spec
 
 all: build
 
@@ -24,7 +24,14 @@ run: build ## serve on 127.0.0.1:5000 with the embedded SQLite default
 test: ## all tests, against SQLite and MariaDB (MySQL tests skip loudly if no server answers, except in CI)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
+
+FUZZTIME ?= 10s
+test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
+	$(GO) test -run='^$$' -fuzz='^FuzzChunkForm$$' -fuzztime=$(FUZZTIME) ./tests/
+	$(GO) test -run='^$$' -fuzz='^FuzzRange$$' -fuzztime=$(FUZZTIME) ./tests/
+	$(GO) test -run='^$$' -fuzz='^FuzzWriteChunk$$' -fuzztime=$(FUZZTIME) ./storage/
 
 bench: build ## benchmark suite of issue 4 (several minutes; SQLite, then MariaDB; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md

@@ -132,9 +132,10 @@ func (d *download) serve(w http.ResponseWriter) error {
 
 // checkRange vets the Range header against RFC 9110 before ServeContent
 // sees it: a unit other than bytes is dropped (the whole content is
-// served), the unit's case is normalised, and false is returned when the
-// header is malformed or no range overlaps the content — including the
-// empty suffix "-0", which ServeContent would answer with a bogus 206.
+// served), the set is rewritten in canonical form with positions past
+// int64 clamped (ServeContent refuses them), and false is returned when
+// the header is malformed or no range overlaps the content — including
+// the empty suffix "-0", which ServeContent would answer with a bogus 206.
 func checkRange(h http.Header, size int64) bool {
 	v := h.Get("Range")
 	if v == "" {
@@ -148,8 +149,8 @@ func checkRange(h http.Header, size int64) bool {
 	if !ok {
 		return false
 	}
-	h.Set("Range", "bytes="+set)
 	satisfiable := false
+	var specs []string
 	for _, spec := range strings.Split(set, ",") {
 		spec = strings.TrimSpace(spec)
 		if spec == "" {
@@ -166,6 +167,7 @@ func checkRange(h http.Header, size int64) bool {
 			}
 			if n > 0 && size > 0 {
 				satisfiable = true
+				specs = append(specs, "-"+strconv.FormatInt(min(n, size), 10))
 			}
 			continue
 		}
@@ -173,15 +175,24 @@ func checkRange(h http.Header, size int64) bool {
 		if !ok {
 			return false
 		}
+		end := int64(-1)
 		if last != "" {
-			end, ok := digits(last)
-			if !ok || end < start {
+			if end, ok = digits(last); !ok || end < start {
 				return false
 			}
 		}
-		if start < size {
-			satisfiable = true
+		if start >= size {
+			continue // no overlap: ignored within a set
 		}
+		satisfiable = true
+		r := strconv.FormatInt(start, 10) + "-"
+		if end >= 0 {
+			r += strconv.FormatInt(min(end, size-1), 10)
+		}
+		specs = append(specs, r)
+	}
+	if satisfiable {
+		h.Set("Range", "bytes="+strings.Join(specs, ","))
 	}
 	return satisfiable
 }
