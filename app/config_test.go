@@ -1,0 +1,66 @@
+package app
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	get := BindFlags(fs, func(k string) string { return env[k] })
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return get()
+}
+
+func TestConfigLimitsDefaults(t *testing.T) {
+	c := Defaults()
+	if c.HeaderTimeout != 10*time.Second || c.MaxHeaderBytes != 64<<10 || c.IdleTimeout != time.Minute ||
+		c.LoginMaxFailures != 10 || c.LoginWindow != 15*time.Minute || len(c.TrustedProxies) != 0 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigLimitsFromEnvAndFlags(t *testing.T) {
+	c, err := load(t, map[string]string{
+		"SACHET_HEADER_TIMEOUT":     "2s",
+		"SACHET_LOGIN_MAX_FAILURES": "0",
+		"SACHET_TRUSTED_PROXIES":    " 10.0.0.0/8, 192.0.2.7 ,::1,2001:db8::/32",
+	}, "-max-header-size", "8192", "-login-window", "1h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HeaderTimeout != 2*time.Second || c.MaxHeaderBytes != 8192 || c.LoginMaxFailures != 0 || c.LoginWindow != time.Hour {
+		t.Fatalf("%+v", c)
+	}
+	var got []string
+	for _, p := range c.TrustedProxies {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, ",") != "10.0.0.0/8,192.0.2.7/32,::1/128,2001:db8::/32" {
+		t.Fatalf("trusted proxies %v", got)
+	}
+}
+
+func TestConfigLimitsInvalid(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"SACHET_TRUSTED_PROXIES": "10.0.0.0/33"},
+		{"SACHET_TRUSTED_PROXIES": "proxy.example"},
+		{"SACHET_HEADER_TIMEOUT": "0s"},
+		{"SACHET_MAX_HEADER_SIZE": "100"},
+		{"SACHET_LOGIN_MAX_FAILURES": "-1"},
+		{"SACHET_LOGIN_WINDOW": "0s"},
+	} {
+		if _, err := load(t, env); err == nil {
+			t.Errorf("%v accepted", env)
+		} else if !strings.Contains(err.Error(), "SACHET_") {
+			t.Errorf("%v: error %q names no setting", env, err)
+		}
+	}
+}
