@@ -32,8 +32,7 @@ type Authenticator interface {
 // missing (404), not the caller's (403), locked (423). It returns nil when
 // the body's own error should answer.
 type Prechecker interface {
-	// operationID is the generated Go name (PatchShare for patchShare), as
-	// the embedded spec and the strict middleware spell it.
+	// operationID is spelled as in openapi.yaml.
 	Precheck(ctx context.Context, operationID string, pathParams map[string]string) error
 }
 

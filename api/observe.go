@@ -65,17 +65,11 @@ type opLabel struct {
 	multipart bool   // an upload
 }
 
-// setOperations indexes the spec's operations. The embedded spec's
-// operationIds are capitalised by the code generator; labels use
-// openapi.yaml's own spelling (lowerCamelCase).
+// setOperations indexes the spec's operations.
 func (o *Observer) setOperations(ops map[string]*operation) {
 	o.ops = make(map[string]opLabel, len(ops))
 	for k, op := range ops {
-		id := op.id
-		if id != "" {
-			id = strings.ToLower(id[:1]) + id[1:]
-		}
-		o.ops[k] = opLabel{id: id, multipart: op.multipart}
+		o.ops[k] = opLabel{id: op.id, multipart: op.multipart}
 	}
 }
 

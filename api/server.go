@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	sachet "github.com/sachet-server/sachet"
 	"github.com/sachet-server/sachet/gen"
 )
 
@@ -42,9 +42,9 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	if cfg.MaxJSONBytes <= 0 {
 		cfg.MaxJSONBytes = 1 << 20
 	}
-	spec, err := gen.GetSwagger()
+	spec, err := sachet.LoadSpec()
 	if err != nil {
-		return nil, fmt.Errorf("loading embedded spec: %w", err)
+		return nil, err
 	}
 	spec.Servers = nil // the validator would otherwise match only those hosts
 	ops, err := indexOperations(spec)

@@ -165,7 +165,7 @@ func registerMetrics(reg *prometheus.Registry, store *db.Store, throttle *auth.T
 // newMeta prepares what the meta routes serve: readiness checks, metrics,
 // the contract as YAML and JSON, and the reference page.
 func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*impl.Meta, error) {
-	spec, err := gen.GetSwagger()
+	spec, err := sachet.LoadSpec()
 	if err != nil {
 		return nil, err
 	}

@@ -11,16 +11,16 @@ import (
 // so that a bad body never hides them (see api.Prechecker).
 func (s *Server) Precheck(ctx context.Context, op string, params map[string]string) error {
 	switch op {
-	case "PatchShare", "PutShare":
+	case "patchShare", "putShare":
 		_, err := s.Shares.modifiable(ctx, params["share_id"])
 		return err
-	case "UploadShareContent", "ReplaceShareContent":
+	case "uploadShareContent", "replaceShareContent":
 		sh, err := loadShare(ctx, s.Content.store, params["share_id"])
 		if err != nil {
 			return err
 		}
-		return uploadable(domain.CallerFrom(ctx), sh, op == "ReplaceShareContent")
-	case "PatchUser", "PutUser":
+		return uploadable(domain.CallerFrom(ctx), sh, op == "replaceShareContent")
+	case "patchUser", "putUser":
 		_, err := s.Users.store.UserByName(ctx, params["username"])
 		if domain.IsKind(err, domain.NotFound) {
 			return errNoUser
