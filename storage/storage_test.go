@@ -925,3 +925,33 @@ func TestCopyUser(t *testing.T) {
 		t.Error("content differs")
 	}
 }
+
+// BenchmarkJoinOneChunk256MiB is the common one-chunk upload, which links
+// instead of copying.
+func BenchmarkJoinOneChunk256MiB(b *testing.B) {
+	for _, mode := range []string{"default", "nolink"} {
+		b.Run(mode, func(b *testing.B) {
+			f := newFS(b)
+			f.opt.noLink = mode == "nolink"
+			data := benchData()
+			var rs []io.Reader
+			for range 32 {
+				rs = append(rs, bytes.NewReader(data))
+			}
+			id, _, err := f.WriteChunk(context.Background(), io.MultiReader(rs...), 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(32 * benchChunk)
+			for b.Loop() {
+				blob, err := f.Join(context.Background(), []string{id}, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				f.Remove(blob.ID)
+				b.StartTimer()
+			}
+		})
+	}
+}
