@@ -161,6 +161,9 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 		h.remove(ctx, old)
 	}
 	chunks, claimed, err := h.store.ClaimCompletion(ctx, up.ID)
+	if domain.IsKind(err, domain.NotFound) {
+		return false, nil // another request completed the upload, with this chunk in it
+	}
 	if err != nil || !claimed {
 		return false, err
 	}
