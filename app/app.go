@@ -265,6 +265,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
 	go a.cleanupLoop(cleanupCtx)
+	if a.cfg.PprofAddr != "" {
+		go a.servePprof(cleanupCtx)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
