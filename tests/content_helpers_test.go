@@ -90,4 +90,3 @@ func (s *server) content(shareID, token string, headers ...string) reply {
 	s.t.Helper()
 	return s.req("GET", "/files/"+shareID+"/content", token, nil, headers...)
 }
-

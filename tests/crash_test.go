@@ -73,8 +73,8 @@ func TestCrash(t *testing.T) {
 	}
 }
 
-// buildSachet builds the binary once for all of TestCrash's subtests, into
-// TestCrash's temporary directory.
+// buildSachet builds cmd/sachet into t's temporary directory, for the tests
+// that run the real binary (crashes, signals, resource limits).
 func buildSachet(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,7 +223,7 @@ func TestFaultDatabaseGone(t *testing.T) {
 	cfg.Timeout = 2 * time.Second
 	cfg.ReadTimeout = 5 * time.Second
 	cfg.WriteTimeout = 5 * time.Second
-	s := obStart(t, obOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN()})
+	s := startWith(t, serverOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN()})
 	alice := s.user("alice", "CREATE", "MODIFY", "READ", "LIST")
 
 	a := s.newShare(alice, "a.bin")
@@ -369,7 +368,7 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			data := obTmpfs(t, "4m")
-			s := obStart(t, obOpts{dialect: d, dataDir: data, mutate: func(c *app.Config) {
+			s := startWith(t, serverOpts{dialect: d, dataDir: data, mutate: func(c *app.Config) {
 				// The SQLite file lives elsewhere: this is about blob storage.
 				if d == "sqlite" {
 					c.Database = "sqlite:" + filepath.Join(t.TempDir(), "sachet.db")
@@ -432,21 +431,6 @@ func TestFaultDiskFull(t *testing.T) {
 
 // ---- the real binary ----
 
-// obBuild builds cmd/sachet into dir.
-func obBuild(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out := filepath.Join(t.TempDir(), "sachet")
-	cmd := exec.Command(goBin, "build", "-o", out, "./cmd/sachet")
-	cmd.Dir = ".."
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/sachet: %v\n%s", err, b)
-	}
-	return out
-}
 
 // obProc is a `sachet serve` subprocess.
 type obProc struct {
@@ -557,7 +541,7 @@ func TestObRlimitHelper(t *testing.T) {
 // partial file. It works where mounting a small filesystem is not allowed.
 func TestFaultFileSizeLimit(t *testing.T) {
 	t.Parallel()
-	bin := obBuild(t)
+	bin := buildSachet(t)
 	dir := t.TempDir()
 	env := []string{"SACHET_DATA_DIR=" + dir, "SACHET_BCRYPT_COST=4", "SACHET_DATABASE=" + freshMySQL(t)}
 	p := obServe(t, append(env, "OB_RLIMIT_FSIZE="+strconv.Itoa(1<<20)), os.Args[0], "-test.run=^TestObRlimitHelper$", "--", bin, "serve")
@@ -587,7 +571,7 @@ func TestFaultFileSizeLimit(t *testing.T) {
 // TestFaultClientDisconnect: a client that disconnects mid-chunk leaves no
 // file behind and the share unchanged; the upload can be finished later.
 func TestFaultClientDisconnect(t *testing.T) {
-	obEachDB(t, obOpts{}, func(t *testing.T, s *server) {
+	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "d.bin")
 		v1 := obRandom(256 << 10)
 		s.upload("POST", id, s.admin, v1, 1<<20)
@@ -625,7 +609,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 // acknowledged when it starts again.
 func TestFaultSIGTERM(t *testing.T) {
 	t.Parallel()
-	bin := obBuild(t)
+	bin := buildSachet(t)
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,36 +102,73 @@ func freshMySQL(t testing.TB) string {
 	return "mysql:" + base + name
 }
 
-// start boots the real server on 127.0.0.1:0 with a temporary data dir.
+// start boots the real server with the defaults for dialect, adjusted by
+// mutate.
 func start(t testing.TB, dialect string, mutate func(*app.Config)) *server {
 	t.Helper()
+	return startWith(t, serverOpts{dialect: dialect, mutate: mutate})
+}
+
+// serverOpts configure startWith: control over the database, the
+// data dir and the log.
+type serverOpts struct {
+	dialect  string // "sqlite" (default) or "mysql"
+	database string // overrides the dialect's fresh database
+	dataDir  string // default: a temporary dir
+	mutate   func(*app.Config)
+	logOut   io.Writer // default: the test log, warnings and up
+	logJSON  bool
+	logLevel slog.Level
+}
+
+// startWith boots the real server in-process on 127.0.0.1:0, with a
+// temporary data dir unless o says otherwise.
+func startWith(t testing.TB, o serverOpts) *server {
+	t.Helper()
 	cfg := app.Defaults()
-	cfg.DataDir = t.TempDir()
-	cfg.Database = ""
-	if dialect == "mysql" {
+	cfg.DataDir = o.dataDir
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	if o.dialect == "" {
+		o.dialect = "sqlite"
+	}
+	switch {
+	case o.database != "":
+		cfg.Database = o.database
+	case o.dialect == "mysql":
 		cfg.Database = freshMySQL(t)
-	} else {
-		cfg.Database = "sqlite:" + cfg.DataDir + "/sachet.db"
+	default:
+		cfg.Database = "sqlite:" + filepath.Join(t.TempDir(), "sachet.db")
 	}
 	cfg.BcryptCost = 4
 	cfg.Addr = "127.0.0.1:0"
-	if mutate != nil {
-		mutate(&cfg)
+	if o.mutate != nil {
+		o.mutate(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var h slog.Handler
+	if o.logOut == nil {
+		h = slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	} else if o.logJSON {
+		h = slog.NewJSONHandler(o.logOut, &slog.HandlerOptions{Level: o.logLevel})
+	} else {
+		h = slog.NewTextHandler(o.logOut, &slog.HandlerOptions{Level: o.logLevel})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, slog.New(h))
 	if err != nil {
 		cancel()
 		t.Fatalf("open app: %v", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		cancel()
+		a.Close()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
-	s := &server{t: t, URL: "http://" + ln.Addr().String(), App: a, Cfg: cfg, Dialect: dialect}
+	s := &server{t: t, URL: "http://" + ln.Addr().String(), App: a, Cfg: cfg, Dialect: o.dialect}
 	s.client = &http.Client{Transport: &validatingTransport{s: s, base: http.DefaultTransport}}
 	t.Cleanup(func() {
 		cancel()

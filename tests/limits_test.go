@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,94 +29,19 @@ import (
 	"time"
 
 	"github.com/sachet-server/sachet/app"
-	"github.com/sachet-server/sachet/domain"
 )
 
 // ---- helpers for limits_test.go, faults_test.go and load_test.go ----
 
-// obOpts configure obStart, a start with control over the database, the
-// data dir and the log.
-type obOpts struct {
-	dialect  string // "sqlite" (default) or "mysql"
-	database string // overrides the dialect's fresh database
-	dataDir  string // default: a temporary dir
-	mutate   func(*app.Config)
-	logOut   io.Writer // default: the test log, warnings and up
-	logJSON  bool
-	logLevel slog.Level
-}
-
-// obStart boots the in-process server like start, with o's choices.
-func obStart(t testing.TB, o obOpts) *server {
-	t.Helper()
-	cfg := app.Defaults()
-	cfg.DataDir = o.dataDir
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
-	if o.dialect == "" {
-		o.dialect = "sqlite"
-	}
-	switch {
-	case o.database != "":
-		cfg.Database = o.database
-	case o.dialect == "mysql":
-		cfg.Database = freshMySQL(t)
-	default:
-		cfg.Database = "sqlite:" + filepath.Join(t.TempDir(), "sachet.db")
-	}
-	cfg.BcryptCost = 4
-	cfg.Addr = "127.0.0.1:0"
-	if o.mutate != nil {
-		o.mutate(&cfg)
-	}
-	var h slog.Handler
-	if o.logOut == nil {
-		h = slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})
-	} else if o.logJSON {
-		h = slog.NewJSONHandler(o.logOut, &slog.HandlerOptions{Level: o.logLevel})
-	} else {
-		h = slog.NewTextHandler(o.logOut, &slog.HandlerOptions{Level: o.logLevel})
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, slog.New(h))
-	if err != nil {
-		cancel()
-		t.Fatalf("open app: %v", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		cancel()
-		a.Close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	s := &server{t: t, URL: "http://" + ln.Addr().String(), App: a, Cfg: cfg, Dialect: o.dialect}
-	s.client = &http.Client{Transport: &validatingTransport{s: s, base: http.DefaultTransport}}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close()
-	})
-	if err := a.CreateUser(context.Background(), "admin", "admin-pw", domain.PermAll); err != nil {
-		t.Fatal(err)
-	}
-	s.admin = s.login("admin", "admin-pw")
-	return s
-}
-
 // obEachDB runs fn on a fresh server per database, in parallel.
-func obEachDB(t *testing.T, o obOpts, fn func(t *testing.T, s *server)) {
+func obEachDB(t *testing.T, o serverOpts, fn func(t *testing.T, s *server)) {
 	t.Helper()
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			o := o
 			o.dialect = d
-			fn(t, obStart(t, o))
+			fn(t, startWith(t, o))
 		})
 	}
 }
@@ -244,7 +168,7 @@ func obMetrics(t testing.TB, s *server) map[string]float64 {
 // normally meanwhile.
 func TestLimitSlowloris(t *testing.T) {
 	t.Parallel()
-	s := obStart(t, obOpts{mutate: func(c *app.Config) { c.HeaderTimeout = time.Second }})
+	s := startWith(t, serverOpts{mutate: func(c *app.Config) { c.HeaderTimeout = time.Second }})
 	const slow = 40
 	start := time.Now()
 	cut := make(chan time.Duration, slow)
@@ -299,7 +223,7 @@ func TestLimitSlowloris(t *testing.T) {
 // JSON envelope; far over it, Go's server answers 431 itself (text body).
 func TestLimitHeaderSize(t *testing.T) {
 	t.Parallel()
-	s := obStart(t, obOpts{mutate: func(c *app.Config) { c.MaxHeaderBytes = 16 << 10 }})
+	s := startWith(t, serverOpts{mutate: func(c *app.Config) { c.MaxHeaderBytes = 16 << 10 }})
 	get := func(pad int) (*http.Response, []byte) {
 		req, _ := http.NewRequest("GET", s.URL+"/whoami", nil)
 		req.Header.Set("X-Padding", strings.Repeat("p", pad))
@@ -344,7 +268,7 @@ func obIdleConfig(c *app.Config) { c.IdleTimeout = obIdle }
 // cut after about SACHET_IDLE_TIMEOUT; its partial file is removed, the
 // share keeps its content, and others are served meanwhile.
 func TestStallUpload(t *testing.T) {
-	obEachDB(t, obOpts{mutate: obIdleConfig}, func(t *testing.T, s *server) {
+	obEachDB(t, serverOpts{mutate: obIdleConfig}, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "stall.bin")
 		v1 := obRandom(300 << 10)
 		s.upload("POST", id, s.admin, v1, 1<<20)
@@ -403,7 +327,7 @@ func TestStallUpload(t *testing.T) {
 // transfer that takes much longer than SACHET_IDLE_TIMEOUT but keeps moving.
 func TestStallSlowButSteadyTransfers(t *testing.T) {
 	t.Parallel()
-	s := obStart(t, obOpts{mutate: obIdleConfig})
+	s := startWith(t, serverOpts{mutate: obIdleConfig})
 	id := s.newShare(s.admin, "slow.bin")
 	data := obRandom(3 << 20)
 
@@ -451,7 +375,7 @@ func TestStallSlowButSteadyTransfers(t *testing.T) {
 // about SACHET_IDLE_TIMEOUT, even though the body is sent by sendfile.
 func TestStallDownload(t *testing.T) {
 	t.Parallel()
-	s := obStart(t, obOpts{mutate: obIdleConfig})
+	s := startWith(t, serverOpts{mutate: obIdleConfig})
 	id := s.newShare(s.admin, "big.bin")
 	data := obRandom(48 << 20)
 	s.upload("POST", id, s.admin, data, 16<<20)
@@ -497,7 +421,7 @@ func TestStallDownload(t *testing.T) {
 // not, with the same answers) and per client address; past the limit, 429
 // with Retry-After, before the password is even checked.
 func TestThrottleLogin(t *testing.T) {
-	obEachDB(t, obOpts{mutate: func(c *app.Config) {
+	obEachDB(t, serverOpts{mutate: func(c *app.Config) {
 		c.LoginMaxFailures = 3
 		c.LoginWindow = time.Minute
 		c.TrustedProxies, _ = app.ParsePrefixes("127.0.0.1")
@@ -563,7 +487,7 @@ func TestThrottleLogin(t *testing.T) {
 // not a trusted proxy is ignored: a client can't rotate its address.
 func TestThrottleUntrustedForwardedFor(t *testing.T) {
 	t.Parallel()
-	s := obStart(t, obOpts{mutate: func(c *app.Config) {
+	s := startWith(t, serverOpts{mutate: func(c *app.Config) {
 		c.LoginMaxFailures = 3
 		c.LoginWindow = time.Minute
 	}})
@@ -606,7 +530,7 @@ func TestLogRequestIDsAndNoSecrets(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
 			logs := &obLockedBuffer{}
-			s := obStart(t, obOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelDebug})
+			s := startWith(t, serverOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelDebug})
 			secrets := []string{"admin-pw", s.admin}
 			pw := "Pa55-w0rd-" + hex.EncodeToString(obRandom(6))
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "lea", "password": pw, "permissions": []string{"CREATE", "READ"}}), 201)
@@ -697,7 +621,7 @@ func TestLogRequestIDsAndNoSecrets(t *testing.T) {
 // 503 with a message when the data dir is not writable or the database is
 // gone, and 200 again once the data dir is back.
 func TestHealthReadyz(t *testing.T) {
-	obEachDB(t, obOpts{}, func(t *testing.T, s *server) {
+	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
 		expect(t, s.req("GET", "/healthz", "", nil), 200)
 		expect(t, s.req("GET", "/readyz", "", nil), 200)
 		s.allow5xx = true
@@ -732,7 +656,7 @@ func TestHealthReadyz(t *testing.T) {
 // TestMetrics: requests by operation and status, latency histograms, bytes
 // in and out, active uploads, database pool stats.
 func TestMetrics(t *testing.T) {
-	obEachDB(t, obOpts{}, func(t *testing.T, s *server) {
+	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
 		for i := 0; i < 5; i++ {
 			expect(t, s.req("GET", "/whoami", s.admin, nil), 200)
 		}

@@ -286,7 +286,7 @@ func TestLoad(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			setup := time.Now()
-			s := obStart(t, obOpts{dialect: d, mutate: func(c *app.Config) {
+			s := startWith(t, serverOpts{dialect: d, mutate: func(c *app.Config) {
 				// Each client signs in from its own address, as through a proxy.
 				c.TrustedProxies, _ = app.ParsePrefixes("127.0.0.1")
 			}})
@@ -401,7 +401,7 @@ func TestLoadLoginFlood(t *testing.T) {
 	for per := time.Since(t0); per < 25*time.Millisecond && cost < 14; per *= 2 {
 		cost++
 	}
-	s := obStart(t, obOpts{mutate: func(c *app.Config) {
+	s := startWith(t, serverOpts{mutate: func(c *app.Config) {
 		c.LoginMaxFailures = 0 // this is about CPU, not guessing
 		c.BcryptCost = cost
 	}})
