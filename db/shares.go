@@ -241,26 +241,31 @@ func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Sha
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
-	var rows []shareRow
-	var total int
-	err := s.readTx(ctx, "list shares", func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &total, `SELECT COUNT(*) FROM shares`); err != nil {
-			return err
-		}
-		// Deferred join: the page's ids come from the (create_date,
-		// share_id) index alone, so skipping `offset` rows reads no table
-		// rows and sorts nothing; only the page's rows are fetched.
-		return tx.SelectContext(ctx, &rows,
-			`SELECT `+qualified("s", shareColumns)+` FROM shares s JOIN (
-				SELECT share_id FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?
-			) p ON p.share_id = s.share_id ORDER BY s.create_date, s.share_id`, limit, offset)
-	})
+	// One statement, so the count and the page come from one snapshot
+	// without a transaction, and prepared once. Deferred join: the page's
+	// ids come from the (create_date, share_id) index alone, so skipping
+	// `offset` rows reads no table rows and sorts nothing.
+	var rows []struct {
+		Total int `db:"total"`
+		shareRow
+	}
+	err := s.selectHot(ctx, &rows, `SELECT (SELECT COUNT(*) FROM shares) AS total, `+qualified("s", shareColumns)+`
+		FROM shares s JOIN (
+			SELECT share_id FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?
+		) p ON p.share_id = s.share_id ORDER BY s.create_date, s.share_id`, limit, offset)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fail(err, "list shares")
+	}
+	if len(rows) == 0 { // past the end: the count alone
+		var total int
+		if err := s.getHot(ctx, &total, `SELECT COUNT(*) FROM shares`); err != nil {
+			return nil, 0, fail(err, "count shares")
+		}
+		return []domain.Share{}, total, nil
 	}
 	shares := make([]domain.Share, len(rows))
 	for i, r := range rows {
 		shares[i] = *r.domain()
 	}
-	return shares, total, nil
+	return shares, rows[0].Total, nil
 }

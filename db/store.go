@@ -429,6 +429,15 @@ func (s *Store) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 }
 
 // getHot runs a hot single-row read through a prepared statement.
+// selectHot is getHot for many rows.
+func (s *Store) selectHot(ctx context.Context, dest any, q string, args ...any) error {
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
 func (s *Store) getHot(ctx context.Context, dest any, q string, args ...any) error {
 	st, err := s.stmt(ctx, q)
 	if err != nil {

@@ -136,25 +136,30 @@ func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
-	var rows []userRow
-	var total int
-	err := s.readTx(ctx, "list users", func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &total, `SELECT COUNT(*) FROM users`); err != nil {
-			return err
-		}
-		return tx.SelectContext(ctx, &rows,
-			`SELECT `+qualified("u", userColumns)+` FROM users u JOIN (
-				SELECT username FROM users ORDER BY register_date, username LIMIT ? OFFSET ?
-			) p ON p.username = u.username ORDER BY u.register_date, u.username`, limit, offset)
-	})
+	// As ListShares: one prepared statement, a deferred join on the order index.
+	var rows []struct {
+		Total int `db:"total"`
+		userRow
+	}
+	err := s.selectHot(ctx, &rows, `SELECT (SELECT COUNT(*) FROM users) AS total, `+qualified("u", userColumns)+`
+		FROM users u JOIN (
+			SELECT username FROM users ORDER BY register_date, username LIMIT ? OFFSET ?
+		) p ON p.username = u.username ORDER BY u.register_date, u.username`, limit, offset)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fail(err, "list users")
+	}
+	if len(rows) == 0 { // past the end: the count alone
+		var total int
+		if err := s.getHot(ctx, &total, `SELECT COUNT(*) FROM users`); err != nil {
+			return nil, 0, fail(err, "count users")
+		}
+		return []domain.User{}, total, nil
 	}
 	users := make([]domain.User, len(rows))
 	for i, r := range rows {
 		users[i] = *r.domain()
 	}
-	return users, total, nil
+	return users, rows[0].Total, nil
 }
 
 // CountUsers returns how many users exist (the server uses it to tell a
