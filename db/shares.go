@@ -244,13 +244,15 @@ func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Sha
 	// One statement, so the count and the page come from one snapshot
 	// without a transaction, and prepared once. Deferred join: the page's
 	// ids come from the (create_date, share_id) index alone, so skipping
-	// `offset` rows reads no table rows and sorts nothing.
+	// `offset` rows reads no table rows and sorts nothing. The count is a
+	// derived table, computed once (MariaDB runs a scalar subquery in the
+	// select list for every row).
 	var rows []struct {
 		Total int `db:"total"`
 		shareRow
 	}
-	err := s.selectHot(ctx, &rows, `SELECT (SELECT COUNT(*) FROM shares) AS total, `+qualified("s", shareColumns)+`
-		FROM shares s JOIN (
+	err := s.selectHot(ctx, &rows, `SELECT c.total, `+qualified("s", shareColumns)+`
+		FROM (SELECT COUNT(*) AS total FROM shares) c CROSS JOIN shares s JOIN (
 			SELECT share_id FROM shares ORDER BY create_date, share_id LIMIT ? OFFSET ?
 		) p ON p.share_id = s.share_id ORDER BY s.create_date, s.share_id`, limit, offset)
 	if err != nil {

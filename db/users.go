@@ -141,8 +141,8 @@ func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User
 		Total int `db:"total"`
 		userRow
 	}
-	err := s.selectHot(ctx, &rows, `SELECT (SELECT COUNT(*) FROM users) AS total, `+qualified("u", userColumns)+`
-		FROM users u JOIN (
+	err := s.selectHot(ctx, &rows, `SELECT c.total, `+qualified("u", userColumns)+`
+		FROM (SELECT COUNT(*) AS total FROM users) c CROSS JOIN users u JOIN (
 			SELECT username FROM users ORDER BY register_date, username LIMIT ? OFFSET ?
 		) p ON p.username = u.username ORDER BY u.register_date, u.username`, limit, offset)
 	if err != nil {
