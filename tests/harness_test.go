@@ -139,7 +139,7 @@ func startWith(t testing.TB, o serverOpts) *server {
 	case o.dialect == "mysql":
 		cfg.Database = freshMySQL(t)
 	default:
-		cfg.Database = "sqlite:" + filepath.Join(t.TempDir(), "sachet.db")
+		cfg.Database = "sqlite:" + filepath.Join(cfg.DataDir, "sachet.db")
 	}
 	cfg.BcryptCost = 4
 	cfg.Addr = "127.0.0.1:0"
