@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
@@ -138,10 +139,7 @@ func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject
 	if err != nil {
 		return nil, err
 	}
-	owner, setOwner, err := ownerIn(req.Body.OwnerName.IsSpecified(), req.Body.OwnerName.IsNull(), req.Body.OwnerName.Get)
-	if err != nil {
-		return nil, err
-	}
+	owner, setOwner := ownerIn(req.Body.OwnerName)
 	if err := h.updateMeta(ctx, sh, req.Body.FileName, owner, setOwner); err != nil {
 		return nil, err
 	}
@@ -154,29 +152,26 @@ func (h *Shares) PutShare(ctx context.Context, req gen.PutShareRequestObject) (g
 	if err != nil {
 		return nil, err
 	}
-	owner, _, err := ownerIn(true, req.Body.OwnerName.IsNull() || !req.Body.OwnerName.IsSpecified(), req.Body.OwnerName.Get)
-	if err != nil {
-		return nil, err
-	}
+	// owner_name is required (the gate validated it), so it is set: a name
+	// or null.
+	owner, _ := ownerIn(req.Body.OwnerName)
 	if err := h.updateMeta(ctx, sh, &req.Body.FileName, owner, true); err != nil {
 		return nil, err
 	}
 	return gen.PutShare200JSONResponse{SuccessJSONResponse: success("Share updated.")}, nil
 }
 
-// ownerIn reads a nullable owner_name: absent (keep), null (anonymous) or a name.
-func ownerIn(specified, null bool, get func() (string, error)) (*string, bool, error) {
-	if !specified {
-		return nil, false, nil
+// ownerIn reads a nullable owner_name: absent (set false: keep the owner),
+// null (anonymous users own it) or a name.
+func ownerIn(n nullable.Nullable[string]) (owner *string, set bool) {
+	if !n.IsSpecified() {
+		return nil, false
 	}
-	if null {
-		return nil, true, nil
+	if n.IsNull() {
+		return nil, true
 	}
-	name, err := get()
-	if err != nil {
-		return nil, false, domain.Errorf(domain.Invalid, "invalid request body: field \"owner_name\" must be a string or null")
-	}
-	return &name, true, nil
+	name, _ := n.Get() // specified and not null: Get cannot fail
+	return &name, true
 }
 
 // DeleteShare removes any unlocked share with its content and uploads.
