@@ -343,12 +343,32 @@ type ClientInterface interface {
 	// Corresponds with POST /users (the `CreateUser` operationId).
 	CreateUser(ctx context.Context, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetUserNamedExtend Read the user named "extend"
+	//
+	// The user look-up of `GET /users/{username}` for the name `extend`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
+	GetUserNamedExtend(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ExtendToken Renew a token
 	//
 	// Returns a new token for the caller. The old token stays valid.
 	//
 	// Corresponds with POST /users/extend (the `ExtendToken` operationId).
 	ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUserNamedLogin Read the user named "login"
+	//
+	// The user look-up of `GET /users/{username}` for the name `login`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
+	GetUserNamedLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Sign in
 	//
@@ -370,6 +390,16 @@ type ClientInterface interface {
 	// Corresponds with POST /users/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetUserNamedLogout Read the user named "logout"
+	//
+	// The user look-up of `GET /users/{username}` for the name `logout`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
+	GetUserNamedLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LogoutWithBody Revoke a token
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
@@ -389,6 +419,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /users/logout (the `Logout` operationId).
 	Logout(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUserNamedPassword Read the user named "password"
+	//
+	// The user look-up of `GET /users/{username}` for the name `password`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
+	GetUserNamedPassword(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change one's own password
 	//
@@ -1009,6 +1049,26 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 	return c.Client.Do(req)
 }
 
+// GetUserNamedExtend Read the user named "extend"
+//
+// The user look-up of `GET /users/{username}` for the name `extend`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
+func (c *Client) GetUserNamedExtend(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserNamedExtendRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ExtendToken Renew a token
 //
 // Returns a new token for the caller. The old token stays valid.
@@ -1016,6 +1076,26 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 // Corresponds with POST /users/extend (the `ExtendToken` operationId).
 func (c *Client) ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExtendTokenRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserNamedLogin Read the user named "login"
+//
+// The user look-up of `GET /users/{username}` for the name `login`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
+func (c *Client) GetUserNamedLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserNamedLoginRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1066,6 +1146,26 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 	return c.Client.Do(req)
 }
 
+// GetUserNamedLogout Read the user named "logout"
+//
+// The user look-up of `GET /users/{username}` for the name `logout`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
+func (c *Client) GetUserNamedLogout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserNamedLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LogoutWithBody Revoke a token
 //
 // Revokes the token in the body. It must belong to the caller, unless
@@ -1096,6 +1196,26 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 // Corresponds with POST /users/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserNamedPassword Read the user named "password"
+//
+// The user look-up of `GET /users/{username}` for the name `password`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
+func (c *Client) GetUserNamedPassword(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserNamedPasswordRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2220,6 +2340,33 @@ func NewCreateUserRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewGetUserNamedExtendRequest constructs an http.Request for the GetUserNamedExtend method
+func NewGetUserNamedExtendRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/extend")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewExtendTokenRequest constructs an http.Request for the ExtendToken method
 func NewExtendTokenRequest(server string) (*http.Request, error) {
 	var err error
@@ -2240,6 +2387,33 @@ func NewExtendTokenRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUserNamedLoginRequest constructs an http.Request for the GetUserNamedLogin method
+func NewGetUserNamedLoginRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2287,6 +2461,33 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	return req, nil
 }
 
+// NewGetUserNamedLogoutRequest constructs an http.Request for the GetUserNamedLogout method
+func NewGetUserNamedLogoutRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/logout")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLogoutRequest calls the generic Logout builder with application/json body
 func NewLogoutRequest(server string, body LogoutJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2323,6 +2524,33 @@ func NewLogoutRequestWithBody(server string, contentType string, body io.Reader)
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetUserNamedPasswordRequest constructs an http.Request for the GetUserNamedPassword method
+func NewGetUserNamedPasswordRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -2881,6 +3109,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /users (the `CreateUser` operationId).
 	CreateUserWithResponse(ctx context.Context, body CreateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUserResponse, error)
 
+	// GetUserNamedExtendWithResponse Read the user named "extend"
+	//
+	// The user look-up of `GET /users/{username}` for the name `extend`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
+	GetUserNamedExtendWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedExtendResponse, error)
+
 	// ExtendTokenWithResponse Renew a token
 	//
 	// Returns a new token for the caller. The old token stays valid.
@@ -2889,6 +3129,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /users/extend (the `ExtendToken` operationId).
 	ExtendTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExtendTokenResponse, error)
+
+	// GetUserNamedLoginWithResponse Read the user named "login"
+	//
+	// The user look-up of `GET /users/{username}` for the name `login`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
+	GetUserNamedLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedLoginResponse, error)
 
 	// LoginWithBodyWithResponse Sign in
 	//
@@ -2910,6 +3162,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /users/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
+	// GetUserNamedLogoutWithResponse Read the user named "logout"
+	//
+	// The user look-up of `GET /users/{username}` for the name `logout`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
+	GetUserNamedLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedLogoutResponse, error)
+
 	// LogoutWithBodyWithResponse Revoke a token
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
@@ -2929,6 +3193,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /users/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// GetUserNamedPasswordWithResponse Read the user named "password"
+	//
+	// The user look-up of `GET /users/{username}` for the name `password`, which
+	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// call the POST route get a clear error instead.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
+	GetUserNamedPasswordWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedPasswordResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change one's own password
 	//
@@ -4662,6 +4938,68 @@ func (r CreateUserResponse) ContentType() string {
 	return ""
 }
 
+type GetUserNamedExtendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserNamedExtendResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserNamedExtendResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserNamedExtendResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUserNamedExtendResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserNamedExtendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserNamedExtendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserNamedExtendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserNamedExtendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ExtendTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4711,6 +5049,68 @@ func (r ExtendTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExtendTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUserNamedLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserNamedLoginResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserNamedLoginResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserNamedLoginResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUserNamedLoginResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserNamedLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserNamedLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserNamedLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserNamedLoginResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4800,6 +5200,68 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+type GetUserNamedLogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserNamedLogoutResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserNamedLogoutResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserNamedLogoutResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUserNamedLogoutResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserNamedLogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserNamedLogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserNamedLogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserNamedLogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -4870,6 +5332,68 @@ func (r LogoutResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUserNamedPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserNamedPasswordResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUserNamedPasswordResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUserNamedPasswordResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUserNamedPasswordResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserNamedPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserNamedPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserNamedPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserNamedPasswordResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5773,6 +6297,24 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, body C
 	return ParseCreateUserResponse(rsp)
 }
 
+// GetUserNamedExtendWithResponse Read the user named "extend"
+//
+// The user look-up of `GET /users/{username}` for the name `extend`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
+func (c *ClientWithResponses) GetUserNamedExtendWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedExtendResponse, error) {
+	rsp, err := c.GetUserNamedExtend(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserNamedExtendResponse(rsp)
+}
+
 // ExtendTokenWithResponse Renew a token
 //
 // Returns a new token for the caller. The old token stays valid.
@@ -5786,6 +6328,24 @@ func (c *ClientWithResponses) ExtendTokenWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseExtendTokenResponse(rsp)
+}
+
+// GetUserNamedLoginWithResponse Read the user named "login"
+//
+// The user look-up of `GET /users/{username}` for the name `login`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
+func (c *ClientWithResponses) GetUserNamedLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedLoginResponse, error) {
+	rsp, err := c.GetUserNamedLogin(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserNamedLoginResponse(rsp)
 }
 
 // LoginWithBodyWithResponse Sign in
@@ -5820,6 +6380,24 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 	return ParseLoginResponse(rsp)
 }
 
+// GetUserNamedLogoutWithResponse Read the user named "logout"
+//
+// The user look-up of `GET /users/{username}` for the name `logout`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
+func (c *ClientWithResponses) GetUserNamedLogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedLogoutResponse, error) {
+	rsp, err := c.GetUserNamedLogout(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserNamedLogoutResponse(rsp)
+}
+
 // LogoutWithBodyWithResponse Revoke a token
 //
 // Revokes the token in the body. It must belong to the caller, unless
@@ -5850,6 +6428,24 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// GetUserNamedPasswordWithResponse Read the user named "password"
+//
+// The user look-up of `GET /users/{username}` for the name `password`, which
+// its POST route reserves: no user can have it, so `ADMIN` gets `404`
+// and anyone else `403` (`401` when anonymous). Clients that meant to
+// call the POST route get a clear error instead.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
+func (c *ClientWithResponses) GetUserNamedPasswordWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetUserNamedPasswordResponse, error) {
+	rsp, err := c.GetUserNamedPassword(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserNamedPasswordResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change one's own password
@@ -7448,6 +8044,53 @@ func ParseCreateUserResponse(rsp *http.Response) (*CreateUserResponse, error) {
 	return response, nil
 }
 
+// ParseGetUserNamedExtendResponse parses an HTTP response from a GetUserNamedExtendWithResponse call
+func ParseGetUserNamedExtendResponse(rsp *http.Response) (*GetUserNamedExtendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserNamedExtendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseExtendTokenResponse parses an HTTP response from a ExtendTokenWithResponse call
 func ParseExtendTokenResponse(rsp *http.Response) (*ExtendTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7475,6 +8118,53 @@ func ParseExtendTokenResponse(rsp *http.Response) (*ExtendTokenResponse, error) 
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUserNamedLoginResponse parses an HTTP response from a GetUserNamedLoginWithResponse call
+func ParseGetUserNamedLoginResponse(rsp *http.Response) (*GetUserNamedLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserNamedLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -7562,6 +8252,53 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	return response, nil
 }
 
+// ParseGetUserNamedLogoutResponse parses an HTTP response from a GetUserNamedLogoutWithResponse call
+func ParseGetUserNamedLogoutResponse(rsp *http.Response) (*GetUserNamedLogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserNamedLogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLogoutResponse parses an HTTP response from a LogoutWithResponse call
 func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7610,6 +8347,53 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUserNamedPasswordResponse parses an HTTP response from a GetUserNamedPasswordWithResponse call
+func ParseGetUserNamedPasswordResponse(rsp *http.Response) (*GetUserNamedPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserNamedPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

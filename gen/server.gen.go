@@ -649,15 +649,27 @@ type ServerInterface interface {
 	// CreateUser Create a user
 	// (POST /users)
 	CreateUser(ctx echo.Context) error
+	// GetUserNamedExtend Read the user named "extend"
+	// (GET /users/extend)
+	GetUserNamedExtend(ctx echo.Context) error
 	// ExtendToken Renew a token
 	// (POST /users/extend)
 	ExtendToken(ctx echo.Context) error
+	// GetUserNamedLogin Read the user named "login"
+	// (GET /users/login)
+	GetUserNamedLogin(ctx echo.Context) error
 	// Login Sign in
 	// (POST /users/login)
 	Login(ctx echo.Context) error
+	// GetUserNamedLogout Read the user named "logout"
+	// (GET /users/logout)
+	GetUserNamedLogout(ctx echo.Context) error
 	// Logout Revoke a token
 	// (POST /users/logout)
 	Logout(ctx echo.Context) error
+	// GetUserNamedPassword Read the user named "password"
+	// (GET /users/password)
+	GetUserNamedPassword(ctx echo.Context) error
 	// ChangePassword Change one's own password
 	// (POST /users/password)
 	ChangePassword(ctx echo.Context) error
@@ -1122,12 +1134,30 @@ func (w *ServerInterfaceWrapper) CreateUser(ctx echo.Context) error {
 	return err
 }
 
+// GetUserNamedExtend converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserNamedExtend(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserNamedExtend(ctx)
+	return err
+}
+
 // ExtendToken converts echo context to params.
 func (w *ServerInterfaceWrapper) ExtendToken(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ExtendToken(ctx)
+	return err
+}
+
+// GetUserNamedLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserNamedLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserNamedLogin(ctx)
 	return err
 }
 
@@ -1140,12 +1170,30 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// GetUserNamedLogout converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserNamedLogout(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserNamedLogout(ctx)
+	return err
+}
+
 // Logout converts echo context to params.
 func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// GetUserNamedPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUserNamedPassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUserNamedPassword(ctx)
 	return err
 }
 
@@ -1278,9 +1326,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/users/login", wrapper.GetUserNamedLogin, options.OperationMiddlewares["getUserNamedLogin"]...)
 	router.POST(options.BaseURL+"/users/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.GET(options.BaseURL+"/users/extend", wrapper.GetUserNamedExtend, options.OperationMiddlewares["getUserNamedExtend"]...)
 	router.POST(options.BaseURL+"/users/extend", wrapper.ExtendToken, options.OperationMiddlewares["extendToken"]...)
+	router.GET(options.BaseURL+"/users/logout", wrapper.GetUserNamedLogout, options.OperationMiddlewares["getUserNamedLogout"]...)
 	router.POST(options.BaseURL+"/users/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
+	router.GET(options.BaseURL+"/users/password", wrapper.GetUserNamedPassword, options.OperationMiddlewares["getUserNamedPassword"]...)
 	router.POST(options.BaseURL+"/users/password", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
@@ -3475,6 +3527,72 @@ func (response CreateUserdefaultJSONResponse) VisitCreateUserResponse(w http.Res
 	return err
 }
 
+type GetUserNamedExtendRequestObject struct {
+}
+
+type GetUserNamedExtendResponseObject interface {
+	VisitGetUserNamedExtendResponse(w http.ResponseWriter) error
+}
+
+type GetUserNamedExtend401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserNamedExtend401JSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedExtend403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserNamedExtend403JSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedExtend404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUserNamedExtend404JSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedExtenddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserNamedExtenddefaultJSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ExtendTokenRequestObject struct {
 }
 
@@ -3516,6 +3634,72 @@ type ExtendTokendefaultJSONResponse struct {
 }
 
 func (response ExtendTokendefaultJSONResponse) VisitExtendTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLoginRequestObject struct {
+}
+
+type GetUserNamedLoginResponseObject interface {
+	VisitGetUserNamedLoginResponse(w http.ResponseWriter) error
+}
+
+type GetUserNamedLogin401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserNamedLogin401JSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogin403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserNamedLogin403JSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogin404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUserNamedLogin404JSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogindefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserNamedLogindefaultJSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3625,6 +3809,72 @@ func (response LogindefaultJSONResponse) VisitLoginResponse(w http.ResponseWrite
 	return err
 }
 
+type GetUserNamedLogoutRequestObject struct {
+}
+
+type GetUserNamedLogoutResponseObject interface {
+	VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error
+}
+
+type GetUserNamedLogout401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserNamedLogout401JSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogout403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserNamedLogout403JSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogout404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUserNamedLogout404JSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedLogoutdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserNamedLogoutdefaultJSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutRequestObject struct {
 	Body *LogoutJSONRequestBody
 }
@@ -3709,6 +3959,72 @@ type LogoutdefaultJSONResponse struct {
 }
 
 func (response LogoutdefaultJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedPasswordRequestObject struct {
+}
+
+type GetUserNamedPasswordResponseObject interface {
+	VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error
+}
+
+type GetUserNamedPassword401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUserNamedPassword401JSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedPassword403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUserNamedPassword403JSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedPassword404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUserNamedPassword404JSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserNamedPassworddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUserNamedPassworddefaultJSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4334,15 +4650,27 @@ type StrictServerInterface interface {
 	// CreateUser Create a user
 	// (POST /users)
 	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
+	// GetUserNamedExtend Read the user named "extend"
+	// (GET /users/extend)
+	GetUserNamedExtend(ctx context.Context, request GetUserNamedExtendRequestObject) (GetUserNamedExtendResponseObject, error)
 	// ExtendToken Renew a token
 	// (POST /users/extend)
 	ExtendToken(ctx context.Context, request ExtendTokenRequestObject) (ExtendTokenResponseObject, error)
+	// GetUserNamedLogin Read the user named "login"
+	// (GET /users/login)
+	GetUserNamedLogin(ctx context.Context, request GetUserNamedLoginRequestObject) (GetUserNamedLoginResponseObject, error)
 	// Login Sign in
 	// (POST /users/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// GetUserNamedLogout Read the user named "logout"
+	// (GET /users/logout)
+	GetUserNamedLogout(ctx context.Context, request GetUserNamedLogoutRequestObject) (GetUserNamedLogoutResponseObject, error)
 	// Logout Revoke a token
 	// (POST /users/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// GetUserNamedPassword Read the user named "password"
+	// (GET /users/password)
+	GetUserNamedPassword(ctx context.Context, request GetUserNamedPasswordRequestObject) (GetUserNamedPasswordResponseObject, error)
 	// ChangePassword Change one's own password
 	// (POST /users/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -5083,6 +5411,29 @@ func (sh *strictHandler) CreateUser(ctx echo.Context) error {
 	return nil
 }
 
+// GetUserNamedExtend operation middleware
+func (sh *strictHandler) GetUserNamedExtend(ctx echo.Context) error {
+	var request GetUserNamedExtendRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserNamedExtend(ctx.Request().Context(), request.(GetUserNamedExtendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserNamedExtend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserNamedExtendResponseObject); ok {
+		return validResponse.VisitGetUserNamedExtendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ExtendToken operation middleware
 func (sh *strictHandler) ExtendToken(ctx echo.Context) error {
 	var request ExtendTokenRequestObject
@@ -5100,6 +5451,29 @@ func (sh *strictHandler) ExtendToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ExtendTokenResponseObject); ok {
 		return validResponse.VisitExtendTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUserNamedLogin operation middleware
+func (sh *strictHandler) GetUserNamedLogin(ctx echo.Context) error {
+	var request GetUserNamedLoginRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserNamedLogin(ctx.Request().Context(), request.(GetUserNamedLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserNamedLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserNamedLoginResponseObject); ok {
+		return validResponse.VisitGetUserNamedLoginResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5152,6 +5526,29 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 	return nil
 }
 
+// GetUserNamedLogout operation middleware
+func (sh *strictHandler) GetUserNamedLogout(ctx echo.Context) error {
+	var request GetUserNamedLogoutRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserNamedLogout(ctx.Request().Context(), request.(GetUserNamedLogoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserNamedLogout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserNamedLogoutResponseObject); ok {
+		return validResponse.VisitGetUserNamedLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Logout operation middleware
 func (sh *strictHandler) Logout(ctx echo.Context) error {
 	var request LogoutRequestObject
@@ -5192,6 +5589,29 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUserNamedPassword operation middleware
+func (sh *strictHandler) GetUserNamedPassword(ctx echo.Context) error {
+	var request GetUserNamedPasswordRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUserNamedPassword(ctx.Request().Context(), request.(GetUserNamedPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUserNamedPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserNamedPasswordResponseObject); ok {
+		return validResponse.VisitGetUserNamedPasswordResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5418,137 +5838,140 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcts4suiroLhbFXsuJcuOnYzt2h+axNl4r5O4Yrtmd0e5IUS2JEwoQAuAlpWUq+47nDc8T3IKDYAf",
-	"EinJspLdycmvxCIINBqN/u7mlyAW44ngwLUKTr4EI6AJSPxvN45hot9TPgT8OwEVSzbRTPDgJOimUzpT",
-	"JOrPNKioHYSBikcwpmYk8GwcnPwW4LPgQxjo2QSCk0BpyfgwuL8PgxeCa+D6JVMToZidc36JiPGUcTgl",
-	"A5YCp2P4Sy9ot9u9IArJlOkRoZy8f/WCHB3//JxEftBPERkISbjgre7Vi/NzYn5UcwDe0fEkNSDVLCFh",
-	"IqRuT5JBLwiWwH4BfKhHi2Db34kYED0C0hfJjDBOEBdVKAZCjqlGIPSzw2IpxjUMQZbXwlNYXOp6BESa",
-	"R0SBvIUkJNAett2hkE5rv3PwdO+w0+lEZIf2FXCNuInGWarZhEq9Z0biDCrarULXuG+E5YYrqpkaMEhq",
-	"Ds6u/9NeL+t0nsaKfQb8H0RNx+BfMLDW4vzsmg4XF7rSUvAhuaUpS6gWkiQg2S0kZCDFGNEfW5ifKHL1",
-	"uts6OHq2apMXVOk3ImH1O/t1BLw8L5lSRVKqNJEwSWkMCdl5fX19SRKqYSVCL0RM60nfHGwsgWpIiAQl",
-	"MhnDE0UmVI9WTfpWXHE2GDTfWC6UGdBwZ93T+lv7HrScdQcaZM1ZQCx4oogWZEqZJn0YCAlEyxnjQ0KH",
-	"lPFa0MvUfkV50hd3zbArOyAKiRL5GYgJcEjMJaOkL8VUgSQx5U80kRkndhoi7Ll1L8+fKCIkG86D4xHg",
-	"lqhDwH0YTKikY9CORZ4PPKlcMR7XXNDoaecwItN5qhlRRbjQJB6Zu5QQZd4mesQUyanHQMfMHJYlB2Fg",
-	"+FNwEpwPWn7Vll12OUGcD94KDm+ojkdrA6g0S1MEU3BwrEwBMbdQLQPMrNSyS60CqoGlXRlGhrBYxiZ4",
-	"OiNs0AAdosxARczlX4E1u+JyuC5pE5+d0CEY4pagM8lDy2L226Rrn0wMEzBAAk8IUwTGEz3LoflXBnJW",
-	"AGPeqACSwIBmqQ5O9sNgTO/Y2NDiwf7h88Ofnz47fB4GY8btj/u1YuKS6tHViEo4T+qhV+bhE0VYEhJq",
-	"bofgLKYpScUUZEwVkJub85dt0uUzPTIXFlIFhCaJBKVA9TgXdg6yEx12DqPddo/7zRmuVOwNR31kSRAG",
-	"Ev6VMWn4qJYZ1HP+YwrHnUHnWYs+P9pvHXaO4xY9HkDr54Pnz4+eH/WPj/cPayWC2fKNAmmXrdtzpkA+",
-	"USj/2/WwZv79ZbDWLA2ynk7ONYwVmYBEmmg8fZAfl1DAUYkE9judlWffcJGMZnS8v99BzcNeJlXRD/5i",
-	"9YMo9H+3jjqd4q9O6zg86LQOjqPGO7V4oeYkulsiqGWlBuOg9C8iYVbBfDHK+CfzH3fPzX8LTcVoS62E",
-	"alynWPHPEgbBSfCnvUKP3bNP1Z6dEBer4uYdBxKbh4a1UfJSislnw7mUnqXuCSQkm6SCJu0F4kDJPWR8",
-	"DlQ6maTMCvS935WV6uvBibO9t+gocDO/oMj0NlcUmV6+5CVVaipk8mLkCWwrS89NW7/2FWjN+FBdeqm1",
-	"laWrs65YeYvY9nM2LWk45gvU9ra3ZGnOe1wWf9kyPospl+xsq5j0E9avZ+TBlhFZmrJ5ze2itZhxyYpb",
-	"RKqfr241/EVNBFeWR/9CE881Vi+fS4MvwRiUQpEZMI7mGnHsHw3kE9LLZXEvOCETKSYg9cwoUmOmlJEZ",
-	"YaA01ZkKToIBZWlwH665vTMphayTAmg9OyjMQjQ1MgaSU9TjHMTWfYC/DBikiVE0UzZmum0gQAljHSXW",
-	"XNwEIziJkzaA8ibfqcriGJRaf7Nv3KwN27VCjymitJBmp0KPjLVkflbEqHdWt3ZIt3sUfJCyeHv0tuJA",
-	"cmvXYAHIQMg+SxRhmuwkmV0TQgenhAFI4DEkux5WD18J1J/2fqpCl3te+oxTVM1q9JNF2KYjkeZWiDmn",
-	"BW9Zq3CX1WHAjd+ruNYKsFtz7rBlU9Q40EoTFb6pNeZwg0uvX0GcSaZnrUuRsni2ah5vtpf8NMuG4xjn",
-	"ammVfS3LXqr4Ze7D4O8tD+z1bAKtd3hOKxHvnSP3JX/Wa6ANRpN7y7vyfhz/93X81r+2Nbbm56thHu7R",
-	"KYkymUaE8oRE3vkXkSG7BcJ04d4r0VXZRbgUP34crm457Ffn110+cwIEzBBvXR52jowZeXhwjP883Tf/",
-	"ONvyqPM0IjvGjOtTBT2ecXpLWUr7Kezi4+cR2THCyYjeQZam6Gi4D4NXKAYS4JtK2esRU4QDJFaYv3n3",
-	"8vzVP4ytjrJO8PZX0jBimqYgjcylmR4B1yjAEtLPNPoAaZqKqRH71iH8aXM9IvfzmMVSnOprbWpumdBo",
-	"RYaCvYeOWf8ms15Fr1NaiY47fSv0K5Hxjff6VhCVxSMLyNfapXd/FT54kgiwW4M7prTfSnPA4HqJ13cn",
-	"FjxB3k1Tr4juzt3/9Rmq9YlJzWj6dbUgB6nBitnHKVFwC9JsAQUaicUYCFUNUSbrN/xeJWfui1vjbTv2",
-	"2wnNRQJZW/OZO/I5Gv1j4M5uf2aMrGshLqjcok+rWUISxT6DNRgxVgh3MUBSb2M6m/JSQs4YXlGWblFF",
-	"WSLJSXQ+sJGbyDBz89cNH1fiTBGZlEAjA4QNQcbjeCv0lY0JG2n+jaxFjBGVjXcURdxFrYxIclxJ3IJM",
-	"6USVA0k9vgPUCBFNpVaEavNuOZBj5ZoilNt4DlHZYMDudheY2MY0XI6jWzeds/g3lIsvBYev5kGwk9+H",
-	"wbX4BNtzf+Ns752Xqf4WcZgSbYa55cUbymfOEaW+AakJQcaUzxzNE6q1oQd1SiRoOSMp1SDnuCLGylt5",
-	"sHwZQZTC6rj4DTeqopDs8+bK4LlzswlJ4G6C2pdD4PZ1pW6h2BaMgez0aRLmiwtJJNyKTx6OkEyl4MMe",
-	"jyUk5mWaql28b5QTygWfjUWmvPac0viTvbolhd0aBjeFBfEt+HkCE+AJ8HhWmDEhcRbLrmEWJZNmCZe/",
-	"QXffC2FO7hG+QzuN0bnsPF/Re0itBDM7wowX5yO0zkO7098F45BgMpU1Aab4sw8+566T+xyiauCvIUrX",
-	"ziN07d8VoakSRAFPFImSz9Z1yT6DsS6Tz1pompr18aceR1PbjTJaqBgMFOgIwZ2hw5M67y1a5fEIjD1j",
-	"EyImEpQBF5m9c0m7UOXCjLX5XHngtrMYuA39HIwnUJPx0mkZykoIPrZ6GFMWHSHpQyqm+XYtCjBMu9aK",
-	"BjVIRSsGlyZfhO9tNu6DNIA557Gz9awb25KDomMgghNjH8zcUQbL49n5uv4MN0JslrEGxdaC5xIhyjDS",
-	"NLUWLO7mlOz/9///r4OjI5u3h2FibrZAJY01SOX24VXe/QXbKQzsUnVg+IN8ooq0wNXGWDk285vf5BwZ",
-	"zR9bDkWRzST6v0Osg6oDrErdnoGUkqIcJ/lQt0+Z1mQfQEo1uwX0aXkzwkhxb0mbPRfZAnt43HsbJ4OU",
-	"MeOgt4DV7Tv3jlV3nTPVxaQ/x/pQYoWYQjnKxpTjwS3gYxF7KGY/rA23B6QO9lcshbe1GS8LBHtz/ar1",
-	"s8uU5YJEe4ZD9npRSN7eXBhBa9ixFOkcVReHUiTCrib2SgrDAmonLuZfucz5j3U0VUrsWY61UgpPPmEd",
-	"4qoZDwsQaq/RLrIMfGQzv4z+0l5JgHauOiDeFCTWSHtr0FPzbdyEpN5NOci3jVlUwjx+oohH9CnhWZqS",
-	"MVCuSoqaeazM4ELiV6mJpgxTFc3bVlmziVYL+72kQ7DSpSYPlHBgw1FfZGY0ZllZg8+A5LMYpVM+rCXU",
-	"sF5JXlyWqHPxTj0/sFcqNJfI3JydfixnE/1EWbP+lHAj34iWGUfP7m6FnZeofNkVCoOpZBre8XS2JAGn",
-	"SjQcpusm25htinTd+zdHRebFEFerI5/LXCGvO65CXSexSKBNLpjS3q80tgqYze1VIBlNmdV5UNvpcSET",
-	"kCfkxfuz7vVZ6Hz2IXl5dnFm/r549+L/huTi/Oo6JN2Xb87fhuT9WfelVdj8ZbEvB2Fg3w7CwL4ehIF5",
-	"3/xzfnUdhAHOEISBmaJW0BU7rdGHLqsbVadmF85vpkKSR66NFpymdKIAFU7cYeFVHhvLUlYuTt0OPIhM",
-	"w1itpIHigO7zXVEp6Swo5TstkpfLSPw4qW57vaXUosJSM10dPS2kfm0dqsUlDbdaXMom4H9MXDpRwcoO",
-	"OgfPWp2j1kHn+uDpSefo5Ol+++jw2dGz/X+Wr755saWZSy+lSXG5a4jLKEAfvchbtptcA7gPA8aZMZy9",
-	"n2ChVsEmd7jwA0YsVLsZmL4QKVCkkjQPRK0eiwJiLdALSWPE2ogeHD2rKZ/JM5JHcOerNrwG6fbiZFDG",
-	"NUtJCQl1/H6CV8rM/P9+67SOaWvw4cuzw/s/r3MoeS7zJinLOR04RX31as7cmYsd+6R39hnyQqJlCFiw",
-	"luYx0gBIOae4okQUCd0FkVaOvUqIOfWElRvk9pcf/Iemi1gk8FUR8QY0TaimZWvC6hm2+AthiYhjEFiI",
-	"ootQZXLa4zZWjWlcNtmJDbmQkJAd7RUd9PZagaTz4O1unQtggwvbyHsua5VCn+y8Fpe3PKyGwXO406vV",
-	"hFzlwhqX2oq/a2NXEp7b/TgsJJ2y3mWQygVBiNtBnbI1kXD7EHDmpYjBiduUm8wD/KEZu7WlL68sHWjh",
-	"ArKnxJXICQ6YfDZrk/dAkxaWoBhhnfFP3Gi4ixTU3gZ5bMhKm6nK5ohWd32GvhijbBqWYLfyh9lnmRIa",
-	"eFEdFVQDDAv3jGZ69LHBAOySv/16fUrilBmwiDa8iTBNKAaFxIT+KwNiWXitM6Bk2BUC5EIMh6jmruk/",
-	"WOp9WdtSXjAGw7LxXEJCHQpvFNS4TDZVwgxgQ6Y0yG+kXZWxtCoVmtdRW9nNUNrJ/EaaUNck02xky0ze",
-	"Jjfu1pkbKPP7uM4dLLtX1rUGNz+6reJymcvG5sE/WjIi6f4QjHW43Vgu/hFpdT64lM5swMJWCcaZlGaT",
-	"ZjQqgS4sVO/uq8fn+vL2fzv+VrGDKsxNBMwbHeHPDkkKxu5TIUnYkGkVkqgdhST6aNNbWtEpOlyiVAwZ",
-	"Nw9SdBCb/8GdBp7YcR6iqN6ZOaZ33qX37HDew1e2PLutf9LW507ruP2x9eH//LlO7v86EnTMtilks6Xl",
-	"sda2cQWyc15UgxrFhjzXUlZ4bdeTlovnaNQdl2x+ZfZgd9wHKkF2M5tMZv965eX+3369DhbD8tZJjzXZ",
-	"0eW7q2uyhw7pPXu8bYJJq7gCMcdpKDSmClqMK+CKaXYLeTsA9G/gosUxjbSe2LA44wNRU7ZO4xFg3isl",
-	"akzTFIPgLWt8YnMO2SZdTmgyZpwpLbFdhbWPvfOc8qTHh5KiojmCccl5qk7dmB3DMQqv+y1TTAtD5V7W",
-	"9Hh1CUwvVoTpXbeaNYhV6EKh5h1WOIkYdxHQ0MbOEzHlOIxpG0mSoLIxsjLMX8pdnO0e7/E//YlUc0F6",
-	"/Ap4QqKuy2fBH0/IL4hdYtuD4NG5/iCur8uq4+zxX5keiUznQ2leySUzrojLU6iGJwyShCqnkKgeN+eD",
-	"bgI8I6Ks95FENX7GqE08oekRxcN2KQKkn+ke95VtO32a4O2hOpOQp8CEPgEmxECzgYgkgFkbu4Xbocej",
-	"w85+FBK4BW5OVZa3QdEQIFORpQnpQ5487pB/Wd7ZGY1HxDASm5VT1LGVfPJMu5R4xkl011JIxa1igEF1",
-	"tyEfx6CJaTIErQjCfIqpO5Ukd9ykG9zjpdFPIw/zO/SAYx4BxJ9Uj19jqZ1UGhOJbIYJxJ8I5WoKUp2U",
-	"lzB72MHFd8PSvnrc/riHK+2G1vcJPPa9LOpSu11jg9A6gtSITew0OIGtRduJDg/wz3LxIr6IxQ2H+0+x",
-	"MQLuC6PM5hhQAcACCXPKf7t69/aERF96zh7rBSekhxHiXhCSnjfO7M/Y7eg+CstpRD2uKLZUmVbC0m3y",
-	"jgOml07sHfMg+lReJUhK5RDIjrgF2eN6ymIg0VX3xeuz649vun//+Pqs+/Ls/cer83+eRbuWxMs3Q4uJ",
-	"QmXFLI78aQjakOvT/fzeTlLKeEvDnUNN3ocH25qkdAZYJwDp4JRkE+uiozrscQOTYp8hyeEdgialuc0k",
-	"BncE+C2kYgJtcsbQnzelM0OHTFn2529uRHzhqj+R977WM8mPxQ8hMZWSARr10d9bbmTrPIkcPCcIAEtK",
-	"GHmiejwVQ5IyoxcPhLQo83g3M84Mx5hCmrZscqqZwPILqztZt0KPGz5NJlLcYauoOQB2GhWa1sf2SYS8",
-	"4xNMtHdwTpmqsLQx/QTYx8Xj4YKNmVY9/tphepwpTcz+bwFxbUBwZOFI4vr8zdm7m2vLACXlagCS7FAr",
-	"KnrcSpKQ0Fxc7JIxnRFNP2ElQCr40PzruU2IxS9GBGfa6xs9bhMXxuIWbJMqB8L5y4uzEgDvYWLbIrks",
-	"Q8NnjRTH69/jXvNAzXoC0qHY3/fQRhyRk0Bia5Rwzz0elRI2o7arVHJR7krWn0Gtz/ybT/hzCWdYxoTU",
-	"4EuZmMJqJpsG6fT9E9IX5tZI1ElQttpuST1uE0rR62w0Tee2cm033pxfu+wWq5eok709MQHuEmuEHO65",
-	"l9SeGWvsFaZRb3VqSvfyPAgDvHJWZW532h10zE2A0wkLToKn7U77KarkeoRK2R7qFXuqFC8cgm7oNoOU",
-	"15qyBLxE9b1HFsXyE1WWyEYLy4XWeRKcBH8FnQcp56rRDzqdr9SkoW5P9jlmbx529pvmywHcq6Tx4ktP",
-	"V79U1LkhFK4pzKq3fMJqGKhsPKZyhilYRg2pqDUGgZqaw/stwOM0KnmN2DcqNUbD0elR6yWwSQnKMRo7",
-	"O1Yy8hp/wcKZouuhcqq+F8ysebOldjHzrTzq6WI5zq6K7NjDdcaXWh98Owo43F/jjfmylsdSzs0kQUNB",
-	"jOFRlFPnD7kyCqBNCHVTn2LupeGC3oSsoZdMb4VaMv2DVrZLK+9t38MKH3gwrdyHwV4i4mah0iVGZ2wZ",
-	"Rk8xxfz19ZuLovtDkR8tuJY01qdG1zD7xLQabGiGqqiNAI+ES4RYEDQvDRArhYzRb/dGepxWpcta1ZMI",
-	"uO0OtiHqnb8kOPntQ/kgupfnJYS4/mL+GMagafAB8YyZto2IRmsMEqOgorvAGFiajQFNEJ4H0xeRd8GU",
-	"xqijCqpdEn+r31oxBL3awX24epwLB9x/+JpqQB6Pry3/wF5/YuCcKO3/bIbwqIttDhQ5s/Kn6onJ/dB4",
-	"qTGfzvB/ofSSnFJnsXmXwg56HwdYAFT1NqjdEI1dm2ZpbDy0LRWdqTa5yb1YuQ+LG/MTjUbnO7LJ5V98",
-	"Isv9nhvpipGrhGxDdTadYhNRU268tUCnaxx73kbih6iZo0iLmVIxpjujdenS5VEWXLBEEpZOU6gN0nK3",
-	"lkumLzc6sOkSA8aZGuUtA1WbvBXGsmUplBoxVOnsJa5W0NmjVJJvc+idw9Vv5I0dzAsHayzhel48ljgs",
-	"Ogl9MFW4bOD7sEHz8IffJufVBhdUk+ivZ0vZS60tu+TEtyfBljbuaP8nE83jbV6aFxyOXcrgA8gBU6vv",
-	"H67CFP13jXrSYDRjNhO2NG6TKx9pKJKXIqKFDcIZQ1qV0he1mC+1aLKpHyW3vntr+sEcbEM59y05X9la",
-	"x3a2j6B+V2HQZLyX6fcXoUdzeQ1qDSv+cfT5fdvv3yN1ev/AVsiyTnPbKwnNWgl+pSXQseWmttyWXGWT",
-	"iZBakQiD2BHZ8d2yT4hifJjmDbN73Lb8yBtozzU7auxztGvD+TUtnhTZiSqt8qPQNl+pNlsJezzyTev9",
-	"iNLoheYsu23SzfeD30LIONM+6V2PKPcfazHKi88vIm/RqjLHaeOhdSaR11p8X6mHSkffrWflQP9VgLWG",
-	"Fl81WGt49UsNTT6EFbaZQ8B9GBx0nq1z9yr9uO7D4Omad7zc6/A/l/0crIGCxW5G+Ooa2KvrKvRoM8Hn",
-	"s9D5rhQlduR/WakkjmobaHUVGgbuK0Ui0/mHgBZF4mugyY+7Vbpb2JNss/vlX33EHVunr43N48h7Gu5w",
-	"YXMdBCevz7ovd9ul6zfXM6No99j42mHda6Veh66/VW6IzkA3zWWv54IHc7GHV+MEz5Z9csr1eFTF7ayb",
-	"5yu1ySoxgXl7vdSRtHZjFX7wumh0txWO8EizsdZjiiGzsoOzANYmGdjGkhwMMbRJWUnHLJceL+ekMJsM",
-	"svb3L05dQmCPj+nMp4kY/YLPbPVyaOBy6b/pLESXWN+YAS3snkN+RTeYn8QA7TsH2VwANbW+4Oig07GN",
-	"efIcGtyd723k8ntc2qJNJDvAVDk60NYzXGlAZLBCtRizmKbpjPQBG1PiHPMNicgLzD07IZgCFtoENbKD",
-	"lvkutrI1f1pPHhGyx2kqgeKH3fK6x10XIsFO8UKOF9PCFpi/9V3Psf8HW0buKycb8dxK+3rkuuuoGnOt",
-	"q34YVd/e5M+DHjZT0hFyWLrZE5D+Hj2EkXkneYMHwJlzq/mREmOo8qJr122pxx2AUmgRixRtqMt3V9dR",
-	"zT0sXbxddy97fP5iGjFk5OCDbuN7nxcJNngt0qTYkPQVxqHr7kHJmN3pTELdPXZI+XGRf1zkR2RPbO8O",
-	"L3WXmMtkC4m2r6l0XbTLMQP7EcY+EO+qwK/0Qd6ocC6DQMSfvutw2OPC8SL+tEF0C1vc1BNCxr8qKfi4",
-	"GabixJRX6ABLSywhFJ8GnVOOELwfBNGoAyB+HkUSI6CpHn1u9JyiRu7C2Fg4IgWWn2CxijEDzDEqkLeu",
-	"+n3BtYGzP/LwtpgidcFugZtpaxOjxqAlW5KD5tsNk/6sVFaDKMBKjhDbAPOYgQpJkcyehITG2ArRJQeE",
-	"efY4mQiRLiLujQNkvTw0LLl4YCKaW8H37LyUYgx6BJkiWLoBd741PrHl9tvOVSstOM43W3MkLh297QPg",
-	"zQnndAwkEXE2xqQMRaL83RkdpxHaqLcgNbYfxkKS2uD8uwnw7uW5ef7YEP18pWNtON6tl4O+bURfl5Mi",
-	"Q4MYt7UlyDYIa0T22R2Ntav8zfFdKjZxn+IGVUQ7kL8rvQzf/+i+uXgYvj2QD8y+/Pb4dlurwTd6EFYz",
-	"X2fE5DzDlcEh4/EPSMIkxFpI/GKeD8qe9ritYuF0nBeMMVcvRvJaoXqLBmF7JOs+WkeElvt3b/cw3mOt",
-	"WiO/xzSKdRJhbYsPuZAM62uN6pNhb3D6P3QubN6AY2kqrEtH+c4zYTN3nJ6Q7N9rFEHUasfvXdcYRait",
-	"kc1rHLGEhvi2A76MzVdHkR308xqu0OO2zGa3veSrYr5Pmq+zonqENXz0k5kgL5ZjWJN7vCQfFpuobODT",
-	"KH8+9fvNhu0crxXfsp/R/HenzyIxPJiSc465Z9tjoN3YQNs6k1g1mX+1w1XH+lxv6wsUqfsUBNaIKas6",
-	"LPLSM1zOfnFkE3lk39yUGB4njqqtLH77cD8nnwyCXAeDcs2MGV2SUbbrQTPCz+5iV4xHSbX+1XMRzKp3",
-	"3/8gXZ43eEPWgx0letxqBfkrQ9BFf3yrc4TeXsDfjCCs4xf20+gbsAr74v0jz/gb8YiNfYvH6+ym+nmb",
-	"7WpFV2zICVtFb+5j8003/FZ8cjEAe4MdYWCOAznXtqS8D1j47fpw2qsfkoynoFSPl0o/RsZgQz4TNVCU",
-	"AWczkhI/Sv62JEjWZ2uGOtbha+VeVk2sjSnMksa5bDWxFRSnrpuK7USB6pMl20UJYkuVL4veUg+mo7lO",
-	"7D/o6VvSk0U6ERye2A8MlBvXN5HWFy8Il1f2OOV7JNz3xMXUEBk6UH1+i3dT76CGvNsm15YUxcBITf8U",
-	"51FaTMhUSGyNQzURPAb7uZChELWZlbZqJVeuv8caoIfqxtupAtpIx20qAXIpW16JxbO2XWxQecJuJU58",
-	"kS7hgrew7JlQhZQwwIwRPjOWG6QKXDsi8whzuXRYbYtU5yhbQiJbM/WbnGbYnvR7LxmqJ5iNMrqKxqfN",
-	"lUCR508RdsrB9o99b/1n3H0iuKHI5zHG+I8Sny2lCWy3Zsc5aGwZzSZuprpknY2JLNOPIrEfVTr/dgIr",
-	"ym4eR1lGo5rmjUlrxeOr+m92hqREfkaXytLU+ijLLRWJ779YvC441FQ3uu6oX1EEuhWWfsa//U0dSaWw",
-	"UqldK8PPperZvG94sevK/So9O/yCqjaG7qx4a+rl5bqZmf8r22olj/7tYIswV/rnvvqnhf32shD2i/a2",
-	"WdkeSkQH5GIXbVSry34rJAPX9Aw1/Ptw/q0b9GDFsci4VmSn0vtU7Zbet+S+OMFVtUFWHlZbQHcZFkRv",
-	"zVyY9eTr20KSOi3PzJkKbIJZmsXlaSxO86KSf217RCOnLrqxVtLV829IuonjvNxofmabkhH6oLvbbClk",
-	"6dTa0mQYMLv/cP8/AQAA//8=",
+	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
+	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
+	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
+	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
+	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
+	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
+	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
+	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
+	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
+	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
+	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
+	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
+	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
+	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
+	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
+	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
+	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
+	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
+	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
+	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
+	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
+	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
+	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
+	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
+	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
+	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
+	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
+	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
+	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
+	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
+	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
+	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
+	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
+	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
+	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
+	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
+	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
+	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
+	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
+	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
+	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
+	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
+	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
+	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
+	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
+	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
+	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
+	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
+	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
+	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
+	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
+	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
+	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
+	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
+	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
+	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
+	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
+	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
+	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
+	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
+	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
+	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
+	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
+	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
+	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
+	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
+	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
+	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
+	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
+	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
+	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
+	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
+	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
+	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
+	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
+	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
+	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
+	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
+	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
+	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
+	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
+	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
+	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
+	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
+	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
+	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
+	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
+	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
+	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
+	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
+	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
+	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
+	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
+	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
+	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
+	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
+	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
+	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
+	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
+	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
+	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
+	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
+	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
+	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
+	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
+	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
+	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
+	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
+	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
+	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
+	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
+	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
+	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
+	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
+	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
+	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
+	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
+	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
+	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
+	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
+	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
+	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
+	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
+	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
+	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
+	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
+	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
+	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
+	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
+	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
+	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
+	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
+	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
+	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

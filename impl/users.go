@@ -164,3 +164,33 @@ func (h *Users) DeleteUser(ctx context.Context, req gen.DeleteUserRequestObject)
 	}
 	return gen.DeleteUser200JSONResponse{SuccessJSONResponse: success("User deleted.")}, nil
 }
+
+// reservedLookup is GetUser for a name its POST route reserves. No user can
+// have it, so the answer is always an error: 401/403 from GetUser's rule,
+// else 404.
+func (h *Users) reservedLookup(ctx context.Context, name string) error {
+	if _, err := h.GetUser(ctx, gen.GetUserRequestObject{Username: name}); err != nil {
+		return err
+	}
+	return errNoUser // unreachable unless a reserved name was stored by other means
+}
+
+// GetUserNamedLogin is the user look-up GET /users/login.
+func (h *Users) GetUserNamedLogin(ctx context.Context, _ gen.GetUserNamedLoginRequestObject) (gen.GetUserNamedLoginResponseObject, error) {
+	return nil, h.reservedLookup(ctx, "login")
+}
+
+// GetUserNamedLogout is the user look-up GET /users/logout.
+func (h *Users) GetUserNamedLogout(ctx context.Context, _ gen.GetUserNamedLogoutRequestObject) (gen.GetUserNamedLogoutResponseObject, error) {
+	return nil, h.reservedLookup(ctx, "logout")
+}
+
+// GetUserNamedExtend is the user look-up GET /users/extend.
+func (h *Users) GetUserNamedExtend(ctx context.Context, _ gen.GetUserNamedExtendRequestObject) (gen.GetUserNamedExtendResponseObject, error) {
+	return nil, h.reservedLookup(ctx, "extend")
+}
+
+// GetUserNamedPassword is the user look-up GET /users/password.
+func (h *Users) GetUserNamedPassword(ctx context.Context, _ gen.GetUserNamedPasswordRequestObject) (gen.GetUserNamedPasswordResponseObject, error) {
+	return nil, h.reservedLookup(ctx, "password")
+}

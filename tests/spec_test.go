@@ -51,3 +51,18 @@ func TestServedContract(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedNamesAreDeclaredLookups: GET on the POST-only auth routes is
+// a user look-up (API.md), declared in the spec, so these answers validate.
+func TestReservedNamesAreDeclaredLookups(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *server) {
+		plain := s.user("plain")
+		for _, name := range []string{"login", "logout", "extend", "password"} {
+			t.Run(name, func(t *testing.T) {
+				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/"+name, plain, nil), 403)
+				expect(t, s.req("GET", "/users/"+name, "", nil), 401)
+			})
+		}
+	})
+}

@@ -11,7 +11,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read the user named "login"
+         * @description The user look-up of `GET /users/{username}` for the name `login`, which
+         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
+         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     call the POST route get a clear error instead.
+         */
+        get: operations["getUserNamedLogin"];
         put?: never;
         /**
          * Sign in
@@ -32,7 +39,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read the user named "extend"
+         * @description The user look-up of `GET /users/{username}` for the name `extend`, which
+         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
+         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     call the POST route get a clear error instead.
+         */
+        get: operations["getUserNamedExtend"];
         put?: never;
         /**
          * Renew a token
@@ -52,7 +66,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read the user named "logout"
+         * @description The user look-up of `GET /users/{username}` for the name `logout`, which
+         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
+         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     call the POST route get a clear error instead.
+         */
+        get: operations["getUserNamedLogout"];
         put?: never;
         /**
          * Revoke a token
@@ -73,7 +94,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Read the user named "password"
+         * @description The user look-up of `GET /users/{username}` for the name `password`, which
+         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
+         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     call the POST route get a clear error instead.
+         */
+        get: operations["getUserNamedPassword"];
         put?: never;
         /**
          * Change one's own password
@@ -1076,6 +1104,21 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getUserNamedLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1093,6 +1136,21 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getUserNamedExtend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
     extendToken: {
         parameters: {
             query?: never;
@@ -1104,6 +1162,21 @@ export interface operations {
         responses: {
             200: components["responses"]["Token"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getUserNamedLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1121,6 +1194,21 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getUserNamedPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
