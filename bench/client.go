@@ -159,22 +159,7 @@ func (a *api) call(ctx context.Context, method, path string, body any, want int,
 
 // get sends a GET (with the token) and discards the body, checking status.
 func (a *api) get(ctx context.Context, path string, want int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("GET %s: status %d, want %d: %s", path, resp.StatusCode, want, snippet(b))
-	}
-	_, err = drain(resp.Body)
-	return err
+	return a.call(ctx, http.MethodGet, path, nil, want, nil)
 }
 
 func (a *api) login(ctx context.Context, user, pw string) (string, error) {
