@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -74,9 +73,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	// Half the CPUs at most hash passwords, so a login flood leaves the
-	// rest to every other request.
-	passwords, err := auth.NewPasswords(cfg.BcryptCost, max(1, runtime.NumCPU()/2))
+	passwords, err := newPasswords(cfg.BcryptCost)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -191,7 +188,10 @@ func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*imp
 const readyTimeout = 3 * time.Second
 
 // Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error {
+	a.passwords.Close()
+	return a.Store.Close()
+}
 
 // Handler is the whole HTTP API.
 func (a *App) Handler() http.Handler { return a.handler }

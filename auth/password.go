@@ -4,26 +4,38 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"runtime"
 
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Passwords hashes and checks passwords. At most `slots` bcrypt
-// computations run at once, so a login flood queues instead of starving
-// every other request of CPU.
+// Passwords hashes and checks passwords on worker threads of its own, at a
+// lower CPU priority than the rest of the process where the system allows
+// (see lowerPriority). Alone, a burst of logins has every worker and every
+// core; next to other requests the kernel hands the cores to those first,
+// so a login flood cannot starve them. A computation already under way is
+// not what delays them: the scheduler is.
 type Passwords struct {
 	cost  int
 	dummy []byte // compared against when the user does not exist
-	slots chan struct{}
+	jobs  chan *pwJob
+	stop  chan struct{}
 }
 
-// NewPasswords prepares a hasher with the given bcrypt cost.
-func NewPasswords(cost, slots int) (*Passwords, error) {
+type pwJob struct {
+	run  func()
+	done chan struct{}
+}
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("auth: passwords closed")
+
+// NewPasswords prepares a hasher with the given bcrypt cost and starts
+// `workers` worker threads, niced by `nice` (0: the process's priority).
+// Close stops them.
+func NewPasswords(cost, workers, nice int) (*Passwords, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, errors.New("bcrypt cost must be between 4 and 31")
-	}
-	if slots < 1 {
-		slots = 1
 	}
 	var pw [32]byte
 	if _, err := rand.Read(pw[:]); err != nil {
@@ -33,27 +45,65 @@ func NewPasswords(cost, slots int) (*Passwords, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Passwords{cost: cost, dummy: dummy, slots: make(chan struct{}, slots)}, nil
+	p := &Passwords{cost: cost, dummy: dummy, jobs: make(chan *pwJob), stop: make(chan struct{})}
+	for range max(1, workers) {
+		go p.work(nice)
+	}
+	return p, nil
 }
 
-func (p *Passwords) acquire(ctx context.Context) error {
+// Close stops the workers once they finish what they are computing.
+func (p *Passwords) Close() { close(p.stop) }
+
+func (p *Passwords) work(nice int) {
+	// Never unlocked: the thread keeps its priority to itself and ends
+	// with this goroutine.
+	runtime.LockOSThread()
+	if nice > 0 {
+		lowerPriority(nice)
+	}
+	for {
+		select {
+		case j := <-p.jobs:
+			j.run()
+			close(j.done)
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+// do runs fn on a worker. A caller whose ctx ends stops waiting, and does
+// not look at what fn sets.
+func (p *Passwords) do(ctx context.Context, fn func()) error {
 	select {
-	case p.slots <- struct{}{}:
+	case <-p.stop:
+		return ErrClosed
+	default:
+	}
+	j := &pwJob{run: fn, done: make(chan struct{})}
+	select {
+	case p.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.stop:
+		return ErrClosed
+	}
+	select {
+	case <-j.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (p *Passwords) release() { <-p.slots }
-
 // Hash returns the bcrypt hash of pw. The caller has validated pw's length.
 func (p *Passwords) Hash(ctx context.Context, pw string) (string, error) {
-	if err := p.acquire(ctx); err != nil {
-		return "", err
+	var h []byte
+	var err error
+	if derr := p.do(ctx, func() { h, err = bcrypt.GenerateFromPassword([]byte(pw), p.cost) }); derr != nil {
+		return "", derr
 	}
-	defer p.release()
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), p.cost)
 	return string(h), err
 }
 
@@ -61,10 +111,6 @@ func (p *Passwords) Hash(ctx context.Context, pw string) (string, error) {
 // checked against a dummy hash, so both failures take the same time.
 // Passwords over bcrypt's 72-byte limit never match.
 func (p *Passwords) Check(ctx context.Context, hash, pw string) (bool, error) {
-	if err := p.acquire(ctx); err != nil {
-		return false, err
-	}
-	defer p.release()
 	h := []byte(hash)
 	if len(h) == 0 {
 		h = p.dummy
@@ -73,6 +119,9 @@ func (p *Passwords) Check(ctx context.Context, hash, pw string) (bool, error) {
 	if tooLong {
 		pw = pw[:72] // still spend the time
 	}
-	err := bcrypt.CompareHashAndPassword(h, []byte(pw))
+	var err error
+	if derr := p.do(ctx, func() { err = bcrypt.CompareHashAndPassword(h, []byte(pw)) }); derr != nil {
+		return false, derr
+	}
 	return err == nil && len(hash) > 0 && !tooLong, nil
 }

@@ -450,7 +450,7 @@ func TestLoadLoginFlood(t *testing.T) {
 	under := measure("metadata during a 64-client login flood", 3*time.Second)
 	cancel()
 	fwg.Wait()
-	floodSt.report(t, fmt.Sprintf("the login flood (bcrypt cost %d, %d of %d CPUs hash)", cost, max(1, runtime.NumCPU()/2), runtime.NumCPU()), time.Since(floodStart))
+	floodSt.report(t, fmt.Sprintf("the login flood (bcrypt cost %d, on %d of %d CPUs while other requests are in flight)", cost, max(1, runtime.NumCPU()/2), runtime.NumCPU()), time.Since(floodStart))
 	for _, op := range []string{"getShare", "whoami"} {
 		t.Logf("%s p50 %v → %v, p99 %v → %v while logins were hammered", op,
 			obPercentile(base.lat[op], .5).Round(100*time.Microsecond), obPercentile(under.lat[op], .5).Round(100*time.Microsecond),
