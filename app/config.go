@@ -38,6 +38,9 @@ type Config struct {
 	LoginWindow      time.Duration
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// CacheTTL bounds how long a change made by another process (another
+	// server on the same MySQL, the CLI) may go unseen; see db.DefaultCacheTTL.
+	CacheTTL time.Duration
 	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
 	PprofAddr string
 }
@@ -89,6 +92,7 @@ var settings = []setting{
 	{"max-json-size", "SACHET_MAX_JSON_SIZE", "largest JSON request body in bytes", "1048576", intSetting(1, func(c *Config, n int64) { c.MaxJSONBytes = n })},
 	{"stale-after", "SACHET_STALE_AFTER", "age at which uninitialized shares and unfinished uploads are deleted", "24h", durationSetting(func(c *Config) *time.Duration { return &c.StaleAfter })},
 	{"idle-timeout", "SACHET_IDLE_TIMEOUT", "cut a transfer or connection when no bytes move for this long", "60s", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
+	{"cache-ttl", "SACHET_CACHE_TTL", "how long users, tokens and shares read from the database are reused (changes by this process are seen at once, by other processes within this; 0: read every time)", "1s", durationSetting(func(c *Config) *time.Duration { return &c.CacheTTL })},
 	{"shutdown-timeout", "SACHET_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish on SIGTERM", "30s", durationSetting(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"log-format", "SACHET_LOG_FORMAT", "text or json", "text", func(c *Config, v string) error {
 		if v != "text" && v != "json" {

@@ -14,8 +14,11 @@ import (
 // default_permissions setting): empty until SetDefaultPerms is called. It
 // runs on every anonymous request, hence the prepared statement.
 func (s *Store) DefaultPerms(ctx context.Context) (domain.Perm, error) {
-	var p int64
-	err := s.getHot(ctx, &p, `SELECT default_permissions FROM settings WHERE id = 1`)
+	p, err := cachedRead(s, s.cache.defPerms, struct{}{}, func() (int64, error) {
+		var p int64
+		err := s.getHot(ctx, &p, `SELECT default_permissions FROM settings WHERE id = 1`)
+		return p, err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil // never set
 	}
@@ -39,6 +42,7 @@ func (s *Store) SetDefaultPerms(ctx context.Context, p domain.Perm) error {
 	if s.dialect == DialectMySQL {
 		args = append(args, int64(p))
 	}
+	defer s.cache.defPerms.forgetAll()
 	return s.inTx(ctx, "set default perms", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err

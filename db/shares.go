@@ -129,12 +129,20 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 // ShareByID returns the share, or NotFound. It is on the path of nearly
 // every request, hence the prepared statement.
 func (s *Store) ShareByID(ctx context.Context, id string) (*domain.Share, error) {
-	var r shareRow
-	if err := s.getHot(ctx, &r, `SELECT `+shareColumns+` FROM shares WHERE share_id = ?`, id); err != nil {
+	r, err := cachedRead(s, s.cache.shares, id, func() (shareRow, error) {
+		var r shareRow
+		err := s.getHot(ctx, &r, `SELECT `+shareColumns+` FROM shares WHERE share_id = ?`, id)
+		return r, err
+	})
+	if err != nil {
 		return nil, notFound(err, "share by id", "share %s not found", id)
 	}
 	return r.domain(), nil
 }
+
+// ForgetShare drops the share's cached row, for a caller that found it out
+// of date: it named a blob that another process has since replaced.
+func (s *Store) ForgetShare(id string) { s.cache.shares.forget(id) }
 
 // UpdateShareMeta sets the share's file name and owner (nil: anonymous
 // users). NotFound if the share does not exist, Locked if it is locked
@@ -147,6 +155,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 	if err := checkOwner(owner); err != nil {
 		return err
 	}
+	defer s.cache.shares.forget(id)
 	return s.inTx(ctx, "update share", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET file_name = ?, owner_name = ? WHERE share_id = ? AND locked = ?`,
 			fileName, nullable(owner), id, false)
@@ -171,6 +180,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 // SetLocked locks or unlocks the share; NotFound if it does not exist.
 // Setting the state it already has is not an error.
 func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
+	defer s.cache.shares.forget(id)
 	return s.inTx(ctx, "set locked", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET locked = ? WHERE share_id = ?`, locked, id)
 		if err != nil {
@@ -187,6 +197,7 @@ func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
 // means a crash leaves orphan files (harmless, see FileReferenced), never
 // rows that point at missing files.
 func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err error) {
+	defer s.cache.shares.forget(id)
 	err = s.inTx(ctx, "delete share", func(tx *sqlx.Tx) error {
 		files, err = s.deleteShareTx(ctx, tx, id, false)
 		return err
@@ -200,6 +211,7 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 // deleteShareTx deletes share id and everything hanging off it; force
 // ignores the lock (cleanup). Lock order, as everywhere: share, uploads,
 // chunks.
+// Its callers forget the share once the transaction commits.
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
 		Locked bool           `db:"locked"`

@@ -60,6 +60,8 @@ type Store struct {
 
 	retries atomic.Int64 // transactions run again after deadlock/busy, for tests and diagnosis
 
+	cache caches // hot reads, forgotten by the writes that change them
+
 	// token identifies this Store in the upload claims it takes
 	// (uploads.claimed_by), so that a claim left by a crashed process can
 	// be told from a live one; see claimHeld.
@@ -91,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text()}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches()}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}

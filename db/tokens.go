@@ -16,6 +16,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expires time.Time) 
 	if err := checkLen("jti", jti, 1, maxName); err != nil {
 		return err
 	}
+	defer s.cache.holders.forgetAll() // once committed: the key is (username, jti)
 	return s.inTx(ctx, "revoke token", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?)`, jti, ts(expires))
 		if classify(err) == classUnique {
@@ -53,16 +54,22 @@ func (s *Store) PurgeRevoked(ctx context.Context, now time.Time) (int64, error) 
 // TokenHolder returns the user named username and whether the token jti is
 // revoked, in one round trip: it is what every authenticated request asks.
 // NotFound when there is no such user.
+// The answer is cached (see DefaultCacheTTL).
 func (s *Store) TokenHolder(ctx context.Context, username, jti string) (*domain.User, bool, error) {
-	var r struct {
-		userRow
-		Revoked bool `db:"revoked"`
-	}
-	err := s.getHot(ctx, &r, `SELECT `+userColumns+`,
-		EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked
-		FROM users WHERE username = ?`, jti, username)
+	r, err := cachedRead(s, s.cache.holders, holderKey{username, jti}, func() (holderRow, error) {
+		var r holderRow
+		err := s.getHot(ctx, &r, `SELECT `+userColumns+`,
+			EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked
+			FROM users WHERE username = ?`, jti, username)
+		return r, err
+	})
 	if err != nil {
 		return nil, false, notFound(err, "token holder", "user %q not found", username)
 	}
 	return r.userRow.domain(), r.Revoked, nil
+}
+
+type holderRow struct {
+	userRow
+	Revoked bool `db:"revoked"`
 }

@@ -92,6 +92,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 	if err := checkLen("password hash", u.PasswordHash, 0, maxName); err != nil {
 		return err
 	}
+	defer s.cache.holders.forgetAll()
 	return s.inTx(ctx, "update user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ? WHERE username = ?`,
 			u.PasswordHash, int64(u.Perms), u.Username)
@@ -106,6 +107,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 // owns shares is kept and the error is Conflict, naming how many: the check
 // and the delete are one transaction, so no share can slip in between.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
+	defer s.cache.holders.forgetAll() // after the commit, like every forget
 	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
 		// Lock the user first: whatever gives them a share (CreateShare,
 		// UpdateShareMeta) must read-lock this row for its foreign key, so

@@ -16,6 +16,7 @@ import (
 
 type contentStore interface {
 	ShareByID(ctx context.Context, id string) (*domain.Share, error)
+	ForgetShare(id string)
 	GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, totalChunks int) (*domain.Upload, error)
 	PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID string, err error)
 	ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error)

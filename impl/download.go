@@ -50,6 +50,7 @@ func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, *o
 		if !domain.IsKind(err, domain.NotFound) || attempt == 2 {
 			return nil, nil, err
 		}
+		h.store.ForgetShare(id) // the row may be a cached one, older than the file
 	}
 }
 

@@ -223,7 +223,11 @@ func TestFaultDatabaseGone(t *testing.T) {
 	cfg.Timeout = 2 * time.Second
 	cfg.ReadTimeout = 5 * time.Second
 	cfg.WriteTimeout = 5 * time.Second
-	s := startWith(t, serverOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN()})
+	// No read cache, so that every request below meets the outage; reads
+	// cached within SACHET_CACHE_TTL before it would still be served (see
+	// TestFaultCachedReadsOutliveAnOutage).
+	s := startWith(t, serverOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN(),
+		mutate: func(c *app.Config) { c.CacheTTL = 0 }})
 	alice := s.user("alice", "CREATE", "MODIFY", "READ", "LIST")
 
 	a := s.newShare(alice, "a.bin")
@@ -430,7 +434,6 @@ func TestFaultDiskFull(t *testing.T) {
 }
 
 // ---- the real binary ----
-
 
 // obProc is a `sachet serve` subprocess.
 type obProc struct {
@@ -751,5 +754,50 @@ func TestFaultSIGTERM(t *testing.T) {
 				t.Errorf("the downloaded share after restart: %d", got.Status)
 			}
 		})
+	}
+}
+
+// TestFaultCachedReadsOutliveAnOutage: with the read cache on, what was
+// read just before the database went away is still served (metadata and
+// content, whole) until SACHET_CACHE_TTL runs out; writes fail with 503 at
+// once, and reads do too once the TTL has passed.
+func TestFaultCachedReadsOutliveAnOutage(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	real := freshMySQL(t)
+	cfg, err := mysql.ParseDSN(strings.TrimPrefix(real, "mysql:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := obNewProxy(t, cfg.Addr)
+	cfg.Addr = proxy.addr
+	cfg.Timeout = 2 * time.Second
+	cfg.ReadTimeout = 5 * time.Second
+	s := startWith(t, serverOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN(),
+		mutate: func(c *app.Config) { c.CacheTTL = ttl }})
+	id := s.newShare(s.admin, "cached.bin")
+	data := obRandom(300 << 10)
+	s.upload("POST", id, s.admin, data, 128<<10)
+	expect(t, s.req("GET", "/files/"+id, s.admin, nil), 200)
+	warmed := time.Now()
+
+	s.allow5xx = true
+	proxy.cut(proxyRefuse)
+	defer proxy.restore()
+	meta := s.req("GET", "/files/"+id, s.admin, nil)
+	got := s.content(id, s.admin)
+	write := s.req("POST", "/files", s.admin, nil)
+	if time.Since(warmed) < ttl {
+		expect(t, meta, 200)
+		if expect(t, got, 200); !bytes.Equal(got.Body, data) {
+			t.Fatalf("served %d bytes from the cached share, want %d", len(got.Body), len(data))
+		}
+	}
+	if write.Status != 503 {
+		t.Fatalf("a write during the outage: %d, want 503", write.Status)
+	}
+	time.Sleep(time.Until(warmed.Add(ttl + 200*time.Millisecond)))
+	if r := s.req("GET", "/files/"+id, s.admin, nil); r.Status != 503 {
+		t.Fatalf("a read after the TTL during the outage: %d, want 503", r.Status)
 	}
 }

@@ -119,6 +119,10 @@ type serverOpts struct {
 	logOut   io.Writer // default: the test log, warnings and up
 	logJSON  bool
 	logLevel slog.Level
+	// peerOf makes a second server process in all but name: the same
+	// database and data dir (so the same signing key) as an already
+	// started server, whose admin token it shares.
+	peerOf *server
 }
 
 // startWith boots the real server in-process on 127.0.0.1:0, with a
@@ -126,6 +130,9 @@ type serverOpts struct {
 func startWith(t testing.TB, o serverOpts) *server {
 	t.Helper()
 	cfg := app.Defaults()
+	if p := o.peerOf; p != nil {
+		o.dialect, o.dataDir, o.database = p.Dialect, p.Cfg.DataDir, p.Cfg.Database
+	}
 	cfg.DataDir = o.dataDir
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
@@ -177,6 +184,10 @@ func startWith(t testing.TB, o serverOpts) *server {
 		}
 		a.Close()
 	})
+	if o.peerOf != nil {
+		s.admin = o.peerOf.admin
+		return s
+	}
 	if err := a.CreateUser(context.Background(), "admin", "admin-pw", domain.PermAll); err != nil {
 		t.Fatal(err)
 	}

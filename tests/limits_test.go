@@ -530,7 +530,10 @@ func TestLogRequestIDsAndNoSecrets(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			t.Parallel()
 			logs := &obLockedBuffer{}
-			s := startWith(t, serverOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelDebug})
+			// No read cache: the request made with the database closed must
+			// reach it and fail.
+			s := startWith(t, serverOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelDebug,
+				mutate: func(c *app.Config) { c.CacheTTL = 0 }})
 			secrets := []string{"admin-pw", s.admin}
 			pw := "Pa55-w0rd-" + hex.EncodeToString(obRandom(6))
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "lea", "password": pw, "permissions": []string{"CREATE", "READ"}}), 201)
