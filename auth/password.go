@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"runtime"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -20,6 +21,7 @@ type Passwords struct {
 	dummy []byte // compared against when the user does not exist
 	jobs  chan *pwJob
 	stop  chan struct{}
+	once  sync.Once // closes stop
 }
 
 type pwJob struct {
@@ -53,7 +55,7 @@ func NewPasswords(cost, workers, nice int) (*Passwords, error) {
 }
 
 // Close stops the workers once they finish what they are computing.
-func (p *Passwords) Close() { close(p.stop) }
+func (p *Passwords) Close() { p.once.Do(func() { close(p.stop) }) }
 
 func (p *Passwords) work(nice int) {
 	// Never unlocked: the thread keeps its priority to itself and ends

@@ -118,6 +118,7 @@ func TestPasswordsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Close()
+	p.Close() // twice is harmless
 	if _, err := p.Hash(context.Background(), "x"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Hash after Close = %v, want ErrClosed", err)
 	}
