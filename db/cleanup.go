@@ -47,6 +47,7 @@ func (s *Store) DeleteStale(ctx context.Context, before time.Time) (files []stri
 			got, err = s.deleteShareTx(ctx, tx, id, true)
 			return err
 		})
+		s.listChanged(true)
 		if err != nil {
 			return files, err
 		}

@@ -119,6 +119,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		}
 		return err
 	})
+	s.listChanged(true)
 	if err != nil {
 		return err
 	}
@@ -147,6 +148,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 	if err := checkOwner(owner); err != nil {
 		return err
 	}
+	defer s.listChanged(false)
 	return s.inTx(ctx, "update share", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET file_name = ?, owner_name = ? WHERE share_id = ? AND locked = ?`,
 			fileName, nullable(owner), id, false)
@@ -171,6 +173,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 // SetLocked locks or unlocks the share; NotFound if it does not exist.
 // Setting the state it already has is not an error.
 func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
+	defer s.listChanged(false)
 	return s.inTx(ctx, "set locked", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET locked = ? WHERE share_id = ?`, locked, id)
 		if err != nil {
@@ -191,6 +194,7 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 		files, err = s.deleteShareTx(ctx, tx, id, false)
 		return err
 	})
+	s.listChanged(true)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +202,8 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 }
 
 // deleteShareTx deletes share id and everything hanging off it; force
-// ignores the lock (cleanup). Lock order, as everywhere: share, uploads,
+// ignores the lock (cleanup). Its callers call listChanged(true) after the
+// transaction. Lock order, as everywhere: share, uploads,
 // chunks.
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
@@ -241,6 +246,14 @@ func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Sha
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
+	if ttl := s.cacheTTL; ttl > 0 {
+		return s.listSharesCached(ctx, limit, offset, ttl)
+	}
+	return s.listSharesUncached(ctx, limit, offset)
+}
+
+// listSharesUncached is ListShares without the cache (listcache.go).
+func (s *Store) listSharesUncached(ctx context.Context, limit, offset int) ([]domain.Share, int, error) {
 	// One statement, so the count and the page come from one snapshot
 	// without a transaction, and prepared once. Deferred join: the page's
 	// ids come from the (create_date, share_id) index alone, so skipping

@@ -60,6 +60,9 @@ type Store struct {
 
 	retries atomic.Int64 // transactions run again after deadlock/busy, for tests and diagnosis
 
+	cacheTTL time.Duration // how long cached reads may lag other processes' writes; 0: no caching
+	lists    listCache     // ListShares' count, page anchors and rows (listcache.go)
+
 	// token identifies this Store in the upload claims it takes
 	// (uploads.claimed_by), so that a claim left by a crashed process can
 	// be told from a live one; see claimHeld.
@@ -91,7 +94,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text()}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cacheTTL: time.Second}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}
@@ -384,6 +387,11 @@ func (s *Store) Pools() map[string]*sql.DB {
 	}
 	return map[string]*sql.DB{"write": s.w.DB, "read": s.r.DB}
 }
+
+// SetCacheTTL sets how long the store may serve cached reads: they can miss
+// other processes' writes for at most d (this process's own writes show at
+// once). 0 disables every cache. Call it before the store is in use.
+func (s *Store) SetCacheTTL(d time.Duration) { s.cacheTTL = d }
 
 // Dialect is "sqlite" or "mysql".
 func (s *Store) Dialect() string { return s.dialect }

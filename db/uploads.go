@@ -264,6 +264,7 @@ func (s *Store) FinishUpload(ctx context.Context, uploadID int64, shareID string
 	if blob.Size < 0 {
 		return "", domain.Errorf(domain.Invalid, "blob size must not be negative")
 	}
+	defer s.listChanged(false)
 	err = s.inTx(ctx, "finish upload", func(tx *sqlx.Tx) error {
 		oldBlobID = ""
 		var r struct {

@@ -1,0 +1,295 @@
+package db
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// ListShares' cache. Page numbers mean OFFSET, and `pages` means COUNT(*):
+// uncached, a random page of N shares walks N/2 index entries on average
+// and counts all N (4.5 ms on MariaDB at N = 10 000). The cache keeps, per
+// process:
+//
+//   - a snapshot: the total, and sparse anchors, the (create_date, share_id)
+//     key of every step-th share in list order, read by one statement;
+//   - blocks of listBlock consecutive shares of that snapshot, each read by
+//     a keyset seek from the nearest anchor (plus an OFFSET below step), so
+//     a page is served from at most a few blocks, often without a query.
+//
+// Memory is bounded whatever the number of shares: at most listMaxAnchors
+// anchors (step grows with the total) and listMaxRows cached shares.
+//
+// Freshness: every Store method that changes shares calls listChanged after
+// its transaction, so this process sees its own writes at once: a change of
+// the order (create, delete) drops the snapshot, any other change (name,
+// owner, lock, content) drops the blocks. Other processes' writes show
+// within Store.cacheTTL: the snapshot, and every block read under it,
+// expire cacheTTL after the snapshot's read began. A read that began before
+// an invalidation is never stored after it (generation check under mu).
+const (
+	listBlock      = 64
+	listMaxAnchors = 4096
+	listMaxRows    = 16384
+)
+
+// listKey is a share's position key in list order, in bind form.
+type listKey struct {
+	date string // ts() layout
+	id   string
+}
+
+type listSnap struct {
+	expires time.Time
+	total   int
+	step    int       // shares between anchors, a multiple of listBlock
+	anchors []listKey // anchors[i] is the key of the share at position i*step
+	blocks  map[int][]domain.Share
+}
+
+type listCache struct {
+	mu      sync.Mutex
+	gen     uint64 // bumped by every invalidation
+	snap    *listSnap
+	rows    int // shares held in snap.blocks
+	loading map[listLoad]chan struct{}
+
+	// Tests only: limits other than listMaxAnchors and listMaxRows (0:
+	// those), and a hook run after each read from the database, before
+	// its result is stored.
+	maxAnchors, maxRows int
+	afterRead           func(block int)
+}
+
+func (c *listCache) limits() (anchors, rows int) {
+	anchors, rows = listMaxAnchors, listMaxRows
+	if c.maxAnchors > 0 {
+		anchors = c.maxAnchors
+	}
+	if c.maxRows > 0 {
+		rows = c.maxRows
+	}
+	return anchors, rows
+}
+
+// listLoad names a load in flight: the snapshot (block -1) or a block of it.
+type listLoad struct {
+	snap  *listSnap
+	block int
+}
+
+// listChanged invalidates the list cache after a write to shares; order
+// tells whether the write may have changed the list's order or length
+// (insert, delete) rather than only the contents of rows. Call it after the
+// transaction ends, committed or not.
+func (s *Store) listChanged(order bool) {
+	c := &s.lists
+	c.mu.Lock()
+	c.gen++
+	if order {
+		c.snap = nil
+	} else if c.snap != nil {
+		c.snap.blocks = map[int][]domain.Share{}
+	}
+	c.rows = 0
+	c.mu.Unlock()
+}
+
+// begin returns what key's caller should do: wait on a load already in
+// flight (wait != nil), or load itself, then call end with done and gen.
+// Callers that waited once load without registering, so a failed or
+// refused load in front of them can't hold them up twice.
+func (c *listCache) begin(key listLoad, waited bool) (wait, done chan struct{}, gen uint64) {
+	if !waited {
+		if ch, ok := c.loading[key]; ok {
+			return ch, nil, 0
+		}
+		if c.loading == nil {
+			c.loading = map[listLoad]chan struct{}{}
+		}
+		done = make(chan struct{})
+		c.loading[key] = done
+	}
+	return nil, done, c.gen
+}
+
+func (c *listCache) end(key listLoad, done chan struct{}) {
+	if done != nil {
+		delete(c.loading, key)
+		close(done)
+	}
+}
+
+// listSnapshot returns a snapshot no older than ttl, from the cache or read
+// now.
+func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap, error) {
+	c := &s.lists
+	key := listLoad{block: -1}
+	for waited := false; ; waited = true {
+		c.mu.Lock()
+		if sn := c.snap; sn != nil && s.now().Before(sn.expires) {
+			c.mu.Unlock()
+			return sn, nil
+		}
+		wait, done, gen := c.begin(key, waited)
+		c.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fail(ctx.Err(), "list shares")
+			}
+		}
+		expires := s.now().Add(ttl) // from before the read: staleness stays within ttl
+		sn, err := s.readListSnap(ctx)
+		if c.afterRead != nil {
+			c.afterRead(-1)
+		}
+		c.mu.Lock()
+		if err == nil && c.gen == gen {
+			sn.expires = expires
+			c.snap, c.rows = sn, 0
+		}
+		c.end(key, done)
+		c.mu.Unlock()
+		return sn, err
+	}
+}
+
+// readListSnap reads the total and the anchors in one snapshot.
+func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
+	sn := &listSnap{blocks: map[int][]domain.Share{}}
+	err := s.readTx(ctx, "list shares", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &sn.total, `SELECT COUNT(*) FROM shares`); err != nil {
+			return err
+		}
+		maxAnchors, _ := s.lists.limits()
+		sn.step = listStep(sn.total, maxAnchors)
+		var rows []struct {
+			Date timestamp `db:"create_date"`
+			ID   string    `db:"share_id"`
+		}
+		// Every step-th key, read from the index alone: the list order's
+		// row numbers, kept where they are multiples of step.
+		if err := tx.SelectContext(ctx, &rows, `SELECT create_date, share_id FROM (
+				SELECT create_date, share_id, ROW_NUMBER() OVER (ORDER BY create_date, share_id) - 1 AS rn FROM shares
+			) t WHERE rn % ? = 0 ORDER BY rn`, sn.step); err != nil {
+			return err
+		}
+		sn.anchors = make([]listKey, len(rows))
+		for i, r := range rows {
+			sn.anchors[i] = listKey{date: ts(r.Date.Time), id: r.ID}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// listStep is the distance between anchors for total shares: listBlock, or
+// the multiple of it that keeps the anchors within maxAnchors.
+func listStep(total, maxAnchors int) int {
+	per := listBlock * maxAnchors
+	return listBlock * max(1, (total+per-1)/per)
+}
+
+// listBlockRows returns block k of sn (positions k*listBlock onwards).
+func (s *Store) listBlockRows(ctx context.Context, sn *listSnap, k int) ([]domain.Share, error) {
+	c := &s.lists
+	key := listLoad{snap: sn, block: k}
+	for waited := false; ; waited = true {
+		c.mu.Lock()
+		if b, ok := sn.blocks[k]; ok {
+			c.mu.Unlock()
+			return b, nil
+		}
+		wait, done, gen := c.begin(key, waited)
+		c.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fail(ctx.Err(), "list shares")
+			}
+		}
+		b, err := s.readListBlock(ctx, sn, k)
+		if c.afterRead != nil {
+			c.afterRead(k)
+		}
+		c.mu.Lock()
+		if err == nil && c.gen == gen && c.snap == sn {
+			c.store(sn, k, b)
+		}
+		c.end(key, done)
+		c.mu.Unlock()
+		return b, err
+	}
+}
+
+// store keeps block k of sn, evicting other blocks to stay within
+// listMaxRows. c.mu is held.
+func (c *listCache) store(sn *listSnap, k int, b []domain.Share) {
+	_, maxRows := c.limits()
+	for j, old := range sn.blocks { // map order: an arbitrary victim
+		if c.rows+len(b) <= maxRows {
+			break
+		}
+		delete(sn.blocks, j)
+		c.rows -= len(old)
+	}
+	sn.blocks[k] = b
+	c.rows += len(b)
+}
+
+func (s *Store) readListBlock(ctx context.Context, sn *listSnap, k int) ([]domain.Share, error) {
+	pos := k * listBlock
+	a := sn.anchors[pos/sn.step]
+	var rows []shareRow
+	err := s.selectHot(ctx, &rows, `SELECT `+shareColumns+` FROM shares
+		WHERE create_date > ? OR (create_date = ? AND share_id >= ?)
+		ORDER BY create_date, share_id LIMIT ? OFFSET ?`,
+		a.date, a.date, a.id, listBlock, pos%sn.step)
+	if err != nil {
+		return nil, fail(err, "list shares")
+	}
+	b := make([]domain.Share, len(rows))
+	for i, r := range rows {
+		b[i] = *r.domain()
+	}
+	return b, nil
+}
+
+// listSharesCached is ListShares served from the cache.
+func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl time.Duration) ([]domain.Share, int, error) {
+	sn, err := s.listSnapshot(ctx, ttl)
+	if err != nil {
+		return nil, 0, err
+	}
+	if offset >= sn.total || limit == 0 {
+		return []domain.Share{}, sn.total, nil
+	}
+	end := offset + min(limit, sn.total-offset)
+	out := make([]domain.Share, 0, end-offset)
+	for k := offset / listBlock; k*listBlock < end; k++ {
+		b, err := s.listBlockRows(ctx, sn, k)
+		if err != nil {
+			return nil, 0, err
+		}
+		lo, hi := max(offset-k*listBlock, 0), min(end-k*listBlock, listBlock)
+		if hi > len(b) { // shorter than the snapshot said: another process deleted shares
+			hi = len(b)
+		}
+		if lo < hi {
+			out = append(out, b[lo:hi]...) // a copy of the structs; what their pointers point at is never changed
+		}
+	}
+	return out, sn.total, nil
+}
