@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // anchors (step grows with the total) and listMaxRows cached shares.
 //
 // Freshness: every Store method that changes shares calls listChanged after
-// its transaction, so this process sees its own writes at once: a change of
-// the order (create, delete) drops the snapshot, any other change (name,
-// owner, lock, content) drops the blocks. Other processes' writes show
+// its transaction, so this process sees its own writes at once: a share
+// created at the end of the list (the usual case) extends the snapshot, any
+// other change of the order (create elsewhere, delete) drops it, any other
+// change (name, owner, lock, content) drops the blocks. Other processes' writes show
 // within Store.cacheTTL: the snapshot, and every block read under it,
 // expire cacheTTL after the snapshot's read began. A read that began before
 // an invalidation is never stored after it (generation check under mu).
@@ -43,9 +45,12 @@ type listKey struct {
 	id   string
 }
 
+func (a listKey) less(b listKey) bool { return a.date < b.date || a.date == b.date && a.id < b.id }
+
 type listSnap struct {
 	expires time.Time
 	total   int
+	last    listKey   // the key of the share at position total-1
 	step    int       // shares between anchors, a multiple of listBlock
 	anchors []listKey // anchors[i] is the key of the share at position i*step
 	blocks  map[int][]domain.Share
@@ -97,6 +102,38 @@ func (s *Store) listChanged(order bool) {
 	}
 	c.rows = 0
 	c.mu.Unlock()
+}
+
+// listAppended is listChanged(true) after a committed insert of a share
+// with key k. In the usual case, k sorts after every share the snapshot
+// holds (create_date is the time of creation), and the snapshot stays
+// valid with one more share at its end: only the last block is dropped.
+// Otherwise, as when k may already be in the snapshot (k <= last), it is
+// dropped. Appends therefore cost no O(total) snapshot read.
+func (s *Store) listAppended(k listKey) {
+	c := &s.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	sn := c.snap
+	if sn == nil {
+		return
+	}
+	maxAnchors, _ := c.limits()
+	if sn.total > 0 && !sn.last.less(k) || sn.total%sn.step == 0 && len(sn.anchors) >= maxAnchors {
+		c.snap, c.rows = nil, 0
+		return
+	}
+	n := *sn // a new snapshot: holders of sn keep a consistent one
+	n.total, n.last = sn.total+1, k
+	if sn.total%sn.step == 0 { // the new share is at an anchor position
+		n.anchors = append(slices.Clip(sn.anchors), k)
+	}
+	if b, ok := n.blocks[sn.total/listBlock]; ok {
+		delete(n.blocks, sn.total/listBlock)
+		c.rows -= len(b)
+	}
+	c.snap = &n
 }
 
 // begin returns what key's caller should do: wait on a load already in
@@ -185,6 +222,18 @@ func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 		for i, r := range rows {
 			sn.anchors[i] = listKey{date: ts(r.Date.Time), id: r.ID}
 		}
+		if sn.total == 0 {
+			return nil
+		}
+		var last struct {
+			Date timestamp `db:"create_date"`
+			ID   string    `db:"share_id"`
+		}
+		if err := tx.GetContext(ctx, &last, `SELECT create_date, share_id FROM shares
+			ORDER BY create_date DESC, share_id DESC LIMIT 1`); err != nil {
+			return err
+		}
+		sn.last = listKey{date: ts(last.Date.Time), id: last.ID}
 		return nil
 	})
 	if err != nil {

@@ -155,37 +155,52 @@ func TestListCacheSeesWritesAtOnce(t *testing.T) {
 	tests := []struct {
 		name  string
 		write func(t *testing.T, f *fixture)
+		keeps bool // the snapshot survives the write (an append, a change of contents only)
 	}{
 		{"Create", func(t *testing.T, f *fixture) {
 			f.c.Add(time.Second)
 			mkShare(t, f.s, 900, nil)
-		}},
+		}, true},
+		{"CreateManyAcrossAnchors", func(t *testing.T, f *fixture) {
+			for i := range 2*listBlock + 1 {
+				f.c.Add(time.Millisecond)
+				mkShare(t, f.s, 1000+i, nil)
+			}
+		}, true},
+		{"CreateWithTheSameTimeAfter", func(t *testing.T, f *fixture) {
+			mkShare(t, f.s, 2000, nil) // same create_date as 1000+2*listBlock, larger id
+		}, true},
+		{"CreateWithTheSameTimeBefore", func(t *testing.T, f *fixture) {
+			mkShare(t, f.s, 903, nil) // same create_date, smaller id: not at the end
+		}, false},
 		{"CreateInTheMiddle", func(t *testing.T, f *fixture) {
-			f.c.Set(t0.Add(150 * time.Millisecond)) // among the seeded shares
+			now := f.c.Now()
+			f.c.Set(t0.Add(50 * time.Millisecond)) // among the seeded shares
 			mkShare(t, f.s, 901, nil)
-		}},
+			f.c.Set(now)
+		}, false},
 		{"Delete", func(t *testing.T, f *fixture) {
 			_, err := f.s.DeleteShare(ctx, f.ids[0])
 			must(t, err)
-		}},
+		}, false},
 		{"DeleteSeeded", func(t *testing.T, f *fixture) {
 			page, _, err := f.s.ListShares(ctx, 1, 77)
 			must(t, err)
 			_, err = f.s.DeleteShare(ctx, page[0].ID)
 			must(t, err)
-		}},
+		}, false},
 		{"PatchName", func(t *testing.T, f *fixture) {
 			must(t, f.s.UpdateShareMeta(ctx, f.ids[1], "renamed.txt", nil))
-		}},
+		}, true},
 		{"PatchOwner", func(t *testing.T, f *fixture) {
 			must(t, f.s.UpdateShareMeta(ctx, f.ids[1], "renamed.txt", &f.owner))
-		}},
+		}, true},
 		{"Lock", func(t *testing.T, f *fixture) {
 			must(t, f.s.SetLocked(ctx, f.ids[2], true))
-		}},
+		}, true},
 		{"Unlock", func(t *testing.T, f *fixture) {
 			must(t, f.s.SetLocked(ctx, f.ids[2], false))
-		}},
+		}, true},
 		{"UploadCompletes", func(t *testing.T, f *fixture) {
 			up, err := f.s.GetOrCreateUpload(ctx, f.ids[3], "dz", 1)
 			must(t, err)
@@ -197,20 +212,21 @@ func TestListCacheSeesWritesAtOnce(t *testing.T) {
 			}
 			_, err = f.s.FinishUpload(ctx, up.ID, f.ids[3], domain.Blob{ID: "blob-3", Size: 10, SHA256: "ab"}, f.c.Now())
 			must(t, err)
-		}},
+		}, true},
 		{"CleanupOfStaleShares", func(t *testing.T, f *fixture) {
 			// Everything uninitialized created before now goes; the share
 			// whose upload completed stays.
 			f.c.Add(time.Hour)
 			_, err := f.s.DeleteStale(ctx, f.c.Now())
 			must(t, err)
-		}},
+		}, false},
 		{"UserDelete", func(t *testing.T, f *fixture) {
 			f.c.Add(time.Second)
 			mkShare(t, f.s, 902, &f.owner)
+			checkAllPages(t, f.s, 15)
 			must(t, f.s.UpdateShareMeta(ctx, shareID(902), "given-away.txt", nil))
 			must(t, f.s.DeleteUser(ctx, f.owner))
-		}},
+		}, true},
 	}
 	eachDialect(t, func(t *testing.T, s *Store) {
 		// A frozen clock and an hour's TTL: the cache never expires by
@@ -232,6 +248,9 @@ func TestListCacheSeesWritesAtOnce(t *testing.T) {
 					t.Fatal("nothing cached")
 				}
 				tc.write(t, f)
+				if _, _, _, cached := cacheRows(s); cached != tc.keeps {
+					t.Fatalf("snapshot kept: %v, want %v", cached, tc.keeps)
+				}
 				checkAllPages(t, s, 15)
 				checkAllPages(t, s, 100)
 			})

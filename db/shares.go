@@ -119,10 +119,11 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		}
 		return err
 	})
-	s.listChanged(true)
 	if err != nil {
+		s.listChanged(true)
 		return err
 	}
+	s.listAppended(listKey{date: ts(now), id: sh.ID})
 	sh.CreateDate = now
 	return nil
 }
