@@ -301,11 +301,9 @@ func (c *listCache) store(sn *listSnap, k int, b []domain.Share) {
 func (s *Store) readListBlock(ctx context.Context, sn *listSnap, k int) ([]domain.Share, error) {
 	pos := k * listBlock
 	a := sn.anchors[pos/sn.step]
+	q, args := s.listSeek(a)
 	var rows []shareRow
-	err := s.selectHot(ctx, &rows, `SELECT `+shareColumns+` FROM shares
-		WHERE create_date > ? OR (create_date = ? AND share_id >= ?)
-		ORDER BY create_date, share_id LIMIT ? OFFSET ?`,
-		a.date, a.date, a.id, listBlock, pos%sn.step)
+	err := s.selectHot(ctx, &rows, `SELECT `+shareColumns+q, append(args, listBlock, pos%sn.step)...)
 	if err != nil {
 		return nil, fail(err, "list shares")
 	}
@@ -314,6 +312,21 @@ func (s *Store) readListBlock(ctx context.Context, sn *listSnap, k int) ([]domai
 		b[i] = *r.domain()
 	}
 	return b, nil
+}
+
+// listSeek is the FROM clause onwards of a query for the shares from key a
+// on, in list order, to which the caller adds LIMIT and OFFSET arguments:
+// a seek on the (create_date, share_id) index, said the way each planner
+// understands. For the OR form SQLite walks the index from its start (1.1
+// ms at 10 000 shares, against 26 µs), and MariaDB does the same for the
+// row value (5.5 ms, against 0.15 ms).
+func (s *Store) listSeek(a listKey) (string, []any) {
+	if s.dialect == DialectMySQL {
+		return ` FROM shares WHERE create_date > ? OR (create_date = ? AND share_id >= ?)
+			ORDER BY create_date, share_id LIMIT ? OFFSET ?`, []any{a.date, a.date, a.id}
+	}
+	return ` FROM shares WHERE (create_date, share_id) >= (?, ?)
+		ORDER BY create_date, share_id LIMIT ? OFFSET ?`, []any{a.date, a.id}
 }
 
 // listSharesCached is ListShares served from the cache.

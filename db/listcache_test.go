@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -378,6 +379,49 @@ func TestListCacheConcurrent(t *testing.T) {
 		cancel()
 		wg.Wait()
 		checkAllPages(t, s, 15)
+	})
+}
+
+// The block read must seek on the index, in either dialect, wherever the
+// anchor is: its plan is a range on shares_create_date with no sort.
+func TestListCacheBlockReadSeeks(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		seedShares(t, s, 300, nil)
+		for _, a := range []listKey{{ts(t0), ""}, {ts(t0.Add(50 * time.Millisecond)), "8"}} {
+			q, args := s.listSeek(a)
+			q = `SELECT share_id` + q
+			args = append(args, listBlock, 0)
+			var plan string
+			if s.Dialect() == DialectSQLite {
+				var rows []struct {
+					ID     int    `db:"id"`
+					Parent int    `db:"parent"`
+					NotUse int    `db:"notused"`
+					Detail string `db:"detail"`
+				}
+				must(t, s.r.Select(&rows, "EXPLAIN QUERY PLAN "+q, args...))
+				for _, r := range rows {
+					plan += r.Detail + "; "
+				}
+				if !strings.Contains(plan, "SEARCH shares USING COVERING INDEX shares_create_date ((create_date,share_id)>(?,?))") &&
+					!strings.Contains(plan, "SEARCH shares USING INDEX shares_create_date ((create_date,share_id)>(?,?))") ||
+					strings.Contains(plan, "TEMP B-TREE") {
+					t.Fatalf("plan: %s", plan)
+				}
+				continue
+			}
+			rows, err := s.r.Queryx("EXPLAIN "+q, args...)
+			must(t, err)
+			for rows.Next() {
+				m := map[string]any{}
+				must(t, rows.MapScan(m))
+				plan += fmt.Sprintf("type=%s key=%s extra=%s; ", m["type"], m["key"], m["Extra"])
+			}
+			rows.Close()
+			if !strings.Contains(plan, "type=range key=shares_create_date") || strings.Contains(plan, "filesort") {
+				t.Fatalf("plan: %s", plan)
+			}
+		}
 	})
 }
 
