@@ -27,12 +27,13 @@ import (
 //
 // Freshness: every Store method that changes shares calls listChanged after
 // its transaction, so this process sees its own writes at once: a share
-// created at the end of the list (the usual case) extends the snapshot, any
-// other change of the order (create elsewhere, delete) drops it, any other
-// change (name, owner, lock, content) drops the blocks. Other processes' writes show
-// within Store.cacheTTL: the snapshot, and every block read under it,
-// expire cacheTTL after the snapshot's read began. A read that began before
-// an invalidation is never stored after it (generation check under mu).
+// created at the end of the list (the usual case) extends the snapshot,
+// any other change of the order (create elsewhere, delete) drops it, any
+// other change (name, owner, lock, content) drops the blocks. Other
+// processes' writes show within Store.cacheTTL: the snapshot, and every
+// block read under it, expire cacheTTL after the snapshot's read began. A
+// read that began before an invalidation is never stored after it
+// (generation checks under mu).
 const (
 	listBlock      = 64
 	listMaxAnchors = 4096
@@ -48,6 +49,7 @@ type listKey struct {
 func (a listKey) less(b listKey) bool { return a.date < b.date || a.date == b.date && a.id < b.id }
 
 type listSnap struct {
+	id      uint64 // the read it comes from: appends make new snapshots of one id
 	expires time.Time
 	total   int
 	last    listKey   // the key of the share at position total-1
@@ -58,10 +60,17 @@ type listSnap struct {
 
 type listCache struct {
 	mu      sync.Mutex
-	gen     uint64 // bumped by every invalidation
+	gen     uint64 // bumped by every write
+	hard    uint64 // bumped by every write but an append to the snapshot
+	ids     uint64 // the last listSnap.id given
 	snap    *listSnap
 	rows    int // shares held in snap.blocks
 	loading map[listLoad]chan struct{}
+	// A snapshot read overlapped by a write is not stored, and until
+	// retryAt lists are served uncached rather than read another snapshot
+	// (O(total)) that the next write would void too: under a stream of
+	// writes, the cache then costs one snapshot read per TTL.
+	retryAt time.Time
 
 	// Tests only: limits other than listMaxAnchors and listMaxRows (0:
 	// those), and a hook run after each read from the database, before
@@ -95,6 +104,7 @@ func (s *Store) listChanged(order bool) {
 	c := &s.lists
 	c.mu.Lock()
 	c.gen++
+	c.hard++
 	if order {
 		c.snap = nil
 	} else if c.snap != nil {
@@ -122,6 +132,7 @@ func (s *Store) listAppended(k listKey) {
 	maxAnchors, _ := c.limits()
 	if sn.total > 0 && !sn.last.less(k) || sn.total%sn.step == 0 && len(sn.anchors) >= maxAnchors {
 		c.snap, c.rows = nil, 0
+		c.hard++
 		return
 	}
 	n := *sn // a new snapshot: holders of sn keep a consistent one
@@ -137,13 +148,14 @@ func (s *Store) listAppended(k listKey) {
 }
 
 // begin returns what key's caller should do: wait on a load already in
-// flight (wait != nil), or load itself, then call end with done and gen.
-// Callers that waited once load without registering, so a failed or
-// refused load in front of them can't hold them up twice.
-func (c *listCache) begin(key listLoad, waited bool) (wait, done chan struct{}, gen uint64) {
+// flight (wait != nil), or load itself, then call end with done. gen and
+// hard are the generations the load starts at. Callers that waited once
+// load without registering, so a failed or refused load in front of them
+// can't hold them up twice.
+func (c *listCache) begin(key listLoad, waited bool) (wait, done chan struct{}, gen, hard uint64) {
 	if !waited {
 		if ch, ok := c.loading[key]; ok {
-			return ch, nil, 0
+			return ch, nil, 0, 0
 		}
 		if c.loading == nil {
 			c.loading = map[listLoad]chan struct{}{}
@@ -151,7 +163,7 @@ func (c *listCache) begin(key listLoad, waited bool) (wait, done chan struct{}, 
 		done = make(chan struct{})
 		c.loading[key] = done
 	}
-	return nil, done, c.gen
+	return nil, done, c.gen, c.hard
 }
 
 func (c *listCache) end(key listLoad, done chan struct{}) {
@@ -162,17 +174,22 @@ func (c *listCache) end(key listLoad, done chan struct{}) {
 }
 
 // listSnapshot returns a snapshot no older than ttl, from the cache or read
-// now.
+// now, or nil when the list should be read uncached (see retryAt).
 func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap, error) {
 	c := &s.lists
 	key := listLoad{block: -1}
 	for waited := false; ; waited = true {
 		c.mu.Lock()
-		if sn := c.snap; sn != nil && s.now().Before(sn.expires) {
+		now := s.now()
+		if sn := c.snap; sn != nil && now.Before(sn.expires) {
 			c.mu.Unlock()
 			return sn, nil
 		}
-		wait, done, gen := c.begin(key, waited)
+		if waited || now.Before(c.retryAt) { // the read in front was voided, or failed
+			c.mu.Unlock()
+			return nil, nil
+		}
+		wait, done, gen, _ := c.begin(key, false)
 		c.mu.Unlock()
 		if wait != nil {
 			select {
@@ -188,9 +205,14 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 			c.afterRead(-1)
 		}
 		c.mu.Lock()
-		if err == nil && c.gen == gen {
-			sn.expires = expires
+		switch {
+		case err != nil:
+		case c.gen == gen:
+			c.ids++
+			sn.id, sn.expires = c.ids, expires
 			c.snap, c.rows = sn, 0
+		default:
+			c.retryAt = s.now().Add(ttl)
 		}
 		c.end(key, done)
 		c.mu.Unlock()
@@ -259,7 +281,7 @@ func (s *Store) listBlockRows(ctx context.Context, sn *listSnap, k int) ([]domai
 			c.mu.Unlock()
 			return b, nil
 		}
-		wait, done, gen := c.begin(key, waited)
+		wait, done, gen, hard := c.begin(key, waited)
 		c.mu.Unlock()
 		if wait != nil {
 			select {
@@ -274,8 +296,11 @@ func (s *Store) listBlockRows(ctx context.Context, sn *listSnap, k int) ([]domai
 			c.afterRead(k)
 		}
 		c.mu.Lock()
-		if err == nil && c.gen == gen && c.snap == sn {
-			c.store(sn, k, b)
+		// Stored if nothing was written meanwhile, or only appends to sn
+		// (to c.snap, of sn's id), which change no block sn holds whole.
+		if cur := c.snap; err == nil && cur != nil && cur.id == sn.id && c.hard == hard &&
+			(c.gen == gen || (k+1)*listBlock <= sn.total) {
+			c.store(cur, k, b)
 		}
 		c.end(key, done)
 		c.mu.Unlock()
@@ -334,6 +359,9 @@ func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl tim
 	sn, err := s.listSnapshot(ctx, ttl)
 	if err != nil {
 		return nil, 0, err
+	}
+	if sn == nil {
+		return s.listSharesUncached(ctx, limit, offset)
 	}
 	if offset >= sn.total || limit == 0 {
 		return []domain.Share{}, sn.total, nil
