@@ -50,6 +50,7 @@ func (a listKey) less(b listKey) bool { return a.date < b.date || a.date == b.da
 
 type listSnap struct {
 	id      uint64 // the read it comes from: appends make new snapshots of one id
+	epoch   uint64 // listCache.epoch when its read was stored
 	expires time.Time
 	total   int
 	last    listKey   // the key of the share at position total-1
@@ -63,6 +64,7 @@ type listCache struct {
 	gen     uint64 // bumped by every write
 	hard    uint64 // bumped by every write but an append to the snapshot
 	ids     uint64 // the last listSnap.id given
+	epoch   uint64 // bumped whenever a snapshot read is stored
 	snap    *listSnap
 	rows    int // shares held in snap.blocks
 	loading map[listLoad]chan struct{}
@@ -77,6 +79,16 @@ type listCache struct {
 	// its result is stored.
 	maxAnchors, maxRows int
 	afterRead           func(block int)
+	beforeAppend        func()
+}
+
+// listEpoch is taken by an insert before its transaction, for
+// listAppended: a snapshot stored no later than it cannot hold the insert.
+func (s *Store) listEpoch() uint64 {
+	c := &s.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
 }
 
 func (c *listCache) limits() (anchors, rows int) {
@@ -115,13 +127,19 @@ func (s *Store) listChanged(order bool) {
 }
 
 // listAppended is listChanged(true) after a committed insert of a share
-// with key k. In the usual case, k sorts after every share the snapshot
-// holds (create_date is the time of creation), and the snapshot stays
-// valid with one more share at its end: only the last block is dropped.
-// Otherwise, as when k may already be in the snapshot (k <= last), it is
-// dropped. Appends therefore cost no O(total) snapshot read.
-func (s *Store) listAppended(k listKey) {
+// with key k, whose transaction began at listEpoch() == epoch. Usually k
+// sorts after every share the snapshot holds (create_date is the time of
+// creation) or, when concurrent creates commit out of order, after its last
+// anchor at least: the snapshot then stays valid with one more share, and
+// only the blocks from the last anchor on are dropped. Otherwise, or when
+// the snapshot may hold k already (k <= last, read after the insert
+// began), the snapshot is dropped. Creates therefore cost no O(total)
+// snapshot read.
+func (s *Store) listAppended(k listKey, epoch uint64) {
 	c := &s.lists
+	if c.beforeAppend != nil {
+		c.beforeAppend()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -130,19 +148,32 @@ func (s *Store) listAppended(k listKey) {
 		return
 	}
 	maxAnchors, _ := c.limits()
-	if sn.total > 0 && !sn.last.less(k) || sn.total%sn.step == 0 && len(sn.anchors) >= maxAnchors {
+	n := *sn // a new snapshot: holders of sn keep a consistent one
+	n.total = sn.total + 1
+	from := sn.total / listBlock // the first block that changes
+	switch {
+	case sn.total == 0 || sn.last.less(k):
+		n.last = k
+	case sn.epoch <= epoch && sn.anchors[len(sn.anchors)-1].less(k):
+		from = (len(sn.anchors) - 1) * sn.step / listBlock
+	default:
 		c.snap, c.rows = nil, 0
 		c.hard++
 		return
 	}
-	n := *sn // a new snapshot: holders of sn keep a consistent one
-	n.total, n.last = sn.total+1, k
-	if sn.total%sn.step == 0 { // the new share is at an anchor position
-		n.anchors = append(slices.Clip(sn.anchors), k)
+	if sn.total%sn.step == 0 { // the list's new last position is an anchor's
+		if len(sn.anchors) >= maxAnchors {
+			c.snap, c.rows = nil, 0
+			c.hard++
+			return
+		}
+		n.anchors = append(slices.Clip(sn.anchors), n.last)
 	}
-	if b, ok := n.blocks[sn.total/listBlock]; ok {
-		delete(n.blocks, sn.total/listBlock)
-		c.rows -= len(b)
+	for j, b := range n.blocks {
+		if j >= from {
+			delete(n.blocks, j)
+			c.rows -= len(b)
+		}
 	}
 	c.snap = &n
 }
@@ -209,7 +240,8 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 		case err != nil:
 		case c.gen == gen:
 			c.ids++
-			sn.id, sn.expires = c.ids, expires
+			c.epoch++
+			sn.id, sn.epoch, sn.expires = c.ids, c.epoch, expires
 			c.snap, c.rows = sn, 0
 		default:
 			c.retryAt = s.now().Add(ttl)
@@ -297,9 +329,10 @@ func (s *Store) listBlockRows(ctx context.Context, sn *listSnap, k int) ([]domai
 		}
 		c.mu.Lock()
 		// Stored if nothing was written meanwhile, or only appends to sn
-		// (to c.snap, of sn's id), which change no block sn holds whole.
+		// (to c.snap, of sn's id), which change no block before sn's last
+		// anchor.
 		if cur := c.snap; err == nil && cur != nil && cur.id == sn.id && c.hard == hard &&
-			(c.gen == gen || (k+1)*listBlock <= sn.total) {
+			(c.gen == gen || (k+1)*listBlock <= (len(sn.anchors)-1)*sn.step) {
 			c.store(cur, k, b)
 		}
 		c.end(key, done)

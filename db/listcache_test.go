@@ -171,8 +171,14 @@ func TestListCacheSeesWritesAtOnce(t *testing.T) {
 		{"CreateWithTheSameTimeAfter", func(t *testing.T, f *fixture) {
 			mkShare(t, f.s, 2000, nil) // same create_date as 1000+2*listBlock, larger id
 		}, true},
-		{"CreateWithTheSameTimeBefore", func(t *testing.T, f *fixture) {
+		{"CreateOutOfOrderAfterTheLastAnchor", func(t *testing.T, f *fixture) {
 			mkShare(t, f.s, 903, nil) // same create_date, smaller id: not at the end
+		}, true},
+		{"CreateOutOfOrderBeforeTheLastAnchor", func(t *testing.T, f *fixture) {
+			now := f.c.Now()
+			f.c.Add(-100 * time.Millisecond) // among the shares made by CreateManyAcrossAnchors
+			mkShare(t, f.s, 904, nil)
+			f.c.Set(now)
 		}, false},
 		{"CreateInTheMiddle", func(t *testing.T, f *fixture) {
 			now := f.c.Now()
@@ -451,6 +457,37 @@ func TestListCacheBlockReadSeeks(t *testing.T) {
 				t.Fatalf("plan: %s", plan)
 			}
 		}
+	})
+}
+
+// An insert that committed before a snapshot was read, but whose
+// listAppended comes after that snapshot was stored, is in the snapshot
+// already: it must not be added twice, even where it sorts before the last
+// share (concurrent creates committing out of order).
+func TestListCacheAppendAlreadyInTheSnapshot(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0)
+		s.SetCacheTTL(time.Hour)
+		seedShares(t, s, 100, nil)
+		c.Set(t0.Add(time.Hour))
+		checkAllPages(t, s, 15)
+		fired := false
+		s.lists.beforeAppend = func() {
+			if fired {
+				return
+			}
+			fired = true
+			// Between share 1's commit and its listAppended: a later
+			// share, then a snapshot read that holds both.
+			c.Add(time.Millisecond)
+			mkShare(t, s, 2, nil)
+			s.listChanged(true)
+			checkAllPages(t, s, 15)
+		}
+		t.Cleanup(func() { s.lists.beforeAppend = nil })
+		mkShare(t, s, 1, nil)
+		s.lists.beforeAppend = nil
+		checkAllPages(t, s, 15)
 	})
 }
 

@@ -107,6 +107,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 	if sh.ModifiedAt != nil {
 		modified = ts(*sh.ModifiedAt)
 	}
+	epoch := s.listEpoch()
 	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
@@ -123,7 +124,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		s.listChanged(true)
 		return err
 	}
-	s.listAppended(listKey{date: ts(now), id: sh.ID})
+	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch)
 	sh.CreateDate = now
 	return nil
 }
