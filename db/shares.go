@@ -204,9 +204,8 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 }
 
 // deleteShareTx deletes share id and everything hanging off it; force
-// ignores the lock (cleanup). Its callers call listChanged(true) after the
-// transaction. Lock order, as everywhere: share, uploads,
-// chunks.
+// ignores the lock (cleanup). Lock order, as everywhere: share, uploads,
+// chunks. Its callers call listChanged(true) after the transaction.
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
 		Locked bool           `db:"locked"`
@@ -244,6 +243,8 @@ func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force
 // ListShares returns one page of shares ordered by creation time, then id
 // (a stable order, served by an index), and the total number of shares,
 // both from one snapshot. limit and offset must not be negative (Invalid).
+// With Store.cacheTTL above 0 both come from the list cache (listcache.go):
+// this process's own writes show at once, other processes' within the TTL.
 func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error) {
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
