@@ -48,6 +48,7 @@ func (s *Store) DeleteStale(ctx context.Context, before time.Time) (files []stri
 			return err
 		})
 		s.cache.shares.forget(id)
+		s.listChanged(true)
 		if err != nil {
 			return files, err
 		}

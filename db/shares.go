@@ -107,6 +107,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 	if sh.ModifiedAt != nil {
 		modified = ts(*sh.ModifiedAt)
 	}
+	epoch := s.listEpoch()
 	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
@@ -120,8 +121,10 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		return err
 	})
 	if err != nil {
+		s.listChanged(true)
 		return err
 	}
+	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch)
 	sh.CreateDate = now
 	return nil
 }
@@ -156,6 +159,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 		return err
 	}
 	defer s.cache.shares.forget(id)
+	defer s.listChanged(false)
 	return s.inTx(ctx, "update share", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET file_name = ?, owner_name = ? WHERE share_id = ? AND locked = ?`,
 			fileName, nullable(owner), id, false)
@@ -181,6 +185,7 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 // Setting the state it already has is not an error.
 func (s *Store) SetLocked(ctx context.Context, id string, locked bool) error {
 	defer s.cache.shares.forget(id)
+	defer s.listChanged(false)
 	return s.inTx(ctx, "set locked", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE shares SET locked = ? WHERE share_id = ?`, locked, id)
 		if err != nil {
@@ -202,6 +207,7 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 		files, err = s.deleteShareTx(ctx, tx, id, false)
 		return err
 	})
+	s.listChanged(true)
 	if err != nil {
 		return nil, err
 	}
@@ -210,8 +216,8 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 
 // deleteShareTx deletes share id and everything hanging off it; force
 // ignores the lock (cleanup). Lock order, as everywhere: share, uploads,
-// chunks.
-// Its callers forget the share once the transaction commits.
+// chunks. Its callers, once the transaction commits, forget the share and
+// call listChanged(true).
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
 		Locked bool           `db:"locked"`
@@ -249,10 +255,20 @@ func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force
 // ListShares returns one page of shares ordered by creation time, then id
 // (a stable order, served by an index), and the total number of shares,
 // both from one snapshot. limit and offset must not be negative (Invalid).
+// With the Store's cache TTL (SetCacheTTL) above 0 both come from the list cache (listcache.go):
+// this process's own writes show at once, other processes' within the TTL.
 func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error) {
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
+	if ttl := s.cache.ttl; ttl > 0 {
+		return s.listSharesCached(ctx, limit, offset, ttl)
+	}
+	return s.listSharesUncached(ctx, limit, offset)
+}
+
+// listSharesUncached is ListShares without the cache (listcache.go).
+func (s *Store) listSharesUncached(ctx context.Context, limit, offset int) ([]domain.Share, int, error) {
 	// One statement, so the count and the page come from one snapshot
 	// without a transaction, and prepared once. Deferred join: the page's
 	// ids come from the (create_date, share_id) index alone, so skipping

@@ -265,6 +265,7 @@ func (s *Store) FinishUpload(ctx context.Context, uploadID int64, shareID string
 		return "", domain.Errorf(domain.Invalid, "blob size must not be negative")
 	}
 	defer s.cache.shares.forget(shareID)
+	defer s.listChanged(false)
 	err = s.inTx(ctx, "finish upload", func(tx *sqlx.Tx) error {
 		oldBlobID = ""
 		var r struct {

@@ -1,0 +1,418 @@
+package db
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// ListShares' cache. Page numbers mean OFFSET, and `pages` means COUNT(*):
+// uncached, a random page of N shares walks N/2 index entries on average
+// and counts all N (4.5 ms on MariaDB at N = 10 000). The cache keeps, per
+// process:
+//
+//   - a snapshot: the total, and sparse anchors, the (create_date, share_id)
+//     key of every step-th share in list order, read by one statement;
+//   - blocks of listBlock consecutive shares of that snapshot, each read by
+//     a keyset seek from the nearest anchor (plus an OFFSET below step), so
+//     a page is served from at most a few blocks, often without a query.
+//
+// Memory is bounded whatever the number of shares: at most listMaxAnchors
+// anchors (step grows with the total) and listMaxRows cached shares.
+//
+// Freshness: every Store method that changes shares calls listChanged after
+// its transaction, so this process sees its own writes at once: a share
+// created at the end of the list (the usual case) extends the snapshot,
+// any other change of the order (create elsewhere, delete) drops it, any
+// other change (name, owner, lock, content) drops the blocks. Other
+// processes' writes show within the Store's cache TTL (SetCacheTTL): the snapshot, and every
+// block read under it, expire one cache TTL after the snapshot's read began. A
+// read that began before an invalidation is never stored after it
+// (generation checks under mu).
+const (
+	listBlock      = 64
+	listMaxAnchors = 4096
+	listMaxRows    = 16384
+)
+
+// listKey is a share's position key in list order, in bind form.
+type listKey struct {
+	date string // ts() layout
+	id   string
+}
+
+func (a listKey) less(b listKey) bool { return a.date < b.date || a.date == b.date && a.id < b.id }
+
+type listSnap struct {
+	id      uint64 // the read it comes from: appends make new snapshots of one id
+	epoch   uint64 // listCache.epoch when its read was stored
+	expires time.Time
+	total   int
+	last    listKey   // the key of the share at position total-1
+	step    int       // shares between anchors, a multiple of listBlock
+	anchors []listKey // anchors[i] is the key of the share at position i*step
+	blocks  map[int][]domain.Share
+}
+
+type listCache struct {
+	mu      sync.Mutex
+	gen     uint64 // bumped by every write
+	hard    uint64 // bumped by every write but an append to the snapshot
+	ids     uint64 // the last listSnap.id given
+	epoch   uint64 // bumped whenever a snapshot read is stored
+	snap    *listSnap
+	rows    int // shares held in snap.blocks
+	loading map[listLoad]chan struct{}
+	// A snapshot read overlapped by a write is not stored, and until
+	// retryAt lists are served uncached rather than read another snapshot
+	// (O(total)) that the next write would void too: under a stream of
+	// writes, the cache then costs one snapshot read per TTL.
+	retryAt time.Time
+
+	// Tests only: limits other than listMaxAnchors and listMaxRows (0:
+	// those), and a hook run after each read from the database, before
+	// its result is stored.
+	maxAnchors, maxRows int
+	afterRead           func(block int)
+	beforeAppend        func()
+}
+
+// listEpoch is taken by an insert before its transaction, for
+// listAppended: a snapshot stored no later than it cannot hold the insert.
+func (s *Store) listEpoch() uint64 {
+	c := &s.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+func (c *listCache) limits() (anchors, rows int) {
+	anchors, rows = listMaxAnchors, listMaxRows
+	if c.maxAnchors > 0 {
+		anchors = c.maxAnchors
+	}
+	if c.maxRows > 0 {
+		rows = c.maxRows
+	}
+	return anchors, rows
+}
+
+// listLoad names a load in flight: the snapshot (block -1) or a block of it.
+type listLoad struct {
+	snap  *listSnap
+	block int
+}
+
+// listChanged invalidates the list cache after a write to shares; order
+// tells whether the write may have changed the list's order or length
+// (insert, delete) rather than only the contents of rows. Call it after the
+// transaction ends, committed or not.
+func (s *Store) listChanged(order bool) {
+	c := &s.lists
+	c.mu.Lock()
+	c.gen++
+	c.hard++
+	if order {
+		c.snap = nil
+	} else if c.snap != nil {
+		c.snap.blocks = map[int][]domain.Share{}
+	}
+	c.rows = 0
+	c.mu.Unlock()
+}
+
+// listAppended is listChanged(true) after a committed insert of a share
+// with key k, whose transaction began at listEpoch() == epoch. Usually k
+// sorts after every share the snapshot holds (create_date is the time of
+// creation) or, when concurrent creates commit out of order, after its last
+// anchor at least: the snapshot then stays valid with one more share, and
+// only the blocks from the last anchor on are dropped. Otherwise, or when
+// the snapshot may hold k already (k <= last, read after the insert
+// began), the snapshot is dropped. Creates therefore cost no O(total)
+// snapshot read.
+func (s *Store) listAppended(k listKey, epoch uint64) {
+	c := &s.lists
+	if c.beforeAppend != nil {
+		c.beforeAppend()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	sn := c.snap
+	if sn == nil {
+		return
+	}
+	maxAnchors, _ := c.limits()
+	n := *sn // a new snapshot: holders of sn keep a consistent one
+	n.total = sn.total + 1
+	from := sn.total / listBlock // the first block that changes
+	switch {
+	case sn.total == 0 || sn.last.less(k):
+		n.last = k
+	case sn.epoch <= epoch && sn.anchors[len(sn.anchors)-1].less(k):
+		from = (len(sn.anchors) - 1) * sn.step / listBlock
+	default:
+		c.snap, c.rows = nil, 0
+		c.hard++
+		return
+	}
+	if sn.total%sn.step == 0 { // the list's new last position is an anchor's
+		if len(sn.anchors) >= maxAnchors {
+			c.snap, c.rows = nil, 0
+			c.hard++
+			return
+		}
+		n.anchors = append(slices.Clip(sn.anchors), n.last)
+	}
+	for j, b := range n.blocks {
+		if j >= from {
+			delete(n.blocks, j)
+			c.rows -= len(b)
+		}
+	}
+	c.snap = &n
+}
+
+// begin returns what key's caller should do: wait on a load already in
+// flight (wait != nil), or load itself, then call end with done. gen and
+// hard are the generations the load starts at. Callers that waited once
+// load without registering, so a failed or refused load in front of them
+// can't hold them up twice.
+func (c *listCache) begin(key listLoad, waited bool) (wait, done chan struct{}, gen, hard uint64) {
+	if !waited {
+		if ch, ok := c.loading[key]; ok {
+			return ch, nil, 0, 0
+		}
+		if c.loading == nil {
+			c.loading = map[listLoad]chan struct{}{}
+		}
+		done = make(chan struct{})
+		c.loading[key] = done
+	}
+	return nil, done, c.gen, c.hard
+}
+
+func (c *listCache) end(key listLoad, done chan struct{}) {
+	if done != nil {
+		delete(c.loading, key)
+		close(done)
+	}
+}
+
+// listSnapshot returns a snapshot no older than ttl, from the cache or read
+// now, or nil when the list should be read uncached (see retryAt).
+func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap, error) {
+	c := &s.lists
+	key := listLoad{block: -1}
+	for waited := false; ; waited = true {
+		c.mu.Lock()
+		now := s.now()
+		if sn := c.snap; sn != nil && now.Before(sn.expires) {
+			c.mu.Unlock()
+			return sn, nil
+		}
+		if waited || now.Before(c.retryAt) { // the read in front was voided, or failed
+			c.mu.Unlock()
+			return nil, nil
+		}
+		wait, done, gen, _ := c.begin(key, false)
+		c.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fail(ctx.Err(), "list shares")
+			}
+		}
+		expires := s.now().Add(ttl) // from before the read: staleness stays within ttl
+		sn, err := s.readListSnap(ctx)
+		if c.afterRead != nil {
+			c.afterRead(-1)
+		}
+		c.mu.Lock()
+		switch {
+		case err != nil:
+		case c.gen == gen:
+			c.ids++
+			c.epoch++
+			sn.id, sn.epoch, sn.expires = c.ids, c.epoch, expires
+			c.snap, c.rows = sn, 0
+		default:
+			c.retryAt = s.now().Add(ttl)
+		}
+		c.end(key, done)
+		c.mu.Unlock()
+		return sn, err
+	}
+}
+
+// readListSnap reads the total and the anchors in one snapshot.
+func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
+	sn := &listSnap{blocks: map[int][]domain.Share{}}
+	err := s.readTx(ctx, "list shares", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &sn.total, `SELECT COUNT(*) FROM shares`); err != nil {
+			return err
+		}
+		maxAnchors, _ := s.lists.limits()
+		sn.step = listStep(sn.total, maxAnchors)
+		var rows []struct {
+			Date timestamp `db:"create_date"`
+			ID   string    `db:"share_id"`
+		}
+		// Every step-th key, read from the index alone: the list order's
+		// row numbers, kept where they are multiples of step.
+		if err := tx.SelectContext(ctx, &rows, `SELECT create_date, share_id FROM (
+				SELECT create_date, share_id, ROW_NUMBER() OVER (ORDER BY create_date, share_id) - 1 AS rn FROM shares
+			) t WHERE rn % ? = 0 ORDER BY rn`, sn.step); err != nil {
+			return err
+		}
+		sn.anchors = make([]listKey, len(rows))
+		for i, r := range rows {
+			sn.anchors[i] = listKey{date: ts(r.Date.Time), id: r.ID}
+		}
+		if sn.total == 0 {
+			return nil
+		}
+		var last struct {
+			Date timestamp `db:"create_date"`
+			ID   string    `db:"share_id"`
+		}
+		if err := tx.GetContext(ctx, &last, `SELECT create_date, share_id FROM shares
+			ORDER BY create_date DESC, share_id DESC LIMIT 1`); err != nil {
+			return err
+		}
+		sn.last = listKey{date: ts(last.Date.Time), id: last.ID}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// listStep is the distance between anchors for total shares: listBlock, or
+// the multiple of it that keeps the anchors within maxAnchors.
+func listStep(total, maxAnchors int) int {
+	per := listBlock * maxAnchors
+	return listBlock * max(1, (total+per-1)/per)
+}
+
+// listBlockRows returns block k of sn (positions k*listBlock onwards).
+func (s *Store) listBlockRows(ctx context.Context, sn *listSnap, k int) ([]domain.Share, error) {
+	c := &s.lists
+	key := listLoad{snap: sn, block: k}
+	for waited := false; ; waited = true {
+		c.mu.Lock()
+		if b, ok := sn.blocks[k]; ok {
+			c.mu.Unlock()
+			return b, nil
+		}
+		wait, done, gen, hard := c.begin(key, waited)
+		c.mu.Unlock()
+		if wait != nil {
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fail(ctx.Err(), "list shares")
+			}
+		}
+		b, err := s.readListBlock(ctx, sn, k)
+		if c.afterRead != nil {
+			c.afterRead(k)
+		}
+		c.mu.Lock()
+		// Stored if nothing was written meanwhile, or only appends to sn
+		// (to c.snap, of sn's id), which change no block before sn's last
+		// anchor.
+		if cur := c.snap; err == nil && cur != nil && cur.id == sn.id && c.hard == hard &&
+			(c.gen == gen || (k+1)*listBlock <= (len(sn.anchors)-1)*sn.step) {
+			c.store(cur, k, b)
+		}
+		c.end(key, done)
+		c.mu.Unlock()
+		return b, err
+	}
+}
+
+// store keeps block k of sn, evicting other blocks to stay within
+// listMaxRows. c.mu is held.
+func (c *listCache) store(sn *listSnap, k int, b []domain.Share) {
+	_, maxRows := c.limits()
+	for j, old := range sn.blocks { // map order: an arbitrary victim
+		if c.rows+len(b) <= maxRows {
+			break
+		}
+		delete(sn.blocks, j)
+		c.rows -= len(old)
+	}
+	sn.blocks[k] = b
+	c.rows += len(b)
+}
+
+func (s *Store) readListBlock(ctx context.Context, sn *listSnap, k int) ([]domain.Share, error) {
+	pos := k * listBlock
+	a := sn.anchors[pos/sn.step]
+	q, args := s.listSeek(a)
+	var rows []shareRow
+	err := s.selectHot(ctx, &rows, `SELECT `+shareColumns+q, append(args, listBlock, pos%sn.step)...)
+	if err != nil {
+		return nil, fail(err, "list shares")
+	}
+	b := make([]domain.Share, len(rows))
+	for i, r := range rows {
+		b[i] = *r.domain()
+	}
+	return b, nil
+}
+
+// listSeek is the FROM clause onwards of a query for the shares from key a
+// on, in list order, to which the caller adds LIMIT and OFFSET arguments:
+// a seek on the (create_date, share_id) index, said the way each planner
+// understands. For the OR form SQLite walks the index from its start (1.1
+// ms at 10 000 shares, against 26 µs), and MariaDB does the same for the
+// row value (5.5 ms, against 0.15 ms).
+func (s *Store) listSeek(a listKey) (string, []any) {
+	if s.dialect == DialectMySQL {
+		return ` FROM shares WHERE create_date > ? OR (create_date = ? AND share_id >= ?)
+			ORDER BY create_date, share_id LIMIT ? OFFSET ?`, []any{a.date, a.date, a.id}
+	}
+	return ` FROM shares WHERE (create_date, share_id) >= (?, ?)
+		ORDER BY create_date, share_id LIMIT ? OFFSET ?`, []any{a.date, a.id}
+}
+
+// listSharesCached is ListShares served from the cache.
+func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl time.Duration) ([]domain.Share, int, error) {
+	sn, err := s.listSnapshot(ctx, ttl)
+	if err != nil {
+		return nil, 0, err
+	}
+	if sn == nil {
+		return s.listSharesUncached(ctx, limit, offset)
+	}
+	if offset >= sn.total || limit == 0 {
+		return []domain.Share{}, sn.total, nil
+	}
+	end := offset + min(limit, sn.total-offset)
+	out := make([]domain.Share, 0, end-offset)
+	for k := offset / listBlock; k*listBlock < end; k++ {
+		b, err := s.listBlockRows(ctx, sn, k)
+		if err != nil {
+			return nil, 0, err
+		}
+		lo, hi := max(offset-k*listBlock, 0), min(end-k*listBlock, listBlock)
+		if hi > len(b) { // shorter than the snapshot said: another process deleted shares
+			hi = len(b)
+		}
+		if lo < hi {
+			out = append(out, b[lo:hi]...) // a copy of the structs; what their pointers point at is never changed
+		}
+	}
+	return out, sn.total, nil
+}
