@@ -43,6 +43,29 @@ type Chunk struct {
 	Index    int
 	FileID   string
 	Size     int64
+	// InAssembly: the chunk was appended to its upload's assembly file,
+	// FileID, at Offset, rather than stored in a file of its own.
+	InAssembly bool
+	Offset     int64
+}
+
+// Append is an append lease on an upload's assembly file: the right to
+// append chunk Index at Offset of the file AssemblyID (see
+// db.Store.TakeAppendLease).
+type Append struct {
+	UploadID   int64
+	AssemblyID string
+	Index      int
+	Offset     int64
+}
+
+// Completion is what the request that completes an upload joins: every
+// chunk in index order, and the upload's assembly file (AssemblyID, "" if
+// none) with its AssembledLen durable bytes.
+type Completion struct {
+	Chunks       []Chunk
+	AssemblyID   string
+	AssembledLen int64
 }
 
 // Blob describes a finished content file in storage.
