@@ -59,8 +59,9 @@ func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reade
 		return 0, storageErr(err)
 	}
 	t := &tempFile{file: file, id: id, path: p, off: at, kick: at, wb: !f.opt.noWriteback}
+	cut := false // set once the file is known to hold at bytes
 	defer func() {
-		if err != nil {
+		if err != nil && cut {
 			// Best effort: the next append cuts the file anyway.
 			_ = file.Truncate(at)
 		}
@@ -77,6 +78,10 @@ func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reade
 		if err := file.Truncate(at); err != nil {
 			return 0, storageErr(err)
 		}
+	}
+	cut = true
+	if _, err := file.Seek(at, io.SeekStart); err != nil {
+		return 0, err
 	}
 
 	// limit: bytes of r to read at most, one more than allowed; -1: none.
