@@ -43,8 +43,9 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 			AssemblyID   sql.NullString `db:"assembly_id"`
 			AssembledLen int64          `db:"assembled_len"`
 			NextIndex    int            `db:"next_index"`
+			HashState    []byte         `db:"hash_state"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by, append_by, assembly_id, assembled_len, next_index
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by, append_by, assembly_id, assembled_len, next_index, hash_state
 			FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
 			return notFound(err, "take append lease", uploadGone)
 		}
@@ -83,7 +84,7 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 		// the row next sees a live lease.
 		s.setLease(uploadID, true)
 		listed = true
-		lease = &domain.Append{UploadID: uploadID, AssemblyID: asm, Index: index, Offset: u.AssembledLen}
+		lease = &domain.Append{UploadID: uploadID, AssemblyID: asm, Index: index, Offset: u.AssembledLen, HashState: u.HashState}
 		ok = true
 		return nil
 	})
@@ -97,12 +98,14 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 }
 
 // CommitAppend records that the lease's chunk, size bytes, is durable in
-// the assembly file at the lease's offset, and frees the lease. A chunk of
+// the assembly file at the lease's offset, and frees the lease. hashState
+// is the SHA-256 state of the file's bytes up to the chunk's end (nil: not
+// known). A chunk of
 // that index stored in a file of its own is replaced, and its file id
 // returned for the caller to delete. NotFound if the upload is gone;
 // Unavailable if the lease was lost (taken over as abandoned). Either way the
 // lease is no longer held.
-func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int64) (replacedFileID string, err error) {
+func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int64, hashState []byte) (replacedFileID string, err error) {
 	if size < 0 {
 		return "", domain.Errorf(domain.Invalid, "chunk size must not be negative")
 	}
@@ -148,9 +151,12 @@ func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int
 				replacedFileID = old.FileID
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE uploads SET received = received + ?, assembled_len = ?, next_index = ?,
+		if len(hashState) > 255 {
+			hashState = nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE uploads SET received = received + ?, assembled_len = ?, next_index = ?, hash_state = ?,
 			append_by = NULL, append_at = NULL, updated_at = ? WHERE id = ?`,
-			received, lease.Offset+size, lease.Index+1, ts(s.now()), lease.UploadID)
+			received, lease.Offset+size, lease.Index+1, hashState, ts(s.now()), lease.UploadID)
 		return err
 	})
 	if err != nil {

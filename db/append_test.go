@@ -44,7 +44,7 @@ func TestAppendBookkeeping(t *testing.T) {
 			t.Fatalf("first lease %+v", l)
 		}
 		noLease(t, s, up.ID, 0, "lease held")
-		old, err := s.CommitAppend(ctx, l, 100)
+		old, err := s.CommitAppend(ctx, l, 100, nil)
 		must(t, err)
 		if old != "" {
 			t.Fatalf("first append replaced %q", old)
@@ -61,7 +61,7 @@ func TestAppendBookkeeping(t *testing.T) {
 		if l.Offset != 100 {
 			t.Fatalf("offset after a released append: %d", l.Offset)
 		}
-		_, err = s.CommitAppend(ctx, l, 50)
+		_, err = s.CommitAppend(ctx, l, 50, nil)
 		must(t, err)
 
 		// Chunk 3 arrives out of order as a file; chunk 2 is then appended.
@@ -81,7 +81,7 @@ func TestAppendBookkeeping(t *testing.T) {
 		if _, ok, err := s.ClaimUpload(ctx, up.ID); err != nil || ok {
 			t.Fatalf("claimed while an append runs: %v %v", ok, err)
 		}
-		old, err = s.CommitAppend(ctx, l, 30)
+		old, err = s.CommitAppend(ctx, l, 30, nil)
 		must(t, err)
 		if old != "f-2" {
 			t.Fatalf("append over a chunk file replaced %q, want f-2", old)
@@ -139,7 +139,7 @@ func TestAppendReferences(t *testing.T) {
 		if !ref {
 			t.Fatal("the assembly file is not referenced while its first append runs")
 		}
-		_, err = s.CommitAppend(ctx, l, 5)
+		_, err = s.CommitAppend(ctx, l, 5, nil)
 		must(t, err)
 		files, err := s.DeleteShare(ctx, up.ShareID)
 		must(t, err)
@@ -149,13 +149,13 @@ func TestAppendReferences(t *testing.T) {
 		if ref, _ := s.FileReferenced(ctx, asmID); ref {
 			t.Fatal("still referenced after the share went")
 		}
-		_, err = s.CommitAppend(ctx, l, 5)
+		_, err = s.CommitAppend(ctx, l, 5, nil)
 		wantKind(t, err, domain.NotFound)
 
 		// FinishUpload forgets the upload; the caller removes the assembly.
 		up = mkUpload(t, s, 2, 1)
 		l = takeLease(t, s, up.ID, 0)
-		_, err = s.CommitAppend(ctx, l, 5)
+		_, err = s.CommitAppend(ctx, l, 5, nil)
 		must(t, err)
 		c, ok, err := s.ClaimUpload(ctx, up.ID)
 		if err != nil || !ok || c.AssemblyID != asmID {
@@ -222,7 +222,7 @@ func TestStaleAppendLease(t *testing.T) {
 			if lb.Offset != 0 || lb.AssemblyID != asmID {
 				t.Fatalf("taken-over lease %+v", lb)
 			}
-			_, err := b.CommitAppend(ctx, lb, 10)
+			_, err := b.CommitAppend(ctx, lb, 10, nil)
 			must(t, err)
 
 			// This Store's own lease, left behind by a request that could
@@ -232,14 +232,14 @@ func TestStaleAppendLease(t *testing.T) {
 			l1b := takeLease(t, b, up.ID, 1)
 			// The first holder's commit no longer matches once the
 			// second has committed.
-			_, err = b.CommitAppend(ctx, l1b, 20)
+			_, err = b.CommitAppend(ctx, l1b, 20, nil)
 			must(t, err)
-			_, err = b.CommitAppend(ctx, l1, 20)
+			_, err = b.CommitAppend(ctx, l1, 20, nil)
 			wantKind(t, err, domain.Unavailable)
 			_ = la
 
 			l2 := takeLease(t, b, up.ID, 2)
-			_, err = b.CommitAppend(ctx, l2, 3)
+			_, err = b.CommitAppend(ctx, l2, 3, nil)
 			must(t, err)
 			c, ok, err := b.ClaimUpload(ctx, up.ID)
 			must(t, err)
@@ -257,14 +257,14 @@ func TestDeleteStaleAssembly(t *testing.T) {
 		clk := useClock(s, t0)
 		up := mkUpload(t, s, 1, 3)
 		l := takeLease(t, s, up.ID, 0)
-		_, err := s.CommitAppend(ctx, l, 10)
+		_, err := s.CommitAppend(ctx, l, 10, nil)
 		must(t, err)
 		_, err = s.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: 2, FileID: "f-2", Size: 1})
 		must(t, err)
 		// Another old upload, whose (second) append starts now.
 		busy := mkUpload(t, s, 2, 3)
 		l = takeLease(t, s, busy.ID, 0)
-		_, err = s.CommitAppend(ctx, l, 10)
+		_, err = s.CommitAppend(ctx, l, 10, nil)
 		must(t, err)
 		clk.Add(25 * time.Hour)
 		lb := takeLease(t, s, busy.ID, 1)
@@ -275,7 +275,34 @@ func TestDeleteStaleAssembly(t *testing.T) {
 		if want := []string{asmID, "f-2"}; !slices.Equal(files, want) {
 			t.Fatalf("DeleteStale files = %v, want %v", files, want)
 		}
-		_, err = s.CommitAppend(ctx, lb, 5)
+		_, err = s.CommitAppend(ctx, lb, 5, nil)
 		must(t, err)
+	})
+}
+
+// TestAppendHashState: the hash state saved with an append comes back with
+// the next lease and with the completion.
+func TestAppendHashState(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		up := mkUpload(t, s, 1, 2)
+		l := takeLease(t, s, up.ID, 0)
+		if l.HashState != nil {
+			t.Fatalf("first lease has a hash state %x", l.HashState)
+		}
+		state := []byte("sha\x03 state \x00\xff of 10 bytes")
+		_, err := s.CommitAppend(ctx, l, 10, state)
+		must(t, err)
+		l = takeLease(t, s, up.ID, 1)
+		if string(l.HashState) != string(state) {
+			t.Fatalf("lease hash state %q, want %q", l.HashState, state)
+		}
+		state2 := []byte("state of 15 bytes")
+		_, err = s.CommitAppend(ctx, l, 5, state2)
+		must(t, err)
+		c, ok, err := s.ClaimUpload(ctx, up.ID)
+		must(t, err)
+		if !ok || string(c.HashState) != string(state2) || c.AssembledLen != 15 {
+			t.Fatalf("completion %+v %v", c, ok)
+		}
 	})
 }

@@ -197,8 +197,9 @@ func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Comp
 			AppendBy     sql.NullString `db:"append_by"`
 			AssemblyID   sql.NullString `db:"assembly_id"`
 			AssembledLen int64          `db:"assembled_len"`
+			HashState    []byte         `db:"hash_state"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by, append_by, assembly_id, assembled_len
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by, append_by, assembly_id, assembled_len, hash_state
 			FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
 			return notFound(err, "claim completion", uploadGone)
 		}
@@ -237,7 +238,7 @@ func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Comp
 		if len(rows) != u.Total {
 			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), u.Total)
 		}
-		c = &domain.Completion{Chunks: make([]domain.Chunk, len(rows)), AssemblyID: u.AssemblyID.String, AssembledLen: u.AssembledLen}
+		c = &domain.Completion{Chunks: make([]domain.Chunk, len(rows)), AssemblyID: u.AssemblyID.String, AssembledLen: u.AssembledLen, HashState: u.HashState}
 		for i, r := range rows {
 			if r.Index != i {
 				return domain.Errorf(domain.Internal, "upload %d: chunk %d missing", uploadID, i)

@@ -57,6 +57,9 @@ type Append struct {
 	AssemblyID string
 	Index      int
 	Offset     int64
+	// HashState is the SHA-256 state of the file's first Offset bytes
+	// (crypto/sha256's binary marshalling), nil if not known.
+	HashState []byte
 }
 
 // Completion is what the request that completes an upload joins: every
@@ -66,6 +69,7 @@ type Completion struct {
 	Chunks       []Chunk
 	AssemblyID   string
 	AssembledLen int64
+	HashState    []byte // of the assembly's AssembledLen bytes, as in Append
 }
 
 // Blob describes a finished content file in storage.

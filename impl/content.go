@@ -21,7 +21,7 @@ type contentStore interface {
 	PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID string, err error)
 	ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error)
 	TakeAppendLease(ctx context.Context, uploadID int64, index int, newAssemblyID string) (lease *domain.Append, ok bool, err error)
-	CommitAppend(ctx context.Context, lease *domain.Append, size int64) (replacedFileID string, err error)
+	CommitAppend(ctx context.Context, lease *domain.Append, size int64, hashState []byte) (replacedFileID string, err error)
 	ReleaseAppend(ctx context.Context, lease *domain.Append) error
 	ReleaseCompletion(ctx context.Context, uploadID int64) error
 	FinishUpload(ctx context.Context, uploadID int64, shareID string, blob domain.Blob, now time.Time) (oldBlobID string, err error)
@@ -31,9 +31,9 @@ type contentStore interface {
 type blobStore interface {
 	WriteChunk(ctx context.Context, r io.Reader, max int64) (id string, size int64, err error)
 	Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domain.Blob, error)
-	AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64) (int64, error)
+	AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64, hashState []byte) (int64, []byte, error)
 	CutAssembly(id string, at int64) error
-	FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64) (domain.Blob, error)
+	FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64, hashState []byte) (domain.Blob, error)
 	JoinSegments(ctx context.Context, segs []storage.Segment, maxTotal int64) (domain.Blob, error)
 	OpenBlob(id string) (*os.File, error)
 	Remove(ids ...string) error
@@ -129,8 +129,9 @@ type chunkForm struct {
 	haveUpload bool
 	// lease is set when the `upload` part was appended to the upload's
 	// assembly file instead: the append is to be recorded or undone.
-	lease *domain.Append
-	up    *domain.Upload // the upload, when looked up before the file part
+	lease     *domain.Append
+	hashState []byte         // of the assembly file up to the appended chunk's end
+	up        *domain.Upload // the upload, when looked up before the file part
 }
 
 const maxFieldBytes = 1024
@@ -163,7 +164,7 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	var old string
 	if form.lease != nil {
 		// Recorded even if the client has gone: the bytes are durable.
-		old, err = h.store.CommitAppend(context.WithoutCancel(ctx), form.lease, form.chunkSize)
+		old, err = h.store.CommitAppend(context.WithoutCancel(ctx), form.lease, form.chunkSize, form.hashState)
 		if domain.IsKind(err, domain.NotFound) {
 			// The upload went (its share deleted, or completed): nothing
 			// names its assembly file any more.
@@ -246,7 +247,7 @@ func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, 
 		for _, ch := range chunks[k:] {
 			rest = append(rest, ch.FileID)
 		}
-		blob, err = h.blobs.FinishAssembly(ctx, c.AssemblyID, prefix, rest, h.limits.MaxFileSize)
+		blob, err = h.blobs.FinishAssembly(ctx, c.AssemblyID, prefix, rest, h.limits.MaxFileSize, c.HashState)
 	default:
 		segs := make([]storage.Segment, len(chunks))
 		for i, ch := range chunks {
@@ -400,11 +401,11 @@ func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, 
 		// common way, where that is an answer.
 		if ok {
 			f.lease = lease
-			n, err := h.blobs.AppendAssembly(ctx, lease.AssemblyID, lease.Offset, p, h.limits.MaxChunkSize, h.limits.MaxFileSize)
+			n, st, err := h.blobs.AppendAssembly(ctx, lease.AssemblyID, lease.Offset, p, h.limits.MaxChunkSize, h.limits.MaxFileSize, lease.HashState)
 			if err != nil {
 				return err
 			}
-			f.chunkSize = n
+			f.chunkSize, f.hashState = n, st
 			return nil
 		}
 	}

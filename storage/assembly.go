@@ -2,8 +2,12 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"math"
@@ -29,27 +33,62 @@ func NewID() string { return newID() }
 func ValidID(id string) bool { return validID(id) }
 
 // AppendAssembly streams r onto the assembly file id at offset at and
-// returns how many bytes it appended. The file is first cut to at bytes;
+// returns how many bytes it appended, and the SHA-256 state (see
+// HashState) of the file's bytes up to their end, given hashState, that of
+// the first at bytes (ignored when at is 0; nil: not known, and none is
+// returned). The file is first cut to at bytes;
 // it is created when at is 0 and it does not exist. The appended bytes are
 // durable when AppendAssembly returns. More than maxChunk bytes from r, or
 // the file growing past maxTotal, is a TooLarge error (<= 0: no limit),
 // found after reading at most one byte too many. On any error, including a
 // read error from r and ctx being cancelled, the file is cut back to at.
-func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64) (n int64, err error) {
+func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64, hashState []byte) (n int64, state []byte, err error) {
 	if !validID(id) {
-		return 0, domain.Errorf(domain.Invalid, "invalid assembly id %q", id)
+		return 0, nil, domain.Errorf(domain.Invalid, "invalid assembly id %q", id)
 	}
 	if at < 0 {
-		return 0, domain.Errorf(domain.Invalid, "invalid assembly offset %d", at)
+		return 0, nil, domain.Errorf(domain.Invalid, "invalid assembly offset %d", at)
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	var h hash.Hash
+	if at == 0 {
+		h = sha256.New()
+	} else {
+		h = resumeHash(hashState, at)
+	}
+	n, err = f.appendAssembly(ctx, id, at, r, maxChunk, maxTotal, h)
+	if err != nil {
+		return 0, nil, err
+	}
+	if h != nil {
+		state, _ = h.(encoding.BinaryMarshaler).MarshalBinary()
+	}
+	return n, state, nil
+}
+
+// resumeHash is a SHA-256 continuing from state, the state after size
+// bytes, or nil if state is not that (nil, from another implementation, or
+// of another length: crypto/sha256's state ends with the length hashed).
+func resumeHash(state []byte, size int64) hash.Hash {
+	if len(state) < 8 || binary.BigEndian.Uint64(state[len(state)-8:]) != uint64(size) {
+		return nil
+	}
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil
+	}
+	return h
+}
+
+// appendAssembly is AppendAssembly; h, if not nil, takes the bytes appended.
+func (f *FS) appendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64, h hash.Hash) (n int64, err error) {
 	p := filepath.Join(f.assembly, id)
 	created := false
-	file, err := os.OpenFile(p, os.O_WRONLY, 0)
+	file, err := os.OpenFile(p, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) && at == 0 {
-		file, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		file, err = os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		created = err == nil
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -133,7 +172,16 @@ func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reade
 			return 0, fmt.Errorf("storage: reading chunk: %w", rerr)
 		}
 	}
-	if err := datasync(file); err != nil {
+	// The bytes are hashed back from the page cache while the disk makes
+	// them durable: the hash costs no time of its own.
+	synced := make(chan error, 1)
+	go func() { synced <- datasync(file) }()
+	if h != nil {
+		if _, err := io.CopyBuffer(h, io.NewSectionReader(file, at, n), buf); err != nil {
+			h = nil // only an optimisation: completion hashes the file then
+		}
+	}
+	if err := <-synced; err != nil {
 		return 0, storageErr(err)
 	}
 	if created {
@@ -147,13 +195,14 @@ func (f *FS) AppendAssembly(ctx context.Context, id string, at int64, r io.Reade
 
 // FinishAssembly turns the assembly file id into a blob: the file is cut
 // to prefix bytes (the chunks appended in order), the chunk files rest are
-// appended to it, in order, and the whole is hashed, made durable and
+// appended to it, in order, and the whole is hashed (the prefix from
+// hashState, its SHA-256 state, when that is known), made durable and
 // linked into blobs/ under a new id, sharing the assembly's inode: the
 // prefix is never copied. maxTotal > 0 limits the blob's size (TooLarge,
 // before anything is changed). The assembly file and the chunks are left
 // in place; the caller removes them once the blob is recorded, and must
 // not append to the assembly again unless it discards the blob.
-func (f *FS) FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64) (domain.Blob, error) {
+func (f *FS) FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64, hashState []byte) (domain.Blob, error) {
 	if !validID(id) {
 		return domain.Blob{}, domain.Errorf(domain.Invalid, "invalid assembly id %q", id)
 	}
@@ -204,8 +253,11 @@ func (f *FS) FinishAssembly(ctx context.Context, id string, prefix int64, rest [
 		}
 	}
 	t := &tempFile{file: file, id: id, path: p, off: prefix, kick: prefix, wb: !f.opt.noWriteback}
-	hash := append([]Segment{{ID: id, Assembly: true, Size: prefix}}, segs...)
-	sum, err := f.copyAndHash(ctx, t, segs, hash)
+	h, hash := resumeHash(hashState, prefix), segs
+	if h == nil {
+		h, hash = sha256.New(), append([]Segment{{ID: id, Assembly: true, Size: prefix}}, segs...)
+	}
+	sum, err := f.copyAndHash(ctx, t, segs, hash, h)
 	if err != nil {
 		return domain.Blob{}, err
 	}

@@ -18,7 +18,7 @@ import (
 
 func appendAsm(t *testing.T, f *FS, id string, at int64, b []byte) {
 	t.Helper()
-	n, err := f.AppendAssembly(context.Background(), id, at, bytes.NewReader(b), 0, 0)
+	n, _, err := f.AppendAssembly(context.Background(), id, at, bytes.NewReader(b), 0, 0, nil)
 	if err != nil || n != int64(len(b)) {
 		t.Fatalf("AppendAssembly(%d, %d bytes) = %d, %v", at, len(b), n, err)
 	}
@@ -67,10 +67,10 @@ func TestAssemblyAppendAndFinish(t *testing.T) {
 	fh.Write([]byte("garbage"))
 	fh.Close()
 
-	if _, err := f.FinishAssembly(ctx, id, prefix, rest, prefix+int64(len(c)+len(d))-1); !domain.IsKind(err, domain.TooLarge) {
+	if _, err := f.FinishAssembly(ctx, id, prefix, rest, prefix+int64(len(c)+len(d))-1, nil); !domain.IsKind(err, domain.TooLarge) {
 		t.Fatalf("FinishAssembly over the limit: %v, want TooLarge", err)
 	}
-	blob, err := f.FinishAssembly(ctx, id, prefix, rest, 0)
+	blob, err := f.FinishAssembly(ctx, id, prefix, rest, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,46 +156,46 @@ func TestAssemblyAppendFailures(t *testing.T) {
 			t.Errorf("%s: assembly has %d bytes, want the 1000 before it", what, len(got))
 		}
 	}
-	_, err := f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3<<20)), 2<<20, 0)
+	_, _, err := f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3<<20)), 2<<20, 0, nil)
 	if !domain.IsKind(err, domain.TooLarge) || !bytes.Contains([]byte(err.Error()), []byte("chunk")) {
 		t.Errorf("chunk over the limit: %v", err)
 	}
 	check("chunk limit")
-	_, err = f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3000)), 0, 3999)
+	_, _, err = f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3000)), 0, 3999, nil)
 	if !domain.IsKind(err, domain.TooLarge) || !bytes.Contains([]byte(err.Error()), []byte("file")) {
 		t.Errorf("file over the limit: %v", err)
 	}
 	check("file limit")
 	// Exactly at both limits fits.
-	if n, err := f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3000)), 3000, 4000); err != nil || n != 3000 {
+	if n, _, err := f.AppendAssembly(ctx, id, 1000, bytes.NewReader(randBytes(6, 3000)), 3000, 4000, nil); err != nil || n != 3000 {
 		t.Fatalf("append at the limits: %d, %v", n, err)
 	}
 	if err := f.CutAssembly(id, 1000); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("connection reset")
-	_, err = f.AppendAssembly(ctx, id, 1000, &failAfter{r: bytes.NewReader(randBytes(7, 4<<20)), n: 3 << 20, err: boom}, 0, 0)
+	_, _, err = f.AppendAssembly(ctx, id, 1000, &failAfter{r: bytes.NewReader(randBytes(7, 4<<20)), n: 3 << 20, err: boom}, 0, 0, nil)
 	if !errors.Is(err, boom) {
 		t.Errorf("reader error: %v", err)
 	}
 	check("reader error")
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := f.AppendAssembly(cctx, id, 1000, bytes.NewReader([]byte("x")), 0, 0); !errors.Is(err, context.Canceled) {
+	if _, _, err := f.AppendAssembly(cctx, id, 1000, bytes.NewReader([]byte("x")), 0, 0, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 	check("cancelled")
 	// Bytes recorded but missing: never papered over.
-	if _, err := f.AppendAssembly(ctx, id, 5000, bytes.NewReader([]byte("x")), 0, 0); err == nil {
+	if _, _, err := f.AppendAssembly(ctx, id, 5000, bytes.NewReader([]byte("x")), 0, 0, nil); err == nil {
 		t.Error("append past the end of the file succeeded")
 	}
-	if _, err := f.AppendAssembly(ctx, NewID(), 10, bytes.NewReader([]byte("x")), 0, 0); err == nil {
+	if _, _, err := f.AppendAssembly(ctx, NewID(), 10, bytes.NewReader([]byte("x")), 0, 0, nil); err == nil {
 		t.Error("append at 10 to a missing file succeeded")
 	}
-	if _, err := f.AppendAssembly(ctx, "../x", 0, bytes.NewReader(nil), 0, 0); !domain.IsKind(err, domain.Invalid) {
+	if _, _, err := f.AppendAssembly(ctx, "../x", 0, bytes.NewReader(nil), 0, 0, nil); !domain.IsKind(err, domain.Invalid) {
 		t.Errorf("bad id: %v", err)
 	}
-	if _, err := f.FinishAssembly(ctx, id, 1001, nil, 0); err == nil {
+	if _, err := f.FinishAssembly(ctx, id, 1001, nil, 0, nil); err == nil {
 		t.Error("FinishAssembly with a prefix longer than the file succeeded")
 	}
 	assertEmpty(t, f.tmp, f.blobs)
@@ -258,5 +258,66 @@ func TestSweepAssembly(t *testing.T) {
 	}
 	if got := names(t, f.assembly); len(got) != 1 || got[0] != keep {
 		t.Errorf("assembly/ after the sweep: %v", got)
+	}
+}
+
+// TestAssemblyHashState: each append returns the SHA-256 state of the file
+// so far, the next append carries it on, and completion uses it instead of
+// reading the prefix back; a state that does not fit is ignored.
+func TestAssemblyHashState(t *testing.T) {
+	f := newFS(t)
+	ctx := context.Background()
+	id := NewID()
+	a, b, c := randBytes(21, 3<<20+5), randBytes(22, 777), randBytes(23, 4096)
+	_, st, err := f.AppendAssembly(ctx, id, 0, bytes.NewReader(a), 0, 0, nil)
+	if err != nil || st == nil {
+		t.Fatalf("first append: state %v, %v", st != nil, err)
+	}
+	_, st, err = f.AppendAssembly(ctx, id, int64(len(a)), bytes.NewReader(b), 0, 0, st)
+	if err != nil || st == nil {
+		t.Fatalf("second append: state %v, %v", st != nil, err)
+	}
+	prefix := int64(len(a) + len(b))
+	// Without a state, none comes back (except from offset 0).
+	if _, none, err := f.AppendAssembly(ctx, NewID(), 0, bytes.NewReader(b), 0, 0, nil); err != nil || none == nil {
+		t.Fatalf("append at 0 without a state: %v %v", none, err)
+	}
+	rest := []string{writeChunk(t, f, c)}
+	want := sumOf(bytes.Join([][]byte{a, b, c}, nil))
+
+	// A state of other bytes of the same length is trusted: proof that
+	// the prefix is not read back.
+	other := NewID()
+	_, wrong, err := f.AppendAssembly(ctx, other, 0, bytes.NewReader(make([]byte, prefix)), 0, 0, nil)
+	must(t, err)
+	copyID := NewID()
+	appendAsm(t, f, copyID, 0, bytes.Join([][]byte{a, b}, nil))
+	blob, err := f.FinishAssembly(ctx, copyID, prefix, rest, 0, wrong)
+	must(t, err)
+	if blob.SHA256 != sumOf(append(make([]byte, prefix), c...)) {
+		t.Error("FinishAssembly ignored a usable hash state")
+	}
+	// A state of another length is ignored.
+	_, short, err := f.AppendAssembly(ctx, NewID(), 0, bytes.NewReader(a), 0, 0, nil)
+	must(t, err)
+	blob, err = f.FinishAssembly(ctx, id, prefix, rest, 0, short)
+	must(t, err)
+	if blob.SHA256 != want {
+		t.Errorf("with a state of another length: sha %s, want %s", blob.SHA256, want)
+	}
+	// And the right one gives the right sum.
+	id2 := NewID()
+	appendAsm(t, f, id2, 0, bytes.Join([][]byte{a, b}, nil))
+	blob, err = f.FinishAssembly(ctx, id2, prefix, rest, 0, st)
+	must(t, err)
+	if blob.SHA256 != want {
+		t.Errorf("with the state: sha %s, want %s", blob.SHA256, want)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"math"
@@ -277,7 +278,7 @@ func (f *FS) joinSegments(ctx context.Context, segs []Segment, total int64) (dom
 		}
 	}
 
-	sum, err := f.copyAndHash(ctx, t, segs, segs)
+	sum, err := f.copyAndHash(ctx, t, segs, segs, sha256.New())
 	if err != nil {
 		return domain.Blob{}, err
 	}
@@ -300,7 +301,7 @@ func (f *FS) joinSegments(ctx context.Context, segs []Segment, total int64) (dom
 // caller should copy instead.
 func (f *FS) linkBlob(ctx context.Context, chunkID string, size int64) (blob domain.Blob, done bool, err error) {
 	src := filepath.Join(f.chunks, chunkID)
-	sum, err := f.hashSegments(ctx, []Segment{{ID: chunkID, Size: size}})
+	sum, err := f.hashSegments(ctx, sha256.New(), []Segment{{ID: chunkID, Size: size}})
 	if err != nil {
 		return domain.Blob{}, true, err
 	}
@@ -339,7 +340,7 @@ func (f *FS) linkBlob(ctx context.Context, chunkID string, size int64) (blob dom
 // goroutine hashes from the page cache; hashing is the CPU-bound half, so
 // the two overlap. Joining 1 GiB of cached chunks on ext4 with 2 vCPUs,
 // same run: this 380 MB/s, copy-then-hash 290, one read-hash-write loop 133.
-func (f *FS) copyAndHash(ctx context.Context, t *tempFile, copy, hash []Segment) (string, error) {
+func (f *FS) copyAndHash(ctx context.Context, t *tempFile, copy, hash []Segment, h hash.Hash) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
@@ -348,7 +349,7 @@ func (f *FS) copyAndHash(ctx context.Context, t *tempFile, copy, hash []Segment)
 	}
 	done := make(chan result, 1)
 	go func() {
-		sum, err := f.hashSegments(ctx, hash)
+		sum, err := f.hashSegments(ctx, h, hash)
 		if err != nil {
 			cancel()
 		}
@@ -379,13 +380,13 @@ func (f *FS) copyAndHash(ctx context.Context, t *tempFile, copy, hash []Segment)
 	return res.sum, res.err
 }
 
-// hashSegments returns the SHA-256 of the segments' bytes. A segment
-// shorter on disk than it claims is an error.
-func (f *FS) hashSegments(ctx context.Context, segs []Segment) (string, error) {
+// hashSegments adds the segments' bytes to h (SHA-256, maybe with bytes
+// before them already) and returns its sum. A segment shorter on disk than
+// it claims is an error.
+func (f *FS) hashSegments(ctx context.Context, h hash.Hash, segs []Segment) (string, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	h := sha256.New()
 	for i, s := range segs {
 		src, err := os.Open(f.segPath(s))
 		if err != nil {
