@@ -14,7 +14,8 @@ import (
 //   - uploads inactive since `before` (no chunk received, and not claimed,
 //     since then), with their chunks;
 //
-// and returns the storage names to remove: chunk files and any blob. Each
+// and returns the storage names to remove: chunk and assembly files and
+// any blob. Each
 // share or upload goes in its own short transaction, re-checked under lock,
 // so cleanup never holds locks on many rows and never deletes something
 // that became active meanwhile. On error, files still lists what was
@@ -81,8 +82,8 @@ func (s *Store) DeleteStale(ctx context.Context, before time.Time) (files []stri
 	return files, nil
 }
 
-// FileReferenced reports whether a share's blob or an upload's chunk is the
-// storage file fileID, so that a sweep of storage can remove orphans (left
+// FileReferenced reports whether a share's blob, an upload's chunk or an
+// upload's assembly file is the storage file fileID, so that a sweep of storage can remove orphans (left
 // by a crash between a commit and the file deletions). A file written but
 // not yet recorded (PutChunk, FinishUpload still to come) is unreferenced
 // too: sweep only files older than any request can take.
@@ -90,7 +91,8 @@ func (s *Store) FileReferenced(ctx context.Context, fileID string) (bool, error)
 	var n int
 	err := s.r.GetContext(ctx, &n, `SELECT CASE WHEN
 		EXISTS (SELECT 1 FROM shares WHERE blob_id = ?) OR EXISTS (SELECT 1 FROM chunks WHERE file_id = ?)
-		THEN 1 ELSE 0 END`, fileID, fileID)
+		OR EXISTS (SELECT 1 FROM uploads WHERE assembly_id = ?)
+		THEN 1 ELSE 0 END`, fileID, fileID, fileID)
 	if err != nil {
 		return false, fail(err, "file referenced")
 	}

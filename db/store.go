@@ -75,6 +75,13 @@ type Store struct {
 		db   *sql.DB
 		conn *sql.Conn
 	}
+
+	// leases are the uploads whose append lease a request of this Store
+	// holds now: a lease recorded with this Store's token but not listed
+	// here was left by a request that could not release it, and is
+	// abandoned.
+	leaseMu sync.Mutex
+	leases  map[int64]bool
 }
 
 // Open connects to the database named by dsn and returns a store; the
@@ -94,7 +101,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches()}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches(), leases: map[int64]bool{}}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}

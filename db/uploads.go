@@ -127,8 +127,11 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 		// No FOR UPDATE here: the upload's row lock already excludes every
 		// other writer of its chunks, and a locking read of a missing row
 		// would take a gap lock that deadlocks with other uploads' inserts.
-		var old string
-		err = tx.GetContext(ctx, &old, `SELECT file_id FROM chunks WHERE upload_id = ? AND idx = ?`, c.UploadID, c.Index)
+		var old struct {
+			FileID string        `db:"file_id"`
+			Off    sql.NullInt64 `db:"assembly_off"`
+		}
+		err = tx.GetContext(ctx, &old, `SELECT file_id, assembly_off FROM chunks WHERE upload_id = ? AND idx = ?`, c.UploadID, c.Index)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (upload_id, idx, file_id, size) VALUES (?, ?, ?, ?)`,
@@ -142,15 +145,18 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 		case err != nil:
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE chunks SET file_id = ?, size = ? WHERE upload_id = ? AND idx = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE chunks SET file_id = ?, size = ?, assembly_off = NULL WHERE upload_id = ? AND idx = ?`,
 			c.FileID, c.Size, c.UploadID, c.Index); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE uploads SET updated_at = ? WHERE id = ?`, now, c.UploadID); err != nil {
 			return err
 		}
-		if old != c.FileID {
-			replacedFileID = old
+		// A chunk replaced in the assembly file stays there as dead bytes:
+		// the file holds other chunks, and completion no longer uses it
+		// for this one.
+		if old.FileID != c.FileID && !old.Off.Valid {
+			replacedFileID = old.FileID
 		}
 		return nil
 	})
@@ -170,20 +176,41 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 // chunks for it, so a client re-sending its last chunk completes it. NotFound
 // if the upload is gone.
 func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error) {
+	c, claimed, err := s.ClaimUpload(ctx, uploadID)
+	if err != nil || !claimed {
+		return nil, claimed, err
+	}
+	return c.Chunks, true, nil
+}
+
+// ClaimUpload is ClaimCompletion that also returns the upload's assembly
+// file. An upload is not claimed while a live request holds its append
+// lease (that request tries again once it has appended); an abandoned
+// lease is cleared by the claim.
+func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error) {
 	err = s.inTx(ctx, "claim completion", func(tx *sqlx.Tx) error {
-		chunks, claimed = nil, false
+		c, claimed = nil, false
 		var u struct {
-			Total     int            `db:"total_chunks"`
-			Received  int            `db:"received"`
-			ClaimedBy sql.NullString `db:"claimed_by"`
+			Total        int            `db:"total_chunks"`
+			Received     int            `db:"received"`
+			ClaimedBy    sql.NullString `db:"claimed_by"`
+			AppendBy     sql.NullString `db:"append_by"`
+			AssemblyID   sql.NullString `db:"assembly_id"`
+			AssembledLen int64          `db:"assembled_len"`
+			HashState    []byte         `db:"hash_state"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by, append_by, assembly_id, assembled_len, hash_state
+			FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
 			return notFound(err, "claim completion", uploadGone)
 		}
 		if u.Received != u.Total {
 			return nil // the common case: chunks still missing
 		}
 		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
+		if err != nil || held {
+			return err
+		}
+		held, err = s.leaseHeld(ctx, tx, uploadID, u.AppendBy)
 		if err != nil || held {
 			return err
 		}
@@ -194,9 +221,9 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 		// The condition and the claim are one statement, a compare-and-set
 		// on claimed_by (free, or the abandoned holder just read): whatever
 		// the isolation level, only one UPDATE can match.
-		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_by = ?, claimed_at = ?
-			WHERE id = ? AND (claimed_by IS NULL OR claimed_by = ?) AND received = total_chunks`,
-			s.token, ts(s.now()), uploadID, u.ClaimedBy.String)
+		res, err := tx.ExecContext(ctx, `UPDATE uploads SET claimed_by = ?, claimed_at = ?, append_by = NULL, append_at = NULL
+			WHERE id = ? AND (claimed_by IS NULL OR claimed_by = ?) AND (append_by IS NULL OR append_by = ?) AND received = total_chunks`,
+			s.token, ts(s.now()), uploadID, u.ClaimedBy.String, u.AppendBy.String)
 		if err != nil {
 			return err
 		}
@@ -204,19 +231,20 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 			return err
 		}
 		var rows []chunkRow
-		if err := tx.SelectContext(ctx, &rows, `SELECT upload_id, idx, file_id, size FROM chunks
+		if err := tx.SelectContext(ctx, &rows, `SELECT upload_id, idx, file_id, size, assembly_off FROM chunks
 			WHERE upload_id = ? ORDER BY idx`, uploadID); err != nil {
 			return err
 		}
 		if len(rows) != u.Total {
 			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), u.Total)
 		}
-		chunks = make([]domain.Chunk, len(rows))
+		c = &domain.Completion{Chunks: make([]domain.Chunk, len(rows)), AssemblyID: u.AssemblyID.String, AssembledLen: u.AssembledLen, HashState: u.HashState}
 		for i, r := range rows {
 			if r.Index != i {
 				return domain.Errorf(domain.Internal, "upload %d: chunk %d missing", uploadID, i)
 			}
-			chunks[i] = domain.Chunk{UploadID: r.UploadID, Index: r.Index, FileID: r.FileID, Size: r.Size}
+			c.Chunks[i] = domain.Chunk{UploadID: r.UploadID, Index: r.Index, FileID: r.FileID, Size: r.Size,
+				InAssembly: r.Off.Valid, Offset: r.Off.Int64}
 		}
 		claimed = true
 		return nil
@@ -224,14 +252,15 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 	if err != nil {
 		return nil, false, err
 	}
-	return chunks, claimed, nil
+	return c, claimed, nil
 }
 
 type chunkRow struct {
-	UploadID int64  `db:"upload_id"`
-	Index    int    `db:"idx"`
-	FileID   string `db:"file_id"`
-	Size     int64  `db:"size"`
+	UploadID int64         `db:"upload_id"`
+	Index    int           `db:"idx"`
+	FileID   string        `db:"file_id"`
+	Size     int64         `db:"size"`
+	Off      sql.NullInt64 `db:"assembly_off"`
 }
 
 // ReleaseCompletion ends a claim without finishing, after a failed join, so
@@ -303,7 +332,7 @@ func (s *Store) FinishUpload(ctx context.Context, uploadID int64, shareID string
 }
 
 // DeleteUpload deletes the upload and its chunk rows and returns the chunk
-// file ids for the caller to delete. NotFound if it is gone.
+// and assembly file ids for the caller to delete. NotFound if it is gone.
 func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []string, err error) {
 	err = s.inTx(ctx, "delete upload", func(tx *sqlx.Tx) error {
 		var id int64
@@ -320,12 +349,20 @@ func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []strin
 }
 
 // deleteUploadRows deletes an upload whose row the transaction has locked,
-// with its chunks, and returns the chunk file ids. The upload's lock keeps
-// its chunks still, so the read needs no lock of its own.
+// with its chunks, and returns the chunk file ids and its assembly file's.
+// The upload's lock keeps its chunks still, so the read needs no lock of
+// its own.
 func (s *Store) deleteUploadRows(ctx context.Context, tx *sqlx.Tx, uploadID int64) ([]string, error) {
 	var files []string
-	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? ORDER BY idx`, uploadID); err != nil {
+	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? AND assembly_off IS NULL ORDER BY idx`, uploadID); err != nil {
 		return nil, err
+	}
+	var asm sql.NullString
+	if err := tx.GetContext(ctx, &asm, `SELECT assembly_id FROM uploads WHERE id = ?`, uploadID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if asm.Valid {
+		files = append(files, asm.String)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM chunks WHERE upload_id = ?`, uploadID); err != nil {
 		return nil, err

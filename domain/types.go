@@ -43,6 +43,33 @@ type Chunk struct {
 	Index    int
 	FileID   string
 	Size     int64
+	// InAssembly: the chunk was appended to its upload's assembly file,
+	// FileID, at Offset, rather than stored in a file of its own.
+	InAssembly bool
+	Offset     int64
+}
+
+// Append is an append lease on an upload's assembly file: the right to
+// append chunk Index at Offset of the file AssemblyID (see
+// db.Store.TakeAppendLease).
+type Append struct {
+	UploadID   int64
+	AssemblyID string
+	Index      int
+	Offset     int64
+	// HashState is the SHA-256 state of the file's first Offset bytes
+	// (crypto/sha256's binary marshalling), nil if not known.
+	HashState []byte
+}
+
+// Completion is what the request that completes an upload joins: every
+// chunk in index order, and the upload's assembly file (AssemblyID, "" if
+// none) with its AssembledLen durable bytes.
+type Completion struct {
+	Chunks       []Chunk
+	AssemblyID   string
+	AssembledLen int64
+	HashState    []byte // of the assembly's AssembledLen bytes, as in Append
 }
 
 // Blob describes a finished content file in storage.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
+	"github.com/sachet-server/sachet/storage"
 )
 
 type contentStore interface {
@@ -19,7 +20,10 @@ type contentStore interface {
 	ForgetShare(id string)
 	GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, totalChunks int) (*domain.Upload, error)
 	PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID string, err error)
-	ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error)
+	ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error)
+	TakeAppendLease(ctx context.Context, uploadID int64, index int, newAssemblyID string) (lease *domain.Append, ok bool, err error)
+	CommitAppend(ctx context.Context, lease *domain.Append, size int64, hashState []byte) (replacedFileID string, err error)
+	ReleaseAppend(ctx context.Context, lease *domain.Append) error
 	ReleaseCompletion(ctx context.Context, uploadID int64) error
 	FinishUpload(ctx context.Context, uploadID int64, shareID string, blob domain.Blob, now time.Time) (oldBlobID string, err error)
 	DeleteUpload(ctx context.Context, uploadID int64) (files []string, err error)
@@ -28,6 +32,10 @@ type contentStore interface {
 type blobStore interface {
 	WriteChunk(ctx context.Context, r io.Reader, max int64) (id string, size int64, err error)
 	Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domain.Blob, error)
+	AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64, hashState []byte) (int64, []byte, error)
+	CutAssembly(id string, at int64) error
+	FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64, hashState []byte) (domain.Blob, error)
+	JoinSegments(ctx context.Context, segs []storage.Segment, maxTotal int64) (domain.Blob, error)
 	OpenBlob(id string) (*os.File, error)
 	Remove(ids ...string) error
 }
@@ -117,9 +125,14 @@ type chunkForm struct {
 	haveUUID   bool
 	haveIndex  bool
 	haveTotal  bool
-	fileID     string // the stored `upload` part, once read
+	fileID     string // the stored `upload` part, once read, if in a file of its own
 	chunkSize  int64
 	haveUpload bool
+	// lease is set when the `upload` part was appended to the upload's
+	// assembly file instead: the append is to be recorded or undone.
+	lease     *domain.Append
+	hashState []byte         // of the assembly file up to the appended chunk's end
+	up        *domain.Upload // the upload, when looked up before the file part
 }
 
 const maxFieldBytes = 1024
@@ -134,52 +147,115 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	if err := uploadable(domain.CallerFrom(ctx), sh, replace); err != nil {
 		return false, err
 	}
-	form, err := h.readForm(ctx, mr)
+	form, err := h.readForm(ctx, sh.ID, mr)
 	if err != nil {
-		if form != nil && form.fileID != "" {
-			h.remove(ctx, form.fileID)
+		if form != nil {
+			h.discard(ctx, form)
 		}
 		return false, err
 	}
-	up, err := h.store.GetOrCreateUpload(ctx, sh.ID, form.dzuuid, form.total)
-	if err != nil {
-		h.remove(ctx, form.fileID)
-		return false, err
+	up := form.up
+	if up == nil {
+		up, err = h.store.GetOrCreateUpload(ctx, sh.ID, form.dzuuid, form.total)
+		if err != nil {
+			h.discard(ctx, form)
+			return false, err
+		}
 	}
-	old, err := h.store.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: form.index, FileID: form.fileID, Size: form.chunkSize})
+	var old string
+	if form.lease != nil {
+		// Recorded even if the client has gone: the bytes are durable.
+		old, err = h.store.CommitAppend(context.WithoutCancel(ctx), form.lease, form.chunkSize, form.hashState)
+		if domain.IsKind(err, domain.NotFound) {
+			// The upload went (its share deleted, or completed): nothing
+			// names its assembly file any more.
+			h.remove(ctx, form.lease.AssemblyID)
+		}
+		form.lease = nil // committed or not, the lease has ended
+	} else {
+		old, err = h.store.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: form.index, FileID: form.fileID, Size: form.chunkSize})
+		if err != nil {
+			h.remove(ctx, form.fileID)
+		}
+	}
 	if domain.IsKind(err, domain.Conflict) || domain.IsKind(err, domain.NotFound) {
 		// A re-sent chunk racing the upload's completion (being joined, or
 		// just joined and gone): every index is already in, so this copy
 		// is not needed.
-		h.remove(ctx, form.fileID)
 		return false, nil
 	}
 	if err != nil {
-		h.remove(ctx, form.fileID)
 		return false, err
 	}
 	if old != "" {
 		h.remove(ctx, old)
 	}
-	chunks, claimed, err := h.store.ClaimCompletion(ctx, up.ID)
+	c, claimed, err := h.store.ClaimUpload(ctx, up.ID)
 	if domain.IsKind(err, domain.NotFound) {
 		return false, nil // another request completed the upload, with this chunk in it
 	}
 	if err != nil || !claimed {
 		return false, err
 	}
-	return true, h.complete(ctx, sh.ID, up.ID, chunks)
+	return true, h.complete(ctx, sh.ID, up.ID, c)
+}
+
+// discard undoes what readForm stored for a chunk that is refused.
+func (h *Content) discard(ctx context.Context, f *chunkForm) {
+	if f.fileID != "" {
+		h.remove(ctx, f.fileID)
+	}
+	if l := f.lease; l != nil {
+		ctx := context.WithoutCancel(ctx)
+		// Cut before the lease goes: afterwards another request may be
+		// appending.
+		if err := h.blobs.CutAssembly(l.AssemblyID, l.Offset); err != nil {
+			h.log.WarnContext(ctx, "cutting assembly file", "upload", l.UploadID, "err", err)
+		}
+		if err := h.store.ReleaseAppend(ctx, l); err != nil {
+			h.log.WarnContext(ctx, "releasing append lease", "upload", l.UploadID, "err", err)
+		}
+		f.lease = nil
+	}
 }
 
 // complete joins the claimed upload's chunks and publishes the result.
-func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, chunks []domain.Chunk) error {
-	ids := make([]string, len(chunks))
-	for i, c := range chunks {
-		ids[i] = c.FileID
+// Chunks appended in order to the assembly file stay where they are: when
+// they are all of its live bytes and come first, the other chunks are
+// appended after them and the file becomes the blob; otherwise every
+// chunk is copied into a new blob.
+func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, c *domain.Completion) error {
+	chunks := c.Chunks
+	var ids []string // files to delete once the blob is recorded
+	for _, ch := range chunks {
+		if !ch.InAssembly {
+			ids = append(ids, ch.FileID)
+		}
+	}
+	if c.AssemblyID != "" {
+		ids = append(ids, c.AssemblyID)
 	}
 	// Finish even if the client goes away now: the work is nearly done.
 	ctx = context.WithoutCancel(ctx)
-	blob, err := h.blobs.Join(ctx, ids, h.limits.MaxFileSize)
+	var blob domain.Blob
+	var err error
+	prefix, k := assembledPrefix(c)
+	switch {
+	case k == 0 && c.AssemblyID == "":
+		blob, err = h.blobs.Join(ctx, ids, h.limits.MaxFileSize)
+	case k > 0:
+		rest := make([]string, 0, len(chunks)-k)
+		for _, ch := range chunks[k:] {
+			rest = append(rest, ch.FileID)
+		}
+		blob, err = h.blobs.FinishAssembly(ctx, c.AssemblyID, prefix, rest, h.limits.MaxFileSize, c.HashState)
+	default:
+		segs := make([]storage.Segment, len(chunks))
+		for i, ch := range chunks {
+			segs[i] = storage.Segment{ID: ch.FileID, Assembly: ch.InAssembly, Off: ch.Offset, Size: ch.Size}
+		}
+		blob, err = h.blobs.JoinSegments(ctx, segs, h.limits.MaxFileSize)
+	}
 	if err != nil {
 		if domain.IsKind(err, domain.TooLarge) {
 			// The upload can never succeed: drop it.
@@ -191,6 +267,7 @@ func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, 
 	}
 	old, err := h.store.FinishUpload(ctx, uploadID, shareID, blob, h.now().UTC())
 	if err != nil {
+		// The blob may share the assembly file's inode: only its name goes.
 		h.remove(ctx, blob.ID)
 		if domain.IsKind(err, domain.Locked) || domain.IsKind(err, domain.NotFound) {
 			h.dropUpload(ctx, uploadID)
@@ -207,6 +284,34 @@ func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, 
 	}
 	h.remove(ctx, ids...)
 	return nil
+}
+
+// assembledPrefix returns how many chunks, k, lead the upload as appended
+// to its assembly file, and their bytes, when those are exactly the file's
+// live bytes: chunks 0..k-1 in the assembly back to back from offset 0, no
+// other chunk in it, and nothing recorded past them (a chunk replaced
+// since it was appended leaves dead bytes). Otherwise k is 0.
+func assembledPrefix(c *domain.Completion) (prefix int64, k int) {
+	if c.AssemblyID == "" {
+		return 0, 0
+	}
+	for k < len(c.Chunks) {
+		ch := c.Chunks[k]
+		if !ch.InAssembly || ch.FileID != c.AssemblyID || ch.Offset != prefix {
+			break
+		}
+		prefix += ch.Size
+		k++
+	}
+	for _, ch := range c.Chunks[k:] {
+		if ch.InAssembly {
+			return 0, 0
+		}
+	}
+	if k == 0 || prefix != c.AssembledLen {
+		return 0, 0
+	}
+	return prefix, k
 }
 
 func (h *Content) dropUpload(ctx context.Context, uploadID int64) {
@@ -228,7 +333,7 @@ func (h *Content) remove(ctx context.Context, ids ...string) {
 // readForm streams the multipart body: small fields are read into memory,
 // the `upload` part straight to a chunk file. Fields that precede the file
 // are checked before any byte of it is stored.
-func (h *Content) readForm(ctx context.Context, mr *multipart.Reader) (*chunkForm, error) {
+func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader) (*chunkForm, error) {
 	f := &chunkForm{totalSize: -1}
 	for {
 		p, err := mr.NextPart()
@@ -246,14 +351,13 @@ func (h *Content) readForm(ctx context.Context, mr *multipart.Reader) (*chunkFor
 			if err := h.checkFields(f, false); err != nil {
 				return f, err
 			}
-			id, n, err := h.blobs.WriteChunk(ctx, p, h.limits.MaxChunkSize)
-			if err != nil {
+			if err := h.readUpload(ctx, shareID, f, p); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {
 					return f, domain.Wrap(domain.Invalid, err, "the upload was interrupted")
 				}
 				return f, err
 			}
-			f.fileID, f.chunkSize, f.haveUpload = id, n, true
+			f.haveUpload = true
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
@@ -277,6 +381,41 @@ func (h *Content) readForm(ctx context.Context, mr *multipart.Reader) (*chunkFor
 		return f, domain.Errorf(domain.TooLarge, "dztotalfilesize exceeds the %d-byte file size limit", h.limits.MaxFileSize)
 	}
 	return f, nil
+}
+
+// readUpload stores the `upload` part: appended to the upload's assembly
+// file when the fields before it name the chunk that file expects next
+// and no other request is appending to it, or else in a chunk file of its
+// own.
+func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader) error {
+	if f.haveUUID && f.haveIndex && f.haveTotal {
+		up, err := h.store.GetOrCreateUpload(ctx, shareID, f.dzuuid, f.total)
+		if err != nil {
+			return err
+		}
+		f.up = up
+		lease, ok, err := h.store.TakeAppendLease(ctx, up.ID, f.index, storage.NewID())
+		if err != nil && !domain.IsKind(err, domain.NotFound) {
+			return err
+		}
+		// NotFound: completed (or deleted) meanwhile; the chunk goes the
+		// common way, where that is an answer.
+		if ok {
+			f.lease = lease
+			n, st, err := h.blobs.AppendAssembly(ctx, lease.AssemblyID, lease.Offset, p, h.limits.MaxChunkSize, h.limits.MaxFileSize, lease.HashState)
+			if err != nil {
+				return err
+			}
+			f.chunkSize, f.hashState = n, st
+			return nil
+		}
+	}
+	id, n, err := h.blobs.WriteChunk(ctx, p, h.limits.MaxChunkSize)
+	if err != nil {
+		return err
+	}
+	f.fileID, f.chunkSize = id, n
+	return nil
 }
 
 // set records one form field; Dropzone's extra fields are checked when

@@ -71,3 +71,17 @@ func renameNoReplace(oldpath, newpath string) error {
 	}
 	return nil
 }
+
+// datasync makes f's data, and the metadata needed to read it back (its
+// size), durable.
+func datasync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
+}

@@ -19,3 +19,5 @@ func renameNoReplace(oldpath, newpath string) error {
 	}
 	return os.Remove(oldpath)
 }
+
+func datasync(f *os.File) error { return f.Sync() }

@@ -56,6 +56,10 @@ var crashAllPerms = []string{"CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "ADMI
 //     can be finished by re-sending its final chunk.
 //   - AckedChunksSurvive: between the chunks of an upload (first content
 //     and replacement): the last chunk, after the restart, completes it.
+//   - KillAppending: between chunks appended in order to an upload's
+//     assembly file, and while one streams onto it. The old content stays,
+//     whole; every acknowledged chunk is kept; re-sending the interrupted
+//     chunk carries on, and the content is still the assembly file itself.
 //
 // Run alone with: go test -race -count=1 ./tests/ -run Crash -v
 func TestCrash(t *testing.T) {
@@ -69,6 +73,7 @@ func TestCrash(t *testing.T) {
 			t.Run("KillMidUpload", func(t *testing.T) { crashMidUpload(t, bin, d) })
 			t.Run("KillMidCompletion", func(t *testing.T) { crashMidCompletion(t, bin, d) })
 			t.Run("AckedChunksSurvive", func(t *testing.T) { crashAckedChunks(t, bin, d) })
+			t.Run("KillAppending", func(t *testing.T) { crashAppending(t, bin, d) })
 		})
 	}
 }
@@ -297,9 +302,10 @@ func (p *sachetProc) files(sub string) []string {
 	return names
 }
 
-// checkLeftovers asserts that tmp/ is empty and that every file in chunks/
-// and blobs/ is named by a row of the database; it returns how many chunk
-// and blob files there are.
+// checkLeftovers asserts that tmp/ is empty and that every file in chunks/,
+// assembly/ and blobs/ is named by a row of the database; it returns how
+// many chunk files (assembly files included: they hold the chunks that came
+// in order) and blob files there are.
 func (p *sachetProc) checkLeftovers() (chunks, blobs int) {
 	t := p.t
 	t.Helper()
@@ -313,7 +319,7 @@ func (p *sachetProc) checkLeftovers() (chunks, blobs int) {
 		t.Fatalf("opening the database to check references: %v", err)
 	}
 	defer store.Close()
-	for _, sub := range []string{"chunks", "blobs"} {
+	for _, sub := range []string{"chunks", "blobs", "assembly"} {
 		names := p.files(sub)
 		for _, name := range names {
 			ref, err := store.FileReferenced(ctx, name)
@@ -324,10 +330,10 @@ func (p *sachetProc) checkLeftovers() (chunks, blobs int) {
 				t.Errorf("after cleanup, blobs/%s/%s is referenced by no share or upload: an orphan that was not swept", sub, name)
 			}
 		}
-		if sub == "chunks" {
-			chunks = len(names)
-		} else {
+		if sub == "blobs" {
 			blobs = len(names)
+		} else {
+			chunks += len(names) // chunk files, and assembly files holding appended chunks
 		}
 	}
 	return chunks, blobs
@@ -523,16 +529,23 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("half a chunk was not taken by the server within 30 s")
 	}
-	// The server streams the part to a temporary file as it arrives, so
-	// bytes of it must reach blobs/tmp while the request is still open.
-	partial := ""
+	// The server streams the part to disk as it arrives, so bytes of it
+	// must reach the disk while the request is still open: chunk 1 follows
+	// chunk 0 in order, so it is appended to B's assembly file (which then
+	// grows past chunk 0), else it would be a new file in blobs/tmp.
+	partial, partialDir := "", ""
 	for deadline := time.Now().Add(10 * time.Second); partial == "" && time.Now().Before(deadline); {
 		for _, name := range p.files("tmp") {
 			if slices.Contains(tmpBefore, name) {
 				continue
 			}
 			if fi, err := os.Stat(filepath.Join(p.blobDir("tmp"), name)); err == nil && fi.Size() > 0 {
-				partial = name
+				partial, partialDir = name, "tmp"
+			}
+		}
+		for _, name := range p.files("assembly") {
+			if fi, err := os.Stat(filepath.Join(p.blobDir("assembly"), name)); err == nil && fi.Size() > bChunk {
+				partial, partialDir = name, "assembly"
 			}
 		}
 		if partial == "" {
@@ -545,7 +558,7 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	default:
 	}
 	if partial == "" {
-		t.Errorf("no byte of a chunk streaming in reached blobs/tmp within 10 s (1.5 MiB of its 3 MiB sent, more trickling): the server holds the body in memory instead of streaming it to disk")
+		t.Errorf("no byte of a chunk streaming in reached blobs/tmp or blobs/assembly within 10 s (1.5 MiB of its 3 MiB sent, more trickling): the server holds the body in memory instead of streaming it to disk")
 	}
 	killedAt := p.kill()
 	close(stopTrickle)
@@ -561,7 +574,7 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	}
 
 	p.start()
-	t.Logf("killed mid-chunk; after restart blobs/tmp holds %v (the partial chunk is %s)", p.files("tmp"), partial)
+	t.Logf("killed mid-chunk; after restart blobs/tmp holds %v (the partial chunk is in %s/%s)", p.files("tmp"), partialDir, partial)
 
 	// The share's content is A, exactly, and its metadata says so.
 	p.mustServe(share, a, "A (the content before the interrupted replacement)")
@@ -572,9 +585,10 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	p.mustServe(share, c, "C (uploaded after the restart)")
 
 	// Cleanup sweeps the partial chunk; what remains is named in the
-	// database: C's blob and B's acknowledged chunk 0.
+	// database: C's blob and B's acknowledged chunk 0 (in B's assembly file,
+	// whose bytes past chunk 0 are cut when B carries on).
 	p.cleanup(killedAt)
-	if _, err := os.Stat(filepath.Join(p.blobDir("tmp"), partial)); partial != "" && err == nil {
+	if _, err := os.Stat(filepath.Join(p.blobDir("tmp"), partial)); partialDir == "tmp" && err == nil {
 		t.Errorf("the partial chunk blobs/tmp/%s survived cleanup", partial)
 	}
 	chunks, blobs := p.checkLeftovers()
@@ -587,8 +601,8 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	p.sendChunkExpect("PUT", share, bID, b, bChunk, 1, http.StatusOK)
 	p.sendChunkExpect("PUT", share, bID, b, bChunk, 2, http.StatusCreated)
 	p.mustServe(share, b, "B (finished after the restart)")
-	if left := p.files("chunks"); len(left) != 0 {
-		t.Errorf("after B completed, chunk files remain: %v", left)
+	if left := append(p.files("chunks"), p.files("assembly")...); len(left) != 0 {
+		t.Errorf("after B completed, chunk or assembly files remain: %v", left)
 	}
 	if left := p.files("blobs"); len(left) != 1 {
 		t.Errorf("after B completed, blobs/blobs holds %d files, want 1: %v", len(left), left)
@@ -833,6 +847,156 @@ func crashAckedChunks(t *testing.T, bin, dialect string) {
 		t.Errorf("blobs/blobs holds %d files, want 1: %v", len(left), left)
 	}
 	t.Logf("%s: acknowledged chunks survive passed in %v", dialect, time.Since(began).Round(time.Millisecond))
+}
+
+// ---- 4. kill -9 between and during appends to the assembly file ----
+
+func crashAppending(t *testing.T, bin, dialect string) {
+	began := time.Now()
+	p := newSachet(t, bin, dialect)
+	share := p.s.newShare(p.s.admin, "crash-appending.bin")
+	const n = 2 << 20 // more than the server's 1 MiB copy buffer
+	a := crashBytes(2*n + 5)
+	p.uploadAll("POST", share, "a-"+crashHex(8), a, n)
+	p.mustServe(share, a, "A")
+
+	b := crashBytes(6*n + 999)
+	bID := "b-" + crashHex(8)
+	total := chunkCount(len(b), n)
+	assembly := func() (name string, size int64, ino uint64) {
+		t.Helper()
+		names := p.files("assembly")
+		if len(names) != 1 {
+			t.Fatalf("blobs/assembly holds %v, want B's assembly file", names)
+		}
+		fi, err := os.Stat(filepath.Join(p.blobDir("assembly"), names[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names[0], fi.Size(), fi.Sys().(*syscall.Stat_t).Ino
+	}
+
+	// Killed between appends: after chunk 1, and after chunk 3.
+	p.sendChunkExpect("PUT", share, bID, b, n, 0, http.StatusOK)
+	p.sendChunkExpect("PUT", share, bID, b, n, 1, http.StatusOK)
+	p.restart()
+	p.mustServe(share, a, "A (B is not complete)")
+	name, size, ino := assembly()
+	if size != 2*n {
+		t.Errorf("after a kill between appends, the assembly file has %d bytes, want the 2 chunks acknowledged (%d)", size, 2*n)
+	}
+	p.sendChunkExpect("PUT", share, bID, b, n, 2, http.StatusOK)
+	p.sendChunkExpect("PUT", share, bID, b, n, 3, http.StatusOK)
+	p.restart()
+	p.mustServe(share, a, "A (B is not complete)")
+
+	// Killed while chunk 4 streams onto the assembly file.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	req, err := http.NewRequest("PUT", p.url+"/files/"+share+"/content", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+p.s.admin)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	raw := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	done := make(chan error, 1)
+	go func() {
+		resp, err := raw.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			err = fmt.Errorf("answered %d", resp.StatusCode)
+			if resp.StatusCode >= 300 {
+				err = nil // refused: fine, nothing was acknowledged
+			}
+			done <- err
+			return
+		}
+		done <- nil
+	}()
+	stopTrickle := make(chan struct{})
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for _, kv := range [][2]string{{"dzuuid", bID}, {"dzchunkindex", "4"}, {"dztotalchunks", fmt.Sprint(total)}} {
+			mw.WriteField(kv[0], kv[1])
+		}
+		fw, err := mw.CreateFormFile("upload", "blob")
+		if err != nil {
+			return
+		}
+		c := chunkOf(b, n, 4)
+		if _, err := fw.Write(c[:n*3/4]); err != nil {
+			return
+		}
+		// Then a trickle, never the whole chunk, so that no idle timeout
+		// cuts the request before the kill.
+		for rest := c[n*3/4:]; len(rest) > 4096; rest = rest[4096:] {
+			select {
+			case <-stopTrickle:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := fw.Write(rest[:4096]); err != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, size, _ := assembly(); size > 4*n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("chunk 4 did not reach the assembly file within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.kill()
+	close(stopTrickle)
+	pw.CloseWithError(errors.New("server killed"))
+	<-wrote
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the half-sent chunk was %v: the server cannot have had all of it", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the half-sent chunk's request did not end within 30 s of the kill")
+	}
+	p.start()
+	p.mustServe(share, a, "A (killed while B's chunk 4 was appended)")
+	if n2, _, ino2 := assembly(); n2 != name || ino2 != ino {
+		t.Fatalf("the assembly file changed across the kills: %s/%d, then %s/%d", name, ino, n2, ino2)
+	}
+
+	// Re-sending chunk 4, then the rest, finishes B: the acknowledged
+	// chunks survived, the interrupted append's bytes are gone.
+	for i := 4; i < total; i++ {
+		want := http.StatusOK
+		if i == total-1 {
+			want = http.StatusCreated
+		}
+		p.sendChunkExpect("PUT", share, bID, b, n, i, want)
+	}
+	p.mustServe(share, b, "B (finished after the kills)")
+	blobs := p.files("blobs")
+	if len(blobs) != 1 {
+		t.Fatalf("blobs/blobs holds %v, want B's content only", blobs)
+	}
+	fi, err := os.Stat(filepath.Join(p.blobDir("blobs"), blobs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Sys().(*syscall.Stat_t).Ino; got != ino {
+		t.Errorf("B's content file is inode %d, its assembly file was %d: the chunks were copied", got, ino)
+	}
+	p.cleanup(time.Now())
+	if chunks, blobs := p.checkLeftovers(); chunks != 0 || blobs != 1 {
+		t.Errorf("after cleanup: %d chunk/assembly file(s) (want 0) and %d blob(s) (want 1)", chunks, blobs)
+	}
+	t.Logf("%s: kill while appending passed in %v", dialect, time.Since(began).Round(time.Millisecond))
 }
 
 // ---- small helpers ----

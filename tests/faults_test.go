@@ -582,14 +582,19 @@ func TestFaultClientDisconnect(t *testing.T) {
 		p0, p1 := obRandom(1<<20), obRandom(4<<20)
 		expect(t, s.sendChunk("PUT", id, s.admin, chunk{UUID: "dc", Index: 0, Total: 2, Data: p0}), 200)
 
+		// Chunk 1 follows chunk 0 in order: it streams onto the upload's
+		// assembly file, which must be cut back when the client leaves.
 		c := obDial(t, s)
 		head, body, _ := obChunkRequest(s, "PUT", id, s.admin, "dc", 1, 2, p1)
+		base := obPartialBytes(t, s)
 		c.Write(head)
 		c.Write(body[:5<<19])
-		obEventually(t, 5*time.Second, "no partial chunk file in blobs/tmp", func() bool { return len(obFiles(t, s, "tmp")) > 0 })
+		obEventually(t, 5*time.Second, "no partial chunk in blobs/tmp or blobs/assembly", func() bool { return obPartialBytes(t, s) > base })
 		c.Close()
 		t0 := time.Now()
-		obEventually(t, 3*time.Second, "the partial chunk file stayed after the client left", func() bool { return len(obFiles(t, s, "tmp")) == 0 })
+		obEventually(t, 3*time.Second, "the partial chunk stayed after the client left", func() bool {
+			return len(obFiles(t, s, "tmp")) == 0 && obPartialBytes(t, s) == base
+		})
 		t.Logf("partial chunk removed %v after the client left", time.Since(t0).Round(time.Millisecond))
 		obNoStrayFiles(t, s)
 		after := obShare(t, s, id)

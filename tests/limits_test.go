@@ -123,7 +123,7 @@ func obNoStrayFiles(t testing.TB, s *server) {
 		})
 	}
 	obEventually(t, 5*time.Second, "blobs/tmp is not empty", func() bool { return len(obFiles(t, s, "tmp")) == 0 })
-	for _, dir := range []string{"chunks", "blobs"} {
+	for _, dir := range []string{"chunks", "blobs", "assembly"} {
 		for _, f := range obFiles(t, s, dir) {
 			ok, err := s.App.Store.FileReferenced(context.Background(), f)
 			if err != nil {
@@ -134,6 +134,23 @@ func obNoStrayFiles(t testing.TB, s *server) {
 			}
 		}
 	}
+}
+
+// obPartialBytes is the size of what is being written: files in blobs/tmp
+// (chunks in files of their own) and blobs/assembly (chunks appended to
+// their upload's assembly file). A chunk cut off mid-stream must leave it
+// as it was before the chunk.
+func obPartialBytes(t testing.TB, s *server) int64 {
+	t.Helper()
+	var n int64
+	for _, dir := range []string{"tmp", "assembly"} {
+		for _, f := range obFiles(t, s, dir) {
+			if fi, err := os.Stat(filepath.Join(s.Cfg.DataDir, "blobs", dir, f)); err == nil {
+				n += fi.Size()
+			}
+		}
+	}
+	return n
 }
 
 // obShare reads a share's metadata.
@@ -276,9 +293,10 @@ func TestStallUpload(t *testing.T) {
 
 		c := obDial(t, s)
 		head, data, _ := obChunkRequest(s, "PUT", id, s.admin, "stalled", 0, 1, obRandom(4<<20))
+		base := obPartialBytes(t, s)
 		c.Write(head)
 		c.Write(data[:5<<19])
-		obEventually(t, 5*time.Second, "no partial chunk file appeared in blobs/tmp", func() bool { return len(obFiles(t, s, "tmp")) > 0 })
+		obEventually(t, 5*time.Second, "no partial chunk appeared in blobs/tmp or blobs/assembly", func() bool { return obPartialBytes(t, s) > base })
 		stalled := time.Now()
 
 		// Others are served while the upload hangs.
@@ -308,6 +326,9 @@ func TestStallUpload(t *testing.T) {
 			t.Error("connection still open after the cut")
 		}
 		obNoStrayFiles(t, s)
+		if n := obPartialBytes(t, s); n != base {
+			t.Errorf("%d bytes in blobs/tmp and blobs/assembly after the cut, %d before the chunk", n, base)
+		}
 		after := obShare(t, s, id)
 		if after["sha256"] != before["sha256"] || after["size"] != before["size"] {
 			t.Errorf("share changed: %v → %v", before, after)

@@ -892,7 +892,7 @@ func TestUploadLeavesNoFiles(t *testing.T) {
 			}
 			expect(t, s.sendChunk("PUT", ids[0], s.admin, chunk{UUID: "r", Index: 2, Total: 3, Data: c[2]}), 201)
 			s.uploadAs("PUT", ids[1], s.admin, "r2", randBytes(10), 3, nil)
-			if l := leftovers(t, "chunks", "tmp"); len(l) != 0 {
+			if l := leftovers(t, "chunks", "tmp", "assembly"); len(l) != 0 {
 				t.Errorf("files left after completed uploads: %v", l)
 			}
 			if n := len(leftovers(t, "blobs")); n != len(ids) {
@@ -907,22 +907,27 @@ func TestUploadLeavesNoFiles(t *testing.T) {
 			expect(t, s.sendParts("POST", id, s.admin, part{name: "dzuuid", value: "u"}, part{name: "upload", value: "no index", file: true}), 400)
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "m", Index: 0, Total: 2, Data: []byte("a")}), 200)
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "m", Index: 1, Total: 3, Data: []byte("b")}), 400)
-			if l := leftovers(t, "chunks", "tmp"); len(l) != 1 {
+			// The accepted chunk came in order: it is in the upload's
+			// assembly file rather than a chunk file.
+			if l := leftovers(t, "chunks", "tmp", "assembly"); len(l) != 1 {
 				t.Errorf("want exactly the one accepted chunk, found %v", l)
 			}
 		})
 		t.Run("delete_mid_upload_removes_its_chunks", func(t *testing.T) {
 			s := s.on(t)
 			id := s.newShare(s.admin, "f.bin")
-			before := len(leftovers(t, "chunks"))
+			// Each upload's in-order chunks share its assembly file: mid's
+			// chunk 0 and other's chunk 0 are in one each, mid's chunk 2
+			// in a chunk file.
+			before := len(leftovers(t, "chunks", "assembly"))
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "mid", Index: 0, Total: 3, Data: []byte("aaa")}), 200)
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "mid", Index: 2, Total: 3, Data: []byte("ccc")}), 200)
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "other", Index: 0, Total: 2, Data: []byte("zzz")}), 200)
-			if n := len(leftovers(t, "chunks")); n != before+3 {
+			if n := len(leftovers(t, "chunks", "assembly")); n != before+3 {
 				t.Errorf("%d chunk files, want %d", n, before+3)
 			}
 			expect(t, s.req("DELETE", "/files/"+id, s.admin, nil), 200)
-			if n := len(leftovers(t, "chunks")); n != before {
+			if n := len(leftovers(t, "chunks", "assembly")); n != before {
 				t.Errorf("%d chunk files after DELETE, want %d", n, before)
 			}
 			expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "mid", Index: 1, Total: 3, Data: []byte("bbb")}), 404)
@@ -932,7 +937,7 @@ func TestUploadLeavesNoFiles(t *testing.T) {
 			for _, id := range ids {
 				expect(t, s.req("DELETE", "/files/"+id, s.admin, nil), 200)
 			}
-			if l := leftovers(t, "chunks", "tmp", "blobs"); len(l) != 0 {
+			if l := leftovers(t, "chunks", "tmp", "blobs", "assembly"); len(l) != 0 {
 				t.Errorf("files left after deleting every share: %v", l)
 			}
 		})
