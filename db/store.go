@@ -118,6 +118,7 @@ var sqlitePragmas = []string{
 	"foreign_keys(1)",
 	"journal_mode(WAL)", // readers never block the writer nor it them
 	"synchronous(FULL)",
+	"cache_size(-512)",
 }
 
 // sqliteDSNs derives the writer and reader DSNs from the user's: the user's
