@@ -13,24 +13,48 @@ import (
 // share of a core, and logins still progress under full load.
 const passwordNice = 10
 
-// newPasswords gives bcrypt one low-priority worker thread per CPU. Those
-// workers hold a Go P while they compute, so the runtime gets as many
-// more Ps: requests then wait for the kernel, which prefers them, rather
+// newPasswords gives bcrypt one low-priority worker thread per CPU. A
+// worker holds a Go P while it computes, so while it does the runtime gets
+// one more P: requests then wait for the kernel, which prefers them, rather
 // than for the Go scheduler's 10 ms preemption, which does not know the
-// difference. An explicit GOMAXPROCS is left alone.
+// difference. With no login under way GOMAXPROCS is back to the CPUs (more
+// Ps than cores costs plain requests 10-15 %). An explicit GOMAXPROCS is
+// left alone.
 func newPasswords(cost int) (*auth.Passwords, error) {
-	procs.Do(func() {
+	procs.once.Do(func() {
 		procs.cpus = runtime.GOMAXPROCS(0) // the CPUs this process may use
-		if auth.Niceable && os.Getenv("GOMAXPROCS") == "" {
-			runtime.GOMAXPROCS(2 * procs.cpus)
-		}
+		procs.adjust = auth.Niceable && os.Getenv("GOMAXPROCS") == ""
 	})
-	return auth.NewPasswords(cost, procs.cpus, passwordNice)
+	p, err := auth.NewPasswords(cost, procs.cpus, passwordNice)
+	if err != nil {
+		return nil, err
+	}
+	if procs.adjust {
+		p.OnBusy(procs.busy)
+	}
+	return p, nil
 }
 
-// procs is the process-wide GOMAXPROCS adjustment, made once however many
+// procs is the process-wide GOMAXPROCS adjustment, shared by however many
 // Apps a process (a test) opens.
-var procs struct {
-	sync.Once
-	cpus int
+var procs procAdjust
+
+type procAdjust struct {
+	once   sync.Once
+	cpus   int
+	adjust bool
+
+	mu      sync.Mutex
+	running int // bcrypt computations under way, over every App
+}
+
+// busy counts a bcrypt computation starting (+1) or ending (-1), and sets
+// GOMAXPROCS to the CPUs plus those under way. Changing it briefly stops
+// the world (tens of microseconds), twice per password check that takes
+// hundreds of milliseconds.
+func (a *procAdjust) busy(delta int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.running += delta
+	runtime.GOMAXPROCS(a.cpus + a.running)
 }

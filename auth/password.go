@@ -22,6 +22,9 @@ type Passwords struct {
 	jobs  chan *pwJob
 	stop  chan struct{}
 	once  sync.Once // closes stop
+
+	busyMu sync.Mutex
+	onBusy func(delta int) // see OnBusy
 }
 
 type pwJob struct {
@@ -57,6 +60,19 @@ func NewPasswords(cost, workers, nice int) (*Passwords, error) {
 // Close stops the workers once they finish what they are computing.
 func (p *Passwords) Close() { p.once.Do(func() { close(p.stop) }) }
 
+// OnBusy has f told, in order, each time a worker starts (+1) or ends (-1)
+// a computation. Call it before the first Hash or Check.
+func (p *Passwords) OnBusy(f func(delta int)) { p.onBusy = f }
+
+func (p *Passwords) busy(delta int) {
+	if p.onBusy == nil {
+		return
+	}
+	p.busyMu.Lock()
+	defer p.busyMu.Unlock()
+	p.onBusy(delta)
+}
+
 func (p *Passwords) work(nice int) {
 	// Never unlocked: the thread keeps its priority to itself and ends
 	// with this goroutine.
@@ -67,7 +83,9 @@ func (p *Passwords) work(nice int) {
 	for {
 		select {
 		case j := <-p.jobs:
+			p.busy(+1)
 			j.run()
+			p.busy(-1)
 			close(j.done)
 		case <-p.stop:
 			return

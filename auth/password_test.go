@@ -123,3 +123,38 @@ func TestPasswordsClosed(t *testing.T) {
 		t.Fatalf("Hash after Close = %v, want ErrClosed", err)
 	}
 }
+
+func TestPasswordsOnBusyCountsComputations(t *testing.T) {
+	const workers = 3
+	p, err := NewPasswords(bcrypt.MinCost, workers, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var running, peak, calls int // guarded by Passwords' busyMu
+	p.OnBusy(func(delta int) {
+		running += delta
+		peak = max(peak, running)
+		calls++
+		if running < 0 || running > workers {
+			t.Errorf("%d computations under way, with %d workers", running, workers)
+		}
+	})
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if _, err := p.Check(context.Background(), "", "x"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	p.busyMu.Lock()
+	defer p.busyMu.Unlock()
+	if running != 0 || calls != 16 || peak < 1 {
+		t.Fatalf("after 8 checks: %d under way, %d calls, peak %d; want 0, 16, ≥1", running, calls, peak)
+	}
+}
