@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -193,6 +195,9 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		var body *transferBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &transferBody{rc: r.Body, ctl: tw.ctl, idle: o.cfg.IdleTimeout, info: info}
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				body.rc = newBigReader(body.rc)
+			}
 			r.Body = body
 		}
 		if tw.idle > 0 {
@@ -356,6 +361,47 @@ func (b *transferBody) Read(p []byte) (int, error) {
 }
 
 func (b *transferBody) Close() error { return b.rc.Close() }
+
+// bigReader buffers an upload's body in large reads. mime/multipart reads
+// through a 4 KiB bufio.Reader of its own, which made every read from the
+// connection 4 KiB: a third of an upload's CPU went to read syscalls.
+// Behind this buffer its refills are copies, and the connection is read in
+// up to bigReadSize at a time.
+type bigReader struct {
+	br *bufio.Reader // nil once closed
+	rc io.Closer
+}
+
+const bigReadSize = 256 << 10
+
+// bigReaders keeps the buffers: one per upload in flight, reused.
+var bigReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bigReadSize) }}
+
+func newBigReader(rc io.ReadCloser) *bigReader {
+	br := bigReaders.Get().(*bufio.Reader)
+	br.Reset(rc)
+	return &bigReader{br: br, rc: rc}
+}
+
+func (b *bigReader) Read(p []byte) (int, error) {
+	if b.br == nil {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	return b.br.Read(p)
+}
+
+// Close hands the buffer back. net/http calls it once the handler has
+// returned, when nothing reads any more.
+func (b *bigReader) Close() error {
+	if b.br == nil {
+		return nil
+	}
+	err := b.rc.Close()
+	b.br.Reset(nil)
+	bigReaders.Put(b.br)
+	b.br = nil
+	return err
+}
 
 // transferWriter is the response writer: every write pushes the write
 // deadline idle into the future, so a download is cut when the client
