@@ -230,6 +230,10 @@ func (p *sachetProc) start() {
 func newCrashTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DisableCompression = true
+	// The server closes a connection idle for crashIdleTimeout; a client
+	// reusing one at that moment gets "broken pipe" on a request it cannot
+	// replay (a streamed chunk). Drop idle connections well before.
+	tr.IdleConnTimeout = crashIdleTimeout / 2
 	return tr
 }
 

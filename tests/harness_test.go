@@ -176,7 +176,15 @@ func startWith(t testing.TB, o serverOpts) *server {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	s := &server{t: t, URL: "http://" + ln.Addr().String(), App: a, Cfg: cfg, Dialect: o.dialect}
-	s.client = &http.Client{Transport: &validatingTransport{s: s, base: http.DefaultTransport}}
+	base := http.DefaultTransport
+	if cfg.IdleTimeout > 0 {
+		// Never reuse a connection the server may be closing as idle: a
+		// streamed body cannot be replayed on another one.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.IdleConnTimeout = cfg.IdleTimeout / 2
+		base = tr
+	}
+	s.client = &http.Client{Transport: &validatingTransport{s: s, base: base}}
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
