@@ -214,18 +214,9 @@ func (f *FS) FinishAssembly(ctx context.Context, id string, prefix int64, rest [
 	if err := ctx.Err(); err != nil {
 		return domain.Blob{}, err
 	}
-	total := prefix
-	segs := make([]Segment, len(rest))
-	for i, c := range rest {
-		fi, err := os.Stat(filepath.Join(f.chunks, c))
-		if err != nil {
-			return domain.Blob{}, fmt.Errorf("storage: chunk %s: %w", c, err)
-		}
-		segs[i] = Segment{ID: c, Size: fi.Size()}
-		total += fi.Size()
-		if maxTotal > 0 && total > maxTotal {
-			return domain.Blob{}, tooLargeFile(maxTotal)
-		}
+	segs, total, err := f.chunkSegments(rest, prefix, maxTotal)
+	if err != nil {
+		return domain.Blob{}, err
 	}
 	p := filepath.Join(f.assembly, id)
 	file, err := os.OpenFile(p, os.O_RDWR, 0)

@@ -163,6 +163,26 @@ func (f *FS) WriteChunk(ctx context.Context, r io.Reader, max int64) (id string,
 	return t.id, size, nil
 }
 
+// chunkSegments sizes the chunk files ids, in order, as segments, and
+// returns them with `before` plus their total: a TooLarge error as soon as
+// that passes maxTotal (> 0), before a byte is copied.
+func (f *FS) chunkSegments(ids []string, before, maxTotal int64) ([]Segment, int64, error) {
+	segs := make([]Segment, len(ids))
+	total := before
+	for i, id := range ids {
+		fi, err := os.Stat(filepath.Join(f.chunks, id))
+		if err != nil {
+			return nil, 0, fmt.Errorf("storage: chunk %d (%s): %w", i, id, err)
+		}
+		segs[i] = Segment{ID: id, Size: fi.Size()}
+		total += fi.Size()
+		if maxTotal > 0 && total > maxTotal {
+			return nil, 0, tooLargeFile(maxTotal)
+		}
+	}
+	return segs, total, nil
+}
+
 // fill reads into b until it is full or r fails. A clean end is io.EOF;
 // unlike io.ReadFull, a reader's own io.ErrUnexpectedEOF (a truncated
 // multipart body) stays distinguishable from a short final read.
@@ -191,18 +211,9 @@ func (f *FS) Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domai
 	}
 	// Sizes first, so that a file over the limit is refused before a byte
 	// is copied, and the blob's space can be reserved up front.
-	segs := make([]Segment, len(chunkIDs))
-	var total int64
-	for i, id := range chunkIDs {
-		fi, err := os.Stat(filepath.Join(f.chunks, id))
-		if err != nil {
-			return domain.Blob{}, fmt.Errorf("storage: chunk %d: %w", i, err)
-		}
-		segs[i] = Segment{ID: id, Size: fi.Size()}
-		total += fi.Size()
-		if maxTotal > 0 && total > maxTotal {
-			return domain.Blob{}, tooLargeFile(maxTotal)
-		}
+	segs, total, err := f.chunkSegments(chunkIDs, 0, maxTotal)
+	if err != nil {
+		return domain.Blob{}, err
 	}
 
 	if len(chunkIDs) == 1 && !f.opt.noLink {
