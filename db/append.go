@@ -52,15 +52,7 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 		if index != u.NextIndex || index < 0 || index >= u.Total {
 			return nil
 		}
-		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
-		if err != nil || held {
-			return err
-		}
-		held, err = s.leaseHeld(ctx, tx, uploadID, u.AppendBy)
-		if err != nil || held {
-			return err
-		}
-		if err := s.ensureAlive(ctx); err != nil {
+		if free, err := s.uploadFree(ctx, tx, uploadID, u.ClaimedBy, u.AppendBy); err != nil || !free {
 			return err
 		}
 		asm := u.AssemblyID.String
@@ -185,6 +177,23 @@ func (s *Store) setLease(uploadID int64, held bool) {
 	} else {
 		delete(s.leases, uploadID)
 	}
+}
+
+// uploadFree reports whether neither a completion claim (claimedBy) nor
+// an append lease (appendBy) holds the upload, so this Store may take one:
+// they exclude each other. When free, it makes sure others can see that
+// this Store, the next holder, lives.
+func (s *Store) uploadFree(ctx context.Context, tx *sqlx.Tx, uploadID int64, claimedBy, appendBy sql.NullString) (bool, error) {
+	if held, err := s.claimHeld(ctx, tx, claimedBy); err != nil || held {
+		return false, err
+	}
+	if held, err := s.leaseHeld(ctx, tx, uploadID, appendBy); err != nil || held {
+		return false, err
+	}
+	if err := s.ensureAlive(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // leaseHeld reports whether the append lease of the upload recorded as by

@@ -206,16 +206,7 @@ func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Comp
 		if u.Received != u.Total {
 			return nil // the common case: chunks still missing
 		}
-		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
-		if err != nil || held {
-			return err
-		}
-		held, err = s.leaseHeld(ctx, tx, uploadID, u.AppendBy)
-		if err != nil || held {
-			return err
-		}
-		// Others must be able to see that the holder of this claim lives.
-		if err := s.ensureAlive(ctx); err != nil {
+		if free, err := s.uploadFree(ctx, tx, uploadID, u.ClaimedBy, u.AppendBy); err != nil || !free {
 			return err
 		}
 		// The condition and the claim are one statement, a compare-and-set
