@@ -7,7 +7,7 @@ TS := clients/typescript
 BROWSER := tests/browser
 OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 
-.PHONY: all generate build run test test-fuzz bench clean test-clients lint-spec
+.PHONY: all generate build run test test-deps test-fuzz bench clean test-clients lint-spec
 
 all: build
 
@@ -21,11 +21,14 @@ build: ## build the sachet binary into bin/
 run: build ## serve on 127.0.0.1:5000 with the embedded SQLite default
 	./$(BIN) serve
 
-test: ## all tests, against SQLite and MariaDB (MySQL tests skip loudly if no server answers, except in CI)
+test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts what they need (scripts/test-deps)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
+
+test-deps: ## install or start what the tests need (chromium, MariaDB, versitygw); as root or with sudo, else it says the command
+	scripts/test-deps
 
 FUZZTIME ?= 10s
 test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus

@@ -72,6 +72,13 @@ func mysqlBase() string {
 
 // freshMySQL creates a database for one test and drops it afterwards. In
 // CI a missing server fails the test; elsewhere it skips, loudly.
+// servicesRequired says a missing service (MariaDB, versitygw) fails the
+// test instead of skipping it: in CI, and under `make test`, whose
+// scripts/test-deps has just provided them.
+func servicesRequired() bool {
+	return os.Getenv("CI") != "" || os.Getenv("SACHET_TEST_REQUIRE_SERVICES") != ""
+}
+
 func freshMySQL(t testing.TB) string {
 	t.Helper()
 	base := mysqlBase()
@@ -82,8 +89,8 @@ func freshMySQL(t testing.TB) string {
 		cancel()
 	}
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("MariaDB is required in CI but does not answer at %s: %v", base, err)
+		if servicesRequired() {
+			t.Fatalf("MariaDB is required (CI or make test) but does not answer at %s: %v", base, err)
 		}
 		t.Skipf("!!! SKIPPING MySQL TESTS: no MariaDB at %s (%v); set SACHET_TEST_MYSQL or start mariadbd !!!", base, err)
 	}
