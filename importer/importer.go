@@ -205,6 +205,10 @@ func (r *run) user(ctx context.Context, pu PyUser) error {
 	if pu.Permissions < 0 || int64(perms) != pu.Permissions {
 		r.problem("%s: permission bits %#x are unknown and were dropped (kept: %v)", label, pu.Permissions&^int64(domain.PermAll), perms.Codes())
 	}
+	if _, err := bcrypt.Cost([]byte(pu.PasswordHash)); err != nil {
+		// Imported all the same: an administrator can set a new password.
+		r.problem("%s: the password hash is not a bcrypt hash, so no password will sign in as this user until an administrator sets one", label)
+	}
 	want := &domain.User{Username: pu.Username, PasswordHash: pu.PasswordHash, Perms: perms, RegisterDate: date}
 
 	have, err := r.store.UserByName(ctx, pu.Username)
@@ -223,10 +227,6 @@ func (r *run) user(ctx context.Context, pu PyUser) error {
 		return r.fatal(ctx, err, label)
 	}
 
-	if _, err := bcrypt.Cost([]byte(pu.PasswordHash)); err != nil {
-		// Imported all the same: an administrator can set a new password.
-		r.problem("%s: the password hash is not a bcrypt hash, so no password will sign in as this user until an administrator sets one", label)
-	}
 	if !r.opt.DryRun {
 		if err := r.store.ImportUser(ctx, want); err != nil {
 			if ctx.Err() != nil {

@@ -91,41 +91,73 @@ func New() *Fixture {
 	}
 }
 
-// Write writes f under dir: dir/sachet.db and dir/storage/files/. Bcrypt
-// hashes are made at the lowest cost, with the $2b$ prefix Flask-Bcrypt
-// writes.
+// sqliteSchema is the old server's Alembic revision e8d2a7570f70 as
+// SQLAlchemy writes it for SQLite.
+var sqliteSchema = []string{
+	`CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))`,
+	`CREATE TABLE users (username VARCHAR(255) NOT NULL, password_hash VARCHAR(255) NOT NULL,
+		register_date DATETIME NOT NULL, permissions_number BIGINT NOT NULL, PRIMARY KEY (username))`,
+	`CREATE TABLE server_settings (id INTEGER NOT NULL, default_permissions_number BIGINT NOT NULL, PRIMARY KEY (id))`,
+	`CREATE TABLE shares (share_id BINARY(16) NOT NULL, owner_name VARCHAR, initialized BOOLEAN NOT NULL,
+		locked BOOLEAN NOT NULL, create_date DATETIME NOT NULL, file_name VARCHAR NOT NULL,
+		PRIMARY KEY (share_id), FOREIGN KEY(owner_name) REFERENCES users (username))`,
+	`CREATE TABLE uploads (upload_id VARCHAR NOT NULL, share_id BINARY(16), create_date DATETIME NOT NULL,
+		total_chunks INTEGER NOT NULL, recv_chunks INTEGER NOT NULL, completed BOOLEAN NOT NULL,
+		PRIMARY KEY (upload_id), FOREIGN KEY(share_id) REFERENCES shares (share_id))`,
+	`CREATE TABLE chunks (chunk_id INTEGER NOT NULL, create_date DATETIME NOT NULL, "index" INTEGER NOT NULL,
+		upload_id VARCHAR, filename VARCHAR NOT NULL, PRIMARY KEY (chunk_id), FOREIGN KEY(upload_id) REFERENCES uploads (upload_id))`,
+	`CREATE TABLE blacklist_tokens (id INTEGER NOT NULL, token VARCHAR(500) NOT NULL, expires DATETIME NOT NULL,
+		PRIMARY KEY (id), UNIQUE (token))`,
+}
+
+// mysqlSchema is the same revision as SQLAlchemy writes it for MySQL:
+// UUIDs in BINARY(16), DATETIME without fractional seconds (so the old
+// server kept whole seconds there), booleans as TINYINT.
+var mysqlSchema = []string{
+	`CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, PRIMARY KEY (version_num))`,
+	`CREATE TABLE users (username VARCHAR(255) NOT NULL, password_hash VARCHAR(255) NOT NULL,
+		register_date DATETIME NOT NULL, permissions_number BIGINT NOT NULL, PRIMARY KEY (username))`,
+	`CREATE TABLE server_settings (id INTEGER NOT NULL AUTO_INCREMENT, default_permissions_number BIGINT NOT NULL, PRIMARY KEY (id))`,
+	`CREATE TABLE shares (share_id BINARY(16) NOT NULL, owner_name VARCHAR(255), initialized BOOL NOT NULL,
+		locked BOOL NOT NULL, create_date DATETIME NOT NULL, file_name VARCHAR(1024) NOT NULL,
+		PRIMARY KEY (share_id), FOREIGN KEY(owner_name) REFERENCES users (username))`,
+	`CREATE TABLE uploads (upload_id VARCHAR(255) NOT NULL, share_id BINARY(16), create_date DATETIME NOT NULL,
+		total_chunks INTEGER NOT NULL, recv_chunks INTEGER NOT NULL, completed BOOL NOT NULL,
+		PRIMARY KEY (upload_id), FOREIGN KEY(share_id) REFERENCES shares (share_id))`,
+	"CREATE TABLE chunks (chunk_id INTEGER NOT NULL AUTO_INCREMENT, create_date DATETIME NOT NULL, `index` INTEGER NOT NULL," +
+		" upload_id VARCHAR(255), filename VARCHAR(1024) NOT NULL, PRIMARY KEY (chunk_id), FOREIGN KEY(upload_id) REFERENCES uploads (upload_id))",
+	`CREATE TABLE blacklist_tokens (id INTEGER NOT NULL AUTO_INCREMENT, token VARCHAR(500) NOT NULL, expires DATETIME NOT NULL,
+		PRIMARY KEY (id), UNIQUE (token))`,
+}
+
+// Write writes f under dir: dir/sachet.db (SQLite) and dir/storage/files/.
+// Bcrypt hashes are made at the lowest cost, with the $2b$ prefix
+// Flask-Bcrypt writes.
 func (f *Fixture) Write(dir string) error {
 	f.DB = filepath.Join(dir, "sachet.db")
-	f.FilesDir = filepath.Join(dir, "storage")
-	files := filepath.Join(f.FilesDir, "files")
-	if err := os.MkdirAll(files, 0o755); err != nil {
-		return err
-	}
 	db, err := sql.Open("sqlite", f.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	return f.write(db, sqliteSchema, dir)
+}
+
+// WriteMySQL writes f's tables into the empty MySQL database db (opened
+// by the caller) and its files under dir/storage/files/; f.DB is left
+// for the caller to set.
+func (f *Fixture) WriteMySQL(db *sql.DB, dir string) error {
+	return f.write(db, mysqlSchema, dir)
+}
+
+func (f *Fixture) write(db *sql.DB, schema []string, dir string) error {
+	f.FilesDir = filepath.Join(dir, "storage")
+	files := filepath.Join(f.FilesDir, "files")
+	if err := os.MkdirAll(files, 0o755); err != nil {
+		return err
+	}
 	ctx := context.Background()
-	// The schema of the old server's Alembic revision e8d2a7570f70, as
-	// SQLAlchemy writes it for SQLite.
-	for _, q := range []string{
-		`CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))`,
-		`INSERT INTO alembic_version VALUES ('e8d2a7570f70')`,
-		`CREATE TABLE users (username VARCHAR(255) NOT NULL, password_hash VARCHAR(255) NOT NULL,
-			register_date DATETIME NOT NULL, permissions_number BIGINT NOT NULL, PRIMARY KEY (username))`,
-		`CREATE TABLE server_settings (id INTEGER NOT NULL, default_permissions_number BIGINT NOT NULL, PRIMARY KEY (id))`,
-		`CREATE TABLE shares (share_id BINARY(16) NOT NULL, owner_name VARCHAR, initialized BOOLEAN NOT NULL,
-			locked BOOLEAN NOT NULL, create_date DATETIME NOT NULL, file_name VARCHAR NOT NULL,
-			PRIMARY KEY (share_id), FOREIGN KEY(owner_name) REFERENCES users (username))`,
-		`CREATE TABLE uploads (upload_id VARCHAR NOT NULL, share_id BINARY(16), create_date DATETIME NOT NULL,
-			total_chunks INTEGER NOT NULL, recv_chunks INTEGER NOT NULL, completed BOOLEAN NOT NULL,
-			PRIMARY KEY (upload_id), FOREIGN KEY(share_id) REFERENCES shares (share_id))`,
-		`CREATE TABLE chunks (chunk_id INTEGER NOT NULL, create_date DATETIME NOT NULL, "index" INTEGER NOT NULL,
-			upload_id VARCHAR, filename VARCHAR NOT NULL, PRIMARY KEY (chunk_id), FOREIGN KEY(upload_id) REFERENCES uploads (upload_id))`,
-		`CREATE TABLE blacklist_tokens (id INTEGER NOT NULL, token VARCHAR(500) NOT NULL, expires DATETIME NOT NULL,
-			PRIMARY KEY (id), UNIQUE (token))`,
-	} {
+	for _, q := range append(schema, `INSERT INTO alembic_version VALUES ('e8d2a7570f70')`) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("pyfixture: %w", err)
 		}
@@ -155,6 +187,7 @@ func (f *Fixture) Write(dir string) error {
 			return err
 		}
 		path := filepath.Join(files, s.ID)
+		var err error
 		switch {
 		case s.Content != nil:
 			err = os.WriteFile(path, s.Content, 0o644)
