@@ -229,4 +229,3 @@ func snapshot(t *testing.T, s *server) string {
 	b.Write(j)
 	return b.String()
 }
-
