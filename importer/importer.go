@@ -61,6 +61,10 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Now is the clock for progress (default time.Now).
 	Now func() time.Time
+	// StaleAfter is this server's SACHET_STALE_AFTER (0: unknown): the
+	// summary warns about imported shares without content that its
+	// cleanup will delete, being older than that.
+	StaleAfter time.Duration
 }
 
 // Report counts what an import did (or, in a dry run, would do).
@@ -148,6 +152,9 @@ type run struct {
 	blobs  Blobs
 	rep    *Report
 	owners map[string]bool // usernames that shares may name: here, and this server's same account
+	// stale counts imported shares without content that are older than
+	// StaleAfter: the server's cleanup deletes them.
+	stale int
 
 	total, done int
 	last        time.Time // of the last progress line
@@ -370,6 +377,9 @@ func (r *run) share(ctx context.Context, ps PyShare) error {
 		r.rep.Bytes += *want.Size
 	} else {
 		r.rep.SharesUninitialized++
+		if r.opt.StaleAfter > 0 && created.Before(r.opt.Now().Add(-r.opt.StaleAfter)) {
+			r.stale++
+		}
 	}
 	r.say("%s %q: %s (owner %s, %s, created %s, %s)", label, name, r.verb("imported"), ownerText(want.Owner),
 		lockText(want.Locked), created.Format(time.RFC3339Nano), content)
@@ -582,6 +592,12 @@ func (r *run) summary() {
 	r.say("  shares: %d new (%d of them without content), %d given their missing content, %d already here, %d refused",
 		rep.SharesImported, rep.SharesUninitialized, rep.SharesFilled, rep.SharesPresent, rep.SharesRefused)
 	r.say("  bytes:  %d (%s)", rep.Bytes, humanBytes(rep.Bytes))
+	if r.stale > 0 {
+		// The old server kept shares without content for ever; this one
+		// deletes them once they are older than SACHET_STALE_AFTER.
+		r.say("Note: %s without content (never uploaded on the old server, or whose file was missing) %s older than SACHET_STALE_AFTER (%v): the next cleanup (sachet serve runs one at start, or sachet cleanup) deletes them unless their content is added first.",
+			plural(r.stale, "imported share"), map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
+	}
 	if len(rep.Problems) == 0 {
 		r.say("No problems.")
 		return

@@ -46,7 +46,7 @@ func (f *importFlags) source(fs *flag.FlagSet) error {
 	return nil
 }
 
-func (f *importFlags) run(ctx context.Context, a *app.App, stdout, stderr io.Writer) error {
+func (f *importFlags) run(ctx context.Context, a *app.App, staleAfter time.Duration, stdout, stderr io.Writer) error {
 	loc := time.Local
 	if *f.timezone != "" {
 		var err error
@@ -65,7 +65,7 @@ func (f *importFlags) run(ctx context.Context, a *app.App, stdout, stderr io.Wri
 	defer src.Close()
 	rep, err := importer.Run(ctx, src, a.Store, importer.FSBlobs{FS: a.Blobs}, importer.Options{
 		Files: files, FilesName: filesName, Location: loc, DryRun: *f.dryRun,
-		Out: stdout, Progress: stderr,
+		Out: stdout, Progress: stderr, StaleAfter: staleAfter,
 	})
 	if err != nil {
 		return fmt.Errorf("import stopped: %w", err)

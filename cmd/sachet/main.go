@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "user delete":
 		return userDelete(ctx, a, fs.Args(), *yes, stdin, stdout, stderr)
 	case "import":
-		return imp.run(ctx, a, stdout, stderr)
+		return imp.run(ctx, a, cfg.StaleAfter, stdout, stderr)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
