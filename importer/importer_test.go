@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -252,6 +254,17 @@ func TestImportProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	// The source is only read: the connection cannot write, and no byte
+	// or modification time under it changes (checked at the end).
+	if _, err := src.db.ExecContext(ctx, `DELETE FROM users`); err == nil {
+		t.Error("the source connection can write")
+	}
+	sourceBefore := treeState(t, filepath.Dir(fx.DB))
+	defer func() {
+		if after := treeState(t, filepath.Dir(fx.DB)); after != sourceBefore {
+			t.Errorf("the source changed:\nbefore %s\nafter  %s", sourceBefore, after)
+		}
+	}()
 	files, _, err := OpenFiles(fx.FilesDir)
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +372,37 @@ func TestImportProblems(t *testing.T) {
 	if err != nil || !sh.Initialized || *sh.Size != int64(len(photo.Content)) {
 		t.Errorf("photo after the rerun: %+v %v", sh, err)
 	}
+}
+
+// treeState lists every file under dir with its size, mode, modification
+// time and SHA-256.
+func treeState(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		sum := ""
+		if fi.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h := sha256.Sum256(data)
+			sum = hex.EncodeToString(h[:8])
+		}
+		fmt.Fprintf(&b, "%s %d %v %d %s\n", p, fi.Size(), fi.Mode(), fi.ModTime().UnixNano(), sum)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 // TestImportFromMySQL reads the old server's MySQL database: BINARY(16)
