@@ -309,7 +309,8 @@ func (r *run) settings(ctx context.Context, src *Source) error {
 
 // ---------------------------------------------------------------- shares
 
-func (r *run) share(ctx context.Context, ps PyShare) error {
+func (r *run) share(ctx context.Context, ps PyShare) (err error) {
+	imported := false
 	id, err := shareID(ps.RawID)
 	if err != nil {
 		r.rep.SharesRefused++
@@ -348,7 +349,12 @@ func (r *run) share(ctx context.Context, ps PyShare) error {
 			return err
 		}
 		if why != "" {
-			r.problem("%s: %s uninitialized (no content): %s; restore the file and run the import again to add it", label, r.verb("imported"), why)
+			// Said after the share's own line, once it is known to be imported.
+			defer func() {
+				if want.BlobID == nil && imported {
+					r.problem("%s: %s uninitialized (no content): %s; restore the file and run the import again to add it", label, r.verb("imported"), why)
+				}
+			}()
 		} else {
 			want.Initialized = true
 			want.Size, want.SHA256, want.BlobID, want.ModifiedAt = &c.blob.Size, &c.blob.SHA256, &c.blob.ID, &c.modified
@@ -368,6 +374,7 @@ func (r *run) share(ctx context.Context, ps PyShare) error {
 		}
 	}
 	r.rep.SharesImported++
+	imported = true
 	content := "no content"
 	if want.Initialized {
 		content = fmt.Sprintf("%d bytes", *want.Size)
@@ -595,8 +602,12 @@ func (r *run) summary() {
 	if r.stale > 0 {
 		// The old server kept shares without content for ever; this one
 		// deletes them once they are older than SACHET_STALE_AFTER.
+		what := "imported share"
+		if r.opt.DryRun {
+			what = "share to import"
+		}
 		r.say("Note: %s without content (never uploaded on the old server, or whose file was missing) %s older than SACHET_STALE_AFTER (%v): the next cleanup (sachet serve runs one at start, or sachet cleanup) deletes them unless their content is added first.",
-			plural(r.stale, "imported share"), map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
+			plural(r.stale, what), map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
 	}
 	if len(rep.Problems) == 0 {
 		r.say("No problems.")
