@@ -602,12 +602,12 @@ func (r *run) summary() {
 	if r.stale > 0 {
 		// The old server kept shares without content for ever; this one
 		// deletes them once they are older than SACHET_STALE_AFTER.
-		what := "imported share"
+		what := plural(r.stale, "imported share")
 		if r.opt.DryRun {
-			what = "share to import"
+			what = plural(r.stale, "share") + " to import"
 		}
 		r.say("Note: %s without content (never uploaded on the old server, or whose file was missing) %s older than SACHET_STALE_AFTER (%v): the next cleanup (sachet serve runs one at start, or sachet cleanup) deletes them unless their content is added first.",
-			plural(r.stale, what), map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
+			what, map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
 	}
 	if len(rep.Problems) == 0 {
 		r.say("No problems.")
