@@ -479,3 +479,44 @@ func TestImportFromMySQL(t *testing.T) {
 		t.Errorf("rerun %+v\n%s", rep, out)
 	}
 }
+
+// TestImportProgress: progress lines come at most every ProgressEvery,
+// also in the middle of a large file, and once at the end.
+func TestImportProgress(t *testing.T) {
+	fx := pyfixture.New()
+	if err := fx.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenSource(context.Background(), fx.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	files, _, err := OpenFiles(fx.FilesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := newTarget(t)
+	// A clock that moves a second each time it is read.
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(time.Second); return now }
+	var out, prog bytes.Buffer
+	_, err = Run(context.Background(), src, tg.store, FSBlobs{FS: tg.fs}, Options{
+		Files: files, FilesName: "files", Location: time.UTC, Out: &out, Progress: &prog,
+		Now: clock, ProgressEvery: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(prog.String()), "\n")
+	if len(lines) < 2 || lines[len(lines)-1] != "import: shares 8/8, 3.1 MiB copied" {
+		t.Fatalf("progress:\n%s", prog.String())
+	}
+	mid := false
+	for _, l := range lines {
+		mid = mid || strings.Contains(l, "of the current file")
+	}
+	if !mid {
+		t.Errorf("no progress line in the middle of the 3 MiB file:\n%s", prog.String())
+	}
+}
