@@ -309,7 +309,7 @@ func (r *run) settings(ctx context.Context, src *Source) error {
 
 // ---------------------------------------------------------------- shares
 
-func (r *run) share(ctx context.Context, ps PyShare) (err error) {
+func (r *run) share(ctx context.Context, ps PyShare) error {
 	imported := false
 	id, err := shareID(ps.RawID)
 	if err != nil {
