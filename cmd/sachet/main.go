@@ -30,6 +30,9 @@ commands:
   user create --username NAME [--password PW] [--admin]
                                           create a user (prompts for the password)
   user delete NAME [--yes]                delete a user
+  import --files DIR [--timezone ZONE] [--dry-run] SOURCE
+                                          bring users, settings and shares over from a
+                                          Python Sachet (SOURCE: its SQLite file or a MySQL DSN)
   cleanup                                 delete stale uploads, shares and orphan files
   migrate                                 bring the database schema up to date
 
@@ -69,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		password = new(string)
 		admin    = new(bool)
 		yes      = new(bool)
+		imp      importFlags
 	)
 	switch cmd {
 	case "serve", "cleanup", "migrate":
@@ -78,12 +82,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		admin = fs.Bool("admin", false, "grant the ADMIN permission")
 	case "user delete":
 		yes = fs.Bool("yes", false, "do not ask for confirmation")
+	case "import":
+		imp.bind(fs)
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cmd == "import" {
+		// The source may come before flags too: sachet import DB --files DIR.
+		if err := imp.source(fs); err != nil {
+			return err
+		}
 	}
 	cfg, err := load()
 	if err != nil {
@@ -112,6 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCreate(ctx, a, *username, *password, *admin, stdin, stdout, stderr)
 	case "user delete":
 		return userDelete(ctx, a, fs.Args(), *yes, stdin, stdout, stderr)
+	case "import":
+		return imp.run(ctx, a, cfg.StaleAfter, stdout, stderr)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
