@@ -22,9 +22,13 @@ import (
 // deleted before it, and the caller should remove those too.
 func (s *Store) DeleteStale(ctx context.Context, before time.Time) (files []string, err error) {
 	b := ts(before)
+	// An uninitialized share is stale when nothing touched it for the
+	// stale age: modified_at, when set (sachet import sets it on shares it
+	// brings over without content, so they get the same grace as new
+	// ones), else its creation.
 	var shareIDs []string
 	if err := s.r.SelectContext(ctx, &shareIDs, `SELECT share_id FROM shares
-		WHERE initialized = ? AND create_date < ? AND NOT EXISTS (
+		WHERE initialized = ? AND COALESCE(modified_at, create_date) < ? AND NOT EXISTS (
 			SELECT 1 FROM uploads WHERE uploads.share_id = shares.share_id
 			AND (updated_at >= ? OR claimed_at >= ?))
 		ORDER BY create_date, share_id`, false, b, b, b); err != nil {
@@ -36,7 +40,7 @@ func (s *Store) DeleteStale(ctx context.Context, before time.Time) (files []stri
 			got = nil
 			var stale int
 			if err := tx.GetContext(ctx, &stale, `SELECT COUNT(*) FROM shares
-				WHERE share_id = ? AND initialized = ? AND create_date < ?`+s.forUpdate, id, false, b); err != nil || stale == 0 {
+				WHERE share_id = ? AND initialized = ? AND COALESCE(modified_at, create_date) < ?`+s.forUpdate, id, false, b); err != nil || stale == 0 {
 				return err // gone, or initialized meanwhile
 			}
 			var active int

@@ -99,6 +99,7 @@ func Run(ctx context.Context, src *Source, store Store, blobs Blobs, opt Options
 	}
 	r := &run{opt: opt, store: store, blobs: blobs, rep: &Report{}, owners: map[string]bool{}}
 	r.last = opt.Now()
+	r.started = r.last
 
 	name, offset := opt.Location.String(), opt.Now().In(opt.Location).Format("-07:00")
 	r.say("Naive timestamps of the old server are read as local time in %s (now UTC%s); set --timezone if that was not the old server's zone.", name, offset)
@@ -152,12 +153,13 @@ type run struct {
 	blobs  Blobs
 	rep    *Report
 	owners map[string]bool // usernames that shares may name: here, and this server's same account
-	// stale counts imported shares without content that are older than
-	// StaleAfter: the server's cleanup deletes them.
+	// stale counts shares imported without content: cleanup deletes them
+	// once StaleAfter has passed since the import.
 	stale int
 
 	total, done int
 	last        time.Time // of the last progress line
+	started     time.Time // of the run: shares imported without content count their stale age from it
 }
 
 func (r *run) say(format string, args ...any) { fmt.Fprintf(r.opt.Out, format+"\n", args...) }
@@ -360,6 +362,11 @@ func (r *run) share(ctx context.Context, ps PyShare) error {
 			want.Size, want.SHA256, want.BlobID, want.ModifiedAt = &c.blob.Size, &c.blob.SHA256, &c.blob.ID, &c.modified
 		}
 	}
+	if !want.Initialized {
+		// Old shares without content would be stale at once; they get the
+		// stale age from now, like a new share, to have their files restored.
+		want.ModifiedAt = &r.started
+	}
 	if !r.opt.DryRun {
 		if err := r.store.ImportShare(ctx, want); err != nil {
 			if want.BlobID != nil {
@@ -384,9 +391,7 @@ func (r *run) share(ctx context.Context, ps PyShare) error {
 		r.rep.Bytes += *want.Size
 	} else {
 		r.rep.SharesUninitialized++
-		if r.opt.StaleAfter > 0 && created.Before(r.opt.Now().Add(-r.opt.StaleAfter)) {
-			r.stale++
-		}
+		r.stale++
 	}
 	r.say("%s %q: %s (owner %s, %s, created %s, %s)", label, name, r.verb("imported"), ownerText(want.Owner),
 		lockText(want.Locked), created.Format(time.RFC3339Nano), content)
@@ -606,8 +611,8 @@ func (r *run) summary() {
 		if r.opt.DryRun {
 			what = plural(r.stale, "share") + " to import"
 		}
-		r.say("Note: %s without content (never uploaded on the old server, or whose file was missing) %s older than SACHET_STALE_AFTER (%v): the next cleanup (sachet serve runs one at start, or sachet cleanup) deletes them unless their content is added first.",
-			what, map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter)
+		r.say("Note: %s without content (never uploaded on the old server, or whose file was missing) %s kept for SACHET_STALE_AFTER (%v) from now, then cleanup deletes %s unless their content is added first (restore the files and run the import again).",
+			what, map[bool]string{true: "is", false: "are"}[r.stale == 1], r.opt.StaleAfter, map[bool]string{true: "it", false: "them"}[r.stale == 1])
 	}
 	if len(rep.Problems) == 0 {
 		r.say("No problems.")
