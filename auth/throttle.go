@@ -21,8 +21,8 @@ type LoginStore interface {
 	// UpdateLoginBuckets reads the buckets named by keys (0 for a new one),
 	// lets fn decide, and stores what it returns (nil: nothing), atomically.
 	UpdateLoginBuckets(ctx context.Context, keys []string, fn func(tats []int64) []int64) error
-	// FamiliarLogin reports whether username signed in from addr since then.
-	FamiliarLogin(ctx context.Context, username, addr string, since time.Time) (bool, error)
+	// LastLogin returns when username last signed in from addr, if ever.
+	LastLogin(ctx context.Context, username, addr string) (time.Time, bool, error)
 	// RememberLogin records a sign-in of username from addr.
 	RememberLogin(ctx context.Context, username, addr string, at time.Time) error
 }
@@ -116,7 +116,14 @@ type Attempt struct {
 	username string
 	addr     string // address key, "" when unknown
 	buckets  []bucket
+	// remember: a success should record the address as familiar (it is
+	// not, or was last recorded a while ago: one write a day is plenty).
+	remember bool
 }
+
+// rememberEvery is how stale a familiar address's record may get before a
+// sign-in from it writes it again.
+const rememberEvery = 24 * time.Hour
 
 // Begin checks and charges an attempt to sign in as username from addr
 // (the zero Addr when unknown). Past a limit it returns a *ThrottledError
@@ -132,10 +139,12 @@ func (t *Throttle) Begin(ctx context.Context, username string, addr netip.Addr) 
 	}
 	familiar := false
 	if a.addr != "" {
-		var err error
-		if familiar, err = t.store.FamiliarLogin(ctx, username, a.addr, now.Add(-FamiliarFor)); err != nil {
+		last, ok, err := t.store.LastLogin(ctx, username, a.addr)
+		if err != nil {
 			return nil, err
 		}
+		familiar = ok && now.Sub(last) < FamiliarFor
+		a.remember = !ok || now.Sub(last) >= rememberEvery
 	}
 	user := userPart(username)
 	perKey := max(t.window.Microseconds()/int64(t.max), AddrFactor)
@@ -198,7 +207,7 @@ func (a *Attempt) Succeeded(ctx context.Context) error {
 	if err := a.refund(ctx, true); err != nil {
 		return err
 	}
-	if a.addr == "" {
+	if !a.remember {
 		return nil
 	}
 	return a.t.store.RememberLogin(ctx, a.username, a.addr, a.t.now())

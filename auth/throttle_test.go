@@ -49,11 +49,11 @@ func (m *memLogins) UpdateLoginBuckets(_ context.Context, keys []string, fn func
 	return nil
 }
 
-func (m *memLogins) FamiliarLogin(_ context.Context, user, addr string, since time.Time) (bool, error) {
+func (m *memLogins) LastLogin(_ context.Context, user, addr string) (time.Time, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	at, ok := m.familiar[user+"|"+addr]
-	return ok && !at.Before(since), nil
+	return at, ok, nil
 }
 
 func (m *memLogins) RememberLogin(_ context.Context, user, addr string, at time.Time) error {

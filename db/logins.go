@@ -66,19 +66,21 @@ func (s *Store) UpdateLoginBuckets(ctx context.Context, keys []string, fn func(t
 	})
 }
 
-// FamiliarLogin reports whether username signed in from addr (a client
-// address key) at or after since.
-func (s *Store) FamiliarLogin(ctx context.Context, username, addr string, since time.Time) (bool, error) {
+// LastLogin returns when username last signed in from addr (a client
+// address key), if it did and PurgeLogins has not forgotten it since.
+func (s *Store) LastLogin(ctx context.Context, username, addr string) (time.Time, bool, error) {
 	if len(username) > maxUsername || len(addr) > maxUsername {
-		return false, nil // never stored: no such name can sign in
+		return time.Time{}, false, nil // never stored: no such name can sign in
 	}
-	var n int
-	err := s.getHot(ctx, &n, `SELECT COUNT(*) FROM login_familiar WHERE username = ? AND addr = ? AND last_seen >= ?`,
-		username, addr, ts(since))
+	var at []timestamp
+	err := s.selectHot(ctx, &at, `SELECT last_seen FROM login_familiar WHERE username = ? AND addr = ?`, username, addr)
 	if err != nil {
-		return false, fail(err, "familiar login")
+		return time.Time{}, false, fail(err, "last login")
 	}
-	return n > 0, nil
+	if len(at) == 0 {
+		return time.Time{}, false, nil
+	}
+	return at[0].Time, true, nil
 }
 
 // RememberLogin records that username signed in from addr at at.
