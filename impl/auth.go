@@ -2,6 +2,7 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -75,6 +76,8 @@ func (a *Auth) Anonymous(ctx context.Context) (domain.Caller, error) {
 	return domain.Caller{Perms: p}, nil
 }
 
+// errBadLogin is the answer to a wrong password or an unknown user, alike;
+// ChangePassword turns it into its 403.
 var errBadLogin = domain.Errorf(domain.Unauthorized, "Invalid username or password.")
 
 // Login checks the password; an unknown user costs the same bcrypt
@@ -111,14 +114,10 @@ func (a *Auth) Login(ctx context.Context, req gen.LoginRequestObject) (gen.Login
 	return gen.Login200JSONResponse{TokenJSONResponse: tokenResponse(u.Username, tok, "Logged in.")}, nil
 }
 
-// errWrongPassword is check's verdict "wrong password", which throttled
-// turns into errBadLogin for Login; ChangePassword maps it to 403.
-var errWrongPassword = domain.Errorf(domain.Unauthorized, "Invalid username or password.")
-
 // throttled runs check, which compares a password for username, under the
 // sign-in throttle: refused (429) before check runs when the budgets of
 // username and the client's address are used up, charged as a failure when
-// check says the password is wrong (errWrongPassword), refunded otherwise.
+// check says the password is wrong (errBadLogin), refunded otherwise.
 func (a *Auth) throttled(ctx context.Context, username string, check func() (bool, error)) error {
 	var addr netip.Addr
 	if r, _ := ctx.Value(requestKey{}).(*http.Request); r != nil {
@@ -136,7 +135,7 @@ func (a *Auth) throttled(ctx context.Context, username string, check func() (boo
 		_ = att.Refund(context.WithoutCancel(ctx))
 		return err
 	case !ok:
-		return errWrongPassword // the charge stands
+		return errBadLogin // the charge stands
 	}
 	return att.Succeeded(context.WithoutCancel(ctx))
 }
@@ -197,7 +196,7 @@ func (a *Auth) ChangePassword(ctx context.Context, req gen.ChangePasswordRequest
 	err = a.throttled(ctx, c.Username, func() (bool, error) {
 		return a.passwords.Check(ctx, u.PasswordHash, req.Body.Old)
 	})
-	if err == errWrongPassword {
+	if errors.Is(err, errBadLogin) {
 		return nil, domain.Errorf(domain.Forbidden, "The old password is wrong.")
 	} else if err != nil {
 		return nil, err
