@@ -136,6 +136,20 @@ func TestThrottleFamiliarAddressIsNotLockedOut(t *testing.T) {
 	}
 }
 
+func TestThrottleFamiliarityExpires(t *testing.T) {
+	th, clock := newTestThrottle(3, time.Minute)
+	a, err := try(th, "alice", addrB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Succeeded(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(FamiliarFor)
+	failN(t, th, 3, "alice", addrA) // spends her username's budget
+	refused(t, second(try(th, "alice", addrB)))
+}
+
 func TestThrottleTyposDoNotBlockOthersAtTheAddress(t *testing.T) {
 	th, _ := newTestThrottle(3, time.Minute)
 	for i := 0; i < AddrFactor*3; i++ {
