@@ -91,14 +91,16 @@ func (s *Store) RememberLogin(ctx context.Context, username, addr string, at tim
 	if err := checkLen("address", addr, 1, maxUsername); err != nil {
 		return err
 	}
+	args := []any{username, addr, ts(at)}
 	q := `INSERT INTO login_familiar (username, addr, last_seen) VALUES (?, ?, ?)
 		ON CONFLICT (username, addr) DO UPDATE SET last_seen = excluded.last_seen`
 	if s.dialect == DialectMySQL {
 		q = `INSERT INTO login_familiar (username, addr, last_seen) VALUES (?, ?, ?)
-			ON DUPLICATE KEY UPDATE last_seen = VALUES(last_seen)`
+			ON DUPLICATE KEY UPDATE last_seen = ?` // not VALUES(): deprecated in MySQL 8
+		args = append(args, ts(at))
 	}
 	return s.inTx(ctx, "remember login", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, q, username, addr, ts(at))
+		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	})
 }

@@ -35,16 +35,18 @@ func (s *Store) EndSessions(ctx context.Context, userID int64, keepJTI string) (
 		}
 	}
 	kept := sql.NullString{String: keepJTI, Valid: keepJTI != ""}
+	args := []any{userID, kept}
 	q := `INSERT INTO user_sessions (user_id, epoch, kept_jti) VALUES (?, 1, ?)
 		ON CONFLICT (user_id) DO UPDATE SET epoch = user_sessions.epoch + 1, kept_jti = excluded.kept_jti`
 	if s.dialect == DialectMySQL {
 		q = `INSERT INTO user_sessions (user_id, epoch, kept_jti) VALUES (?, 1, ?)
-			ON DUPLICATE KEY UPDATE epoch = epoch + 1, kept_jti = VALUES(kept_jti)`
+			ON DUPLICATE KEY UPDATE epoch = epoch + 1, kept_jti = ?` // not VALUES(): deprecated in MySQL 8
+		args = append(args, kept)
 	}
 	defer s.cache.holders.forgetAll() // after the commit, like every forget
 	var epoch int64
 	err := s.inTx(ctx, "end sessions", func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, userID, kept); err != nil {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			if classify(err) == classForeignKey {
 				return domain.Errorf(domain.NotFound, "user %d not found", userID)
 			}
