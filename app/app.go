@@ -81,7 +81,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, Store: store, Blobs: blobs, passwords: passwords}
 	reg := prometheus.NewRegistry()
-	throttle := auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow)
+	throttle := auth.NewThrottle(store, cfg.LoginMaxFailures, cfg.LoginWindow)
 	if err := registerMetrics(reg, store, throttle); err != nil {
 		store.Close()
 		return nil, err
@@ -352,6 +352,11 @@ func (a *App) Cleanup(ctx context.Context) (CleanupReport, error) {
 		return r, err
 	}
 	if r.RevokedTokens, err = a.Store.PurgeRevoked(ctx, now); err != nil {
+		return r, err
+	}
+	// Empty sign-in budgets and addresses no longer familiar: the
+	// throttle's tables grow with every name and address tried otherwise.
+	if _, err = a.Store.PurgeLogins(ctx, now, now.Add(-auth.FamiliarFor)); err != nil {
 		return r, err
 	}
 	return r, nil

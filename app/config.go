@@ -32,8 +32,11 @@ type Config struct {
 	HeaderTimeout time.Duration
 	// MaxHeaderBytes caps request headers (431 beyond).
 	MaxHeaderBytes int
-	// LoginMaxFailures failed logins per username, and per client address,
-	// within LoginWindow are allowed; more are answered 429. 0: no limit.
+	// LoginMaxFailures is the sign-in throttle's budget: failed sign-ins
+	// per (username, client address), and per username from unfamiliar
+	// addresses (ten times as many per address); each budget refills fully
+	// within LoginWindow, one attempt every LoginWindow/LoginMaxFailures.
+	// Past it, 429. 0: no limit. See auth.Throttle.
 	LoginMaxFailures int
 	LoginWindow      time.Duration
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
@@ -103,8 +106,8 @@ var settings = []setting{
 	}},
 	{"header-timeout", "SACHET_HEADER_TIMEOUT", "how long a client may take to send the request headers", "10s", durationSetting(func(c *Config) *time.Duration { return &c.HeaderTimeout })},
 	{"max-header-size", "SACHET_MAX_HEADER_SIZE", "largest request header block in bytes (431 beyond)", "65536", intSetting(1024, func(c *Config, n int64) { c.MaxHeaderBytes = int(n) })},
-	{"login-max-failures", "SACHET_LOGIN_MAX_FAILURES", "failed logins allowed per username and per client address within the login window (0: no limit)", "10", intSetting(0, func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
-	{"login-window", "SACHET_LOGIN_WINDOW", "the window failed logins are counted in", "15m", durationSetting(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{"login-max-failures", "SACHET_LOGIN_MAX_FAILURES", "failed sign-ins allowed per username and client address, and per username from addresses it has not signed in from (10x per address), before 429 (0: no limit)", "10", intSetting(0, func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
+	{"login-window", "SACHET_LOGIN_WINDOW", "time a used-up sign-in budget takes to refill fully (one attempt comes back every window/max-failures)", "15m", durationSetting(func(c *Config) *time.Duration { return &c.LoginWindow })},
 	{"pprof-addr", "SACHET_PPROF_ADDR", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (default: off)", "", stringSetting(func(c *Config) *string { return &c.PprofAddr })},
 	{"trusted-proxies", "SACHET_TRUSTED_PROXIES", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", "", func(c *Config, v string) error {
 		p, err := ParsePrefixes(v)

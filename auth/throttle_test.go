@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,157 +26,183 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// memLogins is a LoginStore in memory, for the throttle's rules; the
+// database's own implementation is tested in db and tests/.
+type memLogins struct {
+	mu       sync.Mutex
+	tats     map[string]int64
+	familiar map[string]time.Time
+}
+
+func (m *memLogins) UpdateLoginBuckets(_ context.Context, keys []string, fn func([]int64) []int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in := make([]int64, len(keys))
+	for i, k := range keys {
+		in[i] = m.tats[k]
+	}
+	if out := fn(in); out != nil {
+		for i, k := range keys {
+			m.tats[k] = out[i]
+		}
+	}
+	return nil
+}
+
+func (m *memLogins) LastLogin(_ context.Context, user, addr string) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.familiar[user+"|"+addr]
+	return at, ok, nil
+}
+
+func (m *memLogins) RememberLogin(_ context.Context, user, addr string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.familiar[user+"|"+addr] = at
+	return nil
+}
+
 func newTestThrottle(max int, window time.Duration) (*Throttle, *fakeClock) {
-	t := NewThrottle(max, window)
+	t := NewThrottle(&memLogins{tats: map[string]int64{}, familiar: map[string]time.Time{}}, max, window)
 	c := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	t.now = c.now
 	return t, c
 }
 
-func fail(t *testing.T, th *Throttle, keys ...string) {
-	t.Helper()
-	done, err := th.Begin(keys...)
-	if err != nil {
-		t.Fatalf("Begin(%v) refused early: %v", keys, err)
-	}
-	done(true)
+var (
+	addrA = netip.MustParseAddr("198.51.100.1")
+	addrB = netip.MustParseAddr("198.51.100.2")
+)
+
+func try(th *Throttle, user string, addr netip.Addr) (*Attempt, error) {
+	return th.Begin(context.Background(), user, addr)
 }
 
-func TestThrottleBlocksAfterMaxFailuresUntilWindowEnds(t *testing.T) {
-	th, clock := newTestThrottle(3, time.Minute)
-	for i := 0; i < 3; i++ {
-		fail(t, th, "user:a", "addr:1.2.3.4")
-		clock.add(time.Second)
+func failN(t *testing.T, th *Throttle, n int, user string, addr netip.Addr) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if _, err := try(th, user, addr); err != nil {
+			t.Fatalf("failure %d of %s from %v refused early: %v", i+1, user, addr, err)
+		}
 	}
-	_, err := th.Begin("user:a", "addr:9.9.9.9")
+}
+
+func refused(t *testing.T, err error) *ThrottledError {
+	t.Helper()
 	var te *ThrottledError
 	if !errors.As(err, &te) || !domain.IsKind(err, domain.TooManyRequests) {
-		t.Fatalf("4th attempt: %v, want a TooManyRequests ThrottledError", err)
+		t.Fatalf("got %v, want a TooManyRequests ThrottledError", err)
 	}
-	// The window started at the first failure, 3s ago.
-	if s := te.RetryAfterSeconds(); s != 57 {
-		t.Errorf("Retry-After %d, want 57", s)
+	return te
+}
+
+func TestThrottleBudgetRefillsAndRetryAfterIsTruthful(t *testing.T) {
+	th, clock := newTestThrottle(3, time.Minute) // one attempt back every 20 s
+	failN(t, th, 3, "alice", addrA)
+	clock.add(5 * time.Second)
+	te := refused(t, second(try(th, "alice", addrA)))
+	if got, want := te.RetryAfterSeconds(), 15; got != want {
+		t.Fatalf("Retry-After %d, want %d", got, want)
 	}
-	// The address is blocked for other usernames too.
-	if _, err := th.Begin("user:b", "addr:1.2.3.4"); err == nil {
-		t.Error("a blocked address was let through for another username")
+	clock.add(time.Duration(te.RetryAfterSeconds())*time.Second - time.Millisecond)
+	refused(t, second(try(th, "alice", addrA)))
+	clock.add(time.Millisecond)
+	failN(t, th, 1, "alice", addrA) // exactly then, one more
+	refused(t, second(try(th, "alice", addrA)))
+	clock.add(time.Minute) // the whole budget is back
+	failN(t, th, 3, "alice", addrA)
+	if th.Refused() != 3 {
+		t.Errorf("Refused() = %d, want 3", th.Refused())
 	}
-	// Other keys are not affected.
-	if done, err := th.Begin("user:b", "addr:5.6.7.8"); err != nil {
-		t.Errorf("unrelated keys refused: %v", err)
-	} else {
-		done(false)
-	}
-	if th.Refused() != 2 {
-		t.Errorf("Refused() = %d, want 2", th.Refused())
-	}
-	clock.add(57 * time.Second)
-	done, err := th.Begin("user:a", "addr:1.2.3.4")
+}
+
+func TestThrottleFamiliarAddressIsNotLockedOut(t *testing.T) {
+	th, _ := newTestThrottle(3, time.Minute)
+	a, err := try(th, "alice", addrB)
 	if err != nil {
-		t.Fatalf("after the window: %v", err)
+		t.Fatal(err)
 	}
-	done(true)
-}
-
-func TestThrottleSuccessDoesNotCountAndForgetClears(t *testing.T) {
-	th, _ := newTestThrottle(2, time.Minute)
-	fail(t, th, "user:a")
-	for i := 0; i < 10; i++ {
-		done, err := th.Begin("user:a")
-		if err != nil {
-			t.Fatalf("successful attempt %d refused: %v", i, err)
-		}
-		done(false)
+	if err := a.Succeeded(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	th.Forget("user:a")
-	fail(t, th, "user:a")
-	fail(t, th, "user:a")
-	if _, err := th.Begin("user:a"); err == nil {
-		t.Fatal("not blocked after 2 failures")
+	failN(t, th, 3, "alice", addrA)
+	refused(t, second(try(th, "alice", addrA)))
+	// The username's budget is spent from elsewhere: unfamiliar places
+	// are refused, the familiar one is not.
+	refused(t, second(try(th, "alice", netip.MustParseAddr("203.0.113.7"))))
+	if _, err := try(th, "alice", addrB); err != nil {
+		t.Fatalf("alice from her familiar address: %v", err)
 	}
 }
 
-// A burst of concurrent guesses gets no more than max attempts through.
-func TestThrottleCountsInflightAttempts(t *testing.T) {
-	th, _ := newTestThrottle(5, time.Minute)
-	var dones []func(bool)
-	refused := 0
-	for i := 0; i < 50; i++ {
-		done, err := th.Begin("user:victim")
-		if err != nil {
-			var te *ThrottledError
-			if !errors.As(err, &te) || te.RetryAfterSeconds() != 1 {
-				t.Fatalf("in-flight refusal: %v", err)
-			}
-			refused++
-			continue
-		}
-		dones = append(dones, done)
+func TestThrottleFamiliarityExpires(t *testing.T) {
+	th, clock := newTestThrottle(3, time.Minute)
+	a, err := try(th, "alice", addrB)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(dones) != 5 || refused != 45 {
-		t.Fatalf("%d attempts let through and %d refused, want 5 and 45", len(dones), refused)
+	if err := a.Succeeded(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	for _, d := range dones {
-		d(true)
-		d(true) // a second call is ignored
+	clock.add(FamiliarFor)
+	failN(t, th, 3, "alice", addrA) // spends her username's budget
+	refused(t, second(try(th, "alice", addrB)))
+}
+
+func TestThrottleTyposDoNotBlockOthersAtTheAddress(t *testing.T) {
+	th, _ := newTestThrottle(3, time.Minute)
+	for i := 0; i < AddrFactor*3; i++ {
+		failN(t, th, 1, fmt.Sprint("name", i), addrA)
 	}
-	th.mu.Lock()
-	a := th.keys["user:victim"]
-	th.mu.Unlock()
-	if a.failures != 5 || a.inflight != 0 {
-		t.Fatalf("failures %d inflight %d, want 5 and 0", a.failures, a.inflight)
+	// The address's budget for unfamiliar names is spent...
+	refused(t, second(try(th, "newcomer", addrA)))
+	// ...but it stood 30 failures, ten times a user's, before that.
+}
+
+func TestThrottleSuccessRefundsAndClearsThePair(t *testing.T) {
+	th, _ := newTestThrottle(3, time.Minute)
+	failN(t, th, 2, "bob", addrA)
+	a, err := try(th, "bob", addrA)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := a.Succeeded(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	failN(t, th, 3, "bob", addrA) // the pair's budget is whole again
+	refused(t, second(try(th, "bob", addrA)))
 }
 
 func TestThrottleOffAndNil(t *testing.T) {
-	var nilT *Throttle
-	for _, th := range []*Throttle{NewThrottle(0, time.Minute), nilT} {
-		for i := 0; i < 100; i++ {
-			done, err := th.Begin("user:a")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done(true)
+	var th *Throttle
+	a, err := th.Begin(context.Background(), "x", addrA)
+	if err != nil || a.Succeeded(context.Background()) != nil || a.Refund(context.Background()) != nil {
+		t.Fatal("nil throttle")
+	}
+	off := NewThrottle(nil, 0, time.Minute)
+	for i := 0; i < 100; i++ {
+		if _, err := off.Begin(context.Background(), "x", addrA); err != nil {
+			t.Fatal("max 0 throttled")
 		}
 	}
 }
 
-func TestThrottleMemoryIsBounded(t *testing.T) {
-	th, clock := newTestThrottle(3, time.Hour)
-	th.maxKeys = 1000
-	// One key blocked, then a flood of names.
-	for i := 0; i < 3; i++ {
-		fail(t, th, "user:victim")
+func TestAddrKey(t *testing.T) {
+	a := AddrKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6"))
+	b := AddrKey(netip.MustParseAddr("2001:db8:1:2:ffff::1"))
+	if a != b {
+		t.Errorf("one /64: %q and %q", a, b)
 	}
-	for i := 0; i < 10_000; i++ {
-		fail(t, th, fmt.Sprintf("user:n%d", i))
-		clock.add(time.Millisecond)
+	if k := AddrKey(netip.MustParseAddr("::ffff:10.0.0.1")); k != "10.0.0.1" {
+		t.Errorf("mapped v4: %q", k)
 	}
-	if n := len(th.keys); n > 1000 {
-		t.Fatalf("%d keys kept, want at most 1000", n)
-	}
-	if _, err := th.Begin("user:victim"); err == nil {
-		t.Fatal("the blocked key was forgotten while pruning")
+	if k := userPart(strings.Repeat("x", 1000)); len(k) > 64 {
+		t.Errorf("long name key is %d bytes", len(k))
 	}
 }
 
-func TestUserAndAddrKeys(t *testing.T) {
-	long := string(make([]byte, 10_000))
-	if k := UserKey(long); len(k) > 64 {
-		t.Errorf("long username key is %d bytes", len(k))
-	}
-	if UserKey("Alice") == UserKey("alice") {
-		t.Error("usernames are case-sensitive; keys must be too")
-	}
-	a := AddrKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6"))
-	b := AddrKey(netip.MustParseAddr("2001:db8:1:2:ffff::1"))
-	if a != b || a != "addr:2001:db8:1:2::/64" {
-		t.Errorf("IPv6 keys %q %q, want one /64", a, b)
-	}
-	if k := AddrKey(netip.MustParseAddr("::ffff:10.0.0.1")); k != "addr:10.0.0.1" {
-		t.Errorf("mapped IPv4 key %q", k)
-	}
-}
+func second[T any](_ T, err error) error { return err }
 
 func TestClientAddr(t *testing.T) {
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}

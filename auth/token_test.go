@@ -23,7 +23,7 @@ func newTestTokens(t *testing.T, now func() time.Time) *Tokens {
 
 func TestIssueVerifyRoundTrip(t *testing.T) {
 	tk := newTestTokens(t, nil)
-	tok, c, err := tk.Issue("alice", 42)
+	tok, c, err := tk.Issue("alice", 42, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	if got.Expires.Sub(got.IssuedAt) != time.Hour {
 		t.Errorf("lifetime %v, want 1h", got.Expires.Sub(got.IssuedAt))
 	}
-	tok2, c2, _ := tk.Issue("alice", 42)
+	tok2, c2, _ := tk.Issue("alice", 42, 0)
 	if tok2 == tok || c2.ID == c.ID {
 		t.Error("two tokens share an id")
 	}
@@ -114,7 +114,7 @@ func TestNewTokensRejectsShortKey(t *testing.T) {
 func TestVerifyCachedTokenStillExpires(t *testing.T) {
 	now := time.Now()
 	tk := newTestTokens(t, func() time.Time { return now })
-	tok, _, err := tk.Issue("alice", 1)
+	tok, _, err := tk.Issue("alice", 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -53,23 +54,58 @@ func (s *Store) PurgeRevoked(ctx context.Context, now time.Time) (int64, error) 
 
 // TokenHolder returns the user named username and whether the token jti is
 // revoked, in one round trip: it is what every authenticated request asks.
-// NotFound when there is no such user.
+// NotFound when there is no such user. It does not consider ended
+// sessions; TokenStatus does.
 // The answer is cached (see DefaultCacheTTL).
 func (s *Store) TokenHolder(ctx context.Context, username, jti string) (*domain.User, bool, error) {
-	r, err := cachedRead(s, s.cache.holders, holderKey{username, jti}, func() (holderRow, error) {
-		var r holderRow
-		err := s.getHot(ctx, &r, `SELECT `+userColumns+`,
-			EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked
-			FROM users WHERE username = ?`, jti, username)
-		return r, err
-	})
+	r, err := s.holder(ctx, username, jti)
 	if err != nil {
-		return nil, false, notFound(err, "token holder", "user %q not found", username)
+		return nil, false, err
 	}
 	return r.userRow.domain(), r.Revoked, nil
 }
 
+// TokenStatus returns the user named username and the standing of their
+// token jti issued at session epoch epoch (see EndSessions): revoked by
+// jti, or ended with the user's sessions unless it is the token a password
+// change kept. NotFound when there is no such user. The answer is cached
+// like TokenHolder's, so an ending of sessions by another process is seen
+// within the cache TTL, by this one at once.
+func (s *Store) TokenStatus(ctx context.Context, username, jti string, epoch int64) (*domain.User, domain.TokenStatus, error) {
+	r, err := s.holder(ctx, username, jti)
+	if err != nil {
+		return nil, domain.TokenStatus{}, err
+	}
+	st := domain.TokenStatus{Revoked: r.Revoked, Epoch: epoch}
+	switch {
+	case epoch >= r.Epoch:
+	case r.KeptJTI.Valid && r.KeptJTI.String == jti:
+		st.Epoch = r.Epoch // renewals of the kept token belong to the new epoch
+	default:
+		st.Revoked = true
+	}
+	return r.userRow.domain(), st, nil
+}
+
+func (s *Store) holder(ctx context.Context, username, jti string) (holderRow, error) {
+	r, err := cachedRead(s, s.cache.holders, holderKey{username, jti}, func() (holderRow, error) {
+		var r holderRow
+		err := s.getHot(ctx, &r, `SELECT `+qualified("u", userColumns)+`,
+			EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked,
+			COALESCE(us.epoch, 0) AS epoch, us.kept_jti
+			FROM users u LEFT JOIN user_sessions us ON us.user_id = u.id
+			WHERE u.username = ?`, jti, username)
+		return r, err
+	})
+	if err != nil {
+		return r, notFound(err, "token holder", "user %q not found", username)
+	}
+	return r, nil
+}
+
 type holderRow struct {
 	userRow
-	Revoked bool `db:"revoked"`
+	Revoked bool           `db:"revoked"`
+	Epoch   int64          `db:"epoch"`
+	KeptJTI sql.NullString `db:"kept_jti"`
 }

@@ -9,6 +9,9 @@ type Caller struct {
 	UserID   int64
 	Perms    Perm
 	TokenID  string // jti of the token used; "" for anonymous
+	// SessionEpoch is the session epoch a token renewed from this
+	// caller's token carries (see TokenStatus).
+	SessionEpoch int64
 }
 
 // Anonymous reports whether the caller did not authenticate.

@@ -78,3 +78,16 @@ type Blob struct {
 	Size   int64
 	SHA256 string // lowercase hex
 }
+
+// TokenStatus is the store's word on a token whose signature checked out.
+// A user's session epoch advances whenever their sessions are ended; a
+// token carries the epoch its user had when it was issued.
+type TokenStatus struct {
+	// Revoked: the token was revoked by id, or its user's sessions were
+	// ended after it was issued.
+	Revoked bool
+	// Epoch is the session epoch that tokens renewed from this one carry:
+	// the token's own, or the user's current one for the token a password
+	// change kept.
+	Epoch int64
+}

@@ -432,7 +432,11 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change one's own password
 	//
-	// Existing tokens stay valid; revoke them with logout.
+	// Every other token of the caller stops working at once (tokens from
+	// `POST /users/extend` included); the token that made the call stays
+	// valid. A wrong `old` password is `403` and counts as a failed sign-in
+	// for the sign-in throttle, which answers `429` with `Retry-After`
+	// before checking the password once the caller's budget is used up.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -441,7 +445,11 @@ type ClientInterface interface {
 
 	// ChangePassword Change one's own password
 	//
-	// Existing tokens stay valid; revoke them with logout.
+	// Every other token of the caller stops working at once (tokens from
+	// `POST /users/extend` included); the token that made the call stays
+	// valid. A wrong `old` password is `403` and counts as a failed sign-in
+	// for the sign-in throttle, which answers `429` with `Retry-After`
+	// before checking the password once the caller's budget is used up.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -499,6 +507,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /users/{username} (the `PutUser` operationId).
 	PutUser(ctx context.Context, username PathUsername, body PutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeUserTokens End all of a user's sessions
+	//
+	// Ends every session of the user: every token issued to them so far,
+	// including tokens obtained through `POST /users/extend` and the token
+	// that makes this call when it is the user's own, stops working. The
+	// user signs in again to get a new one. Allowed for the user itself
+	// and for `ADMIN`; anyone else, and a user that does not exist, gets
+	// `403`, as `GET /users/{username}` answers. Takes effect at once on
+	// the server that answers, and on other server processes sharing the
+	// database within `SACHET_CACHE_TTL` (1 s by default).
+	//
+	// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
+	RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Whoami The caller's identity and permissions
 	//
@@ -1228,7 +1250,11 @@ func (c *Client) GetUserNamedPassword(ctx context.Context, reqEditors ...Request
 
 // ChangePasswordWithBody Change one's own password
 //
-// Existing tokens stay valid; revoke them with logout.
+// Every other token of the caller stops working at once (tokens from
+// `POST /users/extend` included); the token that made the call stays
+// valid. A wrong `old` password is `403` and counts as a failed sign-in
+// for the sign-in throttle, which answers `429` with `Retry-After`
+// before checking the password once the caller's budget is used up.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1247,7 +1273,11 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change one's own password
 //
-// Existing tokens stay valid; revoke them with logout.
+// Every other token of the caller stops working at once (tokens from
+// `POST /users/extend` included); the token that made the call stays
+// valid. A wrong `old` password is `403` and counts as a failed sign-in
+// for the sign-in throttle, which answers `429` with `Retry-After`
+// before checking the password once the caller's budget is used up.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1366,6 +1396,30 @@ func (c *Client) PutUserWithBody(ctx context.Context, username PathUsername, con
 // Corresponds with PUT /users/{username} (the `PutUser` operationId).
 func (c *Client) PutUser(ctx context.Context, username PathUsername, body PutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutUserRequest(c.Server, username, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeUserTokens End all of a user's sessions
+//
+// Ends every session of the user: every token issued to them so far,
+// including tokens obtained through `POST /users/extend` and the token
+// that makes this call when it is the user's own, stops working. The
+// user signs in again to get a new one. Allowed for the user itself
+// and for `ADMIN`; anyone else, and a user that does not exist, gets
+// `403`, as `GET /users/{username}` answers. Takes effect at once on
+// the server that answers, and on other server processes sharing the
+// database within `SACHET_CACHE_TTL` (1 s by default).
+//
+// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
+func (c *Client) RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUserTokensRequest(c.Server, username)
 	if err != nil {
 		return nil, err
 	}
@@ -2757,6 +2811,40 @@ func NewPutUserRequestWithBody(server string, username PathUsername, contentType
 	return req, nil
 }
 
+// NewRevokeUserTokensRequest constructs an http.Request for the RevokeUserTokens method
+func NewRevokeUserTokensRequest(server string, username PathUsername) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "username", username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewWhoamiRequest constructs an http.Request for the Whoami method
 func NewWhoamiRequest(server string) (*http.Request, error) {
 	var err error
@@ -3208,7 +3296,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change one's own password
 	//
-	// Existing tokens stay valid; revoke them with logout.
+	// Every other token of the caller stops working at once (tokens from
+	// `POST /users/extend` included); the token that made the call stays
+	// valid. A wrong `old` password is `403` and counts as a failed sign-in
+	// for the sign-in throttle, which answers `429` with `Retry-After`
+	// before checking the password once the caller's budget is used up.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3217,7 +3309,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change one's own password
 	//
-	// Existing tokens stay valid; revoke them with logout.
+	// Every other token of the caller stops working at once (tokens from
+	// `POST /users/extend` included); the token that made the call stays
+	// valid. A wrong `old` password is `403` and counts as a failed sign-in
+	// for the sign-in throttle, which answers `429` with `Retry-After`
+	// before checking the password once the caller's budget is used up.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3279,6 +3375,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /users/{username} (the `PutUser` operationId).
 	PutUserWithResponse(ctx context.Context, username PathUsername, body PutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserResponse, error)
+
+	// RevokeUserTokensWithResponse End all of a user's sessions
+	//
+	// Ends every session of the user: every token issued to them so far,
+	// including tokens obtained through `POST /users/extend` and the token
+	// that makes this call when it is the user's own, stops working. The
+	// user signs in again to get a new one. Allowed for the user itself
+	// and for `ADMIN`; anyone else, and a user that does not exist, gets
+	// `403`, as `GET /users/{username}` answers. Takes effect at once on
+	// the server that answers, and on other server processes sharing the
+	// database within `SACHET_CACHE_TTL` (1 s by default).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
+	RevokeUserTokensWithResponse(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*RevokeUserTokensResponse, error)
 
 	// WhoamiWithResponse The caller's identity and permissions
 	//
@@ -5000,6 +5112,11 @@ func (r GetUserNamedExtendResponse) ContentType() string {
 	return ""
 }
 
+// ExtendTokenResponse200Headers the declared response headers of an HTTP 200 response for ExtendToken
+type ExtendTokenResponse200Headers struct {
+	CacheControl string
+}
+
 type ExtendTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5009,6 +5126,8 @@ type ExtendTokenResponse struct {
 	JSON401 *Unauthorized
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExtendTokenResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5117,6 +5236,11 @@ func (r GetUserNamedLoginResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+}
+
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RetryAfter *int
@@ -5137,6 +5261,8 @@ type LoginResponse struct {
 	JSON429 *TooManyRequests
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
 }
@@ -5400,6 +5526,11 @@ func (r GetUserNamedPasswordResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5413,8 +5544,12 @@ type ChangePasswordResponse struct {
 	JSON403 *Forbidden
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -5440,6 +5575,11 @@ func (r ChangePasswordResponse) GetJSON403() *Forbidden {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r ChangePasswordResponse) GetJSON413() *PayloadTooLarge {
 	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChangePasswordResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5781,6 +5921,68 @@ func (r PutUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeUserTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeUserTokensResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeUserTokensResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeUserTokensResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeUserTokensResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeUserTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeUserTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeUserTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeUserTokensResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6450,7 +6652,11 @@ func (c *ClientWithResponses) GetUserNamedPasswordWithResponse(ctx context.Conte
 
 // ChangePasswordWithBodyWithResponse Change one's own password
 //
-// Existing tokens stay valid; revoke them with logout.
+// Every other token of the caller stops working at once (tokens from
+// `POST /users/extend` included); the token that made the call stays
+// valid. A wrong `old` password is `403` and counts as a failed sign-in
+// for the sign-in throttle, which answers `429` with `Retry-After`
+// before checking the password once the caller's budget is used up.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6465,7 +6671,11 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change one's own password
 //
-// Existing tokens stay valid; revoke them with logout.
+// Every other token of the caller stops working at once (tokens from
+// `POST /users/extend` included); the token that made the call stays
+// valid. A wrong `old` password is `403` and counts as a failed sign-in
+// for the sign-in throttle, which answers `429` with `Retry-After`
+// before checking the password once the caller's budget is used up.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6568,6 +6778,28 @@ func (c *ClientWithResponses) PutUserWithResponse(ctx context.Context, username 
 		return nil, err
 	}
 	return ParsePutUserResponse(rsp)
+}
+
+// RevokeUserTokensWithResponse End all of a user's sessions
+//
+// Ends every session of the user: every token issued to them so far,
+// including tokens obtained through `POST /users/extend` and the token
+// that makes this call when it is the user's own, stops working. The
+// user signs in again to get a new one. Allowed for the user itself
+// and for `ADMIN`; anyone else, and a user that does not exist, gets
+// `403`, as `GET /users/{username}` answers. Takes effect at once on
+// the server that answers, and on other server processes sharing the
+// database within `SACHET_CACHE_TTL` (1 s by default).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
+func (c *ClientWithResponses) RevokeUserTokensWithResponse(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*RevokeUserTokensResponse, error) {
+	rsp, err := c.RevokeUserTokens(ctx, username, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUserTokensResponse(rsp)
 }
 
 // WhoamiWithResponse The caller's identity and permissions
@@ -8128,6 +8360,19 @@ func ParseExtendTokenResponse(rsp *http.Response) (*ExtendTokenResponse, error) 
 
 	}
 
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExtendTokenResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	}
+
 	return response, nil
 }
 
@@ -8237,6 +8482,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers LoginResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8456,6 +8711,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8463,6 +8725,19 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -8706,6 +8981,53 @@ func ParsePutUserResponse(rsp *http.Response) (*PutUserResponse, error) {
 			return nil, err
 		}
 		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeUserTokensResponse parses an HTTP response from a RevokeUserTokensWithResponse call
+func ParseRevokeUserTokensResponse(rsp *http.Response) (*RevokeUserTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeUserTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

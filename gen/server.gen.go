@@ -685,6 +685,9 @@ type ServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx echo.Context, username PathUsername) error
+	// RevokeUserTokens End all of a user's sessions
+	// (DELETE /users/{username}/tokens)
+	RevokeUserTokens(ctx echo.Context, username PathUsername) error
 	// Whoami The caller's identity and permissions
 	// (GET /whoami)
 	Whoami(ctx echo.Context) error
@@ -1270,6 +1273,22 @@ func (w *ServerInterfaceWrapper) PutUser(ctx echo.Context) error {
 	return err
 }
 
+// RevokeUserTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUserTokens(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUserTokens(ctx, username)
+	return err
+}
+
 // Whoami converts echo context to params.
 func (w *ServerInterfaceWrapper) Whoami(ctx echo.Context) error {
 	var err error
@@ -1340,6 +1359,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/users/:username", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
 	router.PATCH(options.BaseURL+"/users/:username", wrapper.PatchUser, options.OperationMiddlewares["patchUser"]...)
 	router.PUT(options.BaseURL+"/users/:username", wrapper.PutUser, options.OperationMiddlewares["putUser"]...)
+	router.DELETE(options.BaseURL+"/users/:username/tokens", wrapper.RevokeUserTokens, options.OperationMiddlewares["revokeUserTokens"]...)
 	router.GET(options.BaseURL+"/admin/settings", wrapper.GetSettings, options.OperationMiddlewares["getSettings"]...)
 	router.PATCH(options.BaseURL+"/admin/settings", wrapper.PatchSettings, options.OperationMiddlewares["patchSettings"]...)
 	router.PUT(options.BaseURL+"/admin/settings", wrapper.PutSettings, options.OperationMiddlewares["putSettings"]...)
@@ -1465,7 +1485,14 @@ type RangeNotSatisfiableJSONResponse struct {
 
 type SuccessJSONResponse Message
 
-type TokenJSONResponse TokenResponse
+type TokenResponseHeaders struct {
+	CacheControl string
+}
+type TokenJSONResponse struct {
+	Body TokenResponse
+
+	Headers TokenResponseHeaders
+}
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter *int
@@ -3605,10 +3632,11 @@ type ExtendToken200JSONResponse struct{ TokenJSONResponse }
 func (response ExtendToken200JSONResponse) VisitExtendTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3724,10 +3752,11 @@ type Login200JSONResponse struct{ TokenJSONResponse }
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4110,6 +4139,23 @@ func (response ChangePassword413JSONResponse) VisitChangePasswordResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ChangePassword429JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4527,6 +4573,73 @@ func (response PutUserdefaultJSONResponse) VisitPutUserResponse(w http.ResponseW
 	return err
 }
 
+type RevokeUserTokensRequestObject struct {
+	Username PathUsername `json:"username"`
+}
+
+type RevokeUserTokensResponseObject interface {
+	VisitRevokeUserTokensResponse(w http.ResponseWriter) error
+}
+
+type RevokeUserTokens200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeUserTokens200JSONResponse) VisitRevokeUserTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUserTokens401JSONResponse) VisitRevokeUserTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUserTokens403JSONResponse) VisitRevokeUserTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserTokensdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeUserTokensdefaultJSONResponse) VisitRevokeUserTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type WhoamiRequestObject struct {
 }
 
@@ -4686,6 +4799,9 @@ type StrictServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx context.Context, request PutUserRequestObject) (PutUserResponseObject, error)
+	// RevokeUserTokens End all of a user's sessions
+	// (DELETE /users/{username}/tokens)
+	RevokeUserTokens(ctx context.Context, request RevokeUserTokensRequestObject) (RevokeUserTokensResponseObject, error)
 	// Whoami The caller's identity and permissions
 	// (GET /whoami)
 	Whoami(ctx context.Context, request WhoamiRequestObject) (WhoamiResponseObject, error)
@@ -5810,6 +5926,31 @@ func (sh *strictHandler) PutUser(ctx echo.Context, username PathUsername) error 
 	return nil
 }
 
+// RevokeUserTokens operation middleware
+func (sh *strictHandler) RevokeUserTokens(ctx echo.Context, username PathUsername) error {
+	var request RevokeUserTokensRequestObject
+
+	request.Username = username
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUserTokens(ctx.Request().Context(), request.(RevokeUserTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUserTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUserTokensResponseObject); ok {
+		return validResponse.VisitRevokeUserTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Whoami operation middleware
 func (sh *strictHandler) Whoami(ctx echo.Context) error {
 	var request WhoamiRequestObject
@@ -5838,140 +5979,147 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
-	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
-	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
-	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
-	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
-	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
-	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
-	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
-	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
-	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
-	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
-	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
-	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
-	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
-	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
-	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
-	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
-	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
-	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
-	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
-	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
-	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
-	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
-	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
-	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
-	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
-	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
-	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
-	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
-	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
-	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
-	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
-	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
-	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
-	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
-	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
-	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
-	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
-	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
-	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
-	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
-	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
-	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
-	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
-	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
-	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
-	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
-	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
-	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
-	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
-	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
-	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
-	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
-	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
-	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
-	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
-	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
-	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
-	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
-	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
-	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
-	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
-	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
-	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
-	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
-	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
-	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
-	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
-	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
-	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
-	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
-	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
-	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
-	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
-	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
-	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
-	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
-	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
-	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
-	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
-	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
-	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
-	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
-	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
-	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
-	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
-	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
-	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
-	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
-	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
-	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
-	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
-	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
-	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
-	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
-	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
-	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
-	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
-	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
-	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
-	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
-	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
-	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
-	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
-	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
-	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
-	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
-	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
-	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
-	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
-	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
-	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
-	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
-	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
-	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
-	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
-	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
-	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
-	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
-	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
-	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
-	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
-	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
-	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
-	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
-	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
-	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
-	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
-	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
-	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
-	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
-	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
-	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
-	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
+	"7H3vUhs7tu+rqHqmKjC3bQyBZIA6HzwJOWEuSagAtefM7ty03C3bGtqSR1IDzi6q7jvcN7xPckprSf3H",
+	"7rYNmJzZmXzaO7hbWpKW1t/fWv1bkMjJVAomjA6OfgvGjKZMwf/2k4RNzWcqRgz+nTKdKD41XIrgKOhn",
+	"t3SmSTyYGabjbhAGOhmzCbVPMpFPgqNfA/gt+BIGZjZlwVGgjeJiFNzfh8EbKQwT5i3XU6k5jjk/RcxF",
+	"xgU7JkOeMUEn7D+ioNvtRkEckltuxoQK8vndG3Jw+OfXJPYP/SkmQ6mIkKLTv3hzekrsH/UcgXd0Ms0s",
+	"SQ1TKDaVynSn6TAKgiW0nzExMuNFsvHvRA6JGTMykOmMcEFgL+pUDKWaUANEmFf75VRcGDZiqjoXnMLi",
+	"VJdjRpT9iWimblgaEtYddd2hkF5nt7f3cme/1+vFZIsONBMG9iae5JnhU6rMjn0SRtDxdp261nUDLVdC",
+	"U8P1kLO04eBw/j/tRHmv9zLR/BuD/2Nx2zH4FyytjXt+cklHixNdGCXFiNzQjKfUSEVSpvgNS8lQyQls",
+	"f4I0v9Dk4n2/s3fwatUiz6g2H2TKm1f2y5iJ6rjklmqSUW2IYtOMJiwlW+8vL89JSg1buaFnMqHNrG8P",
+	"NlGMGpYSxbTMVcJeaDKlZrxq0I/yQvDhsP3GCqntAy131v3afGs/ygsjFVs2dkfbJ+KQaEkoMfKaCcI1",
+	"EeyGKXLNpoYMZoSShCZjRqQiUyXvZpYUxf6Zc2U33aicNZOGgzfT9pkZNesPDVMNfMISKVJNjCS3lBsy",
+	"YEOpGDFqxsWI0BHlonFbqzfxgop0IO/a167xAVy65w85ZYKlVgBQMlDyVjNFEipeGKJyQXAYIpGn+uen",
+	"LzSRio/myfE74KZo2oD7MJhSRSfMOPF9OvRsfMFF0nBm8cvefkxu5zl6TDUR0pBkbO95SrR9m5gx16Tg",
+	"bEsdt2OgugjCwMrO4Cg4HXb8rB2cdjmzng4/SsE+UJOM1yZQG55lQKYUzIlZzYiVEHoZYXamDk61iqgW",
+	"cXthhSzQgkJXimxG+LCFOtgyS5Vl81W7hjMup+uctumAKR0xy9yKmVyJEMXfbpf08ZepFVCWSCZSexnZ",
+	"ZGpmBTX/zJmalcTYN2qEpGxI88wER7thMKF3fGJ5cW93//X+n1++2n8dBhMu8I+7jSrsnJrxxZgqdpo2",
+	"U6/tjy804WkIkkFIwROakUzeMpVQzcjV1enbLumLmRnbC8syzQhNU8W0ZjoSQuIYZCve7+3H291I+MVZ",
+	"iVmuDZ76ytPl4qbQSoeUHfaGvVcd+vpgt7PfO0w69HDIOn/ee/364PXB4PBwd79RW9klX2mmcNqmNeea",
+	"qRcabJNuM625f38ZrQ1TM9XMJ6eGTTSZMgU80Xr6TH1dwgEHFRbY7fVWnn3LRbJW2+Hubg+sIrxMuma7",
+	"/AfaLnHo/9056PXKf/U6h+Fer7N3GLfeqcULNWdtuCmCRlFqd5xp8xeZcjR+34xzcW3/x91z+7+lFWUt",
+	"uU5KDcxTzvhHxYbBUfCHndLG3sFf9Q4OCJPV9+aTYCSxP1rRRslbJaffrOTSZpa5X1hK8mkmabqoN8Gq",
+	"GHExRyqdTjOOxsbOPzRaHOvRCaN9xu0o92Z+QpmbTc4oc7N8ynOq9a1U6ZuxZ7CNTD03bPPcF8wYLkb6",
+	"3GutjUxdH3XFzBvcbT9m25RWYr4BS3RzU1bGvIdp4S8b3s9yyCUr2+hO+gGb57P6YMMbWRmyfc7Nbms5",
+	"4pIZN7ipfrym2eAveiqFRhn9F5p6qbF6+kIb/BZMmNagMgMuwJUkTvyD835EokIXR8GRdVimTJmZNaQm",
+	"XGurM8JAG2pyHRwFQ8qz4D5cc3knSknVpAXAs3dU2IloZnUMS4/BjnMUY2gD/jLkLEutoZnxCTddSwFo",
+	"GAzioCv7mB2BQZy2YaBvipXqPEmY1usv9oMbtWW5qPS4JuDkpcdEmrH1luyfNbHmHdrWbtNxjVIMM55s",
+	"jt9WHEjhidtdYGQo1YCnmnBDttIc52Sho1OxIVNMJCzd9rR6+iqk/mnnT3XqiqjQgAsKplmDfbJI2+1Y",
+	"ZoUXYs9pIZLXKUN5TTvgnt+phf1KsjtzobplQzQE9yoDlXGzNcZwD1dev2BJrriZdc5lxpPZqnG8216J",
+	"IS17HJ5xYaBONQ607KVazOg+DP7W8cRezqas8wnOaeXG+8DNfSXW9p7RFqfJveXDjD+P/8c6foz9bUys",
+	"+fEahIf76ZjEucpiQkVKYh+YjMmI3zDCTRl6rPBVNXy5dH/8czA7Sthnl9d9MXMKhNlHvHe53zuwbuT+",
+	"3iH85+Wu/Y/zLQ96L2OyZd24AdUsErmgN5RndJCxbfj5dUy2rHKyqneYZxkEGu7D4B2ogZSJx2rZyzGE",
+	"SFmKyvzDp7en7/7L+uqg66ToPpOFkdAsY8rqXJqbMRMGFFhKBrmBGCDNMnlr1T4Gq68fb0cUcR47WQZD",
+	"Pdei5qYJrVVkOdhH6DjGNzlGFb1NiRodVvpRmncyF49e60dJdJ6MkZDnWqUPf5X5AZJKhktjd1wbv5T2",
+	"ZMblkqjvViJFCrKbZt4Q3Z67/+sLVIyJKcNp9rxWkKPU7opdxzHR7IYpuwRQaCSRE0aobsmAYdzwR9Wc",
+	"RSxujbfx2e+nNBcZZG3LZ+7I53j097F3uPyZdbIupTyjaoMxrXYNSTT/xtBhhDwmu0sYS5t9TOdTnitW",
+	"CIZ3lGcbNFGWaHISnw4xcxNbYW7/dSUmtTxTTKYV0sgQaAOS4Tg+SnOB+Wqrzb+Ttwg5oqrzDqpIuKyV",
+	"VUlOKskbpjI61dVEUiS2GLVKxFBlNKEGkqWVRA7qNU2owHwO0flwyO+2F4TYo3m4muPHMJ3z+B+pF99K",
+	"wZ4tgoCD34fBpbxmmwt/w2ifXZSp+RYJdot57i75CFlujF+QwQyz3Nrnd2/pbF462d/BW1AyW8NBgOw3",
+	"EHEp5QcqZi7epb8DR0tJJlTM3NUi1BjLdvqYKGbUjGTUMDW3PEjJd4qc/LLFVbL3MPmVsBapVPzb423O",
+	"UxfNk4qwuykYeXhOz2CS9Uv7uZQ/ZGtA07CYXCqi2I289nSE5FZJMYpEolhqX6aZ3oZrTQWhQorZROba",
+	"G+kZTa5RQlT8AvQ/rkpH5XuojZRNmUiZSGaltxQS5xhtW5lU8ZyWKJMriCq+kfbknhCixGGsaYfjPGOQ",
+	"kqKitCsC0I8LRWKMElf6D8kFSwFPhp7GLfzZ57iLCM19QVE9v9iSDOwWicDuPzShmZZEM5FqEqffMELK",
+	"vzHrxKbfjDQ0s/PDnyIBHr17yhq7cjjUzMRA7gziqtQFicH5T8bMuk2Iu5gqpi25oFNc5NtlRBdGbIS0",
+	"Ffnh3mJ+OPRjcJGyBmBNr2M5KyXwM5p7XON2hGTAMnlbLBe3ALLBa81otwa4aMXDlcEX6fuYTwZMWcJc",
+	"jNq5lBgtR3bQdMKs/LeKYeaOMlieNi/m9Wf4qI3Nc95iPyN5Dm9RpZFmGTrKsJpjsvv//+//2zs4QOgi",
+	"ZKOFXQJVNDFMabcOb1nvLrhoYYBTNZHhD/KFLpGRq32+agroV7/IOTaaP7aCihI0JQf/YIkJ6nG2Ond7",
+	"AVLBXjlJ8qVpnSprADmwjBp+wyB05r0Vayx4h92uuQQl7MBx7zwac1LdGUc9Eta07iIIV191IVQXcY9O",
+	"9IHGCgFFOs4nVMDBLezH4u6Bmv2yNt2ekCba3/GMfWwE1iww7NXlu86fHVhYSBLvWAkZRXFIPl6dWUWb",
+	"oOk1x9XloZRY4NXMXkNKLGzt1EELape5+GMTT1XwQ8t3rYIUKgZs2rg6sGKBQuMN50WRgTBOAJhZ+6W7",
+	"kgFxrCYiPpQs1sp7a/BT+218DEt9uhVMfWwFa0n78wtN/EYfE5FnGZkwKnTFULM/a/twqfHr3EQzDohI",
+	"+zYaa4jnWljvOR0x1C4NcFMiGB+NBzK3TwOYC/1KS5IHSypnfKDD1TJfRV+cV7hz8U693sMrFdpLZG/O",
+	"1iBRs6l5oTF6cOzgvUblAgLI2zVxXuHyZVcoDG4VN+yTyGZLcD51phHsdl1Mj12mzNa9f3NcZF8MYbYm",
+	"9jkvDPKm4yrNdZLIlHXJGdfGh68maIAhhFgzxWnG0eYBaycSUqVMHZE3n0/6lyehSw2E5O3J2Yn999mn",
+	"N/87JGenF5ch6b/9cPoxJJ9P+m/RYPOXBV8OwgDfDsIAXw/CwL5v/3N6cRmEAYwQhIEdolHRlSttsIfO",
+	"6wvVx3YVLjynQ1IkyK0VnGV0qhkYnLDCMng9sZ6lql2cphV4ErlhE72SB8oDui9WRZWis6ACq1pkLwd8",
+	"/DqtL3u9qfSiwdIwXBM/LSDMNk7V4pRWWi1OhTUIX1OHWipF2V5v71Wnd9DZ613uvTzqHRy93O0e7L86",
+	"eLX79+rVty92DHcoVpqWl7uBuawB9NWrvGWrKSyA+zDgglvH2ccJFso1EEPishyQGNHddmIGUmaMApdk",
+	"Rb5r9bOgINYivdQ0Vq2N6d7Bq4YKogL4PGZ3vnDFW5BuLU4H5cLwjFQ2oUneT+FK2ZH/z6+9ziHtDL/8",
+	"9mr//o/rHEoBmX4MMrrgA2eor57NuTtzKWqPreffWFFLtWwDFryl+R1pIaQKXa4ZESVuvGTS2rHXGbHg",
+	"nrB2g9z6ioP/0nYRS5xgfSM+MENTamjVm0A7A+vfgJaYOAEB9S6mzIimx5HAlDigxRBTxUcCopVbxhs6",
+	"EFRGhWSKHPF2UwjgERe2VfacNxqFHlO9lpRHGdYg4AW7M6vNhMLkglKaxqLHS+tXElH4/fBYSHpVu8tu",
+	"qpAEKO4GTcbWVLGbh5Azr0XsnrhFucE8wV/ad7exwuYd8oGRLu97TFyVoBQMMG6zLvnMaNqBSherrHNx",
+	"LayFu8hB3U2wxyNFaTtXIRS1vuoTiMVYY9OKBFzK72adVU5okUVNXFDPYyzcM5qb8dcWB7BP/vrL5TFJ",
+	"Mm7JIsbKJsINoZB7klP6z5wRFOGNwYCKY1cqkDM5GoGZu2b8YGn0ZW1PecEZDKvOc2UTmrbwSrOGkMlj",
+	"jTBL2Ihrw9R3sq6qu7QKcS2auK0aZqisZH4hbVvXptMwgWYH75Ird+vsDVTFfVznDlbDK+t6g48/uo3u",
+	"5bKQDcLtn6wZgXV/KsamvX20Xvw98up8cimbYcICixGTXCm7SPs0GIEuLdQc7mvez/X17b/7/q0SB3Wa",
+	"2xhYtAbCX+2TjFm/T4ck5SNudEjibhyS+CuiaDrxMQRc4kyOuLA/ZBAgtv/H7gwTKT7nKYqbg5kTeudD",
+	"eq/25yN8Vc+z3/k77XzrdQ67Xztf/tcfm/T+L2NJJ3yTSjZfWoWLvo2rw52Lotqt0XwkCitlRdR2PW25",
+	"eI7W3HGY9gu7BlzxgFHFVD9HzBr+653X+3/95TJYTMtjkB5Kv+PzTxeXZAcC0jt4vF0C2FiYgdjjtBya",
+	"UM06XGgmNDf8hhVdByC+AZOWxzQ2ZoppcS6GsqE6niZjBvBaSvSEZhkkwTvofEJ/EtUlfUFoOuGCa6Og",
+	"Ywf6xz54TkUaiZGiYGiO2aQSPNXH7pktKzHKqPsN19xIy+Ve10SiPgWgmDXhZtvNhg6xDl0q1L7DyyAR",
+	"Fy4DGmLuPJW3Ah7jBjNJiul8AqIMYFJFiLMbiUj84Q+kjgWJxAUTKYn7Ds8Cfzwif4HdJdghBY7OtUhx",
+	"rW1WHWckfuFmLHNTPEqLgjGVC00cTqGenrCbJHUVQqIjYc8HwgRwRkRj9JHEDXHGuEs8o5kxhcN2EAEy",
+	"yE0kfAHd1oCmcHuoyRUrIDChB8CEkGi2FJGUAWpjuww7RCLe7+3GIWE3TNhTVdVlUHAEyK3Ms5QMWIFR",
+	"d5t/Xl3ZCU3GxAoSROWU5XKVmDw3DnnPBYnvOhq4uFM+YLe634LHsdvEDRkxownQfAzQnRqWHhbpHo5E",
+	"5emXsaf5E0TAAUfAkmsdiUuo6FPaAJAIESYsuSZU6Fum9FF1CruGLZh8O6ysKxL4xx2YaTvE2CcTiW+Z",
+	"0YQgd/0TQgwE6TGf4jAwAJa8bcX7e/DPao0kvAg1FPu7L6H/AqwLssz2GMAAgDoMe8p/vfj08YjEv0XO",
+	"H4uCIxJBhjgKQhJ55wz/DA2f7uOwCiOKhKbQueW2lpbukk+CAYp1infMk+gRw1qSjKoRI1vyhqlImFue",
+	"MBJf9N+8P7n8+qH/t6/vT/pvTz5/vTj9+0m8jSxevRlGTjUYK3ZykE8jZiy7vtwt7u00o1x0DLtzW1O0",
+	"IoLuKRmdMShHYNnwmORTDNFRE0bC0qT5N5YW9I6YIZWx7SB27wgTNyyTU9YlJxziebd0ZvmQaxR//ubG",
+	"xNfH+hP57EtK0+JY/CMkoUpxBk59/LeOe7JzmsaOniMggKeVHXmhI5HJEcm4tYuHUuGW+X23I86sxLhl",
+	"WdZBDKwdAOUF2k4YVoiEldPYDAguYp2ArVaDpvO1exSD7LhmU+MDnLdc10TahF4DDLPYhzM+4UZH4r3b",
+	"6UmuDbHrv2Gw15YExxaOJS5PP5x8urpEAaio0EOmyBZFVREJ1CQhoYW62CYTOiOGXkPBQSbFyP7XS5sQ",
+	"amysCs6NtzcigcCFibxh2KfLkXD69uykQsBnNsXOUA5laOWs1eJw/SPhLQ+wrKdMuS329z3EjCNIEpZi",
+	"KRSsORJxBbAZd11BlMty11B/dms98m8e8OcAZ1AtBdzgK6a4hqIphEE6e/+IDKS9NQpsEtCt2JQpEggo",
+	"haiztTRd2Mp19/hweunQLWiX6KOdHTllwgFrpBrtuJf0jn3W+ivcgN3qzJT++WkQBnDl0GTu9ro9CMxN",
+	"maBTHhwFL7u97kswyc0YjLIdsCt2dCVfOGKmpakNcF7nlqfMa1Tf4mRRLb/QVY1srbBCaZ2mwVHwn8wU",
+	"Scq5ove9Xu+ZekE0rQl/B/Tmfm+3bbyCwJ0ajBdeern6pbKcDqhwvWdWveUBq2Gg88mEqhlAsKwZUjNr",
+	"7AYaag/v1wCO05rkDWrfmtSQDYegR2OUAEEJ2gkaHB0KJkVDvGDhTCH0UDtV33Jm1r7YSlea+Y4hzXyx",
+	"fM8uSnTs/jrPVzosfD8O2N9d44356pmncs7VNAVHQU7YkzinKR5yYQ1ABIS6oY8Be2mloHchG/glNxvh",
+	"ltz85JXN8spnbP1YkwMP5pX7MNhJZdKuVPrE2owdK+gpQMzfX344K5tMlPhoKYyiiTm2toZdJ8BqoG8a",
+	"mKKYAR5LB4RYUDRvLRErlYy1b3fGZpLVtctaRZpAODYhe+TWu3hJcPTrl+pB9M9PKxvi2pj5Y5gwQ4Mv",
+	"sM+AtG3daPDGXP2OYuhgGT5h4IKIIpm+uHlnXBvIOuqg3ozx1+allY9AVDu4D1c/59IB91+e0wwo8vGN",
+	"5R/QUlAOXRCl+68tEJ50se2BgmTW/lQ9M7k/tF5qwNNZ+S+1WYIpdR6bDylsQfRxCAVA9WiD3g7B2UWY",
+	"pfXxwLfUdKa75KqIYhUxLGHdT3AaXewIweW/eSDL/Y570tU81xkZU3UIp3iMqqn291rg0zWOvehW8VPV",
+	"zHEk7kyl5tOd0bp86XCUpRSssATyacYak7TCzeXA9NV+CgiXGHLB9bjoTKi75KO0ni3PWKXfQ53P3sJs",
+	"JZ89yST5Pofe21/9RtE/wr6wt8YUrrXGU5kDt5PQB3OFQwPfhy2Whz/8Ljmt99GghsT/ebJUvDT6sktO",
+	"fHMabGl/kO6/MtM83eelRcHhxEEGH8AOAK2+f7gJU7b5teZJi9MMaCbonNwlFz7TUIKXYmIkJuGsI60r",
+	"8EUj50st2nzqJ+mtH96bfrAEe6Se+56Sr+qtQ9fcJ3C/qzBoc96r/PsXacZzuAa9hhf/NP78sf33H5E7",
+	"fXxgI2zZZLntVJRmowa/MIrRCUpTLLclF/l0KpXRJIYkdky2fFPuI6K5GGVFX+5IYGeRok/3XE+l1nZK",
+	"25jOb+gkpclWXOvIH4fY46Xe0yWMROx74/snKk8v9IDZ7pJ+sR745EIuuPGgdzOmwn+vxhovHl/kunbY",
+	"48R8aJNL5K0W377qodrRNwVa+aD/+MBaj5YfT1jr8foHIdpiCCt8M7cB92Gw13u1zt2rtf26D4OXa97x",
+	"akvFf13xs7fGFiw2TYJX19i9puZFT3YTPJ6FznelqIgj/5eVRuK4sU9XX4Nj4D7UJHNTfAtpUSW+ZzT9",
+	"ebcqdwtanz3ufvlXn3DH1ulrgziOonXilpCIdZCCvD/pv93uVq7fXM+Msqtk62v7Ta9VWiq6NlqFIzpj",
+	"pm0svJ4LEczFVmGtA7xa9tUt10pSl7ezaZxn6sZVEQLz/nql8Wnjwmry4H3ZT28jEuGJbmNjxBRSZtUA",
+	"Z0ksggywf6Vglhm6pGqkA8olElVMCkcwyNqf2Th2gMBITOjMw0SsfSFmWL0cWroc/DebhRASG1g3oAPd",
+	"c8gvEAbzg1iifecgxALoW4wFx3u9HjbmKTA0sDrf28jhexxsEYFkewCVo0ODkeFaAyK7K9TICU9ols3I",
+	"gEH/SxhjviEReQPYsyMCELAQAWpkCzzzbeiYa/+JkTwiVSRophiFb9sVdY/bLkUCDemlmizCwhaEP8au",
+	"58T/gz0j9zGVR8ncWpd8kLrrmBpzrat+OlXf3+Uvkh6IlHSMHFZu9pQpf48eIsh8kLwlAuDcudXySMsJ",
+	"q8uiS9dtKRKOQCWNTGQGPtT5p4vLuOEeVi7etruXkZi/mFYNWT34oNv42eMiGSavZZaWC1K+wjh03T0o",
+	"mfA7kyvWdI/dpvy8yD8v8hPQE5u7w0vDJfYyYSHR5i2Vvst2OWGA33ocMOJDFfAxQFY0KpxDEMjk+odO",
+	"hz0tHS+T60dkt6DFTTMj5OJZWcHnzQCKk1BR4wMoLUFGKL9AOmccAXk/GaLVBoD9eRJLjBnNzPhba+QU",
+	"LHKXxobCESWh/ASKVawbYI9RM3Xjqt8XQhsw+hMPb4MQqTN+w4QdthEYNWFG8SUYNN9umAxmlbIa2AKo",
+	"5AihDbBIONMhKcHsaUhoAq0QHTggLNDjZCpltrhxHxwh6+HQoOTigUA0N4Pv2Xmu5ISZMcs1gdINduc7",
+	"8BMst980Vq0y4aRYbMORODh61yfA2wHndMJIKpN8AqAMTeLi3RmdZDH4qDdMGWg/DIUkjcn5T1Mm+uen",
+	"9venpujnKx0b0/FuvoL0TW/0ZRUUGdqNcUtbstl2w1o3++SOJsZV/hb7XSk2cV8jZ7rMdoB812bZfv9X",
+	"/8PZw/bbE/lA9OX332+3tIb9hgjCauHrnJhCZrgyOBA8/geScsUSIxV8mM8nZY8jgVUsgk6KgjHu6sVI",
+	"USvU7NEAbU8U3QfrqNBq/+7NHsZnqFVrlfcAo1gHCIstPtQCGNbXGjWDYa9g+N81FrZowLEUCuvgKD84",
+	"EjZ3x+kZCf+9RhFEo3X82XWN0YRijWxR4wglNMS3HfBlbL46imxBnNdKhUhgmc12d8nHy3yfNF9nRc0Y",
+	"avjotR2gKJbjUJN7uAQPC01UHhHTqH6l9cdFw/YO18pv4dc6/6fhs8AMD+bkQmLuYHuMpeYYln1Led3J",
+	"p1ZEIE4SX//Nc9197Ipm8csIRd+N0HocyTgS3GgCAG4lcwMfILU2hj4iQuIM1qscU/hGX0i0JDHQGhdF",
+	"5vvuAwBUzOytgS/nu9A+lIejdi2Addtd8sb3+bKqcsKoNW5kJBKaZWgpl+SMmCGUJBmjPtlkrRxG2xAU",
+	"9iZ8pBOWnuD+zd2GHxeO6ZvEwCmnJArwnKNgkQeXyEuTK6jELT44UzAPFglgfFlm7vMiUHeo0Rxd1M94",
+	"BPixnMfYOPjmYwXM00ycenuUX7/cz9k8doNcV4xqHZZ9umL3YCeNZ7jEvp/Oj32Hod39v/EVhlN+0A0+",
+	"uUtcxTAl9SJ9b+pA6Y//mFRfFF0oYWJggUig61K8Ys+v+IgHOkahD2rA36y13nSW5fk90J7BF++fKDS+",
+	"kyHz6ATI4TqrqX+Da7Ou2wUfCcJXCTCZm+eRYNgI7IcXYXb//q1lmMzNA82QG3ntkt9oZjhhA+A+cmqw",
+	"l8qAQccT14Aa7ZOQ5CJjWkeiUvM4ptpzS4uU8kf0cDElf9a6b8iDWt/2styxjvFVbeK4YelVNCz80eXX",
+	"edkr8t9VgvmzfpghBr03XFUAyDD/bQWUSdjn61YqaPBGDZEiYWQLHtXQRSEStZ58vl0mF0mWpyzdPq7I",
+	"R+QAmrJiCvTMIuyVB/2xwKaLZZbGpWXHXZc4/CqfzC03UWs71ts+RcJzv/sDMWMljcmYY/8iXF62eiK1",
+	"Tk+RGLChVAybzHlUYkEHLN5Uu2UO8nSEnR5zDSDJxqAZ2Lo1Fn2gBJ/7+M9PSf6vYaUu1wB4WEQK9gK/",
+	"hVX9xlKbMihl+dIidBcnHkuiDc8yO7x2vRk8FNsjKrYgmLvdJZd4aeXQ+k7+VxjH3vL5S45fthtJ2Sh7",
+	"scC6iAP/iOXqDw3jbqZg/VHh2LZqdVdd4KUinDU2XARJCo31nMFJ+kRI0YEOPYRq4IQhgJtLPe86Z9qf",
+	"oOzAhPUOnm0aOnjmrFRbfhc66f/o1e3NDPOo4oOyR3970Xrs5VMMTR2hU/nAJ6pygWGdtKUe/Sl5o5/V",
+	"6BtCtG62vNzlErHi+zEZ0SZc+aOZLDdPYrGfBeX/4wxWVog/jbOaLKoddFuWGVYnIi0bEmJXbOcQ2VGO",
+	"3E8u2qN1jggy6H+sJRlSFUYCXR9wHpzFNXB96qw7ko/GpNFj8hAe7IAunK+EASaO3a/Qty7aG/stkrci",
+	"rHtqkP/ClD74QgDuA+iVJRe9bMFuoQ8wWWImoKtfsROOSc0egEAAvgD0Fp+uBEMBzQPoYf4yBvxTW9TC",
+	"+WVdcgkLZsMhS0zhbkqBcTKHKoOZ3BtIgj0lcGHdEw6aytAkdm5cJArU1Fxf4zf2P18vL89isrVLANLp",
+	"eHi7GQ51I6/B9kWL+ndiAT+nq3Ni+cC6IRWV4O6PXvR2nmib2Kt9W3weo9HyfQeN4xZ6x4Wkolmsm5Rn",
+	"GSJlqo39if8KQPm6FKyhx477RsczWrduhhb71uW6v2vquQJurIRBeMqE4WY2j1Ba7P15v4qvwt+AteAi",
+	"I3e0dZR2PbUhfokyssCgbkGjateAxn173kjo1aakNFCJjC2zd8DYdUQufssJ5Hc1MQls4FpvAzvfh/Nv",
+	"XUGKMnFxqq3aFzj0duV91GSLA1zU2zQXmmFhu6u0wPY2jAW1N77LSkgy58DZMTMJMa7KKK5aYHGYN7Uq",
+	"YPxSERhh5TdBakXT2FqlHDgpml7Mj4yFAaGHfrvFVoCzThVVBgPY5v2X+/8OAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

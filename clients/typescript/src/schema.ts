@@ -105,7 +105,11 @@ export interface paths {
         put?: never;
         /**
          * Change one's own password
-         * @description Existing tokens stay valid; revoke them with logout.
+         * @description Every other token of the caller stops working at once (tokens from
+         *     `POST /users/extend` included); the token that made the call stays
+         *     valid. A wrong `old` password is `403` and counts as a failed sign-in
+         *     for the sign-in throttle, which answers `429` with `Retry-After`
+         *     before checking the password once the caller's budget is used up.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -175,6 +179,36 @@ export interface paths {
          * @description `username` may only be given unchanged.
          */
         patch: operations["patchUser"];
+        trace?: never;
+    };
+    "/users/{username}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End all of a user's sessions
+         * @description Ends every session of the user: every token issued to them so far,
+         *     including tokens obtained through `POST /users/extend` and the token
+         *     that makes this call when it is the user's own, stops working. The
+         *     user signs in again to get a new one. Allowed for the user itself
+         *     and for `ADMIN`; anyone else, and a user that does not exist, gets
+         *     `403`, as `GET /users/{username}` answers. Takes effect at once on
+         *     the server that answers, and on other server processes sharing the
+         *     database within `SACHET_CACHE_TTL` (1 s by default).
+         */
+        delete: operations["revokeUserTokens"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/admin/settings": {
@@ -740,9 +774,10 @@ export interface components {
                 "application/json": components["schemas"]["Created"];
             };
         };
-        /** @description A new token. */
+        /** @description A new token. Never stored by caches on the way. */
         Token: {
             headers: {
+                "Cache-Control": components["headers"]["NoStore"];
                 [name: string]: unknown;
             };
             content: {
@@ -1099,6 +1134,8 @@ export interface components {
         Sandbox: "sandbox";
         /** @description Seconds to wait before trying again. */
         RetryAfter: number;
+        /** @description Always `no-store`, so a token is never kept by a cache or proxy. */
+        NoStore: "no-store";
     };
     pathItems: never;
 }
@@ -1226,6 +1263,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -1362,6 +1400,24 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeUserTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };

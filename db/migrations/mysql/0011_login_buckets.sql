@@ -1,0 +1,11 @@
+-- The sign-in throttle's budgets, shared by every server process: one leaky
+-- bucket per key (a username and client address, an address, a username),
+-- kept as its "theoretical arrival time" (GCRA): the moment, in
+-- microseconds since the Unix epoch, at which the bucket is empty again.
+-- A row whose tat has passed is an empty bucket and may be deleted.
+CREATE TABLE IF NOT EXISTS login_buckets (
+    k   VARBINARY(255) NOT NULL,
+    tat BIGINT         NOT NULL,
+    PRIMARY KEY (k),
+    KEY login_buckets_tat (tat) -- PurgeLogins
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
