@@ -105,6 +105,11 @@ type Store interface {
 	// Removes the replaced part's ID. Chunks of one upload may be Put
 	// concurrently, from any process. On error nothing is left behind
 	// (an S3 multipart part may remain until the upload is removed).
+	//
+	// handle is "" and index -1 when the chunk's bytes arrive before the
+	// form fields that name its upload (a client may send the file part
+	// first): the store then keeps the part on its own (S3: a staged
+	// object), and Complete accepts it at any index.
 	Put(ctx context.Context, handle string, index int, r io.Reader, max int64) (Part, error)
 
 	// Append stores chunk index, which comes right after the recorded
