@@ -21,9 +21,9 @@ import (
 // time anyway.
 
 type uploadRow struct {
-	ID          int64     `db:"id"`
-	ShareID     string    `db:"share_id"`
-	DZUUID      []byte    `db:"dzuuid"`
+	ID          int64          `db:"id"`
+	ShareID     string         `db:"share_id"`
+	DZUUID      []byte         `db:"dzuuid"`
 	TotalChunks int            `db:"total_chunks"`
 	CreatedAt   timestamp      `db:"created_at"`
 	AssemblyID  sql.NullString `db:"assembly_id"`
