@@ -2,10 +2,12 @@ package importer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding"
 	"io"
 
+	"github.com/sachet-server/sachet/blob"
 	"github.com/sachet-server/sachet/domain"
-	"github.com/sachet-server/sachet/storage"
 )
 
 // Blobs is the one thing the importer needs from a content store: write
@@ -20,23 +22,34 @@ type Blobs interface {
 	RemoveBlob(ctx context.Context, id string) error
 }
 
-// FSBlobs adapts the filesystem store: the stream is written as a chunk
-// (fsynced), then joined into a blob, which for one chunk is a hard link
-// and no second copy, and the chunk's name is dropped.
-type FSBlobs struct{ FS *storage.FS }
+// StoreBlobs adapts any blob.Store (the filesystem, S3): the stream is
+// one upload of one chunk, appended so that its SHA-256 is computed as it
+// is written, then completed. On the filesystem that is one write and a
+// link, no second copy.
+type StoreBlobs struct{ Store blob.Store }
 
 // PutBlob implements Blobs.
-func (b FSBlobs) PutBlob(ctx context.Context, r io.Reader) (domain.Blob, error) {
-	chunk, _, err := b.FS.WriteChunk(ctx, r, 0)
+func (b StoreBlobs) PutBlob(ctx context.Context, r io.Reader) (domain.Blob, error) {
+	h, err := b.Store.Begin(ctx)
 	if err != nil {
 		return domain.Blob{}, err
 	}
-	blob, err := b.FS.Join(ctx, []string{chunk}, 0)
-	// The chunk is not referenced by any row: if this removal fails, the
-	// store's sweep takes it later.
-	_ = b.FS.Remove(chunk)
-	return blob, err
+	// The handle and part are referenced by no row: if this removal
+	// fails, the store's sweep takes them later.
+	defer func() { _ = b.Store.Remove(context.WithoutCancel(ctx), h) }()
+	p, hash, err := b.Store.Append(ctx, h, 0, blob.Stream{Hash: emptyHashState()}, r, 0, 0)
+	if err != nil {
+		return domain.Blob{}, err
+	}
+	return b.Store.Complete(ctx, h, []blob.Part{p}, blob.Stream{Len: p.Size, Hash: hash}, 0)
 }
 
 // RemoveBlob implements Blobs.
-func (b FSBlobs) RemoveBlob(_ context.Context, id string) error { return b.FS.Remove(id) }
+func (b StoreBlobs) RemoveBlob(ctx context.Context, id string) error { return b.Store.Remove(ctx, id) }
+
+// emptyHashState is the SHA-256 state before any byte, so that Append
+// hashes from the first one.
+func emptyHashState() []byte {
+	st, _ := sha256.New().(encoding.BinaryMarshaler).MarshalBinary()
+	return st
+}

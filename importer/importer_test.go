@@ -147,7 +147,7 @@ func (tg *target) files(t *testing.T) []string {
 func (tg *target) run(t *testing.T, src *Source, files fs.FS, dry bool) (*Report, string) {
 	t.Helper()
 	var out bytes.Buffer
-	rep, err := Run(context.Background(), src, tg.store, FSBlobs{FS: tg.fs}, Options{
+	rep, err := Run(context.Background(), src, tg.store, StoreBlobs{Store: tg.fs.Store()}, Options{
 		Files: files, FilesName: "files", Location: time.UTC, DryRun: dry, Out: &out,
 	})
 	if err != nil {
@@ -501,7 +501,7 @@ func TestImportProgress(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
 	var out, prog bytes.Buffer
-	_, err = Run(context.Background(), src, tg.store, FSBlobs{FS: tg.fs}, Options{
+	_, err = Run(context.Background(), src, tg.store, StoreBlobs{Store: tg.fs.Store()}, Options{
 		Files: files, FilesName: "files", Location: time.UTC, Out: &out, Progress: &prog,
 		Now: clock, ProgressEvery: 10 * time.Second,
 	})

@@ -47,7 +47,7 @@ func TestImportFromPython(t *testing.T) {
 		run := func(dry bool) (*importer.Report, string) {
 			t.Helper()
 			var out, prog bytes.Buffer
-			rep, err := importer.Run(ctx, src, s.App.Store, importer.FSBlobs{FS: s.App.Blobs}, importer.Options{
+			rep, err := importer.Run(ctx, src, s.App.Store, importer.StoreBlobs{Store: s.App.Blobs}, importer.Options{
 				Files: files, FilesName: filesName, Location: loc, DryRun: dry, Out: &out, Progress: &prog,
 			})
 			if err != nil {

@@ -63,7 +63,7 @@ func (f *importFlags) run(ctx context.Context, a *app.App, staleAfter time.Durat
 		return err
 	}
 	defer src.Close()
-	rep, err := importer.Run(ctx, src, a.Store, importer.FSBlobs{FS: a.Blobs}, importer.Options{
+	rep, err := importer.Run(ctx, src, a.Store, importer.StoreBlobs{Store: a.Blobs}, importer.Options{
 		Files: files, FilesName: filesName, Location: loc, DryRun: *f.dryRun,
 		Out: stdout, Progress: stderr, StaleAfter: staleAfter,
 	})
