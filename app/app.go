@@ -60,6 +60,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	store.SetCacheTTL(cfg.CacheTTL)
+	store.SetMaxOpenUploads(cfg.MaxOpenUploads)
 	if err := store.Migrate(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)

@@ -22,6 +22,9 @@ type Config struct {
 	MaxChunkSize    int64
 	MaxChunks       int
 	MaxFileSize     int64
+	// MaxOpenUploads bounds each user's unfinished uploads (anonymous
+	// users share one budget); 0: no bound.
+	MaxOpenUploads int
 	MaxJSONBytes    int64
 	StaleAfter      time.Duration
 	IdleTimeout     time.Duration
@@ -88,7 +91,8 @@ var settings = []setting{
 	{"cors-origins", "SACHET_CORS_ORIGINS", "allowed browser origins, comma-separated", "*", stringSetting(func(c *Config) *string { return &c.CORSOrigins })},
 	{"max-chunk-size", "SACHET_MAX_CHUNK_SIZE", "largest chunk in bytes", "268435456", intSetting(1, func(c *Config, n int64) { c.MaxChunkSize = n })},
 	{"max-chunks", "SACHET_MAX_CHUNKS", "most chunks in one upload", "100000", intSetting(1, func(c *Config, n int64) { c.MaxChunks = int(n) })},
-	{"max-file-size", "SACHET_MAX_FILE_SIZE", "largest file in bytes (0: unlimited)", "0", intSetting(0, func(c *Config, n int64) { c.MaxFileSize = n })},
+	{"max-file-size", "SACHET_MAX_FILE_SIZE", "largest file in bytes (0: unlimited)", "68719476736", intSetting(0, func(c *Config, n int64) { c.MaxFileSize = n })},
+	{"max-open-uploads", "SACHET_MAX_OPEN_UPLOADS", "most unfinished uploads per user, anonymous users sharing one budget (0: no limit)", "32", intSetting(0, func(c *Config, n int64) { c.MaxOpenUploads = int(n) })},
 	{"max-json-size", "SACHET_MAX_JSON_SIZE", "largest JSON request body in bytes", "1048576", intSetting(1, func(c *Config, n int64) { c.MaxJSONBytes = n })},
 	{"stale-after", "SACHET_STALE_AFTER", "age at which uninitialized shares and unfinished uploads are deleted", "24h", durationSetting(func(c *Config) *time.Duration { return &c.StaleAfter })},
 	{"idle-timeout", "SACHET_IDLE_TIMEOUT", "cut a transfer or connection when no bytes move for this long", "60s", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},

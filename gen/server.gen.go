@@ -473,6 +473,9 @@ type Token = TokenResponse
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = Error
 
+// TooManyUploads defines model for TooManyUploads.
+type TooManyUploads = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
@@ -1475,6 +1478,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type TooManyUploadsJSONResponse Error
 
 type UnauthorizedJSONResponse Error
 
@@ -2810,6 +2815,20 @@ func (response UploadShareContent423JSONResponse) VisitUploadShareContentRespons
 	return err
 }
 
+type UploadShareContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadShareContent429JSONResponse) VisitUploadShareContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadShareContentdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -2944,6 +2963,20 @@ func (response ReplaceShareContent423JSONResponse) VisitReplaceShareContentRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceShareContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response ReplaceShareContent429JSONResponse) VisitReplaceShareContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3180,6 +3213,20 @@ func (response Metrics200TextResponse) VisitMetricsResponse(w http.ResponseWrite
 	w.WriteHeader(200)
 
 	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type Metrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response Metrics404JSONResponse) VisitMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5838,140 +5885,146 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
-	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
-	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
-	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
-	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
-	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
-	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
-	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
-	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
-	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
-	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
-	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
-	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
-	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
-	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
-	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
-	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
-	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
-	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
-	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
-	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
-	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
-	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
-	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
-	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
-	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
-	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
-	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
-	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
-	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
-	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
-	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
-	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
-	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
-	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
-	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
-	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
-	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
-	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
-	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
-	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
-	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
-	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
-	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
-	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
-	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
-	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
-	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
-	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
-	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
-	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
-	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
-	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
-	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
-	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
-	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
-	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
-	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
-	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
-	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
-	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
-	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
-	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
-	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
-	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
-	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
-	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
-	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
-	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
-	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
-	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
-	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
-	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
-	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
-	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
-	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
-	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
-	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
-	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
-	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
-	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
-	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
-	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
-	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
-	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
-	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
-	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
-	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
-	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
-	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
-	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
-	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
-	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
-	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
-	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
-	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
-	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
-	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
-	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
-	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
-	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
-	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
-	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
-	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
-	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
-	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
-	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
-	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
-	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
-	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
-	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
-	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
-	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
-	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
-	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
-	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
-	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
-	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
-	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
-	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
-	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
-	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
-	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
-	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
-	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
-	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
-	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
-	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
-	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
-	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
-	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
-	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
-	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
-	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
+	"7H3vctu80e+tYNjOxO6hZNlxksae94OaOI178scTO/P07aOcECZXEhoKUAHQtvKMZ849nDs8V/IOdgGS",
+	"kkhJtpW0TfMpsU0Ci8Vi/+G3y9+iVE2mSoK0Jjr6LRoDz0Djf/tpClP7gcsR4M8ZmFSLqRVKRkdRP7/m",
+	"M8OSy5kFk3SjODLpGCbcPQmymERHv0b4t+hTHNnZFKKjyFgt5Ci6vY2jF0pakPalMFNlBI25OEUiZC4k",
+	"HLOhyEHyCfzXIOp2u4Moidm1sGPGJfvw6gV78vyPz1gSHvpDwoZKM6lkp3/+4vSUuV+aBQJv+GSaO5Ia",
+	"ptAwVdp2p9lwEEUraH8DcmTHy2TT75kaMjsGdqmyGROSIS/mqRgqPeEWibBPD6uphLQwAl2fC3dheaqL",
+	"MTDt/sQM6CvIYgbdUddvCut19nsHj/cOe71ewnb4pQFpkTfJpMitmHJt99yTOIJJduepa1030vJRGm6F",
+	"GQrIGjaO5v/D3qDo9R6nRnwF/B8kbdsQXnC0NvL85IKPlic6t1rJEbviuci4VZploMUVZGyo1QTZnxLN",
+	"jww7f93vHDx5um6Rb7ixb1Ummlf2yxhkfVx2zQ3LubFMwzTnKWRs5/XFxRnLuIW1DH2jUt4s+m5jUw3c",
+	"QsY0GFXoFB4ZNuV2vG7Qd+pciuGw/cRKZdwDLWfW/7X51H4Aq2f9oQXdsBeQKpkZZhW75sKySxgqDczq",
+	"mZAjxkdcyEbS69J+zmV2qW7aaTf0QBIzo8o9UFOQkLlDxtmlVtcGNEu5fGSZLiSjYZiifeufnT4yTGkx",
+	"WiQnMMBP0cSA2ziacs0nYL2KPB0GUTkXMm04oMnj3mHCrhelZswNk8qydOzOUsaMe5vZsTCslB5HnXBj",
+	"kEqO4sjpp+goOh12wqwdmna1QJwO3ykJb7lNxxsTaKzIcyRTSfCqzABzp9CsIszN1KGp1hHVotLOnSJD",
+	"WkixKZnPmBi2UIcsc1Qxd/jXcI1mXE3XGW/Ts1M+AifcGmyhZUwqZr/L+vSXqVMCjkiQGROGwWRqZyU1",
+	"/yhAzypi3BtzhGQw5EVuo6P9OJrwGzFxsniwf/js8I+Pnx4+i6OJkPTL/UYzccbt+HzMNZxmzdQb98dH",
+	"hoksZtydDiVFynOWq2vQKTfAPn48fdllfTmzY3dgITfAeJZpMAbMQEpFY7Cd5LB3mOx2BzIszmmlam34",
+	"1GeRRXGk4R+F0E6PWl1As+Z/zuF5b9h72uHPnux3DnvP0w5/PoTOHw+ePXvy7Mnl8+f7h40WwS35owFN",
+	"0zatuTCgHxm0/91mWovw/ipaG6YG3SwnpxYmhk1Bo0y07j7ozysk4ElNBPZ7vbV733KQnGf0fH+/h54H",
+	"HSYz5x/8F/kHSRx+7jzp9aqfep3n8UGvc/A8aT1TywdqwaL7KaJGVeo4Dsb+SWWCHMwX40J+cf/x59z9",
+	"t/JUnLfUybjFeaoZf69hGB1Fv9ur/Ng9+qvZowFxsnnevJfAUvdHp9o4e6nV9KvTXMbOcv8XyFgxzRXP",
+	"ukvCgZZ7JOQCqXw6zQUZ9L2/G7Lqm9GJo30gdlS8WZxQFXabM6rCrp7yjBtzrXT2YhwEbCtTLwzbPPc5",
+	"WCvkyJwFq7WVqedHXTPzFrkdxmyb0mnMF+jtbW/K2pi3OC3+Zsv8rIZcsbKtcjIM2DyfswdbZmRtyPY5",
+	"t8vWasQVM26RqWG8ptnwN2aqpCEd/SeeBa2xfvrSGvwWTcAYNJmRkBiuMa/+MUA+YoPSFg+iIzbVagra",
+	"zpwjNRHGOJsRR8ZyW5joKBpykUe38YbLO9Fa6SYrgNGzp8JNxHNnYyA7Rj/OU0zpA/zNUECeOUczFxNh",
+	"u44CtDCUKKFw8T4cwUG8tQG0N+VKTZGmYMzmi33rR21ZLhk9YZixSruVKjt20ZL7tWHOvSPf2jOd1qjk",
+	"MBfp9uRtzYaU0a7jArCh0pciM0xYtpMVNCfEnk4NQ9AgU8h2A62Bvhqpf9j7wzx1ZeblUkiOrlmDf7JM",
+	"2/VY5WUU4vZpKVvWqdJlTRzwz+/NpdYqsjsL6bBVQzQk0GoDVbmpDcbwD9deP4e00MLOOmcqF+ls3Tgh",
+	"bK/laVY9js/4VEunnmtZ9dJcXuY2jv7aCcRezKbQeY/7tJbxITlyW8tnvQbeEjT5t0Iq7+f2/1jbT/m1",
+	"ram1MF6D8vB/OmZJofOEcZmxJCT/EjYSV8CErdJ7NbmqpwhX8ic8h7OThv3m+rovZ96AgHskRJeHvScu",
+	"jDw8eI7/PN53//jY8knvccJ2XBh3yQ0MZCH5FRc5v8xhF//8LGE7zjg50zss8hwTDbdx9ArNQAbyvlb2",
+	"YiwMkwAZGfO371+evvpvF6ujrVOy+408jJTnOWhnc3lhxyAtGrCMXRYWc4A8z9W1M/uUEP5yfz+izPO4",
+	"yXIc6lstamGa2HlFToJDhk5QflNQVjH4lGTRcaXvlH2lCnnvtb5TzBTpmAj5VqsM6a8qB88yBbQ0uBHG",
+	"hqW0XxhcrMj67qRKZqi7eR4c0d2F87+5QqWcmLaC59/WC/KUOq64dRwzA1eg3RLQoLFUTYBx03LLRHnD",
+	"H9Vylrm4Dd6mZ7+f0VwWkI09n4UtX5DRfw/e0fJnLsi6UOoN11vMabVbSGbEV6CAEe8K4SYFyJpjTB9T",
+	"nmkoFcMrLvItuigrLDlLTod0c5M4Ze5++ignc/dMCZvWSGNDpA1Jxu14p+w53Qk7a/6dokW8I6oH72iK",
+	"pL+1cibJayV1BTrnU1O/SBrIHeDOiFiurWHcunfrFzlk1wzjku5zmCmGQ3Gzu6TE7i3D9Xt0StP5iP+e",
+	"dvGlkvDNMgg0+G0cXagvsL30N472wWeZmk+RhGtm3WN+evWWy5lPRJnvIGpKsQmXMy/zjFvr5MEcMw1W",
+	"z1jOLegFrYh35Z3ysnyVQNSu1XFyv76PmBG6tygUBjQbRDwXKQwixnMNPJuhF/L4gBVyKKQw4/Kew8Sk",
+	"kpQpfVJ3IjizYgJHzqpPc7CAF8I7SrMcLBPOD5oKDbvhuh+PEl74S4wMvpVTjXmsa1XkGU3JOMoILSVG",
+	"59odfnUtQdeXPpDJef/F65OLz2/7f/38/uzk3eePZ2/e91+eJ3WWKAmG7XCp5GyiCoNXicZ7vUrCQF4W",
+	"2QjsbpfCHKY5hkF2zKWLf54nR87Tw4tUYdg1olQQsmSD8zyQpXdJjPdxAt5qB3HzO+P86GEuRmMbY+zI",
+	"mcmVHcihBjDscuaWCvmQrvGrC/tJuWnG6THaKYPQCUJlDCTCMkh8HaFo6908TANPHb+77AXlBtWwpMaz",
+	"cyCR805MNDBOCA3uc6E+avsoXdCjtPh6/7Dm1CeMyyVkQRVsX7b6VYhWmTi2c+lkKkyuNNNwpb4EOmLa",
+	"34FMNWTuZZ6bXbQcXLJKhPz+5jz9QoyuhZ4ls0Is/D08kwymIDOQ6awKyGPmY+9dJw614HyFv0Jq6oUX",
+	"tXtvMw1Tiuy3zINz8sXcihC75bPdpFVopX9XQkKGsEAKZq+ro/vIVEnA25Ki+SvslvvmbnnX3P27O0hG",
+	"MQMyMyzJvlISXnyFJHY/WmV57ubHXw0kJo38Uy6eUsOhAZsguTM6gv7soY5Ix+Aic9IJUw3GkYtui79c",
+	"8ZfuSyM2IhNLCEJvGYIQhzGEzKABu9XrOMnKGP6ZVJMwxI6YXUKursvlEgsQcLDRjI41KEVrHq4Nvkzf",
+	"u2JyCdoR5q9BfNaC1B2Jg+ETp/iZi3Rnfiuj1ciMct6wh/dibFGIlhCNyPOQnjqNPM8pF4OrOWb7////",
+	"/r+DJ08IgYqAB+mWwDVPLWjj1xGCt/2lLEAc0VRNZISNfGQqgOv6tEL9lvHXsMgFMVrctpKKCpenLv8O",
+	"qY3mU7nz0h0USA3e5zXJp6Z16rwBRwM5t+IKMDsbAmLna4SckFtzhXvZw+3euzesqc4ZTz0R1rTuMs87",
+	"v+pSqS7DV73qQ4sVIxh4XEy4xI1b4scy99DMftqY7kBIE+2vRA7vGrFbSwL78eJV548e8y0VS/achhwM",
+	"kpi9+/jGGVqnjrXKF6S62pQK0r1e2OfAOEusnXr0ytxhLn/ZJFM1iNpqrtXAaOWATYybx+4sUWhDbLas",
+	"MvBPhGF0/kt3rQDSWE1EvK1ErFX2NpCn9tN4H5F677z9d614QAwGHpEz7xh9zGSR52wCXBq26Oura1lZ",
+	"/HlpwogqiiP3NjlrBBlcWu8ZHwFZlwZEM5MgRuNLVbinES9IqQtHUsDjau98UEzfMl/NXpzVpHP5TD07",
+	"oCMVu0PkTs7OZapnU/vIUILqmEln35jVhcQ7it05dV6T8lVHKI6utbDwXuazFVCyeaGRcL0pbMwtU+Wb",
+	"nr8FKXIvxjhbk/iclQ5503ZV7jpLVQZd9kYYa8pQqxYDGdCC54J8HvR2BlLpDPQRe/HhpH9xEvvbp5i9",
+	"PHlz4n5+8/7F/47Zm9Pzi5j1X749fRezDyf9l+SwhcNCL0dxRG9HcUSvR3Hk3nf/nJ5fRHGEI0Rx5IZo",
+	"NHTVShv8obP5hZpjtwqfATYxKzEYzgvOcz41gA4nrrC6H5lw63Mi5cFpWkEgUViYmLUyUG3QbbkqrjWf",
+	"RTXk3rJ4eWzt5+n8sjebyiw7LA3DNcnTEohx61QtT+m01fJUVEryOfPAuEqVHfQOnnZ6TzoHvYuDx0e9",
+	"J0eP97tPDp8+ebr/t/rRdy92rPBAaZ5Vh7tBuJwD9DmYvFWrKT2A2zgSUrjAOeQJlqpuCKbkL9Lw7s10",
+	"24m5VCoHjlKSl1eq659FA7ER6ZWlcWZtzA+ePG0oBCux9WO4CfVHwYP0a/E2qJBW5KzGhCZ9P8Uj5Ub+",
+	"P7/2Os95Z/jpt6eHt7/fZFNKVP59wPelHHhHff1sPtxZQEGE8g3xFcqSuFUMWIqWFjnSQkgdHT/nRFSl",
+	"CZWQzm37vCCW0hPPnSC/vnLjP7UdxAqKOs+It2B5xi2vRxPkZ1AZI9KSMK8gsKTKVpfu2fGAcqsESCTY",
+	"nhhJpSFjOzY4OnhvQQapSi/uNqUA7nFgW3XPWaNTGGD7G2l50mENCl7CjV3vJpQuF1ZrNdauXri4ksky",
+	"7sfHYtar+12OqVIxpLgbNTlbUw1XdyFn0Yo4nvhF+cECwZ/audtYxPWK5MAqDy04Zr7YE9PYxvJZl30A",
+	"nnWwmMoZ60J+kc7DXZag7jbE456qtF2qCO08v+oTzMU4Z9OpBFrKv80665LQoouapGD+qmzpnPHCjj+3",
+	"BIB99pdfLo5ZmgtHFrNONzFhGcfrTTXl/yiAkQpvTAbUArvKgLxRoxG6uRvmD1ZmXzaOlJeCwbgePNeY",
+	"0MTCjwYaUib3dcIcYSNhLOjv5F3VubQO1C+bpK2eZqitZHEhbaxrs2l0R+sG77KP/tS5E6jL87jJGayn",
+	"VzaNBu+/dVvl5aqUDVV0PNgyouj+NIxNvL23Xfx3lNXFy6V8RhcWVO+aFlq7Rbqn0QkMV7KN6ZFmfm5u",
+	"b//T+bdOHczT3CbAsjUR/vSQ5eDiPhOzTIyENTFLuknMks8E1Ookx5hwSXI1EtL9IccEsfsf3FiQGT0X",
+	"KEqak5kTfhNSek8PFzN89ciz3/kb73ztdZ53P3c+/a/fN9n9X8aKT8Q2jWyxstCbYhtf6r2QRXWsMWIk",
+	"Sy9lTdZ2M2u5vI/O3fFlE+duDbTiS+AadL8gWCT99CrY/b/8chEtX8tTkh67CyRn788v2B4mpPdoe7sM",
+	"4dc4A3Pb6SQ05QY6QhqQRlhxBWVjC8xv4KTVNo2tndK1uJBD1dCAgadjQAQ3Z2bC8xwvwTsUfGKbGd1l",
+	"fcl4NhFSGKux8QrFxyF5zmU2kCPN0dEcw6SWPDXH/pkdRLKUWfcrYYRVTsqDrRnI+SkQlGSYsLt+NgqI",
+	"TeyvQt07okoSCelvQGO6O8/UtcTHhKWbJA2mmKAqQyRemeLsDuRA/u53bB4LMpDnIDOW9D2eBX95xP6E",
+	"3GXU6Aa3zne68R2K1m3nQP4i7FgVtnyUlzWJupCGeZzC/PWEY5IydQiJGUi3P5gmwD1ihrKPLGnIMyZd",
+	"FgTNjjlutocIsMvCDmSo0dy55BmeHm4LDSUEJg4AmBgvmhFolgGiNnartMNAJoe9/SRmcAXS7aquL4Nj",
+	"IOAhXJdQlkF45p/VV3bC0zFzioRQOVVFZi0nL6wv7hCSJTcdg1LcqR5wrO634HEQpmXZCKxhSPMxQnfm",
+	"yjVwkf7hgaw9/TgJNL/HDDjiCCD9YgbyAotGtbEIJCKECaRfGJfmGrQ5qk/h1rCDk+/GtXUNJP1yD2fa",
+	"jSn3CTINIK+mIgXfoiOmRJAZiykNgwNQVeVOcniAP9bLcPFFLNM53H+MLT5wXXjL7LYBHQAs9XG7/Jfz",
+	"9++OWPLbwMdjg+iIDfCGeBDFbBCCM/o19u26TeI6jGggDcfmQNdz19Jd9l4CAqWndMYCiQGUbhTLuR4B",
+	"21FXoAfSXosUWB3X9/qk//Lkw+fz07+dJLsk4vWTYdXUoLPiJkf9NALrxPXxfnlupzkXsmPhxrOm7CiF",
+	"DXpyPgPtYXfHrJhSio7beCAdTUZ8haykdwSW1cZ2gzjeMZBXkKspdNmJwHzeNZ85OSQg3kCGk5uwUIId",
+	"duRDqFrOym0Jj7CUay0Ag/rkrx3/ZOc0Szw9R0iAyGoceWQGMlcjlgvnFw+VJpYFvrsRZ05jXEOedwhm",
+	"7QYgfUG+E6UVBtLpaTbV6gabni0QsNPq0HQ+d48S1B1fYGpDgvNamDmVNuFfADsSBT68ERNhzUC+9pye",
+	"FMYyt/4rQF47ErxYeJG4OH178v7jBSlAzaUZgmY7nEzFQAb8KC/NxS6b8Bmz/AvWtORKjty/Qdt4pKlz",
+	"Gm3wNwaSgAsTdQXUbs2TcPryzUmNgA8wpQZfHmXo9Kyz4nj8BzJ4HuhZT0F7FofzHtONI2oSyDwM1a15",
+	"IJMa9Djp+po7f8s9h/pzrA3Iv0XAnwecYUEeSkMoyhMG6/IIBun9/SN2qdyp0eiToG0NCFOCRmPW2Xma",
+	"Pm3lG8i8Pb3w6BbyS8zR3p6agvTAGqVHe/4ls+eedfGKsOi3ejelf3YaxREeOXKZu71uDxNzU5B8KqKj",
+	"6HG3132MLrkdo1O2h37FnqndF47AtvRNQsnrXIsMgkUNXXSWzfIjU7fIzgsrjdZpFh1FfwZbXlIu9FU4",
+	"6PW+UbuRpjXR3xG9edjbbxuvJHBvDsaLLz1e/1JVsYlU+PZG694KgNU4MsVkwvUMIVjODZlzaxwDLXeb",
+	"92uE2+lc8gaz71xqvA3HpEdjloBACcYrGhoda3JlQ75gaU8x9TC3q6Gr0ax9sbXGR4tNaZrlYjXPzit0",
+	"7OEmz9eaeHw/CTjc3+CNxQKth0rOx2mGgYKawIMkpykfcu4cQAKE+qGPEXvptGAIIRvkpbBbkZbC/pSV",
+	"7crKB+rgOacH7iwrt3G0l6m03aj0mfMZO07Rc4SYv754+6bqY1Lho5W0mqf22PkaVHcRKkrQFaUb4LHy",
+	"QIglQ/PSEbHWyDj/dm9sJ/m8ddmoDhgJpz5392S9z5dER79+qm9E/+y0xhDfKS9swwQsjz4hnxFp28po",
+	"jMYgcw4qpgtcgGXFBDAEkeVl+jLz3ghj8dbRRPP9Pn9tXlr1CGa1o9t4/XP+OuD207d0A8r7+MbyD+xa",
+	"qYY+idL911YIDzrYbkNRM5uwq0GY/C9aDzXi6Zz+V8auwJSG0imfUtjB7OMQC4Dmsw1mN8Zgl2CWLsbD",
+	"2NLwmemyj2UWq8xhSRd+YtDoc0cELv8tAFlu9/yTvqx+XpDpqo7gFPcxNfUWcktyusG2lw1RfpqaBYkk",
+	"ztTKiv0ebSqXHkdZacGaSJCc5tB4SSv9XB5MX2/ZQXCJxaLQLnunXGQrcqi1FJmXs5c4WyVnD3JJvs+m",
+	"9w7Xv1G2KHEvHGwwhe/e8lDhIHYyfmep8Gjg27jF8wib32Wn861auGXJn09WqpfGWHbFjm/Pgq1sQdP9",
+	"Vxaah8e8vCw4nHjI4B3EAaHVt3d3YapO0s49aQmaEc2Ezbm77DzcNFTgpYRZRZdwLpA2NfiiVYulFm0x",
+	"9YPs1g8fTd9Zg93Tzn1PzVeP1rEx8wOk31cYtAXvdfn9k7LjBVyD2SCKf5h8/tjx+48onSE/sBWxbPLc",
+	"9mpGs9GCn1sNfELalMpt2XkxnSptDUvwEjthO6Hv+xEzQo7ysvX7QFLzmrIV/ELbrtaOXbt0nd/QrMyw",
+	"nWTuow9JTG2E5tsGxQOZhM8vhCdqTy+1Gdrtsn65HvyqRyGFDaB36rFBnx1yzkvAF7F3GFW57aT70KaQ",
+	"KHgtoUPaXa1j6Du19sHwfYuNHq2+z7HR4/PfHGnLIayJzTwDbuPooPd0k7M311nuNo4eb3jG6107/3XV",
+	"z8EGLFjuy4WvbsC9pv5YDw4TAp6FL3alqKmj8Ju1TuK4sRVc32Bg4L+3pQpbftJq2SS+Bp79PFu1s4Xd",
+	"9e53vsKrDzhjm/S1IRxH2Z1zRyrCOijJXp/0X+52a8dvoWdG1bi09bXDptdqXTt9p7YyEJ2BbRuLjudS",
+	"BnO5G13rAE9XfTzNdys11elsGucbNXyrKYHFeL3WW7dxYXP64HXVsnErGuGBYWNjxhSvzOoJzopYAhlQ",
+	"i1QJThi6rO6kI8plIOuYFEFgkI2/5HLsAYEDOeGzABNx/oWcUfVy7Ojy8N98Rr22Ll0Y0MHuOewXTIOF",
+	"QRzRoXMQYQHMNeWCk4NejxrzlBgaXF3Vjgtzvx62SECyA4TK8aGlzPBcAyLHFW7VRKQ8z2fsErDFKo6x",
+	"2JCIvUDs2RFDCFhMADW2g5H5LjZldj9SJo8pPZChN1qt7nHXX5HgNw+UnszDwo4D1qSEaS43Y3O74lc3",
+	"UbS3staPzbF/zK8Av9y22+SnUS58wZzcOdLy3/+5lw6f+7ADavFNXJeFVlg/g7R7BGmHB8/XP77QIvHh",
+	"mYfy7oUAm/48xTUFMwUdjvNd9GnI1bckInxUuV4tGjWBeZV44Zs+hRM41cqqVOUYyp29P79IGtRB7fzv",
+	"evUwkIv6wVlDZ443VgouxEOtwAk/SNO7o/0hgDaBbtZVnlXL1KH8OfatRzibiBtbaGhSCp5VP7XCT63w",
+	"fbRCHRGyPYWwMgXkTiYVR23f++r7GzyvWegTqZfAQvoFv6EJZfPFBVSESr/80Fd8D4MYqPTLPW7ssG1P",
+	"syAU8puKQrgLRHhRyuWcHGC5DAlC9eHeBQcNyfspEK0OBfLnQSIxBp7b8dfWbDBGGf5qHothtMKSGizA",
+	"caGN20YD+spX9C+la3D0B27eFmFfb8QVSDdsI9hrAlaLFbi60AycXc5qpULIAqxOibHLsUwFmJhVAP0s",
+	"Zjy14qoMx0xcQuLZVKm8S65T9Ylkj0MmiN5QjApqSEy/H0gsJ8GZA1LfF+oIjT3ldso6lZOLD6cvzj/3",
+	"X778kOwyIY0F3pi0fuuXvhmaDwtX7gjn8zOEzqdnWk3AjqEwDAtg4CZ8KoNR04LudztQLbJSo3BScqdB",
+	"anwVQDfgDtpx/nwCLFNpMUEsjGFJ+e6MT/IEUwNXgO2urcL6nUZMxPspyP7Zqfv7Q5ERiwWmjSgIP19J",
+	"+raxmBd1LGrsGOOXtoLZjmGtzD654an1Bdclv2vnyn/LH0x1yYQmyNhV/P7v/ts3d+N3IPKOoNfvz2+/",
+	"tAZ+Y+JmvX3weqvUar76EHVj+APLhIbUKj2jfvV0F348kFQ8JPmkrNMr+9mXJVrNsRrS9kDr8mQTK19v",
+	"m77dzfiAJYKtJgnRK5vgj6mzil7CIIcSr2YM8kcc/t8aglz2PVmJQPYooB8cgFz47QyCRD9vUHvS6MB/",
+	"8M16DONUmlyWlmLlEgvdHkL1YChKYzuYXndaYSCpumm3u+KzhKE9XShv43aMpZP8ixugrFEUhj570Q5D",
+	"xt4198jW1L+//OOCkHvPN7pWpO/w/rNRyygMd5bkUmPuUVeSle4YVdsr9aVTTJ2KIHgqvf5bkLrbxNcq",
+	"0wcpynYnsQuK0vFACmsY4ua1Kix+Wtj5GOaISUUzuMAXLyKExc+iJEhrUtb2H/rvLnA5c6cGcgPhRgWr",
+	"8sm6lnjG3S57EdqrOVM5Ae6cGzWQKc9zcq0rckZgGWdpDjzc8a2IAf4MaA/e8QlkJ8S/hdPw46JgQ28e",
+	"3OWMDSLa50G0LIMr9KUtNBZAl5+SKoWHajMon65y/1UXLPc05I4u22faAvoM1n18HHrzvgrmYS7OfFea",
+	"Xz/dLvg8jkG+GUm9/M09XfN7qIHJNzjEoY3Rj32G8SsD/8FHGHf5Tif45Cb1hdqczfdGCK4OVlz5b0Ox",
+	"viybf+LEKAIDSaFL+Yrbv/LbKRQYxSELgr9z3nrTXlb7d0d/hl68faDS+E6OzL2vdja/qyk/4rfd0O1c",
+	"jCQT6xSYKuy30WDUf+2HV2GOf//ROkwV9o5uyJX64i/7yc3wygYxlezUUgubS8BGM77vN/knMStkDsZg",
+	"irn+tUAvLS1aKmzR3dWU+tliYEsR1Oa+l5OOTZyveu/MLWuvsk/kj66/zqoWnf+pGizs9R0dMWGw3g+l",
+	"lPriUJx07PsCUk81zEiRjlwOoKjpztwW3FFDLXxT6Kem+p6aipjOlIRH9Kms+ieY2pRWpXNW1qj7fOZY",
+	"MWNFnrvh/ad3TUBqB3DCDiYdd7vsgkRRDZ2PH/6K4xirpuxaaWzyyC1TMgX68N1IqUYdQfXXZb7yR6xm",
+	"v2u6cTv17PdKG7YVs/vig2C7cK/9Z5CdqUEQoneMWJ9JJTvYwIdxg5IwROxzZY98Y033J6xKsPF8g882",
+	"SxJ949uTtntIbLT/oxe/NwvMvWoTqhb+7TXtSdBPCSLUsZH5ZbhQKSSlH7KWcvWH3G/8LFbfEqZ0u9Xn",
+	"/s6LCsLvc3PXhPe+t5AV9kEi9rPe/J8uYFUB+cMky3lU12WL/Ubz+Kr56/Mxq4mf86WKPKdr33pzcBY6",
+	"iVevKwkNfTp8n/9vaAL9DC1G0F/cfNd7lBpSp/bhAYEf/rezxev25f6Bt+v87Pg3dLURDUXmra0rre/L",
+	"i8E4NQ0sAVU72OzWN7Hw36+2CkuwtFIWqxmp7e4eWkRP5PL3YNCtrmfZUQx8+1708G/jxbc+Yr49TVXh",
+	"QviduS7+Zrf2Pon78gDn861eS6TSErvrtCB7G8ZCrHvo1BCz3Ht5bsxcYTv32igenbs8zIu5SkL62glq",
+	"6uq7AnOFl+XX0P3AaVk4vzgyAXHjgGP0i62hwLxbWxsMMUi3n27/JwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
