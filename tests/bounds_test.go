@@ -10,7 +10,10 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/sachet-server/sachet/app"
 )
 
 // bdForm is a chunk body with extra parts and an optional padded header
@@ -71,6 +74,107 @@ func TestBoundedMultipart(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// Each owner keeps at most MaxOpenUploads unfinished uploads; a chunk that
+// would start one more is 429, chunks of started uploads go on, and a
+// finished upload frees its slot. Anonymous users share one budget.
+func TestBoundedOpenUploads(t *testing.T) {
+	const limit = 3
+	obEachDB(t, serverOpts{mutate: func(c *app.Config) { c.MaxOpenUploads = limit }}, func(t *testing.T, s *server) {
+		ann := s.user("ann", "CREATE", "READ")
+		bob := s.user("bob", "CREATE", "READ")
+		first := func(tok, id, uuid string, fileFirst bool) reply {
+			return s.sendChunk("POST", id, tok, chunk{UUID: uuid, Index: 0, Total: 2, Data: []byte("ab"), FileFirst: fileFirst})
+		}
+		var ids []string
+		for range limit {
+			id := s.newShare(ann, "f.txt")
+			ids = append(ids, id)
+			expect(t, first(ann, id, "u", false), 200)
+		}
+		// Two uploads on one share count as two.
+		expect(t, first(ann, ids[0], "second", false), 429)
+		extra := s.newShare(ann, "g.txt")
+		for _, fileFirst := range []bool{false, true} {
+			r := expect(t, first(ann, extra, "u", fileFirst), 429)
+			if !strings.Contains(r.Message(), fmt.Sprintf(`user "ann" already has %d unfinished uploads`, limit)) {
+				t.Fatalf("message %q", r.Message())
+			}
+		}
+		// Another user has a budget of their own.
+		expect(t, first(bob, s.newShare(bob, "b.txt"), "u", false), 200)
+		// A started upload goes on; finishing it frees a slot.
+		expect(t, s.sendChunk("POST", ids[0], ann, chunk{UUID: "u", Index: 1, Total: 2, Data: []byte("cd")}), 201)
+		expect(t, first(ann, extra, "u", false), 200)
+		expect(t, first(ann, s.newShare(ann, "h.txt"), "u", false), 429)
+		if got := s.content(ids[0], ann); string(got.Body) != "abcd" {
+			t.Fatalf("content %q", got.Body)
+		}
+		// The refusals left no file behind.
+		obNoStrayFiles(t, s)
+
+		// Anonymous users share one budget.
+		s.setAnon("CREATE")
+		for i := range limit + 1 {
+			want := 200
+			if i == limit {
+				want = 429
+			}
+			r := expect(t, first("", s.newShare("", "a.txt"), "u", false), want)
+			if want == 429 && !strings.Contains(r.Message(), "anonymous users already have") {
+				t.Fatalf("message %q", r.Message())
+			}
+		}
+
+		// Parallel creations count one after another: exactly the limit
+		// succeed.
+		carl := s.user("carl", "CREATE", "READ")
+		const n = 12
+		shares := make([]string, n)
+		for i := range shares {
+			shares[i] = s.newShare(carl, "p.txt")
+		}
+		codes := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { codes[i] = first(carl, shares[i], "u", false).Status })
+		}
+		wg.Wait()
+		ok := 0
+		for _, c := range codes {
+			switch c {
+			case 200:
+				ok++
+			case 429:
+			default:
+				t.Errorf("parallel creation answered %d", c)
+			}
+		}
+		if ok != limit {
+			t.Fatalf("%d of %d parallel new uploads accepted, want %d: %v", ok, n, limit, codes)
+		}
+	})
+}
+
+// The default configuration has a finite file size limit: 64 GiB.
+func TestBoundedDefaultFileSize(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *server) {
+		if s.Cfg.MaxFileSize != 64<<30 {
+			t.Fatalf("default MaxFileSize %d, want 64 GiB", s.Cfg.MaxFileSize)
+		}
+		tok := s.user("ann", "CREATE", "READ")
+		id := s.newShare(tok, "big.bin")
+		// The first chunk of a consistent Dropzone upload of 100 000 chunks
+		// of 687 195 bytes: 68 719 500 000 bytes, just over 64 GiB.
+		const size, n = 687195, 100000
+		r := expect(t, s.sendChunk("POST", id, tok, chunk{UUID: "u", Index: 0, Total: n, Data: make([]byte, size),
+			Extra: map[string]string{"dzchunksize": fmt.Sprint(size), "dzchunkbyteoffset": "0",
+				"dztotalfilesize": fmt.Sprint(size * n)}}), 413)
+		if !strings.Contains(r.Message(), "68719476736") {
+			t.Fatalf("message %q does not name the limit", r.Message())
 		}
 	})
 }
