@@ -48,8 +48,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log = slog.Default()
 	}
 	log = api.WithRequestIDs(log)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if err := secureDataDir(cfg, log); err != nil {
+		return nil, err
 	}
 	key, err := secretKey(cfg)
 	if err != nil {

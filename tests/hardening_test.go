@@ -1,0 +1,89 @@
+package tests
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sachet-server/sachet/app"
+)
+
+// The data dir is private whatever already exists in it: directories
+// 0700, files 0600 (the SQLite database, its WAL and shared-memory files,
+// blobs, the key), and a data dir others could read is logged.
+func TestHardenedFileModes(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			database := "sqlite:" + filepath.Join(dir, "sachet.db")
+			if d == "mysql" {
+				database = freshMySQL(t)
+			}
+			// A data dir an older version left behind, with lax modes.
+			cfg := app.Defaults()
+			cfg.DataDir, cfg.Database = dir, database
+			a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+			stray := filepath.Join(dir, "blobs", "blobs", "old-blob")
+			if err := os.WriteFile(stray, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+				if err == nil && e.IsDir() {
+					os.Chmod(p, 0o755)
+				} else if err == nil {
+					os.Chmod(p, 0o644)
+				}
+				return err
+			})
+
+			logs := &obLockedBuffer{}
+			s := startWith(t, serverOpts{dialect: d, dataDir: dir, database: database, logOut: logs, logLevel: slog.LevelWarn})
+			tok := s.user("ann", "CREATE", "READ")
+			id := s.newShare(tok, "f.txt")
+			s.upload("POST", id, tok, []byte("private bytes"), 5)
+
+			var files int
+			filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+				if err != nil {
+					return nil // a file removed while we walk
+				}
+				fi, err := e.Info()
+				if err != nil {
+					return nil
+				}
+				want := fs.FileMode(0o600)
+				if e.IsDir() {
+					want = 0o700
+				} else {
+					files++
+				}
+				if fi.Mode().Perm() != want {
+					t.Errorf("%s: mode %#o, want %#o", strings.TrimPrefix(p, dir), fi.Mode().Perm(), want)
+				}
+				return nil
+			})
+			if d == "sqlite" {
+				for _, f := range []string{"sachet.db", "sachet.db-wal", "sachet.db-shm"} {
+					if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+						t.Errorf("%s: %v", f, err)
+					}
+				}
+			}
+			if files < 3 {
+				t.Errorf("only %d files checked", files)
+			}
+			if !strings.Contains(logs.String(), "data directory was readable by its group or others") {
+				t.Errorf("no warning about the data dir's mode in the log:\n%s", logs.String())
+			}
+		})
+	}
+}
