@@ -39,6 +39,9 @@ type App struct {
 	Blobs     *storage.FS
 	passwords *auth.Passwords
 	handler   http.Handler
+	// metrics is the Prometheus handler when it has a listener of its own
+	// (MetricsAddr); nil when the API serves /metrics.
+	metrics http.Handler
 }
 
 // Open prepares the data directory, connects and migrates the database,
@@ -87,7 +90,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	meta, err := newMeta(store, blobs, reg)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if cfg.MetricsAddr != "" {
+		a.metrics, metrics = metrics, nil // the API's /metrics is then 404
+	}
+	meta, err := newMeta(store, blobs, metrics)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -163,7 +170,7 @@ func registerMetrics(reg *prometheus.Registry, store *db.Store, throttle *auth.T
 
 // newMeta prepares what the meta routes serve: readiness checks, metrics,
 // the contract as YAML and JSON, and the reference page.
-func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*impl.Meta, error) {
+func newMeta(store *db.Store, blobs *storage.FS, metrics http.Handler) (*impl.Meta, error) {
 	spec, err := sachet.LoadSpec()
 	if err != nil {
 		return nil, err
@@ -183,7 +190,7 @@ func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*imp
 		return store.Ping(ctx)
 	}
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: blobs.Writable},
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
+		metrics, sachet.OpenAPIYAML, specJSON, page), nil
 }
 
 // readyTimeout bounds the database ping of /readyz.
@@ -266,6 +273,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
+	if a.metrics != nil {
+		// Asked for explicitly: failing to listen fails the start, where
+		// the optional pprof listener only warns.
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("invalid SACHET_METRICS_ADDR %q: %w", a.cfg.MetricsAddr, err)
+		}
+		go a.serveMetrics(cleanupCtx, mln)
+	}
 	go a.cleanupLoop(cleanupCtx)
 	if a.cfg.PprofAddr != "" {
 		go a.servePprof(cleanupCtx)

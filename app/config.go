@@ -46,6 +46,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
 	PprofAddr string
+	// MetricsAddr, when set, serves /metrics there, and the API's
+	// listener no longer does.
+	MetricsAddr string
 }
 
 // setting binds one flag to its environment variable.
@@ -109,6 +112,7 @@ var settings = []setting{
 	{"max-header-size", "SACHET_MAX_HEADER_SIZE", "largest request header block in bytes (431 beyond)", "65536", intSetting(1024, func(c *Config, n int64) { c.MaxHeaderBytes = int(n) })},
 	{"login-max-failures", "SACHET_LOGIN_MAX_FAILURES", "failed logins allowed per username and per client address within the login window (0: no limit)", "10", intSetting(0, func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
 	{"login-window", "SACHET_LOGIN_WINDOW", "the window failed logins are counted in", "15m", durationSetting(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{"metrics-addr", "SACHET_METRICS_ADDR", "serve /metrics on this address instead of the API's, e.g. 127.0.0.1:9100 (default: on the API's)", "", stringSetting(func(c *Config) *string { return &c.MetricsAddr })},
 	{"pprof-addr", "SACHET_PPROF_ADDR", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (default: off)", "", stringSetting(func(c *Config) *string { return &c.PprofAddr })},
 	{"trusted-proxies", "SACHET_TRUSTED_PROXIES", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", "", func(c *Config, v string) error {
 		p, err := ParsePrefixes(v)

@@ -2,8 +2,11 @@ package tests
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +86,53 @@ func TestHardenedFileModes(t *testing.T) {
 			}
 			if !strings.Contains(logs.String(), "data directory was readable by its group or others") {
 				t.Errorf("no warning about the data dir's mode in the log:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// bdFreeAddr is a loopback address nothing listens on, for a listener the
+// server opens itself.
+func bdFreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// With SACHET_METRICS_ADDR, /metrics is served there and no longer on the
+// API's listener.
+func TestHardenedMetricsAddr(t *testing.T) {
+	addr := map[string]string{"sqlite": bdFreeAddr(t), "mysql": bdFreeAddr(t)}
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s := start(t, d, func(c *app.Config) { c.MetricsAddr = addr[d] })
+			expect(t, s.req("GET", "/whoami", "", nil), 200)
+			r := expect(t, s.req("GET", "/metrics", "", nil), 404)
+			if !strings.Contains(r.Message(), "not served on this address") {
+				t.Fatalf("message %q", r.Message())
+			}
+			resp, err := http.Get("http://" + addr[d] + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), `sachet_http_requests_total{code="200",operation="whoami"} 1`) {
+				t.Fatalf("metrics listener: %d\n%.2000s", resp.StatusCode, body)
+			}
+			// Only /metrics there: the API is not.
+			resp, err = http.Get("http://" + addr[d] + "/whoami")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("metrics listener serves /whoami: %d", resp.StatusCode)
 			}
 		})
 	}
