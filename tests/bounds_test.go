@@ -49,20 +49,26 @@ func TestBoundedMultipart(t *testing.T) {
 			extra, pad  int
 			want        int
 			wantMessage string
+			missing     bool // address a share that does not exist
 		}{
 			// 4 parts + 12 = 16: the limit itself is fine.
-			{"sixteen parts", tok, 12, 0, 201, ""},
-			{"seventeen parts", tok, 13, 0, 400, "more than 16 parts"},
-			{"thousands of parts", tok, 5000, 0, 400, "more than 16 parts"},
-			{"header at 15 KiB", tok, 0, 15 << 10, 201, ""},
-			{"header over 16 KiB", tok, 0, 17 << 10, 400, "headers exceed the 16384-byte limit"},
-			{"megabytes of header", tok, 0, 4 << 20, 400, "headers exceed the 16384-byte limit"},
+			{"sixteen parts", tok, 12, 0, 201, "", false},
+			{"seventeen parts", tok, 13, 0, 400, "more than 16 parts", false},
+			{"thousands of parts", tok, 5000, 0, 400, "more than 16 parts", false},
+			{"header at 15 KiB", tok, 0, 15 << 10, 201, "", false},
+			{"header over 16 KiB", tok, 0, 17 << 10, 400, "headers exceed the 16384-byte limit", false},
+			{"megabytes of header", tok, 0, 4 << 20, 400, "headers exceed the 16384-byte limit", false},
 			// The body is judged last: no token, no permission → 401.
-			{"anonymous, too many parts", "", 5000, 0, 401, ""},
+			{"anonymous, too many parts", "", 5000, 0, 401, "", false},
+			{"missing share, too many parts", tok, 5000, 0, 404, "", true},
+			{"missing share, header too large", tok, 0, 1 << 20, 404, "", true},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				id := s.newShare(tok, "f.txt")
+				if c.missing {
+					id = "0b6f4b1e-5d43-4c1e-9a57-3f0d7e0c2a11"
+				}
 				ct, body := bdForm(t, "u-"+c.name, c.extra, c.pad)
 				r := expect(t, s.req("POST", "/files/"+id+"/content", c.token, body, "Content-Type", ct), c.want)
 				if !strings.Contains(r.Message(), c.wantMessage) {

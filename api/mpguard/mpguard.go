@@ -74,6 +74,7 @@ type Reader struct {
 	prev1   byte // inHeader: the last two bytes seen, to find the blank line
 	prev2   byte
 	parts   int
+	bad     bool // the boundary is not one RFC 2046 allows
 	err     error
 }
 
@@ -83,18 +84,20 @@ type Reader struct {
 func NewReader(r io.Reader, boundary string, lim Limits) *Reader {
 	g := &Reader{r: r, delim: []byte("\n--" + boundary), lim: lim, matched: 1}
 	// matched 1: the body's start counts as the "\n" before a delimiter.
-	if boundary == "" || len(boundary) > 70 || bytes.ContainsAny([]byte(boundary), "\r\n") {
-		g.err = &Error{What: "boundary"}
-	}
+	// Reported by Read, not now: a body nobody reads was never refused.
+	g.bad = boundary == "" || len(boundary) > 70 || bytes.ContainsAny([]byte(boundary), "\r\n")
 	return g
 }
 
-// Err is the error the body was failed with, or nil.
+// Err is the error a Read failed the body with, or nil.
 func (g *Reader) Err() error { return g.err }
 
 // Read reads from the body, failing it once it breaks a limit. Bytes read
 // in the same call as the breach are withheld.
 func (g *Reader) Read(p []byte) (int, error) {
+	if g.bad && g.err == nil {
+		g.err = &Error{What: "boundary"}
+	}
 	if g.err != nil {
 		return 0, g.err
 	}

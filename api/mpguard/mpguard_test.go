@@ -137,7 +137,11 @@ func TestReaderPassesBytesThrough(t *testing.T) {
 
 func TestReaderBadBoundary(t *testing.T) {
 	for _, b := range []string{"", "a\nb", "x\r", strings.Repeat("b", 71)} {
-		_, err := NewReader(strings.NewReader("--"+b+"\r\n\r\n"), b, Default).Read(make([]byte, 10))
+		g := NewReader(strings.NewReader("--"+b+"\r\n\r\n"), b, Default)
+		if g.Err() != nil {
+			t.Errorf("boundary %q: failed before any Read", b)
+		}
+		_, err := g.Read(make([]byte, 10))
 		var ge *Error
 		if !errors.As(err, &ge) || ge.What != "boundary" {
 			t.Errorf("boundary %q: %v", b, err)
