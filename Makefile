@@ -35,6 +35,7 @@ test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
 	$(GO) test -run='^$$' -fuzz='^FuzzChunkForm$$' -fuzztime=$(FUZZTIME) ./tests/
 	$(GO) test -run='^$$' -fuzz='^FuzzRange$$' -fuzztime=$(FUZZTIME) ./tests/
 	$(GO) test -run='^$$' -fuzz='^FuzzWriteChunk$$' -fuzztime=$(FUZZTIME) ./storage/
+	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./api/mpguard/
 
 bench: build ## benchmark suite of issue 4 (several minutes; SQLite, then MariaDB; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	sachet "github.com/sachet-server/sachet"
+	"github.com/sachet-server/sachet/api/mpguard"
 	"github.com/sachet-server/sachet/gen"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 	// Observer, when set, names each request's operation for its metrics
 	// and access log; wrap the returned handler with Observer.Wrap.
 	Observer *Observer
+	// Multipart bounds each multipart body's part headers and parts (400
+	// beyond); zero: mpguard.Default.
+	Multipart mpguard.Limits
 }
 
 // Deps are the collaborators behind the HTTP layer.
@@ -41,6 +45,9 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	}
 	if cfg.MaxJSONBytes <= 0 {
 		cfg.MaxJSONBytes = 1 << 20
+	}
+	if cfg.Multipart == (mpguard.Limits{}) {
+		cfg.Multipart = mpguard.Default
 	}
 	spec, err := sachet.LoadSpec()
 	if err != nil {
@@ -69,6 +76,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.Use(middleware.CORSWithConfig(corsConfig(cfg.CORSOrigins)))
 	g := &gate{ops: ops, auth: deps.Auth, pre: deps.Precheck, maxJSONBytes: cfg.MaxJSONBytes}
 	e.Use(g.middleware)
+	e.Use(guardMultipart(cfg.Multipart))
 
 	gen.RegisterHandlers(e, gen.NewStrictHandler(deps.Handlers, deps.Middlewares))
 	return e, nil

@@ -42,6 +42,9 @@ type App struct {
 	uploads   *upload.Manager
 	passwords *auth.Passwords
 	handler   http.Handler
+	// metrics is the Prometheus handler when it has a listener of its own
+	// (MetricsAddr); nil when the API serves /metrics.
+	metrics http.Handler
 }
 
 // Open prepares the data directory, connects and migrates the database,
@@ -51,8 +54,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log = slog.Default()
 	}
 	log = api.WithRequestIDs(log)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if err := secureDataDir(cfg, log); err != nil {
+		return nil, err
 	}
 	key, err := secretKey(cfg)
 	if err != nil {
@@ -63,6 +66,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	store.SetCacheTTL(cfg.CacheTTL)
+	store.SetMaxOpenUploads(cfg.MaxOpenUploads)
 	if err := store.Migrate(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
@@ -91,7 +95,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	meta, err := newMeta(store, blobs, reg)
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if cfg.MetricsAddr != "" {
+		a.metrics, metrics = metrics, nil // the API's /metrics is then 404
+	}
+	meta, err := newMeta(store, blobs, metrics)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -186,7 +194,7 @@ func registerMetrics(reg *prometheus.Registry, store *db.Store, throttle *auth.T
 
 // newMeta prepares what the meta routes serve: readiness checks, metrics,
 // the contract as YAML and JSON, and the reference page.
-func newMeta(store *db.Store, blobs blob.Store, reg *prometheus.Registry) (*impl.Meta, error) {
+func newMeta(store *db.Store, blobs blob.Store, metrics http.Handler) (*impl.Meta, error) {
 	spec, err := sachet.LoadSpec()
 	if err != nil {
 		return nil, err
@@ -207,7 +215,7 @@ func newMeta(store *db.Store, blobs blob.Store, reg *prometheus.Registry) (*impl
 	}
 	writable := func() error { return blobs.Writable(context.Background()) }
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: writable},
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
+		metrics, sachet.OpenAPIYAML, specJSON, page), nil
 }
 
 // readyTimeout bounds the database ping of /readyz.
@@ -290,6 +298,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
+	if a.metrics != nil {
+		// Asked for explicitly: failing to listen fails the start, where
+		// the optional pprof listener only warns.
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("invalid SACHET_METRICS_ADDR %q: %w", a.cfg.MetricsAddr, err)
+		}
+		go a.serveMetrics(cleanupCtx, mln)
+	}
 	go a.cleanupLoop(cleanupCtx)
 	if a.cfg.PprofAddr != "" {
 		go a.servePprof(cleanupCtx)

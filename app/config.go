@@ -25,6 +25,9 @@ type Config struct {
 	MaxChunkSize    int64
 	MaxChunks       int
 	MaxFileSize     int64
+	// MaxOpenUploads bounds each user's unfinished uploads (anonymous
+	// users share one budget); 0: no bound.
+	MaxOpenUploads int
 	MaxJSONBytes    int64
 	StaleAfter      time.Duration
 	IdleTimeout     time.Duration
@@ -49,6 +52,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// PprofAddr, when set, serves net/http/pprof there (keep it on loopback).
 	PprofAddr string
+	// MetricsAddr, when set, serves /metrics there, and the API's
+	// listener no longer does.
+	MetricsAddr string
 }
 
 // setting binds one flag to its environment variable.
@@ -95,7 +101,8 @@ var settings = []setting{
 	{"cors-origins", "SACHET_CORS_ORIGINS", "allowed browser origins, comma-separated", "*", stringSetting(func(c *Config) *string { return &c.CORSOrigins })},
 	{"max-chunk-size", "SACHET_MAX_CHUNK_SIZE", "largest chunk in bytes", "268435456", intSetting(1, func(c *Config, n int64) { c.MaxChunkSize = n })},
 	{"max-chunks", "SACHET_MAX_CHUNKS", "most chunks in one upload", "100000", intSetting(1, func(c *Config, n int64) { c.MaxChunks = int(n) })},
-	{"max-file-size", "SACHET_MAX_FILE_SIZE", "largest file in bytes (0: unlimited)", "0", intSetting(0, func(c *Config, n int64) { c.MaxFileSize = n })},
+	{"max-file-size", "SACHET_MAX_FILE_SIZE", "largest file in bytes (0: unlimited)", "68719476736", intSetting(0, func(c *Config, n int64) { c.MaxFileSize = n })},
+	{"max-open-uploads", "SACHET_MAX_OPEN_UPLOADS", "most unfinished uploads per user, anonymous users sharing one budget (0: no limit)", "32", intSetting(0, func(c *Config, n int64) { c.MaxOpenUploads = int(n) })},
 	{"max-json-size", "SACHET_MAX_JSON_SIZE", "largest JSON request body in bytes", "1048576", intSetting(1, func(c *Config, n int64) { c.MaxJSONBytes = n })},
 	{"stale-after", "SACHET_STALE_AFTER", "age at which uninitialized shares and unfinished uploads are deleted", "24h", durationSetting(func(c *Config) *time.Duration { return &c.StaleAfter })},
 	{"idle-timeout", "SACHET_IDLE_TIMEOUT", "cut a transfer or connection when no bytes move for this long", "60s", durationSetting(func(c *Config) *time.Duration { return &c.IdleTimeout })},
@@ -112,6 +119,7 @@ var settings = []setting{
 	{"max-header-size", "SACHET_MAX_HEADER_SIZE", "largest request header block in bytes (431 beyond)", "65536", intSetting(1024, func(c *Config, n int64) { c.MaxHeaderBytes = int(n) })},
 	{"login-max-failures", "SACHET_LOGIN_MAX_FAILURES", "failed sign-ins allowed per username and client address, and per username from addresses it has not signed in from (10x per address), before 429 (0: no limit)", "10", intSetting(0, func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
 	{"login-window", "SACHET_LOGIN_WINDOW", "time a used-up sign-in budget takes to refill fully (one attempt comes back every window/max-failures)", "15m", durationSetting(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{"metrics-addr", "SACHET_METRICS_ADDR", "serve /metrics on this address instead of the API's, e.g. 127.0.0.1:9100 (default: on the API's)", "", stringSetting(func(c *Config) *string { return &c.MetricsAddr })},
 	{"pprof-addr", "SACHET_PPROF_ADDR", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (default: off)", "", stringSetting(func(c *Config) *string { return &c.PprofAddr })},
 	{"trusted-proxies", "SACHET_TRUSTED_PROXIES", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For is believed", "", func(c *Config, v string) error {
 		p, err := ParsePrefixes(v)

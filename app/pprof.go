@@ -30,3 +30,18 @@ func (a *App) servePprof(ctx context.Context) {
 	a.log.Info("pprof serving", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
 	_ = srv.Serve(ln)
 }
+
+// serveMetrics serves /metrics alone on ln (SACHET_METRICS_ADDR), so that
+// the metrics can sit on an internal address while the API faces clients,
+// until ctx ends.
+func (a *App) serveMetrics(ctx context.Context, ln net.Listener) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	a.log.Info("metrics serving", "addr", "http://"+ln.Addr().String()+"/metrics")
+	_ = srv.Serve(ln)
+}

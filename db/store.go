@@ -82,6 +82,10 @@ type Store struct {
 	// abandoned.
 	leaseMu sync.Mutex
 	leases  map[int64]bool
+
+	// maxOpenUploads bounds each owner's unfinished uploads (0: no bound);
+	// see SetMaxOpenUploads.
+	maxOpenUploads int
 }
 
 // Open connects to the database named by dsn and returns a store; the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -70,7 +71,16 @@ func (s *Store) GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, t
 		}
 		err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at, assembly_id FROM uploads
 			WHERE share_id = ? AND dzuuid = ?`+s.forUpdate, shareID, key)
-		return notFound(err, "get or create upload", "share %s not found", shareID)
+		if err != nil {
+			return notFound(err, "get or create upload", "share %s not found", shareID)
+		}
+		// Created by this statement (or by a racer for the same upload in
+		// the same microsecond, which the count then simply includes):
+		// the owner's budget decides whether it may stay.
+		if s.maxOpenUploads > 0 && ts(r.CreatedAt.Time) == now {
+			return s.checkOpenUploads(ctx, tx, shareID)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -114,6 +124,66 @@ func (s *Store) SetUploadHandle(ctx context.Context, uploadID int64, handle stri
 		return "", err
 	}
 	return got.String, nil
+}
+
+// SetMaxOpenUploads bounds the unfinished uploads of each share owner
+// (anonymous users, who own the shares with no owner, share one budget):
+// GetOrCreateUpload refuses to create one more with TooManyRequests. 0, the
+// default, is no bound. Call it before the Store is shared.
+func (s *Store) SetMaxOpenUploads(n int) { s.maxOpenUploads = max(0, n) }
+
+// checkOpenUploads runs in the transaction that just created an upload of
+// share shareID, and fails it (undoing the creation) when the share's owner
+// now has more than maxOpenUploads. Uploads are counted by their share's
+// owner, who is the uploader: only owners may upload. In MySQL the owner's
+// row (the settings row for anonymous users) is locked first, so that
+// concurrent creations for one owner count one after another; the reads
+// before it are locking ones, so the count's snapshot is taken after the
+// lock. SQLite runs write transactions one at a time anyway.
+func (s *Store) checkOpenUploads(ctx context.Context, tx *sqlx.Tx, shareID string) error {
+	forShare := ""
+	if s.dialect == DialectMySQL {
+		forShare = " LOCK IN SHARE MODE" // the insert's foreign key check holds this lock already
+	}
+	var owner sql.NullString
+	if err := tx.GetContext(ctx, &owner, `SELECT owner_name FROM shares WHERE share_id = ?`+forShare, shareID); err != nil {
+		return notFound(err, "count open uploads", "share %s not found", shareID)
+	}
+	if s.dialect == DialectMySQL {
+		var err error
+		if owner.Valid {
+			var id int64
+			err = tx.GetContext(ctx, &id, `SELECT id FROM users WHERE username = ? FOR UPDATE`, owner.String)
+		} else {
+			// Readers take a missing settings row for the defaults, which
+			// this row holds: creating it changes nothing but gives the
+			// anonymous budget a row to lock.
+			_, err = tx.ExecContext(ctx, `INSERT INTO settings (id, default_permissions) VALUES (1, 0) ON DUPLICATE KEY UPDATE id = id`)
+		}
+		if err != nil {
+			return notFound(err, "count open uploads", "user %q not found", owner.String)
+		}
+	}
+	q := `SELECT COUNT(*) FROM uploads u JOIN shares s ON s.share_id = u.share_id WHERE s.owner_name IS NULL`
+	args := []any{}
+	if owner.Valid {
+		q = `SELECT COUNT(*) FROM uploads u JOIN shares s ON s.share_id = u.share_id WHERE s.owner_name = ?`
+		args = append(args, owner.String)
+	}
+	var n int
+	if err := tx.GetContext(ctx, &n, q, args...); err != nil {
+		return err
+	}
+	if n > s.maxOpenUploads {
+		who := "anonymous users already have"
+		if owner.Valid {
+			who = fmt.Sprintf("user %q already has", owner.String)
+		}
+		return domain.Errorf(domain.TooManyRequests,
+			"%s %d unfinished uploads, the most allowed at a time: complete one (or let it expire) before starting another",
+			who, s.maxOpenUploads)
+	}
+	return nil
 }
 
 // PutChunk records chunk c.Index of upload c.UploadID as the file c.FileID.

@@ -245,7 +245,8 @@ type ClientInterface interface {
 	// are missing the answer is `200`; the request that completes the
 	// upload gets `201`, after the joined file has atomically become the
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
-	// already initialized), then the form (`400`, `413`).
+	// already initialized), then the form (`400`, `413`; `429` when the
+	// chunk would start one upload more than its owner may have open).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -256,7 +257,8 @@ type ClientInterface interface {
 	//
 	// Replaces the content of a share that has some. Owner only. The same
 	// chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
-	// (owner), `423` (not yet initialized), then the form (`400`, `413`).
+	// (owner), `423` (not yet initialized), then the form (`400`, `413`,
+	// `429` as for `POST`).
 	// Readers see the old content or the new, never a mixture.
 	//
 	// Takes any type of body and a specified content type.
@@ -287,7 +289,9 @@ type ClientInterface interface {
 
 	// Metrics Prometheus metrics
 	//
-	// Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+	// Requests by operation and status, latencies, bytes moved, active
+	// uploads, database pool. `404` when the server is configured to serve
+	// them on an address of their own (`SACHET_METRICS_ADDR`) instead.
 	//
 	// Corresponds with GET /metrics (the `Metrics` operationId).
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -853,7 +857,8 @@ func (c *Client) HeadShareContent(ctx context.Context, shareId PathShareId, para
 // are missing the answer is `200`; the request that completes the
 // upload gets `201`, after the joined file has atomically become the
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
-// already initialized), then the form (`400`, `413`).
+// already initialized), then the form (`400`, `413`; `429` when the
+// chunk would start one upload more than its owner may have open).
 //
 // Takes any type of body and a specified content type.
 //
@@ -874,7 +879,8 @@ func (c *Client) UploadShareContentWithBody(ctx context.Context, shareId PathSha
 //
 // Replaces the content of a share that has some. Owner only. The same
 // chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
-// (owner), `423` (not yet initialized), then the form (`400`, `413`).
+// (owner), `423` (not yet initialized), then the form (`400`, `413`,
+// `429` as for `POST`).
 // Readers see the old content or the new, never a mixture.
 //
 // Takes any type of body and a specified content type.
@@ -945,7 +951,9 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 
 // Metrics Prometheus metrics
 //
-// Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+// Requests by operation and status, latencies, bytes moved, active
+// uploads, database pool. `404` when the server is configured to serve
+// them on an address of their own (`SACHET_METRICS_ADDR`) instead.
 //
 // Corresponds with GET /metrics (the `Metrics` operationId).
 func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3083,7 +3091,8 @@ type ClientWithResponsesInterface interface {
 	// are missing the answer is `200`; the request that completes the
 	// upload gets `201`, after the joined file has atomically become the
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
-	// already initialized), then the form (`400`, `413`).
+	// already initialized), then the form (`400`, `413`; `429` when the
+	// chunk would start one upload more than its owner may have open).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3094,7 +3103,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Replaces the content of a share that has some. Owner only. The same
 	// chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
-	// (owner), `423` (not yet initialized), then the form (`400`, `413`).
+	// (owner), `423` (not yet initialized), then the form (`400`, `413`,
+	// `429` as for `POST`).
 	// Readers see the old content or the new, never a mixture.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -3131,7 +3141,9 @@ type ClientWithResponsesInterface interface {
 
 	// MetricsWithResponse Prometheus metrics
 	//
-	// Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+	// Requests by operation and status, latencies, bytes moved, active
+	// uploads, database pool. `404` when the server is configured to serve
+	// them on an address of their own (`SACHET_METRICS_ADDR`) instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4338,6 +4350,8 @@ type UploadShareContentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON423 the response for an HTTP 423 `application/json` response
 	JSON423 *Locked
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -4380,6 +4394,11 @@ func (r UploadShareContentResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON423 returns the response for an HTTP 423 `application/json` response
 func (r UploadShareContentResponse) GetJSON423() *Locked {
 	return r.JSON423
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadShareContentResponse) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -4435,6 +4454,8 @@ type ReplaceShareContentResponse struct {
 	JSON413 *PayloadTooLarge
 	// JSON423 the response for an HTTP 423 `application/json` response
 	JSON423 *Locked
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -4477,6 +4498,11 @@ func (r ReplaceShareContentResponse) GetJSON413() *PayloadTooLarge {
 // GetJSON423 returns the response for an HTTP 423 `application/json` response
 func (r ReplaceShareContentResponse) GetJSON423() *Locked {
 	return r.JSON423
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ReplaceShareContentResponse) GetJSON429() *TooManyUploads {
+	return r.JSON429
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -4702,8 +4728,15 @@ func (r HealthzResponse) ContentType() string {
 type MetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MetricsResponse) GetJSON404() *NotFound {
+	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -6313,7 +6346,8 @@ func (c *ClientWithResponses) HeadShareContentWithResponse(ctx context.Context, 
 // are missing the answer is `200`; the request that completes the
 // upload gets `201`, after the joined file has atomically become the
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
-// already initialized), then the form (`400`, `413`).
+// already initialized), then the form (`400`, `413`; `429` when the
+// chunk would start one upload more than its owner may have open).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6330,7 +6364,8 @@ func (c *ClientWithResponses) UploadShareContentWithBodyWithResponse(ctx context
 //
 // Replaces the content of a share that has some. Owner only. The same
 // chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
-// (owner), `423` (not yet initialized), then the form (`400`, `413`).
+// (owner), `423` (not yet initialized), then the form (`400`, `413`,
+// `429` as for `POST`).
 // Readers see the old content or the new, never a mixture.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -6391,7 +6426,9 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 
 // MetricsWithResponse Prometheus metrics
 //
-// Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+// Requests by operation and status, latencies, bytes moved, active
+// uploads, database pool. `404` when the server is configured to serve
+// them on an address of their own (`SACHET_METRICS_ADDR`) instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7774,6 +7811,13 @@ func ParseUploadShareContentResponse(rsp *http.Response) (*UploadShareContentRes
 		}
 		response.JSON423 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7855,6 +7899,13 @@ func ParseReplaceShareContentResponse(rsp *http.Response) (*ReplaceShareContentR
 			return nil, err
 		}
 		response.JSON423 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -8023,6 +8074,13 @@ func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

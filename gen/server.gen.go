@@ -473,6 +473,9 @@ type Token = TokenResponse
 // TooManyRequests defines model for TooManyRequests.
 type TooManyRequests = Error
 
+// TooManyUploads defines model for TooManyUploads.
+type TooManyUploads = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
@@ -1502,6 +1505,8 @@ type TooManyRequestsJSONResponse struct {
 
 	Headers TooManyRequestsResponseHeaders
 }
+
+type TooManyUploadsJSONResponse Error
 
 type UnauthorizedJSONResponse Error
 
@@ -2837,6 +2842,20 @@ func (response UploadShareContent423JSONResponse) VisitUploadShareContentRespons
 	return err
 }
 
+type UploadShareContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadShareContent429JSONResponse) VisitUploadShareContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadShareContentdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -2971,6 +2990,20 @@ func (response ReplaceShareContent423JSONResponse) VisitReplaceShareContentRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceShareContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response ReplaceShareContent429JSONResponse) VisitReplaceShareContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3207,6 +3240,20 @@ func (response Metrics200TextResponse) VisitMetricsResponse(w http.ResponseWrite
 	w.WriteHeader(200)
 
 	_, err := w.Write([]byte(fmt.Sprint(response)))
+	return err
+}
+
+type Metrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response Metrics404JSONResponse) VisitMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5979,147 +6026,153 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vUhs7tu+rqHqmKjC3bQyBZIA6HzwJOWEuSagAtefM7ty03C3bGtqSR1IDzi6q7jvcN7xPckprSf3H",
-	"7rYNmJzZmXzaO7hbWpKW1t/fWv1bkMjJVAomjA6OfgvGjKZMwf/2k4RNzWcqRgz+nTKdKD41XIrgKOhn",
-	"t3SmSTyYGabjbhAGOhmzCbVPMpFPgqNfA/gt+BIGZjZlwVGgjeJiFNzfh8EbKQwT5i3XU6k5jjk/RcxF",
-	"xgU7JkOeMUEn7D+ioNvtRkEckltuxoQK8vndG3Jw+OfXJPYP/SkmQ6mIkKLTv3hzekrsH/UcgXd0Ms0s",
-	"SQ1TKDaVynSn6TAKgiW0nzExMuNFsvHvRA6JGTMykOmMcEFgL+pUDKWaUANEmFf75VRcGDZiqjoXnMLi",
-	"VJdjRpT9iWimblgaEtYddd2hkF5nt7f3cme/1+vFZIsONBMG9iae5JnhU6rMjn0SRtDxdp261nUDLVdC",
-	"U8P1kLO04eBw/j/tRHmv9zLR/BuD/2Nx2zH4FyytjXt+cklHixNdGCXFiNzQjKfUSEVSpvgNS8lQyQls",
-	"f4I0v9Dk4n2/s3fwatUiz6g2H2TKm1f2y5iJ6rjklmqSUW2IYtOMJiwlW+8vL89JSg1buaFnMqHNrG8P",
-	"NlGMGpYSxbTMVcJeaDKlZrxq0I/yQvDhsP3GCqntAy131v3afGs/ygsjFVs2dkfbJ+KQaEkoMfKaCcI1",
-	"EeyGKXLNpoYMZoSShCZjRqQiUyXvZpYUxf6Zc2U33aicNZOGgzfT9pkZNesPDVMNfMISKVJNjCS3lBsy",
-	"YEOpGDFqxsWI0BHlonFbqzfxgop0IO/a167xAVy65w85ZYKlVgBQMlDyVjNFEipeGKJyQXAYIpGn+uen",
-	"LzSRio/myfE74KZo2oD7MJhSRSfMOPF9OvRsfMFF0nBm8cvefkxu5zl6TDUR0pBkbO95SrR9m5gx16Tg",
-	"bEsdt2OgugjCwMrO4Cg4HXb8rB2cdjmzng4/SsE+UJOM1yZQG55lQKYUzIlZzYiVEHoZYXamDk61iqgW",
-	"cXthhSzQgkJXimxG+LCFOtgyS5Vl81W7hjMup+uctumAKR0xy9yKmVyJEMXfbpf08ZepFVCWSCZSexnZ",
-	"ZGpmBTX/zJmalcTYN2qEpGxI88wER7thMKF3fGJ5cW93//X+n1++2n8dBhMu8I+7jSrsnJrxxZgqdpo2",
-	"U6/tjy804WkIkkFIwROakUzeMpVQzcjV1enbLumLmRnbC8syzQhNU8W0ZjoSQuIYZCve7+3H291I+MVZ",
-	"iVmuDZ76ytPl4qbQSoeUHfaGvVcd+vpgt7PfO0w69HDIOn/ee/364PXB4PBwd79RW9klX2mmcNqmNeea",
-	"qRcabJNuM625f38ZrQ1TM9XMJ6eGTTSZMgU80Xr6TH1dwgEHFRbY7fVWnn3LRbJW2+Hubg+sIrxMuma7",
-	"/AfaLnHo/9056PXKf/U6h+Fer7N3GLfeqcULNWdtuCmCRlFqd5xp8xeZcjR+34xzcW3/x91z+7+lFWUt",
-	"uU5KDcxTzvhHxYbBUfCHndLG3sFf9Q4OCJPV9+aTYCSxP1rRRslbJaffrOTSZpa5X1hK8mkmabqoN8Gq",
-	"GHExRyqdTjOOxsbOPzRaHOvRCaN9xu0o92Z+QpmbTc4oc7N8ynOq9a1U6ZuxZ7CNTD03bPPcF8wYLkb6",
-	"3GutjUxdH3XFzBvcbT9m25RWYr4BS3RzU1bGvIdp4S8b3s9yyCUr2+hO+gGb57P6YMMbWRmyfc7Nbms5",
-	"4pIZN7ipfrym2eAveiqFRhn9F5p6qbF6+kIb/BZMmNagMgMuwJUkTvyD835EokIXR8GRdVimTJmZNaQm",
-	"XGurM8JAG2pyHRwFQ8qz4D5cc3knSknVpAXAs3dU2IloZnUMS4/BjnMUY2gD/jLkLEutoZnxCTddSwFo",
-	"GAzioCv7mB2BQZy2YaBvipXqPEmY1usv9oMbtWW5qPS4JuDkpcdEmrH1luyfNbHmHdrWbtNxjVIMM55s",
-	"jt9WHEjhidtdYGQo1YCnmnBDttIc52Sho1OxIVNMJCzd9rR6+iqk/mnnT3XqiqjQgAsKplmDfbJI2+1Y",
-	"ZoUXYs9pIZLXKUN5TTvgnt+phf1KsjtzobplQzQE9yoDlXGzNcZwD1dev2BJrriZdc5lxpPZqnG8216J",
-	"IS17HJ5xYaBONQ607KVazOg+DP7W8cRezqas8wnOaeXG+8DNfSXW9p7RFqfJveXDjD+P/8c6foz9bUys",
-	"+fEahIf76ZjEucpiQkVKYh+YjMmI3zDCTRl6rPBVNXy5dH/8czA7Sthnl9d9MXMKhNlHvHe53zuwbuT+",
-	"3iH85+Wu/Y/zLQ96L2OyZd24AdUsErmgN5RndJCxbfj5dUy2rHKyqneYZxkEGu7D4B2ogZSJx2rZyzGE",
-	"SFmKyvzDp7en7/7L+uqg66ToPpOFkdAsY8rqXJqbMRMGFFhKBrmBGCDNMnlr1T4Gq68fb0cUcR47WQZD",
-	"Pdei5qYJrVVkOdhH6DjGNzlGFb1NiRodVvpRmncyF49e60dJdJ6MkZDnWqUPf5X5AZJKhktjd1wbv5T2",
-	"ZMblkqjvViJFCrKbZt4Q3Z67/+sLVIyJKcNp9rxWkKPU7opdxzHR7IYpuwRQaCSRE0aobsmAYdzwR9Wc",
-	"RSxujbfx2e+nNBcZZG3LZ+7I53j097F3uPyZdbIupTyjaoMxrXYNSTT/xtBhhDwmu0sYS5t9TOdTnitW",
-	"CIZ3lGcbNFGWaHISnw4xcxNbYW7/dSUmtTxTTKYV0sgQaAOS4Tg+SnOB+Wqrzb+Ttwg5oqrzDqpIuKyV",
-	"VUlOKskbpjI61dVEUiS2GLVKxFBlNKEGkqWVRA7qNU2owHwO0flwyO+2F4TYo3m4muPHMJ3z+B+pF99K",
-	"wZ4tgoCD34fBpbxmmwt/w2ifXZSp+RYJdot57i75CFlujF+QwQyz3Nrnd2/pbF462d/BW1AyW8NBgOw3",
-	"EHEp5QcqZi7epb8DR0tJJlTM3NUi1BjLdvqYKGbUjGTUMDW3PEjJd4qc/LLFVbL3MPmVsBapVPzb423O",
-	"UxfNk4qwuykYeXhOz2CS9Uv7uZQ/ZGtA07CYXCqi2I289nSE5FZJMYpEolhqX6aZ3oZrTQWhQorZROba",
-	"G+kZTa5RQlT8AvQ/rkpH5XuojZRNmUiZSGaltxQS5xhtW5lU8ZyWKJMriCq+kfbknhCixGGsaYfjPGOQ",
-	"kqKitCsC0I8LRWKMElf6D8kFSwFPhp7GLfzZ57iLCM19QVE9v9iSDOwWicDuPzShmZZEM5FqEqffMELK",
-	"vzHrxKbfjDQ0s/PDnyIBHr17yhq7cjjUzMRA7gziqtQFicH5T8bMuk2Iu5gqpi25oFNc5NtlRBdGbIS0",
-	"Ffnh3mJ+OPRjcJGyBmBNr2M5KyXwM5p7XON2hGTAMnlbLBe3ALLBa81otwa4aMXDlcEX6fuYTwZMWcJc",
-	"jNq5lBgtR3bQdMKs/LeKYeaOMlieNi/m9Wf4qI3Nc95iPyN5Dm9RpZFmGTrKsJpjsvv//+//2zs4QOgi",
-	"ZKOFXQJVNDFMabcOb1nvLrhoYYBTNZHhD/KFLpGRq32+agroV7/IOTaaP7aCihI0JQf/YIkJ6nG2Ond7",
-	"AVLBXjlJ8qVpnSprADmwjBp+wyB05r0Vayx4h92uuQQl7MBx7zwac1LdGUc9Eta07iIIV191IVQXcY9O",
-	"9IHGCgFFOs4nVMDBLezH4u6Bmv2yNt2ekCba3/GMfWwE1iww7NXlu86fHVhYSBLvWAkZRXFIPl6dWUWb",
-	"oOk1x9XloZRY4NXMXkNKLGzt1EELape5+GMTT1XwQ8t3rYIUKgZs2rg6sGKBQuMN50WRgTBOAJhZ+6W7",
-	"kgFxrCYiPpQs1sp7a/BT+218DEt9uhVMfWwFa0n78wtN/EYfE5FnGZkwKnTFULM/a/twqfHr3EQzDohI",
-	"+zYaa4jnWljvOR0x1C4NcFMiGB+NBzK3TwOYC/1KS5IHSypnfKDD1TJfRV+cV7hz8U693sMrFdpLZG/O",
-	"1iBRs6l5oTF6cOzgvUblAgLI2zVxXuHyZVcoDG4VN+yTyGZLcD51phHsdl1Mj12mzNa9f3NcZF8MYbYm",
-	"9jkvDPKm4yrNdZLIlHXJGdfGh68maIAhhFgzxWnG0eYBaycSUqVMHZE3n0/6lyehSw2E5O3J2Yn999mn",
-	"N/87JGenF5ch6b/9cPoxJJ9P+m/RYPOXBV8OwgDfDsIAXw/CwL5v/3N6cRmEAYwQhIEdolHRlSttsIfO",
-	"6wvVx3YVLjynQ1IkyK0VnGV0qhkYnLDCMng9sZ6lql2cphV4ErlhE72SB8oDui9WRZWis6ACq1pkLwd8",
-	"/DqtL3u9qfSiwdIwXBM/LSDMNk7V4pRWWi1OhTUIX1OHWipF2V5v71Wnd9DZ613uvTzqHRy93O0e7L86",
-	"eLX79+rVty92DHcoVpqWl7uBuawB9NWrvGWrKSyA+zDgglvH2ccJFso1EEPishyQGNHddmIGUmaMApdk",
-	"Rb5r9bOgINYivdQ0Vq2N6d7Bq4YKogL4PGZ3vnDFW5BuLU4H5cLwjFQ2oUneT+FK2ZH/z6+9ziHtDL/8",
-	"9mr//o/rHEoBmX4MMrrgA2eor57NuTtzKWqPreffWFFLtWwDFryl+R1pIaQKXa4ZESVuvGTS2rHXGbHg",
-	"nrB2g9z6ioP/0nYRS5xgfSM+MENTamjVm0A7A+vfgJaYOAEB9S6mzIimx5HAlDigxRBTxUcCopVbxhs6",
-	"EFRGhWSKHPF2UwjgERe2VfacNxqFHlO9lpRHGdYg4AW7M6vNhMLkglKaxqLHS+tXElH4/fBYSHpVu8tu",
-	"qpAEKO4GTcbWVLGbh5Azr0XsnrhFucE8wV/ad7exwuYd8oGRLu97TFyVoBQMMG6zLvnMaNqBSherrHNx",
-	"LayFu8hB3U2wxyNFaTtXIRS1vuoTiMVYY9OKBFzK72adVU5okUVNXFDPYyzcM5qb8dcWB7BP/vrL5TFJ",
-	"Mm7JIsbKJsINoZB7klP6z5wRFOGNwYCKY1cqkDM5GoGZu2b8YGn0ZW1PecEZDKvOc2UTmrbwSrOGkMlj",
-	"jTBL2Ihrw9R3sq6qu7QKcS2auK0aZqisZH4hbVvXptMwgWYH75Ird+vsDVTFfVznDlbDK+t6g48/uo3u",
-	"5bKQDcLtn6wZgXV/KsamvX20Xvw98up8cimbYcICixGTXCm7SPs0GIEuLdQc7mvez/X17b/7/q0SB3Wa",
-	"2xhYtAbCX+2TjFm/T4ck5SNudEjibhyS+CuiaDrxMQRc4kyOuLA/ZBAgtv/H7gwTKT7nKYqbg5kTeudD",
-	"eq/25yN8Vc+z3/k77XzrdQ67Xztf/tcfm/T+L2NJJ3yTSjZfWoWLvo2rw52Lotqt0XwkCitlRdR2PW25",
-	"eI7W3HGY9gu7BlzxgFHFVD9HzBr+653X+3/95TJYTMtjkB5Kv+PzTxeXZAcC0jt4vF0C2FiYgdjjtBya",
-	"UM06XGgmNDf8hhVdByC+AZOWxzQ2ZoppcS6GsqE6niZjBvBaSvSEZhkkwTvofEJ/EtUlfUFoOuGCa6Og",
-	"Ywf6xz54TkUaiZGiYGiO2aQSPNXH7pktKzHKqPsN19xIy+Ve10SiPgWgmDXhZtvNhg6xDl0q1L7DyyAR",
-	"Fy4DGmLuPJW3Ah7jBjNJiul8AqIMYFJFiLMbiUj84Q+kjgWJxAUTKYn7Ds8Cfzwif4HdJdghBY7OtUhx",
-	"rW1WHWckfuFmLHNTPEqLgjGVC00cTqGenrCbJHUVQqIjYc8HwgRwRkRj9JHEDXHGuEs8o5kxhcN2EAEy",
-	"yE0kfAHd1oCmcHuoyRUrIDChB8CEkGi2FJGUAWpjuww7RCLe7+3GIWE3TNhTVdVlUHAEyK3Ms5QMWIFR",
-	"d5t/Xl3ZCU3GxAoSROWU5XKVmDw3DnnPBYnvOhq4uFM+YLe634LHsdvEDRkxownQfAzQnRqWHhbpHo5E",
-	"5emXsaf5E0TAAUfAkmsdiUuo6FPaAJAIESYsuSZU6Fum9FF1CruGLZh8O6ysKxL4xx2YaTvE2CcTiW+Z",
-	"0YQgd/0TQgwE6TGf4jAwAJa8bcX7e/DPao0kvAg1FPu7L6H/AqwLssz2GMAAgDoMe8p/vfj08YjEv0XO",
-	"H4uCIxJBhjgKQhJ55wz/DA2f7uOwCiOKhKbQueW2lpbukk+CAYp1infMk+gRw1qSjKoRI1vyhqlImFue",
-	"MBJf9N+8P7n8+qH/t6/vT/pvTz5/vTj9+0m8jSxevRlGTjUYK3ZykE8jZiy7vtwt7u00o1x0DLtzW1O0",
-	"IoLuKRmdMShHYNnwmORTDNFRE0bC0qT5N5YW9I6YIZWx7SB27wgTNyyTU9YlJxziebd0ZvmQaxR//ubG",
-	"xNfH+hP57EtK0+JY/CMkoUpxBk59/LeOe7JzmsaOniMggKeVHXmhI5HJEcm4tYuHUuGW+X23I86sxLhl",
-	"WdZBDKwdAOUF2k4YVoiEldPYDAguYp2ArVaDpvO1exSD7LhmU+MDnLdc10TahF4DDLPYhzM+4UZH4r3b",
-	"6UmuDbHrv2Gw15YExxaOJS5PP5x8urpEAaio0EOmyBZFVREJ1CQhoYW62CYTOiOGXkPBQSbFyP7XS5sQ",
-	"amysCs6NtzcigcCFibxh2KfLkXD69uykQsBnNsXOUA5laOWs1eJw/SPhLQ+wrKdMuS329z3EjCNIEpZi",
-	"KRSsORJxBbAZd11BlMty11B/dms98m8e8OcAZ1AtBdzgK6a4hqIphEE6e/+IDKS9NQpsEtCt2JQpEggo",
-	"haiztTRd2Mp19/hweunQLWiX6KOdHTllwgFrpBrtuJf0jn3W+ivcgN3qzJT++WkQBnDl0GTu9ro9CMxN",
-	"maBTHhwFL7u97kswyc0YjLIdsCt2dCVfOGKmpakNcF7nlqfMa1Tf4mRRLb/QVY1srbBCaZ2mwVHwn8wU",
-	"Scq5ove9Xu+ZekE0rQl/B/Tmfm+3bbyCwJ0ajBdeern6pbKcDqhwvWdWveUBq2Gg88mEqhlAsKwZUjNr",
-	"7AYaag/v1wCO05rkDWrfmtSQDYegR2OUAEEJ2gkaHB0KJkVDvGDhTCH0UDtV33Jm1r7YSlea+Y4hzXyx",
-	"fM8uSnTs/jrPVzosfD8O2N9d44356pmncs7VNAVHQU7YkzinKR5yYQ1ABIS6oY8Be2mloHchG/glNxvh",
-	"ltz85JXN8spnbP1YkwMP5pX7MNhJZdKuVPrE2owdK+gpQMzfX344K5tMlPhoKYyiiTm2toZdJ8BqoG8a",
-	"mKKYAR5LB4RYUDRvLRErlYy1b3fGZpLVtctaRZpAODYhe+TWu3hJcPTrl+pB9M9PKxvi2pj5Y5gwQ4Mv",
-	"sM+AtG3daPDGXP2OYuhgGT5h4IKIIpm+uHlnXBvIOuqg3ozx1+allY9AVDu4D1c/59IB91+e0wwo8vGN",
-	"5R/QUlAOXRCl+68tEJ50se2BgmTW/lQ9M7k/tF5qwNNZ+S+1WYIpdR6bDylsQfRxCAVA9WiD3g7B2UWY",
-	"pfXxwLfUdKa75KqIYhUxLGHdT3AaXewIweW/eSDL/Y570tU81xkZU3UIp3iMqqn291rg0zWOvehW8VPV",
-	"zHEk7kyl5tOd0bp86XCUpRSssATyacYak7TCzeXA9NV+CgiXGHLB9bjoTKi75KO0ni3PWKXfQ53P3sJs",
-	"JZ89yST5Pofe21/9RtE/wr6wt8YUrrXGU5kDt5PQB3OFQwPfhy2Whz/8Ljmt99GghsT/ebJUvDT6sktO",
-	"fHMabGl/kO6/MtM83eelRcHhxEEGH8AOAK2+f7gJU7b5teZJi9MMaCbonNwlFz7TUIKXYmIkJuGsI60r",
-	"8EUj50st2nzqJ+mtH96bfrAEe6Se+56Sr+qtQ9fcJ3C/qzBoc96r/PsXacZzuAa9hhf/NP78sf33H5E7",
-	"fXxgI2zZZLntVJRmowa/MIrRCUpTLLclF/l0KpXRJIYkdky2fFPuI6K5GGVFX+5IYGeRok/3XE+l1nZK",
-	"25jOb+gkpclWXOvIH4fY46Xe0yWMROx74/snKk8v9IDZ7pJ+sR745EIuuPGgdzOmwn+vxhovHl/kunbY",
-	"48R8aJNL5K0W377qodrRNwVa+aD/+MBaj5YfT1jr8foHIdpiCCt8M7cB92Gw13u1zt2rtf26D4OXa97x",
-	"akvFf13xs7fGFiw2TYJX19i9puZFT3YTPJ6FznelqIgj/5eVRuK4sU9XX4Nj4D7UJHNTfAtpUSW+ZzT9",
-	"ebcqdwtanz3ufvlXn3DH1ulrgziOonXilpCIdZCCvD/pv93uVq7fXM+Msqtk62v7Ta9VWiq6NlqFIzpj",
-	"pm0svJ4LEczFVmGtA7xa9tUt10pSl7ezaZxn6sZVEQLz/nql8Wnjwmry4H3ZT28jEuGJbmNjxBRSZtUA",
-	"Z0ksggywf6Vglhm6pGqkA8olElVMCkcwyNqf2Th2gMBITOjMw0SsfSFmWL0cWroc/DebhRASG1g3oAPd",
-	"c8gvEAbzg1iifecgxALoW4wFx3u9HjbmKTA0sDrf28jhexxsEYFkewCVo0ODkeFaAyK7K9TICU9ols3I",
-	"gEH/SxhjviEReQPYsyMCELAQAWpkCzzzbeiYa/+JkTwiVSRophiFb9sVdY/bLkUCDemlmizCwhaEP8au",
-	"58T/gz0j9zGVR8ncWpd8kLrrmBpzrat+OlXf3+Uvkh6IlHSMHFZu9pQpf48eIsh8kLwlAuDcudXySMsJ",
-	"q8uiS9dtKRKOQCWNTGQGPtT5p4vLuOEeVi7etruXkZi/mFYNWT34oNv42eMiGSavZZaWC1K+wjh03T0o",
-	"mfA7kyvWdI/dpvy8yD8v8hPQE5u7w0vDJfYyYSHR5i2Vvst2OWGA33ocMOJDFfAxQFY0KpxDEMjk+odO",
-	"hz0tHS+T60dkt6DFTTMj5OJZWcHnzQCKk1BR4wMoLUFGKL9AOmccAXk/GaLVBoD9eRJLjBnNzPhba+QU",
-	"LHKXxobCESWh/ASKVawbYI9RM3Xjqt8XQhsw+hMPb4MQqTN+w4QdthEYNWFG8SUYNN9umAxmlbIa2AKo",
-	"5AihDbBIONMhKcHsaUhoAq0QHTggLNDjZCpltrhxHxwh6+HQoOTigUA0N4Pv2Xmu5ISZMcs1gdINduc7",
-	"8BMst980Vq0y4aRYbMORODh61yfA2wHndMJIKpN8AqAMTeLi3RmdZDH4qDdMGWg/DIUkjcn5T1Mm+uen",
-	"9venpujnKx0b0/FuvoL0TW/0ZRUUGdqNcUtbstl2w1o3++SOJsZV/hb7XSk2cV8jZ7rMdoB812bZfv9X",
-	"/8PZw/bbE/lA9OX332+3tIb9hgjCauHrnJhCZrgyOBA8/geScsUSIxV8mM8nZY8jgVUsgk6KgjHu6sVI",
-	"USvU7NEAbU8U3QfrqNBq/+7NHsZnqFVrlfcAo1gHCIstPtQCGNbXGjWDYa9g+N81FrZowLEUCuvgKD84",
-	"EjZ3x+kZCf+9RhFEo3X82XWN0YRijWxR4wglNMS3HfBlbL46imxBnNdKhUhgmc12d8nHy3yfNF9nRc0Y",
-	"avjotR2gKJbjUJN7uAQPC01UHhHTqH6l9cdFw/YO18pv4dc6/6fhs8AMD+bkQmLuYHuMpeYYln1Led3J",
-	"p1ZEIE4SX//Nc9197Ipm8csIRd+N0HocyTgS3GgCAG4lcwMfILU2hj4iQuIM1qscU/hGX0i0JDHQGhdF",
-	"5vvuAwBUzOytgS/nu9A+lIejdi2Addtd8sb3+bKqcsKoNW5kJBKaZWgpl+SMmCGUJBmjPtlkrRxG2xAU",
-	"9iZ8pBOWnuD+zd2GHxeO6ZvEwCmnJArwnKNgkQeXyEuTK6jELT44UzAPFglgfFlm7vMiUHeo0Rxd1M94",
-	"BPixnMfYOPjmYwXM00ycenuUX7/cz9k8doNcV4xqHZZ9umL3YCeNZ7jEvp/Oj32Hod39v/EVhlN+0A0+",
-	"uUtcxTAl9SJ9b+pA6Y//mFRfFF0oYWJggUig61K8Ys+v+IgHOkahD2rA36y13nSW5fk90J7BF++fKDS+",
-	"kyHz6ATI4TqrqX+Da7Ou2wUfCcJXCTCZm+eRYNgI7IcXYXb//q1lmMzNA82QG3ntkt9oZjhhA+A+cmqw",
-	"l8qAQccT14Aa7ZOQ5CJjWkeiUvM4ptpzS4uU8kf0cDElf9a6b8iDWt/2styxjvFVbeK4YelVNCz80eXX",
-	"edkr8t9VgvmzfpghBr03XFUAyDD/bQWUSdjn61YqaPBGDZEiYWQLHtXQRSEStZ58vl0mF0mWpyzdPq7I",
-	"R+QAmrJiCvTMIuyVB/2xwKaLZZbGpWXHXZc4/CqfzC03UWs71ts+RcJzv/sDMWMljcmYY/8iXF62eiK1",
-	"Tk+RGLChVAybzHlUYkEHLN5Uu2UO8nSEnR5zDSDJxqAZ2Lo1Fn2gBJ/7+M9PSf6vYaUu1wB4WEQK9gK/",
-	"hVX9xlKbMihl+dIidBcnHkuiDc8yO7x2vRk8FNsjKrYgmLvdJZd4aeXQ+k7+VxjH3vL5S45fthtJ2Sh7",
-	"scC6iAP/iOXqDw3jbqZg/VHh2LZqdVdd4KUinDU2XARJCo31nMFJ+kRI0YEOPYRq4IQhgJtLPe86Z9qf",
-	"oOzAhPUOnm0aOnjmrFRbfhc66f/o1e3NDPOo4oOyR3970Xrs5VMMTR2hU/nAJ6pygWGdtKUe/Sl5o5/V",
-	"6BtCtG62vNzlErHi+zEZ0SZc+aOZLDdPYrGfBeX/4wxWVog/jbOaLKoddFuWGVYnIi0bEmJXbOcQ2VGO",
-	"3E8u2qN1jggy6H+sJRlSFUYCXR9wHpzFNXB96qw7ko/GpNFj8hAe7IAunK+EASaO3a/Qty7aG/stkrci",
-	"rHtqkP/ClD74QgDuA+iVJRe9bMFuoQ8wWWImoKtfsROOSc0egEAAvgD0Fp+uBEMBzQPoYf4yBvxTW9TC",
-	"+WVdcgkLZsMhS0zhbkqBcTKHKoOZ3BtIgj0lcGHdEw6aytAkdm5cJArU1Fxf4zf2P18vL89isrVLANLp",
-	"eHi7GQ51I6/B9kWL+ndiAT+nq3Ni+cC6IRWV4O6PXvR2nmib2Kt9W3weo9HyfQeN4xZ6x4Wkolmsm5Rn",
-	"GSJlqo39if8KQPm6FKyhx477RsczWrduhhb71uW6v2vquQJurIRBeMqE4WY2j1Ba7P15v4qvwt+AteAi",
-	"I3e0dZR2PbUhfokyssCgbkGjateAxn173kjo1aakNFCJjC2zd8DYdUQufssJ5Hc1MQls4FpvAzvfh/Nv",
-	"XUGKMnFxqq3aFzj0duV91GSLA1zU2zQXmmFhu6u0wPY2jAW1N77LSkgy58DZMTMJMa7KKK5aYHGYN7Uq",
-	"YPxSERhh5TdBakXT2FqlHDgpml7Mj4yFAaGHfrvFVoCzThVVBgPY5v2X+/8OAAD//w==",
+	"7L3tctu61S9+Kxi2M7H7p2TZsZPGnueDmjiN+3cSj19m9+lmTgiRkISaAlQAtK3s8cy5h3OH50rOYC2A",
+	"LxIpybacpzvNJ1sSCSwAC+sNv7XwW5DIyVQKJowODn8LxoymTMG//SRhU3NOxYjB55TpRPGp4VIEh0E/",
+	"u6UzTeLBzDAdd4Mw0MmYTah9kol8Ehz+GsBvwZcwMLMpCw4DbRQXo+D+PgzeSmGYMO+4nkrNsc35LmIu",
+	"Mi7YERnyjAk6Yf8VBd1uNwrikNxyMyZUkPP3b8nBmz+/JrF/6E8xGUpFhBSd/sXbkxNiv9RzBN7RyTSz",
+	"JDV0odhUKtOdpsMoCJbQfsrEyIwXycbviRwSM2ZkINMZ4YLAXNSpGEo1oQaIMK/2y664MGzEVLUvWIXF",
+	"ri7HjCj7E9FM3bA0JKw76rpFIb3Obm/v5c5+r9eLyRYdaCYMzE08yTPDp1SZHfsktKDj7Tp1reMGWq6E",
+	"pobrIWdpw8Jh/3/aifJe72Wi+TcG/7G4bRn8C5bWxjk/vqSjxY4ujJJiRG5oxlNqpCIpU/yGpWSo5ASm",
+	"P0GaX2hy8aHf2Tt4tWqQp1SbjzLlzSP7ZcxEtV1ySzXJqDZEsWlGE5aSrQ+Xl2ckpYatnNBTmdBm1rcL",
+	"myhGDUuJYlrmKmEvNJlSM17V6Cd5Ifhw2L5jhdT2gZY9635t3rWf5IWRii1ru6PtE3FItCSUGHnNBOGa",
+	"CHbDFLlmU0MGM0JJQpMxI1KRqZJ3M0uKYv/KubKTblTOmknDxptpO2dGzfpDw1QDn7BEilQTI8kt5YYM",
+	"2FAqRoyacTEidES5aJzW6k68oCIdyLv2sWt8AIfu+UNOmWCpFQCUDJS81UyRhIoXhqhcEGyGSOSp/tnJ",
+	"C02k4qN5cvwMuC6aJuA+DKZU0QkzTnyfDD0bX3CRNKxZ/LK3H5PbeY4eU02ENCQZ232eEm3fJmbMNSk4",
+	"21LHbRuoLoIwsLIzOAxOhh3fawe7Xc6sJ8NPUrCP1CTjtQnUhmcZkCkFc2JWM2IlhF5GmO2pg12tIqpF",
+	"3F5YIQu0oNCVIpsRPmyhDqbMUmXZfNWsYY/L6TqjbTpgSkfMMrdiJlciRPG32yV9/GVqBZQlkonUbkY2",
+	"mZpZQc2/cqZmJTH2jRohKRvSPDPB4W4YTOgdn1he3Nvdf73/55ev9l+HwYQL/HK3UYWdUTO+GFPFTtJm",
+	"6rX98YUmPA1BMggpeEIzkslbphKqGbm6OnnXJX0xM2O7YVmmGaFpqpjWTEdCSGyDbMX7vf14uxsJPzgr",
+	"McuxwVNfebpc3BRa6Q1lb3rD3qsOfX2w29nvvUk69M2Qdf689/r1weuDwZs3u/uN2soO+Uozhd02jTnX",
+	"TL3QYJt0m2nN/fvLaG3omqlmPjkxbKLJlCngidbVZ+rrEg44qLDAbq+3cu1bNpK12t7s7vbAKsLNpGu2",
+	"y3+h7RKH/nPnoNcrP/U6b8K9XmfvTdy6pxY31Jy14boIGkWpnXGmzV9kytH4fTvOxbX9x+1z+29pRVlL",
+	"rpNSA/2UPf5RsWFwGPxhp7Sxd/BXvYMNQmf1ufksGEnsj1a0UfJOyek3K7m0mWXuF5aSfJpJmi7qTbAq",
+	"RlzMkUqn04yjsbHzT40Wx3p0QmvnOB3l3Mx3KHOzyR5lbpZ3eUa1vpUqfTv2DLaRrueabe77ghnDxUif",
+	"ea21ka7rra7oeYOz7dts69JKzLdgiW6uy0qb99AtfLPh+SybXDKyjc6kb7C5P6sPNjyRlSbb+9zstJYt",
+	"Lulxg5Pq22vqDb7RUyk0yui/0NRLjdXdF9rgt2DCtAaVGXABriRx4h+c90MSFbo4Cg6twzJlysysITXh",
+	"WludEQbaUJPr4DAYUp4F9+GawztWSqomLQCevaPCdkQzq2NYegR2nKMYQxvwzZCzLLWGZsYn3HQtBaBh",
+	"MIiDruxjZgQacdqGgb4pRqrzJGFarz/Yj67VluGi0uOagJOXHhFpxtZbsl9rYs07tK3dpOMYpRhmPNkc",
+	"v61YkMITt7PAyFCqAU814YZspTn2yUJHp2JDpphIWLrtafX0VUj9086f6tQVUaEBFxRMswb7ZJG227HM",
+	"Ci/ErtNCJK9ThvKaZsA9v1ML+5Vkd+ZCdcuaaAjuVRoq42ZrtOEerrx+wZJccTPrnMmMJ7NV7Xi3vRJD",
+	"WvY4POPCQJ1qHGjZS7WY0X0Y/L3jib2cTVnnM6zTyon3gZv7SqztA6MtTpN7y4cZfy7/j7X8GPvbmFjz",
+	"7TUID/fTEYlzlcWEipTEPjAZkxG/YYSbMvRY4atq+HLp/PjnoHeUsM8ur/ti5hQIs49473K/d2DdyP29",
+	"N/Dn5a7943zLg97LmGxZN25ANYtELugN5RkdZGwbfn4dky2rnKzqHeZZBoGG+zB4D2ogZeKxWvZyDCFS",
+	"lqIy//j53cn7/7a+Oug6KbrPZGEkNMuYsjqX5mbMhAEFlpJBbiAGSLNM3lq1j8Hq68fbEUWcx3aWQVPP",
+	"Nai5bkJrFVkO9hE6jvFNjlFFb1OiRoeRfpLmvczFo8f6SRKdJ2Mk5LlG6cNf5fkASSXDobE7ro0fSvth",
+	"xuWSqO9WIkUKsptm3hDdntv/6wtUjIkpw2n2vFaQo9TOih3HEdHshik7BFBoJJETRqhuOQHDuOGPqjmL",
+	"WNwab+Oz309pLjLI2pbP3JLP8ejvY+5w+DPrZF1KeUrVBmNa7RqSaP6NocMI55jsLmEsbfYxnU95plgh",
+	"GN5Tnm3QRFmiyUl8MsSTm9gKc/vpSkxq50wxmVZII0OgDUiG5fgkzQWeV1tt/p28RTgjqjrvoIqEO7Wy",
+	"KslJJXnDVEanunqQFIktRq0SMVQZTaiBw9LKQQ7qNU2owPMcovPhkN9tLwixR/Nw9Ywfw3TO43+kXnwn",
+	"BXu2CAI2fh8Gl/KabS78Da2duyhT8y4S7BbPubvkE5xyY/yCDGZ4yq39+e4tnc1LJ/s7eAtKZms4CHD6",
+	"DURcSvmRipmLd+nvwNFSkgkVM7e1CDXGsp0+IooZNSMZNUzNDQ+O5DvFmfyywVVO76vju4LA06M5LtdM",
+	"kSigGU9YFBCaKUbTGRg7L/dILoZccD0ujlN0iJJP6sL0tRuPEsMn7NAaD9OMGQbnzltSkYwZwq25NeWK",
+	"bXtUAexYwBUIcECey3aHcNmtzLMUuyQUWBGHEoINb2WMvBVMVYceifii//bD8eXXj/2/f/18dvzp69XZ",
+	"6ef+u4u4OiVSME22qJBiNpG5hhNL7YxrKVgkBnk6Yma7i94UURS8LTOmwrpZb+JDa1DCeS3X5BaAOoDa",
+	"Mt5Gj0RhxOLEO3cEDs89u7mVseb6MOOjsQnBRaVEZ9JEYqgY03arcaNZNkS0QIkLmBSLpq24xJXSgNBA",
+	"8EckAP2B7GsJBZPC9kMUo4md7y55iyFIOSyocdMZCZh5yyaKEYpAEOpCrs45vBLWt5KKf3u893Ti4tLF",
+	"EFIncZ6Bt/qlJ1hqUrI1sDzlO5eKKHYjrz0dIa5vJBLFUvsyzfQ2KCgqSMlCbn0zmlzjRFc83GKyvMv9",
+	"PQyglE2ZSJlIZqXfHxLn4m9bdqjEAJaYRSim3jpWe/QyYzMFyz5nuJ2iyWdHBPA1F1RHqYIj/afkgqWA",
+	"jESf+bbcui90GWu8Lyiqn5S3HGt3iyPt7j/tRtKSaCZSTeL0G8b6+TcWh/ajkYZmtn/4KhIQm3JPWbdN",
+	"DoeamRjIneEWdHsPZEQyZollUZAJU8W0JResI3eG4872F1psBGcWSIfeItIh9G1wkbIGiFivYzkrJfAz",
+	"iiaucTpCMmCZvC2Gi1MAuIa1erRTA1y04uFK44v0fconA6YsYe60xQVHUNwhO2g6sYKfWBNn5pYyWA4A",
+	"Kfr1a/ioic1z3uIJInkOOVSlkWYZhnxgNEdk9//+7/+zd3CAIFzAVQg7BKpoYpjSbhzeR9xdCDaEAXbV",
+	"RIZfyBe6xPiujl5UDzN/9YOcY6P5ZSuoKOF/cvBPlpigHjGuc7cXIBUUoZMkX5rGqbIGuA7LqOE3DILA",
+	"3u+2toYPPdkxl/CaHVjunUejp6oz46hHwprGXYST66MuhOoigteJPtBYIeChx/mECli4hflYnD1Qs1/W",
+	"ptsT0kT7e56xT40QsQWGvbp83/mzg70LSeIdKyGjKA7Jp6tTq2gTdCLmuLpclBLVvprZa5ifhamdOpBM",
+	"bTMXXzbxVAUJt3zWKpi3osGmiatDhBYoNN4FXBQZCEgGqKS1X7orGRDbaiLiY8lirby3Bj+178bHsNRn",
+	"a+1/aoUdgjPwAo15O9FHRORZRiaMCk3mbX15K0qNX+cm8KiCMLBvo7GGyMSF8Z7REUPt0gCcJoLx0Xgg",
+	"c/s0wBIxQmJJ8rBf5YwPDB209FfRF2cV7lzcU6/3cEuFdhPZnbM1SNRsal5ojIMdOaC6UbmAo5Dtmjiv",
+	"cPmyLRQGt4ob9llksyWItTrTCHa7LjrNDlNm6+6/OS6yL4bQWxP7nBUGedNyleY6SWTKuuSUa6MLV6vi",
+	"A2mmOM042jxg7URCqpSpQ/L2/Lh/eRy6Q66QvDs+PbafTz+//f9DcnpycRmS/ruPJ59Ccn7cf4cGm98s",
+	"+HIQBvh2EAb4ehAG9n375+TiMggDaCEIA9tEo6IrR9pgD53VB6qP7ChcoFmHpIB6WCs4y+hUMzA4YYTl",
+	"McyEGhcTKTZO0wg8idywiV7JA+UC3RejokrRWVABCC6yl4Pwfp3Wh71eV3rRYGloromfFrCSG6dqsUsr",
+	"rRa7wmyar6nD35WibK+396rTO+js9S73Xh72Dg5f7nYP9l8dvNr9R3Xr2xc7hjs8Nk3Lzd3AXNYA+upV",
+	"3rLRFBbAfRhwwa3j7OMEC4lHiIZy53VwxKe77cQMpMwYBS7JipPb1c+CgliL9FLTWLU2pnsHrxpy4QoI",
+	"/5jd+RQsb0G6sTgdlAvDM1KZhCZ5P4UtZVv+X7/2Om9oZ/jlt1f7939cZ1EK8P9jMP4FHzhDfXVvzt2Z",
+	"A1v4LBH+jRVZgcsmYMFbmp+RFkKqIPyaEVFmQJRMWlv2OiMW3BPWdpAbX7HwX9o2Yol4rU/ER2ZoSg2t",
+	"ehNoZ2AmJ9ASEycgIHPLlGf76VGEsVXEPSI6kI8ExN23jDd04HgEFVIZXtxuCgE8YsO2yp6zRqPQZwes",
+	"JeVRhjUIeMHuzGozoTC5ICmsMX330vqVRBR+PzwWkl7V7rKTKiQBirtBk7E1VezmIeTMaxE7J25QrjFP",
+	"8Jf22W3MFXuPfGCkQzAcEZfvCmFsbeisS84ZTTuQs2WVdS6uhbVwFzmouwn2eKQobecqBFXXR30MsRhr",
+	"bFqRgEP53YyzygktsqiJC+oncgv7jOZm/LXFAeyTv/1yeUSSjFuyiLGyiXBDKJyiyin9V84IivDGYEDF",
+	"sSsVyKkcjcDMXTN+sDT6sranvOAMhlXnuTIJTVN4pVlDyOSxRpglbMS1Yeo7WVfVWVqVOyCauK0aZqiM",
+	"ZH4gbVPXptPwKNg23iVXbtfZHaiK/bjOHqyGV9b1Bh+/dBudy2UhG0wcebJmBNb9qRib5vbRevH3yKvz",
+	"h0vZDA8sMK02yZWyg7RPgxHoj2QbwyPN87m+vv1Pn79V4qBOcxsDi9ZA+Kt9kjHr9+mQpHzEjQ5J3I1D",
+	"En9FPFgnPoKAS5zJERf2hwwCxPY/dmeYSPE5T1HcHMyc0Dsf0nu1Px/hq3qe/c4/aOdbr/Om+7Xz5f/7",
+	"Y5Pe/2Us6YRvUsnmS/PJ0bdxGeVzUVQ7NZqPRGGlrIjarqctF9fRmjsuO+PCjgFHPGBUMdXPEX2Jn957",
+	"vf+3Xy6DxWN5DNJDEYP47PPFJdmBgPQOLm+XAMobeiB2OS2HJlSzDheaCc0Nv2FF/QyIb0Cn5TKNjZni",
+	"sTgXQ9lQ54EmYwZAcUr0hGYZHIJ30PmESjuqS/qC0HTCBddGQe0Z9I998JyKNBIjRcHQHLNJJXiqj9wz",
+	"W4BkKaLuN1xzIy2Xe10TiXoXAErShJtt1xs6xDp0R6H2HV4GibhwJ6Ahnp2n8lbAY9zgSZJiOp+AKAPA",
+	"XxHi7EYiEn/4A6ljQSJxwURK4r7Ds8CXh+QvMLsEa/3A0rliP65I06rljMQv3IxlbopHaZH6qHKhicMp",
+	"1I8n7CRJXYWQ6EjY9YEwAawR0Rh9JHFDnDHuEs9oZkxhsR1EgAxyEwmfCro1oCnsHmpyxQoITOgBMCEc",
+	"NAPQLGWA2tguww6RiPd7u3FI2A0TdlVVdRgUHAEH4RqwItvCTf5ZdWTHNBkTK0gQlVMmflZi8ty4HBIu",
+	"SHzX0cDFnfIBO9X9FjwOwLQMGTGjCdB8BNCdWlYIDNI9HInK0y9jT/NniIADjoAl1zoSl5CbqrQBIBEi",
+	"TFhyTajQt0zpw2oXdgxb0Pl2WBlXJPDLHehpO8TYJxOJB3k15UK4SiAhBoL0mE+xGWgAkze34v09+FjN",
+	"9oUXIRtof/clVBKBccEps10GMAAgo8iu8t8uPn86JPFvkfPHouCQRHBCHAUhibxzhl9D6bL7OKzCiCKh",
+	"KdQguq0dS3fJZ8EAjz3FPeZJ9Nh3LUlG1YiRLXnDVCTMLU8YqeL6Phz33x2ff704+cdxvI0sXt0ZRk41",
+	"GCu2c5BPI2Ysu77cLfbtNKNcdAy7c1NTFNWCOkAZnTHlYHdHJJ9iiI6aMBKWJs2/sbSgd8QMqbRtG7Fz",
+	"R5i4YZmcsi455hDPu6Uzy4cIxIuE37kx8ZnefkXOfXJ0WiyLf4QkVCnOwKmP/95xT3ZO0tjRcwgE8LQy",
+	"Iy90JDI5Ihm3dvFQKpwyP++2xZmVGLcsyzqI5rYNoLxA2wnDCpGwchrLWsFGrBOw1WrQdL52D2OQHdds",
+	"anyA85brmkib0GsAFBfzcMon3OhIfHAzPcm1IXb8Nwzm2pLg2MKxxOXJx+PPV5coABUVesgU2aKoKiLh",
+	"8aO0UBfbZEJnxNBrSJ3JpBjZv17aOKSpNRqNtzcigcCFibxhWHHOkXDy7vS4QsA5m2KNM4cytHLWanHY",
+	"/pHwlgdY1lOm3BT7/R7iiSNIEpY6GKodcyTiCvQ47rrUPnfKXUP92an1yL95wJ8DnEHeH3CDz/3jGtL/",
+	"EAbp7P1DMpB21yiwSUC3eoQpQqMh6mwtTRe2cnVqPp5cOnQL2iX6cGdHTplwwBqpRjvuJb1jn7X+Cjdg",
+	"tzozpX92EoQBbDk0mbu9bg8Cc1Mm6JQHh8HLbq/7EkxyMwajbAfsih1dOS8cMdNSngk4r3PLU+Y1qi/W",
+	"s6iWX+iqRrZWWKG0TtLgMPgrM8Uh5Vz5hr1e75mqmjSNCX8H9OZ+b7etvYLAnRqMF156ufqlMjEUqHBV",
+	"lFa95QGrYaDzyYSqGUCwrBlSM2vsBBpqF+/XAJbTmuQNat+a1HAaDkGPxigBghK0EzTYOqT+ioZ4wcKa",
+	"Quihtqq+eNKsfbCV+krztW+a+WL5nF2U6Nj9dZ6v1Ar5fhywv7vGG/N5YE/lnKtpCo6CnLAncU5TPOTC",
+	"GoAICHVNHwH20kpB70I28EtuNsItufnJK5vllXMsYlqTAw/mlfsw2Ell0q5U+sTajB0r6ClAzD9cfjwt",
+	"y6WU+GgpjKKJObK2BuZd+IwSMEXxBHgsHRBiQdG8s0SsVDLWvt0Zm0lW1y5rpRsD4VhO75FT7+IlweGv",
+	"X6oL0T87qUyIK8jnl2HCDA2+wDwD0rZ1osEbc5loiqGDZfiEgQsiisP0xck75drAqaMO6mVFf20eWvkI",
+	"RLWD+3D1c+444P7Lc5oBxXl8Y/oHFMeUQxdE6f57C4QnbWy7oCCZtV9Vz0zui9ZNDXg6K/+lNkswpT51",
+	"yoUUtiD6OIQEoHq0QW+H4OwizNL6eOBbajrTXXJVRLGKGJaw7ic4jS52hODy3zyQ5X7HPemy9+uMjEd1",
+	"CKd4jKqpVqpb4NM1lr2ou/JT1cxxJM5MJXvZrdG6fOlwlKUUrLAE8mnGGg9phevLgemrlUEQLjGfFNol",
+	"n6T1bHnGKpVL6nz2Dnor+exJJsn3WfTe/uo3ikoo9oW9NbpwRWKeyhw4nYQ+mCscGvg+bLE8/OJ3yUm9",
+	"Igw1JP7r8VLx0ujLLlnxzWmwpZVuuv/OTPN0n5cWCYcTBxl8ADsAtPr+4SZMWbDamictTjOgmaAGeJdc",
+	"+JOGErwUEyPxEM460roCXzRyPtWizad+kt764b3pB0uwR+q57yn5qt461H9+Ave7DIM2573Kv3+RZjyH",
+	"a9BrePFP488f23//EbnTxwc2wpZNlttORWk2avALoxidoDTFdFtykU+nUhlNYjjEjsmWLy9/SDQXo6yo",
+	"MB8JrJFTVJyfqw7WWhhsG4/zG2qiabIV1+6WiEOsVlSvThRGIva3PPgnKk8vVDPa7pJ+MR64PCQX3HjQ",
+	"O9bYwJuXrPHi8UWu/oxdTjwPbXKJvNXiC7E9VDv68lYrH/TXaKz1aHkNyFqP1682aYshrPDN3ATch8Fe",
+	"79U6e69WwO4+DF6uucerxUH/fcXP3hpTsFj+C15dY/aaynA92U3weBY6X5WiIo78NyuNxHFjxbm+BsfA",
+	"XTkmc1Pc6rWoEj8wmv7cW5W9BUX8Hre//KtP2GPr1LVBHEdRBHRLSMQ6SEE+HPffbXcr22+uZkZZH7X1",
+	"tf2m1yrFQV1BuMIRnTHT1hZuz4UI5mLRu9YGXi27P84VRdXl7mxq55nqylWEwLy/Xinh2ziwmjz4UFaG",
+	"3IhEeKLb2BgxhSOzaoCzJBZBBliJVTDLDF1SNdIB5RKJKiaFIxhk7QtjjhwgMBITOvMwEWtfiBlmL4eW",
+	"Lgf/zWZYa2tg3YAOVM8hv0AYzDdiifaVgxALoG8xFhzv9XpYmKfA0MDoynJcEPt1sEUEku0BVI4ODUaG",
+	"awWI7KxQIyc8oVk2IwMGlVyhjfmCROQtYM8OCUDAQgSokS3wzLeh9rP9iJE8IlUkfG20St7jtjsigasV",
+	"pJrUYWFHHmtSwDQXi7HZVXGjm0hcW1Gpx2anf0xvGFwQt91kp2EsfE6dPNjTctcMPUqG1+6PACm+juky",
+	"Vwrrp5P2CCdtf+/N6sfnSiQ+PfJQnL0gYNPtp7AiYKZM+e38EHnqY/UtgQjnVa4Wi1pOWF0kXrqiT34H",
+	"TpU0MpEZuHJnny8u4wZxUNn/2048RGJePlhtaNXx2kLBunggFSjiB7F7u7XPPWiT4cm6zNJymMqnP4eu",
+	"9AglE35ncsWahIKbqp9S4adU+D5SoYoI2ZxAWBoCsjsTk6M2b3313Qmekyx4E+uAER9+gas6WVF8cQ4V",
+	"IZPrH/qI72kQA5lcP+LEDsr2NDNCLp6VFfxZIMCLEipqfADpMsgI5f3AcwYakPeTIVoNCpifJ7HEmNHM",
+	"jL+1RoPBy3BH85AMoySk1EACjnVt7DJqpm5cRv9CuAZaf+LibRD2dcpvmLDNNoK9JswovgRX54uBk8Gs",
+	"kioEUwDZKSFUORYJZzokJUA/DQlNDL8p3DEdFpB4MpUy66LpVN7E7HDICNEb8lGOBYnx+0hAOgn07JH6",
+	"LlGHK6gpt1XkqRxfnp+8vfjaf/fuPN4mXGjDaGPQ+qMb+npoPkhceSCcz/XgK5+eKTlhZsxyTSABht35",
+	"GzkIFi3ofrcN1cIrFQonxew0cI3LAuh63EE7zp9OGEllkk8AC6NJXLw7o5MshtDADYNy10ZC/k4jJuLz",
+	"lIn+2Yn9/anIiPkE00YUhOuvIH3TWMzLKhY1tBPjhrZksu2EtU728R1NjEu4Lua7sq8g8RBSSYtDJlBB",
+	"2iyb7//ufzx92Hx7Ih8Iev3+8+2G1jDfELhZrR+c3Cqkmss+BNnofyApVywxUs2wXj2ehR9FApOHBJ0U",
+	"eXpFPfsiRavZVwPanqhdDtbR8tWy6ZtdjHNIEWxVSYBeWQd/jJVV1AIG2ad4NWOQr6D53zUEuah7shSB",
+	"7FBAPzgAOXfL6RkJP6+Re9JowJ+7Yj2aUExNLlJLIXOJ+GoPPnvQJ6WRLQivW6kQCcxu2u4uuf3Ql6fz",
+	"6W3UjCF1kl7bBoocRa7x2ot2GDLUrnlEtKZ6zfOPC0LuvVnrWBGv+/2fRi0DMzyYkwuJuYNVSZaaY5ht",
+	"L+V1J59aEYHwVHz9N89197HLVcYLKYpyJ6F1ipJxJLjRBHDzSuYGbjC2NoY+JEJiD9bxhYMIbuBalBho",
+	"jYvc/n137wIVM7trWKaZP1GBrHzUrgWecbtL3vryalZVThi1xo2MREKzDE3rkpwRM4SSJGPUn/Et8QH+",
+	"ykAffKITlh7j/M3thh8XBetr88AqpyQKcJ2jYJEHl8hLkytIgC5urCqYB3MzMJ4uM3erC6R7ajRHF/Uz",
+	"LgHetvUYGwfffKyAeZqJU69K8+uX+zmbx06QK0ZSTX+zT1fsHixg8gyb2Jcx+rH3MNwy8B+8hWGVH7SD",
+	"j+8Sl6hNSb02gjd1IOPK30bXF0XxT+gYWCAS6LoUr9j1K+5OQcco9FEQ+M5a601rWa7fA+0ZfPH+iULj",
+	"Oxkyjz7aWf+sprjEb7Ou2wUfCcJXCTCZm+eRYFh/7YcXYXb+/qNlmMzNA82QG3ntDvvRzHDCBjCV5MRg",
+	"CZsBg0Izru432ichyUXGtIYQc/W2QMctLVLKL9HDxZT8WWJgQx7U+raX5Y51jK9q7cwNS6+iTuSPLr/O",
+	"yhKd/6kSzK/1wwwxKHnikjFAhvkrLVAmYXm1W6mgrh41RIqEkS14VEPxikjUSiH6KqVcJFmesnT7qCIf",
+	"kQNoyoou0DOLsEQhlCUDmy6WWRqXlh13xfnwMkSZW26i1nasV9uKhOd+9wUxYyWNyZhj/yJcXlbYIrUC",
+	"W5FwV99CbT8PBi3ogMGbapFSvDoWym1pwKY2Bs3A1q2x6AMl+NydSz8l+b+HlbpcA+BiESnYC7yCrHq1",
+	"VZsyKGX50tx/FyceS6INzzLbvLvSWHsEvAd9bEEwd7tLLnHTyqH1nfyv0I7d5fObHC8UHEnZKHsxr72I",
+	"A/+IVQIeGsbdTJ2AR4Vj24oEuKQOLxVhrd310laSArjTGZykT4QUHSiMRKgGThgCprzU865gqf0Jsj1M",
+	"WC+c2qahg2c+lWo734ULDH70ogLNDPOonI/yaoT2WgGxl08xIP+hQPzAH1TlAsM6aUsZgKecG/0sArAh",
+	"rO5ms/rdWSIm2j/mRLQJR/9oJsvNk1jsZx7//ziDlYn5T+OsJotqB92WZYbVsUjLOpBYjNw5RLaVQ/eT",
+	"i/ZonSOCDHCCWpIhVWEk0PUB58FZXANXHtC6I/loTBo9Jg/hwcLzwvlKGGDiWHQMfeuiqrSfInkrwrqn",
+	"BudfeKQPvhCgAQF6ZclFL1uwWyi/TJaYCejqV+yEI1KzByAQgC8AvcWNoWAooHkApeNfxoB/aotaOL+s",
+	"Sy5hwGw4ZIkp3E0pME7mUGXQk3sDSbCrBC6se8KhZxmaxM6Ni0SBmporJ/3W/vl6eXkak61dAqhTx8Pb",
+	"zXCoG3kNti9a1L8TC/g5XZ1jywfWDamoBLd/9KK380TbxG7t2+JWkkbL9z3U61so2ReSimaxblKeZYiU",
+	"qd6nQPzlC+XrUrCG0kbuapRntG5dDy32rTvr/q5HzxVwYyUMwlMmDDezeYTSYsnV+1V8Ff4GrAUbGbmj",
+	"rZC3K2UO8UuUkQUGdQvqg7u6P+7KfyMha1VJaSABHCuV74Cx64hcvEIL5Hf1YBLYwFU8B3a+D+ffuoIj",
+	"ysTFqbZqF5/o7cr7qMkWG7ioV8cuNMPCdFdpgeltaAvSg3xxm5BkzoGzbWYSYlyVVlxCw2Izb2vJ13hB",
+	"FBhh5VUstVx1rGhTNpwUtUbmW8bchdBDv91gK8BZp4oqjQFs8/7L/f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 )
 
@@ -24,7 +25,7 @@ type Meta struct {
 	docsHTML []byte
 }
 
-// NewMeta returns the meta handlers. metrics may be nil (404 then).
+// NewMeta returns the meta handlers. metrics may be nil: /metrics is then 404.
 func NewMeta(checks Checks, metrics http.Handler, specYAML, specJSON, docsHTML []byte) *Meta {
 	return &Meta{checks: checks, metrics: metrics, specYAML: specYAML, specJSON: specJSON, docsHTML: docsHTML}
 }
@@ -47,8 +48,12 @@ func (h *Meta) Readyz(ctx context.Context, _ gen.ReadyzRequestObject) (gen.Ready
 
 // Metrics serves the Prometheus exposition through the registry's handler.
 func (h *Meta) Metrics(ctx context.Context, _ gen.MetricsRequestObject) (gen.MetricsResponseObject, error) {
+	if h.metrics == nil {
+		// Served on an address of their own (SACHET_METRICS_ADDR), not here.
+		return nil, domain.Errorf(domain.NotFound, "Metrics are not served on this address.")
+	}
 	r, _ := ctx.Value(requestKey{}).(*http.Request)
-	if h.metrics == nil || r == nil {
+	if r == nil {
 		return nil, errors.New("impl: metrics handler or RequestInContext missing")
 	}
 	return handlerResponse{h: h.metrics, r: r}, nil

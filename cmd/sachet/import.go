@@ -28,14 +28,9 @@ func (f *importFlags) bind(fs *flag.FlagSet) {
 }
 
 // source takes the one positional argument, parsing flags that follow it.
-func (f *importFlags) source(fs *flag.FlagSet) error {
-	var pos []string
-	for fs.NArg() > 0 {
-		pos = append(pos, fs.Arg(0))
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return err
-		}
-	}
+// source takes the one positional argument, which may stand before or
+// after the flags (sachet import DB --files DIR).
+func (f *importFlags) source(pos []string) error {
 	if len(pos) != 1 {
 		return errors.New("import needs exactly one source: the Python Sachet's SQLite file or MySQL DSN (mysql:user:pw@tcp(host:3306)/db)")
 	}

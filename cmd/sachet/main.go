@@ -27,9 +27,10 @@ const usage = `usage: sachet <command> [flags]
 
 commands:
   serve                                   run the server
-  user create --username NAME [--password PW] [--admin]
-                                          create a user (prompts for the password)
-  user delete NAME [--yes]                delete a user
+  user create --username NAME [--password-file FILE|-] [--admin]
+                                          create a user (prompts for the password;
+                                          --password PW works too, but shows it to ps)
+  user delete NAME [--yes]                delete a user (flags before or after NAME)
   import --files DIR [--timezone ZONE] [--dry-run] SOURCE
                                           bring users, settings and shares over from a
                                           Python Sachet (SOURCE: its SQLite file or a MySQL DSN)
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var (
 		username = new(string)
 		password = new(string)
+		pwFile   = new(string)
 		admin    = new(bool)
 		yes      = new(bool)
 		imp      importFlags
@@ -78,7 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "serve", "cleanup", "migrate":
 	case "user create":
 		username = fs.String("username", "", "the new user's name")
-		password = fs.String("password", "", "the password (prompted for, without echo, when absent)")
+		password = fs.String("password", "", "the password (visible to other local users in the process list: prefer --password-file, or the prompt)")
+		pwFile = fs.String("password-file", "", `read the password from this file ("-": standard input); one trailing newline is dropped`)
 		admin = fs.Bool("admin", false, "grant the ADMIN permission")
 	case "user delete":
 		yes = fs.Bool("yes", false, "do not ask for confirmation")
@@ -88,12 +91,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
 	if cmd == "import" {
-		// The source may come before flags too: sachet import DB --files DIR.
-		if err := imp.source(fs); err != nil {
+		if err := imp.source(args); err != nil {
 			return err
 		}
 	}
@@ -121,9 +124,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stdout, "removed %d stale files, %d orphan files, %d expired token records\n", r.StaleFiles, r.OrphanFiles, r.RevokedTokens)
 		return nil
 	case "user create":
-		return userCreate(ctx, a, *username, *password, *admin, stdin, stdout, stderr)
+		return userCreate(ctx, a, *username, *password, *pwFile, *admin, stdin, stdout, stderr)
 	case "user delete":
-		return userDelete(ctx, a, fs.Args(), *yes, stdin, stdout, stderr)
+		return userDelete(ctx, a, args, *yes, stdin, stdout, stderr)
 	case "import":
 		return imp.run(ctx, a, cfg.StaleAfter, stdout, stderr)
 	}
@@ -144,9 +147,18 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-func userCreate(ctx context.Context, a *app.App, username, password string, admin bool, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCreate(ctx context.Context, a *app.App, username, password, pwFile string, admin bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	if username == "" {
 		return errors.New("user create needs --username")
+	}
+	if pwFile != "" {
+		if password != "" {
+			return errors.New("give --password or --password-file, not both")
+		}
+		var err error
+		if password, err = readPasswordFile(pwFile, stdin); err != nil {
+			return err
+		}
 	}
 	if password == "" {
 		var err error
@@ -216,4 +228,59 @@ func userDelete(ctx context.Context, a *app.App, args []string, yes bool, stdin 
 	}
 	fmt.Fprintf(stdout, "deleted user %q\n", name)
 	return nil
+}
+
+// parseInterleaved parses flags wherever they are among the arguments
+// ("user delete alice --yes" as well as "user delete --yes alice"), where
+// the flag package stops at the first non-flag. It returns the other
+// arguments in order; everything after "--" is one of them.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return rest, nil
+		}
+		if n := len(args) - len(left); n > 0 && args[n-1] == "--" {
+			return append(rest, left...), nil
+		}
+		rest, args = append(rest, left[0]), left[1:]
+	}
+}
+
+// maxPasswordFile bounds what --password-file reads: a password is at most
+// 72 bytes, so anything near this is the wrong file.
+const maxPasswordFile = 4096
+
+// readPasswordFile reads a password from path, or from stdin for "-", so
+// that it never appears on a command line. One trailing newline (LF or
+// CRLF), as editors and echo add, is not part of it; other whitespace is.
+func readPasswordFile(path string, stdin io.Reader) (string, error) {
+	var r io.Reader = stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxPasswordFile+1))
+	if err != nil {
+		return "", fmt.Errorf("--password-file: %w", err)
+	}
+	if len(b) > maxPasswordFile {
+		return "", fmt.Errorf("--password-file: longer than %d bytes, which no password is", maxPasswordFile)
+	}
+	pw := string(b)
+	if p, ok := strings.CutSuffix(pw, "\n"); ok {
+		pw = strings.TrimSuffix(p, "\r")
+	}
+	if pw == "" {
+		return "", errors.New("--password-file: the password is empty")
+	}
+	return pw, nil
 }

@@ -400,7 +400,8 @@ export interface paths {
          * Replace the content, one chunk per request
          * @description Replaces the content of a share that has some. Owner only. The same
          *     chunk protocol as `POST`. Checks: `404`, `423` (locked), `403`
-         *     (owner), `423` (not yet initialized), then the form (`400`, `413`).
+         *     (owner), `423` (not yet initialized), then the form (`400`, `413`,
+         *     `429` as for `POST`).
          *     Readers see the old content or the new, never a mixture.
          */
         put: operations["replaceShareContent"];
@@ -412,7 +413,8 @@ export interface paths {
          *     are missing the answer is `200`; the request that completes the
          *     upload gets `201`, after the joined file has atomically become the
          *     share's content. Checks: `404`, `403` (owner), `423` (locked or
-         *     already initialized), then the form (`400`, `413`).
+         *     already initialized), then the form (`400`, `413`; `429` when the
+         *     chunk would start one upload more than its owner may have open).
          */
         post: operations["uploadShareContent"];
         delete?: never;
@@ -475,7 +477,9 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Requests by operation and status, latencies, bytes moved, active uploads, database pool.
+         * @description Requests by operation and status, latencies, bytes moved, active
+         *     uploads, database pool. `404` when the server is configured to serve
+         *     them on an address of their own (`SACHET_METRICS_ADDR`) instead.
          */
         get: operations["metrics"];
         put?: never;
@@ -1002,6 +1006,29 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The chunk would start a new upload, but its owner already has
+         *     `SACHET_MAX_OPEN_UPLOADS` unfinished ones (anonymous users share one
+         *     budget). `429` rather than `409`: nothing is wrong with the share
+         *     addressed, the caller has too many uploads in flight, and a slot
+         *     frees by itself when one of them completes or expires, so trying
+         *     again later is the right reaction. Chunks of uploads already
+         *     started are always accepted.
+         */
+        TooManyUploads: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "user \"alice\" already has 32 unfinished uploads, the most allowed at a time: complete one (or let it expire) before starting another"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"];
             };
         };
@@ -1751,6 +1778,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyUploads"];
             default: components["responses"]["Error"];
         };
     };
@@ -1777,6 +1805,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyUploads"];
             default: components["responses"]["Error"];
         };
     };
@@ -1897,6 +1926,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
