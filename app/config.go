@@ -17,17 +17,17 @@ type Config struct {
 	Database string // "sqlite:<path>" or "mysql:<dsn>"; empty: SQLite in DataDir
 	// Storage says where content lives: "file:" (blobs/ in DataDir, the
 	// default) or "file:<dir>". Open chooses the blob.Store from it.
-	Storage         string
-	SecretKey       string // empty: generated once and kept in DataDir
-	TokenTTL        time.Duration
-	BcryptCost      int
-	CORSOrigins     string
-	MaxChunkSize    int64
-	MaxChunks       int
-	MaxFileSize     int64
+	Storage      string
+	SecretKey    string // empty: generated once and kept in DataDir
+	TokenTTL     time.Duration
+	BcryptCost   int
+	CORSOrigins  string
+	MaxChunkSize int64
+	MaxChunks    int
+	MaxFileSize  int64
 	// MaxOpenUploads bounds each user's unfinished uploads (anonymous
 	// users share one budget); 0: no bound.
-	MaxOpenUploads int
+	MaxOpenUploads  int
 	MaxJSONBytes    int64
 	StaleAfter      time.Duration
 	IdleTimeout     time.Duration
