@@ -139,6 +139,12 @@ type Chunk struct {
 	Upload openapi_types.File `json:"upload"`
 }
 
+// ContentSha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+type ContentSha256 = string
+
+// ContentSize Content size in bytes; null until initialized. It follows the content.
+type ContentSize = int64
+
 // Created defines model for Created.
 type Created struct {
 	Status CreatedStatus `json:"status"`
@@ -215,6 +221,11 @@ type Permission string
 // Example: ["CREATE","MODIFY","READ"]
 type Permissions = []Permission
 
+// RegisterDate When the user registered; set by the server.
+//
+// Example: 2026-05-20T23:05:31.546561Z
+type RegisterDate = time.Time
+
 // Settings defines model for Settings.
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -233,41 +244,94 @@ type SettingsPatch struct {
 
 // Share defines model for Share.
 type Share struct {
-	// CreateDate Example: 2026-05-20T23:05:31.546561Z
-	CreateDate *time.Time `json:"create_date,omitempty"`
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName FileName `json:"file_name"`
 
-	// Initialized Whether content exists.
-	Initialized *bool `json:"initialized,omitempty"`
-	Locked      *bool `json:"locked,omitempty"`
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
 
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name"`
 
-	// Sha256 Lowercase hex SHA-256 of the content; null until initialized.
-	Sha256 nullable.Nullable[string] `json:"sha256,omitempty"`
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
 
-	// ShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
-	ShareId *openapi_types.UUID `json:"share_id,omitempty"`
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
 
-	// Size Content size in bytes; null until initialized.
-	Size nullable.Nullable[int64] `json:"size,omitempty"`
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
-// ShareCreate Metadata of the new share. `file_name` defaults to the share id;
-// other fields are ignored (the owner is always the caller).
+// ShareCreate Metadata of the new share. `file_name` defaults to the share id.
+// The owner is always the caller, so `owner_name` is accepted only as
+// the caller's name (null for anonymous callers), and the read-only
+// fields only with the values a new share has (`initialized` and
+// `locked` false, `size` and `sha256` null); `share_id` and
+// `create_date` are set by the server. An unknown field is `400`.
 type ShareCreate struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName *FileName `json:"file_name,omitempty"`
+
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
+	// OwnerName The caller's username (null for anonymous callers); transfer the share afterwards with `PATCH`.
+	//
+	// Example: alice
+	OwnerName nullable.Nullable[string] `json:"owner_name,omitempty"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
+
+// ShareCreateDate When the share was created; set by the server.
+//
+// Example: 2026-05-20T23:05:31.546561Z
+type ShareCreateDate = time.Time
+
+// ShareId The share's id, assigned by the server; it never changes.
+//
+// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+type ShareId = openapi_types.UUID
+
+// ShareInitialized Whether content exists; it becomes true when the first upload completes.
+type ShareInitialized = bool
+
+// ShareLocked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+type ShareLocked = bool
 
 // SharePage defines model for SharePage.
 type SharePage struct {
@@ -283,30 +347,80 @@ type SharePage struct {
 	Prev nullable.Nullable[PageNumber] `json:"prev"`
 }
 
-// SharePatch Fields to change; absent ones stay. Read-only and unknown fields are ignored.
+// SharePatch Fields to change; absent ones stay. An unknown field is `400`. The
+// read-only fields are accepted only with the values the share has,
+// so a body fetched with `GET` can be sent back; another value is
+// `400`, naming the field and how to change it.
 type SharePatch struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName *FileName `json:"file_name,omitempty"`
 
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name,omitempty"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
-// SharePut Every writable field. Read-only and unknown fields are ignored.
+// SharePut Every writable field. An unknown field is `400`. The read-only
+// fields are accepted only with the values the share has, so a body
+// fetched with `GET` can be sent back; another value is `400`, naming
+// the field and how to change it.
 type SharePut struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName FileName `json:"file_name"`
 
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
 // TokenResponse defines model for TokenResponse.
@@ -330,8 +444,10 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
-	// RegisterDate Example: 2026-05-20T23:05:31.546561Z
-	RegisterDate *time.Time `json:"register_date,omitempty"`
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -339,7 +455,8 @@ type User struct {
 	Username Username `json:"username"`
 }
 
-// UserCreate A new user. Unknown and read-only fields are ignored.
+// UserCreate A new user. An unknown field is `400`, and so is `register_date`:
+// the server sets it.
 type UserCreate struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -348,6 +465,11 @@ type UserCreate struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
+
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -369,7 +491,9 @@ type UserPage struct {
 	Prev nullable.Nullable[PageNumber] `json:"prev"`
 }
 
-// UserPatch Fields to change; absent ones stay. Unknown and read-only fields are ignored.
+// UserPatch Fields to change; absent ones stay. An unknown field is `400`.
+// `username` and `register_date` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -379,11 +503,18 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
-	// Username Only the user's current name is accepted.
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. Unknown and read-only fields are ignored.
+// UserPut Every writable field. An unknown field is `400`. `username` and
+// `register_date` are accepted only with the values the user has, so
+// a body fetched with `GET` can be sent back (with a password).
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -393,7 +524,12 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
-	// Username Only the user's current name is accepted.
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
 
@@ -478,6 +614,9 @@ type Unauthorized = Error
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType = Error
 
 // UploadCompleted defines model for UploadCompleted.
 type UploadCompleted = Message
@@ -1480,6 +1619,8 @@ type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
 
+type UnsupportedMediaTypeJSONResponse Error
+
 type UploadCompletedJSONResponse Message
 
 type GetSettingsRequestObject struct {
@@ -1626,6 +1767,22 @@ func (response PatchSettings413JSONResponse) VisitPatchSettingsResponse(w http.R
 	return err
 }
 
+type PatchSettings415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchSettings415JSONResponse) VisitPatchSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchSettingsdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -1717,6 +1874,22 @@ func (response PutSettings413JSONResponse) VisitPutSettingsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSettings415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutSettings415JSONResponse) VisitPutSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1940,6 +2113,22 @@ func (response CreateShare413JSONResponse) VisitCreateShareResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateShare415JSONResponse) VisitCreateShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2230,6 +2419,22 @@ func (response PatchShare413JSONResponse) VisitPatchShareResponse(w http.Respons
 	return err
 }
 
+type PatchShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchShare415JSONResponse) VisitPatchShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchShare423JSONResponse struct{ LockedJSONResponse }
 
 func (response PatchShare423JSONResponse) VisitPatchShareResponse(w http.ResponseWriter) error {
@@ -2350,6 +2555,22 @@ func (response PutShare413JSONResponse) VisitPutShareResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutShare415JSONResponse) VisitPutShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3510,6 +3731,22 @@ func (response CreateUser413JSONResponse) VisitCreateUserResponse(w http.Respons
 	return err
 }
 
+type CreateUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUser415JSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUserdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -3775,6 +4012,22 @@ func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response Login415JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -3953,6 +4206,22 @@ func (response Logout413JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type Logout415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response Logout415JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4110,6 +4379,22 @@ func (response ChangePassword413JSONResponse) VisitChangePasswordResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ChangePassword415JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4400,6 +4685,22 @@ func (response PatchUser413JSONResponse) VisitPatchUserResponse(w http.ResponseW
 	return err
 }
 
+type PatchUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchUser415JSONResponse) VisitPatchUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchUserdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4506,6 +4807,22 @@ func (response PutUser413JSONResponse) VisitPutUserResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutUser415JSONResponse) VisitPutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5838,140 +6155,152 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
-	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
-	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
-	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
-	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
-	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
-	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
-	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
-	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
-	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
-	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
-	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
-	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
-	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
-	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
-	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
-	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
-	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
-	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
-	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
-	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
-	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
-	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
-	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
-	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
-	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
-	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
-	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
-	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
-	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
-	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
-	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
-	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
-	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
-	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
-	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
-	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
-	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
-	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
-	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
-	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
-	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
-	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
-	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
-	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
-	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
-	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
-	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
-	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
-	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
-	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
-	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
-	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
-	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
-	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
-	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
-	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
-	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
-	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
-	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
-	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
-	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
-	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
-	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
-	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
-	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
-	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
-	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
-	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
-	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
-	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
-	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
-	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
-	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
-	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
-	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
-	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
-	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
-	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
-	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
-	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
-	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
-	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
-	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
-	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
-	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
-	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
-	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
-	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
-	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
-	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
-	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
-	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
-	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
-	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
-	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
-	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
-	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
-	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
-	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
-	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
-	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
-	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
-	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
-	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
-	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
-	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
-	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
-	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
-	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
-	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
-	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
-	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
-	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
-	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
-	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
-	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
-	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
-	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
-	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
-	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
-	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
-	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
-	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
-	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
-	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
-	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
-	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
-	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
-	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
-	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
-	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
-	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
-	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
+	"7H3rcts40uiroLhbFXkPJcuOnWzs+n5oE+eL9+Tiip2a3R3mhDAJSRhTgBYALStTrjrvcN7wPMlX6AZ4",
+	"kUhJtpXsTMa/bEkk0Gg0+t6NX4NETqZSMGF0cPRrMGY0ZQr+HSQJm5qPVIwYfE6ZThSfGi5FcBQMshmd",
+	"axJfzg3TcS8IA52M2YTaJ5nIJ8HRzwH8FnwOAzOfsuAo0EZxMQpub8PgpRSGCfOK66nUHMdcnCLmIuOC",
+	"HZMhz5igE/ZfUdDr9aIgDsmMmzGhgnx8/ZIcvvjrcxL7h/4Sk6FUREjRHZy/PD0l9ku9AOANnUwzC1LD",
+	"FIpNpTK9aTqMgmAF7G+ZGJnxMtj4PZFDYsaMXMp0TrgggIs6FEOpJtQAEObZQTkVF4aNmKrOBbuwPNXF",
+	"mBFlfyKaqWuWhoT1Rj23KaTf3evvP9096Pf7MenQS82EAdzEkzwzfEqV2bVPwgg63qlD17pugOWT0NRw",
+	"PeQsbdg4nP8vu1He7z9NNP/K4D8Wt22Df8HC2ojzkws6Wp7o3CgpRuSaZjylRiqSMsWvWUqGSk4A/QnC",
+	"/EST8zeD7v7hs3WLfEu1eSdT3ryyn8ZMVMclM6pJRrUhik0zmrCUdN5cXJyRlBq2FqFvZUKbSd9ubKIY",
+	"NSwlimmZq4Q90WRKzXjdoO/lueDDYfuJFVLbB1rOrPu1+dR+ZEbNB0PDVMNesESKVBMjyYxyQy7ZUCpG",
+	"jJpzMSJ0RLloBL1K7edUpJfyph12jQ/EIdGy2AM5ZYKl9pBRcqnkTDNFEiqeGKJyQXAYInHfBmenTzSR",
+	"io8WwfEIcFM0IeA2DKZU0QkzjkWeDj2pnHORNBzQ+Gn/ICazRaoZU02ENCQZ27OUEm3fJmbMNSmox0LH",
+	"7RjIkoMwsPwpOApOh10/axenXU0Qp8P3UrB31CTjjQHUhmcZgCkFc6xMM2JPoV4FmJ2pi1OtA6qFpZ1b",
+	"RgawIGOTIpsTPmyBDlBmoSL28K/BGs64Gq4z2sZnp3TELHErZnIlQmQxez0ywF+mlglYIJlICdeETaZm",
+	"XkDz75ypeQmMfaMGSMqGNM9McLQXBhN6wyeWFvf3Dp4f/PXps4PnYTDhAr/caxQTZ9SMz8dUsdO0GXpt",
+	"f3yiCU9DQu3pkIInNCOZnDGVUM3Ip0+nr3pkIOZmbA8syzQjNE0V05rpSAiJY5BOfNA/iHd6kfCLs1yp",
+	"XBs89YWnQRgo9u+cK8tHjcpZM+d/QdmL/rD/rEufH+51D/ovki59MWTdv+4/f374/PDyxYu9g0aJYJf8",
+	"STOF0zatOddMPdEg/3vNsOb+/VWwNkzNVDOdnBo20WTKFNBE6+4z9WUFBRxWSGCv31+79y0HyWpGL/b2",
+	"+qB54GHSNf3gv1A/iEP/uXvY75ef+t0X4X6/u/8ibj1TywdqQaK7KYJGVmoxzrT5m0w5Kpgvx7m4sv+4",
+	"c27/LTUVqy11U2pgnnLGPys2DI6CP+2Weuwu/qp3cUCYrI6bD4KRxP5oWRslr5ScfrWcS5t55n5hKcmn",
+	"maRpb4k4QHKPuFgAlU6nGUeBvvuLRqm+GZww2kdER4mbxQllbrY5o8zN6inPqNYzqdKXY09gW5l6Ydjm",
+	"uc+ZMVyM9JmXWluZuj7qmpm3iG0/ZtuUlmO+BG1ve1NWxryFaeGbLeOzHHLFyraKST9g83xWHmwZkZUh",
+	"2+fcLlrLEVfMuEWk+vGaZoNv9FQKjTz6bzT1XGP99IU0+DWYMK1BZAZcgLlGHPsHA/mIRIUsjoIjMlVy",
+	"ypSZW0VqwrW2MiMMtKEm18FRMKQ8C27DDZd3opRUTVIArGcHhZ2IZlbGsPQY9DgHMboP4JshZ1lqFc2M",
+	"T7jpWQhAwqCjBM3F+2AEBnHShoG8KVaq8yRhWm++2Hdu1JblotDjmmgjlV2pNGNrLdmvNbHqHerWDum4",
+	"RimGGU+2R29rNqSwdi0WGBlKdclTTbghnTTHOVno4FRsyBQTCUt3PKwevgqof9n9Sx26wvNyyQUF1axB",
+	"P1mGbTaWWWGF2H1a8pZ1S3dZEwbc87s111oJdnfBHbZqiAYHWmWg0je1wRju4crr5yzJFTfz7pnMeDJf",
+	"N4432yt+mlWPwzPO1dKt+lpWvVTzy9yGwT+6HtiL+ZR1P8A+rUW8d47cVvxZbxhtMZrcW96V97j9P9b2",
+	"o39ta2zNj9fAPNxPxyTOVRYTKlISe+dfTEb8mhFuSvdeha6qLsKV+PHPwezIYb85vx6IuRMgzD7ircuD",
+	"/qE1Iw/2X8Cfp3v2j7MtD/tPY9KxZtwl1SwSuaDXlGf0MmM78PPzmHSscLKid5hnGTgabsPgNYiBlIn7",
+	"StmLMddEMJaiMH/34dXp639aWx1knRS9b6RhJDTLmLIyl+ZmzIQBAZaSy9yAD5BmmZxZsY8O4av76xGF",
+	"n8dOlsFQ32pRC9OEViuyFOw9dBz9mxy9il6nRIkOK30vzWuZi3uv9b0kOk/GCMi3WqV3f5U+eJJKhktj",
+	"N1wbv5T2gMHFCq9vJ5EiBd5NM6+I7iyc/80ZKvrElOE0+7ZakIPUYsWu45hods2UXQIINJLICSNUt0SZ",
+	"0G/4o0rOwhe3wdv47PcTmssEsrHms7DlCzT6+8AdLn9ujawLKd9StUWfVruEJJp/ZWgwQqyQ3SSMpc02",
+	"prMpzxQrGMNryrMtqigrJDmJT4cYuYktM7efPolJLc4Uk2kFNDIE2ABk2I730pxjTNhK8+9kLUKMqGq8",
+	"gygSLmplRZLjSvKaqYxOdTWQFIkOo1aIGKqMJtTYd6uBHJRrmlCB8Ryi8+GQ3+wsMbF703A1jo5uOmfx",
+	"31MuvpKCfTMPAg5+GwYX8optz/0No310XqbmUyTYjBj7mJtevqNi7hxR+juQmpRkQsXc0Tyhxlh60MdE",
+	"MaPmJKOGqQWuCLHybhEsX0UQlbA6TP5JWFVRKv71/srgqXOzSUXYzRS0L4fA7etKg1KxLRkD6VzSNCwm",
+	"l4oodi2vPBwhmSkpRpFIFEvtyzTTO3DeqCBUSDGfyFx77TmjyRUe3YrCjobBp9KC+B78PGVTJlImknlp",
+	"xoTEWSw7lllUTJoVXP6T0Pl0KpVh6TuWcnoBqtf99rrqSiWT3P7HCGT7UE2qdvIRWRwzBI00Cgy7MbvT",
+	"jHIBSU9bp5CauxckIcCXi5QpQklchTJ2RqUZUxGJeBHkmHTKLAy0Aqy2mYyp0szE4MUccsGAmiIx42Ys",
+	"c0Ms73IUA57Wl9Ii8gFuWxzGqrs4zjd03FJUHiwxQbKRc8+i3xaJ7BfJBUshjw2trxl87eP+hdfqtoCo",
+	"HnNtCZD2iuBo7xdNaKal3bhUkzj9il5j/pVZwz79aqShmZ0fvooEeDncU9YAkMOh3R8Adw67RJ3jHBwi",
+	"yZhZUxJzUaaKWfpAOeuiAS5KvDRiYypdETPvL8fMQz8GFylrSDbqd+2hTgn8jCow14iOkFyyTM6K5SIK",
+	"IEK+0YwWNUBFax6uDL4M3/t8csmUBcz57Z2ZjREEJAdNJ4xIQaxpNndbGaxOJSjm9Xt4L8TmOW+xKRA8",
+	"l4NShZFmGToPYDXHZO///9//t394iCmTEKEXdglU0cQeebcOb23sLZmtYYBTNYHhN/KJLjMy19vB1bDY",
+	"z36RC2S0uG0FFGUimbz8hSWmYvOcj+n+4bOGFNIiK2fMbnzmojfG3FE+JiLPMpILwzPCBbcS1CoMPXJq",
+	"yFBmmZzVlF27UvsGCkpMcplaRUbZGf/Pz/3uC9odfv712cHtnyHlgaYfRDb3jy7h2C/BEcqCw9Nnalnr",
+	"x2e/3gfiJfpbXEILnBWarPh565zEM+tK7p/j2p+baEplDUk2LKOGXzNw3foNssqqdxjZNZRJMbtwtHbv",
+	"nfNUpUIHPQLWRGOFE7i+6kKALee2OjEDilkImcLjfEIFHJIlfCxjD3SFzxvD7QFpgv01z9j7xsSuJebw",
+	"6eJ1968uIVxIEu9aaRRFcUjef3pr9UlLTUpmCxyk3JQy33s9Y6ll6lhlIfUOvLMKkoc002xRbk1d3kuN",
+	"qxZfNhFcJbltNUoraWzFgE1YrWf93A18402+ZcYOP2FqpFXwe2tJF8dqgvBdSZytVLsBJbaf4/sQ44eZ",
+	"YOp9a5qhtD8/0cTvgmNzE0aFrlgy9mdtHy71sjod0oxDLu8ih1ta7xkdMdQBGhKliWB8NL6UuX0a0hDR",
+	"I2JB8mm+yqmI6Cpoma/CQc8qpLt8Gp/v42G0pgScuc5louZT80Sj3+uYCKuFEKNyAaGPnRpjrxyBVYcv",
+	"DGaKG1ay+sYMtTsQtGCzTVPVLA5ktunJXSAx+2IIszXR1llhzjbtZWnskkSmrEfecm28V3aCOjRmxmum",
+	"rDRFtRUU1khIlTJ1RF5+PBlcnIQu4hWSVydvT+zntx9e/u+QvD09vwjJ4NW70/ch+XgyeIU6tz9J+HIQ",
+	"Bvh2EAb4ehAG9n375/T8IggDGCEIAztEo/wsV9qg0p7VF6qP7SqcyahDUuR9WEMmy+hUM7AZYIVlTGYC",
+	"6kztVDWtwIPIDZvotTRQbtBtsSqqFJ2D45ONuDZMvXIpZy3VIvbsE+WeZekx0cyQyzlyAqauF4AO9vv7",
+	"z7r9w+5+/2L/6VH/8OjpXu/w4Nnhs71/VY9OSg3rGu7yl9foa0US4t2OictL/jKtb99mKNPLunPDcE3n",
+	"YikB9PuCvAyP5dfLYglrdL6kbvs3zMgEarkNA6sNfvEiftW7hTp0GwYVxXmjKU8rz9+GQVaEmNe+6aLR",
+	"lvlZEbcRpKWstIK5MG9W5k3UbCF8DSsINloeAOjN1U3msY8u6QFl0UK5KbV11xFf4DGskYADpFj55zZK",
+	"KpNUV9J1nZ28Y4am1NCqnYF6BFY/AqAxceQPlVimjNWnvUgU6goENVBymCJHAYqq4nLNMTzlfTRQiEN1",
+	"JMoXXHEF6YB2MQTfbd1xq3dCYNQYRKRp144SCcik1DgkKO7292ua5UwTWq4LIuaduIJ4yJ2JRIzYjwni",
+	"icTgcsK8GkR9DBrPzjF8hq31r1b2C32Fy7yYDATJxZWwyhomfXJN4oN+P25ySP0heUBbnktFD15JFsfE",
+	"KCr0ENy8nkbp0DA1oyrVSBXx2eDi5Zt4MzV5rQD8bXOjVXxijXaByLOWe+LzzP4T+sXG5Wda85FgaR3A",
+	"Y8KNMxQwP2bBSt/QZ1LA7lx0G4JdP09LeMYkaefTgswfDfBeskRCdrjKWVlEOeRKG+fuLMIDutcOzaWU",
+	"GaOiAKdMA2uGxCxnYB07rFmo3Nn5cH5BnMPpV0/Et7v2cccpd3MBn+4A2Vmjce6rsjZSqFGTatClBbsx",
+	"6y2ywvSFYtzG1gQX0tCMiMJLDo+FpF+1fy3yhCQAcS9oMnqnil3fBZxFRdfixC3KDeYBbtUKNlN264t9",
+	"jaLUSEcAx8QV+kvBIIV+vkqckYsxi0QhmYkTzLXgTKOULklwTHUYCS0JxdjekJlkzFJHhf99chGThIoi",
+	"InlJk6tjKxCAkmE0Yo1VgCe0+gQXo0q5haXUsZyVCyTcPErhH0sTbzkNubnjWTiBYNdMcWMVAySgddTf",
+	"oJbelfpJQfyRuBf1kxrxo4b9SP1/RDu0xfhskhj1rKklmUxzM/7S4rQfkL//dHFMkoxbwIixxGAVBwqZ",
+	"bnJK/50zgipSY+in4owvFbS3cjQC7+OG0aKVsbaNQx9LDvywGg2pIKEJhZ80awiQ3ddtZAFDD99G57Dm",
+	"OlxY87pqTXhuVRSoAtciWG2IuJdLAjPz7Mwr+Cy6ALSEL2rAxEfI7NAEsFaLbmFw1ejZpi77H2EjV4Xz",
+	"sE74wQo5nIJHfbwJt99bHY9E7Dff2Wj147JeNcHzBPGGumqyiV7+Ax28xXS2bF4EYp5okuRK2UWDm6rq",
+	"5OxglBa7R11a5dA+ghHLZUHUTDXfXm2tE0kk7kwlZJFIIrE5lZAONt8jnjR2HunmbnSzjtnXMdHGnkRr",
+	"fsyzA5IxY5jSIUn5iBsdkrgXhyT+gsUd3fgYAqZxJkdc2B8ySA2x/7Ebw0SKz3mIWlywE3rj4/XPDhbD",
+	"99XcskH3X7T7td990fvS/fy//tykIP40lnTCt6mN5SubQ9UiGAspEhY1zkeJ6uyalIzNFLHlfbR6sSu1",
+	"PrdrwBVfMqqYGuRYSoWfXnu35t9/ugiWlTDMwIGOZM7vB/S4i9uLdi5giRG7nZZ0E6pZlwvNhOaGX7Oi",
+	"GR64/WDScpvGxkwxM5mLoWxo2kaTMYOqT0r0hGYZ5CF30USuBFVoOuGCa6OgWSMarT4zBjjZSFGwSMZs",
+	"Ukl+0MfumY6ViWUw4ZprbqSlcq9JRKI+BcWkQm523GxotuvQu2fNmPHStcuFS0INMX05lTMBj3mvqmI6",
+	"nwCXhuqdIkWhF4lI/OlPpF4JEYlzZoX4wFVzwJdH5G+AXYLNMWHrXHdM19V03XZG4ieX0+4fpUV6vcqF",
+	"Ji5VvJ57ZJEkdbWAQkfC7k9dATdcjEjcEEKPe8QTmhlT2GyXpU0ucxMJ39elc0lTOD3U5IoVBSChL/8I",
+	"IdcXhE/KIHF+p4xGgh9wLw4Ju2bC7qqqLoOCxUhmMs9Sy2V96bRD/ll1ZSc0GRPLSLAmpeziUsmpgYgD",
+	"SyGBOr7paqDibvmARfWgpRrFookbMrImC8B8DIUrtRJvWKR7OBKVp5/GHuYPkMECqdwsudIYosUAwpDy",
+	"DJP8WXJFqNAzpvRRdQq7hg5MvhNW1hUJ/HIXZtoJMWLBROI7OTYVNru2fiHGh/WYT3EYGAA7sXTig334",
+	"WKvl6DgbLz7Ye4p/DqE7YOTzJO1jnPnuMoon5ohQ8vfzD+8bC1YiEa8uWYntlHuHrkpkxjXbAdwvakvO",
+	"p+xdytwcwzmpubpJp4wPgxSEsHJIer3eDgyxSo1yUW2HwFLdRr8K6E2aWa4GWtNsjE4Wp2GhUex1unIt",
+	"Ya1kSFPonoouwEiUMZ6Oh/VodaRnxxMaZAPbcwHKJvRrsLPbbTgi8a+R86REwRGJIJM3CkISebcKfg3N",
+	"l2/jGoiRcDDOaunDPfJBMKh2nSLT8zTjK4u1JBlVI0Y68pqpSJgZTxiJzwcv35xcfHk3+MeXNyeDVycf",
+	"v5yf/usk3kGeU2VVRk41bKeLF0zs6bJ7/nSvYKRQ0NQ17MbRatEWGLqsZnTOoG0By4bHJJ9iwgQ1YSQs",
+	"TJp/ZWkB74gZUhnbDgIkzMQ1y+SU9cgJB6fujM7tBnGN8siz0pj4Plp+R/zx4GmxLf4RklCl4MwIEv+j",
+	"657snqaxg+cIAOBpBSNPdCQyOSIZt5bmUCpEmce7HdHanmTGsqyLtbJ2AGTgqOUi4UbCCk4yVfIGOlcv",
+	"ANBp1TC7X3pHMTDzKzY1x5EoiLq6cRN6xbSrxgI8vOUTbnQk3jhMAz+w679mgGsLgiMLRxIXp+9OPny6",
+	"QInk0wg6FGV3JFC0h4QW8nuHTOicGHoFjQkyKUb2r2f/IfTisDpRbrwCGAlMMJ/Ia4Y9sx0Ip6/enlQA",
+	"+Mim2KXZFT1awWfVKuDHkShyIexhnzLleYNjwCGaasDaWYotU2DNkYgr9aPW5IPGKS6nuFaEaFHrCxEX",
+	"6w9dERZ0VQFq8J1VuIbmKliV6TjiEbmU9tQoUBJB2cHmzZHA+law8qzq7xzOrgvou9MLV4WAiqI+2t2V",
+	"UyZcAYRUo133kt61z1rDmRswJJzeODg7DcIAjhzaML1+rw/+/ikTdMqDo+Bpr997CjaSGYOWvAuK3q6u",
+	"ZDWOsBasIfsAKK874ynzKo5vhbqsJz3RVRXJqsWFFnGaBkfBfzNTpFIuNMfb7/e/Uc/IpjXh71BMetDf",
+	"axuvAHC3VlUMLz1d/1LZdgegcD1q173l60DDQOeTCVVzKJWxemFNz7QINNRu3s8BbKe1kRr0MGvjQHox",
+	"+Bgb+1hjCriLzLnRobGSaPDALe0pePpqu+pb087bF1vpXrvYWbSZLlbj7LysGD3Y5PlKJ8bvRwEHexu8",
+	"sdhlA9473AS8hpLoh5Ldp2kKZp+csAeRXW6aepUb7Sos3dDHUMxoWah3CDQQW262Qmq5eSS03xChfcQL",
+	"IGoc6M6EdhsGu6lM2sXZgFhttWtFDIWC7zcX796WbTDLamUpjKKJgTQ1iySokIDO7qAEYwLCWGrTLOJe",
+	"WSDWijfoGjA2k6wu1zZqIwWAY5v0e6Leuc6Co58/VzdicHZaQYhrtO63YcIMDT4DnsFgakU0GOaYpAie",
+	"I2trGz5B+0yUSdVLyHvLtYGMAB3Ur4v4uXlp5SMQvgpuw/XPubjf7edvqYAU+X6N/Rzg0gM5dP603m+b",
+	"mzzoYNsNBbau/a56YnJftB5qKI2ywkNqs6J20NmK3ru0OpvemtlYTmetS7BqNZ3rHvlUODQLd6awhu/K",
+	"bFD3pMtrrxMyJgRguuZ95FS1A/kSnW6w7UU/zUc5tU05hWittLRyG7wpUbt6upKFVugJiTxjTenqA+Hm",
+	"crXa1XaR1krNxZALrsfFxQu6R95La5DzjFXaWdaJ9BXMVhLpg5Sh70Mx/YP1bxTtMe0L+xtMUebIPYg4",
+	"EJ2E3pkqXFXobdiitvjN75HTeptQaiDMvIo3NZrgK3Z8e+JvZfvT3m+ZaB5uqtOiaGPi6s7uQA5QYnt7",
+	"d/2nvMXI6jYttj7kdoJDvkfOfcSqWrZmJAZzrf1fTdY1crEev80V8CCh98M7Ae7Mwf4TQvJ7ss2qkwFu",
+	"FHrA0XFl6m0+hyrx/02a8ULekN7A+fAw4v6x3Q6PpN3i1tgKTTfpjLsVcd2oO5wbxegE+Tj27CLniBZN",
+	"YkjDiEnH33Z2RDQXo6y48CwS2LK1uABtoVl1a5/qHUxIaWjRrUknrl11GIfYPLfeLDeMROwvHfRPVJ5e",
+	"aq670yODYj1wl2UuuHFBNOiF6C/btWoTHwlpDzh5jyWTcjLFiH6TJef1Jd8X/K5y2XdbXvugv9Vxo0fL",
+	"Wyk3erx+02ab62ONSekQcBsG+/1nmxzcWj/12zB4uiGDqN5V8dvlXfsboGC5GzW8ugH2mrpCP9hA8RlZ",
+	"dLG1ZYUd+W/WqqfjxgboA42Zr2ioytwUFzkvy9M3jKaPZ6tytqCn/P3Ol3/1AWdsk77EmPhS3EnRERKT",
+	"Q6Qgb04Gr3Z6leO30HizvK6j9bWDptcqd1W4/uSFCTxnpm0sPJ5LjtflHuytAzxbdWW4u6NDl6ezaZxv",
+	"1Oa8wgQWPQWVG2UaF1bjB2/Kiwq2whEeaLA2OnohTFj1y5bAYlYGXgwimCWGHqlq+JAWFIlqEg/H7JmN",
+	"7y89dimtkZjQuc+rsfqFmGP/rNDC5TLbsznmpUEKexda8JKfwAHnB7FA+/bDmDyhZ+jCjvf7fezuWyQd",
+	"weqKDgjosnaJt5gKuQ/JntD3Y6mLscUKNXLCE5plc9drAcdY7GpMXkL25BGBJMYQUyxJB3wCO3AVkf2I",
+	"PkRoCk0zxShczF8Upe64yA4U30o1qSc27jTpVehyX2D/dzar3C219+K5tesHgetuomos9L9+tMi+v7+g",
+	"iNVgrq8j5LBysqfQMg7RfQdG5t3zLe4DZ86t50daTlidF124ls2RcAAqaWQiM7Chzj6cX8QN57By8Hbc",
+	"uYzE4sG0YsjKwTudxo8+kZRhzF1mabkg5Rtkha6nDCUTfmNyxZrOsUPK40F+PMgPSPrY3hle6S6xhwkL",
+	"7LavqQxcnM0xg6Kczbsq7MFyRRsNiQ8yufqhA3EPyyKQydU94mrQZLWZELB70zcjBR+xgwwiVwNa0AEU",
+	"RyEhEDqiWCW3oBwBeI8E0aoDAH4eRBJjRjMz/trqOQWN3AXQofRJSSiggnIrawZAXwamrl2jjyXXBoz+",
+	"wM3bYmbXW37NhB22MZ9rwoziK1Ln/HVR5HJeKQwDFEDpSwjXOImEMx2SMvs/DQlNoMe/S0sIi3R7MpUy",
+	"W0bcOwfIZulzUKNyx/w5N4O/+ONMyQkzY5ZrArUu7MZfbUiwH962U+wqE06KxTZsicvf7/nQe3uGPp0w",
+	"ksokn7hbi+Li3TmdZDHYqNdMGbg+CipvGtMCPkyZGJyd2t8fmhywWKvbmAjg5itA3zaiL6q5nKFFjFva",
+	"CmRbhLUi++SGJsYVtRf4rlTnQA0nVOUW0Q7g79qswvc/B+/e3g3fHsg7Jo1+f3y7pTXgGzwI65mvM2IK",
+	"nuEKOYu2uNDRN+WKJUaqueXNPqJ7HAks+3EVjDNXdgsFdmXFYLNFA7A9kHUfbiJCq/evbXczPkJxXyu/",
+	"hwSOTfJ3sTmEWsrh9cVZzTm8n2D433UKb9EgaGUGr0uE+cETeHO3nZ6Q8PMGhR+N2rFvIaIJxSrvoigU",
+	"ao6K1ii+7s+Xk5EO+HktV4gE1iXt9FbcCu/bfPvCNGrGUPRIr+wARXUhlhG/WJHGC02e7uHTqHQG+4GT",
+	"ePsvNopvDTOO7Vd+v1m/QEl3PgYFu93F7jArdTnseiDlVTefWv6C6Z34+q+eZG9jV6KM12IWbWdCa64k",
+	"40hwowkkrSuZGyiztwqKPiJC4gzWJB3Ta0a4wcb1AGtc9Fg4cFcQUjG3R45lmvm4AHRHQNFc5APu9MhL",
+	"3w/RytkJo1YzkpFIaJahml2CM2IGCv0Z9ZEqqyIx2pZ+YY/Rezph6Qnib+Eo/bhZpEWjKeiHRKIA9xku",
+	"GV2gwRXM1uRK+JsBXHMURzxYGIHOaZm5u2WhylOjLrss3HEL8Arj+yhI+OZ9udPD9KN6d6CfP98uKEwW",
+	"Qa4pTLX2zD5dUZqwkcw3OMS+ndSPfYbhErg/8BGGXb7TCT65cT39nQAqWyJ4PQnKndwN1dXWdzAxkEAk",
+	"0O4pXrH7V1wjilZV6D0i8J1V9Zv2sty/OypD+OLtA5nGd9KC/jOJqS82QUX99vbtGo3nfCQIX8f9ZG6+",
+	"DfvDJno/PP+z+PtDM0CZmzvqMNfyyoXdUUdxnArSCsmp8W2woDmNu7nJX8uUi4zp2s1LEKJ31NLC4vwW",
+	"3Z3HycfOAr8F221zrc+S1iZqX7Un65ZZX9Ep9Ednfmdlk9Y/Kvvze31HFZBrqNQDKsVGPGihHbvOkNjE",
+	"DRxpyGCXTTfs8lPbgjuyt4UrYx/Z3O+GzeGOESnYE7xGuXoDbxvHKxnWytJ058MdS6INzzI7vHbtHnya",
+	"tM926ICjdadHLpCO5dCaJv5XGEcbOSUzqaBHKDVEioThdeojKRsZDJZdFz7aH7GI/a4u1u2Usd/L29lW",
+	"w+4y/73gg73G7pFgoUKXQKeSkQERUnSh6Q+hGihhCInHpTBzfVntT1ASYMJ6f9g2MRR844hRW+wVbvn4",
+	"0WvemwnmXoUB5f0e7aXslU7+EzrHJrOXPoiUu36vaUuV+kNiOo816r+FQt7tFp27ICHWgd8n1NmUMH5v",
+	"Cs3Ng+jzscz8902dZd34w8jS6nKz4m6IRsH8GlplLXXLCqv3pFgtLs8yDLJXu9oT3wK/fF0K1tAYxF1Q",
+	"8Q2Fr5uhRfy6SNd3DTxV8qIqN2bwlAnDzXwxuWG52+HtOg0//BWUfMg9Q8Ha1r3X9S8GHwK2OCzS1zrQ",
+	"FNg1vsgo5GoaCQ2mlJQGihixPfEuyGIH5PI1VaDQV8MSQAauzTHYFrfh4lufIECRJDIXRpNO7foJvVN5",
+	"H8l9eYDzekvcIi9sCd1VWAC9DWNB2r5v0BCSzOmXdsxMwj0ElVFcovHyMC9rBYTwNpSMVi7EqNVbYleG",
+	"cuCkqJdfHBlzikOfNeoWW8m5cwp1ZTDI+Lr9fPs/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -80,8 +80,16 @@ func (h *Shares) CreateShare(ctx context.Context, req gen.CreateShareRequestObje
 		return nil, err
 	}
 	sh := &domain.Share{ID: id.String(), FileName: id.String()}
-	if req.Body != nil && req.Body.FileName != nil {
-		sh.FileName = *req.Body.FileName
+	if b := req.Body; b != nil {
+		if err := shareCreateReadOnly(b).checkNew(); err != nil {
+			return nil, err
+		}
+		if err := newShareOwner(b.OwnerName, c); err != nil {
+			return nil, err
+		}
+		if b.FileName != nil {
+			sh.FileName = *b.FileName
+		}
 	}
 	if err := domain.ValidateFileName(sh.FileName); err != nil {
 		return nil, err
@@ -150,6 +158,9 @@ func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject
 	if err != nil {
 		return nil, err
 	}
+	if err := sharePatchReadOnly(req.Body).check(sh); err != nil {
+		return nil, err
+	}
 	owner, setOwner := ownerIn(req.Body.OwnerName)
 	if err := h.updateMeta(ctx, sh, req.Body.FileName, owner, setOwner); err != nil {
 		return nil, err
@@ -161,6 +172,9 @@ func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject
 func (h *Shares) PutShare(ctx context.Context, req gen.PutShareRequestObject) (gen.PutShareResponseObject, error) {
 	sh, err := h.modifiable(ctx, req.ShareId)
 	if err != nil {
+		return nil, err
+	}
+	if err := sharePutReadOnly(req.Body).check(sh); err != nil {
 		return nil, err
 	}
 	// owner_name is required (the gate validated it), so it is set: a name
