@@ -296,6 +296,9 @@ func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, inp
 			bodyErr = err
 			break
 		}
+		// Media types are case-insensitive, echo's binder is not; JSON is
+		// UTF-8 whatever a charset parameter says (RFC 8259).
+		req.Header.Set("Content-Type", "application/json")
 		if err := checkJSON(data); err != nil {
 			bodyErr = err
 			break
