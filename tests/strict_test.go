@@ -416,3 +416,33 @@ func TestStrictReadOnlyUser(t *testing.T) {
 		})
 	})
 }
+
+// TestStrictSpec: openapi.yaml says what the gate does, so generated
+// clients see it: every JSON request body refuses unknown fields
+// (additionalProperties: false) and every operation taking one declares 415.
+func TestStrictSpec(t *testing.T) {
+	doc, _, err := loadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+				continue
+			}
+			n++
+			name := method + " " + path + " (" + op.OperationID + ")"
+			if op.Responses.Status(415) == nil {
+				t.Errorf("%s takes a JSON body but does not declare 415", name)
+			}
+			sch := op.RequestBody.Value.Content.Get("application/json").Schema.Value
+			if ap := sch.AdditionalProperties.Has; ap == nil || *ap {
+				t.Errorf("%s: its JSON body schema allows unknown fields; declare additionalProperties: false", name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no operation with a JSON body: the walk found nothing")
+	}
+}
