@@ -24,6 +24,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.TooManyRequests:     http.StatusTooManyRequests,
 	domain.Unavailable:         http.StatusServiceUnavailable,
 	domain.InsufficientStorage: http.StatusInsufficientStorage,
+	domain.UnsupportedType:     http.StatusUnsupportedMediaType,
 }
 
 // envelope is the body of every error response.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,6 +36,36 @@ type Authenticator interface {
 type Prechecker interface {
 	// operationID is spelled as in openapi.yaml.
 	Precheck(ctx context.Context, operationID string, pathParams map[string]string) error
+	// Prechecked lists the operationIds Precheck knows. New refuses a
+	// spec in which an operation that takes a body and addresses a
+	// resource by its path has no precheck, or a precheck names no
+	// operation: renaming an operation can't silently drop its precheck.
+	Prechecked() []string
+}
+
+// checkPrechecks matches the operations that need a precheck against the
+// ones pre knows, both ways.
+func checkPrechecks(ops map[string]*operation, prechecked []string) error {
+	known := make(map[string]bool, len(prechecked))
+	for _, id := range prechecked {
+		known[id] = true
+	}
+	var missing []string
+	for _, op := range ops {
+		if op.requestBody != nil && len(op.paramNames) > 0 && !known[op.id] {
+			missing = append(missing, op.id)
+		}
+		delete(known, op.id)
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("api: no precheck for %s: each operation with a request body and a path parameter needs one, or a bad body would hide 404/403/423", strings.Join(missing, ", "))
+	}
+	if len(known) > 0 {
+		stale := slices.Sorted(maps.Keys(known))
+		return fmt.Errorf("api: precheck for %s, which openapi.yaml does not have (renamed?)", strings.Join(stale, ", "))
+	}
+	return nil
 }
 
 // operation is what the gate knows of one route, read once from the spec.
@@ -176,6 +208,11 @@ func (g *gate) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			Options: &openapi3filter.Options{
 				ExcludeRequestBody: true,
 				AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+				// kin-openapi refuses any readOnly property in a request;
+				// the contract accepts one carrying the value the resource
+				// already has (a client PUTs back what it GOT), which only
+				// impl can judge, after 404/403/423. Types are still checked.
+				ExcludeReadOnlyValidations: true,
 			},
 		}
 		if op.hasParams {
@@ -246,21 +283,27 @@ func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, inp
 			bodyErr = domain.Errorf(domain.TooLarge, "request body exceeds the %d-byte limit", g.maxJSONBytes)
 			break
 		}
-		if len(bytes.TrimSpace(data)) == 0 && !op.requestBody.Required {
+		if len(bytes.TrimSpace(data)) == 0 {
+			if op.requestBody.Required {
+				bodyErr = domain.Errorf(domain.Invalid, "invalid request body: a JSON object is required")
+				break
+			}
 			req.Body = http.NoBody
 			req.ContentLength = 0
 			break
 		}
+		if err := checkJSONType(req.Header.Get("Content-Type")); err != nil {
+			bodyErr = err
+			break
+		}
+		// Media types are case-insensitive, echo's binder is not; JSON is
+		// UTF-8 whatever a charset parameter says (RFC 8259).
+		req.Header.Set("Content-Type", "application/json")
 		if err := checkJSON(data); err != nil {
 			bodyErr = err
 			break
 		}
 		req.Body = io.NopCloser(bytes.NewReader(data))
-		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
-			// Clients such as httpie and curl scripts may omit or vary it;
-			// the body is judged as JSON either way.
-			req.Header.Set("Content-Type", "application/json")
-		}
 		if err := openapi3filter.ValidateRequestBody(ctx, input, op.requestBody); err != nil {
 			bodyErr = domain.Errorf(domain.Invalid, "%s", describe(err))
 		}
@@ -276,6 +319,22 @@ func (g *gate) checkBody(ctx context.Context, c echo.Context, op *operation, inp
 		}
 	}
 	return bodyErr
+}
+
+// checkJSONType insists on application/json for a JSON body. Any type a
+// browser may send from another origin without a preflight (text/plain,
+// a form, none at all) is refused, so no web page can post JSON to the
+// API behind its user's back; and a client that meant something else
+// learns it at once.
+func checkJSONType(contentType string) error {
+	if contentType == "" {
+		return domain.Errorf(domain.UnsupportedType, "request body must be sent as Content-Type: application/json; none was given")
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return domain.Errorf(domain.UnsupportedType, "request body must be sent as Content-Type: application/json, not %q", contentType)
+	}
+	return nil
 }
 
 // maxJSONDepth bounds nesting: no Sachet body nests more than three deep,
@@ -328,7 +387,9 @@ func describe(err error) string {
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
 		reason = se.Reason
-		if ptr := se.JSONPointer(); len(ptr) > 0 {
+		if name, ok := unknownField(se); ok {
+			reason = fmt.Sprintf("unknown field %q", name)
+		} else if ptr := se.JSONPointer(); len(ptr) > 0 {
 			reason = fmt.Sprintf("field %q: %s", strings.Join(ptr, "/"), se.Reason)
 		}
 	} else if re.Err != nil {
@@ -350,6 +411,27 @@ func describe(err error) string {
 		return "invalid request body: " + reason
 	}
 	return reason
+}
+
+// unknownField names the member of an object that its schema's
+// `additionalProperties: false` refused, from the error's own object and
+// schema rather than its English text.
+func unknownField(se *openapi3.SchemaError) (string, bool) {
+	obj, ok := se.Value.(map[string]any)
+	if se.SchemaField != "properties" || !ok || se.Schema == nil {
+		return "", false
+	}
+	var unknown []string
+	for k := range obj {
+		if _, declared := se.Schema.Properties[k]; !declared {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return "", false
+	}
+	slices.Sort(unknown) // the validator reports the first in this order
+	return strings.Join(append(se.JSONPointer(), unknown[0]), "/"), true
 }
 
 func paramType(p *openapi3.Parameter) string {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -56,6 +57,12 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	spec.Servers = nil // the validator would otherwise match only those hosts
 	ops, err := indexOperations(spec)
 	if err != nil {
+		return nil, err
+	}
+	if deps.Precheck == nil {
+		return nil, errors.New("api: Deps.Precheck is required")
+	}
+	if err := checkPrechecks(ops, deps.Precheck.Prechecked()); err != nil {
 		return nil, err
 	}
 	e := echo.New()

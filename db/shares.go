@@ -148,23 +148,54 @@ func (s *Store) ShareByID(ctx context.Context, id string) (*domain.Share, error)
 func (s *Store) ForgetShare(id string) { s.cache.shares.forget(id) }
 
 // UpdateShareMeta sets the share's file name and owner (nil: anonymous
-// users). NotFound if the share does not exist, Locked if it is locked
-// (judged by the update itself, so a concurrent lock can't be missed),
-// Invalid if owner names no user. The caller checks ownership first.
+// users), both unconditionally; see UpdateShare.
 func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner *string) error {
-	if err := checkLen("file_name", fileName, 1, maxName); err != nil {
-		return err
+	return s.UpdateShare(ctx, id, domain.ShareUpdate{FileName: &fileName, SetOwner: true, Owner: owner})
+}
+
+// UpdateShare applies ch to the share in one statement that writes only the
+// columns ch sets, so a rename racing an ownership transfer can't write the
+// old owner back. NotFound if the share does not exist; Forbidden if
+// ch.CheckOwner and the share's owner is no longer ch.WasOwner; Locked if
+// it is locked (all judged by the update itself, so a concurrent lock or
+// transfer can't be missed); Invalid if the new owner names no user. The
+// caller checks ownership first. A change that sets nothing only checks.
+func (s *Store) UpdateShare(ctx context.Context, id string, ch domain.ShareUpdate) error {
+	var sets []string
+	var args []any
+	if ch.FileName != nil {
+		if err := checkLen("file_name", *ch.FileName, 1, maxName); err != nil {
+			return err
+		}
+		sets, args = append(sets, "file_name = ?"), append(args, *ch.FileName)
 	}
-	if err := checkOwner(owner); err != nil {
-		return err
+	if ch.SetOwner {
+		if err := checkOwner(ch.Owner); err != nil {
+			return err
+		}
+		sets, args = append(sets, "owner_name = ?"), append(args, nullable(ch.Owner))
+	}
+	if len(sets) == 0 {
+		// Nothing to write, but the same answers as a write would get.
+		sh, err := s.ShareByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		return shareUpdatable(id, ch, sh.Owner, sh.Locked)
+	}
+	where := ` WHERE share_id = ? AND locked = ?`
+	args = append(args, id, false)
+	if ch.CheckOwner {
+		// Null-safe equality both dialects understand.
+		where += ` AND (owner_name = ? OR (owner_name IS NULL AND ? IS NULL))`
+		args = append(args, nullable(ch.WasOwner), nullable(ch.WasOwner))
 	}
 	defer s.cache.shares.forget(id)
 	defer s.listChanged(false)
 	return s.inTx(ctx, "update share", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE shares SET file_name = ?, owner_name = ? WHERE share_id = ? AND locked = ?`,
-			fileName, nullable(owner), id, false)
+		res, err := tx.ExecContext(ctx, `UPDATE shares SET `+strings.Join(sets, ", ")+where, args...)
 		if classify(err) == classForeignKey {
-			return noSuchOwner(owner)
+			return noSuchOwner(ch.Owner)
 		}
 		if err != nil {
 			return err
@@ -172,13 +203,35 @@ func (s *Store) UpdateShareMeta(ctx context.Context, id, fileName string, owner 
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
 			return err
 		}
-		// Nothing matched: missing or locked?
-		var locked bool
-		if err := tx.GetContext(ctx, &locked, `SELECT locked FROM shares WHERE share_id = ?`, id); err != nil {
+		// Nothing matched: missing, transferred or locked?
+		var r struct {
+			Owner  sql.NullString `db:"owner_name"`
+			Locked bool           `db:"locked"`
+		}
+		if err := tx.GetContext(ctx, &r, `SELECT owner_name, locked FROM shares WHERE share_id = ?`, id); err != nil {
 			return notFound(err, "update share", "share %s not found", id)
 		}
-		return shareLocked(id)
+		return shareUpdatable(id, ch, nullStringPtr(r.Owner), r.Locked)
 	})
+}
+
+// shareUpdatable judges ch against a share's current owner and lock, in
+// the contract's order: ownership, then the lock.
+func shareUpdatable(id string, ch domain.ShareUpdate, owner *string, locked bool) error {
+	if ch.CheckOwner && !sameOwner(owner, ch.WasOwner) {
+		return domain.Errorf(domain.Forbidden, "share %s has changed owner", id)
+	}
+	if locked {
+		return shareLocked(id)
+	}
+	return nil
+}
+
+func sameOwner(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
 
 // SetLocked locks or unlocks the share; NotFound if it does not exist.

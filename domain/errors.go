@@ -22,6 +22,7 @@ const (
 	TooManyRequests                 // throttled (429)
 	Unavailable                     // a dependency such as the database is down (503)
 	InsufficientStorage             // the disk is full or read-only (507)
+	UnsupportedType                 // a request body of a media type the route does not take (415)
 )
 
 // Error is an error with a Kind and a message meant for the client.

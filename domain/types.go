@@ -94,3 +94,16 @@ type TokenStatus struct {
 	// change kept.
 	Epoch int64
 }
+
+// ShareUpdate is a change to a share's metadata. Only the fields it sets
+// are written, so two changes of different fields never undo each other.
+type ShareUpdate struct {
+	FileName *string // nil: unchanged
+	SetOwner bool    // whether Owner is the new owner
+	Owner    *string // the new owner when SetOwner; nil: anonymous users
+	// CheckOwner makes the change conditional on the share still being
+	// owned by WasOwner (nil: anonymous users), the owner the caller's
+	// right to change it was judged against.
+	CheckOwner bool
+	WasOwner   *string
+}

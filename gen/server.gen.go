@@ -139,6 +139,12 @@ type Chunk struct {
 	Upload openapi_types.File `json:"upload"`
 }
 
+// ContentSha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+type ContentSha256 = string
+
+// ContentSize Content size in bytes; null until initialized. It follows the content.
+type ContentSize = int64
+
 // Created defines model for Created.
 type Created struct {
 	Status CreatedStatus `json:"status"`
@@ -215,6 +221,11 @@ type Permission string
 // Example: ["CREATE","MODIFY","READ"]
 type Permissions = []Permission
 
+// RegisterDate When the user registered; set by the server.
+//
+// Example: 2026-05-20T23:05:31.546561Z
+type RegisterDate = time.Time
+
 // Settings defines model for Settings.
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -233,41 +244,95 @@ type SettingsPatch struct {
 
 // Share defines model for Share.
 type Share struct {
-	// CreateDate Example: 2026-05-20T23:05:31.546561Z
-	CreateDate *time.Time `json:"create_date,omitempty"`
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName FileName `json:"file_name"`
 
-	// Initialized Whether content exists.
-	Initialized *bool `json:"initialized,omitempty"`
-	Locked      *bool `json:"locked,omitempty"`
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
 
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name"`
 
-	// Sha256 Lowercase hex SHA-256 of the content; null until initialized.
-	Sha256 nullable.Nullable[string] `json:"sha256,omitempty"`
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
 
-	// ShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
-	ShareId *openapi_types.UUID `json:"share_id,omitempty"`
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
 
-	// Size Content size in bytes; null until initialized.
-	Size nullable.Nullable[int64] `json:"size,omitempty"`
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
-// ShareCreate Metadata of the new share. `file_name` defaults to the share id;
-// other fields are ignored (the owner is always the caller).
+// ShareCreate Metadata of the new share. `file_name` defaults to the share id.
+// The owner is always the caller (null for anonymous callers),
+// whatever `owner_name` says: it is accepted and ignored, as the
+// reference server does. The read-only fields are accepted only with
+// the values a new share has (`initialized` and `locked` false,
+// `size` and `sha256` null); `share_id` and `create_date` are set by
+// the server. An unknown field is `400`.
 type ShareCreate struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName *FileName `json:"file_name,omitempty"`
+
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
+	// OwnerName Ignored; the new share is the caller's (transfer it afterwards with `PATCH`).
+	//
+	// Example: alice
+	OwnerName nullable.Nullable[string] `json:"owner_name,omitempty"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
+
+// ShareCreateDate When the share was created; set by the server.
+//
+// Example: 2026-05-20T23:05:31.546561Z
+type ShareCreateDate = time.Time
+
+// ShareId The share's id, assigned by the server; it never changes.
+//
+// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+type ShareId = openapi_types.UUID
+
+// ShareInitialized Whether content exists; it becomes true when the first upload completes.
+type ShareInitialized = bool
+
+// ShareLocked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+type ShareLocked = bool
 
 // SharePage defines model for SharePage.
 type SharePage struct {
@@ -283,30 +348,80 @@ type SharePage struct {
 	Prev nullable.Nullable[PageNumber] `json:"prev"`
 }
 
-// SharePatch Fields to change; absent ones stay. Read-only and unknown fields are ignored.
+// SharePatch Fields to change; absent ones stay. An unknown field is `400`. The
+// read-only fields are accepted only with the values the share has,
+// so a body fetched with `GET` can be sent back; another value is
+// `400`, naming the field and how to change it.
 type SharePatch struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName *FileName `json:"file_name,omitempty"`
 
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name,omitempty"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
-// SharePut Every writable field. Read-only and unknown fields are ignored.
+// SharePut Every writable field. An unknown field is `400`. The read-only
+// fields are accepted only with the values the share has, so a body
+// fetched with `GET` can be sent back; another value is `400`, naming
+// the field and how to change it.
 type SharePut struct {
+	// CreateDate When the share was created; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
 	FileName FileName `json:"file_name"`
 
+	// Initialized Whether content exists; it becomes true when the first upload completes.
+	Initialized *ShareInitialized `json:"initialized,omitempty"`
+
+	// Locked Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`.
+	Locked *ShareLocked `json:"locked,omitempty"`
+
 	// OwnerName The owner's username; null means anonymous users own the share.
 	//
 	// Example: alice
 	OwnerName nullable.Nullable[OwnerName] `json:"owner_name"`
+
+	// Sha256 Lowercase hex SHA-256 of the content; null until initialized. It follows the content.
+	Sha256 nullable.Nullable[ContentSha256] `json:"sha256,omitempty"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
 }
 
 // TokenResponse defines model for TokenResponse.
@@ -330,8 +445,10 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
-	// RegisterDate Example: 2026-05-20T23:05:31.546561Z
-	RegisterDate *time.Time `json:"register_date,omitempty"`
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -339,7 +456,8 @@ type User struct {
 	Username Username `json:"username"`
 }
 
-// UserCreate A new user. Unknown and read-only fields are ignored.
+// UserCreate A new user. An unknown field is `400`, and so is `register_date`:
+// the server sets it.
 type UserCreate struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -348,6 +466,11 @@ type UserCreate struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
+
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -369,7 +492,9 @@ type UserPage struct {
 	Prev nullable.Nullable[PageNumber] `json:"prev"`
 }
 
-// UserPatch Fields to change; absent ones stay. Unknown and read-only fields are ignored.
+// UserPatch Fields to change; absent ones stay. An unknown field is `400`.
+// `username` and `register_date` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -379,11 +504,18 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
-	// Username Only the user's current name is accepted.
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. Unknown and read-only fields are ignored.
+// UserPut Every writable field. An unknown field is `400`. `username` and
+// `register_date` are accepted only with the values the user has, so
+// a body fetched with `GET` can be sent back (with a password).
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -393,7 +525,12 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
-	// Username Only the user's current name is accepted.
+	// RegisterDate When the user registered; set by the server.
+	//
+	// Example: 2026-05-20T23:05:31.546561Z
+	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
 
@@ -481,6 +618,9 @@ type Unauthorized = Error
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType = Error
 
 // UploadCompleted defines model for UploadCompleted.
 type UploadCompleted = Message
@@ -1512,6 +1652,8 @@ type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
 
+type UnsupportedMediaTypeJSONResponse Error
+
 type UploadCompletedJSONResponse Message
 
 type GetSettingsRequestObject struct {
@@ -1658,6 +1800,22 @@ func (response PatchSettings413JSONResponse) VisitPatchSettingsResponse(w http.R
 	return err
 }
 
+type PatchSettings415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchSettings415JSONResponse) VisitPatchSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchSettingsdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -1749,6 +1907,22 @@ func (response PutSettings413JSONResponse) VisitPutSettingsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSettings415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutSettings415JSONResponse) VisitPutSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1972,6 +2146,22 @@ func (response CreateShare413JSONResponse) VisitCreateShareResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateShare415JSONResponse) VisitCreateShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2262,6 +2452,22 @@ func (response PatchShare413JSONResponse) VisitPatchShareResponse(w http.Respons
 	return err
 }
 
+type PatchShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchShare415JSONResponse) VisitPatchShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchShare423JSONResponse struct{ LockedJSONResponse }
 
 func (response PatchShare423JSONResponse) VisitPatchShareResponse(w http.ResponseWriter) error {
@@ -2382,6 +2588,22 @@ func (response PutShare413JSONResponse) VisitPutShareResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutShare415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutShare415JSONResponse) VisitPutShareResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3584,6 +3806,22 @@ func (response CreateUser413JSONResponse) VisitCreateUserResponse(w http.Respons
 	return err
 }
 
+type CreateUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUser415JSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUserdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -3851,6 +4089,22 @@ func (response Login413JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response Login415JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -4029,6 +4283,22 @@ func (response Logout413JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type Logout415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response Logout415JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4186,6 +4456,22 @@ func (response ChangePassword413JSONResponse) VisitChangePasswordResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response ChangePassword415JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4493,6 +4779,22 @@ func (response PatchUser413JSONResponse) VisitPatchUserResponse(w http.ResponseW
 	return err
 }
 
+type PatchUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PatchUser415JSONResponse) VisitPatchUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PatchUserdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4599,6 +4901,22 @@ func (response PutUser413JSONResponse) VisitPutUserResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutUser415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response PutUser415JSONResponse) VisitPutUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6026,153 +6344,165 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tctu61S9+Kxi2M7H7p2TZsZPGnueDmjiN+3cSj19m9+lmTgiRkISaAlQAtK3s8cy5h3OH50rOYC2A",
-	"LxIpybacpzvNJ1sSCSwAC+sNv7XwW5DIyVQKJowODn8LxoymTMG//SRhU3NOxYjB55TpRPGp4VIEh0E/",
-	"u6UzTeLBzDAdd4Mw0MmYTah9kol8Ehz+GsBvwZcwMLMpCw4DbRQXo+D+PgzeSmGYMO+4nkrNsc35LmIu",
-	"Mi7YERnyjAk6Yf8VBd1uNwrikNxyMyZUkPP3b8nBmz+/JrF/6E8xGUpFhBSd/sXbkxNiv9RzBN7RyTSz",
-	"JDV0odhUKtOdpsMoCJbQfsrEyIwXycbviRwSM2ZkINMZ4YLAXNSpGEo1oQaIMK/2y664MGzEVLUvWIXF",
-	"ri7HjCj7E9FM3bA0JKw76rpFIb3Obm/v5c5+r9eLyRYdaCYMzE08yTPDp1SZHfsktKDj7Tp1reMGWq6E",
-	"pobrIWdpw8Jh/3/aifJe72Wi+TcG/7G4bRn8C5bWxjk/vqSjxY4ujJJiRG5oxlNqpCIpU/yGpWSo5ASm",
-	"P0GaX2hy8aHf2Tt4tWqQp1SbjzLlzSP7ZcxEtV1ySzXJqDZEsWlGE5aSrQ+Xl2ckpYatnNBTmdBm1rcL",
-	"myhGDUuJYlrmKmEvNJlSM17V6Cd5Ifhw2L5jhdT2gZY9635t3rWf5IWRii1ru6PtE3FItCSUGHnNBOGa",
-	"CHbDFLlmU0MGM0JJQpMxI1KRqZJ3M0uKYv/KubKTblTOmknDxptpO2dGzfpDw1QDn7BEilQTI8kt5YYM",
-	"2FAqRoyacTEidES5aJzW6k68oCIdyLv2sWt8AIfu+UNOmWCpFQCUDJS81UyRhIoXhqhcEGyGSOSp/tnJ",
-	"C02k4qN5cvwMuC6aJuA+DKZU0QkzTnyfDD0bX3CRNKxZ/LK3H5PbeY4eU02ENCQZ232eEm3fJmbMNSk4",
-	"21LHbRuoLoIwsLIzOAxOhh3fawe7Xc6sJ8NPUrCP1CTjtQnUhmcZkCkFc2JWM2IlhF5GmO2pg12tIqpF",
-	"3F5YIQu0oNCVIpsRPmyhDqbMUmXZfNWsYY/L6TqjbTpgSkfMMrdiJlciRPG32yV9/GVqBZQlkonUbkY2",
-	"mZpZQc2/cqZmJTH2jRohKRvSPDPB4W4YTOgdn1he3Nvdf73/55ev9l+HwYQL/HK3UYWdUTO+GFPFTtJm",
-	"6rX98YUmPA1BMggpeEIzkslbphKqGbm6OnnXJX0xM2O7YVmmGaFpqpjWTEdCSGyDbMX7vf14uxsJPzgr",
-	"McuxwVNfebpc3BRa6Q1lb3rD3qsOfX2w29nvvUk69M2Qdf689/r1weuDwZs3u/uN2soO+Uozhd02jTnX",
-	"TL3QYJt0m2nN/fvLaG3omqlmPjkxbKLJlCngidbVZ+rrEg44qLDAbq+3cu1bNpK12t7s7vbAKsLNpGu2",
-	"y3+h7RKH/nPnoNcrP/U6b8K9XmfvTdy6pxY31Jy14boIGkWpnXGmzV9kytH4fTvOxbX9x+1z+29pRVlL",
-	"rpNSA/2UPf5RsWFwGPxhp7Sxd/BXvYMNQmf1ufksGEnsj1a0UfJOyek3K7m0mWXuF5aSfJpJmi7qTbAq",
-	"RlzMkUqn04yjsbHzT40Wx3p0QmvnOB3l3Mx3KHOzyR5lbpZ3eUa1vpUqfTv2DLaRrueabe77ghnDxUif",
-	"ea21ka7rra7oeYOz7dts69JKzLdgiW6uy0qb99AtfLPh+SybXDKyjc6kb7C5P6sPNjyRlSbb+9zstJYt",
-	"Lulxg5Pq22vqDb7RUyk0yui/0NRLjdXdF9rgt2DCtAaVGXABriRx4h+c90MSFbo4Cg6twzJlysysITXh",
-	"WludEQbaUJPr4DAYUp4F9+GawztWSqomLQCevaPCdkQzq2NYegR2nKMYQxvwzZCzLLWGZsYn3HQtBaBh",
-	"MIiDruxjZgQacdqGgb4pRqrzJGFarz/Yj67VluGi0uOagJOXHhFpxtZbsl9rYs07tK3dpOMYpRhmPNkc",
-	"v61YkMITt7PAyFCqAU814YZspTn2yUJHp2JDpphIWLrtafX0VUj9086f6tQVUaEBFxRMswb7ZJG227HM",
-	"Ci/ErtNCJK9ThvKaZsA9v1ML+5Vkd+ZCdcuaaAjuVRoq42ZrtOEerrx+wZJccTPrnMmMJ7NV7Xi3vRJD",
-	"WvY4POPCQJ1qHGjZS7WY0X0Y/L3jib2cTVnnM6zTyon3gZv7SqztA6MtTpN7y4cZfy7/j7X8GPvbmFjz",
-	"7TUID/fTEYlzlcWEipTEPjAZkxG/YYSbMvRY4atq+HLp/PjnoHeUsM8ur/ti5hQIs49473K/d2DdyP29",
-	"N/Dn5a7943zLg97LmGxZN25ANYtELugN5RkdZGwbfn4dky2rnKzqHeZZBoGG+zB4D2ogZeKxWvZyDCFS",
-	"lqIy//j53cn7/7a+Oug6KbrPZGEkNMuYsjqX5mbMhAEFlpJBbiAGSLNM3lq1j8Hq68fbEUWcx3aWQVPP",
-	"Nai5bkJrFVkO9hE6jvFNjlFFb1OiRoeRfpLmvczFo8f6SRKdJ2Mk5LlG6cNf5fkASSXDobE7ro0fSvth",
-	"xuWSqO9WIkUKsptm3hDdntv/6wtUjIkpw2n2vFaQo9TOih3HEdHshik7BFBoJJETRqhuOQHDuOGPqjmL",
-	"WNwab+Oz309pLjLI2pbP3JLP8ejvY+5w+DPrZF1KeUrVBmNa7RqSaP6NocMI55jsLmEsbfYxnU95plgh",
-	"GN5Tnm3QRFmiyUl8MsSTm9gKc/vpSkxq50wxmVZII0OgDUiG5fgkzQWeV1tt/p28RTgjqjrvoIqEO7Wy",
-	"KslJJXnDVEanunqQFIktRq0SMVQZTaiBw9LKQQ7qNU2owPMcovPhkN9tLwixR/Nw9Ywfw3TO43+kXnwn",
-	"BXu2CAI2fh8Gl/KabS78Da2duyhT8y4S7BbPubvkE5xyY/yCDGZ4yq39+e4tnc1LJ/s7eAtKZms4CHD6",
-	"DURcSvmRipmLd+nvwNFSkgkVM7e1CDXGsp0+IooZNSMZNUzNDQ+O5DvFmfyywVVO76vju4LA06M5LtdM",
-	"kSigGU9YFBCaKUbTGRg7L/dILoZccD0ujlN0iJJP6sL0tRuPEsMn7NAaD9OMGQbnzltSkYwZwq25NeWK",
-	"bXtUAexYwBUIcECey3aHcNmtzLMUuyQUWBGHEoINb2WMvBVMVYceifii//bD8eXXj/2/f/18dvzp69XZ",
-	"6ef+u4u4OiVSME22qJBiNpG5hhNL7YxrKVgkBnk6Yma7i94UURS8LTOmwrpZb+JDa1DCeS3X5BaAOoDa",
-	"Mt5Gj0RhxOLEO3cEDs89u7mVseb6MOOjsQnBRaVEZ9JEYqgY03arcaNZNkS0QIkLmBSLpq24xJXSgNBA",
-	"8EckAP2B7GsJBZPC9kMUo4md7y55iyFIOSyocdMZCZh5yyaKEYpAEOpCrs45vBLWt5KKf3u893Ti4tLF",
-	"EFIncZ6Bt/qlJ1hqUrI1sDzlO5eKKHYjrz0dIa5vJBLFUvsyzfQ2KCgqSMlCbn0zmlzjRFc83GKyvMv9",
-	"PQyglE2ZSJlIZqXfHxLn4m9bdqjEAJaYRSim3jpWe/QyYzMFyz5nuJ2iyWdHBPA1F1RHqYIj/afkgqWA",
-	"jESf+bbcui90GWu8Lyiqn5S3HGt3iyPt7j/tRtKSaCZSTeL0G8b6+TcWh/ajkYZmtn/4KhIQm3JPWbdN",
-	"DoeamRjIneEWdHsPZEQyZollUZAJU8W0JResI3eG4872F1psBGcWSIfeItIh9G1wkbIGiFivYzkrJfAz",
-	"iiaucTpCMmCZvC2Gi1MAuIa1erRTA1y04uFK44v0fconA6YsYe60xQVHUNwhO2g6sYKfWBNn5pYyWA4A",
-	"Kfr1a/ioic1z3uIJInkOOVSlkWYZhnxgNEdk9//+7/+zd3CAIFzAVQg7BKpoYpjSbhzeR9xdCDaEAXbV",
-	"RIZfyBe6xPiujl5UDzN/9YOcY6P5ZSuoKOF/cvBPlpigHjGuc7cXIBUUoZMkX5rGqbIGuA7LqOE3DILA",
-	"3u+2toYPPdkxl/CaHVjunUejp6oz46hHwprGXYST66MuhOoigteJPtBYIeChx/mECli4hflYnD1Qs1/W",
-	"ptsT0kT7e56xT40QsQWGvbp83/mzg70LSeIdKyGjKA7Jp6tTq2gTdCLmuLpclBLVvprZa5ifhamdOpBM",
-	"bTMXXzbxVAUJt3zWKpi3osGmiatDhBYoNN4FXBQZCEgGqKS1X7orGRDbaiLiY8lirby3Bj+178bHsNRn",
-	"a+1/aoUdgjPwAo15O9FHRORZRiaMCk3mbX15K0qNX+cm8KiCMLBvo7GGyMSF8Z7REUPt0gCcJoLx0Xgg",
-	"c/s0wBIxQmJJ8rBf5YwPDB209FfRF2cV7lzcU6/3cEuFdhPZnbM1SNRsal5ojIMdOaC6UbmAo5Dtmjiv",
-	"cPmyLRQGt4ob9llksyWItTrTCHa7LjrNDlNm6+6/OS6yL4bQWxP7nBUGedNyleY6SWTKuuSUa6MLV6vi",
-	"A2mmOM042jxg7URCqpSpQ/L2/Lh/eRy6Q66QvDs+PbafTz+//f9DcnpycRmS/ruPJ59Ccn7cf4cGm98s",
-	"+HIQBvh2EAb4ehAG9n375+TiMggDaCEIA9tEo6IrR9pgD53VB6qP7ChcoFmHpIB6WCs4y+hUMzA4YYTl",
-	"McyEGhcTKTZO0wg8idywiV7JA+UC3RejokrRWVABCC6yl4Pwfp3Wh71eV3rRYGloromfFrCSG6dqsUsr",
-	"rRa7wmyar6nD35WibK+396rTO+js9S73Xh72Dg5f7nYP9l8dvNr9R3Xr2xc7hjs8Nk3Lzd3AXNYA+upV",
-	"3rLRFBbAfRhwwa3j7OMEC4lHiIZy53VwxKe77cQMpMwYBS7JipPb1c+CgliL9FLTWLU2pnsHrxpy4QoI",
-	"/5jd+RQsb0G6sTgdlAvDM1KZhCZ5P4UtZVv+X7/2Om9oZ/jlt1f7939cZ1EK8P9jMP4FHzhDfXVvzt2Z",
-	"A1v4LBH+jRVZgcsmYMFbmp+RFkKqIPyaEVFmQJRMWlv2OiMW3BPWdpAbX7HwX9o2Yol4rU/ER2ZoSg2t",
-	"ehNoZ2AmJ9ASEycgIHPLlGf76VGEsVXEPSI6kI8ExN23jDd04HgEFVIZXtxuCgE8YsO2yp6zRqPQZwes",
-	"JeVRhjUIeMHuzGozoTC5ICmsMX330vqVRBR+PzwWkl7V7rKTKiQBirtBk7E1VezmIeTMaxE7J25QrjFP",
-	"8Jf22W3MFXuPfGCkQzAcEZfvCmFsbeisS84ZTTuQs2WVdS6uhbVwFzmouwn2eKQobecqBFXXR30MsRhr",
-	"bFqRgEP53YyzygktsqiJC+oncgv7jOZm/LXFAeyTv/1yeUSSjFuyiLGyiXBDKJyiyin9V84IivDGYEDF",
-	"sSsVyKkcjcDMXTN+sDT6sranvOAMhlXnuTIJTVN4pVlDyOSxRpglbMS1Yeo7WVfVWVqVOyCauK0aZqiM",
-	"ZH4gbVPXptPwKNg23iVXbtfZHaiK/bjOHqyGV9b1Bh+/dBudy2UhG0wcebJmBNb9qRib5vbRevH3yKvz",
-	"h0vZDA8sMK02yZWyg7RPgxHoj2QbwyPN87m+vv1Pn79V4qBOcxsDi9ZA+Kt9kjHr9+mQpHzEjQ5J3I1D",
-	"En9FPFgnPoKAS5zJERf2hwwCxPY/dmeYSPE5T1HcHMyc0Dsf0nu1Px/hq3qe/c4/aOdbr/Om+7Xz5f/7",
-	"Y5Pe/2Us6YRvUsnmS/PJ0bdxGeVzUVQ7NZqPRGGlrIjarqctF9fRmjsuO+PCjgFHPGBUMdXPEX2Jn957",
-	"vf+3Xy6DxWN5DNJDEYP47PPFJdmBgPQOLm+XAMobeiB2OS2HJlSzDheaCc0Nv2FF/QyIb0Cn5TKNjZni",
-	"sTgXQ9lQ54EmYwZAcUr0hGYZHIJ30PmESjuqS/qC0HTCBddGQe0Z9I998JyKNBIjRcHQHLNJJXiqj9wz",
-	"W4BkKaLuN1xzIy2Xe10TiXoXAErShJtt1xs6xDp0R6H2HV4GibhwJ6Ahnp2n8lbAY9zgSZJiOp+AKAPA",
-	"XxHi7EYiEn/4A6ljQSJxwURK4r7Ds8CXh+QvMLsEa/3A0rliP65I06rljMQv3IxlbopHaZH6qHKhicMp",
-	"1I8n7CRJXYWQ6EjY9YEwAawR0Rh9JHFDnDHuEs9oZkxhsR1EgAxyEwmfCro1oCnsHmpyxQoITOgBMCEc",
-	"NAPQLGWA2tguww6RiPd7u3FI2A0TdlVVdRgUHAEH4RqwItvCTf5ZdWTHNBkTK0gQlVMmflZi8ty4HBIu",
-	"SHzX0cDFnfIBO9X9FjwOwLQMGTGjCdB8BNCdWlYIDNI9HInK0y9jT/NniIADjoAl1zoSl5CbqrQBIBEi",
-	"TFhyTajQt0zpw2oXdgxb0Pl2WBlXJPDLHehpO8TYJxOJB3k15UK4SiAhBoL0mE+xGWgAkze34v09+FjN",
-	"9oUXIRtof/clVBKBccEps10GMAAgo8iu8t8uPn86JPFvkfPHouCQRHBCHAUhibxzhl9D6bL7OKzCiCKh",
-	"KdQguq0dS3fJZ8EAjz3FPeZJ9Nh3LUlG1YiRLXnDVCTMLU8YqeL6Phz33x2ff704+cdxvI0sXt0ZRk41",
-	"GCu2c5BPI2Ysu77cLfbtNKNcdAy7c1NTFNWCOkAZnTHlYHdHJJ9iiI6aMBKWJs2/sbSgd8QMqbRtG7Fz",
-	"R5i4YZmcsi455hDPu6Uzy4cIxIuE37kx8ZnefkXOfXJ0WiyLf4QkVCnOwKmP/95xT3ZO0tjRcwgE8LQy",
-	"Iy90JDI5Ihm3dvFQKpwyP++2xZmVGLcsyzqI5rYNoLxA2wnDCpGwchrLWsFGrBOw1WrQdL52D2OQHdds",
-	"anyA85brmkib0GsAFBfzcMon3OhIfHAzPcm1IXb8Nwzm2pLg2MKxxOXJx+PPV5coABUVesgU2aKoKiLh",
-	"8aO0UBfbZEJnxNBrSJ3JpBjZv17aOKSpNRqNtzcigcCFibxhWHHOkXDy7vS4QsA5m2KNM4cytHLWanHY",
-	"/pHwlgdY1lOm3BT7/R7iiSNIEpY6GKodcyTiCvQ47rrUPnfKXUP92an1yL95wJ8DnEHeH3CDz/3jGtL/",
-	"EAbp7P1DMpB21yiwSUC3eoQpQqMh6mwtTRe2cnVqPp5cOnQL2iX6cGdHTplwwBqpRjvuJb1jn7X+Cjdg",
-	"tzozpX92EoQBbDk0mbu9bg8Cc1Mm6JQHh8HLbq/7EkxyMwajbAfsih1dOS8cMdNSngk4r3PLU+Y1qi/W",
-	"s6iWX+iqRrZWWKG0TtLgMPgrM8Uh5Vz5hr1e75mqmjSNCX8H9OZ+b7etvYLAnRqMF156ufqlMjEUqHBV",
-	"lFa95QGrYaDzyYSqGUCwrBlSM2vsBBpqF+/XAJbTmuQNat+a1HAaDkGPxigBghK0EzTYOqT+ioZ4wcKa",
-	"Quihtqq+eNKsfbCV+krztW+a+WL5nF2U6Nj9dZ6v1Ar5fhywv7vGG/N5YE/lnKtpCo6CnLAncU5TPOTC",
-	"GoAICHVNHwH20kpB70I28EtuNsItufnJK5vllXMsYlqTAw/mlfsw2Ell0q5U+sTajB0r6ClAzD9cfjwt",
-	"y6WU+GgpjKKJObK2BuZd+IwSMEXxBHgsHRBiQdG8s0SsVDLWvt0Zm0lW1y5rpRsD4VhO75FT7+IlweGv",
-	"X6oL0T87qUyIK8jnl2HCDA2+wDwD0rZ1osEbc5loiqGDZfiEgQsiisP0xck75drAqaMO6mVFf20eWvkI",
-	"RLWD+3D1c+444P7Lc5oBxXl8Y/oHFMeUQxdE6f57C4QnbWy7oCCZtV9Vz0zui9ZNDXg6K/+lNkswpT51",
-	"yoUUtiD6OIQEoHq0QW+H4OwizNL6eOBbajrTXXJVRLGKGJaw7ic4jS52hODy3zyQ5X7HPemy9+uMjEd1",
-	"CKd4jKqpVqpb4NM1lr2ou/JT1cxxJM5MJXvZrdG6fOlwlKUUrLAE8mnGGg9phevLgemrlUEQLjGfFNol",
-	"n6T1bHnGKpVL6nz2Dnor+exJJsn3WfTe/uo3ikoo9oW9NbpwRWKeyhw4nYQ+mCscGvg+bLE8/OJ3yUm9",
-	"Igw1JP7r8VLx0ujLLlnxzWmwpZVuuv/OTPN0n5cWCYcTBxl8ADsAtPr+4SZMWbDamictTjOgmaAGeJdc",
-	"+JOGErwUEyPxEM460roCXzRyPtWizad+kt764b3pB0uwR+q57yn5qt461H9+Ave7DIM2573Kv3+RZjyH",
-	"a9BrePFP488f23//EbnTxwc2wpZNlttORWk2avALoxidoDTFdFtykU+nUhlNYjjEjsmWLy9/SDQXo6yo",
-	"MB8JrJFTVJyfqw7WWhhsG4/zG2qiabIV1+6WiEOsVlSvThRGIva3PPgnKk8vVDPa7pJ+MR64PCQX3HjQ",
-	"O9bYwJuXrPHi8UWu/oxdTjwPbXKJvNXiC7E9VDv68lYrH/TXaKz1aHkNyFqP1682aYshrPDN3ATch8Fe",
-	"79U6e69WwO4+DF6uucerxUH/fcXP3hpTsFj+C15dY/aaynA92U3weBY6X5WiIo78NyuNxHFjxbm+BsfA",
-	"XTkmc1Pc6rWoEj8wmv7cW5W9BUX8Hre//KtP2GPr1LVBHEdRBHRLSMQ6SEE+HPffbXcr22+uZkZZH7X1",
-	"tf2m1yrFQV1BuMIRnTHT1hZuz4UI5mLRu9YGXi27P84VRdXl7mxq55nqylWEwLy/Xinh2ziwmjz4UFaG",
-	"3IhEeKLb2BgxhSOzaoCzJBZBBliJVTDLDF1SNdIB5RKJKiaFIxhk7QtjjhwgMBITOvMwEWtfiBlmL4eW",
-	"Lgf/zWZYa2tg3YAOVM8hv0AYzDdiifaVgxALoG8xFhzv9XpYmKfA0MDoynJcEPt1sEUEku0BVI4ODUaG",
-	"awWI7KxQIyc8oVk2IwMGlVyhjfmCROQtYM8OCUDAQgSokS3wzLeh9rP9iJE8IlUkfG20St7jtjsigasV",
-	"pJrUYWFHHmtSwDQXi7HZVXGjm0hcW1Gpx2anf0xvGFwQt91kp2EsfE6dPNjTctcMPUqG1+6PACm+juky",
-	"Vwrrp5P2CCdtf+/N6sfnSiQ+PfJQnL0gYNPtp7AiYKZM+e38EHnqY/UtgQjnVa4Wi1pOWF0kXrqiT34H",
-	"TpU0MpEZuHJnny8u4wZxUNn/2048RGJePlhtaNXx2kLBunggFSjiB7F7u7XPPWiT4cm6zNJymMqnP4eu",
-	"9AglE35ncsWahIKbqp9S4adU+D5SoYoI2ZxAWBoCsjsTk6M2b3313Qmekyx4E+uAER9+gas6WVF8cQ4V",
-	"IZPrH/qI72kQA5lcP+LEDsr2NDNCLp6VFfxZIMCLEipqfADpMsgI5f3AcwYakPeTIVoNCpifJ7HEmNHM",
-	"jL+1RoPBy3BH85AMoySk1EACjnVt7DJqpm5cRv9CuAZaf+LibRD2dcpvmLDNNoK9JswovgRX54uBk8Gs",
-	"kioEUwDZKSFUORYJZzokJUA/DQlNDL8p3DEdFpB4MpUy66LpVN7E7HDICNEb8lGOBYnx+0hAOgn07JH6",
-	"LlGHK6gpt1XkqRxfnp+8vfjaf/fuPN4mXGjDaGPQ+qMb+npoPkhceSCcz/XgK5+eKTlhZsxyTSABht35",
-	"GzkIFi3ofrcN1cIrFQonxew0cI3LAuh63EE7zp9OGEllkk8AC6NJXLw7o5MshtDADYNy10ZC/k4jJuLz",
-	"lIn+2Yn9/anIiPkE00YUhOuvIH3TWMzLKhY1tBPjhrZksu2EtU728R1NjEu4Lua7sq8g8RBSSYtDJlBB",
-	"2iyb7//ufzx92Hx7Ih8Iev3+8+2G1jDfELhZrR+c3Cqkmss+BNnofyApVywxUs2wXj2ehR9FApOHBJ0U",
-	"eXpFPfsiRavZVwPanqhdDtbR8tWy6ZtdjHNIEWxVSYBeWQd/jJVV1AIG2ad4NWOQr6D53zUEuah7shSB",
-	"7FBAPzgAOXfL6RkJP6+Re9JowJ+7Yj2aUExNLlJLIXOJ+GoPPnvQJ6WRLQivW6kQCcxu2u4uuf3Ql6fz",
-	"6W3UjCF1kl7bBoocRa7x2ot2GDLUrnlEtKZ6zfOPC0LuvVnrWBGv+/2fRi0DMzyYkwuJuYNVSZaaY5ht",
-	"L+V1J59aEYHwVHz9N89197HLVcYLKYpyJ6F1ipJxJLjRBHDzSuYGbjC2NoY+JEJiD9bxhYMIbuBalBho",
-	"jYvc/n137wIVM7trWKaZP1GBrHzUrgWecbtL3vryalZVThi1xo2MREKzDE3rkpwRM4SSJGPUn/Et8QH+",
-	"ykAffKITlh7j/M3thh8XBetr88AqpyQKcJ2jYJEHl8hLkytIgC5urCqYB3MzMJ4uM3erC6R7ajRHF/Uz",
-	"LgHetvUYGwfffKyAeZqJU69K8+uX+zmbx06QK0ZSTX+zT1fsHixg8gyb2Jcx+rH3MNwy8B+8hWGVH7SD",
-	"j+8Sl6hNSb02gjd1IOPK30bXF0XxT+gYWCAS6LoUr9j1K+5OQcco9FEQ+M5a601rWa7fA+0ZfPH+iULj",
-	"Oxkyjz7aWf+sprjEb7Ou2wUfCcJXCTCZm+eRYFh/7YcXYXb+/qNlmMzNA82QG3ntDvvRzHDCBjCV5MRg",
-	"CZsBg0Izru432ichyUXGtIYQc/W2QMctLVLKL9HDxZT8WWJgQx7U+raX5Y51jK9q7cwNS6+iTuSPLr/O",
-	"yhKd/6kSzK/1wwwxKHnikjFAhvkrLVAmYXm1W6mgrh41RIqEkS14VEPxikjUSiH6KqVcJFmesnT7qCIf",
-	"kQNoyoou0DOLsEQhlCUDmy6WWRqXlh13xfnwMkSZW26i1nasV9uKhOd+9wUxYyWNyZhj/yJcXlbYIrUC",
-	"W5FwV99CbT8PBi3ogMGbapFSvDoWym1pwKY2Bs3A1q2x6AMl+NydSz8l+b+HlbpcA+BiESnYC7yCrHq1",
-	"VZsyKGX50tx/FyceS6INzzLbvLvSWHsEvAd9bEEwd7tLLnHTyqH1nfyv0I7d5fObHC8UHEnZKHsxr72I",
-	"A/+IVQIeGsbdTJ2AR4Vj24oEuKQOLxVhrd310laSArjTGZykT4QUHSiMRKgGThgCprzU865gqf0Jsj1M",
-	"WC+c2qahg2c+lWo734ULDH70ogLNDPOonI/yaoT2WgGxl08xIP+hQPzAH1TlAsM6aUsZgKecG/0sArAh",
-	"rO5ms/rdWSIm2j/mRLQJR/9oJsvNk1jsZx7//ziDlYn5T+OsJotqB92WZYbVsUjLOpBYjNw5RLaVQ/eT",
-	"i/ZonSOCDHCCWpIhVWEk0PUB58FZXANXHtC6I/loTBo9Jg/hwcLzwvlKGGDiWHQMfeuiqrSfInkrwrqn",
-	"BudfeKQPvhCgAQF6ZclFL1uwWyi/TJaYCejqV+yEI1KzByAQgC8AvcWNoWAooHkApeNfxoB/aotaOL+s",
-	"Sy5hwGw4ZIkp3E0pME7mUGXQk3sDSbCrBC6se8KhZxmaxM6Ni0SBmporJ/3W/vl6eXkak61dAqhTx8Pb",
-	"zXCoG3kNti9a1L8TC/g5XZ1jywfWDamoBLd/9KK380TbxG7t2+JWkkbL9z3U61so2ReSimaxblKeZYiU",
-	"qd6nQPzlC+XrUrCG0kbuapRntG5dDy32rTvr/q5HzxVwYyUMwlMmDDezeYTSYsnV+1V8Ff4GrAUbGbmj",
-	"rZC3K2UO8UuUkQUGdQvqg7u6P+7KfyMha1VJaSABHCuV74Cx64hcvEIL5Hf1YBLYwFU8B3a+D+ffuoIj",
-	"ysTFqbZqF5/o7cr7qMkWG7ioV8cuNMPCdFdpgeltaAvSg3xxm5BkzoGzbWYSYlyVVlxCw2Izb2vJ13hB",
-	"FBhh5VUstVx1rGhTNpwUtUbmW8bchdBDv91gK8BZp4oqjQFs8/7L/f8LAAD//w==",
+	"7H37cts40u+roLhbFWkPJcuOnWzs+v7QJs7Ge5zEFds1++0wJ4RISMKYArQAaFmZctV5h/OG50m+QjfA",
+	"i0RdfMvOZPKXLYkEGkCj0ZdfN34NEjmZSsGE0cHhr8GY0ZQp+LefJGxqPlExYvA5ZTpRfGq4FMFh0M9m",
+	"dK5JPJgbpuNuEAY6GbMJtU8ykU+Cw58D+C34HAZmPmXBYaCN4mIU3N6GwWspDBPmDddTqTm2udhFzEXG",
+	"BTsiQ54xQSfsv6Kg2+1GQRySGTdjQgX59PY1OXj115ck9g/9JSZDqYiQotM/f31yQuyXeoHAGzqZZpak",
+	"hi4Um0plutN0GAXBGtpPmRiZ8TLZ+D2RQ2LGjAxkOidcEJiLOhVDqSbUABHmxX7ZFReGjZiq9gWrsNzV",
+	"xZgRZX8imqlrloaEdUddtyik19nt7T3f2e/1ejFp0YFmwsDcxJM8M3xKldmxT0ILOm7XqVs5bqDlUmhq",
+	"uB5yljYsHPb/l50o7/WeJ5p/ZfAfi1ctg3/B0to458cXdLTc0blRUozINc14So1UJGWKX7OUDJWcwPQn",
+	"SPMzTc7f9Tt7By82DfKUavNeprx5ZD+Nmai2S2ZUk4xqQxSbZjRhKWm9u7g4Iyk1bOOEnsqENrO+XdhE",
+	"MWpYShTTMlcJe6bJlJrxpkY/yHPBh8PVO1ZIbR9YsWfdr8279oM8N1KxdW13tH0iDomWhBIjr5ggXBPB",
+	"rpkiV2xqyGBOKEloMmZEKjJV8mZuSVHs3zlXdtKNylkzadh4M22fmFHz/tAw1cAnLJEi1cRIMqPckAEb",
+	"SsWIUXMuRoSOKBeN01rdiedUpAN5s3rsGh/AoXv+kFMmWGoFACUDJWeaKZJQ8cwQlQuCzRCJPNU/O3mm",
+	"iVR8tEiOnwHXRdME3IbBlCo6YcaJ75OhZ+NzLpKGNYuf9/ZjMlvk6DHVREhDkrHd5ynR9m1ixlyTgrMt",
+	"ddy2gcdFEAZWdgaHwcmw43vtYLfrmfVk+EEK9p6aZLw1gdrwLAMypWBOzGpGrITQ6wizPXWwq01ErRC3",
+	"51bIAi0odKXI5oQPV1AHU2apsmy+adawx/V0ndFVZ8CUjphlbsVMrkSI4m+3S/r4y9QKKEskE6ndjGwy",
+	"NfOCmn/nTM1LYuwbNUJSNqR5ZoLD3TCY0Bs+sby4t7v/cv+vz1/svwyDCRf45W7jEXZGzfh8TBU7SZup",
+	"1/bHZ5rwNATJIKTgCc1IJmdMJVQzcnl58qZL+mJuxnbDskwzQtNUMa2ZjoSQ2AZpxfu9/bjdjYQfnJWY",
+	"5djgqS88XS9uilPpFWWvesPeiw59ebDb2e+9Sjr01ZB1/rr38uXBy4PBq1e7+42nlR3ypWYKu20ac66Z",
+	"eqZBN+k205r799fR2tA1U818cmLYRJMpU8ATK1efqS9rOOCgwgK7vd7GtV+xkazW9mp3twdaEW4mXdNd",
+	"/gt1lzj0nzsHvV75qdd5Fe71Onuv4pV7anlDLWgbrougUZTaGWfa/E2mHJXf1+NcXNl/3D63/5ZalNXk",
+	"Oik10E/Z458VGwaHwZ92Sh17B3/VO9ggdFafm4+CkcT+aEUbJW+UnH61kkubeeZ+YSnJp5mk6fK5CVrF",
+	"iIsFUul0mnFUNnZ+0ahxbEcntPYJp6Ocm8UOZW4es0eZm/VdnlGtZ1Klr8eewR6l64Vmm/s+Z8ZwMdJn",
+	"/tR6lK7rrW7o+RFn27e5qksrMV+DJvp4XVbavIVu4ZtHns+yyTUje9SZ9A0292fPg0eeyEqTq/t83Gkt",
+	"W1zT4yNOqm+vqTf4Rk+l0Cij/0ZTLzU2d1+cBr8GE6Y1HJkBF2BKEif+wXg/JFFxFkfBoTVYpkyZuVWk",
+	"Jlxre2aEgTbU5Do4DIaUZ8FtuOXwjpWSqukUAMveUWE7opk9Y1h6BHqcoxhdG/DNkLMstYpmxifcdC0F",
+	"cMKgEwdN2fvMCDTiThsG500xUp0nCdN6+8G+d62uGC4eelwTMPLSIyLN2FpL9mtNrHqHurWbdByjFMOM",
+	"J4/HbxsWpLDE7SwwMpRqwFNNuCGtNMc+WejoVGzIFBMJS9ueVk9fhdS/7PylTl3hFRpwQUE1a9BPlmmb",
+	"jWVWWCF2nZY8eZ3Sldc0A+75nZrbryS7s+CqW9dEg3Ov0lDpN9uiDfdw5fVzluSKm3nnTGY8mW9qx5vt",
+	"FR/SusfhGecG6lT9QOteqvmMbsPgnx1P7MV8yjofYZ02Trx33NxWfG3vGF1hNLm3vJvxx/J/X8uPvr9H",
+	"E2u+vQbh4X46InGusphQkZLYOyZjMuLXjHBTuh4rfFV1X66dH/8c9I4S9snldV/M3QHC7CPeutzvHVgz",
+	"cn/vFfx5vmv/ONvyoPc8Ji1rxg2oZpHIBb2mPKODjLXh55cxadnDyR69wzzLwNFwGwZv4RhImbjvKXsx",
+	"BhcpS/Ewf//xzcnb/7a2Opx1UnSfSMNIaJYxZc9cmpsxEwYOsJQMcgM+QJplcmaPfXRWX91fjyj8PLaz",
+	"DJp6qkEtdBNarchysPfQcfRvcvQqep0ST3QY6Qdp3spc3HusHyTReTJGQp5qlN79VcYHSCoZDo3dcG38",
+	"UFYHMy7WeH1biRQpyG6aeUW0vbD/txeo6BNThtPsabUgR6mdFTuOI6LZNVN2CHCgkUROGKF6RQQM/Ybf",
+	"68lZ+OK2eBuf/XaH5jKDbK35LCz5Ao/+PuYOhz+3RtaFlKdUPaJPa/UJSTT/ytBghDgmu0kYS5ttTGdT",
+	"nilWCIa3lGePqKKsOclJfDLEyE1shbn9dCkmtThTTKYV0sgQaAOSYTk+SHOO8Wp7mn8jaxFiRFXjHY4i",
+	"4aJW9khyUkleM5XRqa4GkiLRYtQeIoYqowk1ECytBHLwXNOECoznEJ0Ph/ymvSTE7s3D1Rg/uumcxX/P",
+	"c/GNFOzJPAjY+G0YXMgr9njub2jtk/MyNe8iwWYY5+6SDxDlRv8FGcwxyq19fHdG54vSyf4O1oKS2RYG",
+	"AkS/gYgLKd9TMXf+Lv0NOFpKMqFi7rYWocZYttNHRDGj5iSjhqmF4UFIvlPE5NcNrhK9r47vEhxP9+a4",
+	"XDNFooBmPGFRQGimGE3noOw83yO5GHLB9bgIp+gQJZ/UheprNx4lhk/YoVUephkzDOLOLalIxgzhVt2a",
+	"csXaHlUAOxZwBQIMkKfS3cFdNpN5lmKXhAIr4lBC0OGtjJEzwVR16JGIz/uv3x1ffHnf/+eXj2fHH75c",
+	"np1+7L85j6tTIgXTpEWFFPOJzDVELLVTrqVgkRjk6YiZdhetKaIoWFtmTIU1s17Fh1ahhHgt12QGQB1A",
+	"bRmvo0eiUGJx4p05AsFzz25uZay6Psz4aGxCMFEp0Zk0kRgqxrTdatxolg0RLVDiAibFomkrLnGlNCA0",
+	"EPwRCUB/IPtaQkGlsP0QxWhi57tLXqMLUg4Latx0RgJm3rKJYoQiEIQ6l6szDi+Fta2k4l/vbz2dOL90",
+	"MYTUSZwn4K1+aQmWJylpDSxP+c6lIopdyytPR4jrG4lEsdS+TDPdhgOKClKykFvfjCZXONEVC7eYLG9y",
+	"fwsFKGVTJlImknlp94fEmfhtyw4VH8AatehS6Hw6lZYT3rOU0wuwVe631tXYA5nk9j9GALpHNak6lg7J",
+	"YpshmHBRYNiN2ZlmlAtAMD46h9TiI6A6An25SK2kIXGVyth5YaxciES8SHJMWiVsCc1ma54lY6o0MzHs",
+	"qyEXDLgpElaAyNzYHe45Bnbka7fL773DsJlCWjxlpIOitm2ZCZCDLp6BAh2Z7BfJBUsBlIruilkpNZ/p",
+	"0s17W1BUBymsQBR0CzRB9xcrw7S0C5dqEqdfMczCv7I4tB+NNDSz/cNXkQC3oHvKWsxyOLTrA+TOUfo5",
+	"sQfiORmzxEoHEMdTxSx/oGLqwmcOVrHUYiMutgCZ9JZBJqFvg4uUNaDzeh27qVMCP+OpwDVOR0gGLJOz",
+	"Yrg4BQAp2apHOzXARRserjS+TN+HfDJgyhLmAl3OL4UnDbKDphN75hKrXc7dUgbrsTdFv34N7zWxec5X",
+	"GOFIngNtVWmkWYbeNhjNEdn9///3/+0dHCD+GSAtwg6BKprYLe/G4c3z3SU/TxhgV01k+IV8pkt49WbH",
+	"UTWO/LMf5AIbLS5bQUWJvJSDX1hiKk6C8zHdO3jRgAcvYGxjduNhyN574bbyERF5lpFcGJ4RLrg9Qa3C",
+	"0CUnhgyl1UVr1qEdqX0DD0pEhU2tSq5sj//n517nFe0MP//6Yv/2z4ARoulHkc39o0tz7IfgGGUhQuCh",
+	"jfwrK6Ds96F4if8Wh7CCzgpPVgIjdUnihXUFLOuk9ucmnlJZAyqNZdTwawaxDr9AVqX2HlY7hhJFtgNb",
+	"a+feIMEqFzrqkbAmHiuiJvVRFwfYMlDdHTOgmIUA+x/nEypgkyzNx/Lsga7weWu6PSFNtL/lGfvQiIRc",
+	"Eg6XF287f3XZHUKSeMeeRlEUh+TD5anVJxO0lRckSLkoZfLGZsFSg7ZZZSH1Hu+zyiQPaabZ4rk1dUCx",
+	"mlQtvmxiuAoadP2UVnCfRYNNs1qHyd2NfON9JMuCHRH7gCW2Cn53I+tiW00Uvi+ZcyXXbsGJq/fxfZjx",
+	"ozWHP6zE5YK1/AytXbsKTsxNGBWaLBrDciZKvazOh+ByaJBwS+M9oyOGOkBDZgERjI/GA5nbpwG3iy5E",
+	"S5LHxSunIqJvbUV/FQl6VmHd5d34cg83ozUlYM+1BomaT80zjY7iI5fJYVQuIFbYrgn2yhZYt/nCYKa4",
+	"YaWob4R03oGhBZtti+20cyCzbXfuAovZF0PorYm3zgpztmktS2OXJDJlXXLKtdGFo6LiQdBM2dMU1VZQ",
+	"WCMhVcrUIXn96bh/cRy6EHFI3hyfHtvPpx9f/++QnJ6cX4Sk/+b9yYeQfDruv0Gd2+8kfDkIA3w7CAN8",
+	"PQgD+779c3J+EYQBtBCEgW2i8fwsR9qg0p7VB6qP7CicyahDUgClrCGTZXSqGdgMMMIyiDkBdaa2q5pG",
+	"4Enkhk30Rh4oF+i2GBVVis4hUsBGXBum3jiM5orUL3AqKvcsS4+IZpDUBJKAqesFooO93t6LTu+gs9e7",
+	"2Ht+2Ds4fL7bPdh/cfBi91/VrZNSwzqGO8D/Bn2tQO3ebZs4IP+XaX35tpsyvaw7NzTXtC+WENPfluRl",
+	"eqy8Xj6WMOHuS+qWf0sIM3DLbRhYbfCLP+LXvVuoQ7dhUFGct+rypPL8bRhkBSZj45sOvmGFnz3itqK0",
+	"PCvtwVyYN2uBRjVbCF/DlJuthgcEenN1m37so0t6QJnlUy5Kbdz1iS/mMayxgCOkGPnnVZxUorrX8nVd",
+	"nLxnhqbU0KqdgXoEpjIDoTFx7A+pi6YEt6TdSBTqCkQB8eSoeNFboCUMwQdbd8DqdhiJ2ZgaOMnjcl5i",
+	"oulcHxIOIJmaQ4ePhFQsDQl6riJRoFudzAPB3SUIwqBpB3LjAJWs6+4h+MEq+JGw1F7TLGfaxS5wdGOq",
+	"SSuurJBDpeEqxQTnMxIx+KbwN1yjGFSj9hF8Bh5wP1fWFX2KKLORBCe0SV+QXFwJq9UhnJprEu/3enGT",
+	"5+oPKSwWMsqQJ47q/OuDKMhrzzRpGUWFHlo+NYQODVMzqlKNRl581r94/Q5zz++hPf+2hdI6cbFBycCp",
+	"tAZ84vGZ/wk1Y+u0Ta35SGDQuyTwyK442guIK1sw1rd0nRS0O0/dlmTXd8vSPGNygXNtAWJOA70DlkjI",
+	"qlA5K5OPh1xp47yeZUyxu5qagZQZo6Igp4RPNlNilpGLR27WLFVus3w8vyDO7/SrZ+LbHfu4E3Q7uYBP",
+	"d6DsrNFG99mMW+nVqFA1qNSC3ZjNhllhAUMSe2O5kQtpaEZE4SyHx0LSq5rBdvKEJEBxN2iyfaeKXd+F",
+	"nEV9186JG5RrzBO8UjnYTuetD/YtHptGOgY4Iq54B8TktaHzdYeVPYPt+bzVIUwqZ3DJgmOqw0hABQcI",
+	"8Q2ZScYsdVz49+OLmCRUFIHJAU2ujjzcAVsj1mYFekIi6ISLUSVNyXLqWM7KARJufpyx35dCvmI35OaO",
+	"e+EYYl4zxY1VBJCBNnF/qYFG4p7cTwrmj8S9uJ/UmB8VzR/c/0c0R1fYoE0nRh1tuHQm09yMv6zw3ffJ",
+	"P366OCJJxi1hxFhmAIUbEKJySv+dM4IqUmMEqOKTLxW0UzkagRNyy6DR2pDb1hGQJT9+WA2KVCahaQov",
+	"NWuIk93Xe2QJQ0ffVvuw5kFcGPOmLGd4bl0wqELXIlmrJuJenglEtNqe18hZROFpCV/UiIkPq1a1tVr0",
+	"CgFXDaJt67n/HhZyXVQP8+sfrJDDLvihjzfN7bdWxyMR+8V3Nlp9u2xWTXA/Qdihrppso5d/RxtvEdWW",
+	"zYt4zDNNklwpO2j7dM192cJgLVZdG1jl0D6Cgcvlg6iZa55eba0zSSTuzCVkkUkisT2XkBYW1CSeNdo/",
+	"+OZufLNJ2NdnYpV4EithMi/2ScaMYUqHJOUjbnRI4m4ckvgLJkV14iOIm8aZHHFhf8gAIWL/YzeGiRSf",
+	"8xTFzS7XCb3xYfsX+4tR/CrErN/5F+187XVedb90Pv+vPzcpiD+NJZ3wx9TG8rVF1QqXs31kASlhp8b5",
+	"KFGd3eBb3k4RW15Hqxe7EgXndgw44gGjiql+jimI+Omtd2v+46eLYFkJQyAOVPJzfj/gxx1cXrRzYZYY",
+	"sctpWTehmnW40Exobvg1K4pIgtsPOi2XaWzMFAHKXAxlQ7FDmowZBoKIntAsAzhyB03kSsiEphMuuDYK",
+	"CrCi0eoBMiDJRoqCRTJmkwoGQh+5Z1qQzlGEqK655kZaLveaRCTqXVDEFnLTdr2h2a5D7541Y8ZL1y4X",
+	"DosaIoo5lTMBj3mvqmI6n4CUhqy3AqnQjUQk/vQnUk+IiMQ5s4d43yV1wJeH5G8wuwQL3sLSuYq3rlLx",
+	"puWMxE8O2u4fpQXKXuVCu7jbAgTJTpLU1TwKHQm7PnUFHLKR4oZIetwlntHMmMJiO7A2GeQmEr4eUmtA",
+	"U9g91OSKFXkgoc8CCQHyC4dPygA/3y6DkuAH3I1Dwq6ZsKuqqsOgYDG6PKYBK0oOuMk/q47smCZjYgUJ",
+	"pqaU1Y8q0BqIODBMGIpvOhq4uFM+YKe6vyIpBXKVDBlZkwVoPoL8lVppBBikezgSlaefx57mjwBkAUQ3",
+	"S640RmoxgDCkPEOsP0uuCBV6xpQ+rHZhx9CCztthZVyRwC93oKd2iBELiL+6AHJDQQBXDjPEMLEe8yk2",
+	"Aw1gBaNWvL8HH2spHS1n48X7u8/xzwFU1Yw8XNI+xpmvyqR4Yg4JJf84//ihMW8lEvH6zJXYdrl74JJF",
+	"ZlyzNsz9orbkfMrepczNEeyTmqubtMrob1hEjUPS7Xbb0MQ6NcqllLsJLNVt9KuA3qSZlWqgNc3G6GRx",
+	"GhYaxV6nK8cS1jKHNIWqw+gCjEQZ42l5Wg/XR3rantEAFGz3BSibUOfE9m6X4ZDEv0bOkxIFhyQCQG8U",
+	"hCTybhX8Ggqq38Y1EiPhaJzVUMRd8lEwyBKfotDzPOMz8rUkGVUjRlrymqlImBlPGKlmG7477r85/vTl",
+	"/ORfx3EbZU5VVBk51bCcLl4wsbvLrvnz3UKQQl5Tx7Abx6tFqW+oTpzROQSaNcuGRySfIm6CmjASlibN",
+	"v7K0oHfEDKm0bRsBFmbimmVyyrrkmINTd0bnDhQB55EXpTHx9ef8ivjtwdNiWfwjJKFKwZ4RJP5nxz3Z",
+	"OUljR88hEMDTyow805HI5Ihk3FqaQ6lwyvy82xat7UlmLMs6mGNuG0ABjlouMm4k7MGJxbZBMtYJaK3U",
+	"MDtfuocxCPMrNjVHkSiYurpwE3oFac7FPJzyCTc6Eu/cTIM8sOO/ZjDXlgTHFo4lLk7eH3+8vMATyQMG",
+	"WhTP7kj4rFZanN9tMqFzYugVFPTIpBjZv178u/xXq94brwBGAnHmE3nNsA6+I+HkzelxhYBPbIqV113u",
+	"oz34rFoF8jgSXhWEzT5lyssGJ4BDNNVAtLPUJcci3iWuJERbkw8KDjlocS0X0U6tz0dcTEN0uVhQjQi4",
+	"wVck4hqKEmFyppOIh2Qg7a5RoCSCsuPzXjFhG6w8q/o7h7Ornvv+5MIlI6CiqA93duSUCZcHIdVox72k",
+	"d+yz1nDmBgwJpzf2z06CMIAthzZMt9ftgb9/ygSd8uAweN7tdZ+DjWTGoCXvgKK3oyvgxhGmhDWgD4Dz",
+	"OjOeMq/i+BLCy3rSM11VkaxaXGgRJ2lwGPydmQJRuVBUcq/Xe6Jaq01jwt8hp3S/t7uqvYLAnVpyMbz0",
+	"fPNLZbkqoMLVdt70lk8HDQOdTyZUzSFjxuqFNT3TTqChdvF+DmA5rY3UoIdZGwdQxuBjbKz/jkhwF5lz",
+	"rUNBMtHggVtaU/D01VbVl3Serx5sperzYkXeZr5YP2fnZeLo/jbPVyqYfjsO2N/d4o3F6jTw3sE25DVk",
+	"Rj+U7S6nKZh9csIexHa5aarxb7RLtHRNH0FOoxWh3iHQwGy5eRRWy80PRvsNMdonvNSlJoHuzGi3YbCT",
+	"ymT1cdYnVlvt2COGQt73u4v3p2X52DJpWQqjaGIApoZ1KHyFDVCCEYAwlto0H3FvLBEbjzcoHjA2k6x+",
+	"rm1Vfg0Ix+sF7jn1znUWHP78uboQ/bOTyoS4Cwr8MkyYocFnmGcwmFZONBjmrjKPYmhrGz5B+0yU2Oql",
+	"yTvl2gAiQAf1a1Z+bh5a+QiEr4LbcPNzLu53+/kpFZAC79dY1gEuC5FD50/r/ralyYM2tl1QEOvar6pn",
+	"JvfFyk0NGVL28JDarEkhrKOg14PxSYHFB+sSrFpN57pLLguHZuHOFNbwXYsGdU861HqdkREQgHDN+5xT",
+	"1cr9S3y6xbIXdWh/nFOPeU7htFZKwbkF3papXVpdKUIr/IRMnrEmuHpfuL5cyna1zKq1UpcrbHXJB2kN",
+	"cp6xShnYOpO+gd5KJn2QMvRtOKa3v/mNoqysfWFviy5KjNyDmAOnk9A7c4VLDr0NV6gtfvG75KReXpca",
+	"CDOvk02NJviaFX+8429t2eDub5lpHm6q0yJpY+LSz+7ADpBpe3t3/ae8/cvqNitsfcB2gkO+S859xKqa",
+	"mWYkBnOt/V8F6xq5mJa/yhXwoEPvu3cC3FmC/ScOyW8pNqtOBriJ6wFbx2Wrr/I5VJn/b9KMF3BDegvn",
+	"w8OY+/t2O/xg7RVujUfh6SadcadyXDfqDudGMTpBOY6lu8g5TosmMcAwYtLytwQeEs3FKCsuCowEljou",
+	"Lg5cKPK+sr57GwEpDaXtNWnFtStC4xCLTteLTIeRiP1lnf6JytNLRanbXdIvxgN3wOaCGxdEc6VS8QJt",
+	"qza5HGtfRtguJ0b0myw5ry/5evp3PZd9lfKND/rbULd6tLzNdavH6zfUrnJ9bDAp3QTchsFe78U2G7d2",
+	"D8FtGDzfUkBU73j57cquvS2mYLmKO7y6xew1VVN/sIHiEVl0scJlRRz5bzaqp+PGiwP6GpGvaKjK3BSX",
+	"sy+fp+8YTX/srcregrsY7re//KsP2GPblCdG4Etxl0tLSASHSEHeHffftLuV7bdQf7O85mbla/tNr1Xu",
+	"eHF1/QsTeM7MqrZwey45XpfvLljZwItmr2Nx2wAAXcvd2dTOE10PUBECi56Cyk1MjQOryYN35QUfjyIR",
+	"HmiwNjp6IUxY9cuWxCIqAy/UEcwyQ5dUNXyABUWiCuLhiJ7Z+t7fIwdpjcSEzj2uxuoXYo5ltEJLl0O2",
+	"Z3PEpQGEvQOVeMlP4IDzjViifRViBE/oGbqw471eD4v8FqAjGF1ZVR1c1g54i1DIPQB7QqGPpWLGdlao",
+	"kROe0Cybu1oL2MZicWPyGtCThwRAjCFCLEkLfAJtuMLLfkQfItSG9iXuK0msbRfZgeRbqSZ1YOORB+cU",
+	"QOPlmvp2VdzoJhLXVlTK6tvpH9NrBvf8t5v0NHThLxwndzbT3G3R95LhtWtAQYpvo7oslNX+YeHdw0jb",
+	"33u1+fGFmy4e7rYoQkYIOXb7KawImCkUsMNVuoM89VGCFV4MZ1VuFotaTlhdJF64AtJ+B06VNDKRGZhy",
+	"Zx/PL+IGcVDZ/20nHiKxKB/saWiP462FgjXxQCpQBFxi93Zrf/IoV4aAAJml5TCVL4IUuoI3lEz4jckV",
+	"axIKbqp+SIUfUuHbSIUqkOXxBMJaF5DdmZg0+PjaV9/FDp1kKVL0vPvF7keXiNIA5pDJ1XcdXHwYMkIm",
+	"V/eIFUL92GZGwIpUT8YKPgoJqCiX11rwASR8ISMQuOhnmR0ugbwfDLFSoYD5eRBLjBnNzPjrSm8wWBkO",
+	"FADpXEpCUhikkFnTBmpNMHXtipcsuWug9Qcu3iOi1U75NRO22UaM2oQZxdfAAf2dbmQwryS7wRRAOk8I",
+	"l1WJhDMdkjKjIQ0JTQy/LswxHRY5BGQqZdZF1amsaeeA24gsHPJRjvdK4fdQdGACN3oIn9rgUs24gsrn",
+	"rSKx5/ji08nr8y/9N28+xW3ChTaMNjqt37uhbwdChEyfO6IQXQ/+FpUzJSfMjFmuCWQMsRt/sSrBqoLd",
+	"b7ahVvBKhcJJMTsNXOPSJroe8bA6MYJOGEllkk/cnVFx8e6cTrIYXAPXDG4tMxISnhrRGB+nTPTPTuzv",
+	"D8VkLKZIN+IvXH8F6Y8NIb2oQmihjq0b2prJthO2crKPb2hiXC2BYr4r+wpSZyEZuggywRGkzbr5/u/+",
+	"+9O7zbcn8o5Y3W8/325oDfMNjpvN54OTW4VUc/mzIBv9DyTliiVGqjleO4iB9KNIYLaVSxyduWxnvJaw",
+	"yGlrttWAtgeeLgfbnPLV2+8edzE+QU7lyiMJcDPbwKaxJodagk77nLhm6PQlNP+7Rk4XdZnWAqcd/ug7",
+	"x03nbjk9I+HnLfJtGhV4X7lFE4rJ9UUuLqR6FRVpfLqlz+IjLXCvW6kQCUwHa3dJnKvMlVk6lbjSMTRU",
+	"FKn2+YDUjCHXlF7ZBoqkTszefrUGPQ21te7hrakUZPuOsdO9V1uFFYcZx6o3v1+wNXDSnbdBIW53sCjP",
+	"Wl0Oi01IedXJp1a+IKoWX//Vs+xt7DLD8VLSotpPaC2qZBwJbjSBXAElcwPVDayCog+JkNiDtZohisEN",
+	"lDuIgda4KG2x7y6ApGJutxzLNPPhGChKgUdzAcNsd8lrX4bSnrMTRq1mJCOR0CxDvbwkZ8QM1Fdg1AcI",
+	"1xgQf2dwmHygE5Ye4/wtbKXvF7xb1PeCMlQkCnCd4YrXBR5cI2xNroS/bsHVpHHMg/ko6IyXmbvZF5Jr",
+	"Neqyy4c7LgHeuH4fBQnfvK90eph+VC/K9PPn2wWFyU6Qq8VTTfmzT1eUJqzf8wSb2Ffx+r73MFzB9wfe",
+	"wrDKd9rBxzfuKgV3AJWVKLyeBFlm7n7wasVB6BhYIBJo9xSv2PUrLnFFqyr0LhT4zqr6TWtZrt8dlSF8",
+	"8faBQuMbaUH/GTzw9lEi7zF8ZKPxnI8E4Zukn8zN04g/rF343cs/O39/aAEoc3NHHeZaXjmYAeooTlIB",
+	"mpOcGF99DGoCuXuzULkJSS4ypl1FXZebO6bac8sKEeeX6O4yTv4o6PBbsN221/osa22j9lVL4T6y6CsK",
+	"tH7vwu+srI37RxV/fq3vpgJCdRqXQwIC0F8mjwINy+jNpIKCltQQKRJGWvCohlIhkajVIPXlgblIsjxl",
+	"afuoIlyRA2jKii7QJoywNiiUnwNtMpZZGpc6JXdVMUHlTGRuuYlarbVeVS0SnvvdF8SMlTQmY479Cy9/",
+	"WUmN1AqpRWLAhlIxLKrpMawFHTD42oV0gzwdYWXbXAOkttHXB1p2jUXvKP4XLjT+cQx8B/rx+uMDV5pI",
+	"wZ7h5eDVe6VXnSTlQbC20oLzjY8l0YZnmW1eu+olHvXvgS4tcGC3u+QCd7wcWpPP/wrtWBGxKCFCOIdG",
+	"UjYKbqwiUPi+v8eaDHd1XT9OVYZ7eZFXlWRwiSxepMJaYzFUEMMAaHWqLukTIUUHalgRqoEThoCjL5UE",
+	"V2bY/gQZLiaslztedbwHTxyJWxXThktrvvcSDs0Mc688l/K6mtWVGSoXU0zoHGsmD3xwLnfli9MVRRce",
+	"Eiv7UXLht5CX/rg1FFzwFcsa3CeE3JR4cG8Ozc2D+PNH1YTfN3eWZRAexpZNutwOWlvrVLpjkZaVRvHy",
+	"AmfH2VYO3U/Ow6V1jng9QGVqSYZUhZFAiw1sHqfrDVwNSWtF5aMxaTT0PGAKL6oQzsRDpxrHynToEiiK",
+	"nvspkjMR1g1Md98sqpV8JAB7CUA3Sy46BwSbQXVwskZBQQ9FRUM5IjVNBPwX+ALQm0qGai+oKKiYwPUA",
+	"z2NAm61ytjhzsksuYMBsOGSJKaxkKWq310FP7g0kwa4SWN7uCYdVZqiMO+szEgVGbaHa+Wv758vFxWlM",
+	"WrsEML6Oh9vN4LNreQVaN+ryvxPd+ymNrGPLB9YAqpwnbv/oZTvrgVqR3dqz4hajRp37LRR1XKrrGFZv",
+	"9LIGWp5liEuq3r9C/GUt5etSsIYSVu4qpSfUq10PKzRrBw74prH6CpS04r3hKROGm/kiHmy5Lu/tJr4K",
+	"fwXWgo2M3LGqzryrtA9uV5SRBeK3BeXrXYmmjBrAmknIEVZSGki3x0L6O6BmOyKXL1QE+V2N5AIbuIL8",
+	"wM634eJblxDTTZx7rVW7KEm3K+/jSbbcwHm9eHtxMixNd5UWmN6GtiAZy5cSCknmTEfbZibBNVdpxaWP",
+	"LDfzupbqDm9DcYPK1U21ygBYP6hsOCkquyy2jJkioQfau8FWYMruKKo0BiDZ28+3/xMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

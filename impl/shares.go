@@ -14,7 +14,7 @@ import (
 type shareStore interface {
 	CreateShare(ctx context.Context, sh *domain.Share) error
 	ShareByID(ctx context.Context, id string) (*domain.Share, error)
-	UpdateShareMeta(ctx context.Context, id, fileName string, owner *string) error
+	UpdateShare(ctx context.Context, id string, ch domain.ShareUpdate) error
 	SetLocked(ctx context.Context, id string, locked bool) error
 	DeleteShare(ctx context.Context, id string) (files []string, err error)
 	ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error)
@@ -81,8 +81,14 @@ func (h *Shares) CreateShare(ctx context.Context, req gen.CreateShareRequestObje
 		return nil, err
 	}
 	sh := &domain.Share{ID: id.String(), FileName: id.String()}
-	if req.Body != nil && req.Body.FileName != nil {
-		sh.FileName = *req.Body.FileName
+	if b := req.Body; b != nil {
+		if err := shareCreateReadOnly(b).checkNew(); err != nil {
+			return nil, err
+		}
+		// owner_name is ignored: a new share is the caller's (API.md).
+		if b.FileName != nil {
+			sh.FileName = *b.FileName
+		}
 	}
 	if err := domain.ValidateFileName(sh.FileName); err != nil {
 		return nil, err
@@ -120,24 +126,38 @@ func (h *Shares) modifiable(ctx context.Context, id string) (*domain.Share, erro
 	return sh, nil
 }
 
+// updateMeta writes the fields given, and only those, on condition that
+// the share still has the owner modifiable judged the caller against: a
+// rename racing a transfer must neither undo the transfer nor land after
+// it as if the old owner still had the right.
 func (h *Shares) updateMeta(ctx context.Context, sh *domain.Share, fileName *string, owner *string, setOwner bool) error {
-	name := sh.FileName
 	if fileName != nil {
 		if err := domain.ValidateFileName(*fileName); err != nil {
 			return err
 		}
-		name = *fileName
 	}
-	if !setOwner {
-		owner = sh.Owner
+	err := h.store.UpdateShare(ctx, sh.ID, domain.ShareUpdate{
+		FileName: fileName, SetOwner: setOwner, Owner: owner,
+		CheckOwner: true, WasOwner: sh.Owner,
+	})
+	switch {
+	case domain.IsKind(err, domain.NotFound):
+		return errNoShare
+	case domain.IsKind(err, domain.Forbidden):
+		return errNotOwner
+	case domain.IsKind(err, domain.Locked):
+		return errLocked
 	}
-	return h.store.UpdateShareMeta(ctx, sh.ID, name, owner)
+	return err
 }
 
 // PatchShare changes the given metadata fields of one's own share.
 func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject) (gen.PatchShareResponseObject, error) {
 	sh, err := h.modifiable(ctx, req.ShareId)
 	if err != nil {
+		return nil, err
+	}
+	if err := sharePatchReadOnly(req.Body).check(sh); err != nil {
 		return nil, err
 	}
 	owner, setOwner := ownerIn(req.Body.OwnerName)
@@ -151,6 +171,9 @@ func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject
 func (h *Shares) PutShare(ctx context.Context, req gen.PutShareRequestObject) (gen.PutShareResponseObject, error) {
 	sh, err := h.modifiable(ctx, req.ShareId)
 	if err != nil {
+		return nil, err
+	}
+	if err := sharePutReadOnly(req.Body).check(sh); err != nil {
 		return nil, err
 	}
 	// owner_name is required (the gate validated it), so it is set: a name

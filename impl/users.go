@@ -2,6 +2,7 @@ package impl
 
 import (
 	"context"
+	"time"
 
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
@@ -55,6 +56,9 @@ func (h *Users) CreateUser(ctx context.Context, req gen.CreateUserRequestObject)
 	if err := domain.ValidateUsername(b.Username); err != nil {
 		return nil, err
 	}
+	if b.RegisterDate != nil {
+		return nil, readOnlyError("register_date", "the server sets it when the user is created")
+	}
 	if b.Password == nil {
 		return nil, domain.Errorf(domain.Invalid, "invalid request body: property \"password\" is missing")
 	}
@@ -105,6 +109,8 @@ type userChange struct {
 	username *string
 	password *string
 	perms    *gen.Permissions
+	// registered is the read-only register_date, if given.
+	registered *time.Time
 }
 
 func (h *Users) update(ctx context.Context, name string, ch userChange) error {
@@ -115,7 +121,10 @@ func (h *Users) update(ctx context.Context, name string, ch userChange) error {
 		return err
 	}
 	if ch.username != nil && *ch.username != name {
-		return domain.Errorf(domain.Invalid, "invalid request body: field \"username\": users can't be renamed")
+		return readOnlyError("username", "users can't be renamed; create a user with the new name instead")
+	}
+	if ch.registered != nil && !ch.registered.Equal(u.RegisterDate) {
+		return readOnlyError("register_date", "it is when the user registered")
 	}
 	if ch.perms != nil {
 		if u.Perms, err = permsIn(*ch.perms); err != nil {
@@ -136,7 +145,7 @@ func (h *Users) update(ctx context.Context, name string, ch userChange) error {
 // PatchUser changes the given fields of a user.
 func (h *Users) PatchUser(ctx context.Context, req gen.PatchUserRequestObject) (gen.PatchUserResponseObject, error) {
 	b := req.Body
-	if err := h.update(ctx, req.Username, userChange{username: b.Username, password: b.Password, perms: b.Permissions}); err != nil {
+	if err := h.update(ctx, req.Username, userChange{username: b.Username, password: b.Password, perms: b.Permissions, registered: b.RegisterDate}); err != nil {
 		return nil, err
 	}
 	return gen.PatchUser200JSONResponse{SuccessJSONResponse: success("User updated.")}, nil
@@ -148,7 +157,7 @@ func (h *Users) PutUser(ctx context.Context, req gen.PutUserRequestObject) (gen.
 	if b.Password == nil {
 		return nil, domain.Errorf(domain.Invalid, "invalid request body: property \"password\" is missing")
 	}
-	if err := h.update(ctx, req.Username, userChange{username: &b.Username, password: b.Password, perms: &b.Permissions}); err != nil {
+	if err := h.update(ctx, req.Username, userChange{username: &b.Username, password: b.Password, perms: &b.Permissions, registered: b.RegisterDate}); err != nil {
 		return nil, err
 	}
 	return gen.PutUser200JSONResponse{SuccessJSONResponse: success("User updated.")}, nil

@@ -237,7 +237,7 @@ func TestShareCreate(t *testing.T) {
 		t.Run("file_name_defaults_to_share_id", func(t *testing.T) {
 			t.Parallel()
 			s := s.on(t)
-			for _, body := range []any{nil, map[string]any{}, map[string]any{"unknown": 1}} {
+			for _, body := range []any{nil, map[string]any{}} {
 				r := expect(t, s.req("POST", "/files", s.admin, body), 201)
 				id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
 				if sh := s.getShare(id); sh.FileName != id {
@@ -245,26 +245,20 @@ func TestShareCreate(t *testing.T) {
 				}
 			}
 		})
-		t.Run("owner_is_caller_whatever_the_body_says", func(t *testing.T) {
+		t.Run("owner_is_caller_another_owner_refused", func(t *testing.T) {
+			// The owner is always the caller; a body that says otherwise is
+			// refused rather than silently overruled (TestStrictReadOnlyCreate).
 			t.Parallel()
 			s := s.on(t)
-			tok := s.user("creator1", "CREATE", "READ")
+			tok := s.user("creator1", "CREATE", "READ", "LIST")
 			s.user("victim1")
-			body := map[string]any{"file_name": "f", "owner_name": "victim1", "share_id": missingID(), "initialized": true, "locked": true, "size": 5}
-			r := expect(t, s.req("POST", "/files", tok, body), 201)
+			body := map[string]any{"file_name": "f", "owner_name": "victim1"}
+			expectMsg(t, s.req("POST", "/files", tok, body), 400, "owner_name")
+			expectMsg(t, s.req("POST", "/files", s.admin, `{"file_name":"n","owner_name":null}`), 400, "owner_name")
+			r := expect(t, s.req("POST", "/files", tok, map[string]any{"file_name": "f", "owner_name": "creator1"}), 201)
 			id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
-			sh := s.getShare(id)
-			if sh.ShareID != id || sh.OwnerName == nil || *sh.OwnerName != "creator1" || sh.Initialized || sh.Locked || sh.Size != nil {
-				t.Errorf("share %+v owner %s: the body's read-only fields and owner_name must be ignored", sh, strp(sh.OwnerName))
-			}
-		})
-		t.Run("owner_null_body_is_ignored_for_users", func(t *testing.T) {
-			t.Parallel()
-			s := s.on(t)
-			r := expect(t, s.req("POST", "/files", s.admin, `{"file_name":"n","owner_name":null}`), 201)
-			id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
-			if sh := s.getShare(id); sh.OwnerName == nil || *sh.OwnerName != "admin" {
-				t.Errorf("owner %s, want admin", strp(sh.OwnerName))
+			if sh := s.getShare(id); sh.OwnerName == nil || *sh.OwnerName != "creator1" {
+				t.Errorf("owner %s, want creator1", strp(sh.OwnerName))
 			}
 		})
 	})
@@ -369,13 +363,14 @@ func TestSharePatch(t *testing.T) {
 				t.Errorf("after empty PATCH: %+v owner %s", sh, strp(sh.OwnerName))
 			}
 		})
-		t.Run("read_only_and_unknown_fields_ignored", func(t *testing.T) {
+		t.Run("read_only_and_unknown_fields_refused", func(t *testing.T) {
 			t.Parallel()
 			s := s.on(t)
 			id := s.newShare(s.admin, "a.txt")
 			body := map[string]any{"share_id": missingID(), "initialized": true, "locked": true, "size": 3,
-				"sha256": strings.Repeat("0", 64), "create_date": "2000-01-01T00:00:00Z", "colour": "blue"}
-			expect(t, s.req("PATCH", "/files/"+id, s.admin, body), 200)
+				"sha256": strings.Repeat("0", 64), "create_date": "2000-01-01T00:00:00Z"}
+			expectMsg(t, s.req("PATCH", "/files/"+id, s.admin, body), 400, "read-only")
+			expectMsg(t, s.req("PATCH", "/files/"+id, s.admin, map[string]any{"colour": "blue"}), 400, `unknown field "colour"`)
 			sh := s.getShare(id)
 			if sh.ShareID != id || sh.Initialized || sh.Locked || sh.Size != nil || sh.SHA256 != nil || strings.HasPrefix(sh.CreateDate, "2000") {
 				t.Errorf("read-only fields changed: %+v", sh)
@@ -850,7 +845,7 @@ func TestShareAnonymous(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *server) {
 		s = s.on(t)
 		s.setAnon("CREATE", "MODIFY", "READ", "LIST", "LOCK", "DELETE")
-		r := expect(t, s.req("POST", "/files", "", map[string]any{"file_name": "anon.txt", "owner_name": "admin"}), 201)
+		r := expect(t, s.req("POST", "/files", "", map[string]any{"file_name": "anon.txt", "owner_name": nil}), 201)
 		id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
 		if !uuidV4Re.MatchString(id) {
 			t.Fatalf("id %q", id)

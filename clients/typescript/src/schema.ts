@@ -625,32 +625,48 @@ export interface components {
         User: {
             username: components["schemas"]["Username"];
             permissions: components["schemas"]["Permissions"];
-            /**
-             * Format: date-time
-             * @example 2026-05-20T23:05:31.546561Z
-             */
-            readonly register_date: string;
+            register_date: components["schemas"]["RegisterDate"];
         };
-        /** @description A new user. Unknown and read-only fields are ignored. */
+        /**
+         * @description A new user. An unknown field is `400`, and so is `register_date`:
+         *     the server sets it.
+         */
         UserCreate: {
             username: components["schemas"]["Username"];
             password: components["schemas"]["Password"];
             permissions?: components["schemas"]["Permissions"];
+            register_date?: components["schemas"]["RegisterDate"];
         };
-        /** @description Fields to change; absent ones stay. Unknown and read-only fields are ignored. */
+        /**
+         * @description Fields to change; absent ones stay. An unknown field is `400`.
+         *     `username` and `register_date` are accepted only with the values
+         *     the user has, so a body fetched with `GET` can be sent back.
+         */
         UserPatch: {
-            /** @description Only the user's current name is accepted. */
+            /** @description Only the user's current name is accepted (users can't be renamed). */
             username?: string;
             password?: components["schemas"]["Password"];
             permissions?: components["schemas"]["Permissions"];
+            register_date?: components["schemas"]["RegisterDate"];
         };
-        /** @description Every writable field. Unknown and read-only fields are ignored. */
+        /**
+         * @description Every writable field. An unknown field is `400`. `username` and
+         *     `register_date` are accepted only with the values the user has, so
+         *     a body fetched with `GET` can be sent back (with a password).
+         */
         UserPut: {
-            /** @description Only the user's current name is accepted. */
+            /** @description Only the user's current name is accepted (users can't be renamed). */
             username: string;
             password: components["schemas"]["Password"];
             permissions: components["schemas"]["Permissions"];
+            register_date?: components["schemas"]["RegisterDate"];
         };
+        /**
+         * Format: date-time
+         * @description When the user registered; set by the server.
+         * @example 2026-05-20T23:05:31.546561Z
+         */
+        RegisterDate: string;
         UserPage: {
             data: components["schemas"]["User"][];
             next: components["schemas"]["PageNumber"];
@@ -682,45 +698,92 @@ export interface components {
          */
         OwnerName: string | null;
         Share: {
-            /**
-             * Format: uuid
-             * @example 9ae90f06-a751-409c-a9fe-8277575b9914
-             */
-            readonly share_id: string;
+            share_id: components["schemas"]["ShareId"];
             file_name: components["schemas"]["FileName"];
             owner_name: components["schemas"]["OwnerName"];
-            /** @description Whether content exists. */
-            readonly initialized: boolean;
-            readonly locked: boolean;
-            /**
-             * Format: date-time
-             * @example 2026-05-20T23:05:31.546561Z
-             */
-            readonly create_date: string;
-            /**
-             * Format: int64
-             * @description Content size in bytes; null until initialized.
-             */
-            readonly size: number | null;
-            /** @description Lowercase hex SHA-256 of the content; null until initialized. */
-            readonly sha256: string | null;
+            initialized: components["schemas"]["ShareInitialized"];
+            locked: components["schemas"]["ShareLocked"];
+            create_date: components["schemas"]["ShareCreateDate"];
+            size: components["schemas"]["ContentSize"];
+            sha256: components["schemas"]["ContentSha256"];
         };
         /**
-         * @description Metadata of the new share. `file_name` defaults to the share id;
-         *     other fields are ignored (the owner is always the caller).
+         * Format: uuid
+         * @description The share's id, assigned by the server; it never changes.
+         * @example 9ae90f06-a751-409c-a9fe-8277575b9914
+         */
+        ShareId: string;
+        /** @description Whether content exists; it becomes true when the first upload completes. */
+        ShareInitialized: boolean;
+        /** @description Whether the share is locked; change it with `POST /files/{share_id}/lock` and `/unlock`. */
+        ShareLocked: boolean;
+        /**
+         * Format: date-time
+         * @description When the share was created; set by the server.
+         * @example 2026-05-20T23:05:31.546561Z
+         */
+        ShareCreateDate: string;
+        /**
+         * Format: int64
+         * @description Content size in bytes; null until initialized. It follows the content.
+         */
+        ContentSize: number | null;
+        /** @description Lowercase hex SHA-256 of the content; null until initialized. It follows the content. */
+        ContentSha256: string | null;
+        /**
+         * @description Metadata of the new share. `file_name` defaults to the share id.
+         *     The owner is always the caller (null for anonymous callers),
+         *     whatever `owner_name` says: it is accepted and ignored, as the
+         *     reference server does. The read-only fields are accepted only with
+         *     the values a new share has (`initialized` and `locked` false,
+         *     `size` and `sha256` null); `share_id` and `create_date` are set by
+         *     the server. An unknown field is `400`.
          */
         ShareCreate: {
             file_name?: components["schemas"]["FileName"];
+            /**
+             * @description Ignored; the new share is the caller's (transfer it afterwards with `PATCH`).
+             * @example alice
+             */
+            owner_name?: string | null;
+            share_id?: components["schemas"]["ShareId"];
+            initialized?: components["schemas"]["ShareInitialized"];
+            locked?: components["schemas"]["ShareLocked"];
+            create_date?: components["schemas"]["ShareCreateDate"];
+            size?: components["schemas"]["ContentSize"];
+            sha256?: components["schemas"]["ContentSha256"];
         };
-        /** @description Fields to change; absent ones stay. Read-only and unknown fields are ignored. */
+        /**
+         * @description Fields to change; absent ones stay. An unknown field is `400`. The
+         *     read-only fields are accepted only with the values the share has,
+         *     so a body fetched with `GET` can be sent back; another value is
+         *     `400`, naming the field and how to change it.
+         */
         SharePatch: {
             file_name?: components["schemas"]["FileName"];
             owner_name?: components["schemas"]["OwnerName"];
+            share_id?: components["schemas"]["ShareId"];
+            initialized?: components["schemas"]["ShareInitialized"];
+            locked?: components["schemas"]["ShareLocked"];
+            create_date?: components["schemas"]["ShareCreateDate"];
+            size?: components["schemas"]["ContentSize"];
+            sha256?: components["schemas"]["ContentSha256"];
         };
-        /** @description Every writable field. Read-only and unknown fields are ignored. */
+        /**
+         * @description Every writable field. An unknown field is `400`. The read-only
+         *     fields are accepted only with the values the share has, so a body
+         *     fetched with `GET` can be sent back; another value is `400`, naming
+         *     the field and how to change it.
+         */
         SharePut: {
             file_name: components["schemas"]["FileName"];
             owner_name: components["schemas"]["OwnerName"];
+            share_id?: components["schemas"]["ShareId"];
+            initialized?: components["schemas"]["ShareInitialized"];
+            locked?: components["schemas"]["ShareLocked"];
+            create_date?: components["schemas"]["ShareCreateDate"];
+            size?: components["schemas"]["ContentSize"];
+            sha256?: components["schemas"]["ContentSha256"];
         };
         SharePage: {
             data: components["schemas"]["Share"][];
@@ -984,6 +1047,25 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /**
+         * @description A request body was sent under a `Content-Type` other than
+         *     `application/json` (parameters such as `charset` are fine), or
+         *     without one.
+         */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "request body must be sent as Content-Type: application/json, not \"text/plain\""
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The share is locked, or its content is not in the required state. */
         Locked: {
             headers: {
@@ -1196,6 +1278,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
@@ -1258,6 +1341,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1290,6 +1374,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
@@ -1338,6 +1423,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1386,6 +1472,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1427,6 +1514,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1485,6 +1573,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1502,6 +1591,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1570,6 +1660,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             default: components["responses"]["Error"];
         };
     };
@@ -1624,6 +1715,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             default: components["responses"]["Error"];
         };
@@ -1672,6 +1764,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
             default: components["responses"]["Error"];
         };
