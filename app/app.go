@@ -116,7 +116,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Content: impl.NewContent(store, blobs, impl.Limits{
 			MaxChunkSize: cfg.MaxChunkSize, MaxChunks: cfg.MaxChunks, MaxFileSize: cfg.MaxFileSize,
 		}, log),
-		Meta: meta,
+		Meta:    meta,
+		Uploads: impl.NewUploads(store, blobs, log),
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),

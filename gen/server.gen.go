@@ -323,6 +323,31 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadStatus What the server holds of an unfinished upload.
+type UploadStatus struct {
+	// BytesHeld The bytes of the chunks held.
+	BytesHeld int64 `json:"bytes_held"`
+
+	// Chunks The chunk indexes held, as inclusive ranges `[first, last]` in
+	// ascending order, e.g. `[[0, 4], [7, 7]]`; empty when none is.
+	//
+	//
+	// Example: [[0,4],[7,7]]
+	Chunks [][]int `json:"chunks"`
+
+	// CreateDate When the upload's first chunk arrived.
+	CreateDate time.Time `json:"create_date"`
+
+	// Dzuuid The upload's id.
+	Dzuuid string `json:"dzuuid"`
+
+	// ReceivedChunks How many distinct chunk indexes the server holds.
+	ReceivedChunks int `json:"received_chunks"`
+
+	// TotalChunks The upload's chunk count (`dztotalchunks`).
+	TotalChunks int `json:"total_chunks"`
+}
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -424,6 +449,9 @@ type IfRange = string
 
 // Page defines model for Page.
 type Page = int
+
+// PathDzuuid Example: 5d6b3c1e-2f0a-4c8e-9d7f-1a2b3c4d5e6f
+type PathDzuuid = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -628,6 +656,12 @@ type ServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx echo.Context, shareId PathShareId) error
+	// AbortUpload Abort an unfinished upload and free its space
+	// (DELETE /files/{share_id}/uploads/{dzuuid})
+	AbortUpload(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+	// (GET /files/{share_id}/uploads/{dzuuid})
+	GetUploadStatus(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
@@ -1055,6 +1089,54 @@ func (w *ServerInterfaceWrapper) UnlockShare(ctx echo.Context) error {
 	return err
 }
 
+// AbortUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortUpload(ctx, shareId, dzuuid)
+	return err
+}
+
+// GetUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUploadStatus(ctx, shareId, dzuuid)
+	return err
+}
+
 // Healthz converts echo context to params.
 func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
 	var err error
@@ -1356,6 +1438,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.HEAD(options.BaseURL+"/files/:share_id/content", wrapper.HeadShareContent, options.OperationMiddlewares["headShareContent"]...)
 	router.POST(options.BaseURL+"/files/:share_id/content", wrapper.UploadShareContent, options.OperationMiddlewares["uploadShareContent"]...)
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
+	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
+	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -3127,6 +3211,184 @@ func (response UnlockSharedefaultJSONResponse) VisitUnlockShareResponse(w http.R
 	return err
 }
 
+type AbortUploadRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	Dzuuid  PathDzuuid  `json:"dzuuid"`
+}
+
+type AbortUploadResponseObject interface {
+	VisitAbortUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortUpload200JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AbortUpload401JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AbortUpload403JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortUpload404JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortUpload409JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortUploaddefaultJSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatusRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	Dzuuid  PathDzuuid  `json:"dzuuid"`
+}
+
+type GetUploadStatusResponseObject interface {
+	VisitGetUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetUploadStatus200JSONResponse UploadStatus
+
+func (response GetUploadStatus200JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUploadStatus401JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUploadStatus403JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUploadStatus404JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUploadStatusdefaultJSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HealthzRequestObject struct {
 }
 
@@ -4629,6 +4891,12 @@ type StrictServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx context.Context, request UnlockShareRequestObject) (UnlockShareResponseObject, error)
+	// AbortUpload Abort an unfinished upload and free its space
+	// (DELETE /files/{share_id}/uploads/{dzuuid})
+	AbortUpload(ctx context.Context, request AbortUploadRequestObject) (AbortUploadResponseObject, error)
+	// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+	// (GET /files/{share_id}/uploads/{dzuuid})
+	GetUploadStatus(ctx context.Context, request GetUploadStatusRequestObject) (GetUploadStatusResponseObject, error)
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx context.Context, request HealthzRequestObject) (HealthzResponseObject, error)
@@ -5219,6 +5487,58 @@ func (sh *strictHandler) UnlockShare(ctx echo.Context, shareId PathShareId) erro
 		return err
 	} else if validResponse, ok := response.(UnlockShareResponseObject); ok {
 		return validResponse.VisitUnlockShareResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortUpload operation middleware
+func (sh *strictHandler) AbortUpload(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortUploadRequestObject
+
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortUpload(ctx.Request().Context(), request.(AbortUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortUploadResponseObject); ok {
+		return validResponse.VisitAbortUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUploadStatus operation middleware
+func (sh *strictHandler) GetUploadStatus(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetUploadStatusRequestObject
+
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUploadStatus(ctx.Request().Context(), request.(GetUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUploadStatusResponseObject); ok {
+		return validResponse.VisitGetUploadStatusResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5838,140 +6158,153 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
-	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
-	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
-	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
-	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
-	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
-	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
-	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
-	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
-	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
-	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
-	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
-	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
-	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
-	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
-	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
-	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
-	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
-	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
-	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
-	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
-	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
-	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
-	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
-	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
-	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
-	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
-	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
-	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
-	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
-	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
-	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
-	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
-	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
-	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
-	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
-	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
-	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
-	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
-	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
-	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
-	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
-	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
-	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
-	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
-	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
-	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
-	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
-	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
-	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
-	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
-	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
-	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
-	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
-	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
-	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
-	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
-	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
-	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
-	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
-	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
-	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
-	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
-	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
-	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
-	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
-	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
-	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
-	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
-	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
-	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
-	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
-	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
-	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
-	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
-	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
-	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
-	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
-	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
-	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
-	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
-	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
-	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
-	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
-	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
-	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
-	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
-	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
-	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
-	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
-	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
-	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
-	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
-	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
-	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
-	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
-	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
-	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
-	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
-	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
-	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
-	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
-	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
-	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
-	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
-	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
-	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
-	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
-	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
-	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
-	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
-	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
-	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
-	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
-	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
-	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
-	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
-	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
-	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
-	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
-	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
-	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
-	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
-	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
-	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
-	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
-	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
-	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
-	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
-	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
-	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
-	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
-	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
-	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
+	"7H3rchu9seCroCbZMpUdUtTN/iTV+cHY8rGysq2y5PpyYmo90EyTRDQEGAAjinapat9h33CfZAsNYC7k",
+	"DElJlE/i+JdEcgZoNBp978b3IBbjieDAtQqOvgcjoAlI/LcXxzDRnygfAn5OQMWSTTQTPDgKeumUzhSJ",
+	"rmcaVNQJwkDFIxhT8yTwbBwcfQnwt+AqDPRsAsFRoLRkfBjc34fBa8E1cP2GqYlQzI45P0XEeMo4HJMB",
+	"S4HTMfxHP+h0Ov0gCsmU6RGhnHx6+5ocHP72ikT+oT9FZCAk4YK3exevT0+J+VLNAXhHx5PUgFQzhYSJ",
+	"kLozSQb9IFgC+xnwoR4tgm2/J2JA9AjItUhmhHGCuKhCMRByTDUCoV/uF1MxrmEIsjwX7sLiVJcjINL8",
+	"RBTIW0hCAp1hx20K6bZ3urt72/vdbjciLXqtgGvETTTOUs0mVOpt8ySOoKKtKnSN60ZYPnNFNVMDBknN",
+	"xtn5/7Tdz7rdvVixb4D/QdS0Df4FA2stzk8u6XBxogstBR+SW5qyhGohSQKS3UJCBlKMEf2xhfmFIhfv",
+	"eu3dg5erFnlGlX4vEla/st9HwMvjkilVJKVKEwmTlMaQkNa7y8tzklANKxF6JmJaT/pmY2MJVENCJCiR",
+	"yRheKDKherRq0A/igrPBoPnEcqHMAw1n1v1af2o/gZaz3kCDrNkLiAVPFNGCTCnT5BoGQgLRcsb4kNAh",
+	"ZbwW9DK1X1CeXIu7ZtiVfSAKiRL5HogJcEjMIaPkWoqpAkliyl9oIjNO7DBE2H3rnZ++UERINpwHxyPA",
+	"TVGHgPswmFBJx6AdizwdeFK5YDyuOaDRXnc/ItN5qhlRRbjQJB6Zs5QQZd4mesQUyanHQMfMGJYlB2Fg",
+	"+FNwFJwO2n7Wtp12OUGcDj4IDu+pjkdrA6g0S1MEU3BwrEwBMadQLQPMzNS2U60CqoGlXRhGhrBYxiZ4",
+	"OiNs0AAdosxARczhX4E1O+NyuM5pE5+d0CEY4pagM8lDy2J2OqRnf5kYJmCABJ4QpgiMJ3qWQ/OPDOSs",
+	"AMa8UQEkgQHNUh0c7YTBmN6xsaHF3Z39V/u/7b3cfxUGY8btlzu1YuKc6tGbb1nGknrgs0kqaPJCEZaE",
+	"hCqCooC5PR9l/Ea9IFGCA0RkwCBNjgjlM7Lz//7P/909OOhzZNAhmYCMges28Fgk9sxpxI0ekVa0HZmx",
+	"o/+x+zba6pAeJywhXLjJ+zymnIzoLRCaJBKUAnMIOJBWtN/dj7Y6fe7RZcYrsGXhCsJAwj8yJg1f1jKD",
+	"eklykLy83ot3oL076NL2fvwbtA+TV4P2Dt293ov3kwN4OaiVMAaFFyMq4bQBh8r86FFoGIzgLKYpScUU",
+	"ZEwVkM+fT9+Ydc/0yPA8SFVprX3OhR1j5YLxqa9rL/mQwmF30H3Zpq8Odtr73cO4TQ8H0P5t99Wrg1cH",
+	"14eHO/uNS/6sQNppa+lGgXyhUIXq1MOa+feXwVozNcj6o3aqYawMneGxajxAIL8uOUQHpVO00+2uPD4N",
+	"vMgol4c7O11U3iw/UhUV6z+sihWF/nP7oNstPnXbh+Fut717GDWypUWeNKcUuSmCWmlkMA5K/1kkzOro",
+	"r81ZNv84Vmn+LZQ9o3C2E6pxnmLGP0oYBEfBH7YLU2Db/qq27YA4WRU3H7njHEY6UPJGisk3w/yVnqXu",
+	"F0jc0e8sEAcqP0PG50Clk0nKrE60/XdlFaP14MTRPll0FLiZn1BkepMzikwvn/KcKjUVMnk98gS2kann",
+	"hq2f+wK0Znyozr3g38jU1VFXzLxBbPsxm6Y0HPM1Ksybm7I05j1Oi99sGJ/FkEtWtlFM+gHr5zPyYMOI",
+	"LA3ZPOdm0VqMuGTGDSLVj1c3G36jJoIry6P/TBPPNVZPn0uD78EYlEKRGTCOFi9x7B99DEekn8vifnBE",
+	"JlJMQOqZ0UXHTCkjM8JAaaozFRwFA8rS4D5cc3knUgpZJwXQAeGgMBPR1MgYSI5RLXQQWw8MfoOqpdHV",
+	"UzZmumMgQAljfU3W4n4MRnAQJ20A5U2+UpXFMSi1/mLfu1EblmuFHlNEaSHNSoUeGYMTtWhi1Dtrnjik",
+	"2zUKPkhZvDl6W7EhucPAYAHIQMhrlijCNGklmZ0TQgenhAFI4DEkWx5WD18J1D9t/6kKXe68umacompW",
+	"o58swjYdiTQ35Mw+LTgc24XHsQ4D7vntineyALs951FcNkSND7I0UOHeW2MM93Dp9QuIM8n0rH0uUhbP",
+	"Vo3jPR8lV9eyx/EZ561ql91Vy16quLbuw+CvbQ/s5WwC7Y+4TysR7/1L9yWX4DugDUaTe8t7Q39t/8+1",
+	"/dZFuTG25serYR7up2MSZTKNCOUJibz/NCJDdguE6cJDWqKrspd1KX78czi75bDPzq97fOYECJhHvHW5",
+	"3z0wZuT+7iH+2dsxf5xtedDdi0jLmHHXVEGfZ5zeUpbS6xS28OdXEWkZ4WRE7yBLU3Q03IfBWxQDCfDH",
+	"StnLEVOEAyRWmL//+Ob07X8ZWx1lneCdZ9IwYpqmII3MpZkeAdcowBJynWl0o9I0FVMj9q1P/ebxekTu",
+	"5zGTpTjUcy1qbprQaEWGgr2Tk1kXsfOweZ3SSnRc6Qeh34qMP3qtHwRRWTyygDzXKr37qwhjkESAXRrc",
+	"MaX9UppjLpdLHOetWPAEeTdNvSK6NXf+12eo1icmNaPp82pBDlKDFbOOY6LgFqRZAgo0EosxoCu1NlBn",
+	"/YY/q+TMfXFrvG2f/XFCc5FA1tZ85rZ8jkb/NXBnlz8zRtalEGdUbtCn1SwhiWLfwBqMGG6Fuxggqbcx",
+	"nU15LiFnDG8pSzeooiyR5CQ6HdjgV2SYufn0mY8robqITEqgkQHChiDjdnwQ+sKG1Y00/0HWIobZysY7",
+	"iiLuAn9GJDmuJG5BpnSiyrG4Pm8BNUJEU6kVodq8W46FWbmmCOU2JEZUNhiwu60FJvZoGi6nIlg3nbP4",
+	"HykX3wgOz+ZBsIPfh8GluIHNub9xtE/Oy1R/ijhMiTaPuenFe8pnzhGlfgCpCUHGlM8czROqtaEHdUwk",
+	"aDkjKdUg57giphu083yDZQRRykzAyT9zoyoKyb49Xhk8dW42IQncTVD7cgjcvK7UKxTbgjGQ1jVNwnxy",
+	"IYmEW3Hj4QjJVAo+7PNYQmJepqnawvNGOaFc8NlYZMprzymNb+zRLSns1jD4XFgQP4KfJzABngCPZ4UZ",
+	"ExJnsWwZZlEyaZZw+c/o7nstzM49wXdohzE6lx3nGb2H1EowsyJMGnI+Qus8tCv9u2AcEsxHsybAFL/2",
+	"wefcdXKfQ1QN/DVE6Tp5hK7zd0VoqgRRwBNFouSbdV2yb2Csy+SbFpqmZn78qs/R1HZPGS1UDAYKdITg",
+	"ztDhSZ33Fq3yeATGnrE5JRMJyoCLzN65pF2ocmHE2pS4PHDbXQzchn4MxhOoSRrqtg1lJQR/tnoYUxYd",
+	"IbmGVEzz5VoUYJh2rRkNapCKVjxcGnwRvg/Z+BqkAcw5j52tZ93YlhwUHQMRnBj7YOa2Mlgez87n9Xv4",
+	"KMSumUtShpGmqbVgcTXHPnnEpj5imJibJVBJYw1SuXV4lXdnwXYKAztVHRh+I1+oIrNytTFWjs18KfJK",
+	"KmQ0v205FEVCmLj+O8Q6qDrAqtTtGUgpr8xxkqu6dcq0JvsAUqrZrcuucWaEkeLekjZrLrIFtnG7tx+d",
+	"DFLGjIPeAla37tw7Vl11zlQX8yYd60OJFWIW6igbU44bt4CPReyhmL1aG24PSB3sb1kKH2ozXhYI9vPl",
+	"2/ZvLtmYCxJtGw7Z70ch+fD5zAhaw46lSOeoutiUIpd4NbFXUhgWUDtxMf/KYc6/rKOpUmLPcqyVUnjy",
+	"AesQV814WIBQe412kWXgTzZ5zugvnZUEaMeqA+J9QWKNtLcGPTWfxseQ1McpB/mhMYtKmJ9fKOIRfUx4",
+	"lqZkDJSrkqJmflbm4ULiV6mJpgyzPc3bVlmziVYL6z2nQ7DSpSaVlnBgw9G1yMzTmGVlDT4Dkk8ElU75",
+	"sJZQw3wleXFeos7FM/Vql7j8QS7w5LSuYzmb6BfKmvXHhBv5RrTMOHp2tyrsvETly45QGEwl0/CRp7Ml",
+	"CThVouEwXTfZxixTpOuevzkqMi+GOFsd+ZznCnnddhXqOolFAh1yxpT2fqWxVcBserQCyWjKlE/MZKrP",
+	"hUxAHpHXn056lyeh89mH5M3J2Yn5fPbx9f8KydnpxWVIem/en34IyaeT3hursPnDYl8OwsC+HYSBfT0I",
+	"A/O++XN6cRmEAY4QhIEZolbQFSut0YfOqwtVx2YVzm+mQpJHro0WnKZ0ogAVTlxh4VUeG8tSVg5O3Qo8",
+	"iEzDWK2kgWKD7vNVUSnpLCjlOy2Sl8tI/DqpLnu9qdSiwlIzXB09LaR+bRyqxSkNt1qcytYwfE1cOlHB",
+	"yna7uy/b3YP2bvdyd++oe3C0t9M52H958HLnb+Wjb15sa+bSS2lSHO4a4jIK0Fcv8patJtcA7sOAcWYM",
+	"Z+8nWCj3sMkdLvyAEQvVaQbmWogUKFJJmgeiVj+LAmIt0AtJY8TaiO4evKypQMozkkdw5wtfvAbp1uJk",
+	"UMY1S0kJCXX8foJHyoz8v79024e0Pbj6/nL//o/rbEqey/yYlOWcDvIE8FWzOXNnLnbs6wbYN8hrsZYh",
+	"YMFamsdIAyDlnOKKElEkdBdEWtn2KiHm1BNWTpBbX77xV00HsUjgqyLiPWiaUE3L1oTVM2z9HMISEccg",
+	"sJZHF6HK5LjPbawa07hsshMbciEhIS3tFR309lqBpPPg7VadC+ARB7aR95zXKoU+2XktLm95WA2D53Cn",
+	"V6sJucqFZUK1RZOXxq4kPLf78bGQdMt6l0EqFwQh7gR1ytZEwu1DwJmXIgYnblFuMA/wVTN2a6uH3lo6",
+	"0MIFZI+JqzIUHDD5bNYhn4AmbaziMcI64zfcaLiLFNTZBHk8kpU2U5XNEa2u+gR9MUbZNCzBLuVfZp1l",
+	"SmjgRXVUUA0wLJwzmunR1wYDsEf+8vvlMYlTZsAi2vAmwjShGBQSE/qPDIhl4bXOgJJhVwiQMzEcopq7",
+	"pv9gqfdlbUt5wRgMy8ZzCQl1KLR+5osctBoPCTJbkMYWGglDN+g0IxkfMM7UqFJQUd0AFGlfR5A2OO1y",
+	"l0ZR8UXM07XSbrlvsMmdWUqO5QncgZ0Ay80Yj9NMsVtfREOiLwMmlQ7RDX4VEcb7nKoYeGJsUtTofSrU",
+	"ly/dkOxfheTLq5C8urqKjl0gEXkmhimZcvZKrvB/6Yb7V+GXV+Grq7KOn/+zfIVjendqn9xFZBQf5iXD",
+	"/Oc5fbeheDj3oCISHNKoxNLlTpP6u0C2a/poaw+IhBjMbF+bNvOdmNpwXcKUZjzWc1s7T6mrPefoU/26",
+	"jHhyoO1Usci4Jq05F/3WKvd3k5O3Mv8iBnK6DstnqbqjtadaQY0j9LGmlYFryJQG+YNspjLvW1XgwOtk",
+	"SNl5WFrJ/EKaUNekqdp4tRm8Qz47WWrkqsyl7DqStew0XdfH8/it2ygulzlibXXLk/VdJN1f6m4dbh+t",
+	"7f4r0up8yDidWSlla3/jTEqzSPM0mnYu2FvvxK/H5/pa9L87/laxgyrMTQTMG8NbL/dJClqDVCFJ2JBp",
+	"FZKoE4Uk+mqT1trRMbpRo1QMGTc/pBj2Mf/BnQae2Oc8RFF9iGJM77yj/uX+vN++7E/qtf9G29+67cPO",
+	"1/bV//xjnbLy+0jQMdukkM2WFr1bj4Ure5+LjRjUKDbkue2xIhaznrRc3EdjxLgSkguzBqflA5Uge5lN",
+	"EbWf3nq5/5ffL4PFZBsbesNmFdH5x4tLso1hpm27vR2Cqeg4AzHbaSg0pgrajCvgiml2C3mfFPRa4qTF",
+	"No20nthkF8YHoqafB41HgNnslKgxTVNMbWlbl5LVILFVBE2MUqe0xD4+VuvyITHKkz4fSorm4wjGpZCI",
+	"OnbPtAzHKGJpt0wxLQyVe1nT59UpsGhAEaa33GzWzaVCp4ead1jh+mXcmU2hzYhJxJTjY0zb+LAElY2R",
+	"lWFWYh646PR5n//hD6Sa4dXnF8ATEvVclhp+eUT+jNgltm8Sbp1rnOQaXq3azj7/nemRyHT+KM3rM2XG",
+	"FXHZR9Wgo0GSUOXEMNXnZn9KWr6yMQUS1UQPog7xhKaNGcuUT/wh15nuc1+v2rqmCZ4eqjMJeWJb6NPa",
+	"QkwfMRCRBDAXa6twJvZ5tN/diUICt8DNrsryMiia92QqsjQh15CXhDjkn5dXdkLjETGMxObaFdWppUgb",
+	"067QhXES3bUVUnG7eMCguteQZWfQxDQZglYEYT7GhLxK6Qou0j3c56Wn9yIP80eMa2F2EMQ3qs8vsYDW",
+	"WIwDylKbNwbxDaFcTUGqo/IUZg0tnHwrLK2rz+2X2zjTVmgjGsBj3+SnrmDDtSsJrXtXjdjEDoMD2ArT",
+	"VrS/ix/LJcn4IpYs7e/sYbsTXBfmjphtQAUAy57MLv/l4uOHIxJ97zsvSz84In3M++gHIel7l4v9GtvA",
+	"3UdhOTmwzxXFXlPTSrJJh3zkgEnjE3vGPIg+QV8JklI5BNIStyD7XE9ZDCS66L1+d3L59X3vr1/fnfTe",
+	"nHz6enH6t5Noy5J4+WRoMVGorJjJkT8NQRty3dvJz+0kpYy3Ndw51OQNyrDfU0pngNU/kA6OSTaxjneq",
+	"wz43MCn2DZIc3iFoUhrbDGJwR4DfQiom0CEnDL30UzozdMiUZX/+5EbEl6P7HfnkK7iTfFv8IySmUjJA",
+	"V13017Z7sn2aRA6eIwSAJSWMvFB9noohSZnRiwdCWpR5vJsRZ4ZjTCFN2zbl3Axg+YXVnayzsM8NnyYT",
+	"Ke6wh94cAK1Ghab9tXMUIe+4gYn2YYspUxWWNqY3gA2uPB7O2Jhp1efvHKbHmdLOL4O4NiA4snAkcXn6",
+	"/uTj50vLACXlagCStKgVFX1uJUlIaC4utsiYzoimN1jfkwo+RP+Y4zYhlrQZEZxpr2+43ktkLG7Bdu9z",
+	"IJy+OTspAfAJJrZfnMsdNnzWSHE8/n3uNQ/UrCcgHYr9eQ9tHgFyEkhs5SGuuc+jUhp21HH1hy53pZLL",
+	"a1Dr83nn03hdGikWJyI1+AJFprBG0SY3O33/iFwLc2ok6iQoW20buT63aeLo7TOapnNGu2Y6708vXc6a",
+	"1UvU0fa2mAB36XJCDrfdS2rbPGvsFaZRb3VqSu/8NAgDPHJWZe50O110t0+A0wkLjoK9Trezhyq5HqFS",
+	"to16xbYqZQEMQTf0kELKa09ZAl6i+o5Ci2L5hSpLZKOF5ULrNAmOgv8EnacezPWY2O12n6n1St2a7O+Y",
+	"k73f3WkaLwdwu5Kcjy/trX6pqF5FKFyrp1Vv+TT0MFDZeEzlDBMrjRpSUWsMAjU1m/clwO00KnmN2Dcq",
+	"Nea4oNOj1ktgU428h9SOjvXJvMZfsLCn6Hqo7Krv8DRrXmypCdR8g556uliOs4si531/nedLDU1+HAXs",
+	"76zxxnyx2lMp5/MkQUNBjOFJlFPnD7kwCqBN83ZDH2NGteGC3oSsoZdMb4RaMv2LVjZLK59sQ9gKH3gw",
+	"rdyHwXYi4mah0iNGZ2wbRk+xcOTd5fuzoqdLUfUguJY01sdG1zDrxGQ5bFOIqqjN6xgJl960IGjeGCBW",
+	"Chmj326P9DitSpe1aqIRcNvz75God/6S4OjLVXkjeuenJYS4roF+G8agaXCFeMb8+UZEozUGiVFQ0V1g",
+	"DCzNxoAmCM9TZBaRd8aUxlwCFVTbx36pX1rxCHq1g/tw9XMuHHB/9ZxqQJ5lU1vUhU1QxcA5UTr/3Azh",
+	"SQfbbChyZuV31ROT+6LxUGOWrOH/QuklmeLOYvMuhRZ6HwdY1lf1NqitEI1dmzxtbDy0LRWdqQ75nHux",
+	"ch8WN+YnGo3Od2RLRr779LT7bfekazFQJWQbqrNJUo8RNeV2egt0usa2581hfomaOYq0mCmVWLs9Wpcu",
+	"XXZ0wQVLJGHpNIXaIC13c7kSmXL7EpsENZe3ojrkgzCWLUuh1F6lSmdvcLaCzp6kkvyYTe/ur34jb9di",
+	"XthdYwrXyeapxGHRSeiDqcLl+N+HDZqH3/wOOa22raGaRP95spS91NqyS3Z8cxJsaTuezj8z0Tzd5qV5",
+	"GfHYJQI/gBywYOL+4SpM0VXbqCcNRjPmKGKv9w658JGGIiUxIlrYIJwxpFUpKVmL+QKqJpv6SXLrp7em",
+	"H8zBHinnfiTnK1vr2KT6CdTv6oaajPcy/f5Z6NFcXoNaw4p/Gn3+3Pb7z0id3j+wEbKs09y2S0KzVoJf",
+	"aAl0bLmpLaInF9lkIqRWJMIgdkRavgf+EVGMD9O8DX6f20Y+eVv8uRZmjd3Ltmw4v6ZxmyKtqHKHSBTa",
+	"lkrVFkphn0f+Ng//ROnphZZLWx3Sy9eDl8RknGlfyqJHlPtbrIzy4vOLyAe0qsx22nhonUnktRbfLe6h",
+	"0tH34Fr5oL8uZa1Hi+te1nq8eoVNkw9hhW3mEHAfBrvdl+ucvUqXvfsw2FvzjJc7mP7zsp/dNVCw2KMM",
+	"X10De3W9wp5sJvh8Fjrfa6bEjvw3K5XEUW1bvJ5Cw8Bd3yYynd+QtigS3wFNfp2t0tnCToOPO1/+1Sec",
+	"sXW6Vdk8jrxTaYsLm+sgOHl30nuz1Skdv7lOOEUT18bX9uteK3UwdV3rckN0BrppLHs8FzyYi535Ggd4",
+	"uewuPte5VRWns26cZ2p+V2IC8/Z6qc9w7cIq/OBd0b5yIxzhiWZjrccUQ2ZlB2cBrE0ysO1iORhi6JCy",
+	"ko5ZLn1ezklhNhlk7Vttjl1CYJ+P6cyniRj9gs98BVMsuEv/TWchusSujRnQxp5Y5Hd0g/lBDNC+H5jN",
+	"BVBT6wuOdrtd224rz6HB1fmOZS6/x6Ut2kSyXUyVowNtPcOVtmIGK1SLMYtpms7INWC7WRxjvs0YeY25",
+	"Z0cEU8BCm6BGWmiZb2GDavPRevKIkH1OUwkUb7zMq5m3XIgE738QcryYFrbA/F2pXJX9P9gycncXPYrn",
+	"Vi6lQK67jqox15Dul1H1403+POjhauss+YSlkz0B6c/RQxiZd5I3eACcObeaHykxhiovunQ91PrcASiF",
+	"FrFI0YY6/3hxGdWcw9LB23Lnss/nD6YRQ0YOPug0fvJ5kWCD1yJNigVJ3zcgdD17KBmzO51JqDvHDim/",
+	"DvKvg/yE7InNneGl7hJzmGwh0eY1lZ6LdjlmYG+nvQbiXRV4fSnk7UfnMghEfPNTh8OeFo4X8c0jolvY",
+	"uKqeEDL+rKTg42aYihNTXqEDLC2xhFDcmTynHCF4vwiiUQdA/GyYJGz4evu7LSdfGhW3AVerCCxEwItb",
+	"djHFnynHETB+DtYocZX22lbWH1f7/7pqwlK4NeNaZPEIkg7p+cRzbNxuM+rRBphSmai8SbutrbadJEqa",
+	"SOgTvq2qY+v8LMuc10BICwHaqrEIuvtGEeHONF9AgH3mMCItW5pwDVjI4kUtkWw40n3OxfQI8wmwT3Kl",
+	"Q0KtxdC7FlJbsf3TJg10D9dyFtmb5p56ihChtc1HkEcNJNgLl9SExvAAGbzYi++qKcMA9WIsL3K1Seue",
+	"JrwdHhVu2ueuzgHL8/Amek4Y1yBlhi2r3UC2GbbwtbuuQ4oZo2qZt7C4SGfKV125fKp3J7039laqiz33",
+	"1RlT+twcONSq548ZqTtlpAVYunM0V47mIUkBk8fzCsVSe66tNU8oltHto23QcEKPnGaP3AKSsDicYZ9T",
+	"QxbuiggJY3HrUiJToDybbDUESSqtb54xw6MyT0OiR95lpLhJ6acUgz11Q6YjFo88MTf0Elpo5fLkw/wE",
+	"rSlc63F30/29mWx7BDTVo2+NUU70nrmUMzxVUmCpKBaWsltbEGXW7/pPLYQhcPQnypQNpjOfsVvgZtja",
+	"JOYxaMmW5Iv7Cz/MoS1KYBEFeGpCvIiDxwxUSIrCsyQkNMZm5E4TCvNKLzIRIl1E3HsHyHo541ge+cCk",
+	"cTeD75p/LsUY9AgyRbDMEu785VTEtsbZdF55acJxvtiaLXGlYx3PypplHR0DSUScjVFvUyTK353RcRqh",
+	"P/kWDP81rP8vFx8/1CbSfZwA752fmt+fymznuxLUclQ3Xw76phF9WS5gwH5ibmlLkG0Q1ojskzsaayfp",
+	"c3yX2CBWq2P/gTwzAW0xpZfh+796788ehm8P5AMrJX48vt3SavCN3v7VzNc5HHOe4ZUnw3j8DyRhEmIt",
+	"JN5Z7ROojvvcVpxyOs6Lu5mr7SZ5XW+99xFheyLrPlhHzpdv0NnsZnzCuvJGfo8pj+sUrdh2XHKhcMXX",
+	"BdcXrnzG4f+l61byZllLy1Zc6uhPXrWSue30hGQ/r1GwWOvJ+uQ6vClCbT+LvB8BlrsS3yLIl5znxkwL",
+	"Y7KGKxiDQgHXW50l9/r6TsW+JprqEdbb0xszQF7YzpT1LDTXrmDDs0fEH0qN6n7iypWHuhf+W0tdkBge",
+	"TMk5x9y2rayWqmO2RYsQN+1sYliErWmwr3/3VHcfuQYX9m6yvEdWaG2vPmdaESy2kiLTeDe/0THUEeHC",
+	"zhBTTkYUr69Gv0WEsEZ5Q5h9dwUX5TNzaiBV4E16bOVipWueBL/VIa99p10jKsdAjXIj+jymaWo15QKc",
+	"IWhC0Xr3iSFGywHalO1oTsIHOobkxOJv7jT8vKUTvqEb7nJC+oHd536wSINL+KXOJPf+V9fJyRGPLeiz",
+	"sWCRugv+sEeAsuroony2W2DvkXyMjmPffCyDeZqKU21l9uXqfk7nMQhyHazKNdPm6ZLeY7tePcMh9r3v",
+	"fu4zjBdO/RsfYdzlB53gk7vYdfegpNpQx6s6WKbrrgklPZ73gceJkQT63Jou+Stm//Jr9KxhFHqnBn5n",
+	"tPW6vSz274H6jH3x/olM4wcpMo9OVjhcZzXVW3A3a7pdsCEnbBUDE5l+Hg5mm3b+9CzM4O/fmoeJTD9Q",
+	"DbkVNy4+bdUMx2wwEZ+catv37BqwO5mLMVn9JCQZT0GpPi/1JxhR5amlgUv5LXo4mxK/+tJsyIJaX/cy",
+	"1LGO8lVuuLxh7pU3F/7Z+dd50df535WD+b1+oCKG11IMLZXaZmrWTjp2zWRtI070SFkeuWhA2U5tlS14",
+	"IIeau17yF6f6kZzKIp0IDi/sranl2zibmFbBc5Y2NnH+zJEgSrM0NcO73BLly3t8ll4LnY5bHXJpSVEM",
+	"jI7vf8VxlBYTMhUSOwNTTQSPwd6BPBSilkfYHLLcX/krm2lTTVAe5TZs6oDiKta87MK9tk18bY6UkLli",
+	"RHqEC97Grm+EKqSEARbMFPLIdWO2NyAZGgurXaGbJEnwzNGTxkwaBfKn75hSTzCPynIp7n1pboQSef4U",
+	"YaNgTEi79gGVjFv3Q9LQ4+Qp8Y1fHU42VCWx2ZYlLuZlu4g8JnJXV6v0aCLL9JNI7FeTkv92Aiu6jjyN",
+	"soxGNc3vZakVj2+xY+FC08KQlMjP6FJZmtqwb/lGCeKvnyheFxxqmju5y2GeUQS6GRqEoAvc/NA4SilT",
+	"p3RbDUuAa6Zn8+H2xaaz96v07PA7qtqYDWXFW1Mrc9fMHY1xm4GdJ1S1sEO663yUUswe1AKTxqUQGkvg",
+	"ba/2bZSIDsjFS8RQrS572ZEMXM931PDvw/m3PqO/PcY7BBVpVa5+UVul9y25Lw5wUe0PnmcqLaC7DAui",
+	"t2YsLPHw7X1Ckjotz4yZCrwDpDSKK1NZHOZ1pfzcXpGFnLq4jKZSrW97+hQDx3m3lYXbHjHLNfR5jG6x",
+	"pSwwp9aWBsMcpPur+/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
