@@ -158,9 +158,15 @@ func Main(ctx context.Context, args []string, env Env) int {
 	case r.json:
 		_ = json.NewEncoder(env.Stderr).Encode(map[string]any{"error": err.Error(), "exit_status": code})
 	default:
-		fmt.Fprintln(env.Stderr, "sachet:", err)
+		fmt.Fprintln(env.Stderr, "sachet:", message(err))
 	}
 	return code
+}
+
+// message is err's text without the client package's own "sachet: "
+// prefixes, which read twice after ours.
+func message(err error) string {
+	return strings.ReplaceAll(err.Error(), "sachet: ", "")
 }
 
 // usageError marks a bad command line.

@@ -85,7 +85,7 @@ func push(ctx context.Context, r *runner, args []string) error {
 			if len(files) > 1 {
 				// Report each failure as it happens; the first one sets
 				// the exit status.
-				fmt.Fprintln(r.env.Stderr, "sachet:", err)
+				fmt.Fprintln(r.env.Stderr, "sachet:", message(err))
 			}
 			continue
 		}

@@ -157,7 +157,7 @@ func eachShare(ctx context.Context, r *runner, name string, args []string, op fu
 		text := fmt.Sprintf("%s: %s", name, ref)
 		if err != nil {
 			res["error"] = err.Error()
-			text += ": " + err.Error()
+			text += ": " + message(err)
 			if first == nil {
 				first = err
 			}
