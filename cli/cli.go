@@ -118,9 +118,12 @@ Server commands: serve, user create|delete, cleanup, migrate (see "sachet serve 
 
 // runner carries one invocation's environment and global flags.
 type runner struct {
-	env        Env
-	json       bool
-	server     string // --server / SACHET_URL
+	env    Env
+	json   bool
+	server string // --server / SACHET_URL
+	// urlServer is the server of a share given as a URL; the kept
+	// credential goes there only if it is the server logged in to.
+	urlServer  string
 	noProgress bool
 }
 

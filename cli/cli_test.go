@@ -115,3 +115,33 @@ func TestXDGDirs(t *testing.T) {
 		t.Errorf("state dir with a relative XDG_STATE_HOME: %q", d)
 	}
 }
+
+func TestCredentialStaysWithItsServer(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"XDG_CONFIG_HOME": dir}
+	r := &runner{env: Env{Getenv: func(k string) string { return env[k] }}}
+	if _, err := r.saveCredentials(&credentials{Server: "http://a:5000", Kind: "token", Token: "tok"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, server, urlServer string
+		wantServer, wantToken   string
+	}{
+		{"LoggedIn", "", "", "http://a:5000", "tok"},
+		{"URLOfTheSameServer", "", "http://a:5000/", "http://a:5000", "tok"},
+		{"URLOfAnotherServer", "", "http://evil:5000", "http://evil:5000", ""},
+		{"ExplicitServer", "http://proxy:1", "http://evil:5000", "http://proxy:1", "tok"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rr := *r
+			rr.server, rr.urlServer = c.server, c.urlServer
+			cl, server, err := rr.connect(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if server != c.wantServer || cl.Token() != c.wantToken {
+				t.Errorf("server %q token %q, want %q %q", server, cl.Token(), c.wantServer, c.wantToken)
+			}
+		})
+	}
+}

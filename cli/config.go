@@ -140,11 +140,16 @@ func (r *runner) connect(anonymous bool) (*client.Client, string, error) {
 	if err != nil && !(anonymous && errors.Is(err, errNotLoggedIn)) {
 		return nil, "", err
 	}
-	server := r.server
-	if server == "" {
-		if creds == nil {
-			return nil, "", errNotLoggedIn
-		}
+	server, sendCreds := r.server, creds != nil
+	switch {
+	case server != "": // chosen by the user: a proxy, another name for the server
+	case r.urlServer != "":
+		server = r.urlServer
+		// Never hand the credential to a server it was not made for.
+		sendCreds = creds != nil && strings.TrimRight(server, "/") == strings.TrimRight(creds.Server, "/")
+	case creds == nil:
+		return nil, "", errNotLoggedIn
+	default:
 		server = creds.Server
 	}
 	server = strings.TrimRight(server, "/")
@@ -154,7 +159,7 @@ func (r *runner) connect(anonymous bool) (*client.Client, string, error) {
 		client.WithHTTPClient(&http.Client{Transport: http.DefaultTransport}),
 		client.WithRetries(5, 500*time.Millisecond),
 	}
-	if creds != nil {
+	if sendCreds {
 		opts = append(opts, client.WithToken(creds.Token))
 	}
 	c, err := client.New(server, opts...)

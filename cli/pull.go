@@ -48,9 +48,7 @@ func pull(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
-	if server != "" && r.server == "" {
-		r.server = server
-	}
+	r.urlServer = server
 	c, server, err := r.connect(true)
 	if err != nil {
 		return err

@@ -144,9 +144,7 @@ func eachShare(ctx context.Context, r *runner, name string, args []string, op fu
 				return err
 			}
 			rr := *r
-			if server != "" && r.server == "" {
-				rr.server = server
-			}
+			rr.urlServer = server
 			c, _, err := rr.connect(true)
 			if err != nil {
 				return err
