@@ -26,6 +26,8 @@ import (
 
 const usage = `usage: sachet <command> [flags]
 
+client commands (login, logout, push, pull, ls, rm, lock, unlock): run "sachet help"
+
 commands:
   serve                                   run the server
   user create --username NAME [--password PW] [--admin]
