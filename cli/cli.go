@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -188,7 +189,8 @@ func (e verifyError) Error() string { return e.msg }
 func exitCode(ctx context.Context, err error) int {
 	var ue usageError
 	var ve verifyError
-	var ne net.Error
+	// Not net.Error: a syscall.Errno such as ENOENT satisfies it too.
+	var ue2 *url.Error
 	var oe *net.OpError
 	switch status := client.StatusOf(err); {
 	case ctx.Err() != nil:
@@ -205,7 +207,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitNotFound
 	case status == 409, status == 423:
 		return ExitConflict
-	case status >= 500, errors.As(err, &oe), errors.As(err, &ne):
+	case status >= 500, errors.As(err, &oe), errors.As(err, &ue2):
 		return ExitUnavailable
 	}
 	return ExitError

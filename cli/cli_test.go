@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/url"
 	"reflect"
+	"syscall"
 	"testing"
 
 	"github.com/sachet-server/sachet/client"
@@ -86,6 +89,8 @@ func TestExitCode(t *testing.T) {
 		{"Conflict", bg, &client.Error{Status: 409}, ExitConflict},
 		{"ServerError", bg, &client.Error{Status: 503}, ExitUnavailable},
 		{"Network", bg, &net.OpError{Op: "dial", Err: errors.New("refused")}, ExitUnavailable},
+		{"HTTPClient", bg, &url.Error{Op: "Get", URL: "http://h", Err: io.ErrUnexpectedEOF}, ExitUnavailable},
+		{"NoSuchFile", bg, &fs.PathError{Op: "open", Path: "x", Err: syscall.ENOENT}, ExitError},
 		{"Mismatch", bg, verifyError{"sha"}, ExitVerify},
 		{"ContentChanged", bg, client.ErrContentChanged, ExitVerify},
 		{"Interrupted", canceled, context.Canceled, ExitInterrupted},

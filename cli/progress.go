@@ -36,6 +36,7 @@ func (r *runner) meter(label string, total, start int64) meter {
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionUseIECUnits(true),
 			progressbar.OptionSetWidth(20),
