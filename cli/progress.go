@@ -39,8 +39,7 @@ func (r *runner) meter(label string, total, start int64) meter {
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionUseIECUnits(true),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWidth(30), // fixed: a width read from a terminal that reports none collapses the bar
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetRenderBlankState(true),
 		)
