@@ -48,6 +48,11 @@ func (r *runner) meter(label string, total, start int64) meter {
 	}
 	m := &plainMeter{w: r.env.Stderr, label: label, total: total, done: start, start: start, began: time.Now()}
 	m.last = m.began
+	if start > 0 {
+		fmt.Fprintf(m.w, "%s: %s, resuming after %s\n", label, size(total), size(start))
+	} else {
+		fmt.Fprintf(m.w, "%s: %s\n", label, size(total))
+	}
 	return m
 }
 
@@ -70,8 +75,8 @@ func (m *barMeter) Done(ok bool) {
 	fmt.Fprintln(m.w) // leave the bar's last state on its own line
 }
 
-// plainMeter prints "label: 64.0 MiB / 256.0 MiB (25%), 80.1 MiB/s, ETA 2s"
-// every plainEvery, and a summary at the end.
+// plainMeter prints the size at the start, "label: 64.0 MiB / 256.0 MiB
+// (25%), 80.1 MiB/s, ETA 2s" every plainEvery, and a summary at the end.
 type plainMeter struct {
 	w     io.Writer
 	label string

@@ -446,8 +446,15 @@ func cliProgressPlain(t *testing.T, c *cli) {
 		t.Errorf("terminal control in plain output:\n%q", errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
-	if len(lines) < 2 || !strings.Contains(lines[len(lines)-1], "done in") || !strings.Contains(lines[0], "ETA") {
-		t.Errorf("want progress lines ending with a summary, got:\n%s", errOut)
+	// "push progress.bin: 12.0 MiB", lines with "ETA" every 2 s if it
+	// lasts that long, then "push progress.bin: 12.0 MiB done in 2.1s (5.7 MiB/s)".
+	if len(lines) < 2 || lines[0] != "push progress.bin: 12.0 MiB" || !strings.Contains(lines[len(lines)-1], "done in") {
+		t.Errorf("want plain progress lines from the size to a summary, got:\n%s", errOut)
+	}
+	for _, l := range lines[1 : len(lines)-1] {
+		if !strings.Contains(l, "ETA") {
+			t.Errorf("progress line without an ETA: %q", l)
+		}
 	}
 	if !strings.Contains(out, "/files/") {
 		t.Errorf("stdout lacks the share URL: %q", out)
