@@ -341,6 +341,7 @@ func cliCommands(t *testing.T, c *cli) {
 	other := newCLI(t, c.bin, c.s)
 	other.loginAs("reader", "READ")
 	nobody := newCLI(t, c.bin, c.s)
+	keyed := newCLI(t, c.bin, c.s)
 	wrongPW := filepath.Join(nobody.home, "pw")
 	os.WriteFile(wrongPW, []byte("nope\n"), 0o600)
 
@@ -365,6 +366,11 @@ func cliCommands(t *testing.T, c *cli) {
 		{"UnknownFlag", c, []string{"ls", "--bogus"}, 2},
 		{"Unreachable", c, []string{"ls", "--server", "http://127.0.0.1:1"}, 8},
 		{"Help", c, []string{"help"}, 0},
+		{"Logout", other, []string{"logout"}, 0},
+		{"AfterLogout", other, []string{"ls"}, 3},
+		// API keys are kept, but the server does not take them yet.
+		{"KeyKept", keyed, []string{"login", c.s.URL, "--key", "sk_not_yet"}, 0},
+		{"KeyRefused", keyed, []string{"ls"}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := tc.cli.run(tc.args...)
