@@ -156,6 +156,9 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	code := exitCode(ctx, err)
+	if code == ExitInterrupted {
+		err = errors.New("interrupted: run the same command again to resume")
+	}
 	var q quiet
 	switch {
 	case errors.As(err, &q): // already reported, one line per failure
