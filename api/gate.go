@@ -73,6 +73,7 @@ type operation struct {
 	route       *routers.Route
 	id          string
 	perm        domain.Perm // 0: none needed
+	anyPerm     bool        // perm is a set, of which any one will do
 	auth        authMode
 	jsonBody    bool
 	multipart   bool
@@ -102,12 +103,11 @@ func indexOperations(spec *openapi3.T) (map[string]*operation, error) {
 				id:    op.OperationID,
 			}
 			if v, ok := op.Extensions[permissionExtension]; ok {
-				code, _ := v.(string)
-				p, ok := domain.ParsePerm(code)
-				if !ok {
-					return nil, fmt.Errorf("%s %s: unknown %s %v", method, path, permissionExtension, v)
+				p, anyOf, err := parsePermExtension(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %s: %w", method, path, permissionExtension, err)
 				}
-				o.perm = p
+				o.perm, o.anyPerm = p, anyOf
 			}
 			sec := spec.Security
 			if op.Security != nil {
@@ -136,6 +136,50 @@ func indexOperations(spec *openapi3.T) (map[string]*operation, error) {
 		}
 	}
 	return ops, nil
+}
+
+// parsePermExtension reads x-sachet-permission: one code ("CREATE"), or a
+// list of codes any one of which will do (["CREATE", "MODIFY"]: the
+// upload-status routes serve whoever may upload, first content or new).
+func parsePermExtension(v any) (p domain.Perm, anyOf bool, err error) {
+	switch v := v.(type) {
+	case string:
+		q, ok := domain.ParsePerm(v)
+		if !ok {
+			return 0, false, fmt.Errorf("unknown permission %q", v)
+		}
+		return q, false, nil
+	case []any:
+		for _, c := range v {
+			code, _ := c.(string)
+			q, ok := domain.ParsePerm(code)
+			if !ok {
+				return 0, false, fmt.Errorf("unknown permission %v", c)
+			}
+			p |= q
+		}
+		if p == 0 {
+			return 0, false, errors.New("empty permission list")
+		}
+		return p, true, nil
+	}
+	return 0, false, fmt.Errorf("want a permission code or a list of them, got %v", v)
+}
+
+// permitted checks the caller holds the operation's permission (any one
+// of them for a list).
+func (o *operation) permitted(c domain.Caller) error {
+	switch {
+	case o.perm == 0:
+		return nil
+	case o.anyPerm && c.Perms&o.perm != 0, !o.anyPerm && c.Perms.Has(o.perm):
+		return nil
+	case o.anyPerm && c.Anonymous():
+		return domain.Errorf(domain.Unauthorized, "Authentication required: anonymous users lack all of %s.", strings.Join(o.perm.Codes(), ", "))
+	case o.anyPerm:
+		return domain.Errorf(domain.Forbidden, "This needs one of the permissions %s.", strings.Join(o.perm.Codes(), ", "))
+	}
+	return domain.PermissionError(c, o.perm)
 }
 
 func hasAnonymous(sec openapi3.SecurityRequirements) bool {
@@ -190,8 +234,8 @@ func (g *gate) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if op.perm != 0 && !caller.Perms.Has(op.perm) {
-			return domain.PermissionError(caller, op.perm)
+		if err := op.permitted(caller); err != nil {
+			return err
 		}
 		ctx = domain.WithCaller(ctx, caller)
 		req = req.WithContext(ctx)

@@ -128,6 +128,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Shares:   impl.NewShares(store, blobs, log),
 		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
 		Meta:     meta,
+		Uploads:  impl.NewUploads(store, blobs, log),
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),

@@ -280,6 +280,31 @@ type ClientInterface interface {
 	// Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
 	UnlockShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AbortUpload Abort an unfinished upload and free its space
+	//
+	// Deletes the unfinished upload `dzuuid` to this share with every
+	// chunk it holds; the share's current content is untouched. A chunk
+	// of it sent afterwards starts a new upload. Owner only, with
+	// `CREATE` or `MODIFY`. Checks: `404` (share), `403` (owner), `404`
+	// (no such unfinished upload), `409` (it is being completed right
+	// now: its last chunk arrived).
+	//
+	// Corresponds with DELETE /files/{share_id}/uploads/{dzuuid} (the `AbortUpload` operationId).
+	AbortUpload(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+	//
+	// The state of the unfinished upload `dzuuid` to this share, so that a
+	// client resuming an interrupted upload sends only the chunks that
+	// are missing (what tus answers with `HEAD` and S3 with `ListParts`).
+	// Owner only, with `CREATE` or `MODIFY` (either: the permissions that
+	// let one upload to the share). Checks: `404` (share), `403` (owner),
+	// `404` (no such unfinished upload: never started, completed,
+	// aborted, or removed by cleanup).
+	//
+	// Corresponds with GET /files/{share_id}/uploads/{dzuuid} (the `GetUploadStatus` operationId).
+	GetUploadStatus(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Healthz Liveness
 	//
 	// `200` while the process is alive and serving.
@@ -922,6 +947,51 @@ func (c *Client) LockShare(ctx context.Context, shareId PathShareId, reqEditors 
 // Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
 func (c *Client) UnlockShare(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUnlockShareRequest(c.Server, shareId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AbortUpload Abort an unfinished upload and free its space
+//
+// Deletes the unfinished upload `dzuuid` to this share with every
+// chunk it holds; the share's current content is untouched. A chunk
+// of it sent afterwards starts a new upload. Owner only, with
+// `CREATE` or `MODIFY`. Checks: `404` (share), `403` (owner), `404`
+// (no such unfinished upload), `409` (it is being completed right
+// now: its last chunk arrived).
+//
+// Corresponds with DELETE /files/{share_id}/uploads/{dzuuid} (the `AbortUpload` operationId).
+func (c *Client) AbortUpload(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAbortUploadRequest(c.Server, shareId, dzuuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+//
+// The state of the unfinished upload `dzuuid` to this share, so that a
+// client resuming an interrupted upload sends only the chunks that
+// are missing (what tus answers with `HEAD` and S3 with `ListParts`).
+// Owner only, with `CREATE` or `MODIFY` (either: the permissions that
+// let one upload to the share). Checks: `404` (share), `403` (owner),
+// `404` (no such unfinished upload: never started, completed,
+// aborted, or removed by cleanup).
+//
+// Corresponds with GET /files/{share_id}/uploads/{dzuuid} (the `GetUploadStatus` operationId).
+func (c *Client) GetUploadStatus(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUploadStatusRequest(c.Server, shareId, dzuuid)
 	if err != nil {
 		return nil, err
 	}
@@ -2161,6 +2231,88 @@ func NewUnlockShareRequest(server string, shareId PathShareId) (*http.Request, e
 	return req, nil
 }
 
+// NewAbortUploadRequest constructs an http.Request for the AbortUpload method
+func NewAbortUploadRequest(server string, shareId PathShareId, dzuuid PathDzuuid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "dzuuid", dzuuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/uploads/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUploadStatusRequest constructs an http.Request for the GetUploadStatus method
+func NewGetUploadStatusRequest(server string, shareId PathShareId, dzuuid PathDzuuid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "dzuuid", dzuuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/uploads/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewHealthzRequest constructs an http.Request for the Healthz method
 func NewHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -3129,6 +3281,35 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /files/{share_id}/unlock (the `UnlockShare` operationId).
 	UnlockShareWithResponse(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*UnlockShareResponse, error)
+
+	// AbortUploadWithResponse Abort an unfinished upload and free its space
+	//
+	// Deletes the unfinished upload `dzuuid` to this share with every
+	// chunk it holds; the share's current content is untouched. A chunk
+	// of it sent afterwards starts a new upload. Owner only, with
+	// `CREATE` or `MODIFY`. Checks: `404` (share), `403` (owner), `404`
+	// (no such unfinished upload), `409` (it is being completed right
+	// now: its last chunk arrived).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /files/{share_id}/uploads/{dzuuid} (the `AbortUpload` operationId).
+	AbortUploadWithResponse(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*AbortUploadResponse, error)
+
+	// GetUploadStatusWithResponse Ask which chunks of an unfinished upload the server holds
+	//
+	// The state of the unfinished upload `dzuuid` to this share, so that a
+	// client resuming an interrupted upload sends only the chunks that
+	// are missing (what tus answers with `HEAD` and S3 with `ListParts`).
+	// Owner only, with `CREATE` or `MODIFY` (either: the permissions that
+	// let one upload to the share). Checks: `404` (share), `403` (owner),
+	// `404` (no such unfinished upload: never started, completed,
+	// aborted, or removed by cleanup).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /files/{share_id}/uploads/{dzuuid} (the `GetUploadStatus` operationId).
+	GetUploadStatusWithResponse(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*GetUploadStatusResponse, error)
 
 	// HealthzWithResponse Liveness
 	//
@@ -4706,6 +4887,151 @@ func (r UnlockShareResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UnlockShareResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AbortUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AbortUploadResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AbortUploadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AbortUploadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AbortUploadResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AbortUploadResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r AbortUploadResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AbortUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AbortUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AbortUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AbortUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUploadStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UploadStatus
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUploadStatusResponse) GetJSON200() *UploadStatus {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUploadStatusResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUploadStatusResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUploadStatusResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUploadStatusResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUploadStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUploadStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUploadStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUploadStatusResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6486,6 +6812,47 @@ func (c *ClientWithResponses) UnlockShareWithResponse(ctx context.Context, share
 	return ParseUnlockShareResponse(rsp)
 }
 
+// AbortUploadWithResponse Abort an unfinished upload and free its space
+//
+// Deletes the unfinished upload `dzuuid` to this share with every
+// chunk it holds; the share's current content is untouched. A chunk
+// of it sent afterwards starts a new upload. Owner only, with
+// `CREATE` or `MODIFY`. Checks: `404` (share), `403` (owner), `404`
+// (no such unfinished upload), `409` (it is being completed right
+// now: its last chunk arrived).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /files/{share_id}/uploads/{dzuuid} (the `AbortUpload` operationId).
+func (c *ClientWithResponses) AbortUploadWithResponse(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*AbortUploadResponse, error) {
+	rsp, err := c.AbortUpload(ctx, shareId, dzuuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAbortUploadResponse(rsp)
+}
+
+// GetUploadStatusWithResponse Ask which chunks of an unfinished upload the server holds
+//
+// The state of the unfinished upload `dzuuid` to this share, so that a
+// client resuming an interrupted upload sends only the chunks that
+// are missing (what tus answers with `HEAD` and S3 with `ListParts`).
+// Owner only, with `CREATE` or `MODIFY` (either: the permissions that
+// let one upload to the share). Checks: `404` (share), `403` (owner),
+// `404` (no such unfinished upload: never started, completed,
+// aborted, or removed by cleanup).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /files/{share_id}/uploads/{dzuuid} (the `GetUploadStatus` operationId).
+func (c *ClientWithResponses) GetUploadStatusWithResponse(ctx context.Context, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*GetUploadStatusResponse, error) {
+	rsp, err := c.GetUploadStatus(ctx, shareId, dzuuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUploadStatusResponse(rsp)
+}
+
 // HealthzWithResponse Liveness
 //
 // `200` while the process is alive and serving.
@@ -8101,6 +8468,121 @@ func ParseUnlockShareResponse(rsp *http.Response) (*UnlockShareResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAbortUploadResponse parses an HTTP response from a AbortUploadWithResponse call
+func ParseAbortUploadResponse(rsp *http.Response) (*AbortUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AbortUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUploadStatusResponse parses an HTTP response from a GetUploadStatusWithResponse call
+func ParseGetUploadStatusResponse(rsp *http.Response) (*GetUploadStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUploadStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UploadStatus
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -438,6 +438,31 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadStatus What the server holds of an unfinished upload.
+type UploadStatus struct {
+	// BytesHeld The bytes of the chunks held.
+	BytesHeld int64 `json:"bytes_held"`
+
+	// Chunks The chunk indexes held, as inclusive ranges `[first, last]` in
+	// ascending order, e.g. `[[0, 4], [7, 7]]`; empty when none is.
+	//
+	//
+	// Example: [[0,4],[7,7]]
+	Chunks [][]int `json:"chunks"`
+
+	// CreateDate When the upload's first chunk arrived.
+	CreateDate time.Time `json:"create_date"`
+
+	// Dzuuid The upload's id.
+	Dzuuid string `json:"dzuuid"`
+
+	// ReceivedChunks How many distinct chunk indexes the server holds.
+	ReceivedChunks int `json:"received_chunks"`
+
+	// TotalChunks The upload's chunk count (`dztotalchunks`).
+	TotalChunks int `json:"total_chunks"`
+}
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -561,6 +586,9 @@ type IfRange = string
 
 // Page defines model for Page.
 type Page = int
+
+// PathDzuuid Example: 5d6b3c1e-2f0a-4c8e-9d7f-1a2b3c4d5e6f
+type PathDzuuid = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -771,6 +799,12 @@ type ServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx echo.Context, shareId PathShareId) error
+	// AbortUpload Abort an unfinished upload and free its space
+	// (DELETE /files/{share_id}/uploads/{dzuuid})
+	AbortUpload(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+	// (GET /files/{share_id}/uploads/{dzuuid})
+	GetUploadStatus(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
@@ -1201,6 +1235,54 @@ func (w *ServerInterfaceWrapper) UnlockShare(ctx echo.Context) error {
 	return err
 }
 
+// AbortUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortUpload(ctx, shareId, dzuuid)
+	return err
+}
+
+// GetUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUploadStatus(ctx, shareId, dzuuid)
+	return err
+}
+
 // Healthz converts echo context to params.
 func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
 	var err error
@@ -1519,6 +1601,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.HEAD(options.BaseURL+"/files/:share_id/content", wrapper.HeadShareContent, options.OperationMiddlewares["headShareContent"]...)
 	router.POST(options.BaseURL+"/files/:share_id/content", wrapper.UploadShareContent, options.OperationMiddlewares["uploadShareContent"]...)
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
+	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
+	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -3409,6 +3493,184 @@ func (response UnlockSharedefaultJSONResponse) VisitUnlockShareResponse(w http.R
 	return err
 }
 
+type AbortUploadRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	Dzuuid  PathDzuuid  `json:"dzuuid"`
+}
+
+type AbortUploadResponseObject interface {
+	VisitAbortUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortUpload200JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AbortUpload401JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AbortUpload403JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortUpload404JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortUpload409JSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortUploaddefaultJSONResponse) VisitAbortUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatusRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	Dzuuid  PathDzuuid  `json:"dzuuid"`
+}
+
+type GetUploadStatusResponseObject interface {
+	VisitGetUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetUploadStatus200JSONResponse UploadStatus
+
+func (response GetUploadStatus200JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUploadStatus401JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUploadStatus403JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUploadStatus404JSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetUploadStatusdefaultJSONResponse) VisitGetUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type HealthzRequestObject struct {
 }
 
@@ -5107,6 +5369,12 @@ type StrictServerInterface interface {
 	// UnlockShare Unlock a share
 	// (POST /files/{share_id}/unlock)
 	UnlockShare(ctx context.Context, request UnlockShareRequestObject) (UnlockShareResponseObject, error)
+	// AbortUpload Abort an unfinished upload and free its space
+	// (DELETE /files/{share_id}/uploads/{dzuuid})
+	AbortUpload(ctx context.Context, request AbortUploadRequestObject) (AbortUploadResponseObject, error)
+	// GetUploadStatus Ask which chunks of an unfinished upload the server holds
+	// (GET /files/{share_id}/uploads/{dzuuid})
+	GetUploadStatus(ctx context.Context, request GetUploadStatusRequestObject) (GetUploadStatusResponseObject, error)
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx context.Context, request HealthzRequestObject) (HealthzResponseObject, error)
@@ -5700,6 +5968,58 @@ func (sh *strictHandler) UnlockShare(ctx echo.Context, shareId PathShareId) erro
 		return err
 	} else if validResponse, ok := response.(UnlockShareResponseObject); ok {
 		return validResponse.VisitUnlockShareResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortUpload operation middleware
+func (sh *strictHandler) AbortUpload(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortUploadRequestObject
+
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortUpload(ctx.Request().Context(), request.(AbortUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortUploadResponseObject); ok {
+		return validResponse.VisitAbortUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUploadStatus operation middleware
+func (sh *strictHandler) GetUploadStatus(ctx echo.Context, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetUploadStatusRequestObject
+
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUploadStatus(ctx.Request().Context(), request.(GetUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUploadStatusResponseObject); ok {
+		return validResponse.VisitGetUploadStatusResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6344,165 +6664,178 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts40u+roLhbFWkPJcuOnWzs+v7QJs7Ge5zEFds1++0wJ4RISMKYArQAaFmZctV5h/OG50m+QjfA",
-	"i0RdfMvOZPKXLYkEGkCj0ZdfN34NEjmZSsGE0cHhr8GY0ZQp+LefJGxqPlExYvA5ZTpRfGq4FMFh0M9m",
-	"dK5JPJgbpuNuEAY6GbMJtU8ykU+Cw58D+C34HAZmPmXBYaCN4mIU3N6GwWspDBPmDddTqTm2udhFzEXG",
-	"BTsiQ54xQSfsv6Kg2+1GQRySGTdjQgX59PY1OXj115ck9g/9JSZDqYiQotM/f31yQuyXeoHAGzqZZpak",
-	"hi4Um0plutN0GAXBGtpPmRiZ8TLZ+D2RQ2LGjAxkOidcEJiLOhVDqSbUABHmxX7ZFReGjZiq9gWrsNzV",
-	"xZgRZX8imqlrloaEdUddtyik19nt7T3f2e/1ejFp0YFmwsDcxJM8M3xKldmxT0ILOm7XqVs5bqDlUmhq",
-	"uB5yljYsHPb/l50o7/WeJ5p/ZfAfi1ctg3/B0to458cXdLTc0blRUozINc14So1UJGWKX7OUDJWcwPQn",
-	"SPMzTc7f9Tt7By82DfKUavNeprx5ZD+Nmai2S2ZUk4xqQxSbZjRhKWm9u7g4Iyk1bOOEnsqENrO+XdhE",
-	"MWpYShTTMlcJe6bJlJrxpkY/yHPBh8PVO1ZIbR9YsWfdr8279oM8N1KxdW13tH0iDomWhBIjr5ggXBPB",
-	"rpkiV2xqyGBOKEloMmZEKjJV8mZuSVHs3zlXdtKNylkzadh4M22fmFHz/tAw1cAnLJEi1cRIMqPckAEb",
-	"SsWIUXMuRoSOKBeN01rdiedUpAN5s3rsGh/AoXv+kFMmWGoFACUDJWeaKZJQ8cwQlQuCzRCJPNU/O3mm",
-	"iVR8tEiOnwHXRdME3IbBlCo6YcaJ75OhZ+NzLpKGNYuf9/ZjMlvk6DHVREhDkrHd5ynR9m1ixlyTgrMt",
-	"ddy2gcdFEAZWdgaHwcmw43vtYLfrmfVk+EEK9p6aZLw1gdrwLAMypWBOzGpGrITQ6wizPXWwq01ErRC3",
-	"51bIAi0odKXI5oQPV1AHU2apsmy+adawx/V0ndFVZ8CUjphlbsVMrkSI4m+3S/r4y9QKKEskE6ndjGwy",
-	"NfOCmn/nTM1LYuwbNUJSNqR5ZoLD3TCY0Bs+sby4t7v/cv+vz1/svwyDCRf45W7jEXZGzfh8TBU7SZup",
-	"1/bHZ5rwNATJIKTgCc1IJmdMJVQzcnl58qZL+mJuxnbDskwzQtNUMa2ZjoSQ2AZpxfu9/bjdjYQfnJWY",
-	"5djgqS88XS9uilPpFWWvesPeiw59ebDb2e+9Sjr01ZB1/rr38uXBy4PBq1e7+42nlR3ypWYKu20ac66Z",
-	"eqZBN+k205r799fR2tA1U818cmLYRJMpU8ATK1efqS9rOOCgwgK7vd7GtV+xkazW9mp3twdaEW4mXdNd",
-	"/gt1lzj0nzsHvV75qdd5Fe71Onuv4pV7anlDLWgbrougUZTaGWfa/E2mHJXf1+NcXNl/3D63/5ZalNXk",
-	"Oik10E/Z458VGwaHwZ92Sh17B3/VO9ggdFafm4+CkcT+aEUbJW+UnH61kkubeeZ+YSnJp5mk6fK5CVrF",
-	"iIsFUul0mnFUNnZ+0ahxbEcntPYJp6Ocm8UOZW4es0eZm/VdnlGtZ1Klr8eewR6l64Vmm/s+Z8ZwMdJn",
-	"/tR6lK7rrW7o+RFn27e5qksrMV+DJvp4XVbavIVu4ZtHns+yyTUje9SZ9A0292fPg0eeyEqTq/t83Gkt",
-	"W1zT4yNOqm+vqTf4Rk+l0Cij/0ZTLzU2d1+cBr8GE6Y1HJkBF2BKEif+wXg/JFFxFkfBoTVYpkyZuVWk",
-	"Jlxre2aEgTbU5Do4DIaUZ8FtuOXwjpWSqukUAMveUWE7opk9Y1h6BHqcoxhdG/DNkLMstYpmxifcdC0F",
-	"cMKgEwdN2fvMCDTiThsG500xUp0nCdN6+8G+d62uGC4eelwTMPLSIyLN2FpL9mtNrHqHurWbdByjFMOM",
-	"J4/HbxsWpLDE7SwwMpRqwFNNuCGtNMc+WejoVGzIFBMJS9ueVk9fhdS/7PylTl3hFRpwQUE1a9BPlmmb",
-	"jWVWWCF2nZY8eZ3Sldc0A+75nZrbryS7s+CqW9dEg3Ov0lDpN9uiDfdw5fVzluSKm3nnTGY8mW9qx5vt",
-	"FR/SusfhGecG6lT9QOteqvmMbsPgnx1P7MV8yjofYZ02Trx33NxWfG3vGF1hNLm3vJvxx/J/X8uPvr9H",
-	"E2u+vQbh4X46InGusphQkZLYOyZjMuLXjHBTuh4rfFV1X66dH/8c9I4S9snldV/M3QHC7CPeutzvHVgz",
-	"cn/vFfx5vmv/ONvyoPc8Ji1rxg2oZpHIBb2mPKODjLXh55cxadnDyR69wzzLwNFwGwZv4RhImbjvKXsx",
-	"BhcpS/Ewf//xzcnb/7a2Opx1UnSfSMNIaJYxZc9cmpsxEwYOsJQMcgM+QJplcmaPfXRWX91fjyj8PLaz",
-	"DJp6qkEtdBNarchysPfQcfRvcvQqep0ST3QY6Qdp3spc3HusHyTReTJGQp5qlN79VcYHSCoZDo3dcG38",
-	"UFYHMy7WeH1biRQpyG6aeUW0vbD/txeo6BNThtPsabUgR6mdFTuOI6LZNVN2CHCgkUROGKF6RQQM/Ybf",
-	"68lZ+OK2eBuf/XaH5jKDbK35LCz5Ao/+PuYOhz+3RtaFlKdUPaJPa/UJSTT/ytBghDgmu0kYS5ttTGdT",
-	"nilWCIa3lGePqKKsOclJfDLEyE1shbn9dCkmtThTTKYV0sgQaAOSYTk+SHOO8Wp7mn8jaxFiRFXjHY4i",
-	"4aJW9khyUkleM5XRqa4GkiLRYtQeIoYqowk1ECytBHLwXNOECoznEJ0Ph/ymvSTE7s3D1Rg/uumcxX/P",
-	"c/GNFOzJPAjY+G0YXMgr9njub2jtk/MyNe8iwWYY5+6SDxDlRv8FGcwxyq19fHdG54vSyf4O1oKS2RYG",
-	"AkS/gYgLKd9TMXf+Lv0NOFpKMqFi7rYWocZYttNHRDGj5iSjhqmF4UFIvlPE5NcNrhK9r47vEhxP9+a4",
-	"XDNFooBmPGFRQGimGE3noOw83yO5GHLB9bgIp+gQJZ/UheprNx4lhk/YoVUephkzDOLOLalIxgzhVt2a",
-	"csXaHlUAOxZwBQIMkKfS3cFdNpN5lmKXhAIr4lBC0OGtjJEzwVR16JGIz/uv3x1ffHnf/+eXj2fHH75c",
-	"np1+7L85j6tTIgXTpEWFFPOJzDVELLVTrqVgkRjk6YiZdhetKaIoWFtmTIU1s17Fh1ahhHgt12QGQB1A",
-	"bRmvo0eiUGJx4p05AsFzz25uZay6Psz4aGxCMFEp0Zk0kRgqxrTdatxolg0RLVDiAibFomkrLnGlNCA0",
-	"EPwRCUB/IPtaQkGlsP0QxWhi57tLXqMLUg4Latx0RgJm3rKJYoQiEIQ6l6szDi+Fta2k4l/vbz2dOL90",
-	"MYTUSZwn4K1+aQmWJylpDSxP+c6lIopdyytPR4jrG4lEsdS+TDPdhgOKClKykFvfjCZXONEVC7eYLG9y",
-	"fwsFKGVTJlImknlp94fEmfhtyw4VH8AatehS6Hw6lZYT3rOU0wuwVe631tXYA5nk9j9GALpHNak6lg7J",
-	"YpshmHBRYNiN2ZlmlAtAMD46h9TiI6A6An25SK2kIXGVyth5YaxciES8SHJMWiVsCc1ma54lY6o0MzHs",
-	"qyEXDLgpElaAyNzYHe45Bnbka7fL773DsJlCWjxlpIOitm2ZCZCDLp6BAh2Z7BfJBUsBlIruilkpNZ/p",
-	"0s17W1BUBymsQBR0CzRB9xcrw7S0C5dqEqdfMczCv7I4tB+NNDSz/cNXkQC3oHvKWsxyOLTrA+TOUfo5",
-	"sQfiORmzxEoHEMdTxSx/oGLqwmcOVrHUYiMutgCZ9JZBJqFvg4uUNaDzeh27qVMCP+OpwDVOR0gGLJOz",
-	"Yrg4BQAp2apHOzXARRserjS+TN+HfDJgyhLmAl3OL4UnDbKDphN75hKrXc7dUgbrsTdFv34N7zWxec5X",
-	"GOFIngNtVWmkWYbeNhjNEdn9///3/+0dHCD+GSAtwg6BKprYLe/G4c3z3SU/TxhgV01k+IV8pkt49WbH",
-	"UTWO/LMf5AIbLS5bQUWJvJSDX1hiKk6C8zHdO3jRgAcvYGxjduNhyN574bbyERF5lpFcGJ4RLrg9Qa3C",
-	"0CUnhgyl1UVr1qEdqX0DD0pEhU2tSq5sj//n517nFe0MP//6Yv/2z4ARoulHkc39o0tz7IfgGGUhQuCh",
-	"jfwrK6Ds96F4if8Wh7CCzgpPVgIjdUnihXUFLOuk9ucmnlJZAyqNZdTwawaxDr9AVqX2HlY7hhJFtgNb",
-	"a+feIMEqFzrqkbAmHiuiJvVRFwfYMlDdHTOgmIUA+x/nEypgkyzNx/Lsga7weWu6PSFNtL/lGfvQiIRc",
-	"Eg6XF287f3XZHUKSeMeeRlEUh+TD5anVJxO0lRckSLkoZfLGZsFSg7ZZZSH1Hu+zyiQPaabZ4rk1dUCx",
-	"mlQtvmxiuAoadP2UVnCfRYNNs1qHyd2NfON9JMuCHRH7gCW2Cn53I+tiW00Uvi+ZcyXXbsGJq/fxfZjx",
-	"ozWHP6zE5YK1/AytXbsKTsxNGBWaLBrDciZKvazOh+ByaJBwS+M9oyOGOkBDZgERjI/GA5nbpwG3iy5E",
-	"S5LHxSunIqJvbUV/FQl6VmHd5d34cg83ozUlYM+1BomaT80zjY7iI5fJYVQuIFbYrgn2yhZYt/nCYKa4",
-	"YaWob4R03oGhBZtti+20cyCzbXfuAovZF0PorYm3zgpztmktS2OXJDJlXXLKtdGFo6LiQdBM2dMU1VZQ",
-	"WCMhVcrUIXn96bh/cRy6EHFI3hyfHtvPpx9f/++QnJ6cX4Sk/+b9yYeQfDruv0Gd2+8kfDkIA3w7CAN8",
-	"PQgD+779c3J+EYQBtBCEgW2i8fwsR9qg0p7VB6qP7CicyahDUgClrCGTZXSqGdgMMMIyiDkBdaa2q5pG",
-	"4Enkhk30Rh4oF+i2GBVVis4hUsBGXBum3jiM5orUL3AqKvcsS4+IZpDUBJKAqesFooO93t6LTu+gs9e7",
-	"2Ht+2Ds4fL7bPdh/cfBi91/VrZNSwzqGO8D/Bn2tQO3ebZs4IP+XaX35tpsyvaw7NzTXtC+WENPfluRl",
-	"eqy8Xj6WMOHuS+qWf0sIM3DLbRhYbfCLP+LXvVuoQ7dhUFGct+rypPL8bRhkBSZj45sOvmGFnz3itqK0",
-	"PCvtwVyYN2uBRjVbCF/DlJuthgcEenN1m37so0t6QJnlUy5Kbdz1iS/mMayxgCOkGPnnVZxUorrX8nVd",
-	"nLxnhqbU0KqdgXoEpjIDoTFx7A+pi6YEt6TdSBTqCkQB8eSoeNFboCUMwQdbd8DqdhiJ2ZgaOMnjcl5i",
-	"oulcHxIOIJmaQ4ePhFQsDQl6riJRoFudzAPB3SUIwqBpB3LjAJWs6+4h+MEq+JGw1F7TLGfaxS5wdGOq",
-	"SSuurJBDpeEqxQTnMxIx+KbwN1yjGFSj9hF8Bh5wP1fWFX2KKLORBCe0SV+QXFwJq9UhnJprEu/3enGT",
-	"5+oPKSwWMsqQJ47q/OuDKMhrzzRpGUWFHlo+NYQODVMzqlKNRl581r94/Q5zz++hPf+2hdI6cbFBycCp",
-	"tAZ84vGZ/wk1Y+u0Ta35SGDQuyTwyK442guIK1sw1rd0nRS0O0/dlmTXd8vSPGNygXNtAWJOA70DlkjI",
-	"qlA5K5OPh1xp47yeZUyxu5qagZQZo6Igp4RPNlNilpGLR27WLFVus3w8vyDO7/SrZ+LbHfu4E3Q7uYBP",
-	"d6DsrNFG99mMW+nVqFA1qNSC3ZjNhllhAUMSe2O5kQtpaEZE4SyHx0LSq5rBdvKEJEBxN2iyfaeKXd+F",
-	"nEV9186JG5RrzBO8UjnYTuetD/YtHptGOgY4Iq54B8TktaHzdYeVPYPt+bzVIUwqZ3DJgmOqw0hABQcI",
-	"8Q2ZScYsdVz49+OLmCRUFIHJAU2ujjzcAVsj1mYFekIi6ISLUSVNyXLqWM7KARJufpyx35dCvmI35OaO",
-	"e+EYYl4zxY1VBJCBNnF/qYFG4p7cTwrmj8S9uJ/UmB8VzR/c/0c0R1fYoE0nRh1tuHQm09yMv6zw3ffJ",
-	"P366OCJJxi1hxFhmAIUbEKJySv+dM4IqUmMEqOKTLxW0UzkagRNyy6DR2pDb1hGQJT9+WA2KVCahaQov",
-	"NWuIk93Xe2QJQ0ffVvuw5kFcGPOmLGd4bl0wqELXIlmrJuJenglEtNqe18hZROFpCV/UiIkPq1a1tVr0",
-	"CgFXDaJt67n/HhZyXVQP8+sfrJDDLvihjzfN7bdWxyMR+8V3Nlp9u2xWTXA/Qdihrppso5d/RxtvEdWW",
-	"zYt4zDNNklwpO2j7dM192cJgLVZdG1jl0D6Cgcvlg6iZa55eba0zSSTuzCVkkUkisT2XkBYW1CSeNdo/",
-	"+OZufLNJ2NdnYpV4EithMi/2ScaMYUqHJOUjbnRI4m4ckvgLJkV14iOIm8aZHHFhf8gAIWL/YzeGiRSf",
-	"8xTFzS7XCb3xYfsX+4tR/CrErN/5F+187XVedb90Pv+vPzcpiD+NJZ3wx9TG8rVF1QqXs31kASlhp8b5",
-	"KFGd3eBb3k4RW15Hqxe7EgXndgw44gGjiql+jimI+Omtd2v+46eLYFkJQyAOVPJzfj/gxx1cXrRzYZYY",
-	"sctpWTehmnW40Exobvg1K4pIgtsPOi2XaWzMFAHKXAxlQ7FDmowZBoKIntAsAzhyB03kSsiEphMuuDYK",
-	"CrCi0eoBMiDJRoqCRTJmkwoGQh+5Z1qQzlGEqK655kZaLveaRCTqXVDEFnLTdr2h2a5D7541Y8ZL1y4X",
-	"DosaIoo5lTMBj3mvqmI6n4CUhqy3AqnQjUQk/vQnUk+IiMQ5s4d43yV1wJeH5G8wuwQL3sLSuYq3rlLx",
-	"puWMxE8O2u4fpQXKXuVCu7jbAgTJTpLU1TwKHQm7PnUFHLKR4oZIetwlntHMmMJiO7A2GeQmEr4eUmtA",
-	"U9g91OSKFXkgoc8CCQHyC4dPygA/3y6DkuAH3I1Dwq6ZsKuqqsOgYDG6PKYBK0oOuMk/q47smCZjYgUJ",
-	"pqaU1Y8q0BqIODBMGIpvOhq4uFM+YKe6vyIpBXKVDBlZkwVoPoL8lVppBBikezgSlaefx57mjwBkAUQ3",
-	"S640RmoxgDCkPEOsP0uuCBV6xpQ+rHZhx9CCztthZVyRwC93oKd2iBELiL+6AHJDQQBXDjPEMLEe8yk2",
-	"Aw1gBaNWvL8HH2spHS1n48X7u8/xzwFU1Yw8XNI+xpmvyqR4Yg4JJf84//ihMW8lEvH6zJXYdrl74JJF",
-	"ZlyzNsz9orbkfMrepczNEeyTmqubtMrob1hEjUPS7Xbb0MQ6NcqllLsJLNVt9KuA3qSZlWqgNc3G6GRx",
-	"GhYaxV6nK8cS1jKHNIWqw+gCjEQZ42l5Wg/XR3rantEAFGz3BSibUOfE9m6X4ZDEv0bOkxIFhyQCQG8U",
-	"hCTybhX8Ggqq38Y1EiPhaJzVUMRd8lEwyBKfotDzPOMz8rUkGVUjRlrymqlImBlPGKlmG7477r85/vTl",
-	"/ORfx3EbZU5VVBk51bCcLl4wsbvLrvnz3UKQQl5Tx7Abx6tFqW+oTpzROQSaNcuGRySfIm6CmjASlibN",
-	"v7K0oHfEDKm0bRsBFmbimmVyyrrkmINTd0bnDhQB55EXpTHx9ef8ivjtwdNiWfwjJKFKwZ4RJP5nxz3Z",
-	"OUljR88hEMDTyow805HI5Ihk3FqaQ6lwyvy82xat7UlmLMs6mGNuG0ABjlouMm4k7MGJxbZBMtYJaK3U",
-	"MDtfuocxCPMrNjVHkSiYurpwE3oFac7FPJzyCTc6Eu/cTIM8sOO/ZjDXlgTHFo4lLk7eH3+8vMATyQMG",
-	"WhTP7kj4rFZanN9tMqFzYugVFPTIpBjZv178u/xXq94brwBGAnHmE3nNsA6+I+HkzelxhYBPbIqV113u",
-	"oz34rFoF8jgSXhWEzT5lyssGJ4BDNNVAtLPUJcci3iWuJERbkw8KDjlocS0X0U6tz0dcTEN0uVhQjQi4",
-	"wVck4hqKEmFyppOIh2Qg7a5RoCSCsuPzXjFhG6w8q/o7h7Ornvv+5MIlI6CiqA93duSUCZcHIdVox72k",
-	"d+yz1nDmBgwJpzf2z06CMIAthzZMt9ftgb9/ygSd8uAweN7tdZ+DjWTGoCXvgKK3oyvgxhGmhDWgD4Dz",
-	"OjOeMq/i+BLCy3rSM11VkaxaXGgRJ2lwGPydmQJRuVBUcq/Xe6Jaq01jwt8hp3S/t7uqvYLAnVpyMbz0",
-	"fPNLZbkqoMLVdt70lk8HDQOdTyZUzSFjxuqFNT3TTqChdvF+DmA5rY3UoIdZGwdQxuBjbKz/jkhwF5lz",
-	"rUNBMtHggVtaU/D01VbVl3Serx5sperzYkXeZr5YP2fnZeLo/jbPVyqYfjsO2N/d4o3F6jTw3sE25DVk",
-	"Rj+U7S6nKZh9csIexHa5aarxb7RLtHRNH0FOoxWh3iHQwGy5eRRWy80PRvsNMdonvNSlJoHuzGi3YbCT",
-	"ymT1cdYnVlvt2COGQt73u4v3p2X52DJpWQqjaGIApoZ1KHyFDVCCEYAwlto0H3FvLBEbjzcoHjA2k6x+",
-	"rm1Vfg0Ix+sF7jn1znUWHP78uboQ/bOTyoS4Cwr8MkyYocFnmGcwmFZONBjmrjKPYmhrGz5B+0yU2Oql",
-	"yTvl2gAiQAf1a1Z+bh5a+QiEr4LbcPNzLu53+/kpFZAC79dY1gEuC5FD50/r/ralyYM2tl1QEOvar6pn",
-	"JvfFyk0NGVL28JDarEkhrKOg14PxSYHFB+sSrFpN57pLLguHZuHOFNbwXYsGdU861HqdkREQgHDN+5xT",
-	"1cr9S3y6xbIXdWh/nFOPeU7htFZKwbkF3papXVpdKUIr/IRMnrEmuHpfuL5cyna1zKq1UpcrbHXJB2kN",
-	"cp6xShnYOpO+gd5KJn2QMvRtOKa3v/mNoqysfWFviy5KjNyDmAOnk9A7c4VLDr0NV6gtfvG75KReXpca",
-	"CDOvk02NJviaFX+8429t2eDub5lpHm6q0yJpY+LSz+7ADpBpe3t3/ae8/cvqNitsfcB2gkO+S859xKqa",
-	"mWYkBnOt/V8F6xq5mJa/yhXwoEPvu3cC3FmC/ScOyW8pNqtOBriJ6wFbx2Wrr/I5VJn/b9KMF3BDegvn",
-	"w8OY+/t2O/xg7RVujUfh6SadcadyXDfqDudGMTpBOY6lu8g5TosmMcAwYtLytwQeEs3FKCsuCowEljou",
-	"Lg5cKPK+sr57GwEpDaXtNWnFtStC4xCLTteLTIeRiP1lnf6JytNLRanbXdIvxgN3wOaCGxdEc6VS8QJt",
-	"qza5HGtfRtguJ0b0myw5ry/5evp3PZd9lfKND/rbULd6tLzNdavH6zfUrnJ9bDAp3QTchsFe78U2G7d2",
-	"D8FtGDzfUkBU73j57cquvS2mYLmKO7y6xew1VVN/sIHiEVl0scJlRRz5bzaqp+PGiwP6GpGvaKjK3BSX",
-	"sy+fp+8YTX/srcregrsY7re//KsP2GPblCdG4Etxl0tLSASHSEHeHffftLuV7bdQf7O85mbla/tNr1Xu",
-	"eHF1/QsTeM7MqrZwey45XpfvLljZwItmr2Nx2wAAXcvd2dTOE10PUBECi56Cyk1MjQOryYN35QUfjyIR",
-	"HmiwNjp6IUxY9cuWxCIqAy/UEcwyQ5dUNXyABUWiCuLhiJ7Z+t7fIwdpjcSEzj2uxuoXYo5ltEJLl0O2",
-	"Z3PEpQGEvQOVeMlP4IDzjViifRViBE/oGbqw471eD4v8FqAjGF1ZVR1c1g54i1DIPQB7QqGPpWLGdlao",
-	"kROe0Cybu1oL2MZicWPyGtCThwRAjCFCLEkLfAJtuMLLfkQfItSG9iXuK0msbRfZgeRbqSZ1YOORB+cU",
-	"QOPlmvp2VdzoJhLXVlTK6tvpH9NrBvf8t5v0NHThLxwndzbT3G3R95LhtWtAQYpvo7oslNX+YeHdw0jb",
-	"33u1+fGFmy4e7rYoQkYIOXb7KawImCkUsMNVuoM89VGCFV4MZ1VuFotaTlhdJF64AtJ+B06VNDKRGZhy",
-	"Zx/PL+IGcVDZ/20nHiKxKB/saWiP462FgjXxQCpQBFxi93Zrf/IoV4aAAJml5TCVL4IUuoI3lEz4jckV",
-	"axIKbqp+SIUfUuHbSIUqkOXxBMJaF5DdmZg0+PjaV9/FDp1kKVL0vPvF7keXiNIA5pDJ1XcdXHwYMkIm",
-	"V/eIFUL92GZGwIpUT8YKPgoJqCiX11rwASR8ISMQuOhnmR0ugbwfDLFSoYD5eRBLjBnNzPjrSm8wWBkO",
-	"FADpXEpCUhikkFnTBmpNMHXtipcsuWug9Qcu3iOi1U75NRO22UaM2oQZxdfAAf2dbmQwryS7wRRAOk8I",
-	"l1WJhDMdkjKjIQ0JTQy/LswxHRY5BGQqZdZF1amsaeeA24gsHPJRjvdK4fdQdGACN3oIn9rgUs24gsrn",
-	"rSKx5/ji08nr8y/9N28+xW3ChTaMNjqt37uhbwdChEyfO6IQXQ/+FpUzJSfMjFmuCWQMsRt/sSrBqoLd",
-	"b7ahVvBKhcJJMTsNXOPSJroe8bA6MYJOGEllkk/cnVFx8e6cTrIYXAPXDG4tMxISnhrRGB+nTPTPTuzv",
-	"D8VkLKZIN+IvXH8F6Y8NIb2oQmihjq0b2prJthO2crKPb2hiXC2BYr4r+wpSZyEZuggywRGkzbr5/u/+",
-	"+9O7zbcn8o5Y3W8/325oDfMNjpvN54OTW4VUc/mzIBv9DyTliiVGqjleO4iB9KNIYLaVSxyduWxnvJaw",
-	"yGlrttWAtgeeLgfbnPLV2+8edzE+QU7lyiMJcDPbwKaxJodagk77nLhm6PQlNP+7Rk4XdZnWAqcd/ug7",
-	"x03nbjk9I+HnLfJtGhV4X7lFE4rJ9UUuLqR6FRVpfLqlz+IjLXCvW6kQCUwHa3dJnKvMlVk6lbjSMTRU",
-	"FKn2+YDUjCHXlF7ZBoqkTszefrUGPQ21te7hrakUZPuOsdO9V1uFFYcZx6o3v1+wNXDSnbdBIW53sCjP",
-	"Wl0Oi01IedXJp1a+IKoWX//Vs+xt7DLD8VLSotpPaC2qZBwJbjSBXAElcwPVDayCog+JkNiDtZohisEN",
-	"lDuIgda4KG2x7y6ApGJutxzLNPPhGChKgUdzAcNsd8lrX4bSnrMTRq1mJCOR0CxDvbwkZ8QM1Fdg1AcI",
-	"1xgQf2dwmHygE5Ye4/wtbKXvF7xb1PeCMlQkCnCd4YrXBR5cI2xNroS/bsHVpHHMg/ko6IyXmbvZF5Jr",
-	"Neqyy4c7LgHeuH4fBQnfvK90eph+VC/K9PPn2wWFyU6Qq8VTTfmzT1eUJqzf8wSb2Ffx+r73MFzB9wfe",
-	"wrDKd9rBxzfuKgV3AJWVKLyeBFlm7n7wasVB6BhYIBJo9xSv2PUrLnFFqyr0LhT4zqr6TWtZrt8dlSF8",
-	"8faBQuMbaUH/GTzw9lEi7zF8ZKPxnI8E4Zukn8zN04g/rF343cs/O39/aAEoc3NHHeZaXjmYAeooTlIB",
-	"mpOcGF99DGoCuXuzULkJSS4ypl1FXZebO6bac8sKEeeX6O4yTv4o6PBbsN221/osa22j9lVL4T6y6CsK",
-	"tH7vwu+srI37RxV/fq3vpgJCdRqXQwIC0F8mjwINy+jNpIKCltQQKRJGWvCohlIhkajVIPXlgblIsjxl",
-	"afuoIlyRA2jKii7QJoywNiiUnwNtMpZZGpc6JXdVMUHlTGRuuYlarbVeVS0SnvvdF8SMlTQmY479Cy9/",
-	"WUmN1AqpRWLAhlIxLKrpMawFHTD42oV0gzwdYWXbXAOkttHXB1p2jUXvKP4XLjT+cQx8B/rx+uMDV5pI",
-	"wZ7h5eDVe6VXnSTlQbC20oLzjY8l0YZnmW1eu+olHvXvgS4tcGC3u+QCd7wcWpPP/wrtWBGxKCFCOIdG",
-	"UjYKbqwiUPi+v8eaDHd1XT9OVYZ7eZFXlWRwiSxepMJaYzFUEMMAaHWqLukTIUUHalgRqoEThoCjL5UE",
-	"V2bY/gQZLiaslztedbwHTxyJWxXThktrvvcSDs0Mc688l/K6mtWVGSoXU0zoHGsmD3xwLnfli9MVRRce",
-	"Eiv7UXLht5CX/rg1FFzwFcsa3CeE3JR4cG8Ozc2D+PNH1YTfN3eWZRAexpZNutwOWlvrVLpjkZaVRvHy",
-	"AmfH2VYO3U/Ow6V1jng9QGVqSYZUhZFAiw1sHqfrDVwNSWtF5aMxaTT0PGAKL6oQzsRDpxrHynToEiiK",
-	"nvspkjMR1g1Md98sqpV8JAB7CUA3Sy46BwSbQXVwskZBQQ9FRUM5IjVNBPwX+ALQm0qGai+oKKiYwPUA",
-	"z2NAm61ytjhzsksuYMBsOGSJKaxkKWq310FP7g0kwa4SWN7uCYdVZqiMO+szEgVGbaHa+Wv758vFxWlM",
-	"WrsEML6Oh9vN4LNreQVaN+ryvxPd+ymNrGPLB9YAqpwnbv/oZTvrgVqR3dqz4hajRp37LRR1XKrrGFZv",
-	"9LIGWp5liEuq3r9C/GUt5etSsIYSVu4qpSfUq10PKzRrBw74prH6CpS04r3hKROGm/kiHmy5Lu/tJr4K",
-	"fwXWgo2M3LGqzryrtA9uV5SRBeK3BeXrXYmmjBrAmknIEVZSGki3x0L6O6BmOyKXL1QE+V2N5AIbuIL8",
-	"wM634eJblxDTTZx7rVW7KEm3K+/jSbbcwHm9eHtxMixNd5UWmN6GtiAZy5cSCknmTEfbZibBNVdpxaWP",
-	"LDfzupbqDm9DcYPK1U21ygBYP6hsOCkquyy2jJkioQfau8FWYMruKKo0BiDZ28+3/xMAAP//",
+	"7H3rchu70eCroCbZMpkdUpQs2bFU3w/GlmNlfVFZcp188Xg90AxIIhoCDIARRZ9S1b7DvuE+yRa6gbmQ",
+	"MyR1c058/EsiOQM0Go2+d+PXIJHTmRRMGB0c/hpMGE2Zgn+HScJm5iMVYwafU6YTxWeGSxEcBsNsThea",
+	"xBcLw3TcD8JAJxM2pfZJJvJpcPg5gN+CL2FgFjMWHAbaKC7Gwc1NGLyUwjBhXnE9k5rjmMtTxFxkXLAj",
+	"MuIZE3TK/isK+v1+FMQhmXMzIVSQj69fkoMXf35OYv/Qn2IykooIKXrDs5cnJ8R+qZcAvKbTWWZBaphC",
+	"sZlUpj9LR1EQrIH9LRNjM1kFG78nckTMhJELmS4IFwRwUYdiJNWUGgDCPNsvp+LCsDFT1blgF1anOp8w",
+	"ouxPRDN1xdKQsP647zaFDHq7g72nO/uDwSAmHXqhmTCAm3iaZ4bPqDI79kkYQcfdOnSt6wZYPglNDdcj",
+	"ztKGjcP5/7QT5YPB00Tzbwz+Y3HbNvgXLKyNOD8+p+PVic6MkmJMrmjGU2qkIilT/IqlZKTkFNCfIMxP",
+	"NDl7M+ztHTzbtMi3VJt3MuXNK/tlwkR1XDKnmmRUG6LYLKMJS0nnzfn5KUmpYRsR+lYmtJn07cYmilHD",
+	"UqKYlrlK2BNNZtRMNg36Xp4JPhq1n1ghtX2g5cy6X5tP7Xt5ZqRi68buaftEHBItCSVGXjJBuCaCXTFF",
+	"LtnMkIsFoSShyYQRqchMyeuFBUWxf+VcWaQblbNm0HDwZtg+MqMWw5FhqoFOWCJFqomRZE65IRdsJBUj",
+	"Ri24GBM6plw0orV6Es+oSC/kdfvaNT6AS/f0IWdMsNQyAEoulJxrpkhCxRNDVC4IDkMk0tTw9OSJJlLx",
+	"8TI4HgNuiiYE3ITBjCo6Zcax75ORJ+MzLpKGPYufDvZjMl+m6AnVREhDkok95ynR9m1iJlyTgrItdNyO",
+	"geIiCAPLO4PD4GTU87P2cNr1xHoyei8Fe0dNMtkaQG14lgGYUjDHZjUjlkPodYDZmXo41SagWtjtmWWy",
+	"AAsyXSmyBeGjFugAZRYqS+absIYzrofrlLbJgBkdM0vciplciRDZ326fDPGXmWVQFkgmUnsY2XRmFgU0",
+	"/8qZWpTA2DdqgKRsRPPMBIe7YTCl13xqaXFvd//5/p+fPtt/HgZTLvDL3UYRdkrN5NW3POdpM/D5LJM0",
+	"faIJT0NCNQExxd2eT3JxqZ+QOIUBYjLiLEsPCRULsvv//s//3Ts4iAQIj5DMmEqYMD0mEpnimTOAGzMh",
+	"nXgntmPH/2Pvddztk6EgPCVCuskjkVBBJvSKEZqmimnN7CEQjHTi/cF+3O1HwqPLjldiC+Faz74KKXeQ",
+	"Prt4muyy3t5oQHv7yZ9Z70X6fNTbpXsXT5P99IA9GzVKP4vCswlV7KQFh9r+6FFoGYwUPKEZyeScqYRq",
+	"Rj59Onll170wE8vzWKYra42EkDjGxgXDU1+3XvILyl4MRoNnPfr8YLe3P3iR9OiLEev9ee/584PnBxcv",
+	"Xuzuty75k2YKp22kG83UEw3qXb8Z1ty/vw7WhqmZaj5qJ4ZNtaUzOFatB4ipr2sO0UHlFO0OBhuPTwsv",
+	"sorvi93dASiWyI90Tf37L1T/4tB/7h0MBuWnQe9FuDfo7b2IW9nSKk9aUtjcFEGjNLIYZ9r8RaYc7YeX",
+	"9izbfxyrtP+WiqhVhnspNTBPOeMfFRsFh8EfdkozZQd/1Ts4IExWx80H4TiHlQ6UvFJy9s0yf20WmfuF",
+	"pe7or6oeoJiNuVgClc5mGUd9beefGpW27eCE0T4iOkrcLE8oc/OQM8rcrJ/ylGo9lyp9OfEE9iBTLw3b",
+	"PPcZM4aLsT71gv9Bpq6PumHmB8S2H7NtSssxX4Iy/3BTVsa8gWnhmwfGZznkmpU9KCb9gM3zWXnwwIis",
+	"DNk+58OitRxxzYwPiFQ/XtNs8I2eSaGRR/+Fpp5rbJ6+kAa/BlOmNYjMgAuwxolj/+D/OCRRIYuj4NDa",
+	"fDOmzMLqolOutZUZYaANNbkODoMR5VlwE265vGOlpGqSAuAccVDYiWhmZQxLj0AtdBCjdwi+AdXS6uoZ",
+	"n3LTtxCAhEE/GHoD7oIRGMRJGwbyplipzpOEab39Yt+5UVuWi0KPawJ2cnpEpJlYgxO0aGLVOzRPHNJx",
+	"jVKMMp48HL1t2JDCmWGxwMhIqgueasIN6aQ5zslCB6diI6aYSFja9bB6+Cqg/mnnT3XoCsfaBRcUVLMG",
+	"/WQVtvlEZoUhZ/dpxRnaK72hTRhwz+/UPKcl2L0lb+e6IRr8o5WBStfjFmO4hyuvn7EkV9wseqcy48li",
+	"0zje81Fxw617HJ5xnrRe1ZW27qWa2+0mDP7e88CeL2as9wH2aSPive/rpuKufMNoi9Hk3vKe2p/b/2Nt",
+	"P7pPH4yt+fEamIf76YjEucpiQkVKYu/bjcmYXzHCTem9rdBV1QO8Fj/+OZgdOeyj8+uhWDgBwuwj3rrc",
+	"HxxYM3J/7wX8ebpr/zjb8mDwNCYda8ZdUM0ikQt6RXlGLzLWhZ+fx6RjhZMVvaM8y8DRcBMGr0EMpEzc",
+	"VcqeT8DLzFIU5u8+vDp5/d/WVgdZJ0X/kTSMhGYZU1bm0txMmDAgwFJykRtwo9Isk3Mr9tHff3l3PaLw",
+	"89jJMhjqsRa1NE1otSJLwd7JydFF7DxsXqdEiQ4rfS/Na5mLO6/1vSQ6TyYIyGOt0ru/yhALSSXDpbFr",
+	"ro1fSns86HyN47yTSJEC76aZV0S7S+d/e4aKPjFlOM0eVwtykFqs2HUcEc2umLJLAIFGEjll4EptDCKi",
+	"3/BHlZyFL26Lt/HZ7yc0Vwlka81nacuXaPQ/A3e4/IU1ss6lfEvVA/q02iUk0fwbQ4MRQsHsOmEsbbYx",
+	"nU15qljBGF5Tnj2girJGkpP4ZITBr9gyc/vpk5jWQnUxmVVAIyOADUCG7XgvzRmG/K00/07WIoTZqsY7",
+	"iCLhAn9WJDmuJK+YyuhMV2NxkegwaoWIocpoQg3EmyuxMJRrmlCBITGi89GIX3dXmNidabiaJoFuOmfx",
+	"31EuvpKCPZoHAQe/CYNzeckezv0No310XqbmUyTYHFMF+uQ9JAqg/4JcLDBRQPsQ+ZwulrmT/R2sBSWz",
+	"LQwESCAAIM6lfEfFwvm79HegaCnJlIqFO1qEGmPJTh8RxYxakIwappaWB1kNvSKtYd3iKgkQ1fV9AsfT",
+	"nSku10yRKKAZT1gUEJopRtMFKDtP90guRlxwPSnCKTpEzid1ofrag0eJ4VN2aJWHWcYMg9B9RyqSMUO4",
+	"VbdmXLGuT8yAEwupGQIMkMfS3cFdNpd5luKUhAIp4lJC0OEtj5FzwVR16ZGIz4Yv3xyff303/PvXD6fH",
+	"779+On37YfjqLK6iRAqmSYcKKRZTmWuIWGqnXEvBInGRp2Nmun20poiiYG2ZCRXWzHoRH1qFEuK1XJM5",
+	"5DpB4pvxOnokCiUWEe/MEcg/8OTmdsaq66OMjycmBBOVEp1JE4mRYkzbo8aNZtkIEy7K1IppsWnaskvc",
+	"KQ1JLpg/EwlIoEHytYCCSmHnIYrRxOK7T16iC1KOCmgcOiMBmLdkohihmEtDncvVGYefhLWtpOLf7m49",
+	"nTi/dLGE1HGcR6CtYWkJlpKUdC4sTfnJpSKKXclLD0eI+xuJRLHUvkwz3QUBRQUpScjtb0aTS0R0xcIt",
+	"kOVN7u+hAKVsxkTKRLIo7f6QOBO/a8mh4gNYoxZ9EjqfzaSlhHcs5fQcbJW77XU19kCmuf2PYVoJ1aTq",
+	"WDoky2OGYMJFgWHXZmeWUS4gCfTBKaQWHwHVEeDLRWo5DYmrUMbOC2P5QiTiZZBj0ikzv9BstuZZMqFK",
+	"MxPDuRpxwYCaImEZiMyNPeGeYuBEvnSn/M4nDIcpuMVjRjooatuWmCD50sUzkKEjkf1TcsFSyOtFd8W8",
+	"5JpPdOnmvSkgqicptGQU9Itsgv4/LQ/T0m5cqkmcfsMwC//G4tB+NNLQzM4PX0UC3ILuKWsxy9HI7g+A",
+	"u0Du59gesOdkwhLLHYAdzxSz9IGKqQufubSKlREbU4uLJJPBapJJ6MfgImUNCY6Dnj3UKYGfUSpwjegI",
+	"yQXL5LxYLqIAUkq2mtGiBqhow8OVwVfhe59PL5iygLlAl/NLoaRBctB0amUusdrlwm1lsD73ppjX7+Gd",
+	"ELtl3lsVRppl6G2D1Rz5RDdMIYeUFmGXQBVN7JF36/Dm+e6KnycMcKomMPxGPtFlhvpmx1E1jvy5zIGr",
+	"kdHythVQlMmr8uKfLDEVJ8HZhO4dPGtIqS/S2Cbs2mdye++FO8pHRORZRnJheEa44FaCWoWhT04MGUmr",
+	"i9asQ7tS+wYKSswKm1mVXNkZ//fnQe8F7Y2+/Pps/+aPkCNE0w8iW/hHV3Dsl+AIZSlC4LND+TdWVAPc",
+	"BeIV+lteQgucFZqsBEbqnMQz60q+sePaX5poSmUNWWkso4ZfuaxLt0FWpfYeVruGMotsB47Wzp2TBKtU",
+	"6KBHwJporIia1FddCLDVXH8nZkAxC6FyYpJPqYBDsoKPVeyBrvBla7g9IE2wv+YZe9+YCbnCHD6dv+79",
+	"2RXICEniHSuNoigOyftPb60+maCtvMRByk0p6182M5ZaaptVFlLv8T6tIHlEM82W5dbMJYrVuGrxZRPB",
+	"VbJB16O0kvdZDNiE1Xqa3O3AN95HssrYsegB0rGtgt/fSLo4VhOE70ribKXaLSix/RzfhRg/WHP4fWte",
+	"LljLT9Datbvg2NyUUaHJsjEs56LUy+p0CC6HBg63st5TOmaoAzQUZxDB+HhyIXP7NOTtogvRguRLC5RT",
+	"EdG31jJfhYOeVkh39TQ+3yMuI11IOHOdi0QtZuaJRkfxkSuGMSoXECvs1hh75QisO3xhMFfcsJLVN6Z0",
+	"3oKgBZtvm9tpcSCzbU/uEonZF0OYrYm2TgtztmkvS2OXJDJlffKWa6MLR0XFg6CZstJU+zoAriMhVcrU",
+	"IXn58Xh4fhy6EHFIXh2/Pbaf3354+b9C8vbk7Dwkw1fvTt6H5OPx8BXq3P4k4ctBGODbQRjg60EY2Pft",
+	"n5Oz8yAMYIQgDOwQjfKzXGmDSntaX6g+sqtwJqMOSZEoZQ2ZLKMzzcBmgBWWQcwpqDO1U9W0Ag8iN2yq",
+	"N9JAuUE3xaqoUnQBkQI25tow9crlaLZUz4FTUblnWXpENIO6MOAETF0tAR3sDfae9QYHvb3B+d7Tw8HB",
+	"4dPd/sH+s4Nnu/+oHp2UGtYz3CX8b9DXiqzd2x0Tl8j/dVbfvu1Qpld154bhms7FSsb09wV5FR7Lr1fF",
+	"EtYsfk3d9m+ZwgzUchMGVhv86kX8uncLdegmDCqK81ZTnlSevwmDrMjJ2PimS9+wzM+KuK0gLWWlFcyF",
+	"ebM20ahmC+FrWHKz1fIAQG+ubjOPfXRFDyirfMpNqa27jvgCj2GNBBwgxcq/tFFSmdW9lq7r7OQdMzSl",
+	"hlbtDNQjsBocAI2JI3+o/jRlckvaj0ShrkAUECVHxYveAS1hBD7YugNWd8NIzCfUgCSPS7zERNOFPiQc",
+	"kmRqDh0+FlIxrHEzExaJIrvV8Txg3H2CSRg07UF5IWQl67p7CH6wCn4kLLRXNMuZdrELXN2EatKJKzvk",
+	"stJwl2KC+IxEDL4p/A33KAbVqHsEn4EG3M+VfUWfIvJsBMExbTIUJBeXwmp1mE7NNYn3B4O4yXP1u2QW",
+	"SxVlSBNHdfr1QRSktSeadIyiQo8snRpCR4apOVWpRiMvPh2ev3yD5ft30J5/20xpHbvYoGQgKq0Bn/j8",
+	"zH+HmrF12abWfCww6F0CeGR3HO0FzCtbMta3dJ0UsBfVqluBXT8tK3jG4gLn2oKMOQ3wXrBEQlWFyllZ",
+	"vz3iShvn9Sxjiv12aC6kzBgVBThl+mQzJGY1c/HIYc1C5Q7Lh7Nz4vxOv3oivtmxjztGt5ML+HQLyE4b",
+	"bXRfzbiVXo0KVYNKLdi12WyYFRYw9AFo7NhyLg3NiCic5fBYSAZVM9giT0gCEPeDJtt3ptjVbcBZ1nct",
+	"Ttyi3GAe4FblYDudt77Y1yg2jXQEcERc/xOIyWtDF+uElZXBVj5vJYRJRQaXJDihOowENMGAEN+ImWTC",
+	"UkeFfz0+j0lCRRGYvKDJ5ZFPd8DRiLVZAZ6QCDrlYlwpU7KUOpHzcoGEm58y9sdSyFtOQ25ueRaOIeY1",
+	"V9xYRQAJaBP1lxpoJO5I/aQg/kjcifpJjfhR0fxJ/b9Hc7TFBm2SGPVswxWZTHMz+driux+Sv/1yfkSS",
+	"jFvAiLHEAAo3ZIjKGf1XzgiqSI0RoIpPvlTQ3srxGJyQWwaN1obcto6ArPjxw2pQpIKEJhRiIsdZAVpD",
+	"WKxUUMlEWuYAUenVdMD+ypEE1/jXCctaVOIijlW2fyH26cbg5/rge1u+QKVSVqTsmuEEYJdzkWS55le+",
+	"owaJP4PaGkKeyZeYcBEJqhMmUiuPwd/q66I+fx6EZP9LSD4/D8nzL1/iI5dVDPoV5Cxz7bzJhTv28yDc",
+	"/xJ+fh4+/1L1wBb/rF/hlF6f4JN7gIzyw7IWufx5iTO2+Wl9igLq7og0qqDHWr/NJFoh2y2TIBoPiGIJ",
+	"s7N9bdvMN3KOWY4p14aLxCxt7TKlbk5NgaSFr+uIpwAap0pkLgzpLOXAdDfll7RlUdTmX8VAQddh9SzV",
+	"d7TxVGvWEP2+q0/YwoXu+62kay0usMTJNvUugOfWhXgrcC2D1YaIO/kbMU/dzrxGe8LcWi3hixow8WHV",
+	"V0Y0M7pFbamGxreNx/0IG7kuVo9dM+5tZsMp+GllN+H2exvZkYj95jvPS/24bDY48DxBMLFucGxjbf9A",
+	"B285VzVbFFFWK6Rypeyi7dO1oEQHUzCwHeWFNfnsI5iOsKpeNlPN4xujdSKJxK2phCwTSSS2pxLSwU7D",
+	"xJNG9yfd3I5uNjH7Oiba2JNoTX57tk8yZgxTOiQpH3OjQxL345DEX7HUsRcfQTZEnMkxF/aHDPK+7H/s",
+	"2jCR4nMeorg5kDKl1z4Z59n+cm5ONXF02PsH7X0b9F70v/a+/M8/Nmm1v0wknfKH1Mbyta0Si0CSfWQp",
+	"/8mixkUe0EjdEDHaThFb3Udr7brGI2d2Dc4cZFQxNcyxsBg/vfZWxd9+OQ9WlTBMr4MWp86bD/S4g9uL",
+	"3ivAEiN2Oy3pJlSzHheaCc0Nv2JFd11w5sOk5TZNjJlh2QEXI9nQBZYmE4bhXaKnNMugyKCHjq9KIJSm",
+	"VvvXRkFnalTPfdobcLKxouBnmLBpJbNJH7lnOlCkVQSer7jmRloq95pEJOpTUMwY5qbrZkNnnA590MVM",
+	"GC8DNlw4+zrE2oRUzgU85mMliul8ClwaalmL/KN+JCLxhz+QeplTJM6YFeJDV6oFXx6SvwB2CXYCh61z",
+	"rcBdC/dN2xmJX1zBin+UFrUzKhfaRdOXEgstkqSuVkfpSNj9qSvgUGMYN+THxH3iCc1MKGy2K8EgF7mJ",
+	"hO9y1rmgKZweanLFiuqu0Nd2hZDID8InZVAV0y1TDcC7vxuHhF0xYXdVVZdBwQ/kqhMvWNFIxCH/tLqy",
+	"Y5pMiGUkWHBW9jSrJMxBHJFhGWB83dNAxb3yAYvqYUupGVQgGjK2JgvAfARVabWGJ7BI93AkKk8/jT3M",
+	"HyA9Deo0WHKpMf8CXQsjyjOs4GHJJaFCz5nSh9Up7Bo6MHk3rKwrEvjlDszUDTEOCVkVzonU0ObDNbkN",
+	"MflDT/gMh4EBsC9ZJ97fg4+1Qq2Os/Hi/d2n+OcAeuVGPgnaPsaZ77WmeGIOCSV/O/vwvrEaLRLx+nq0",
+	"2E65e+BKwOZcs+4Retrq2pKLFPlAETdHcE5qASzSKXM6wiIXJCT9fr8LQ6xTo1yjCIfAUt1GbynoTZpZ",
+	"rgZa03yCrlOnYaFR7HW6ci1hrR5QU2jHjo79SJSR246H9XB9/LbrCQ1S/e25AGUTuhfZ2e02HJL418j5",
+	"R6PgkESQph8FIYm8sxS/hpsmbuIaiJFwMM5rtQF98kEw6P0wQ6bnacb32dCSZFSNGenIK6YiYeY8YaRa",
+	"Q/zmePjq+OPXs5N/HMdd5DlVVmXkTMN2uijg1J4uu+dPdwtGCtWKPcOuHa0WdyBA2/aMLiB9RLNsdETy",
+	"GWZDURNGwsKk+TeWFvCOmSGVse0gQMJMXLFMzlifHHMI1czpwqU6gTzyrDQmvquk3xF/PHhabIt/hCRU",
+	"KTgzgsR/77kneydp7OA5BAB4WsHIEx2JTI5Jxq2lOZIKUebxbke0tieZsyzrYecIOwAycNRykXAjYQUn",
+	"3kIAnLEOQKdVw+x97R/GwMwv2cwcRaIg6urGTeklNC8o8PCWT7nRkXjjMA38AD2qgGsLgiMLRxLnJ++O",
+	"P3w6R4nk04A6FGV3JHytOi3kd5dM6YIYegltejIpxuDZduzfVbVb9d54BdC1UCdTecXwghAHwsmrt8cV",
+	"AD6yGV5J4SqareCzahXw40h4VRAO+4wpzxscAw7RVAPWzlJX8o5ZbHGlzYE1+aCNmCsYqFUYW9T6KuPl",
+	"4mJXYQk9xoAafJ8xrqHVGJZcO454SC6kPTUKlERQdnw1O7ZhACvPqv4ujOR6Yr87OXclRqgo6sOdHTlj",
+	"wlU3STXecS/pHfusNZy5AUPC6Y3D05MgDODIoQ3TH/QHEMWbMUFnPDgMnvYH/adgI5kJaMk7oOjt6ErK",
+	"8hgLPRtyioDyenOeMq/i+Mbgq3rSE11VkaxaXGgRJ2lwGPyVmSJPeqlV7N5g8EgdlJvWhL9Dpfj+YLdt",
+	"vALAnVrLAHjp6eaXyiZ0AIXr2L7pLV/kHQY6n06pWkAdnNULa3qmRaChdvM+B7Cd1kZq0MOsjQO1A+Bj",
+	"bLwYA+s7fGwDR4c2g6LBA7eyp+Dpq+2qb9S+aF9spZf7cp/tZrpYj7Ozshx8f5vnK32Jvx8F7O9u8cZy",
+	"zyl472Ab8Br6HdyX7D7NUjD75JTdi+xy03T5idGufNoNfQSVypaFeodAA7Hl5kFILTc/Ce03RGgf8bar",
+	"Gge6NaHdhMFOKpN2cTYkVlvtWRFDoZvDm/N3b8um0GUrAimMoomB5FPsLuP75oASjGlFE6lNs4h7ZYHY",
+	"KN6gJcjETLO6XNuqqSIAjpeG3BH1znUWHH7+Ut2I4elJBSHu2hG/DVNmaPAF8AwGUyuiwTB3/bYUQ1vb",
+	"8CnaZ6KsmFhB3luuDeT56KB+/9Tn5qWVj0D4KrgJNz/n4n43Xx5TASmyeBubtcAtSnLk/Gn93zY3udfB",
+	"thsKbF37XfXE5L5oPdRQ92iFh9RmTWFwvbZhfYkNKSpswLoEq1bThe6TT4VDs3BnCmv4rs3xdk+6WpQ6",
+	"IWNCACZh30VOVe/jWKHTLba96C79U049pJxCtFYaPLoN3paoXbFsyUIr9IREnrGmDKqhcHO5RgzV5snW",
+	"Sl3tm9cn76U1yHnGKs2d60T6CmYrifReytD3oZjB/uY3imbR9oW9LaYoM1/vRRyITkJvTRWu5PsmbFFb",
+	"/Ob3yUm9aTY1EGZex5saTfA1O/5w4m9tM/D+b5lo7m+q06IUa+qKSm9BDlA/f3N7/ae808/qNi22PmRs",
+	"g0O+T858xKpab2okBnOt/V9NwTdyudlGmyvgXkLvh3cC3JqD/TuE5Pdkm1UnA9yvd4+j43pQtPkcqsT/",
+	"F2kmS3lDegvnw/2I+8d2O/wk7Ra3xoPQdJPOuFMR1426w5lRjE6Rj2NDPnKGaNEkhjSMmHT83Z+HRHMx",
+	"zorrPyOBDcyL60CXrm5ovbWhiwkpDRdWaNKJa3cnxyG2kq+3jg8jEftbjP0TladXWs13+2RYrAcux84F",
+	"Ny6I5hogw/Jjqza5zgm+ObjdTozoN1lyXl/yt2TcVi77uwc2Puivid7q0fKa660er1/d3eb62GBSOgTc",
+	"hMHe4Nk2B7d2u8hNGDzdkkFUb2767fKuvS1QsHo3A7y6Bfaa7ki4t4HiM7Loct/aCjvy32xUTyeN14EM",
+	"NWa+oqEqc8w7uJBpQ+ToDaPpz7NVOVtww8rdzpd/9R5nbJum45j4UtzQ1BESk0OkIG+Oh6+6/crxW+qq",
+	"W15e1fraftNrlZub3G0dhQm8YKZtLDyeK47X1RtJWgd41ux1LO4QgUTX8nQ2jfNIl35UmMCyp6Byv1rj",
+	"wmr84E15bc+DcIR7GqyNjl4IE1b9siWwmJWB12QJZomhT6oaPqQFRaKaxMMxe2br27yPXEprJKZ04fNq",
+	"rH4hFr5YM5HCZbZnC8xLgxT2HvTXJr+AA84PYoH2vcUxeULP0YUd7w0G2Lq7SDqC1ZV3JYDL2iXeYirk",
+	"HiR7QvuelRblFivUyClPaJYtXAcVHGO5ZTl5CdmThwSSGENMsSQd8Al04WI++xF9iNDx3V9cUSlN77rI",
+	"DpTUSzWtJzYe+eScItF49aYMuytudVOJeysql2VY9E/oFSNyxkS3SU9zVcZ1cXJrM83dAX8nHl673Be4",
+	"+Daqy1Kz/J8W3h2MtP29F5sfX7q/5v5uiyJk5KqZkerCCoOZQVtK3KVb8FMfJWjxYjircjNb1HLK6izx",
+	"3LWF9ydwpqSRiczAlDv9cHYeN7CDyvnvOvYQiWX+YKWhFcdbMwVr4gFXoJhwidPbo/3RZ7kyTAiQWVou",
+	"U/nWZqFrY0XJlF+bXLEmpuBQ9ZMr/OQK34crVBNZHo4hrHUB2ZOJRYMPr30NXezQcZaiRM+7X+x5dIUo",
+	"DckcMrn8oYOL98uMkMnlHWKF0BW6mRCwz9yjkYKPQkJWlKtrLegACr6QEAhc37VKDp8AvJ8E0apQAH4e",
+	"mCSQre38it1A1uYYYPjalTcv5xOQGEeIsc6D+2vnIBuBoaHlGqUYbIxyVL8fyRX/VoLXuTAyTyYs7ZOh",
+	"rz6ASzhdMVPZltRfuFm5TK+q1oQ+6x/1Jqy+RZa5rM6QDgDUbbByBvtWqxHO3bCCAHzmRUw6WJ9ywaC8",
+	"zEtovKAuEkLOD8FsgXukag1uGq2W4YVUBoXPD5uCMXixlQNslHGsz77XKQKENvaOAh41Ugwvz9czmrBb",
+	"yODVRvdf2vI1QMmGoj9XMbjtacJLEK32TiPhil2gaBavriRcGKZUDiV1biC8LEz6UnvX4MqOUfc2dKDC",
+	"zOTa10K61LY3x8NX2C3j7Kn76i3X5tQeOFDGl48ZaTplpMOgfutwqUjUQ5KxmoFfbZzd3fKEQkHiPhga",
+	"LSf00BkE7v7HsDycYSTohcQvoWhnKq9cdmrGqMhn3ZbAT61z2SPmy9TmaUmbKZpElbfi/5BicKgvyXzC",
+	"k4kn5pZWcCuduO59mO+hNYVbPf4KW3Ld2Ml2JoxmZvKtNXILHkGXwAenSkko4IZyb36FVXF2/a594Epo",
+	"BUa/p0x5wMzyt/yKCTtsYz75lBnF16Tu+1uV7aEtC9MBBXBqQrguViSc6ZCU1YdpSGhi+FXhOtVhUe9H",
+	"ZlJmfcd1iq7SjqKwCmDExzne7IrfQ4OgKdypJ3wZomPyXMHdQ52iCPf4/OPJy7Ovw1evPsZdwoU2jDYG",
+	"mN+5pW9XMABVubesGHAz+HsMT5WcMjNhuSZQ3cuuZ1K7kAi0yuh/t1PfQisVCKcFdhqoxpU49j23bRfH",
+	"dMpIKpN86m5tjYt3F3SaxeDGv2Jwb7CRUJzcmDn5YcbE8PTE/n5febDczqSR6bv5CtAfutzjvFruAh0r",
+	"3dLWINsirBXZx9c0MU4ZKfBdOVfQ5gIalxQJIWAuarMO3/89fPf2dvj2QN6yrub749strQHfEGTZLB8c",
+	"3yq4mtfvLG/0P5CUK5YYqRZ48TcmvR1FAiujXZOHuetMgheDF/XnzX5VgO2e0uVgG1Wkev/0w27GR+h/",
+	"0CqSIMd1mxIn7J+lVsqcfP16c5nTJxj+P7rKqeihuLbIyeUK/+A1TrnbTk9I+HmL2thGZ5vvsqYJxUY4",
+	"Rd8MKMsuusf51giFvdWBULjlCtbm0UyYbp/EucpcS8S3Enc6hoGKa2J87T41E+gLQS/tAEUDBuy08mJN",
+	"pRP0wbxDZKXSPPUHrnO6rQfkP7cwCijp1segYLc72EBvrS6HjaGkvOzlM8tfsAIGX//Vk+xN7Lq4MOw3",
+	"6DvzhWhbRoIbTaCuT8ncQCciq6DoQyIkzpBQgRkH3IBfJgZY46IN1b67gp2KhT1yLNPMuyyggRSK5qJk",
+	"otsnL30jeCtnp4xazUhGIqFZhnp5Cc6YGeiFxKhP5lljQPyVgTB5T6csPUb8LR2lH7fQpujFCS0jSRTg",
+	"PkfBKg2uYbYmV8L7l13/OEc8WDuKgXOZpe5XbehCoy67KtxxC+DegDspSPjmXbnT/fSjegPFz19ulhQm",
+	"iyDXN69anm+frihN2GvvEQ6x77j5Y59huAT7d3yEYZdvdYKPr91lZk4AlV2jvJ4EFeFIuLXuwDAxkEAk",
+	"0O4pXrH7Z7zvAK2q0LtQ4Dur6jftZbl/t1SG8MWbezKN76QF/Xtqd7bP6PAewwc2Gs/4WBC+ifvJ3DwO",
+	"+8M+wz88/7P4+10zQJmbW+owV/LSBe9RR3GcCiovyInxnUKhf58LwKFyE5JcZEy77veuj8aEak8tLSzO",
+	"b9HteZz82Xzpt2C7ba/1WdLaRu2rtq1/YNZXNFP/0ZnfadnH/vfK/vxe304FhE5yrt4TGKC/8wsZGra8",
+	"nUsFzaepIVIkjHTgUQ1tvSJR6xfuW/nDFV4pS7tHFeaKFEBTVkyBNmGEfbyhVSxok7HM0rjUKbnrYA0q",
+	"J9zzBFW0dKkDaiQ89bsviJkoaUzGHPkXXv6y6ympNT2NxAUbScWwAbavNynggMXXroS+yNMxdqHPNcTY",
+	"G319oGXXSPSW7N+/iyP9FAM/gn68XnzgThMp2BMo5iGVmzpaJUkpCNZ2RXK+8Ykk2vAss8O7VCrtK/R8",
+	"UmoHHNjdPjnHEy9H1uTzv8I4lkUsc4gQ5NBYykbGjSmThe/7Z/LeQ3VQupMXua19kis69SwV9hobl2NK",
+	"oFSFqkuGREjRg36ThGqghBHUvJVKgrsSAO9rtDQW1q8maBPvwSNH4loTxzRTP3y7pWaCuVNSV3m1XHsX",
+	"pcolUlO6wPzLCx+cy91VA2lLg6T7xMp+tkf6LfSQedh+Ry74ii2I7hJCbioSvDOF5uZe9Pmzw9F/NnWW",
+	"LYvuR5ZNutwOWlvrVLpjkZZdwfGiIZ9Er5k6dD85D5fWOfPZ5FNr4o+oCiOBFhvYPE7Xu3D9nq0VlY8n",
+	"pNHQ8wlTeKmUcCYeOtU4dpFFl0BxQYlHkZyLsG5gQsAQEyjAhIPcS0h0s+Cic0CwOdzkQdYoKOihqGgo",
+	"R6SmiYD/Al8AeFPJUO0FFQUVE8icfxpDtlmbs8WZk31yDgtmoxFLTGElS1G7aRYrFPANBMHuElje7gmX",
+	"q8xQGXfWZySKHLWlm0le2j9fz8/fxqSzSyDH19Fwtzn57EpegtaNuvx/iO79mEbWsaUDawBV5Ik7P3rV",
+	"zrqnVmSP9ry4cbBR534NDZhXejCH1ds3rYGWZxnmJVXvSiP+YrXydSlYQ7tJd+3hI+rVboYWzdolB3zX",
+	"WH0llbTiveEpE4abxXI+2GoP/ZtNdBX+CqQFBxmpo+1OGHcrDrhdkUcWGb8duGrGtVPMqIFcMwmFV0pK",
+	"A61x8NKbHVCzHZCrlx8D/65GcoEM3OU5QM434fJbnyCmmzj3Wqd2qaHuVt5HSbY6wFn9opVCMqyguwoL",
+	"oLdhLCiT9G3/QpI509GOmUlwzVVGcaWeq8O8rLWlgbehEVHlmsVaFx/s9VcOnBRd2FYuvIdKkdAn2rvF",
+	"VtKUnSiqDAZJsjdfbv5/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

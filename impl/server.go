@@ -11,6 +11,7 @@ type Server struct {
 	*Settings
 	*Shares
 	*Content
+	*Uploads
 	*Meta
 }
 

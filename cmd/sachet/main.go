@@ -20,10 +20,13 @@ import (
 	"golang.org/x/term"
 
 	"github.com/sachet-server/sachet/app"
+	"github.com/sachet-server/sachet/cli"
 	"github.com/sachet-server/sachet/domain"
 )
 
 const usage = `usage: sachet <command> [flags]
+
+client commands (login, logout, push, pull, ls, rm, lock, unlock): run "sachet help"
 
 commands:
   serve                                   run the server
@@ -42,6 +45,11 @@ Every command takes the configuration flags; run "sachet serve -h" to list them.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if len(os.Args) > 1 && cli.IsCommand(os.Args[1]) { // the client: login, push, pull, ...
+		code := cli.Main(ctx, os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv})
+		stop()
+		os.Exit(code)
+	}
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -427,6 +427,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/files/{share_id}/uploads/{dzuuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Ask which chunks of an unfinished upload the server holds
+         * @description The state of the unfinished upload `dzuuid` to this share, so that a
+         *     client resuming an interrupted upload sends only the chunks that
+         *     are missing (what tus answers with `HEAD` and S3 with `ListParts`).
+         *     Owner only, with `CREATE` or `MODIFY` (either: the permissions that
+         *     let one upload to the share). Checks: `404` (share), `403` (owner),
+         *     `404` (no such unfinished upload: never started, completed,
+         *     aborted, or removed by cleanup).
+         */
+        get: operations["getUploadStatus"];
+        put?: never;
+        post?: never;
+        /**
+         * Abort an unfinished upload and free its space
+         * @description Deletes the unfinished upload `dzuuid` to this share with every
+         *     chunk it holds; the share's current content is untouched. A chunk
+         *     of it sent afterwards starts a new upload. Owner only, with
+         *     `CREATE` or `MODIFY`. Checks: `404` (share), `403` (owner), `404`
+         *     (no such unfinished upload), `409` (it is being completed right
+         *     now: its last chunk arrived).
+         */
+        delete: operations["abortUpload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -792,6 +839,40 @@ export interface components {
             /** @description Total number of pages, 0 when there are no items. */
             pages: number;
         };
+        /** @description What the server holds of an unfinished upload. */
+        UploadStatus: {
+            /** @description The upload's id. */
+            dzuuid: string;
+            /** @description The upload's chunk count (`dztotalchunks`). */
+            total_chunks: number;
+            /** @description How many distinct chunk indexes the server holds. */
+            received_chunks: number;
+            /**
+             * @description The chunk indexes held, as inclusive ranges `[first, last]` in
+             *     ascending order, e.g. `[[0, 4], [7, 7]]`; empty when none is.
+             * @example [
+             *       [
+             *         0,
+             *         4
+             *       ],
+             *       [
+             *         7,
+             *         7
+             *       ]
+             *     ]
+             */
+            chunks: number[][];
+            /**
+             * Format: int64
+             * @description The bytes of the chunks held.
+             */
+            bytes_held: number;
+            /**
+             * Format: date-time
+             * @description When the upload's first chunk arrived.
+             */
+            create_date: string;
+        };
         /**
          * @description One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
          *     and `dzchunkbyteoffset`; they are accepted and checked when present.
@@ -1148,6 +1229,12 @@ export interface components {
          *     no share (`404`).
          */
         PathShareId: string;
+        /**
+         * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+         *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+         *     can have addresses none (`404`).
+         */
+        PathDzuuid: string;
         /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
         Range: string;
         /** @description Serve the range only if the content still has this ETag or date. */
@@ -1972,6 +2059,71 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    getUploadStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    abortUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
         };
     };
     healthz: {

@@ -1,0 +1,186 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sachet-server/sachet/gen"
+)
+
+// UploadStatus asks which chunks of the unfinished upload uploadID (the
+// dzuuid) to the share the server holds. An upload the server does not
+// hold (never started, completed, aborted, expired) is an *Error with
+// Status 404.
+func (c *Client) UploadStatus(ctx context.Context, shareID, uploadID string) (*gen.UploadStatus, error) {
+	r, err := c.api.GetUploadStatusWithResponse(ctx, shareID, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	if r.JSON200 == nil {
+		return nil, apiError(r.HTTPResponse, r.Body)
+	}
+	return r.JSON200, nil
+}
+
+// AbortUpload deletes the unfinished upload uploadID with the chunks the
+// server holds of it.
+func (c *Client) AbortUpload(ctx context.Context, shareID, uploadID string) error {
+	r, err := c.api.AbortUploadWithResponse(ctx, shareID, uploadID)
+	if err != nil {
+		return err
+	}
+	if r.StatusCode() != http.StatusOK {
+		return apiError(r.HTTPResponse, r.Body)
+	}
+	return nil
+}
+
+// Held expands a status's ranges into a set of chunk indexes.
+func Held(st *gen.UploadStatus) map[int64]bool {
+	held := map[int64]bool{}
+	if st == nil {
+		return held
+	}
+	for _, r := range st.Chunks {
+		if len(r) != 2 {
+			continue
+		}
+		for i := r[0]; i <= r[1]; i++ {
+			held[int64(i)] = true
+		}
+	}
+	return held
+}
+
+// ParallelOptions tune UploadParallel. The zero value is fine.
+type ParallelOptions struct {
+	// ChunkSize is the bytes per request; DefaultChunkSize when 0.
+	ChunkSize int64
+	// UploadID is the upload's id (dzuuid); random when empty. Reusing it
+	// lets the server keep the chunks it already has.
+	UploadID string
+	// Streams is how many chunks are in flight at once; 4 when 0.
+	Streams int
+	// Replace replaces existing content (PUT) instead of setting the
+	// first (POST).
+	Replace bool
+	// Skip names chunk indexes not to send: the server holds them already
+	// (see UploadStatus and Held).
+	Skip map[int64]bool
+	// Sent, if set, is called with each chunk's size once the server has
+	// acknowledged it; it may be called from several goroutines at once.
+	Sent func(n int64)
+}
+
+// DefaultStreams is how many chunks UploadParallel sends at once unless
+// told otherwise.
+const DefaultStreams = 4
+
+// Chunks is the chunk count of size bytes in chunks of chunkSize: at
+// least 1, since an empty file is one empty chunk.
+func Chunks(size, chunkSize int64) int64 {
+	return max(1, (size+chunkSize-1)/chunkSize)
+}
+
+// UploadParallel sends the size bytes of r as the share's content, several
+// chunks at a time, skipping the chunks in opts.Skip. Each chunk that fails
+// on the network or with a 5xx is sent again (see WithRetries); the first
+// chunk that fails for good stops the others. It reports whether a chunk
+// it sent completed the upload (201): when every chunk it sent was
+// acknowledged but none completed it (all were in opts.Skip, or a re-sent
+// chunk raced the completion), the caller checks the share.
+func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.ReaderAt, size int64, opts *ParallelOptions) (completed bool, err error) {
+	var o ParallelOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.ChunkSize <= 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.Streams <= 0 {
+		o.Streams = DefaultStreams
+	}
+	if o.UploadID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		o.UploadID = hex.EncodeToString(b[:])
+	}
+	if size < 0 {
+		return false, errors.New("client: UploadParallel needs the size")
+	}
+	total := Chunks(size, o.ChunkSize)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int64)
+	var (
+		done     atomic.Bool
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancel() })
+	}
+	for w := 0; w < o.Streams; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// One buffer per stream: memory is Streams × ChunkSize,
+			// whatever the file's size.
+			buf := make([]byte, min(o.ChunkSize, max(size, 1)))
+			for i := range next {
+				off := i * o.ChunkSize
+				n := min(o.ChunkSize, size-off)
+				if _, err := r.ReadAt(buf[:n], off); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+					fail(fmt.Errorf("client: reading chunk %d of %d: %w", i, total, err))
+					return
+				}
+				status, err := c.sendChunk(ctx, shareID, chunk{
+					uploadID: o.UploadID, index: i, total: total, offset: off,
+					chunkSize: o.ChunkSize, fileSize: size, data: buf[:n],
+				}, o.Replace)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if status == http.StatusCreated {
+					done.Store(true)
+				}
+				if o.Sent != nil {
+					o.Sent(n)
+				}
+			}
+		}()
+	}
+feed:
+	for i := int64(0); i < total; i++ {
+		if o.Skip[i] {
+			continue
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return false, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return done.Load(), nil
+}
+
+// AsError is the *Error for an API answer the caller did not expect, for
+// callers of API(): the status and the server's message.
+func AsError(resp *http.Response, body []byte) error { return apiError(resp, body) }
