@@ -346,8 +346,9 @@ type ClientInterface interface {
 	// GetUserNamedExtend Read the user named "extend"
 	//
 	// The user look-up of `GET /users/{username}` for the name `extend`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
@@ -363,8 +364,9 @@ type ClientInterface interface {
 	// GetUserNamedLogin Read the user named "login"
 	//
 	// The user look-up of `GET /users/{username}` for the name `login`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
@@ -393,8 +395,9 @@ type ClientInterface interface {
 	// GetUserNamedLogout Read the user named "logout"
 	//
 	// The user look-up of `GET /users/{username}` for the name `logout`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
@@ -423,8 +426,9 @@ type ClientInterface interface {
 	// GetUserNamedPassword Read the user named "password"
 	//
 	// The user look-up of `GET /users/{username}` for the name `password`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
@@ -459,7 +463,9 @@ type ClientInterface interface {
 	// GetUser Read a user
 	//
 	// Allowed for the user itself and for `ADMIN`. A non-admin asking for
-	// anyone else, existing or not, gets `403`.
+	// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+	// a user that does not exist, as the reference server answers (the
+	// Sachet web UI shows "Invalid user" on `403` only).
 	//
 	// Corresponds with GET /users/{username} (the `GetUser` operationId).
 	GetUser(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1052,8 +1058,9 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 // GetUserNamedExtend Read the user named "extend"
 //
 // The user look-up of `GET /users/{username}` for the name `extend`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
@@ -1089,8 +1096,9 @@ func (c *Client) ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn)
 // GetUserNamedLogin Read the user named "login"
 //
 // The user look-up of `GET /users/{username}` for the name `login`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
@@ -1149,8 +1157,9 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // GetUserNamedLogout Read the user named "logout"
 //
 // The user look-up of `GET /users/{username}` for the name `logout`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
@@ -1209,8 +1218,9 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 // GetUserNamedPassword Read the user named "password"
 //
 // The user look-up of `GET /users/{username}` for the name `password`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
@@ -1285,7 +1295,9 @@ func (c *Client) DeleteUser(ctx context.Context, username PathUsername, reqEdito
 // GetUser Read a user
 //
 // Allowed for the user itself and for `ADMIN`. A non-admin asking for
-// anyone else, existing or not, gets `403`.
+// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+// a user that does not exist, as the reference server answers (the
+// Sachet web UI shows "Invalid user" on `403` only).
 //
 // Corresponds with GET /users/{username} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3112,8 +3124,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedExtendWithResponse Read the user named "extend"
 	//
 	// The user look-up of `GET /users/{username}` for the name `extend`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3133,8 +3146,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedLoginWithResponse Read the user named "login"
 	//
 	// The user look-up of `GET /users/{username}` for the name `login`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3165,8 +3179,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedLogoutWithResponse Read the user named "logout"
 	//
 	// The user look-up of `GET /users/{username}` for the name `logout`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3197,8 +3212,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedPasswordWithResponse Read the user named "password"
 	//
 	// The user look-up of `GET /users/{username}` for the name `password`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3237,7 +3253,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserWithResponse Read a user
 	//
 	// Allowed for the user itself and for `ADMIN`. A non-admin asking for
-	// anyone else, existing or not, gets `403`.
+	// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+	// a user that does not exist, as the reference server answers (the
+	// Sachet web UI shows "Invalid user" on `403` only).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4945,8 +4963,6 @@ type GetUserNamedExtendResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -4959,11 +4975,6 @@ func (r GetUserNamedExtendResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedExtendResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedExtendResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5062,8 +5073,6 @@ type GetUserNamedLoginResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5076,11 +5085,6 @@ func (r GetUserNamedLoginResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedLoginResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedLoginResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5207,8 +5211,6 @@ type GetUserNamedLogoutResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5221,11 +5223,6 @@ func (r GetUserNamedLogoutResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedLogoutResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedLogoutResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5345,8 +5342,6 @@ type GetUserNamedPasswordResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5359,11 +5354,6 @@ func (r GetUserNamedPasswordResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedPasswordResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedPasswordResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5561,8 +5551,6 @@ type GetUserResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5580,11 +5568,6 @@ func (r GetUserResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -6300,8 +6283,9 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, body C
 // GetUserNamedExtendWithResponse Read the user named "extend"
 //
 // The user look-up of `GET /users/{username}` for the name `extend`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6333,8 +6317,9 @@ func (c *ClientWithResponses) ExtendTokenWithResponse(ctx context.Context, reqEd
 // GetUserNamedLoginWithResponse Read the user named "login"
 //
 // The user look-up of `GET /users/{username}` for the name `login`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6383,8 +6368,9 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // GetUserNamedLogoutWithResponse Read the user named "logout"
 //
 // The user look-up of `GET /users/{username}` for the name `logout`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6433,8 +6419,9 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 // GetUserNamedPasswordWithResponse Read the user named "password"
 //
 // The user look-up of `GET /users/{username}` for the name `password`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6497,7 +6484,9 @@ func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, userna
 // GetUserWithResponse Read a user
 //
 // Allowed for the user itself and for `ADMIN`. A non-admin asking for
-// anyone else, existing or not, gets `403`.
+// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+// a user that does not exist, as the reference server answers (the
+// Sachet web UI shows "Invalid user" on `403` only).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8072,13 +8061,6 @@ func ParseGetUserNamedExtendResponse(rsp *http.Response) (*GetUserNamedExtendRes
 		}
 		response.JSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8158,13 +8140,6 @@ func ParseGetUserNamedLoginResponse(rsp *http.Response) (*GetUserNamedLoginRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -8280,13 +8255,6 @@ func ParseGetUserNamedLogoutResponse(rsp *http.Response) (*GetUserNamedLogoutRes
 		}
 		response.JSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8387,13 +8355,6 @@ func ParseGetUserNamedPasswordResponse(rsp *http.Response) (*GetUserNamedPasswor
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -8563,13 +8524,6 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -3562,20 +3562,6 @@ func (response GetUserNamedExtend403JSONResponse) VisitGetUserNamedExtendRespons
 	return err
 }
 
-type GetUserNamedExtend404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedExtend404JSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetUserNamedExtenddefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -3676,20 +3662,6 @@ func (response GetUserNamedLogin403JSONResponse) VisitGetUserNamedLoginResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUserNamedLogin404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedLogin404JSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3844,20 +3816,6 @@ func (response GetUserNamedLogout403JSONResponse) VisitGetUserNamedLogoutRespons
 	return err
 }
 
-type GetUserNamedLogout404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedLogout404JSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetUserNamedLogoutdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4001,20 +3959,6 @@ func (response GetUserNamedPassword403JSONResponse) VisitGetUserNamedPasswordRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUserNamedPassword404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedPassword404JSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4272,20 +4216,6 @@ func (response GetUser403JSONResponse) VisitGetUserResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUser404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUser404JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5838,140 +5768,141 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vcts4su+rdHG3KvZcSpYdOxnbdT5oEufEe53EFds1uzvKDWESkjAmAS0A2lZSrrrvcN/wPskpNAD+",
-	"kUhJtuXsTiafZmKRQKPR6H/4dfNrEItsIjjlWgUHX4MxJQmV+L/9OKYT/ZHwEcV/J1TFkk00Ezw4CPrp",
-	"DZkqiC6nmqqoG4SBisc0I+ZJyvMsOPgtwN+CT2GgpxMaHARKS8ZHwd1dGLwSXFOuXzM1EYrZMWeniBhP",
-	"GaeHMGQp5SSj/zUIut3uIIhCuGF6DITDxzevYG//55cQ+Yd+imAoJHDBO/2zV8fHYP6oZgi8JdkkNSQ1",
-	"TCHpREjdnSTDQRAsoP2E8pEez5Nt/w5iCHpM4VIkU2AckBd1KoZCZkQjEfrFbjkV45qOqKzOhbswP9X5",
-	"mII0P4Gi8pomIdDuqOs2BXqd7d7O863dXq8XwQa5VJRr5E2U5almEyL1lnkSR1DRZp261nUjLRdcEc3U",
-	"kNGkYePs/D9tDfJe73ms2BeK/0ejtm3wLxhaG3l+dE5G8xOdaSn4CK5JyhKihYSESnZNExhKkSH7Y0vz",
-	"MwVnb/udnb0XyxZ5QpR+JxLWvLJfx5RXx4UboiAlSoOkk5TENIGNt+fnp5AQTZcy9ETEpFn0zcbGkhJN",
-	"E5BUiVzG9JmCCdHjZYO+F2ecDYftJ5YLZR5oObPu1+ZT+5FqOe0PNZUNe0FjwRMFWsANYRou6VBIClpO",
-	"GR8BGRHGG0mvSvsZ4cmluG2nXdkHohCUKPZATCiniTlkBC6luFFUQkz4Mw0y52CHAWH3rX96/EyBkGw0",
-	"S45ngJuiiQF3YTAhkmRUOxV5PPSicsZ43HBAo+e93QhuZqVmTBRwoSEem7OUgDJvgx4zBYX0GOqYGcOq",
-	"5CAMjH4KDoLjYcfP2rHTLhaI4+F7wek7ouPxygQqzdIUyRScOlWmKJhTqBYRZmbq2KmWEdWi0s6MIkNa",
-	"rGITPJ0CG7ZQhywzVIE5/Eu4ZmdcTNcpadOzEzKiRrgl1bnkoVUx213o218mRgkYIilPgCmg2URPC2r+",
-	"lVM5LYkxb9QISeiQ5KkODrbDICO3LDOyuLO9+3L35+cvdl+GQca4/eN2o5k4JXp8NiaSHifN1Cvz4zMF",
-	"LAmBmNMhOItJCqm4oTImisLFxfHrLvT5VI/NgaWpokCSRFKlqBpwLuwYsBHt9najze6A+8UZrVSuDZ/6",
-	"zJIgDCT9V86k0aNa5rRZ8+8Tut8b9l50yMu97c5ubz/ukP0h7fy88/Ll3su9y/397d1Gi2CWfKGotNM2",
-	"rTlXVD5TaP+7zbTm/v1FtDZMTWWznBxrmimYUIky0br7VH5eIAF7FRHY7vWW7n3LQTKe0f72dg89D3uY",
-	"VM0/+C/rH0Sh/3dnr9cr/9Xr7Ic7vc7OftR6puYP1IxFd1MEjarUcJwq/YtImHUwX41zfmX+x51z87+l",
-	"p2K8pU5CNM5TzvhXSYfBQfCXrdKP3bK/qi07IE5W580HTiE2PxrVRuC1FJMvRnMpPU3dLzSBfJIKknTn",
-	"hAMt94jxGVLJZJIya9C3flfWqq9GJ4720bKj5M3shCLX65xR5HrxlKdEqRshk1djL2BrmXpm2Oa5z6jW",
-	"jI/Uqbdaa5m6PuqSmdfIbT9m25RGY75Cb299U1bGvMNp8S9r5mc55IKVrZWTfsDm+Yw9WDMjK0O2z7le",
-	"tpYjLphxjUz14zXNhn9RE8GV1dG/kMRrjeXTF9bga5BRpdBkBoxjuAZO/WOAfACDwhYPggOYSDGhUk+N",
-	"I5UxpYzNCAOlic5VcBAMCUuDu3DF5R1JKWSTFcDo2VFhJiKpsTE0OUQ/zlFs0wf4lyGjaWIczZRlTHcN",
-	"BWhhbKLEhosP4QgO4qwNRXtTrFTlcUyVWn2x79yoLcu1Ro8pUFpIs1KhxyZaMn9WYNw761s7pts1Cj5M",
-	"Wbw+eVuyIUW0a7hAYSjkJUsUMA0bSW7npKGjU9IhlZTHNNn0tHr6KqT+tPVTnboi83LJOEHXrME/maft",
-	"ZizSIgox+zSXLeuU6bImDrjnt2qptZLszkw6bNEQDQm0ykBlbmqFMdzDldfPaJxLpqedU5GyeLpsHB+2",
-	"V/I0ix7HZ1yqpVPNtSx6qZaXuQuDv3c8sefTCe18wH1aynifHLmr5LPeUtISNLm3fCrvx/Z/X9tv82tr",
-	"U2t+vAbl4X46hCiXaQSEJxD55F8EI3ZNgekyvVeRq2qKcCF//HM4u9WwT66v+3zqDAg1j/jocre3Z8LI",
-	"3Z19/M/zbfMfF1vu9Z5HsGHCuEui6IDnnFwTlpLLlG7izy8j2DDGyZjeYZ6mmGi4C4M3aAYSyh9qZc/H",
-	"TAGnNLHG/N2H18dv/mFidbR1gnefyMOISZpSaWwuyfWYco0GLIHLXGMOkKSpuDFm3yaErx7uRxR5HjNZ",
-	"ikM91aJmpgmNV2Qk2GfomM1vMptV9D6ltei40vdCvxE5f/Ba3wtQeTy2hDzVKn36q8zBQyKoXRq9ZUr7",
-	"pbRfGJwvyPpuxIInqLtJ6h3RzZnzv7pCtTkxqRlJn9YLcpQarph1HIKi11SaJaBBg1hkFIhquWWyecPv",
-	"1XIWubgV3rbPfjujOS8gK3s+M1s+I6N/DN7Z5U9NkHUuxAmRa8xptVtIUOwLtQEj3hXS25jSpDnGdDHl",
-	"qaSFYnhDWLpGF2WBJYfoeGhvbiKjzM2/LnhWu2eKYFIhDYZIG5KM2/Fe6DN7J2ys+TeKFvGOqBq8oyni",
-	"7tbKmCSnlcQ1lSmZqOpF0oBvUGKMiCZSKyDavFu9yLF2TQHh9j4HVD4cstvNOSX2YBmu3qPbNJ2L+B9o",
-	"F18LTp8sg2AHvwuDc3FF15f+xtE+uixT8yni9Aa0ecxNL94RPnWJKPUNRE0IyAifOpkHorWRB3UIkmo5",
-	"hZRoKme0It6Vd4rL8kUCUblWx8kvuHEVhWRfHu4MHrs0m5BAbyfofTkGrt9X6peObakYYOOSJGExuZAg",
-	"6bW48nSEcCMFHw14LGliXiap2sTzRjgQLvg0E7ny3nNK4it7dCsOuw0MLsoI4lvo84ROKE8oj6dlGBOC",
-	"i1g2jbKohDQLtPwFpvteCbNzj8gd2mGMz2XHecLsIbEWzKwIES8uR2iTh3alvwvGaYJgKhsC3OCf/eVz",
-	"kTq5KyiqX/y13NJ1ixu67u8KSKoEKMoTBVHyxaYu2RdqosvkixaapGZ+/NOAY6jtnjJeqBgOFdURkjvF",
-	"hCdx2VuMyuMxNfGMBURMJFWGXFT2LiXtrirnRmzEcxUXt735i9vQj8F4QhsQL72OkawE8GfrhzFl2RHC",
-	"JU3FTbFcywK8pl1pRsMalKIlD1cGn6fvfZ5dUmkIc8ljF+vZNLYVB0UyCoKDiQ+mbiuDxffZxbx+Dx/E",
-	"2DxnLY6tJc8BIao0kjS1ESyu5hC2/////X87e3sWt4fXxNwsgUgSayqVW4d3ebfnYqcwsFM1keE38pkq",
-	"YYHLg7Hq3cxvfpEzYjS7bQUVJZpJXP5OYx3UE2B16fYKpAKKcprkU9M6ZdqAPqAp0eyaYk7LhxHGivtI",
-	"2qy5RAts4XZvPRgMUuWMo94S1rTuIjtWX3WhVOdBf071ocUKEUI5zjPCcePm+DHPPTSzn1am2xPSRPsb",
-	"ltL3jYiXOYG9OH/T+dkhZbmAaMtoyMEgCuH9xYkxtEYdS5HOSHW5KSUQdrmw1yAMc6yduDv/2mEu/tgk",
-	"UxVgz2KuVSA8xYBNjKsjHuYo1N6jnVcZ+JNFfhn/pbtUAO1YTUS8K0WsVfZWkKf20/gQkfpww6l834qi",
-	"EubnZwo8ow+B52kKGSVcVRw187MyD5cWvy5NJGUIVTRvW2fNAq3m1ntKRtRalwYcKHDKRuNLkZunEWVl",
-	"Az5DkkcxSud82EioZb6KvTitSOf8mXq5Y49UaA6ROTkbl7GcTvQzZcP6Q+DGvoGWOcfM7mZNnVekfNER",
-	"CoMbyTT9wNPpAgBOXWg4vVkVbGOWKdJVz9+MFJkXQ5ytSXxOC4e8abtKdx1ikdAunDClfV4psw6YxfYq",
-	"KhlJmfV50NsZcCETKg/g1cej/vlR6HL2Ibw+Ojky/z758Op/h3ByfHYeQv/1u+P3IXw86r+2Dps/LPbl",
-	"IAzs20EY2NeDMDDvm/8cn50HYYAjBGFghmg0dOVKG/yh0/pC1aFZhcubqRCKm2vjBacpmSiKDieusMwq",
-	"ZyaylLWD07QCTyLTNFNLZaDcoLtiVURKMg0qeKd58XKIxM+T+rJXm0rNOywNwzXJ0xz0a+1UzU9ptNX8",
-	"VBaA/zlxcKJSle30dl50enudnd75zvOD3t7B8+3u3u6LvRfb/6weffNiRzMHLyVJebgbhMs4QJ+9yVu0",
-	"msIDuAsDxpkJnH2eYK5WwYI73PUD3liobjsxl0KklKCUpMVF1PJn0UCsRHppaYxZG5OdvRcN5TMFInlM",
-	"b33Vhvcg3VqcDcq5ZilUmNCk7yd4pMzI/+e3XmefdIafvr7YvfvrKptSYJkfAlku5MA56stnc+HOzN2x",
-	"B72zL7QoJFrEgLloaZYjLYRUMcU1J6IEdJdCWtv2uiAW0hPWTpBbX7Hxn9oOYgngqzPiHdUkIZpUownr",
-	"Z9jiL6QlAqcgsBBFl1eVyeGA27tqhHFZsBMbcSFpAhvaOzqY7bUGSReXt5tNKYAHHNhW3XPa6BR6sPNK",
-	"Wt7qsAYFz+mtXu4mFC4X1rg0Vvydm7gSeBH342Mh9Kp+l2EqF4AUd4MmZ2si6fV9yJm1IoYnblFuME/w",
-	"p3buNpa+vLFyoIW7kD0EVyInOEXw2bQLHylJOliCYox1zq+48XDnJai7DvF4oCptlyqLEa2v+ghzMcbZ",
-	"NCrBLuUPs86qJLTooiYpqF8wzJ0zkuvx55YAsA9/+/X8EOKUGbJAG90ETAPBSyExIf/KKVgV3pgMqAR2",
-	"pQE5EaMRurkr5g8WZl9WjpTngsGwGjxXmNDEwgtFG1ImD3XCDGEjpjSV38i7qnJpGRSaN0lbNc1QWcns",
-	"QtpY12bT7M2WGbwLF+7UmRMoi/O4yhmspldWjQYfvnVr5eWilI3FwT/aMqLo/jCMTbx9sF38I8rq7OVS",
-	"OrUXFrZKMM6lNIs0T6MT6K6FmtN9zfxc3d7+2fm3TB3UaW4TYN6aCH+xCyk1cZ8KIWEjplUIUTcKIfps",
-	"4S2d6BATLlEqRoybH1JMEJv/o7ea8sQ+5ymKmpOZGbn1Kb0Xu7MZvmrk2e/8k3S+9Dr73c+dT//rr012",
-	"/9exIBlbp5HNF5bH2tjGFcjOZFENaxQb8cJLWZK1Xc1azu+jcXcc2PzMrMGu+JISSWU/t2Ay+6833u7/",
-	"7dfzYP5a3ibpsSY7Ov1wdg5bmJDestvbBQSt4gxgttNIaEwU7TCuKFdMs2tatAPA/AZOWm7TWOuJvRZn",
-	"fCgaytZJPKaIeyWgMpKmeAnescEnNueQXehzIEnGOFNaYrsKGx/75DnhyYCPJEFHc0yzSvJUHbpnNozG",
-	"KLPu10wxLYyUe1sz4PUpEF6sgOlNN5sNiFXorkLNO6xMEjHubkBDe3eeiBuOjzFtb5IkVXmGqgzxS0WK",
-	"szvgA/6Xv0AdCzLgZ5QnEPUdngX/eAC/IHfBtgfBrXP9QVxfl2XbOeC/Mj0WuS4eJUUll8y5AodTqF9P",
-	"GCYJVYWQqAE3+4NpAtwjUDb7CFFDnjHqghc0PSa42Q4iAJe5HnBf2bZxSRI8PUTnkhYQmNADYEK8aDYU",
-	"QUIRtbFZph0GPNrtbUch0GvKza7K6jIIBgJwI/I0gUtagMcd80+rKzsi8RiMIrGonLKOrZKTZ9pB4hmH",
-	"6LajUIo75QOG1f0WPI5hE9MwoloB0nyI0J0ayB0X6R4e8MrTzyNP8wfMgCOOgMZXasDPsdROKo1AIosw",
-	"ofEVEK5uqFQH1SnMGjZw8s2wsq4Bt3/cwpk2Q5v7pDz2vSyaoN2usUFoE0FqzCZ2GBzA1qJtRLs7+M9q",
-	"8SK+iMUNu9vPsTECrgtvmc02oAOABRJml/929uH9AURfBy4eGwQHMMAb4kEQwsAHZ/bP2O3oLgqrMKIB",
-	"VwRbqtzUrqW78IFThJdO7BnzJHoorxKQEjmisCGuqRxwfcNiCtFZ/9Xbo/PP7/p///z2qP/66OPns+N/",
-	"HkWbVsSrJ0OLiUJnxUyO+mlEtRHX59vFuZ2khPGOpreONUUfHmxrkpIpxToBmg4PIZ/YFB3R4YAbmhT7",
-	"QpOC3hHVUBnbDGJ4B5Rf01RMaBeOGObzbsjUyCFTVv35kxuBL1z1O/LR13omxbb4RyAmUjKKQX309457",
-	"snOcRI6eAySAJRWOPFMDnooRpMz4xUMhLcs8382IU6Mxbmiadiw41Qxg9YX1nWxaYcCNnoaJFLfYKmqG",
-	"gI1Wh6bzuXsQoe64ohPtE5w3TNVUWkauKPZx8Xw4YRnTasDfOk5nudJg1n9NkdeGBCcWTiTOj98dfbg4",
-	"twpQEq6GVMIGsaZiwK0lCYEU5mITMjIFTa6wEiAVfGT+67VNiMUvxgTn2vsbA26BC5m4prZJlSPh+PXJ",
-	"UYWAj3Ri2yI5lKHRs8aK4/EfcO95oGc9odKx2J/30N44oiahia1RwjUPeFQBbEZdV6nkbrlrqD/DWo/8",
-	"mwX8OcAZljGhNPhSJqawmsnCIJ2/fwCXwpwaiT4J2lbbLWnALaAUs87G03RpK9d2493xuUO3WL9EHWxt",
-	"iQnlDlgj5GjLvaS2zLMmXmEa/VbnpvRPj4MwwCNnXeZur9vDxNyEcjJhwUHwvNvrPkeXXI/RKdtCv2JL",
-	"Ve4LR1S3dJtByevcsIR6i+p7j8yb5WeqapGNF1YYreMkOAj+m+riknKmGn2n13uiJg1Na7K/I3pzt7fd",
-	"Nl5B4FYNxosvPV/+UlnnhlS4pjDL3vKA1TBQeZYROUUIlnFDam6NYaAmZvN+C3A7jUveYPaNS4234Zj0",
-	"aMwSWFCCcorGjo6VjLwhXzC3p5h6qO2q7wUzbV9spV3MbCuPZrlYzLOzEh27u8rzldYH304CdrdXeGO2",
-	"rOWxknMxSTBQEBl9lOQ05UPOjANoAaFu6EPEXhot6EPIBnnJ9VqkJdc/ZGW9svLR9j2s6YF7y8pdGGwl",
-	"Im43Kn0wPmPHKHqCEPO35+9Oyu4PJT5acC1JrA+Nr2HWibAabGiGrqi9AR4LB4SYMzSvDRFLjYzxb7fG",
-	"Okvr1mWl6kkk3HYHeyDrXb4kOPjtU3Uj+qfHFYa4/mJ+GzKqSfAJ+YxI21ZGYzRGE+OgYrrABFiaZRRD",
-	"EF5cps8z74QpjbeOKqh3SfyteWnlI5jVDu7C5c+564C7T0/pBhT38Y3lH9jrTwxdEqX7n60QHnWwzYai",
-	"ZlZ+V70wuT+0HmrE0xn9L5RegCl1EZtPKWxg9nGIBUD1bIPaDDHYtTBLE+NhbKnIVHXhoshiFTksbsJP",
-	"DBpd7siCy796IMvdlnvSFSPXBdle1Vk4xUNMTbXx1pycrrDtRRuJH6ZmRiItZyrFmG6PVpVLh6MstWBF",
-	"JKycprTxkpa7uRyYvtrowMIlhowzNS5aBqouvBcmsmUprTRiqMvZa5ytlLNHuSTfZtN7u8vfKBo7mBd2",
-	"VpjC9bx4rHBYdgK5t1Q4NPBd2OJ5+M3vwnG9wQXREP330UL10hjLLtjx9VmwhY07uv/JQvP4mJcUBYeZ",
-	"gwzeQxwQWn13fxem7L9r3JOWoBnRTNjSuAtn/qahBC9FoIW9hDOBtKrAF7WYLbVoi6kfZbe++2j63hrs",
-	"gXbuW2q+arSO7WwfIf2uwqAteK/K7y9Cj2dwDWqFKP5x8vl9x+/fo3T6/MBaxLLJc9uqGM1GC36mJSWZ",
-	"1aa23BbO8slESK0gwkvsCDZ8t+wDUIyP0qJh9oDblh9FA+2ZZketfY427XV+Q4snBRtRrVV+FNrmK/Vm",
-	"K+GAR75pvX+i8vRcc5bNLvSL9eC3EHLOtAe96zHh/mMtxnnx+CJ4j1GV2U57H9oUEnmvxfeVuq919N16",
-	"lj7ovwqw0qPlVw1Werz+pYa2HMKS2Mwx4C4MdnovVjl7tX5cd2HwfMUzXu11+J+rfnZWYMF8NyN8dQXu",
-	"NXUVenSY4PEsZLYrRUUd+b8sdRLHjQ20+goDA/eVIpHr4kNA8ybxLSXJj7NVOVvYk+xh58u/+ogztkpf",
-	"G4vjKHoabnBhsQ6Cw9uj/uvNbuX4zfTMKNs9tr622/Rapdeh629VBKJTqtvGssdzLoM538OrdYAXiz45",
-	"5Xo8qvJ0No3zRG2yKkpgNl6vdCRtXFhNH7wtG92tRSM8MmxszJjilVk1wVkSa0EGtrEkp0YYulB10hHl",
-	"MuBVTAqzYJCVv39x6ACBA56RqYeJGP+CT231cmjocvDfdBpiSuzShAEd7J4Dv2IazA9iiPadgywWQN3Y",
-	"XHC00+vZxjwFhgZX53sbOXyPgy1aINkOQuXIUNvMcK0BkeEK0SJjMUnTKVxSbEyJY8w2JIJXiD07AISA",
-	"hRagBhsYmW9iK1vzT5vJAyEHnKSSEvywW1H3uOmuSLBTvJDZPCxsTvnb3PWM+r93ZOS+cvIgnVtrX49a",
-	"dxVXY6Z11Y+g6tuH/MWlh0VKOkEOKyd7QqU/R/dRZD5J3pIBcOHccn2kREbruujcdVsacEegFFrEIsUY",
-	"6vTD2XnUcA4rB2/TncsBnz2YxgwZO3iv0/jR4yKpvbwWaVIuSPoK49B19yCQsVudS9p0jh1TfhzkHwf5",
-	"EeiJ9Z3hhekSc5hsIdH6PZW+u+1yysB+hPGSgk9V4Ff6aNGocAZBIOKr7/o67HHX8SK+esDtFra4aRaE",
-	"nD+pKPh7M4TixITX5ABLS6wglJ8GnXGOkLwfAtHqAyB/HiUSY0pSPf7SmjlFj9xdY2PhiBRYfoLFKiYM",
-	"MNuoqLx21e9zqQ0c/ZGbt0aI1Am7ptwM2wiMyqiWbAEGzbcbhstppawGWYCVHCG2AeYxoyqEEsyehEBi",
-	"bIXowAFhgR6HiRDpPOPeOUJWw6FhycU9gWhuBt+z81SKjOoxzRVg6Qa99a3xwZbbrxurVpkwKxbbsCUO",
-	"jt71F+DtgHOSUUhEnGcIylAQFe9OSZZGGKNeU6mx/TAWkjRezn+YUN4/PTa/P/aKfrbSsfE63s1XkL5u",
-	"Rp9XQZGhYYxb2gJmG4a1MvvolsTaVf4W/K4Um7hPcVNV3nagfld6Eb//0X93cj9+eyLvib789vx2S2vg",
-	"N2YQlitfF8QUOsOVwaHi8T9AwiSNtZD4xTx/KXs44LaKhZOsKBhjrl4Milqh5ogGaXuk6t5bxYRW+3ev",
-	"dzM+Yq1aq75HGMUqQFjb4kPOgWF9rVEzGPYCh/9DY2GLBhwLobAOjvKdI2Fzt51ekOy/VyiCaPSOP7qu",
-	"MQqIrZEtahyxhAZ82wFfxuaro2AD87xGKwy4LbPZ7C74qpjvk+brrIgeYw0fuTIDFMVyDGty9xfgYbGJ",
-	"ygNyGtXPp36/aNje/kr3W/Yzmv9u+CwKw70ludCYW7Y9xkJ3zJZ9C3HVySdGRVicpH39q5e6u8gVzdov",
-	"IxR9N0ITccTjAWdaAQK4pcg1fhnU+BjqALiwM5iockzw43khKAER0hoVRea77gMAhE/NqcFP2rvUPpaH",
-	"W+taAOs2u/DK9/kypjKjxDg3YsBjkqbWUy7JGVENBOKUEn/ZZLwcStoQFOYkvCcZTY4s/2ZOw/cLx/RN",
-	"YnCXExgEdp8HwbwMLtCXOpdYiVt8CaYQHlskYPPLInWfF8G6Q2Xd0Xn7bLfAfsXmIT6OffOhCuZxLk69",
-	"Pcpvn+5mfB7DINcVo1qHZZ6u+D22k8YTHGLfT+f7PsP2+/9/3iOMu3yvE3x0G7uKYQL1In3v6mDpj/tI",
-	"EfR50YUSJ0YRGHAbuhSvmP0rPuJhA6PQJzXwb8Zbb9rLcv/u6c/YF+8eqTS+kSPz4AuQ/VVWU/8G13pD",
-	"tzM24sCWKTCR66fRYLYR2Hevwgz//tQ6TOT6nm7Itbhyl9/WzXDKBsF9cKxtL5VLih1PXANq65+EkPOU",
-	"KjXglZrHMVFeWlq0lN+i+6sp8aPWfU0R1Oq+l5GOVZyvahPHNWuvomHh966/TstekX9WDeb3+p6OGFNY",
-	"eIZSahu02Djp0DWos829MCNldeR8AGW7v9S24J4aaubjNj801bfUVJbpIDh9Zr/ZVP0WUJvSKnXOwmJp",
-	"l88cC1CapakZXrkeAh4y7G/+NzDpuNmFcyuKYmh8fP8rjqO0mMCNkNhtkGgQPKb2C2wjIRp1hC0ELvKV",
-	"32NZ9X3TjesprH5Q2rCtqtqh4L3twr22jQEx1MMGcM4xgj5wwTvYSQaIQkkYIgi3tEeuw6P5CeHxOqx3",
-	"mmyzJMET35603UNix/fvvQq7WWAeBJIve8m3F1dHXj9F2HwQO2pf+guVnNv0Q9JSN/2Y+40fVdNrQl6u",
-	"twza3XnZyuSH3Nw14Z8fLGS5fpSI/Sh8/rcLWFnJ/DjJMh7VTdHrvdE8vmn+DHoIFfEzvlSepvbat9ql",
-	"GnxL6/J1wWlDwwjXcP4JTaCbocUIuoubb3qPUkHqVDrgM/wCvZ7OXrfPN7K7W+Znh1/R1UY0lDVvbe1R",
-	"XYNYDMZt97oCULWBXVddNwX3IWUtsPGQFEJjWZ3t/7qFFtEROf9hEnSrq1l2FAPXRxY9/Ltw9q0LzLfH",
-	"schNCL9RayevNivvW3GfH+Cs3nO0QCrNsbtKC7K3YSwEkvuWASGkzsszY6YC+4pXRnHQ1/lhXtVK2uxn",
-	"N1BTlw3uaxWAxWe53cBxUcE9O7JFuYYex+gWW0GBObe2MhhikO4+3f1PAAAA//8=",
+	"7H39cts48uCrdHG3KvYcJctfydiu/UOTOBvvOYkrtmt2d5gLYRKSMKYALQDaVlKuune4N7wn+RUaAD8k",
+	"UpJtJbuTzV+JRRBoNBr93c0vQSLGE8Ep1yo4/BKMKEmpxP/2k4RO9AfChxT/TqlKJJtoJnhwGPSzWzJV",
+	"EF9NNVVxNwgDlYzomJiRlOfj4PC3AJ8FH8NATyc0OAyUlowPg/v7MHgpuKZcv2JqIhSzc84uETOeMU6P",
+	"YMAyysmY/iUKut1uFMQh3DI9AsLhw+uXsH/w8wuI/aCfYhgICVzwTv/85ckJmB/VDIB3ZDzJDEgNS0g6",
+	"EVJ3J+kgCoIFsJ9SPtSjebDt7yAGoEcUrkQ6BcYBcVGHYiDkmGgEQj/fK5diXNMhldW18BTml7oYUZDm",
+	"ESgqb2gaAu0Ou+5QoNfZ7u3sbu31er0YNsiVolwjbuJxnmk2IVJvmZE4g4o369C17hthueSKaKYGjKYN",
+	"B2fX/2krynu93USxzxT/R+O2Y/AvGFgbcX58QYbzC51rKfgQbkjGUqKFhJRKdkNTGEgxRvQnFuZnCs7f",
+	"9Ds7+8+XbfKUKP1WpKx5Z7+OKK/OC7dEQUaUBkknGUloChtvLi7OICWaLkXoqUhIM+mbg00kJZqmIKkS",
+	"uUzoMwUTokfLJn0nzjkbDNpvLBfKDGi5s+5p8639QLWc9geayoazoIngqQIt4JYwDVd0ICQFLaeMD4EM",
+	"CeONoFep/Zzw9ErctcOu7IA4BCWKMxATymlqLhmBKyluFZWQEP5Mg8w52GlA2HPrn508UyAkG86C4xHg",
+	"lmhCwH0YTIgkY6odizwZeFI5ZzxpuKDxbm8vhttZqhkRBVxoSEbmLqWgzNugR0xBQT0GOmbmsCw5CAPD",
+	"n4LD4GTQ8at27LKLCeJk8E5w+pboZLQygEqzLEMwBaeOlSkK5haqRYCZlTp2qWVAtbC0c8PIEBbL2ATP",
+	"psAGLdAhygxUYC7/EqzZFRfDdUba+OyEDKkhbkl1LnloWcx2F/r2ycQwAQMk5SkwBXQ80dMCmn/lVE5L",
+	"YMwbNUBSOiB5poPD7TAYkzs2NrS4s733Yu/n3ed7L8JgzLj9cbtRTJwRPTofEUlP0mbolXn4TAFLQyDm",
+	"dgjOEpJBJm6pTIiicHl58qoLfT7VI3NhaaYokDSVVCmqIs6FnQM24r3eXrzZjbjfnOFK5d5w1CeWBmEg",
+	"6b9yJg0f1TKnzZz/gNCD3qD3vENe7G939noHSYccDGjn550XL/Zf7F8dHGzvNUoEs+VLRaVdtmnPuaLy",
+	"mUL5322GNffvL4K1YWkqm+nkRNOxggmVSBOtp0/lpwUUsF8hge1eb+nZt1wkoxkdbG/3UPOwl0nV9IO/",
+	"WP0gDv3fnf1er/yr1zkId3qdnYO49U7NX6gZie6WCBpZqcE4VfoXkTKrYL4c5fza/Mfdc/PfUlMx2lIn",
+	"JRrXKVf8s6SD4DD401apx27Zp2rLToiL1XHznlNIzEPD2gi8kmLy2XAupaeZe0JTyCeZIGl3jjhQcg8Z",
+	"nwGVTCYZswJ963dlpfpqcOJsHyw6StzMLihyvc4VRa4XL3lGlLoVMn058gS2lqVnpm1e+5xqzfhQnXmp",
+	"tZal67MuWXmN2PZzti1pOOZL1PbWt2RlzntcFn9ZMz7LKRfsbK2Y9BM2r2fkwZoRWZmyfc31orWcccGK",
+	"a0Sqn69pNfxFTQRXlkf/QlLPNZYvX0iDL8GYKoUiM2AczTVw7B8N5EOIClkcBYcwkWJCpZ4aRWrMlDIy",
+	"IwyUJjpXwWEwICwL7sMVt3cspZBNUgCtZweFWYhkRsbQ9Aj1OAexdR/gLwNGs9QomhkbM901EKCEsY4S",
+	"ay4+BiM4iZM2FOVNsVOVJwlVavXNvnWztmzXCj2mQGkhzU6FHhlryfyswKh3Vrd2SLd7FHyQsWR99Lbk",
+	"QApr12CBwkDIK5YqYBo20tyuSUMHp6QDKilPaLrpYfXwVUD9aeunOnSF5+WKcYKqWYN+Mg/b7UhkhRVi",
+	"zmnOW9Yp3WVNGHDjt2qutRLszow7bNEUDQ60ykSlb2qFOdzgyuvnNMkl09POmchYMl02jzfbK36aRcNx",
+	"jHO1dKq+lkUv1fwy92Hw944H9mI6oZ33eE5LEe+dI/cVf9YbSlqMJveWd+X9OP7v6/itf21tbM3P18A8",
+	"3KMjiHOZxUB4CrF3/sUwZDcUmC7dexW6qroIF+LHj8PVLYf96vy6z6dOgFAzxFuXe719Y0bu7RzgP7vb",
+	"5h9nW+73dmPYMGbcFVE04jknN4Rl5Cqjm/j4RQwbRjgZ0TvIswwdDfdh8BrFQEr5Y6XsxYgp4JSmVpi/",
+	"ff/q5PU/jK2Osk7w7lfSMBKSZVQamUtyPaJcowBL4SrX6AMkWSZujdi3DuHrx+sRhZ/HLJbhVF9rUzPL",
+	"hEYrMhTsPXTM+jeZ9Sp6ndJKdNzpO6Ffi5w/eq/vBKg8GVlAvtYuvfur9MFDKqjdGr1jSvuttAcMLhZ4",
+	"fTcSwVPk3STziujmzP1fnaFan5jUjGRfVwtykBqsmH0cgaI3VJotoECDRIwpENUSZbJ+w+9Vcha+uBXe",
+	"tmO/ndCcJ5CVNZ+ZI5+h0T8G7uz2p8bIuhDilMg1+rTaJSQo9plagxFjhfQuoTRttjGdTXkmacEYXhOW",
+	"rVFFWSDJIT4Z2MhNbJi5+euSj2txphgmFdBggLAhyHgc74Q+tzFhI82/kbWIMaKq8Y6iiLuolRFJjiuJ",
+	"GyozMlHVQFLENygxQkQTqRUQbd6tBnKsXFNAuI3ngMoHA3a3OcfEHk3D1Ti6ddM5i/+RcvGV4PSreRDs",
+	"5PdhcCGu6frc3zjbB+dlar5FnN6CNsPc8uIt4VPniFLfgNSEgDHhU0fzQLQ29KCOQFItp5ARTeUMV8RY",
+	"eacIli8iiEpYHRe/5EZVFJJ9frwyeOLcbEICvZug9uUQuH5dqV8qtiVjgI0rkobF4kKCpDfi2sMRwq0U",
+	"fBjxRNLUvEwytYn3jXAgXPDpWOTKa88ZSa7t1a0o7NYwuCwtiG/Bz1M6oTylPJmWZkwIzmLZNMyiYtIs",
+	"4PKX6O57KczJPcF3aKcxOped5yt6D4mVYGZHmPHifITWeWh3+rtgnKaYTGVNgFv82QefC9fJfQFRPfDX",
+	"EqXrFhG67u8KSKYEKMpTBXH62bou2WdqrMv0sxaaZGZ9/CniaGq7UUYLFYOBojpGcKfo8CTOe4tWeTKi",
+	"xp6xCRETSZUBF5m9c0m7UOXcjI35XEXgtjcfuA39HIyntCHjpdcxlJUCPrZ6GFMWHSFc0UzcFtu1KMAw",
+	"7UorGtQgFS0ZXJl8Hr53+fiKSgOYcx47W8+6sS05KDKmIDgY+2DqjjJYHM8u1vVn+CjE5jlrUWwteC4R",
+	"ogojyTJrweJujmD7///f/7ezv2/z9jBMzM0WiCSJplK5fXiVd3vOdgoDu1QTGP4gn6kyLXC5MVaNzfzm",
+	"NzlDRrPHVkBRZjOJq99pooO6A6xO3Z6BVJKiHCf52LRPmTVkH9CMaHZD0aflzQgjxb0lbfZcZgts4XFv",
+	"PToZpIoZB70FrGnfhXesvuuCqc4n/TnWhxIrxBTKUT4mHA9uDh/z2EMx+3FluD0gTbC/Zhl915jxMkew",
+	"lxevOz+7TFkuIN4yHDKK4hDeXZ4aQWvYsRTZDFWXh1Imwi4n9loKwxxqJy7mX7vMxY9NNFVJ7FmMtUoK",
+	"TzFhE+LqGQ9zEGqv0c6zDHxkM7+M/tJdSoB2riYg3pYk1kp7K9BT+218DEm9v+VUvmvNohLm8TMFHtFH",
+	"wPMsgzElXFUUNfNYmcGlxK9TE8kYpiqat62yZhOt5vZ7RobUSpeGPFDglA1HVyI3ozHLyhp8BiSfxSid",
+	"8mEtoZb1KvLirEKd83fqxY69UqG5RObmbFwlcjrRz5Q164+AG/kGWuYcPbubNXZeofJFVygMbiXT9D3P",
+	"pgsScOpEw+ntqsk2ZpsiW/X+zVCReTHE1ZrI56xQyJuOq1TXIREp7cIpU9r7lcZWAbO5vYpKRjJmdR7U",
+	"diIuZErlIbz8cNy/OA6dzz6EV8enx+bv0/cv/3cIpyfnFyH0X709eRfCh+P+K6uw+ctiXw7CwL4dhIF9",
+	"PQgD87755+T8IggDnCEIAzNFo6Ard9qgD53VN6qOzC6c30yFUESujRacZWSiKCqcuMPSqzw2lqWsXZym",
+	"HXgQmaZjtZQGygO6L3ZFpCTToJLvNE9eLiPx06S+7dWWUvMKS8N0TfQ0l/q1dqjmlzTcan4pm4D/KXXp",
+	"RCUr2+ntPO/09js7vYud3cPe/uHudnd/7/n+8+1/Vq++ebGjmUsvJWl5uRuIyyhAn7zIW7SbQgO4DwPG",
+	"mTGcvZ9grlbBJne48ANGLFS3HZgrITJKkEqyIhC1fCwKiJVALyWNEWsjsrP/vKF8pshIHtE7X7XhNUi3",
+	"FyeDcq5ZBhUkNPH7CV4pM/P/+a3XOSCdwccvz/fu/7zKoRS5zI9JWS7owCnqy1dz5s5M7NgnvbPPtCgk",
+	"WoSAOWtpFiMtgFRzimtKRJnQXRJp7djrhFhQT1i7QW5/xcF/bLuIZQJfHRFvqSYp0aRqTVg9wxZ/ISwx",
+	"OAaBhSi6DFWmRxG3sWpM47LJTmzIhaQpbGiv6KC31wokXQRvN5tcAI+4sK2856xRKfTJzitxecvDGhg8",
+	"p3d6uZpQqFxY49JY8Xdh7Erghd2Pw0LoVfUug1QuACHuBk3K1kTSm4eAMytFDE7cptxkHuCP7dhtLH15",
+	"belACxeQPQJXIic4xeSzaRc+UJJ2sATFCOucX3Oj4c5TUHcd5PFIVtpOVTZHtL7rY/TFGGXTsAS7lT/M",
+	"PquU0MKLmqigHmCYu2ck16NPLQZgH/7268URJBkzYIE2vAmYBoJBITEh/8opWBbe6AyoGHalADkVwyGq",
+	"uSv6DxZ6X1a2lOeMwbBqPFeQ0ITCS0UbXCaPVcIMYEOmNJXfSLuqYmlZKjRvoraqm6Gyk9mNtKGuTabZ",
+	"yJaZvAuX7taZGyiL+7jKHay6V1a1Bh9/dGvF5SKXjc2Df7JkRNL9IRibcPtoufhHpNXZ4FI2tQELWyWY",
+	"5FKaTZrRqAS6sFCzu68Zn6vL2/92/C1jB3WY2wiYtzrCn+9BRo3dp0JI2ZBpFULcjUOIP9n0lk58hA6X",
+	"OBNDxs2DDB3E5n/0TlOe2nEeorjZmTkmd96l93xv1sNXtTz7nX+Szude56D7qfPxf/25Se7/OhJkzNYp",
+	"ZPOF5bHWtnEFsjNeVIMaxYa80FKWeG1Xk5bz52jUHZdsfm72YHd8RYmksp/bZDL712sv9//260UwH5a3",
+	"TnqsyY7P3p9fwBY6pLfs8XYBk1ZxBTDHaSg0IYp2GFeUK6bZDS3aAaB/Axctj2mk9cSGxRkfiIaydZKM",
+	"KOa9ElBjkmUYBO9Y4xObc8gu9DmQdMw4U1piuwprH3vnOeFpxIeSoKI5ouOK81QduTEbhmOUXvcbppgW",
+	"hsq9rIl4fQlML1bA9KZbzRrEKnShUPMOK51EjLsIaGhj56m45TiMaRtJklTlY2RlmL9UuDi7EY/4n/4E",
+	"9VyQiJ9TnkLcd/ks+OMh/ILYBdseBI/O9QdxfV2WHWfEf2V6JHJdDCVFJZfMuQKXp1APTxgkCVVNIVER",
+	"N+eDbgI8I1DW+whxg58x7oInND0ieNguRQCuch1xX9m2cUVSvD1E55IWKTChT4AJMdBsIIKUYtbGZul2",
+	"iHi819uOQ6A3lJtTldVtEDQE4FbkWQpXtEged8g/q+7smCQjMIzEZuWUdWwVnzzTLiWecYjvOgqpuFMO",
+	"MKjut+TjGDQxDUOqFSDMR5i6U0tyx026wRGvjN6NPczv0QOOeQQ0uVYRv8BSO6k0JhLZDBOaXAPh6pZK",
+	"dVhdwuxhAxffDCv7irj9cQtX2gyt75PyxPeyaErtdo0NQusIUiM2sdPgBLYWbSPe28E/q8WL+CIWN+xt",
+	"72JjBNwXRpnNMaACgAUS5pT/dv7+3SHEXyJnj0XBIUQYIY6CECJvnNmfsdvRfRxW04girgi2VLmthaW7",
+	"8J5TTC+d2DvmQfSpvEpARuSQwoa4oTLi+pYlFOLz/ss3xxef3vb//unNcf/V8YdP5yf/PI43LYlXb4YW",
+	"E4XKilkc+dOQakOuu9vFvZ1khPGOpncONUUfHmxrkpEpxToBmg2OIJ9YFx3RYcQNTIp9pmkB75BqqMxt",
+	"JjG4A8pvaCYmtAvHDP15t2Rq6JApy/78zY3BF676E/ngaz3T4lj8EEiIlIyiUR//veNGdk7S2MFziACw",
+	"tIKRZyrimRhCxoxePBDSoszj3cw4NRzjlmZZxyanmgksv7C6k3UrRNzwaZhIcYetomYA2GhVaDqfuocx",
+	"8o5rOtHewXnLVI2ljck1xT4uHg+nbMy0ivgbh+lxrjSY/d9QxLUBwZGFI4mLk7fH7y8vLAOUhKsBlbBB",
+	"rKiIuJUkIZBCXGzCmExBk2usBMgEH5p/PbcJsfjFiOBce30j4jZxYSxuqG1S5UA4eXV6XAHgA53Ytkgu",
+	"y9DwWSPF8fpH3GseqFlPqHQo9vc9tBFH5CQ0tTVKuOeIx5WEzbjrKpVclLuW9WdQ6zP/ZhP+XMIZljEh",
+	"NfhSJqawmsmmQTp9/xCuhLk1EnUSlK22W1LEbUIpep2NpuncVq7txtuTC5fdYvUSdbi1JSaUu8QaIYdb",
+	"7iW1ZcYae4Vp1FudmtI/OwnCAK+cVZm7vW4PHXMTysmEBYfBbrfX3UWVXI9QKdtCvWJLVeKFQ6pbus0g",
+	"5XVuWUq9RPW9R+bF8jNVlchGCyuE1kkaHAZ/pboIUs5Uo+/0el+pSUPTnuxzzN7c6223zVcAuFVL48WX",
+	"dpe/VNa5IRSuKcyyt3zCahiofDwmcoopWEYNqak1BoGamMP7LcDjNCp5g9g3KjVGw9Hp0eglsEkJyjEa",
+	"OztWMvIGf8HcmaLroXaqvhfMtH2zlXYxs608muliMc7Oy+zYvVXGV1offDsK2Nte4Y3ZspanUs7lJEVD",
+	"QYzpkyinyR9ybhRAmxDqpj7C3EvDBb0J2UAvuV4LteT6B62sl1Y+2L6HNT7wYFq5D4OtVCTtQqUPRmfs",
+	"GEZPMMX8zcXb07L7Q5kfLbiWJNFHRtcw+8S0GmxohqqojQCPhEuEmBM0rwwQS4WM0W+3Rnqc1aXLStWT",
+	"CLjtDvZI1Dt/SXD428fqQfTPTioIcf3F/DGMqSbBR8QzZtq2IhqtMZoaBRXdBcbA0mxM0QThRTB9Hnmn",
+	"TGmMOqqg3iXxt+atlUPQqx3ch8vHuXDA/cevqQYU8fjG8g/s9ScGzonS/c9mCE+62OZAkTMrf6qemNwP",
+	"rZca8+kM/xdKL8gpdRabdylsoPdxgAVAdW+D2gzR2LVplsbGQ9tSkanqwmXhxSp8WNyYn2g0Ot+RTS7/",
+	"4hNZ7rfcSFeMXCdkG6qz6RSPETXVxltzdLrCsRdtJH6ImhmKtJipFGO6M1qVLl0eZckFKyRh6TSjjUFa",
+	"7tZyyfTVRgc2XWLAOFOjomWg6sI7YSxbltFKI4Y6nb3C1Uo6e5JK8m0Ovbe3/I2isYN5YWeFJVzPi6cS",
+	"h0UnkAdThcsGvg9bNA9/+F04qTe4IBrivx4vZC+NtuyCE1+fBFvYuKP7n0w0T7d5SVFwOHYpgw8gB0yt",
+	"vn+4ClP23zXqSYvRjNlM2NK4C+c+0lAmL8WghQ3CGUNaVdIXtZgttWizqZ8kt757a/rBHOyRcu5bcr6q",
+	"tY7tbJ9A/a7CoM14r9LvL0KPZvIa1ApW/NPo8/u2379H6vT+gbWQZZPmtlURmo0S/FxLSsaWm9pyWzjP",
+	"JxMhtYIYg9gxbPhu2YegGB9mRcPsiNuWH0UD7ZlmR619jjZtOL+hxZOCjbjWKj8ObfOVerOVMOKxb1rv",
+	"R1RGzzVn2exCv9gPfgsh50z7pHc9Itx/rMUoLz6/CN6hVWWO08ZDm0wir7X4vlIPlY6+W8/Sgf6rACsN",
+	"Lb9qsNLw+pca2nwIS2wzh4D7MNjpPV/l7tX6cd2Hwe6Kd7za6/A/l/3srICC+W5G+OoK2GvqKvRkM8Hn",
+	"s5DZrhQVduR/WaokjhobaPUVGgbuK0Ui18WHgOZF4htK0h93q3K3sCfZ4+6Xf/UJd2yVvjY2j6PoabjB",
+	"hc11EBzeHPdfbXYr12+mZ0bZ7rH1tb2m1yq9Dl1/q8IQnVLdNpe9nnMezPkeXq0TPF/0ySnX41GVt7Np",
+	"nq/UJqvCBGbt9UpH0saN1fjBm7LR3Vo4whPNxkaPKYbMqg7OElibZGAbS3JqiKELVSUds1wiXs1JYTYZ",
+	"ZOXvXxy5hMCIj8nUp4kY/YJPbfVyaOBy6b/ZNESX2JUxAzrYPQd+RTeYn8QA7TsH2VwAdWt9wfFOr2cb",
+	"8xQ5NLg739vI5fe4tEWbSLaDqXJkoK1nuNaAyGCFaDFmCcmyKVxRbEyJc8w2JIKXmHt2CJgCFtoENdhA",
+	"y3wTW9maP60nD4SMOMkkJfhht6LucdOFSLBTvJDj+bSwOeZvfdcz7P/BlpH7ysmjeG6tfT1y3VVUjZnW",
+	"VT+Mqm9v8hdBD5sp6Qg5rNzsCZX+Hj2EkXkneYsHwJlzy/mREmNa50UXrttSxB2AUmiRiAxtqLP35xdx",
+	"wz2sXLxNdy8jPnsxjRgycvBBt/GDz4ukNngtsrTckPQVxqHr7kFgzO50LmnTPXZI+XGRf1zkJ2RPrO8O",
+	"L3SXmMtkC4nWr6n0XbTLMQP7EcYrCt5VgV/po0WjwpkMApFcf9fhsKeF40Vy/YjoFra4aSaEnH9VUvBx",
+	"M0zFSQiv0QGWllhCKD8NOqMcIXg/CKJVB0D8PIkkRpRkevS51XOKGrkLY2PhiBRYfoLFKsYMMMeoqLxx",
+	"1e9zrg2c/YmHt8YUqVN2Q7mZtjExaky1ZAty0Hy7YbiaVspqEAVYyRFiG2CeMKpCKJPZ0xBIgq0QXXJA",
+	"WGSPw0SIbB5xbx0gq+WhYcnFAxPR3Aq+Z+eZFGOqRzRXgKUb9M63xgdbbr/uXLXKguNisw1H4tLRuz4A",
+	"3p5wTsYUUpHkY0zKUBAX707JOIvRRr2hUmP7YSwkaQzOv59Q3j87Mc+fGqKfrXRsDMe79QrQ143oi2pS",
+	"ZGgQ47a2ANkGYa3IPr4jiXaVvwW+K8Um7lPcVJXRDuTvSi/C9z/6b08fhm8P5AOzL789vt3WGvCNHoTl",
+	"zNcZMQXPcGVwyHj8A0iZpIkWEr+Y54OyRxG3VSycjIuCMebqxaCoFWq2aBC2J7Lu/VVEaLV/93oP4wPW",
+	"qrXye0yjWCUR1rb4kHPJsL7WqDkZ9hKn/0PnwhYNOBamwrp0lO88EzZ3x+kJyf69QhFEo3b8wXWNUUBs",
+	"jWxR44glNODbDvgyNl8dBRvo5zVcIeK2zGazu+CrYr5Pmq+zInqENXzk2kxQFMsxrMk9WJAPi01UHuHT",
+	"qH4+9fvNhu0drBTfsp/R/HenzyIxPJiSC465ZdtjLFTHbNm3ENedfGJYhM2TtK9/8VR3H7uiWftlhKLv",
+	"RmgsjmQUcaYVYAK3FLnGL4MaHUMdAhd2BWNVjgh+PC8EJWbjCXu93TiMOBaT4i5i0EKgVLZp5lM7Dfos",
+	"6x/2ckXl/qL51LvNLrz0ncDMS2NKjPojIp6QLLO6dAnwkGogkGSU+HCU0YMoacuxMHflHRnT9NhieOa+",
+	"/GFqDn1XGDzWFKLAHmwUzBPdAgapc4mlt8WnXwpqsVUB1qEsMvc9ESw0VFb/nBfIFqP2szWPUWrsm4/l",
+	"KE/Taer9UH77eD+j5BgEuTYY1cIrM7qi6NjWGV/h1voGOv/tlxY74H8/dxaP9UFX9vgucTXBBOpl+F6Z",
+	"wQN0nyGCPi/6TOLC2Ngm4tY4KV4xx1F8psOSSejdFvib0cebjqY8jgdqLPbF+ydyiW+kqjw6xHGwym7q",
+	"X9lar3F2zoYc2DKOJXL9dViWbfX1g2chhr8npiVy/UBF40Zcu3i2VSQcd8F8PTjRtj3KFcUmJq6ntNVA",
+	"Qsh5RpWKeKWMcUSUJ4IWtuQx/nC+JH6Ur6/JKFpduzLUsYp6Ve3LuGZ2VfQg/MGwzsoGkd8Jy/KH+0BV",
+	"iyksHkOytE1WrOlz5JrM2QZd6FWyTHHeJrIdXGoYfSBLmvlAzQ/W9C1Zk0U6CE6f2e8uVb/n08alSiaz",
+	"sODZ+SRHApRmWWamV64PgE/79dH7DXQcbnbhwpKiGBgt3j/FeZQWE7gVEjsGEg2CJ9R+RW0oROOVt8W8",
+	"hc/xeyyNfqjLcD3F0Y9y/bVVRrtMdi+s8Kxtcz805irSpQt94IJ3sBsMEIWUMMBEWj4VnALNFHVdGs0j",
+	"THHXYaVb5JGRYiiJvMCqzdIqrkLfCrRsjeIilT6OtoEZwa4x2i29gssTUCNxqyAqPqJrZo8CENxlBgue",
+	"TTcXyKrgKwdl2sKb2Ej+D9WfrI0kH5VKX3acby/Bjj0HjLFFIfbdvvJhl5xbF0baUl39lCjIj9rqNeVn",
+	"rrdY2kXGbP3yY+J7TVnSjyayXD+JxH6UR//bCaysd34aZRmd7bboCN8ogF83fyw9hAr5GW0tzzIbHK72",
+	"sgbf+Lp8XXDa0FbCtaX/ihLNrdAi01y055sGXyr5PJU++Qy/U6+ns0H5+XZ398s0+fALKvOoiVjx1tZE",
+	"1bWRRfve9rgr0q42sDer67ngPresBbYnkkJoLL6zXWK3UCI6IOc/X4KKe9VTj2Tgus2iDXEfzr51iT77",
+	"JBG5sfk3ak3n1WblfUvu8xOc1zuTFvlMc+iuwoLobZgL0819Y4EQMqdHmjkzgd3HK7O4BNn5aV7WCt/s",
+	"xzmQU5dt8Gt1gsXHu93ESVHnPTuzzYUNfbaj22wlV8wpzpXJMFPp/uP9/wQAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -377,7 +377,7 @@ func TestEnvelopeCORS(t *testing.T) {
 			exposes(t, expect(t, s.req("GET", "/users", "", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("GET", "/whoami", "garbage", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("POST", "/users/login", "", `{`, "Origin", origin), 400))
-			exposes(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil, "Origin", origin), 404))
+			exposes(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil, "Origin", origin), 403))
 			exposes(t, expect(t, s.req("GET", "/nope", "", nil, "Origin", origin), 404))
 			exposes(t, expect(t, s.req("DELETE", "/whoami", "", nil, "Origin", origin), 405))
 		})
@@ -421,8 +421,8 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 						t.Errorf("%s %s: status %d, want 400; %.200s", tg.method, tg.path, r.Status, r.Body)
 					}
 				}
-				expect(t, s.req("GET", "/users/deep", s.admin, nil), 404)
-				expect(t, s.req("GET", "/users/deep2", s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/deep", s.admin, nil), 403)
+				expect(t, s.req("GET", "/users/deep2", s.admin, nil), 403)
 				expect(t, s.req("GET", "/whoami", s.admin, nil), 200)
 			})
 		}
@@ -443,7 +443,7 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 		}
 		t.Run("TwoMiBNotCreated", func(t *testing.T) {
 			s := onT(s, t)
-			expect(t, s.req("GET", "/users/big", s.admin, nil), 404)
+			expect(t, s.req("GET", "/users/big", s.admin, nil), 403)
 		})
 		t.Run("TwoMiBAnonymous401", func(t *testing.T) {
 			// Authentication is judged before the body.

@@ -14,8 +14,9 @@ export interface paths {
         /**
          * Read the user named "login"
          * @description The user look-up of `GET /users/{username}` for the name `login`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedLogin"];
@@ -42,8 +43,9 @@ export interface paths {
         /**
          * Read the user named "extend"
          * @description The user look-up of `GET /users/{username}` for the name `extend`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedExtend"];
@@ -69,8 +71,9 @@ export interface paths {
         /**
          * Read the user named "logout"
          * @description The user look-up of `GET /users/{username}` for the name `logout`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedLogout"];
@@ -97,8 +100,9 @@ export interface paths {
         /**
          * Read the user named "password"
          * @description The user look-up of `GET /users/{username}` for the name `password`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedPassword"];
@@ -153,7 +157,9 @@ export interface paths {
         /**
          * Read a user
          * @description Allowed for the user itself and for `ADMIN`. A non-admin asking for
-         *     anyone else, existing or not, gets `403`.
+         *     anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+         *     a user that does not exist, as the reference server answers (the
+         *     Sachet web UI shows "Invalid user" on `403` only).
          */
         get: operations["getUser"];
         /**
@@ -1115,7 +1121,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1147,7 +1152,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1176,7 +1180,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1208,7 +1211,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1299,7 +1301,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
