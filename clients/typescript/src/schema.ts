@@ -1087,7 +1087,12 @@ export interface components {
         Location: string;
         /** @description Length of the body in bytes. */
         ContentLength: number;
-        /** @description `inline; filename="..."`, with an RFC 5987 `filename*` for non-ASCII names. */
+        /**
+         * @description `inline; filename=<name>`: the name bare when it is an RFC 9110 token
+         *     (`inline; filename=notes.txt`, as the reference server sends it), a
+         *     quoted-string otherwise, plus an RFC 5987 `filename*` for non-ASCII
+         *     names. Control and bidirectional-override characters are left out.
+         */
         ContentDisposition: string;
         /** @description Strong validator derived from the content's SHA-256. */
         ETag: string;
