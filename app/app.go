@@ -133,7 +133,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a.handler = obs.Wrap(e)
+	a.handler = api.NoSniff(obs.Wrap(e))
 	return a, nil
 }
 
@@ -171,7 +171,7 @@ func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*imp
 	if err != nil {
 		return nil, err
 	}
-	page, err := docs.Page(spec.Info.Title, specJSON)
+	page, csp, err := docs.Page(spec.Info.Title, specJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*imp
 		return store.Ping(ctx)
 	}
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: blobs.Writable},
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page, csp), nil
 }
 
 // readyTimeout bounds the database ping of /readyz.

@@ -137,7 +137,9 @@ type ClientInterface interface {
 
 	// GetDocs API reference page
 	//
-	// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+	// A self-contained HTML reference of this contract; it loads nothing
+	// from other hosts, and its Content-Security-Policy lets nothing else
+	// load or run.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -609,7 +611,9 @@ func (c *Client) PutSettings(ctx context.Context, body PutSettingsJSONRequestBod
 
 // GetDocs API reference page
 //
-// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+// A self-contained HTML reference of this contract; it loads nothing
+// from other hosts, and its Content-Security-Policy lets nothing else
+// load or run.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2887,7 +2891,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference page
 	//
-	// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+	// A self-contained HTML reference of this contract; it loads nothing
+	// from other hosts, and its Content-Security-Policy lets nothing else
+	// load or run.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3522,11 +3528,18 @@ func (r PutSettingsResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsResponse200Headers struct {
+	ContentSecurityPolicy string
+}
+
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsResponse200Headers
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5902,7 +5915,9 @@ func (c *ClientWithResponses) PutSettingsWithResponse(ctx context.Context, body 
 
 // GetDocsWithResponse API reference page
 //
-// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+// A self-contained HTML reference of this contract; it loads nothing
+// from other hosts, and its Content-Security-Policy lets nothing else
+// load or run.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6764,6 +6779,19 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -157,6 +157,9 @@ test("/docs renders offline and lists the operations", async () => {
   await page.setViewportSize({ width: 1440, height: 1100 });
   const res = await page.goto(api.url + "/docs", { waitUntil: "load" });
   assert.equal(res?.status(), 200);
+  // The page renders under its own Content-Security-Policy (a violation
+  // would show in the console, which must stay empty).
+  assert.match(res.headers()["content-security-policy"] ?? "", /default-src 'none'/);
   await page.locator("h2", { hasText: "Sign in" }).first().waitFor({ timeout: 30_000 });
   // As a reader would: open the auth group in the sidebar, pick "Sign in".
   await page.locator('li[data-item-id="tag/auth"] > label').click();

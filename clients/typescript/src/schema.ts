@@ -507,7 +507,9 @@ export interface paths {
         };
         /**
          * API reference page
-         * @description A self-contained HTML reference of this contract; it loads nothing from other hosts.
+         * @description A self-contained HTML reference of this contract; it loads nothing
+         *     from other hosts, and its Content-Security-Policy lets nothing else
+         *     load or run.
          */
         get: operations["getDocs"];
         put?: never;
@@ -1904,6 +1906,12 @@ export interface operations {
             /** @description The HTML page. */
             200: {
                 headers: {
+                    /**
+                     * @description `default-src 'none'`; the page's own inline scripts allowed
+                     *     by their SHA-256 hashes, inline styles, `data:` images and
+                     *     fonts, `blob:` workers.
+                     */
+                    "Content-Security-Policy": string;
                     [name: string]: unknown;
                 };
                 content: {
