@@ -700,8 +700,15 @@ export interface components {
             pages: number;
         };
         /**
-         * @description One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
-         *     and `dzchunkbyteoffset`; they are accepted and checked when present.
+         * @description One chunk. The total is `dztotalchunks`, or `dztotalchunkcount` as a
+         *     stock Dropzone.js (`chunking: true`) names it: one of them is
+         *     required, and both must agree when both are sent. Dropzone.js also
+         *     sends `dzchunksize`, `dztotalfilesize` and `dzchunkbyteoffset`; when
+         *     present they are checked (`400` on a mismatch): the offset is
+         *     `dzchunkindex × dzchunksize`, the total is
+         *     `max(1, ceil(dztotalfilesize / dzchunksize))`, a chunk other than
+         *     the last is `dzchunksize` bytes and the last one the rest of the
+         *     file. Any other part is refused (`400`, naming it).
          */
         Chunk: {
             /** @description The upload's id, the same on all its chunks; 1–255 bytes of any characters. */
@@ -709,11 +716,23 @@ export interface components {
             /** @description 0-based index of this chunk, below `dztotalchunks`. */
             dzchunkindex: number;
             /** @description Number of chunks in the upload; the same on every chunk. */
-            dztotalchunks: number;
+            dztotalchunks?: number;
+            /** @description Dropzone.js's name for `dztotalchunks`. */
+            dztotalchunkcount?: number;
+            /**
+             * Format: int64
+             * @description The size of every chunk but the last, in bytes.
+             */
             dzchunksize?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The size of the whole file, in bytes.
+             */
             dztotalfilesize?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Where this chunk starts in the file, `dzchunkindex × dzchunksize`.
+             */
             dzchunkbyteoffset?: number;
             /**
              * Format: binary
