@@ -249,6 +249,7 @@ func (w *errorBodyWriter) WriteHeader(code int) {
 	}{"fail", downloadErrorMessage(code)})
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff") // as on every JSON answer
 	w.ResponseWriter.WriteHeader(code)
 	if !w.head {
 		_, _ = w.ResponseWriter.Write(body)
