@@ -89,8 +89,19 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	return e, nil
 }
 
-// corsConfig allows the methods and headers the Sachet web UI uses, and
-// exposes the headers it reads, on every response including errors.
+// corsAllowHeaders are the request headers real browser clients send: the
+// web UI and fetch() callers (Authorization, Content-Type, Range and the
+// conditional If-* headers), and a stock Dropzone.js, which sets
+// X-Requested-With and Cache-Control on every chunk. A preflight that
+// refuses any of them fails the request before it is sent.
+var corsAllowHeaders = []string{
+	"Authorization", "Content-Type", "Range",
+	"If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
+	"X-Requested-With", "Cache-Control", "X-Request-Id",
+}
+
+// corsConfig allows the methods and headers real browser clients use, and
+// exposes the headers they read, on every response including errors.
 func corsConfig(origins []string) middleware.CORSConfig {
 	if len(origins) == 0 {
 		origins = []string{"*"}
@@ -98,7 +109,7 @@ func corsConfig(origins []string) middleware.CORSConfig {
 	return middleware.CORSConfig{
 		AllowOrigins: origins,
 		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-		AllowHeaders: []string{"Authorization", "Content-Type", "Range", "If-Range", "If-None-Match", "If-Modified-Since"},
+		AllowHeaders: corsAllowHeaders,
 		ExposeHeaders: []string{"Content-Disposition", "Content-Range", "Content-Length", "ETag", "Location",
 			"Accept-Ranges", "Last-Modified", "Retry-After", "X-Request-Id"},
 		MaxAge: int((24 * time.Hour).Seconds()),

@@ -145,7 +145,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a.handler = obs.Wrap(e)
+	a.handler = api.NoSniff(obs.Wrap(e))
 	return a, nil
 }
 
@@ -204,7 +204,7 @@ func newMeta(store *db.Store, blobs blob.Store, metrics http.Handler) (*impl.Met
 	if err != nil {
 		return nil, err
 	}
-	page, err := docs.Page(spec.Info.Title, specJSON)
+	page, csp, err := docs.Page(spec.Info.Title, specJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func newMeta(store *db.Store, blobs blob.Store, metrics http.Handler) (*impl.Met
 	}
 	writable := func() error { return blobs.Writable(context.Background()) }
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: writable},
-		metrics, sachet.OpenAPIYAML, specJSON, page), nil
+		metrics, sachet.OpenAPIYAML, specJSON, page, csp), nil
 }
 
 // readyTimeout bounds the database ping of /readyz.

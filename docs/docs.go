@@ -15,7 +15,9 @@ package docs
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -65,15 +67,16 @@ var page = template.Must(template.New("docs").Parse(`<!doctype html>
 </html>
 `))
 
-// Page renders the reference page for a spec whose JSON is specJSON.
-func Page(title string, specJSON []byte) ([]byte, error) {
+// Page renders the reference page for a spec whose JSON is specJSON, and
+// the Content-Security-Policy to serve it with (see policy).
+func Page(title string, specJSON []byte) (html []byte, csp string, err error) {
 	spec, err := jsonInScript(specJSON)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	js, err := scriptText(redocJS)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var b bytes.Buffer
 	err = page.Execute(&b, struct {
@@ -81,7 +84,49 @@ func Page(title string, specJSON []byte) ([]byte, error) {
 		Spec  template.JS
 		Redoc template.JS
 	}{title, spec, js})
-	return b.Bytes(), err
+	if err != nil {
+		return nil, "", err
+	}
+	return b.Bytes(), policy(b.Bytes()), nil
+}
+
+// policy is the page's Content-Security-Policy: nothing may load from
+// anywhere, and the only scripts that run are the page's own inline
+// scripts, each allowed by its SHA-256, so a spec text that somehow
+// became markup could not run script. Redoc (styled-components) injects
+// <style> elements as it renders, hence inline styles; its logo stand-in
+// is a data: image; its search index runs in a worker made from a blob:
+// URL.
+func policy(html []byte) string {
+	hashes := []string{}
+	rest := html
+	for {
+		// Executable inline scripts are exactly the bare <script> elements
+		// of the template; the spec's element has a type and is data.
+		i := bytes.Index(rest, []byte("<script>"))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("<script>"):]
+		j := bytes.Index(rest, []byte("</script>"))
+		if j < 0 {
+			break
+		}
+		sum := sha256.Sum256(rest[:j])
+		hashes = append(hashes, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+		rest = rest[j:]
+	}
+	return strings.Join([]string{
+		"default-src 'none'",
+		"script-src " + strings.Join(hashes, " "),
+		"style-src 'unsafe-inline'",
+		"img-src data:",
+		"font-src data:",
+		"worker-src blob:",
+		"base-uri 'none'",
+		"form-action 'none'",
+		"frame-ancestors 'none'",
+	}, "; ")
 }
 
 // jsonInScript makes JSON safe as the text of a <script> element: '<' can

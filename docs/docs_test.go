@@ -11,7 +11,7 @@ import (
 
 func TestPageInlinesEverything(t *testing.T) {
 	spec := []byte(`{"openapi":"3.0.3","info":{"title":"T","version":"1","description":"</script><script>alert(1)</script> & <!-- x"},"paths":{}}`)
-	page, err := Page("Sachet API", spec)
+	page, _, err := Page("Sachet API", spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestBundleVersion(t *testing.T) {
 }
 
 func TestPageRejectsEmptySpec(t *testing.T) {
-	if _, err := Page("x", nil); err == nil {
+	if _, _, err := Page("x", nil); err == nil {
 		t.Error("no error for an empty spec")
 	}
 }

@@ -137,7 +137,9 @@ type ClientInterface interface {
 
 	// GetDocs API reference page
 	//
-	// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+	// A self-contained HTML reference of this contract; it loads nothing
+	// from other hosts, and its Content-Security-Policy lets nothing else
+	// load or run.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -375,8 +377,9 @@ type ClientInterface interface {
 	// GetUserNamedExtend Read the user named "extend"
 	//
 	// The user look-up of `GET /users/{username}` for the name `extend`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
@@ -392,8 +395,9 @@ type ClientInterface interface {
 	// GetUserNamedLogin Read the user named "login"
 	//
 	// The user look-up of `GET /users/{username}` for the name `login`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
@@ -422,8 +426,9 @@ type ClientInterface interface {
 	// GetUserNamedLogout Read the user named "logout"
 	//
 	// The user look-up of `GET /users/{username}` for the name `logout`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
@@ -452,8 +457,9 @@ type ClientInterface interface {
 	// GetUserNamedPassword Read the user named "password"
 	//
 	// The user look-up of `GET /users/{username}` for the name `password`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
@@ -496,7 +502,9 @@ type ClientInterface interface {
 	// GetUser Read a user
 	//
 	// Allowed for the user itself and for `ADMIN`. A non-admin asking for
-	// anyone else, existing or not, gets `403`.
+	// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+	// a user that does not exist, as the reference server answers (the
+	// Sachet web UI shows "Invalid user" on `403` only).
 	//
 	// Corresponds with GET /users/{username} (the `GetUser` operationId).
 	GetUser(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -654,7 +662,9 @@ func (c *Client) PutSettings(ctx context.Context, body PutSettingsJSONRequestBod
 
 // GetDocs API reference page
 //
-// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+// A self-contained HTML reference of this contract; it loads nothing
+// from other hosts, and its Content-Security-Policy lets nothing else
+// load or run.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1152,8 +1162,9 @@ func (c *Client) CreateUser(ctx context.Context, body CreateUserJSONRequestBody,
 // GetUserNamedExtend Read the user named "extend"
 //
 // The user look-up of `GET /users/{username}` for the name `extend`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/extend (the `GetUserNamedExtend` operationId).
@@ -1189,8 +1200,9 @@ func (c *Client) ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn)
 // GetUserNamedLogin Read the user named "login"
 //
 // The user look-up of `GET /users/{username}` for the name `login`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/login (the `GetUserNamedLogin` operationId).
@@ -1249,8 +1261,9 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // GetUserNamedLogout Read the user named "logout"
 //
 // The user look-up of `GET /users/{username}` for the name `logout`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/logout (the `GetUserNamedLogout` operationId).
@@ -1309,8 +1322,9 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 // GetUserNamedPassword Read the user named "password"
 //
 // The user look-up of `GET /users/{username}` for the name `password`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Corresponds with GET /users/password (the `GetUserNamedPassword` operationId).
@@ -1393,7 +1407,9 @@ func (c *Client) DeleteUser(ctx context.Context, username PathUsername, reqEdito
 // GetUser Read a user
 //
 // Allowed for the user itself and for `ADMIN`. A non-admin asking for
-// anyone else, existing or not, gets `403`.
+// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+// a user that does not exist, as the reference server answers (the
+// Sachet web UI shows "Invalid user" on `403` only).
 //
 // Corresponds with GET /users/{username} (the `GetUser` operationId).
 func (c *Client) GetUser(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3123,7 +3139,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference page
 	//
-	// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+	// A self-contained HTML reference of this contract; it loads nothing
+	// from other hosts, and its Content-Security-Policy lets nothing else
+	// load or run.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3393,8 +3411,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedExtendWithResponse Read the user named "extend"
 	//
 	// The user look-up of `GET /users/{username}` for the name `extend`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3414,8 +3433,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedLoginWithResponse Read the user named "login"
 	//
 	// The user look-up of `GET /users/{username}` for the name `login`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3446,8 +3466,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedLogoutWithResponse Read the user named "logout"
 	//
 	// The user look-up of `GET /users/{username}` for the name `logout`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3478,8 +3499,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserNamedPasswordWithResponse Read the user named "password"
 	//
 	// The user look-up of `GET /users/{username}` for the name `password`, which
-	// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-	// and anyone else `403` (`401` when anonymous). Clients that meant to
+	// its POST route reserves: no user can have it, so the answer is `403`,
+	// for `ADMIN` too, as for any user that does not exist (`401` when
+	// anonymous). Clients that meant to
 	// call the POST route get a clear error instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3526,7 +3548,9 @@ type ClientWithResponsesInterface interface {
 	// GetUserWithResponse Read a user
 	//
 	// Allowed for the user itself and for `ADMIN`. A non-admin asking for
-	// anyone else, existing or not, gets `403`.
+	// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+	// a user that does not exist, as the reference server answers (the
+	// Sachet web UI shows "Invalid user" on `403` only).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3823,11 +3847,18 @@ func (r PutSettingsResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
+type GetDocsResponse200Headers struct {
+	ContentSecurityPolicy string
+}
+
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDocsResponse200Headers
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5458,8 +5489,6 @@ type GetUserNamedExtendResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5472,11 +5501,6 @@ func (r GetUserNamedExtendResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedExtendResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedExtendResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5582,8 +5606,6 @@ type GetUserNamedLoginResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5596,11 +5618,6 @@ func (r GetUserNamedLoginResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedLoginResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedLoginResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5741,8 +5758,6 @@ type GetUserNamedLogoutResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5755,11 +5770,6 @@ func (r GetUserNamedLogoutResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedLogoutResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedLogoutResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -5886,8 +5896,6 @@ type GetUserNamedPasswordResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -5900,11 +5908,6 @@ func (r GetUserNamedPasswordResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserNamedPasswordResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserNamedPasswordResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -6123,8 +6126,6 @@ type GetUserResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 }
@@ -6142,11 +6143,6 @@ func (r GetUserResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r GetUserResponse) GetJSON403() *Forbidden {
 	return r.JSON403
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r GetUserResponse) GetJSON404() *NotFound {
-	return r.JSON404
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -6557,7 +6553,9 @@ func (c *ClientWithResponses) PutSettingsWithResponse(ctx context.Context, body 
 
 // GetDocsWithResponse API reference page
 //
-// A self-contained HTML reference of this contract; it loads nothing from other hosts.
+// A self-contained HTML reference of this contract; it loads nothing
+// from other hosts, and its Content-Security-Policy lets nothing else
+// load or run.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6983,8 +6981,9 @@ func (c *ClientWithResponses) CreateUserWithResponse(ctx context.Context, body C
 // GetUserNamedExtendWithResponse Read the user named "extend"
 //
 // The user look-up of `GET /users/{username}` for the name `extend`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7016,8 +7015,9 @@ func (c *ClientWithResponses) ExtendTokenWithResponse(ctx context.Context, reqEd
 // GetUserNamedLoginWithResponse Read the user named "login"
 //
 // The user look-up of `GET /users/{username}` for the name `login`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7066,8 +7066,9 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // GetUserNamedLogoutWithResponse Read the user named "logout"
 //
 // The user look-up of `GET /users/{username}` for the name `logout`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7116,8 +7117,9 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 // GetUserNamedPasswordWithResponse Read the user named "password"
 //
 // The user look-up of `GET /users/{username}` for the name `password`, which
-// its POST route reserves: no user can have it, so `ADMIN` gets `404`
-// and anyone else `403` (`401` when anonymous). Clients that meant to
+// its POST route reserves: no user can have it, so the answer is `403`,
+// for `ADMIN` too, as for any user that does not exist (`401` when
+// anonymous). Clients that meant to
 // call the POST route get a clear error instead.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -7188,7 +7190,9 @@ func (c *ClientWithResponses) DeleteUserWithResponse(ctx context.Context, userna
 // GetUserWithResponse Read a user
 //
 // Allowed for the user itself and for `ADMIN`. A non-admin asking for
-// anyone else, existing or not, gets `403`.
+// anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+// a user that does not exist, as the reference server answers (the
+// Sachet web UI shows "Invalid user" on `403` only).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7502,6 +7506,19 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -8963,13 +8980,6 @@ func ParseGetUserNamedExtendResponse(rsp *http.Response) (*GetUserNamedExtendRes
 		}
 		response.JSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9062,13 +9072,6 @@ func ParseGetUserNamedLoginResponse(rsp *http.Response) (*GetUserNamedLoginRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -9201,13 +9204,6 @@ func ParseGetUserNamedLogoutResponse(rsp *http.Response) (*GetUserNamedLogoutRes
 		}
 		response.JSON403 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9315,13 +9311,6 @@ func ParseGetUserNamedPasswordResponse(rsp *http.Response) (*GetUserNamedPasswor
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -9518,13 +9507,6 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -119,17 +119,32 @@ func (e TokenResponseStatus) Valid() bool {
 	}
 }
 
-// Chunk One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
-// and `dzchunkbyteoffset`; they are accepted and checked when present.
+// Chunk One chunk. The total is `dztotalchunks`, or `dztotalchunkcount` as a
+// stock Dropzone.js (`chunking: true`) names it: one of them is
+// required, and both must agree when both are sent. Dropzone.js also
+// sends `dzchunksize`, `dztotalfilesize` and `dzchunkbyteoffset`; when
+// present they are checked (`400` on a mismatch): the offset is
+// `dzchunkindex × dzchunksize`, the total is
+// `max(1, ceil(dztotalfilesize / dzchunksize))`, a chunk other than
+// the last is `dzchunksize` bytes and the last one the rest of the
+// file. Any other part is refused (`400`, naming it).
 type Chunk struct {
+	// Dzchunkbyteoffset Where this chunk starts in the file, `dzchunkindex × dzchunksize`.
 	Dzchunkbyteoffset *int64 `json:"dzchunkbyteoffset,omitempty"`
 
 	// Dzchunkindex 0-based index of this chunk, below `dztotalchunks`.
-	Dzchunkindex int  `json:"dzchunkindex"`
-	Dzchunksize  *int `json:"dzchunksize,omitempty"`
+	Dzchunkindex int `json:"dzchunkindex"`
+
+	// Dzchunksize The size of every chunk but the last, in bytes.
+	Dzchunksize *int64 `json:"dzchunksize,omitempty"`
+
+	// Dztotalchunkcount Dropzone.js's name for `dztotalchunks`.
+	Dztotalchunkcount *int `json:"dztotalchunkcount,omitempty"`
 
 	// Dztotalchunks Number of chunks in the upload; the same on every chunk.
-	Dztotalchunks   int    `json:"dztotalchunks"`
+	Dztotalchunks *int `json:"dztotalchunks,omitempty"`
+
+	// Dztotalfilesize The size of the whole file, in bytes.
 	Dztotalfilesize *int64 `json:"dztotalfilesize,omitempty"`
 
 	// Dzuuid The upload's id, the same on all its chunks; 1–255 bytes of any characters.
@@ -2035,8 +2050,13 @@ type GetDocsResponseObject interface {
 	VisitGetDocsResponse(w http.ResponseWriter) error
 }
 
+type GetDocs200ResponseHeaders struct {
+	ContentSecurityPolicy string
+}
+
 type GetDocs200TexthtmlResponse struct {
 	Body          io.Reader
+	Headers       GetDocs200ResponseHeaders
 	ContentLength int64
 }
 
@@ -2046,6 +2066,7 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -4136,20 +4157,6 @@ func (response GetUserNamedExtend403JSONResponse) VisitGetUserNamedExtendRespons
 	return err
 }
 
-type GetUserNamedExtend404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedExtend404JSONResponse) VisitGetUserNamedExtendResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetUserNamedExtenddefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4251,20 +4258,6 @@ func (response GetUserNamedLogin403JSONResponse) VisitGetUserNamedLoginResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUserNamedLogin404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedLogin404JSONResponse) VisitGetUserNamedLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4436,20 +4429,6 @@ func (response GetUserNamedLogout403JSONResponse) VisitGetUserNamedLogoutRespons
 	return err
 }
 
-type GetUserNamedLogout404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedLogout404JSONResponse) VisitGetUserNamedLogoutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetUserNamedLogoutdefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -4609,20 +4588,6 @@ func (response GetUserNamedPassword403JSONResponse) VisitGetUserNamedPasswordRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUserNamedPassword404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUserNamedPassword404JSONResponse) VisitGetUserNamedPasswordResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4913,20 +4878,6 @@ func (response GetUser403JSONResponse) VisitGetUserResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetUser404JSONResponse struct{ NotFoundJSONResponse }
-
-func (response GetUser404JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6664,178 +6615,186 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchu70eCroCbZMpkdUpQs2bFU3w/GlmNlfVFZcp188Xg90AxIIhoCDIARRZ9S1b7DvuE+yRa6gbmQ",
-	"MyR1c058/EsiOQM0Go2+d+PXIJHTmRRMGB0c/hpMGE2Zgn+HScJm5iMVYwafU6YTxWeGSxEcBsNsThea",
-	"xBcLw3TcD8JAJxM2pfZJJvJpcPg5gN+CL2FgFjMWHAbaKC7Gwc1NGLyUwjBhXnE9k5rjmMtTxFxkXLAj",
-	"MuIZE3TK/isK+v1+FMQhmXMzIVSQj69fkoMXf35OYv/Qn2IykooIKXrDs5cnJ8R+qZcAvKbTWWZBaphC",
-	"sZlUpj9LR1EQrIH9LRNjM1kFG78nckTMhJELmS4IFwRwUYdiJNWUGgDCPNsvp+LCsDFT1blgF1anOp8w",
-	"ouxPRDN1xdKQsP647zaFDHq7g72nO/uDwSAmHXqhmTCAm3iaZ4bPqDI79kkYQcfdOnSt6wZYPglNDdcj",
-	"ztKGjcP5/7QT5YPB00Tzbwz+Y3HbNvgXLKyNOD8+p+PVic6MkmJMrmjGU2qkIilT/IqlZKTkFNCfIMxP",
-	"NDl7M+ztHTzbtMi3VJt3MuXNK/tlwkR1XDKnmmRUG6LYLKMJS0nnzfn5KUmpYRsR+lYmtJn07cYmilHD",
-	"UqKYlrlK2BNNZtRMNg36Xp4JPhq1n1ghtX2g5cy6X5tP7Xt5ZqRi68buaftEHBItCSVGXjJBuCaCXTFF",
-	"LtnMkIsFoSShyYQRqchMyeuFBUWxf+VcWaQblbNm0HDwZtg+MqMWw5FhqoFOWCJFqomRZE65IRdsJBUj",
-	"Ri24GBM6plw0orV6Es+oSC/kdfvaNT6AS/f0IWdMsNQyAEoulJxrpkhCxRNDVC4IDkMk0tTw9OSJJlLx",
-	"8TI4HgNuiiYE3ITBjCo6Zcax75ORJ+MzLpKGPYufDvZjMl+m6AnVREhDkok95ynR9m1iJlyTgrItdNyO",
-	"geIiCAPLO4PD4GTU87P2cNr1xHoyei8Fe0dNMtkaQG14lgGYUjDHZjUjlkPodYDZmXo41SagWtjtmWWy",
-	"AAsyXSmyBeGjFugAZRYqS+absIYzrofrlLbJgBkdM0vciplciRDZ326fDPGXmWVQFkgmUnsY2XRmFgU0",
-	"/8qZWpTA2DdqgKRsRPPMBIe7YTCl13xqaXFvd//5/p+fPtt/HgZTLvDL3UYRdkrN5NW3POdpM/D5LJM0",
-	"faIJT0NCNQExxd2eT3JxqZ+QOIUBYjLiLEsPCRULsvv//s//3Ts4iAQIj5DMmEqYMD0mEpnimTOAGzMh",
-	"nXgntmPH/2Pvddztk6EgPCVCuskjkVBBJvSKEZqmimnN7CEQjHTi/cF+3O1HwqPLjldiC+Faz74KKXeQ",
-	"Prt4muyy3t5oQHv7yZ9Z70X6fNTbpXsXT5P99IA9GzVKP4vCswlV7KQFh9r+6FFoGYwUPKEZyeScqYRq",
-	"Rj59Onll170wE8vzWKYra42EkDjGxgXDU1+3XvILyl4MRoNnPfr8YLe3P3iR9OiLEev9ee/584PnBxcv",
-	"Xuzuty75k2YKp22kG83UEw3qXb8Z1ty/vw7WhqmZaj5qJ4ZNtaUzOFatB4ipr2sO0UHlFO0OBhuPTwsv",
-	"sorvi93dASiWyI90Tf37L1T/4tB/7h0MBuWnQe9FuDfo7b2IW9nSKk9aUtjcFEGjNLIYZ9r8RaYc7YeX",
-	"9izbfxyrtP+WiqhVhnspNTBPOeMfFRsFh8EfdkozZQd/1Ts4IExWx80H4TiHlQ6UvFJy9s0yf20WmfuF",
-	"pe7or6oeoJiNuVgClc5mGUd9beefGpW27eCE0T4iOkrcLE8oc/OQM8rcrJ/ylGo9lyp9OfEE9iBTLw3b",
-	"PPcZM4aLsT71gv9Bpq6PumHmB8S2H7NtSssxX4Iy/3BTVsa8gWnhmwfGZznkmpU9KCb9gM3zWXnwwIis",
-	"DNk+58OitRxxzYwPiFQ/XtNs8I2eSaGRR/+Fpp5rbJ6+kAa/BlOmNYjMgAuwxolj/+D/OCRRIYuj4NDa",
-	"fDOmzMLqolOutZUZYaANNbkODoMR5VlwE265vGOlpGqSAuAccVDYiWhmZQxLj0AtdBCjdwi+AdXS6uoZ",
-	"n3LTtxCAhEE/GHoD7oIRGMRJGwbyplipzpOEab39Yt+5UVuWi0KPawJ2cnpEpJlYgxO0aGLVOzRPHNJx",
-	"jVKMMp48HL1t2JDCmWGxwMhIqgueasIN6aQ5zslCB6diI6aYSFja9bB6+Cqg/mnnT3XoCsfaBRcUVLMG",
-	"/WQVtvlEZoUhZ/dpxRnaK72hTRhwz+/UPKcl2L0lb+e6IRr8o5WBStfjFmO4hyuvn7EkV9wseqcy48li",
-	"0zje81Fxw617HJ5xnrRe1ZW27qWa2+0mDP7e88CeL2as9wH2aSPive/rpuKufMNoi9Hk3vKe2p/b/2Nt",
-	"P7pPH4yt+fEamIf76YjEucpiQkVKYu/bjcmYXzHCTem9rdBV1QO8Fj/+OZgdOeyj8+uhWDgBwuwj3rrc",
-	"HxxYM3J/7wX8ebpr/zjb8mDwNCYda8ZdUM0ikQt6RXlGLzLWhZ+fx6RjhZMVvaM8y8DRcBMGr0EMpEzc",
-	"VcqeT8DLzFIU5u8+vDp5/d/WVgdZJ0X/kTSMhGYZU1bm0txMmDAgwFJykRtwo9Isk3Mr9tHff3l3PaLw",
-	"89jJMhjqsRa1NE1otSJLwd7JydFF7DxsXqdEiQ4rfS/Na5mLO6/1vSQ6TyYIyGOt0ru/yhALSSXDpbFr",
-	"ro1fSns86HyN47yTSJEC76aZV0S7S+d/e4aKPjFlOM0eVwtykFqs2HUcEc2umLJLAIFGEjll4EptDCKi",
-	"3/BHlZyFL26Lt/HZ7yc0Vwlka81nacuXaPQ/A3e4/IU1ss6lfEvVA/q02iUk0fwbQ4MRQsHsOmEsbbYx",
-	"nU15qljBGF5Tnj2girJGkpP4ZITBr9gyc/vpk5jWQnUxmVVAIyOADUCG7XgvzRmG/K00/07WIoTZqsY7",
-	"iCLhAn9WJDmuJK+YyuhMV2NxkegwaoWIocpoQg3EmyuxMJRrmlCBITGi89GIX3dXmNidabiaJoFuOmfx",
-	"31EuvpKCPZoHAQe/CYNzeckezv0No310XqbmUyTYHFMF+uQ9JAqg/4JcLDBRQPsQ+ZwulrmT/R2sBSWz",
-	"LQwESCAAIM6lfEfFwvm79HegaCnJlIqFO1qEGmPJTh8RxYxakIwappaWB1kNvSKtYd3iKgkQ1fV9AsfT",
-	"nSku10yRKKAZT1gUEJopRtMFKDtP90guRlxwPSnCKTpEzid1ofrag0eJ4VN2aJWHWcYMg9B9RyqSMUO4",
-	"VbdmXLGuT8yAEwupGQIMkMfS3cFdNpd5luKUhAIp4lJC0OEtj5FzwVR16ZGIz4Yv3xyff303/PvXD6fH",
-	"779+On37YfjqLK6iRAqmSYcKKRZTmWuIWGqnXEvBInGRp2Nmun20poiiYG2ZCRXWzHoRH1qFEuK1XJM5",
-	"5DpB4pvxOnokCiUWEe/MEcg/8OTmdsaq66OMjycmBBOVEp1JE4mRYkzbo8aNZtkIEy7K1IppsWnaskvc",
-	"KQ1JLpg/EwlIoEHytYCCSmHnIYrRxOK7T16iC1KOCmgcOiMBmLdkohihmEtDncvVGYefhLWtpOLf7m49",
-	"nTi/dLGE1HGcR6CtYWkJlpKUdC4sTfnJpSKKXclLD0eI+xuJRLHUvkwz3QUBRQUpScjtb0aTS0R0xcIt",
-	"kOVN7u+hAKVsxkTKRLIo7f6QOBO/a8mh4gNYoxZ9EjqfzaSlhHcs5fQcbJW77XU19kCmuf2PYVoJ1aTq",
-	"WDoky2OGYMJFgWHXZmeWUS4gCfTBKaQWHwHVEeDLRWo5DYmrUMbOC2P5QiTiZZBj0ikzv9BstuZZMqFK",
-	"MxPDuRpxwYCaImEZiMyNPeGeYuBEvnSn/M4nDIcpuMVjRjooatuWmCD50sUzkKEjkf1TcsFSyOtFd8W8",
-	"5JpPdOnmvSkgqicptGQU9Itsgv4/LQ/T0m5cqkmcfsMwC//G4tB+NNLQzM4PX0UC3ILuKWsxy9HI7g+A",
-	"u0Du59gesOdkwhLLHYAdzxSz9IGKqQufubSKlREbU4uLJJPBapJJ6MfgImUNCY6Dnj3UKYGfUSpwjegI",
-	"yQXL5LxYLqIAUkq2mtGiBqhow8OVwVfhe59PL5iygLlAl/NLoaRBctB0amUusdrlwm1lsD73ppjX7+Gd",
-	"ELtl3lsVRppl6G2D1Rz5RDdMIYeUFmGXQBVN7JF36/Dm+e6KnycMcKomMPxGPtFlhvpmx1E1jvy5zIGr",
-	"kdHythVQlMmr8uKfLDEVJ8HZhO4dPGtIqS/S2Cbs2mdye++FO8pHRORZRnJheEa44FaCWoWhT04MGUmr",
-	"i9asQ7tS+wYKSswKm1mVXNkZ//fnQe8F7Y2+/Pps/+aPkCNE0w8iW/hHV3Dsl+AIZSlC4LND+TdWVAPc",
-	"BeIV+lteQgucFZqsBEbqnMQz60q+sePaX5poSmUNWWkso4ZfuaxLt0FWpfYeVruGMotsB47Wzp2TBKtU",
-	"6KBHwJporIia1FddCLDVXH8nZkAxC6FyYpJPqYBDsoKPVeyBrvBla7g9IE2wv+YZe9+YCbnCHD6dv+79",
-	"2RXICEniHSuNoigOyftPb60+maCtvMRByk0p6182M5ZaaptVFlLv8T6tIHlEM82W5dbMJYrVuGrxZRPB",
-	"VbJB16O0kvdZDNiE1Xqa3O3AN95HssrYsegB0rGtgt/fSLo4VhOE70ribKXaLSix/RzfhRg/WHP4fWte",
-	"LljLT9Datbvg2NyUUaHJsjEs56LUy+p0CC6HBg63st5TOmaoAzQUZxDB+HhyIXP7NOTtogvRguRLC5RT",
-	"EdG31jJfhYOeVkh39TQ+3yMuI11IOHOdi0QtZuaJRkfxkSuGMSoXECvs1hh75QisO3xhMFfcsJLVN6Z0",
-	"3oKgBZtvm9tpcSCzbU/uEonZF0OYrYm2TgtztmkvS2OXJDJlffKWa6MLR0XFg6CZstJU+zoAriMhVcrU",
-	"IXn58Xh4fhy6EHFIXh2/Pbaf3354+b9C8vbk7Dwkw1fvTt6H5OPx8BXq3P4k4ctBGODbQRjg60EY2Pft",
-	"n5Oz8yAMYIQgDOwQjfKzXGmDSntaX6g+sqtwJqMOSZEoZQ2ZLKMzzcBmgBWWQcwpqDO1U9W0Ag8iN2yq",
-	"N9JAuUE3xaqoUnQBkQI25tow9crlaLZUz4FTUblnWXpENIO6MOAETF0tAR3sDfae9QYHvb3B+d7Tw8HB",
-	"4dPd/sH+s4Nnu/+oHp2UGtYz3CX8b9DXiqzd2x0Tl8j/dVbfvu1Qpld154bhms7FSsb09wV5FR7Lr1fF",
-	"EtYsfk3d9m+ZwgzUchMGVhv86kX8uncLdegmDCqK81ZTnlSevwmDrMjJ2PimS9+wzM+KuK0gLWWlFcyF",
-	"ebM20ahmC+FrWHKz1fIAQG+ubjOPfXRFDyirfMpNqa27jvgCj2GNBBwgxcq/tFFSmdW9lq7r7OQdMzSl",
-	"hlbtDNQjsBocAI2JI3+o/jRlckvaj0ShrkAUECVHxYveAS1hBD7YugNWd8NIzCfUgCSPS7zERNOFPiQc",
-	"kmRqDh0+FlIxrHEzExaJIrvV8Txg3H2CSRg07UF5IWQl67p7CH6wCn4kLLRXNMuZdrELXN2EatKJKzvk",
-	"stJwl2KC+IxEDL4p/A33KAbVqHsEn4EG3M+VfUWfIvJsBMExbTIUJBeXwmp1mE7NNYn3B4O4yXP1u2QW",
-	"SxVlSBNHdfr1QRSktSeadIyiQo8snRpCR4apOVWpRiMvPh2ev3yD5ft30J5/20xpHbvYoGQgKq0Bn/j8",
-	"zH+HmrF12abWfCww6F0CeGR3HO0FzCtbMta3dJ0UsBfVqluBXT8tK3jG4gLn2oKMOQ3wXrBEQlWFyllZ",
-	"vz3iShvn9Sxjiv12aC6kzBgVBThl+mQzJGY1c/HIYc1C5Q7Lh7Nz4vxOv3oivtmxjztGt5ML+HQLyE4b",
-	"bXRfzbiVXo0KVYNKLdi12WyYFRYw9AFo7NhyLg3NiCic5fBYSAZVM9giT0gCEPeDJtt3ptjVbcBZ1nct",
-	"Ttyi3GAe4FblYDudt77Y1yg2jXQEcERc/xOIyWtDF+uElZXBVj5vJYRJRQaXJDihOowENMGAEN+ImWTC",
-	"UkeFfz0+j0lCRRGYvKDJ5ZFPd8DRiLVZAZ6QCDrlYlwpU7KUOpHzcoGEm58y9sdSyFtOQ25ueRaOIeY1",
-	"V9xYRQAJaBP1lxpoJO5I/aQg/kjcifpJjfhR0fxJ/b9Hc7TFBm2SGPVswxWZTHMz+driux+Sv/1yfkSS",
-	"jFvAiLHEAAo3ZIjKGf1XzgiqSI0RoIpPvlTQ3srxGJyQWwaN1obcto6ArPjxw2pQpIKEJhRiIsdZAVpD",
-	"WKxUUMlEWuYAUenVdMD+ypEE1/jXCctaVOIijlW2fyH26cbg5/rge1u+QKVSVqTsmuEEYJdzkWS55le+",
-	"owaJP4PaGkKeyZeYcBEJqhMmUiuPwd/q66I+fx6EZP9LSD4/D8nzL1/iI5dVDPoV5Cxz7bzJhTv28yDc",
-	"/xJ+fh4+/1L1wBb/rF/hlF6f4JN7gIzyw7IWufx5iTO2+Wl9igLq7og0qqDHWr/NJFoh2y2TIBoPiGIJ",
-	"s7N9bdvMN3KOWY4p14aLxCxt7TKlbk5NgaSFr+uIpwAap0pkLgzpLOXAdDfll7RlUdTmX8VAQddh9SzV",
-	"d7TxVGvWEP2+q0/YwoXu+62kay0usMTJNvUugOfWhXgrcC2D1YaIO/kbMU/dzrxGe8LcWi3hixow8WHV",
-	"V0Y0M7pFbamGxreNx/0IG7kuVo9dM+5tZsMp+GllN+H2exvZkYj95jvPS/24bDY48DxBMLFucGxjbf9A",
-	"B285VzVbFFFWK6Rypeyi7dO1oEQHUzCwHeWFNfnsI5iOsKpeNlPN4xujdSKJxK2phCwTSSS2pxLSwU7D",
-	"xJNG9yfd3I5uNjH7Oiba2JNoTX57tk8yZgxTOiQpH3OjQxL345DEX7HUsRcfQTZEnMkxF/aHDPK+7H/s",
-	"2jCR4nMeorg5kDKl1z4Z59n+cm5ONXF02PsH7X0b9F70v/a+/M8/Nmm1v0wknfKH1Mbyta0Si0CSfWQp",
-	"/8mixkUe0EjdEDHaThFb3Udr7brGI2d2Dc4cZFQxNcyxsBg/vfZWxd9+OQ9WlTBMr4MWp86bD/S4g9uL",
-	"3ivAEiN2Oy3pJlSzHheaCc0Nv2JFd11w5sOk5TZNjJlh2QEXI9nQBZYmE4bhXaKnNMugyKCHjq9KIJSm",
-	"VvvXRkFnalTPfdobcLKxouBnmLBpJbNJH7lnOlCkVQSer7jmRloq95pEJOpTUMwY5qbrZkNnnA590MVM",
-	"GC8DNlw4+zrE2oRUzgU85mMliul8ClwaalmL/KN+JCLxhz+QeplTJM6YFeJDV6oFXx6SvwB2CXYCh61z",
-	"rcBdC/dN2xmJX1zBin+UFrUzKhfaRdOXEgstkqSuVkfpSNj9qSvgUGMYN+THxH3iCc1MKGy2K8EgF7mJ",
-	"hO9y1rmgKZweanLFiuqu0Nd2hZDID8InZVAV0y1TDcC7vxuHhF0xYXdVVZdBwQ/kqhMvWNFIxCH/tLqy",
-	"Y5pMiGUkWHBW9jSrJMxBHJFhGWB83dNAxb3yAYvqYUupGVQgGjK2JgvAfARVabWGJ7BI93AkKk8/jT3M",
-	"HyA9Deo0WHKpMf8CXQsjyjOs4GHJJaFCz5nSh9Up7Bo6MHk3rKwrEvjlDszUDTEOCVkVzonU0ObDNbkN",
-	"MflDT/gMh4EBsC9ZJ97fg4+1Qq2Os/Hi/d2n+OcAeuVGPgnaPsaZ77WmeGIOCSV/O/vwvrEaLRLx+nq0",
-	"2E65e+BKwOZcs+4Retrq2pKLFPlAETdHcE5qASzSKXM6wiIXJCT9fr8LQ6xTo1yjCIfAUt1GbynoTZpZ",
-	"rgZa03yCrlOnYaFR7HW6ci1hrR5QU2jHjo79SJSR246H9XB9/LbrCQ1S/e25AGUTuhfZ2e02HJL418j5",
-	"R6PgkESQph8FIYm8sxS/hpsmbuIaiJFwMM5rtQF98kEw6P0wQ6bnacb32dCSZFSNGenIK6YiYeY8YaRa",
-	"Q/zmePjq+OPXs5N/HMdd5DlVVmXkTMN2uijg1J4uu+dPdwtGCtWKPcOuHa0WdyBA2/aMLiB9RLNsdETy",
-	"GWZDURNGwsKk+TeWFvCOmSGVse0gQMJMXLFMzlifHHMI1czpwqU6gTzyrDQmvquk3xF/PHhabIt/hCRU",
-	"KTgzgsR/77kneydp7OA5BAB4WsHIEx2JTI5Jxq2lOZIKUebxbke0tieZsyzrYecIOwAycNRykXAjYQUn",
-	"3kIAnLEOQKdVw+x97R/GwMwv2cwcRaIg6urGTeklNC8o8PCWT7nRkXjjMA38AD2qgGsLgiMLRxLnJ++O",
-	"P3w6R4nk04A6FGV3JHytOi3kd5dM6YIYegltejIpxuDZduzfVbVb9d54BdC1UCdTecXwghAHwsmrt8cV",
-	"AD6yGV5J4SqareCzahXw40h4VRAO+4wpzxscAw7RVAPWzlJX8o5ZbHGlzYE1+aCNmCsYqFUYW9T6KuPl",
-	"4mJXYQk9xoAafJ8xrqHVGJZcO454SC6kPTUKlERQdnw1O7ZhACvPqv4ujOR6Yr87OXclRqgo6sOdHTlj",
-	"wlU3STXecS/pHfusNZy5AUPC6Y3D05MgDODIoQ3TH/QHEMWbMUFnPDgMnvYH/adgI5kJaMk7oOjt6ErK",
-	"8hgLPRtyioDyenOeMq/i+Mbgq3rSE11VkaxaXGgRJ2lwGPyVmSJPeqlV7N5g8EgdlJvWhL9Dpfj+YLdt",
-	"vALAnVrLAHjp6eaXyiZ0AIXr2L7pLV/kHQY6n06pWkAdnNULa3qmRaChdvM+B7Cd1kZq0MOsjQO1A+Bj",
-	"bLwYA+s7fGwDR4c2g6LBA7eyp+Dpq+2qb9S+aF9spZf7cp/tZrpYj7Ozshx8f5vnK32Jvx8F7O9u8cZy",
-	"zyl472Ab8Br6HdyX7D7NUjD75JTdi+xy03T5idGufNoNfQSVypaFeodAA7Hl5kFILTc/Ce03RGgf8bar",
-	"Gge6NaHdhMFOKpN2cTYkVlvtWRFDoZvDm/N3b8um0GUrAimMoomB5FPsLuP75oASjGlFE6lNs4h7ZYHY",
-	"KN6gJcjETLO6XNuqqSIAjpeG3BH1znUWHH7+Ut2I4elJBSHu2hG/DVNmaPAF8AwGUyuiwTB3/bYUQ1vb",
-	"8CnaZ6KsmFhB3luuDeT56KB+/9Tn5qWVj0D4KrgJNz/n4n43Xx5TASmyeBubtcAtSnLk/Gn93zY3udfB",
-	"thsKbF37XfXE5L5oPdRQ92iFh9RmTWFwvbZhfYkNKSpswLoEq1bThe6TT4VDs3BnCmv4rs3xdk+6WpQ6",
-	"IWNCACZh30VOVe/jWKHTLba96C79U049pJxCtFYaPLoN3paoXbFsyUIr9IREnrGmDKqhcHO5RgzV5snW",
-	"Sl3tm9cn76U1yHnGKs2d60T6CmYrifReytD3oZjB/uY3imbR9oW9LaYoM1/vRRyITkJvTRWu5PsmbFFb",
-	"/Ob3yUm9aTY1EGZex5saTfA1O/5w4m9tM/D+b5lo7m+q06IUa+qKSm9BDlA/f3N7/ae808/qNi22PmRs",
-	"g0O+T858xKpab2okBnOt/V9NwTdyudlGmyvgXkLvh3cC3JqD/TuE5Pdkm1UnA9yvd4+j43pQtPkcqsT/",
-	"F2kmS3lDegvnw/2I+8d2O/wk7Ra3xoPQdJPOuFMR1426w5lRjE6Rj2NDPnKGaNEkhjSMmHT83Z+HRHMx",
-	"zorrPyOBDcyL60CXrm5ovbWhiwkpDRdWaNKJa3cnxyG2kq+3jg8jEftbjP0TladXWs13+2RYrAcux84F",
-	"Ny6I5hogw/Jjqza5zgm+ObjdTozoN1lyXl/yt2TcVi77uwc2Puivid7q0fKa660er1/d3eb62GBSOgTc",
-	"hMHe4Nk2B7d2u8hNGDzdkkFUb2767fKuvS1QsHo3A7y6Bfaa7ki4t4HiM7Loct/aCjvy32xUTyeN14EM",
-	"NWa+oqEqc8w7uJBpQ+ToDaPpz7NVOVtww8rdzpd/9R5nbJum45j4UtzQ1BESk0OkIG+Oh6+6/crxW+qq",
-	"W15e1fraftNrlZub3G0dhQm8YKZtLDyeK47X1RtJWgd41ux1LO4QgUTX8nQ2jfNIl35UmMCyp6Byv1rj",
-	"wmr84E15bc+DcIR7GqyNjl4IE1b9siWwmJWB12QJZomhT6oaPqQFRaKaxMMxe2br27yPXEprJKZ04fNq",
-	"rH4hFr5YM5HCZbZnC8xLgxT2HvTXJr+AA84PYoH2vcUxeULP0YUd7w0G2Lq7SDqC1ZV3JYDL2iXeYirk",
-	"HiR7QvuelRblFivUyClPaJYtXAcVHGO5ZTl5CdmThwSSGENMsSQd8Al04WI++xF9iNDx3V9cUSlN77rI",
-	"DpTUSzWtJzYe+eScItF49aYMuytudVOJeysql2VY9E/oFSNyxkS3SU9zVcZ1cXJrM83dAX8nHl673Be4",
-	"+Daqy1Kz/J8W3h2MtP29F5sfX7q/5v5uiyJk5KqZkerCCoOZQVtK3KVb8FMfJWjxYjircjNb1HLK6izx",
-	"3LWF9ydwpqSRiczAlDv9cHYeN7CDyvnvOvYQiWX+YKWhFcdbMwVr4gFXoJhwidPbo/3RZ7kyTAiQWVou",
-	"U/nWZqFrY0XJlF+bXLEmpuBQ9ZMr/OQK34crVBNZHo4hrHUB2ZOJRYMPr30NXezQcZaiRM+7X+x5dIUo",
-	"DckcMrn8oYOL98uMkMnlHWKF0BW6mRCwz9yjkYKPQkJWlKtrLegACr6QEAhc37VKDp8AvJ8E0apQAH4e",
-	"mCSQre38it1A1uYYYPjalTcv5xOQGEeIsc6D+2vnIBuBoaHlGqUYbIxyVL8fyRX/VoLXuTAyTyYs7ZOh",
-	"rz6ASzhdMVPZltRfuFm5TK+q1oQ+6x/1Jqy+RZa5rM6QDgDUbbByBvtWqxHO3bCCAHzmRUw6WJ9ywaC8",
-	"zEtovKAuEkLOD8FsgXukag1uGq2W4YVUBoXPD5uCMXixlQNslHGsz77XKQKENvaOAh41Ugwvz9czmrBb",
-	"yODVRvdf2vI1QMmGoj9XMbjtacJLEK32TiPhil2gaBavriRcGKZUDiV1biC8LEz6UnvX4MqOUfc2dKDC",
-	"zOTa10K61LY3x8NX2C3j7Kn76i3X5tQeOFDGl48ZaTplpMOgfutwqUjUQ5KxmoFfbZzd3fKEQkHiPhga",
-	"LSf00BkE7v7HsDycYSTohcQvoWhnKq9cdmrGqMhn3ZbAT61z2SPmy9TmaUmbKZpElbfi/5BicKgvyXzC",
-	"k4kn5pZWcCuduO59mO+hNYVbPf4KW3Ld2Ml2JoxmZvKtNXILHkGXwAenSkko4IZyb36FVXF2/a594Epo",
-	"BUa/p0x5wMzyt/yKCTtsYz75lBnF16Tu+1uV7aEtC9MBBXBqQrguViSc6ZCU1YdpSGhi+FXhOtVhUe9H",
-	"ZlJmfcd1iq7SjqKwCmDExzne7IrfQ4OgKdypJ3wZomPyXMHdQ52iCPf4/OPJy7Ovw1evPsZdwoU2jDYG",
-	"mN+5pW9XMABVubesGHAz+HsMT5WcMjNhuSZQ3cuuZ1K7kAi0yuh/t1PfQisVCKcFdhqoxpU49j23bRfH",
-	"dMpIKpN86m5tjYt3F3SaxeDGv2Jwb7CRUJzcmDn5YcbE8PTE/n5febDczqSR6bv5CtAfutzjvFruAh0r",
-	"3dLWINsirBXZx9c0MU4ZKfBdOVfQ5gIalxQJIWAuarMO3/89fPf2dvj2QN6yrub749strQHfEGTZLB8c",
-	"3yq4mtfvLG/0P5CUK5YYqRZ48TcmvR1FAiujXZOHuetMgheDF/XnzX5VgO2e0uVgG1Wkev/0w27GR+h/",
-	"0CqSIMd1mxIn7J+lVsqcfP16c5nTJxj+P7rKqeihuLbIyeUK/+A1TrnbTk9I+HmL2thGZ5vvsqYJxUY4",
-	"Rd8MKMsuusf51giFvdWBULjlCtbm0UyYbp/EucpcS8S3Enc6hoGKa2J87T41E+gLQS/tAEUDBuy08mJN",
-	"pRP0wbxDZKXSPPUHrnO6rQfkP7cwCijp1segYLc72EBvrS6HjaGkvOzlM8tfsAIGX//Vk+xN7Lq4MOw3",
-	"6DvzhWhbRoIbTaCuT8ncQCciq6DoQyIkzpBQgRkH3IBfJgZY46IN1b67gp2KhT1yLNPMuyyggRSK5qJk",
-	"otsnL30jeCtnp4xazUhGIqFZhnp5Cc6YGeiFxKhP5lljQPyVgTB5T6csPUb8LR2lH7fQpujFCS0jSRTg",
-	"PkfBKg2uYbYmV8L7l13/OEc8WDuKgXOZpe5XbehCoy67KtxxC+DegDspSPjmXbnT/fSjegPFz19ulhQm",
-	"iyDXN69anm+frihN2GvvEQ6x77j5Y59huAT7d3yEYZdvdYKPr91lZk4AlV2jvJ4EFeFIuLXuwDAxkEAk",
-	"0O4pXrH7Z7zvAK2q0LtQ4Dur6jftZbl/t1SG8MWbezKN76QF/Xtqd7bP6PAewwc2Gs/4WBC+ifvJ3DwO",
-	"+8M+wz88/7P4+10zQJmbW+owV/LSBe9RR3GcCiovyInxnUKhf58LwKFyE5JcZEy77veuj8aEak8tLSzO",
-	"b9HteZz82Xzpt2C7ba/1WdLaRu2rtq1/YNZXNFP/0ZnfadnH/vfK/vxe304FhE5yrt4TGKC/8wsZGra8",
-	"nUsFzaepIVIkjHTgUQ1tvSJR6xfuW/nDFV4pS7tHFeaKFEBTVkyBNmGEfbyhVSxok7HM0rjUKbnrYA0q",
-	"J9zzBFW0dKkDaiQ89bsviJkoaUzGHPkXXv6y6ympNT2NxAUbScWwAbavNynggMXXroS+yNMxdqHPNcTY",
-	"G319oGXXSPSW7N+/iyP9FAM/gn68XnzgThMp2BMo5iGVmzpaJUkpCNZ2RXK+8Ykk2vAss8O7VCrtK/R8",
-	"UmoHHNjdPjnHEy9H1uTzv8I4lkUsc4gQ5NBYykbGjSmThe/7Z/LeQ3VQupMXua19kis69SwV9hobl2NK",
-	"oFSFqkuGREjRg36ThGqghBHUvJVKgrsSAO9rtDQW1q8maBPvwSNH4loTxzRTP3y7pWaCuVNSV3m1XHsX",
-	"pcolUlO6wPzLCx+cy91VA2lLg6T7xMp+tkf6LfSQedh+Ry74ii2I7hJCbioSvDOF5uZe9Pmzw9F/NnWW",
-	"LYvuR5ZNutwOWlvrVLpjkZZdwfGiIZ9Er5k6dD85D5fWOfPZ5FNr4o+oCiOBFhvYPE7Xu3D9nq0VlY8n",
-	"pNHQ8wlTeKmUcCYeOtU4dpFFl0BxQYlHkZyLsG5gQsAQEyjAhIPcS0h0s+Cic0CwOdzkQdYoKOihqGgo",
-	"R6SmiYD/Al8AeFPJUO0FFQUVE8icfxpDtlmbs8WZk31yDgtmoxFLTGElS1G7aRYrFPANBMHuElje7gmX",
-	"q8xQGXfWZySKHLWlm0le2j9fz8/fxqSzSyDH19Fwtzn57EpegtaNuvx/iO79mEbWsaUDawBV5Ik7P3rV",
-	"zrqnVmSP9ry4cbBR534NDZhXejCH1ds3rYGWZxnmJVXvSiP+YrXydSlYQ7tJd+3hI+rVboYWzdolB3zX",
-	"WH0llbTiveEpE4abxXI+2GoP/ZtNdBX+CqQFBxmpo+1OGHcrDrhdkUcWGb8duGrGtVPMqIFcMwmFV0pK",
-	"A61x8NKbHVCzHZCrlx8D/65GcoEM3OU5QM434fJbnyCmmzj3Wqd2qaHuVt5HSbY6wFn9opVCMqyguwoL",
-	"oLdhLCiT9G3/QpI509GOmUlwzVVGcaWeq8O8rLWlgbehEVHlmsVaFx/s9VcOnBRd2FYuvIdKkdAn2rvF",
-	"VtKUnSiqDAZJsjdfbv5/AAAA//8=",
+	"7H3rcts60uCroPjNVqRZSpYdO5nI9f3wJD4Tz+biip06802YDSESkjCmAA0AWtY55ap9h/2xD7Rvsk+y",
+	"hW6AF4mU5Esy52Tyy5ZEAo1Go9H3/jVI5GwuBRNGB8NfgymjKVPw70mSsLn5QMWEweeU6UTxueFSBMPg",
+	"JFvQpSbxaGmYjvtBGOhkymbUPslEPguGnwL4LfgcBmY5Z8Ew0EZxMQlub8PgpRSGCfOK67nUHMdcnSLm",
+	"IuOCHZMxz5igM/afUT4YPE3sv/Afi4fETBmxX5ARVYwspkwQbgjXhAry4aeX5MX+/oAYecVEJDrrIwpp",
+	"mO6bGxOHhGoYTbExU0wkjGimrpkimolUE266IaGR+GcuDUt7uBYizZSpBdcsJPMsL2Y9evGn5yT2s/wx",
+	"JmOpiJCid3Lx8uwsEvZb3ScWC0pmhIqUjHjKFUvs2mnWk9dMKZ4ykkypoolhShO7wIyNDZG56UeijvIb",
+	"OptnFslrS1RsLpXpz9NxsGEn3jAxMdP1TcDviRwDbkYyXRIuCOxsfdPHUs2oAQDMs8NyKi4MmzBVnQto",
+	"an2qS4t8+xMiPg0J60/6jsTIoLc/OHi6dzgYDGLSoSPNhAG0xrM8M3xOldmzT8IIOu7WoWtdN8DyUWhq",
+	"uB5zljaQIc7/xz2kPs1/8dTXb9kC/4KFtRHnp5d0sj7RhVFSTMg1zXhKjVQkZYpfs5SMlZwB+hOE+Ykm",
+	"F69PegdHz7Yt8g3V5q1MefPKfranpTIuWVBNMqoNUWye0YSlpPP68vKcpNSwrQh9IxPafJDtxiaKUcNS",
+	"opiWuUrYE03m1Ey3DfpOXgg+HrfzHyG1faCFA7lfm3nQO3lhpGKbxu5p+0QcEi0JRTZieYtgli9csbkh",
+	"oyWhJKHJlBGpyFzJm6UFRbF/5lxZpBuVs2bQcPBm2D4wo5YnY8NUA52wRFqOZCRZUG7IiI2lYsSopeVI",
+	"dEK5aERr9SReUJGO5E372jU+gEv39CHnTLDUMgBKRkouNFMkoeKJISoXBIchEmnq5PzsiSZS8ckqOB4D",
+	"boomBNyGwZwqOmPGXUZnY0/GF1wkDXsWPx0cxsj/qxQ9pZoIaSwbFROWEm3fJmbKNSko20LH7Rh4+QVh",
+	"YPlmMAzOxj0/aw+n3UysZ+N3UrC31CTTnQHUhmcZgCkFc2xWM2I5hN4EmJ2ph1NtA6qF3V5YJos3HjBd",
+	"KbIl4eMW6ABlFipL5tuwhjNuhuuctt0BczphlrgVM7kSIbK//T45wV/mlkFZIJlI7WFks7lZFtD8M2dq",
+	"WQJj36gBkrIxzTMTDPfDYEZv+MzS4sH+4fPDPz19dvg8DGZc4Jf7jVfYOTXTV7/kOU+bgc/nmaTpE014",
+	"ChIFXFPc7fk0F1f6CYlTGCAmY86ydEioWJL9//e//vfB0VEk4PIIyZyphAnTYyKRKZ45A7gxU9KJ92I7",
+	"dvzfDn6Ku31yIghPiZBu8kgkVJApvWaEpqliWjN7CAQjnfhwcBh3UXgAdNnxSmwhXJvZV3HLHaXPRk+T",
+	"fdY7GA9o7zD5E+u9SJ+Pe/v0YPQ0OUyP2LNmicOi8GJKFTtrwaG2P3oUWgYjBU9oRjK5YCqhmpGPH89e",
+	"2XUvzdTyPJbpylojISSOsXXB8NSXnZf8grIXg/HgWY8+P9rvHQ5eJD36Ysx6fzp4/vzo+dHoxYv9w9Yl",
+	"f9RM4bSNdKOZeqJBlO03w5r79zfB2jA1U81H7cywmbZ0Bseq9QAx9WXDITqqnKL9wWDr8WnhRYWkbqkf",
+	"+ZGuiX//ieJfHPrPvaPBoPw06L0IDwa9gxdxK1ta50krApubImi8jSzGmTZ/lilHbeilPcv2H8cq7b+l",
+	"IGqF4V5KDcxTzvgHxcbBMPiPvVLp2sNf9R4OCJPVcfNeOM5hbwdKXik5/8Uyf22WmfuFpe7or4seIJhN",
+	"uFgBlc7nGUd5be8fGoW23eCE0T4gOkrcrE4oc/OYM8rcbJ7ynGq9kCp9OfUE9ihTrwzbPPcFM4aLiT73",
+	"F/+jTF0fdcvMj4htP2bblJZjvgRh/vGmrIx5C9PCN4+Mz3LIDSt7VEz6AZvns/fBIyOyMmT7nI+L1nLE",
+	"DTM+IlL9eE2zwTd6LoVGHv1nmnqusX364jb4NZgxreHKDLgAbZw49g/2jyGJirs4CoZW55szZZZWFp1x",
+	"re2dEQbaUJPrYBiMKc+C23DH5Z0qJVXTLQDGEQeFnYhm9o5h6TGIhQ5iEB/QigWipZXVMz7jpm8hgBsG",
+	"rXpoDbgPRmAQd9swuG+Kleo8SZjWuy/2rRu1Zbl46XFNQE9Oj9HY5qRosIaheuKQjmuUYpzx5PHobcuG",
+	"FMYMiwVGxlKNOBgLSSfNcU4WOjgLw2La9bB6+Cqg/nHvj3XoCsPaiAsKolmDfLIO22Iqs0KRs/u0Ztrt",
+	"lbbdJgy45/dqduAS7N6K7XbTEA3W3spApelxhzHcw5XXL1iSK26WvXOZ8WS5bRxv+aiY4TY9Ds84S1qv",
+	"akrb9FLN7HYbBn/reWAvl3PWew/7tBXx3vZ1WzFXvma0RWlyb3lL7Y/t/762H82nj8bW/HgNzMP9dEzi",
+	"XGUx+CZib9uNyYRfM8JNab2t0FXVArwRP/45mB057Ffn1ydi6S4QZh/x2uXh4MiqkYcHL+DP0337x+mW",
+	"R4OnMelYNW5ENYtELug15RkdZawLPz+PScdeTvbqHedZBoaG2zD4Ca6BlIn73rKXU7AysxQv87fvX539",
+	"9F9WV4e7Tor+V5IwEpplTIH7LDdTJgxcYCkZ5QbMqDTL5MJe+2jvv7q/HFHYeexkGQz1tRa1Mk1opSJL",
+	"wd7IydFE7CxsXqbEGx1W+k6an2Qu7r3Wd5LoPJkiIF9rld78VbpYSCoZLo3dcG38Utr9QZcbDOedRIqU",
+	"o3fSC6LdlfO/O0NFm5gynGZfVwpykFqs2HUcE82umbJLgAuNJHLGwJTa6EREu+H3enMWtrgd3sZnv92l",
+	"uU4gO0s+K1u+QqO/D9zh8pdWybqU8g1Vj2jTar8hiea/MFQYwRXMbhLG0mYd0+mU54oVjOEnyrNHFFE2",
+	"3OQkPhuj8yu2zNx++ihmNVddTOYV0MgYYAOQYTveSXOBLn97m38jbRHcbFXlHa4i4Rx/9kpyXEleM5XR",
+	"ua764iLRYdReIoYqowk14G+u+MLwXoMQFHCJEZ2Px/ymu8bE7k3D1TAJNNM5jf+e9+IrKdhXsyDg4Ldh",
+	"cCmv2OOZv2G0D87K1HyKBFtgqECfvINAAbRfkNESAwW0d5Ev6HKVO9nfey4saAcFAQIIAIhLKd9SsXT2",
+	"Lv0NKFpKMqNi6Y4WocZYstPHRDGjliSjhqmV5UFUQ68Ia9i0uEoARHV9H8HwdG+KyzVTJApoxhMWBYRm",
+	"itF0CcLO0wOSizEXXE8Ld4oOkfNJXYi+9uBRYviMDa3wMM+YYeC670hFMmYIt+LWnCvW9YEZcGIhNEOA",
+	"AvK1ZHcwly1knqU4JaFAiriUEGR4y2PkQjBVXXok4ouTl69PL7+8Pfnbl/fnp+++fDx/8/7k1UVcRYkU",
+	"TJMOFVIsZzLX4LHUTriWgkVilKcTZrp91KaIoqBtmSkVVs16EQ+tQAn+Wq7JAmKdFtxMAcUwTCQKIRYR",
+	"79QRiD/w5OZ2xorr44xPpiYEFZUSnUkTibFiTNujxo1m2RgDLsrQilmxadqyS9wpDUEuGD8TCQigQfK1",
+	"gIJIYechilEIz+uTl2iClOMCGofOSADmLZkoRijG0lBncnXK4UdhdSup+C/3157OnF26WELqOM5XoK2T",
+	"UhMsb1LSGVma8pNLRRS7llcejhD3NxKJYql9mWa6CxcUFaQkIbe/GU2uENEVDbdAlle5v4UAlLI5EykT",
+	"ybLU+0PiVPyuJYeKDWCDWPRR6Hw+l5YS3rKU00vQVe6311XfA5nl9j+GYSVUk6phaUhWxwxBhYsCw27M",
+	"3jyjXETB16CQmn8EREeALxep5TQkrkIZOyuM5QuRiFdBjkmnjPxCtdmqZ8mUKs1MDOdqzAUDaoqEZSAy",
+	"N/aEe4qBE/nSnfJ7nzAcpuAWX9PTQVHatsQEwZfOn4EMHYnsH5ILlkJML5orFiXXfKJLM+9tAVE9SIGm",
+	"Xnc/R28VRDGMaaZZa7hBn9hbxUhDMztnnP4C/6P7JYbDXPsukbkwEJdELRuUyVURq9D/hyadGJ7iYjIk",
+	"RuUs7hZHZlhj0FxHwhthkLePpJki5dOJYi7KG74EJ5BdeW0qmmkZCQzbjtNfEGL+C4vDAmKLSfgK7Zvu",
+	"Iav6y/HYEtoxzBKJuWJAy2bKljBdMmWJ5XOd+HAwiK0oR+2Ozaw20sV4dBwCFuJH5iJlN+T//h9SB8dU",
+	"MByJeEZvOvshSRjPOiuAkr3qq91uDKFRGBZSOU8FEfGVpWPINqy2eMZiHTVm+wHQHwk7IYRWuXHnVpLg",
+	"mig2znWx7tBuHlzlxikY8wph/RqsIbQx+li5UExch9NsnB3OwhGSjfizZ3It7LwIQBqsByCFQXW4dZAG",
+	"PcvwU4KzAUY8dCEZsUwuVo9Bf9cZLcAt0W52d+WYWFVh6VBhZTW/TWEt4L59vfvNs68c0HUYKifHBaBh",
+	"WP2GhW6dqiFh5F0+GzFlF+ocuG6fUYJCNqft5FJUUbHzvP6gbEZy6RpD+toNtS0bu2MUaHVlNMvQ9gw4",
+	"OPZhn+50yjHEgpY5H2713li1v2b1DAOcqgkMT7pPdMMaW82o1aiKT2VEaO3gFLOWodty9A+WmIqJ7GJK",
+	"D46eNSSUFEGcU3bj8xj81riL7JiIPMtILgzPCBfcyo9WXO6TM0PG0mpiNduIXZl9A8VEjImcW4VU2Rn/",
+	"56dB7wXtjT//+uzw9g8QIUfT9yJb+kfXcOqX0EhOL31stCUpTz/3gXiN3laX0AJnhQYrbsE6//WiSiXa",
+	"3sksn5toSGUNMZkso4Zfu5hjt0FWofT+BbuGMoZyDw7g3r1DZKtU56BHwJporPAZ1lddiG/rd40TskAt",
+	"CYHBTfMZFXAo1vCxjj2QlD/vDLcHpAn2n3jG3jXGAa8xg4+XP/X+FKKWLCSJ96wEE0VxSN59fGMFsMQl",
+	"kNU5RrkptdyvLYykFti5TWas433uwiRrjpriyyaCq8RCb0ZpJeq5GLAJq/Ug0buBb7yFcJ2RY8oPJCNY",
+	"9ba/lXRxrCYI35bE2Uq1O1Bi+zm+DzG+Xwim3rVGpYOt6AnaeuwuODY3Y1RosmoKkgtRaiV1OgSDWwOH",
+	"W1vvOZ0wlBQaUpOIYHwyHckcUi/ndMLQgG5B8ok1yilIaFluma/CQc8rpLt+Gp8fEJePISScuc4oUcu5",
+	"eaLRTXLsUsGMygV4yrs1xl45ApsOXxgsFDesZPWNAc13IGjBFrtGNlscyGzXk7tCYvbFEGZroq3zwpjT",
+	"tJelqYckMmV98oZrowstsGI/00zZ21T7LBirKkmVMjUkLz+cnlyehi5AIiSvTt+c2s9v3r/8HyF5c3Zx",
+	"GZKTV2/P3oXkw+nJK9RU/EnCl4MwwLeDMMDXgzCw79s/ZxeXQRjACEEY2CEa789ypQ2C73l9ofrYrsIZ",
+	"THRIijBBq8ZnGZ1rBloarLB04c9AnKmdqqYVeBC5YTO9lQbKDbotVkWVokvwk7EJ14apVy5CuSV3FEzq",
+	"yj3L0mNiVd/REjkBJFDXWcHB4OBZb3DUOxhcHjwdDo6GT/f7R4fPjp7t/716dFJqWM9wl+6yRV4rYtbv",
+	"dkxcGsuXeX37dkOZXpeVG4ZrOhdr+QLfFuR1eCy/Xr+WMGP3S+q2f8cAfqCW2zCw0uAXf8VvercQh27D",
+	"oCI47zTlWeX52zDIioikrW+64CXL/OwVtxOk5V1pL+ZCvdkYZlfThfA1TDjbaXkAoFdqd5nHPromB5Q5",
+	"buWm1NZdR3yBx7BGAg6QYuWf2yipzGm4g9XxLTM0pYZW9QyUI7CMAgAaE0f+kPtsytCutB+JQlwBHzje",
+	"HBUfUgekhDF4IOruB90NI7GYUgM3eVziJSaaLvXQ15NwXhxgznwiJJonNVrN1opGWMaNFlTLvXqQXAsx",
+	"+Ri5XowGP1gBH2131zTLmXaeO1zdlGrSiSs75GyWuEsxQXxGIq7YM3GPYhCNusfwGWjA/VzZ19jZUC3P",
+	"RhAc0yYnguTiSlipDpMJuCZg+2uy9/1bMouVfEqkieM6/XoXItLaE006RlGhx5ZODaFjw9SCqlSjkhef",
+	"n1y+fI3FK+4hPf+2mdImdrFFyEBUWgU+8dHJ/woxY+ekZa35RGDIRwngsd1x1BcwqnJFWd/RdFLAXuRq",
+	"7wR2/bSs4RlTa5xpC+JFNcA7YomEnCKVs7J6wZgrbZyVs/So99uhGUmZMSoKcMrg4WZIzHrc7rHDmoXK",
+	"HZb3F5fE2Z1+9UR8u2cfd4xuLxfw6Q6QnTfq6D6Xdye5GgWqBpFasBuzXTErNGCogtFYfekSfEaiMKnD",
+	"YyEZVNVgizwhCUDcD5p037li13cBZ1XetThxi3KDeYBbhYPdZN76Yn/Ca9NIRwDHxFX/gYgUbehy02Vl",
+	"72B7P+90CZPKHVyS4JTqMBJQAgYc3GNmkilLHRX+5fQyJgkVhVt+RJOrYx/sg6Ohe6/mOCuT9CylTuWi",
+	"XCDh5scd+30J5C2nITd3PAun4BlbKG6sIIAEtI36Swk0EvekflIQfyTuRf2kRvwoaP6g/n9HdbRFB226",
+	"Meqxtmt3Ms3N9EuL7f6E/PXny2OSZNwCRowlBhC4IT5azuk/c0ZQRGr0AFVs8qWA9kZOJmCE3NFptNHl",
+	"trMHZM2OH1adIhUkNKEQw5guCtAa3GKlgEqm0jIH8EKvB8P2144kmMa/TFnWIhIXfqyy+BGxT9/D2d4W",
+	"VVDJExcpu2E4AejlXCRZrvm1rydD4k8gtoYQVfE5JlxEguqEiRQqOaqUFVmBnz4NQnL4OSSfnofk+efP",
+	"8bGLqQf5CiL2uXbW5MIc+2kQHn4OPz0Pn3+uWmCLfzavcEZvzvDJA0BG+WFVilz9vMIZ2+y0PiQBZXdE",
+	"GlVQYbDfphKtke2OQQ+NB0SxhNnZvrRt5mu5wBjflGvDRWJWtnaVUrcH30BkyJdNxFMAjVNBjAzprAS/",
+	"dLdFobRFTdTmX8dAQddh9SzVd7TxVGvW4P2+r03YwoXm+51u15pfYIWTbavcAc9tcvFW4FoFqw0R97I3",
+	"YpaGnXmD9ITRh1rCFzVg4mHVVkY0M7pFbKm6xnf1x30PG7nJV481Yx6sZsMp+KFlN+H2WyvZkYj95jvL",
+	"S/24bFc48DyBM7GucOyibX9HB281GDtbFl5We0nlStlFQ5Rm1SnRwRAMLMY6siqffQTDEdbFy2aq+frK",
+	"aJ1IInFnKiGrRBKJ3amEdOBHSjxpdH/Qzd3oZhuzr2OijT2J1uC3Z4ckY8YwpUOS8gk3OiRxPw5J/AUT",
+	"fXvxMURDxJmccGF/yCDuy/7HbgwTKT7nIYqbHSkzeuODcZ4drsbmVANHT3p/p71fBr0X/S+9z//9D01S",
+	"7c9TSWf8MaWxfGOh0MKRZB9ZiX+yqHGeB1RSt3iMdhPE1vfRaruu7M6FXYNTBxlVTJ3kmFaPn37yWsVf",
+	"f74M1oUwDK+DAr/Omg/0uIfbi9YrwBIjdjst6SZUsx4XmgnNDb9mRW1pMObDpOU2TY2ZY9INF2PZUAOZ",
+	"JlOG7l2iZzTLICy8h4aviiOUplb610ZBXXYUz33YG3CyiaJgZ5iyWSWySR+7ZzqQolg4nq+55kZaKveS",
+	"RCTqU1CMGOam62ZDY5wOvdPFTBkvHTZcOP06jISdKpULAY95X4liOp8Bl4ZM7iL+qB+JSPzHf5B6kl8k",
+	"Lpi9xE9coiJ8OSR/BuwSrIOPPRWwED5xjHXLdkbiZ5eu5R+lReaYyoX2HRjqgYUWSVJXcwN1JKhipC6A",
+	"Q4Zt3BAfE/eJJzQzpbDZPqlnlJtI+Bp/nRFN4fRQkytW5DaGPrMxhMB9uHxSBjlh3TLUAKz7+3FI2DUT",
+	"dldVdRkU7EAuN3fEijI6Dvnn1ZWd0mRKLCPBdMuyol8lYA78iAyTYOObngYq7pUPWFSftCRaYtIOmViV",
+	"BWA+hpzMWrkfWKR7OBKVp5/GHub3EJ4G2RwsudIYf4GmhTHlGeavseSKUKEXTOlhdQq7hg5M3g0r64oE",
+	"frkHM3VD9ENCVIUzIjUUuXElnkMM/tBTPsdhYACsyteJDw/gYy1N0ScyxYf7T/HPEVSKjnwQtH2MM19p",
+	"UPHEDAklf714/64xFzMS8eZszNhOuX8Ul01DusdoaatLS85TVGZYHcM5qTmwSKeM6QiLWJCQ9Pv9Lgyx",
+	"SYzySV+IwFLcRmspyE2aWa4GUtNiiqZTJ2GhUuxlumoDlGo2rKbQjAAN+5EoPbcdD+tws/+26wkNQv3t",
+	"uQBhE2p32dntNgxJ/Gvk7KNRMCQRhOlHQUgibyzFr/v9fhTcxjUQI+FgXNRyA/rkvWBQ+WSOTM/TjK8y",
+	"oyXJqJow0pHXTEXCLHjCSDWD/vXpyavTD18uzv5+GneR51RZlZFzDdvpvIAze7rsnj/dLxgp5Or2DLtx",
+	"tFp0AIGmBRldQviIZtn4mORzjIaiJoyEhUnzX1hawDthhlTGtoMACTNxzTI5Z31yysFVs6BLF+oE95Fn",
+	"pTHxNVX9jvjjwdNiW/wjJKFKwZkRJP5bzz3ZO0tjBw8mSPK0gpEnOhKZnJCMW01zLBWizOPdjmh1T7Jg",
+	"WdbDuil2AGTgKOUi4UbCXpzYgwM4Yx2ATquE2fvSH8bAzK/Y3BxHoiDq6sbN6BWU7ijw8IbPuNGReO0w",
+	"jRmqYFEFXFsQHFk4krg8e3v6/uMl3kg+DKjj8jgj4Ss10OL+7pIZXRJDr6BIVSbFBCzbjv27mg5WvDde",
+	"AHQNBMhMXrs8PgfC2as3pxUAPrA5NmRx+fz24rNiFfDjSHhREA77nCnPGxwDDlFVA9bOUlfwAaPY4kqR",
+	"D6vyQRE9lzBQy6+3qPU59qup9SjFYIU9oAZfZY9rKLSHBQccRxyWucALqUDY8bUcsAgJaHlW9HduJFcR",
+	"/u3ZpUsxQkFRD/f25JwJl90k1WTPvaT37LNWceYGFAknN56cnwVhAEcOdZj+oD8AL96cCTrnwTB42h/0",
+	"n4KOZKYgJe+BoLenKyHLk6b02MuC8noLnjIv4viy+Oty0hNdFZGsWFxIEWdpMAz+wkwRJ71SKPlgMPhK",
+	"9cOb1oS/Q52Ew8F+23gFgHu1ghnw0tPtL5UlGAEK169g21u+xEEY6Hw2o2oJeXBWLqzJmRaBhtrN+xTA",
+	"dlodqUEOszoO5A6AjbGxLQzmd3jfBo4ORTZFgwVubU/B0lfbVd+mYNm+2Eong9Uq8810sRlnF2UxhMNd",
+	"nq9U5f52FHC4v8MbqxXX4L2jXcBrqPbxULL7OE9B7ZMz9iCyy01T6x+jXZK1G/oYMpMtC/UGgQZiy82j",
+	"kFpufhDab4jQPmCvtxoHujOh3YbBXiqT9uvshFhptWevGAq1TF5fvn1T6bVYFFuQwiiaGAg+xdpKrmpU",
+	"JEAKxriiqYTkKVBFTFkGZ6UYtJX1ivehS1CEZhErPuQCBYO1W/KVXcfWGxJq6kzNLKtfjTtVJYW1+647",
+	"DZX5GmparzQTczve0yohT4QU7El87BpETdgTzMXETpCuLZv2RgcrIDrrkU++n1I9ZTosXjDLzH6MrXQ2",
+	"jAmf0Qlzdq6xFCAyjzI5GsZW3rpiykVC7N6V6PaeNOvQEgw/fa5S8Mn5WYWSXLciT78zZmjwGQgUNM1W",
+	"CgWLhivTpxgaKQyfoWIrylSTNZJ5w7WBACkd1NvWfWpeWvkI+P2C23D7c85hevv5a0puRfhzY40naL4m",
+	"x84Q2f9ts+EHcUS7oXAfar+rnpjcF63cEBJG7a0rtdmQUV1PCtmcm0SK1CRQy8EcoOlS98nHwhJc2IEF",
+	"u9kSHO+ejJt4H0ZSYPT6fS74ahufNTrdYduLovQ/LvjHvOARrZW6sG6DdyVql2VcstAKPSGRZ6wp9OxE",
+	"uLlcBYtqzXV7ca+X2+yTd9KQxZRnrFITvk6kr2C2kkgfJEV+G4oZHG5/o6gxb1842GGKMmT4QcSB6CT0",
+	"zlThcuVvwxZ5z29+n5zVa+1TA/75Tbyp0XaxYccf7/rb2EOg/1smmofbOGiRwzZz2bh3IAcoPHB7d/mn",
+	"bAVqZZsWIwmEuoMno08uvKuvmqhrJHrBJ/y6lrtg5GqVkjYbyoMuve/eenJnDvavuCS/JdusWmegLecD",
+	"jo4r3tFmrKkS/5+lma4EXOkdrDYPI+7v217zg7Rb7EGPQtNNMuNe5bpulB0ujGJ0hnwcKxeSC0SLJjHE",
+	"r8Sk41sGD4nmYpIVXYMjgX0Pii7CKx1fWpu9dNHC0dDnRpNOXGu5HofYgaLecSKMROybn/snKk+vdajo",
+	"9slJsR7oqZ8Lbpz30dVNh+XHVmxyJSd8TwG7nRgK0WLFQm3MYfqu97JvWbL1Qd9dfqdHy+74Oz1e7/jf",
+	"ZvrYolI6BNyGwcHg2S4Ht9aU6DYMnu7IIKoN3367vOtgBxSst3SBV3fAXlNrlQcrKD6Uja6Wu66wI//N",
+	"VvF02thF6ERjyDAqqtIV3x3JtMHl9prR9MfZqpwtaMx0v/PlX33AGdulVwFGDBWN3TpCYlSNFOT16cmr",
+	"br9y/FaKFpc971pfO2x6rdLwzTX5KVTgJTNtY+HxXDO8rjcyah3gWbPVsWg9BBHC5elsGucr9QqqMIFV",
+	"S0GlLWPjwmr84HXZ7etROMIDFdZGQy/4V6t22RJYDGfB7nqCWWLok6qED/FUWADfRz9xDDvy1d7tUL5m",
+	"dw98NfhLYUY7drHAkZjRpQ9IsvKFWPos10QKlxKQLV2NfatD9LCW/s9ggPODWKB9SwKMOtELNGHHB4OB",
+	"czt5eGF1ZYsVMFm7iGWMIT2AKFmoe7TW2cBihRo54wnNsqUrPYNjrHY6IC8h7HRIIPozxNhU0gGbQBf6",
+	"edqPaEOERhG+300lp7/rPDtQi0CqWT0i9NhHNRUR2usNduyuuNXNJO6tqPTYseif0mtG5JyJbpOc5tKz",
+	"69fJndU0bPNwLx2t3hMcuPguostKj40fGt49lLTDgxfbH19pe/Vws0XhMnJp4Eh1YYXBzKGeJ+7SHfip",
+	"9xK0WDGcVrmdLWo5Y3WWeOnq5/sTOFfSyERmoMqdv7+4jBvYQeX8dx17iMQqf7C3ob2Od2YKVsUDrkAx",
+	"UhWnt0f7gw8PZhhJIbO0XKbyNeFCV/+Lkhm/MbliTUzBoeoHV/jBFb4NV6hGAD0eQ9hoArInE7MtH1/6",
+	"OnG+Q8dZitxGb36x59Fl8DQEc8jk6rt2Lj4sMkImV/fwFUI57WZCwAJ9X40UvBcSwslcQnBBB5Aph4RA",
+	"oOvfOjl8BPB+EESrQAH4eWSSQLa29yuWUdkYY4Dua5cXvhpPQGIcIcYEGe67VUI0AkNFy1WYMVhR5rje",
+	"Vs1lTVec17kwMk+mLO2TE5+2Ab17XRZYWc/V9+mt9OCsijWhT5dAuQnTlpFlroozpAMAdRu0nMGhlWqE",
+	"MzesIQCfeRGTDib2jBjk5fkbGvtaRkLIxRDUFugKVqsM1Ki1nIykMnj5fLchGIMXOxnAxhnHxPYHnSJA",
+	"aGPRLeBRY8UY7I+e04Td4Q5e7xDwuS1eA4RsyJZ0qZa7nibsnWqldxoJlyUE2cbY8ZZwYZhSOeQiuoGw",
+	"M5/0NQpcZTA7Rt3a0IHUPJNrn0TqQtten568wjIjF0/dV2+4Nuf2wIEwvnrMSNMpIx0GiW/DlexaD0nG",
+	"agp+teJ4d8cTCpmch6BotJzQoVMIXNvYsDycYSToSOKXkO00k9cuOjVjVOTzbovjp1by7SvGy9TmaQmb",
+	"KaprAWl9v/EzJ/qKLKY8mXpibqmht1bC7MGH+QFSU7jT46+wltmtnWxvymhmpr+0em7BIugC+OBUKQmZ",
+	"75Anz68xndCu39VdXHOtwOgPvFMeMbL8Db9mwg7bGE8+Y0bxDTkPvhm7PbRlRj+gAE5NCF2mRcKZDkmZ",
+	"tpmGhCaGXxemUx0WiZJkLmXWd1ynKMftKArTJ8Z8kmNDaPweKivNoPmg8PmbjslzBYkCnSJ7+fTyw9nL",
+	"iy8nr159iLuEC20YbXQwv3VL3y1NAtKZ75gn4WbwbSLPlZwxM2W5JpAWzW7mUjuXCNQY6X+zU99CKxUI",
+	"ZwV2GqjG5Yb2Pbdtv47pjJFUJvnMNXuOi3eXdJbFYMa/ZtBu3EjI6m6MnHw/Z+Lk/Mz+/tD7YLUOTCPT",
+	"d/MVoPcfGdGX1TwhKPXplrYB2RZhrcg+vaGJccJIge/KuYL6IFDxpQgIAXVRm034/q+Tt2/uhm8P5B2z",
+	"ib49vt3SGvANTpbt94PjWwVX8/Kdb08MrWBSrlhipFpaxuaD3o4jgSnlrjrGwpV0geINZTWKZrsqwPbA",
+	"2+VoF1Gk2rb+cTfjAxSOaL2SIMZ1lxQnLDym1tKcfOJ/c5rTRxj+d53lVBSf3Jjk5GKFv/Mcp9xtpyck",
+	"/LxDUnGjsc2Xp9OEYgWhouAI5LMXZfd8TYlC3+qAKxz7rWPOe7dP4lxlrpbkG4k7HcNARX8dX/SAmikU",
+	"1KBXdoCicgWWqHmxIdMJCojew7NSqTr7Hec53dUC8vtNjAJKuvMxKNjtHlYe3CjLYUUtKa96+dzyF8yA",
+	"wdd/9SR7G7vyNwwLNfqShiHqlpHgRhPI61MyN1DCyQooekiExBkSKjDigBtnl6nFaxwOwIUJnktYRUyM",
+	"lKH3ZlKxxGHAnFO0noQqXK5elz+lPqmi2ycvfY19+9KMUSs7yUgkNMtQci8BnjADZaYY9eE+G1SMvzC4",
+	"bt7RGUtPEcMrh+13Uz2kqFoKxTVJFODGRsE60W3griZXwhuUXaU9Ry2YLIqecpml7ldt6FKj8Lp+myNG",
+	"ocPCvSQifPO+7OhhAlG91OSnz7crEpJFkKswWC1kYJ+uSElYlfArnFpfm/Tf/dBCQ/Hv58zCtt7pyJ7e",
+	"uD5v7oopC2p5SQg2ECm1VjgZJoaaoZFAzaZ4xW6H8dYBJJPQG0ngOyvMN21NuR13FHfwxdsHcolvJOf8",
+	"a7Jzdo/Z8DbBR1YLL/hEEL6N3cncfB1+hyWYfzA8wPD3xPFkbu4opVzLK+ePRynEsSZIpiBnxldNhVqG",
+	"zqeG4ktIcpEx7ToBuNIYU6o9EbTwNI/xuzM1+aMQ1W9BHdtdrrOktYtgVy3h/8i8rigs/4PbnZdV/78T",
+	"fuc3925CHpTRczmbwPF8wzPkYFjvdyEVVN6mhkiRMNKBRzUU9o1ErVi672MA/ctSlnaPK9wUN5SmrJgC",
+	"1bwIi5hDnVyQF2OZpXEpNXpKA6ESmlxBJixdKf+KdAiiJH5BzFRJYzLm6L2w1JclX0mt4mskRmwsFcPq",
+	"3z5npIADFl/rhz3K0wmW4M81+Mkb7XUgR9co7o783r+LI/3g+9+DBLz5vsCdJlL4eniVNiWtV0fJ+TdW",
+	"NnL27akk2vAss8O7cCjts+x8YGkHjNDdPrnEEy/HVqnzv8I4lkWscogQuP9EykY+jGGPhf36RwDeY1VB",
+	"upcluK0Ekksc9SwV9hqrtmNYX3nlW74tpOhBsU1CNVDCGPLWxFIKBrUrXT8EbFZpaSys9GU4tqIFiAde",
+	"iqiN0ipDhL7pRllA0Xm9PafvQPKbq3i9YCPy8YzoqVxoEgVnrneGHT0KiBTulpEiW3Y3CBDBV3bwtcaj",
+	"aaZ+X4Wn20jyXqFfZee+9lpLlR5dM7rEKM2Rd+HlrpND2lJG6SEetR9FlH4LlWYetyqSc9FioaL7OJqb",
+	"UgnvTaG5eRB9/qiD9PumzrKw0cPIskla3EN9bpPQeCrSsug69nHyofaaqaH7yRnNtM6Zjzmf2at9TFUY",
+	"CdQJQaty0uTIldO2elo+mZJGVdKHVWHPLuGUSLTTcaw1i0FZRf8XjyK5EGFdhQUvI4ZZgJIIEZoQDmfB",
+	"RWuCYAtolEI2iEDY4qMiAx2TmqwD3o8NYosVfSC+/mkMMkyb/caJMX1yCQtm4zFLTKGHS1Fr5It5DPgG",
+	"gmB3CXR794SLaGYo7jv9NhJFJNtK45eX9s+Xy8s3MensE4gEdjTcbQ5Ru5ZXINejtvA7ke6/php3aunA",
+	"qliV+8SdH72uyT1QKrJHe1E0dGyU6n8Co9xapeaw2tzUqoB5lmH0UrUVHfF968rXpWANRSldV8mvKCa7",
+	"GVoEZRdR8E0d/JWA04p9iKdMGG6Wq1Fj6y0KbrfRVfgrkBYcZKSOtpY7rukQWHKRRxZxwR3o5OOKLmbU",
+	"QESahPQsJaWBAjrYU2gPxGwH5HpvaeDfVW8wkIHrTQTkfBuuvvUR/MKJM+B1aj0jdbfyPt5k6wNc1PvY",
+	"FDfDGrqrsAB6G8aCZEpfHDAkmVNO7ZiZBONfZRSXELo+zMta8Rp4G8oVVbpY1mr9YEXAcuCkqNW2OjLm",
+	"k4Q+HN8tthLM7K6iymAQSnv7+fb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

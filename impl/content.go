@@ -113,7 +113,10 @@ type chunkForm struct {
 	dzuuid     string
 	index      int
 	total      int
-	totalSize  int64 // dztotalfilesize, -1 if absent
+	totalName  string // the field that gave total: dztotalchunks or Dropzone's dztotalchunkcount
+	totalSize  int64  // dztotalfilesize, -1 if absent
+	declSize   int64  // dzchunksize, -1 if absent
+	offset     int64  // dzchunkbyteoffset, -1 if absent
 	haveUUID   bool
 	haveIndex  bool
 	haveTotal  bool
@@ -158,7 +161,7 @@ func (h *Content) discard(ctx context.Context, f *chunkForm) {
 // the `upload` part straight to a chunk file. Fields that precede the file
 // are checked before any byte of it is stored.
 func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader) (*chunkForm, error) {
-	f := &chunkForm{totalSize: -1}
+	f := &chunkForm{totalSize: -1, declSize: -1, offset: -1}
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -175,7 +178,13 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			if err := h.checkFields(f, false); err != nil {
 				return f, err
 			}
-			if err := h.readUpload(ctx, shareID, f, p); err != nil {
+			// The fields read so far may fix the part's length: checked as
+			// it streams, so a wrong chunk is refused before it is kept.
+			var body io.Reader = p
+			if want, max, why := f.partLen(); want >= 0 || max >= 0 {
+				body = &sizedPart{r: p, want: want, max: max, why: why}
+			}
+			if err := h.readUpload(ctx, shareID, f, body); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {
 					return f, domain.Wrap(domain.Invalid, err, "the upload was interrupted")
 				}
@@ -201,6 +210,10 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 	if !f.haveUpload {
 		return f, domain.Errorf(domain.Invalid, "missing the \"upload\" file part")
 	}
+	// Fields that came after the file part are checked against it now.
+	if err := checkPartLen(f.chunkSize, f); err != nil {
+		return f, err
+	}
 	if f.totalSize >= 0 && h.limits.MaxFileSize > 0 && f.totalSize > h.limits.MaxFileSize {
 		return f, domain.Errorf(domain.TooLarge, "dztotalfilesize exceeds the %d-byte file size limit", h.limits.MaxFileSize)
 	}
@@ -222,8 +235,9 @@ func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, 
 	return err
 }
 
-// set records one form field; Dropzone's extra fields are checked when
-// present, unknown fields ignored.
+// set records one form field. Dropzone's extra fields are checked (see
+// checkFields); a field Sachet does not know is refused, so a typo never
+// passes silently.
 func (f *chunkForm) set(name, v string) error {
 	switch name {
 	case "dzuuid":
@@ -237,22 +251,39 @@ func (f *chunkForm) set(name, v string) error {
 			return err
 		}
 		f.index, f.haveIndex = int(n), true
-	case "dztotalchunks":
+	case "dztotalchunks", "dztotalchunkcount":
+		// A stock Dropzone.js names the total dztotalchunkcount: the same
+		// field. Given both ways, they must agree.
 		n, err := formInt(name, v, 1)
 		if err != nil {
 			return err
 		}
-		f.total, f.haveTotal = int(n), true
+		if f.haveTotal && f.totalName != name && int(n) != f.total {
+			return domain.Errorf(domain.Invalid, "%s %d and %s %d disagree", f.totalName, f.total, name, n)
+		}
+		f.total, f.haveTotal, f.totalName = int(n), true, name
 	case "dztotalfilesize":
 		n, err := formInt(name, v, 0)
 		if err != nil {
 			return err
 		}
 		f.totalSize = n
-	case "dzchunksize", "dzchunkbyteoffset":
-		if _, err := formInt(name, v, 0); err != nil {
+	case "dzchunksize":
+		n, err := formInt(name, v, 1)
+		if err != nil {
 			return err
 		}
+		f.declSize = n
+	case "dzchunkbyteoffset":
+		n, err := formInt(name, v, 0)
+		if err != nil {
+			return err
+		}
+		f.offset = n
+	case "":
+		return domain.Errorf(domain.Invalid, "a form part has no name: only dzuuid, dzchunkindex, dztotalchunks (or dztotalchunkcount), dzchunksize, dztotalfilesize, dzchunkbyteoffset and upload are accepted")
+	default:
+		return domain.Errorf(domain.Invalid, "unknown form field %q: only dzuuid, dzchunkindex, dztotalchunks (or dztotalchunkcount), dzchunksize, dztotalfilesize, dzchunkbyteoffset and upload are accepted", name)
 	}
 	return nil
 }
@@ -275,20 +306,119 @@ func (h *Content) checkFields(f *chunkForm, all bool) error {
 		for _, m := range []struct {
 			ok   bool
 			name string
-		}{{f.haveUUID, "dzuuid"}, {f.haveIndex, "dzchunkindex"}, {f.haveTotal, "dztotalchunks"}} {
+		}{{f.haveUUID, `"dzuuid"`}, {f.haveIndex, `"dzchunkindex"`}, {f.haveTotal, `"dztotalchunks" (or "dztotalchunkcount")`}} {
 			if !m.ok {
-				return domain.Errorf(domain.Invalid, "missing form field %q", m.name)
+				return domain.Errorf(domain.Invalid, "missing form field %s", m.name)
 			}
 		}
 	}
 	if f.haveTotal && h.limits.MaxChunks > 0 && f.total > h.limits.MaxChunks {
-		return domain.Errorf(domain.TooLarge, "dztotalchunks exceeds the limit of %d chunks", h.limits.MaxChunks)
+		return domain.Errorf(domain.TooLarge, "%s exceeds the limit of %d chunks", f.totalName, h.limits.MaxChunks)
 	}
 	if f.haveIndex && f.haveTotal && f.index >= f.total {
-		return domain.Errorf(domain.Invalid, "dzchunkindex %d is outside [0, %d)", f.index, f.total)
+		return domain.Errorf(domain.Invalid, "dzchunkindex %d is outside [0, %d) (%s)", f.index, f.total, f.totalName)
 	}
 	if f.totalSize >= 0 && h.limits.MaxFileSize > 0 && f.totalSize > h.limits.MaxFileSize {
 		return domain.Errorf(domain.TooLarge, "dztotalfilesize exceeds the %d-byte file size limit", h.limits.MaxFileSize)
 	}
+	return f.checkGeometry()
+}
+
+// checkGeometry checks Dropzone's size fields, when present, against each
+// other and the chunk's place: the offset is index × chunk size, the chunk
+// count is what the file and chunk sizes make, and the offset lies within
+// the file.
+func (f *chunkForm) checkGeometry() error {
+	if f.declSize > 0 && f.offset >= 0 && f.haveIndex && f.offset != int64(f.index)*f.declSize {
+		return domain.Errorf(domain.Invalid, "dzchunkbyteoffset %d is not dzchunkindex × dzchunksize (%d × %d)", f.offset, f.index, f.declSize)
+	}
+	if f.declSize > 0 && f.totalSize >= 0 && f.haveTotal {
+		if want := max(1, ceilDiv(f.totalSize, f.declSize)); int64(f.total) != want {
+			return domain.Errorf(domain.Invalid, "%s %d does not match dztotalfilesize %d in chunks of dzchunksize %d (%d chunks)", f.totalName, f.total, f.totalSize, f.declSize, want)
+		}
+	}
+	if f.offset >= 0 && f.totalSize >= 0 && f.offset > f.totalSize {
+		return domain.Errorf(domain.Invalid, "dzchunkbyteoffset %d is past dztotalfilesize %d", f.offset, f.totalSize)
+	}
 	return nil
+}
+
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+// partLen is what the fields say of the `upload` part's length: exactly
+// want bytes, or at most max (-1: unknown), and which fields say so.
+// A chunk other than the last is dzchunksize bytes; the last is the rest
+// of dztotalfilesize.
+func (f *chunkForm) partLen() (want, max int64, why string) {
+	last := f.haveIndex && f.haveTotal && f.index == f.total-1
+	notLast := f.haveIndex && f.haveTotal && f.index < f.total-1
+	start := f.offset
+	if f.declSize > 0 && f.haveIndex {
+		start = int64(f.index) * f.declSize
+	}
+	switch {
+	case notLast && f.declSize > 0:
+		return f.declSize, -1, "dzchunksize"
+	case last && start >= 0 && f.totalSize >= 0:
+		return f.totalSize - start, -1, "dztotalfilesize less the chunk's offset"
+	case f.declSize > 0:
+		return -1, f.declSize, "dzchunksize"
+	case start >= 0 && f.totalSize >= 0:
+		return -1, f.totalSize - start, "dztotalfilesize less dzchunkbyteoffset"
+	}
+	return -1, -1, ""
+}
+
+// checkPartLen checks a stored part's length n against the fields.
+func checkPartLen(n int64, f *chunkForm) error {
+	want, max, why := f.partLen()
+	if want >= 0 && n != want || max >= 0 && n > max {
+		if want < 0 {
+			want = max
+		}
+		return partLenError(n, want, max >= 0, why)
+	}
+	return nil
+}
+
+func partLenError(n, want int64, atMost bool, why string) error {
+	if atMost {
+		return domain.Errorf(domain.Invalid, "the upload part has more than the %d bytes %s allows", want, why)
+	}
+	return domain.Errorf(domain.Invalid, "the upload part has %d bytes; %s says %d", n, why, want)
+}
+
+// sizedPart streams the `upload` part while checking its length against
+// the fields that came before it: more bytes than allowed fail as soon as
+// they arrive, too few at the end. Either is an Invalid error, which the
+// chunk store passes on after dropping what it had written.
+type sizedPart struct {
+	r    io.Reader
+	n    int64  // bytes read so far
+	want int64  // exact length, or -1
+	max  int64  // most bytes, or -1
+	why  string // the fields that say so
+}
+
+func (p *sizedPart) Read(b []byte) (int, error) {
+	limit := p.max
+	if p.want >= 0 {
+		limit = p.want
+	}
+	// One byte beyond the limit is enough to know it is exceeded.
+	if limit >= 0 && int64(len(b)) > limit-p.n+1 {
+		b = b[:limit-p.n+1]
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if limit >= 0 && p.n > limit {
+		if p.want >= 0 {
+			return 0, domain.Errorf(domain.Invalid, "the upload part is longer than the %d bytes %s says", p.want, p.why)
+		}
+		return 0, partLenError(p.n, p.max, true, p.why)
+	}
+	if err == io.EOF && p.want >= 0 && p.n != p.want {
+		return n, partLenError(p.n, p.want, false, p.why)
+	}
+	return n, err
 }

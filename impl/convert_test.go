@@ -66,14 +66,35 @@ func TestCanonicalShareID(t *testing.T) {
 
 func TestContentDisposition(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"ASCII", "report.pdf", `inline; filename="report.pdf"`},
-		{"Quote", `a "b".txt`, `inline; filename="a \"b\".txt"`},
+		// An RFC 9110 token goes bare, exactly as the reference server sends it.
+		{"TokenBare", "notes.txt", `inline; filename=notes.txt`},
+		{"TokenAllTchars", "a!#$%&'*+-.^_`|~9Z", "inline; filename=a!#$%&'*+-.^_`|~9Z"},
+		{"SpaceQuoted", "my notes.txt", `inline; filename="my notes.txt"`},
+		{"SeparatorsQuoted", "a;b,c=d(e)[f]{g}@h:i?j.txt", `inline; filename="a;b,c=d(e)[f]{g}@h:i?j.txt"`},
+		{"QuoteEscaped", `a "b".txt`, `inline; filename="a \"b\".txt"`},
+		{"BackslashEscaped", `a\b.txt`, `inline; filename="a\\b.txt"`},
 		{"NonASCII", "naïve.txt", `inline; filename="na_ve.txt"; filename*=UTF-8''na%C3%AFve.txt`},
+		{"NonASCIIWithSpace", "日本 語.txt", `inline; filename="__ _.txt"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%20%E8%AA%9E.txt`},
+		// Control characters never reach the header.
+		{"ControlsDropped", "a\x00b\tc\r\nd\x7fe\u0085f.txt", `inline; filename=abcdef.txt`},
+		{"HeaderInjection", "x.txt\r\nSet-Cookie: a=b", `inline; filename="x.txtSet-Cookie: a=b"`},
+		// Nor do bidirectional controls, which make "txt.exe" read "exe.txt".
+		{"RLOverrideDropped", "invoice\u202Etxt.exe", `inline; filename=invoicetxt.exe`},
+		{"EveryBidiControlDropped", "a\u202Ab\u202Bc\u202Cd\u202De\u202Ef\u2066g\u2067h\u2068i\u2069j\u200Ek\u200Fl\u061Cm", `inline; filename=abcdefghijklm`},
+		{"BidiInNonASCII", "é\u202E.txt", `inline; filename="_.txt"; filename*=UTF-8''%C3%A9.txt`},
+		{"OnlyControlsFallsBack", "\u202E\x01", `inline; filename=download`},
+		{"InvalidUTF8", "a\xffb.txt", `inline; filename="a_b.txt"; filename*=UTF-8''a%EF%BF%BDb.txt`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := contentDisposition(tt.in); got != tt.want {
-				t.Errorf("got %s, want %s", got, tt.want)
+			got := contentDisposition(tt.in)
+			if got != tt.want {
+				t.Errorf("contentDisposition(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+			for _, r := range got {
+				if r < 0x20 || r >= 0x7f {
+					t.Errorf("header value %q has %U", got, r)
+				}
 			}
 		})
 	}

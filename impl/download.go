@@ -250,6 +250,7 @@ func (w *errorBodyWriter) WriteHeader(code int) {
 	}{"fail", downloadErrorMessage(code)})
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff") // as on every JSON answer
 	w.ResponseWriter.WriteHeader(code)
 	if !w.head {
 		_, _ = w.ResponseWriter.Write(body)
@@ -296,9 +297,19 @@ func contentType(name string) string {
 	return "application/octet-stream"
 }
 
-// contentDisposition follows RFC 6266: a quoted ASCII filename, plus an
-// RFC 5987 filename* when the name is not plain ASCII.
+// contentDisposition is `inline; filename=<name>` (RFC 6266). The name is
+// bare when it is an RFC 9110 token, exactly as the reference server sends
+// it (`inline; filename=notes.txt`: some clients match that literally), and
+// a quoted-string otherwise, with non-ASCII characters replaced by '_'; a
+// non-ASCII name adds the exact name as an RFC 5987 `filename*`. Control
+// characters and the invisible bidirectional controls (which make
+// "txt.exe" look like "exe.txt") never reach the header: names are checked
+// when set, but the header must stay safe for names stored by other means.
 func contentDisposition(name string) string {
+	name = dispositionName(name)
+	if isToken(name) {
+		return "inline; filename=" + name
+	}
 	ascii := true
 	var fb strings.Builder
 	for _, r := range name {
@@ -318,6 +329,41 @@ func contentDisposition(name string) string {
 		v += "; filename*=UTF-8''" + rfc5987(name)
 	}
 	return v
+}
+
+// dispositionName drops from name what must never reach the header:
+// control characters (C0, DEL, C1) and the bidirectional formatting
+// characters (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069). Invalid
+// UTF-8 becomes U+FFFD. A name left empty becomes "download".
+func dispositionName(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r < 0x20, r >= 0x7f && r < 0xa0,
+			r == 0x061c, r == 0x200e, r == 0x200f,
+			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "download"
+	}
+	return b.String()
+}
+
+// isToken reports whether s is an RFC 9110 token: one or more tchars.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // rfc5987 percent-encodes every byte that is not an RFC 5987 attr-char.

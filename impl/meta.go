@@ -23,11 +23,12 @@ type Meta struct {
 	specYAML []byte
 	specJSON []byte
 	docsHTML []byte
+	docsCSP  string
 }
 
-// NewMeta returns the meta handlers. metrics may be nil: /metrics is then 404.
-func NewMeta(checks Checks, metrics http.Handler, specYAML, specJSON, docsHTML []byte) *Meta {
-	return &Meta{checks: checks, metrics: metrics, specYAML: specYAML, specJSON: specJSON, docsHTML: docsHTML}
+// NewMeta returns the meta handlers. metrics may be nil (404 then).
+func NewMeta(checks Checks, metrics http.Handler, specYAML, specJSON, docsHTML []byte, docsCSP string) *Meta {
+	return &Meta{checks: checks, metrics: metrics, specYAML: specYAML, specJSON: specJSON, docsHTML: docsHTML, docsCSP: docsCSP}
 }
 
 // Healthz answers while the process serves.
@@ -91,5 +92,6 @@ func (b rawJSON) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
 
 // GetDocs serves the self-contained reference page.
 func (h *Meta) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
-	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(h.docsHTML), ContentLength: int64(len(h.docsHTML))}, nil
+	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(h.docsHTML), ContentLength: int64(len(h.docsHTML)),
+		Headers: gen.GetDocs200ResponseHeaders{ContentSecurityPolicy: h.docsCSP}}, nil
 }

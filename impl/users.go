@@ -97,12 +97,18 @@ func (h *Users) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.
 	}
 	u, err := h.store.UserByName(ctx, req.Username)
 	if domain.IsKind(err, domain.NotFound) {
-		return nil, errNoUser
+		// 403, not 404, for admins too: the reference server answers so,
+		// and the web UI shows "Invalid user" only on 403 (a blank page on
+		// 404).
+		return nil, errUnknownUser
 	} else if err != nil {
 		return nil, err
 	}
 	return gen.GetUser200JSONResponse(userOut(u)), nil
 }
+
+// errUnknownUser answers a look-up of a user that does not exist.
+var errUnknownUser = domain.Errorf(domain.Forbidden, "No such user.")
 
 // userChange is a validated PATCH or PUT of a user.
 type userChange struct {
@@ -181,7 +187,7 @@ func (h *Users) reservedLookup(ctx context.Context, name string) error {
 	if _, err := h.GetUser(ctx, gen.GetUserRequestObject{Username: name}); err != nil {
 		return err
 	}
-	return errNoUser // unreachable unless a reserved name was stored by other means
+	return errUnknownUser // unreachable unless a reserved name was stored by other means
 }
 
 // GetUserNamedLogin is the user look-up GET /users/login.

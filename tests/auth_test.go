@@ -721,9 +721,9 @@ func TestAuthRouteNamesAreUserLookups(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		plain := s.user("nia", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 		for _, name := range []string{"login", "logout", "extend", "password"} {
-			t.Run(name+"_Admin404", func(t *testing.T) {
+			t.Run(name+"_Admin403", func(t *testing.T) {
 				s := onT(s, t)
-				wantFailMsg(t, expect(t, s.req("GET", "/users/"+name, s.admin, nil), 404))
+				wantFailMsg(t, expect(t, s.req("GET", "/users/"+name, s.admin, nil), 403))
 			})
 			t.Run(name+"_User403", func(t *testing.T) {
 				// openapi.yaml can't say that GET /users/login is getUser

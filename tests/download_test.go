@@ -183,7 +183,7 @@ func TestDownloadHeaders(t *testing.T) {
 				"Accept-Ranges":           "bytes",
 				"X-Content-Type-Options":  "nosniff",
 				"Content-Security-Policy": "sandbox",
-				"Content-Disposition":     `inline; filename="data.bin"`,
+				"Content-Disposition":     `inline; filename=data.bin`,
 			}
 			for k, v := range want {
 				if got := r.Header.Get(k); got != v {
@@ -283,6 +283,9 @@ func TestDownloadContentType(t *testing.T) {
 	})
 }
 
+// dispositionToken is an RFC 9110 token (1*tchar).
+var dispositionToken = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+
 // attrChar is RFC 5987's attr-char.
 var attrChar = regexp.MustCompile(`^[A-Za-z0-9!#$&+\-.^_` + "`" + `|~]$`)
 
@@ -291,16 +294,29 @@ func TestDownloadDisposition(t *testing.T) {
 		cases := []struct {
 			name, file string
 			ascii      bool
+			// exact, when set, is the whole header: an RFC 9110 token goes
+			// bare, as the reference server sends it.
+			exact string
+			// served is the name the header carries, when not file.
+			served string
 		}{
-			{"plain", "report.pdf", true},
-			{"spaces", "my report 2024.pdf", true},
-			{"double_quote", `say "hi".txt`, true},
-			{"semicolon_and_comma", "a;b,c=d.txt", true},
-			{"single_quote_percent", "it's 100%.txt", true},
-			{"non_ascii", "naïve файл.txt", false},
-			{"cjk_emoji", "日本語 🎉.png", false},
-			{"non_ascii_with_specials", "résumé@home:v=2;x,y 'q' (1) [2] {3}.txt", false},
-			{"non_ascii_with_quote", `« "quoted" ».txt`, false},
+			{name: "plain_token_bare", file: "report.pdf", ascii: true, exact: "inline; filename=report.pdf"},
+			{name: "parens_quoted", file: "v1.2_final-(x)", ascii: true},
+			{name: "notes_token_bare", file: "notes.txt", ascii: true, exact: "inline; filename=notes.txt"},
+			{name: "odd_tchars_bare", file: "a!#$%&'*+^_`|~.z", ascii: true, exact: "inline; filename=a!#$%&'*+^_`|~.z"},
+			{name: "spaces", file: "my report 2024.pdf", ascii: true},
+			{name: "double_quote", file: `say "hi".txt`, ascii: true},
+			{name: "semicolon_and_comma", file: "a;b,c=d.txt", ascii: true},
+			{name: "single_quote_percent", file: "it's 100%.txt", ascii: true},
+			{name: "non_ascii", file: "naïve файл.txt"},
+			{name: "cjk_emoji", file: "日本語 🎉.png"},
+			{name: "non_ascii_with_specials", file: "résumé@home:v=2;x,y 'q' (1) [2] {3}.txt"},
+			{name: "non_ascii_with_quote", file: `« "quoted" ».txt`},
+			// Bidi controls would make "txt.exe" display as "exe.txt": they
+			// never reach the header.
+			{name: "rlo_dropped", file: "invoice\u202Etxt.exe", ascii: true, exact: "inline; filename=invoicetxt.exe", served: "invoicetxt.exe"},
+			{name: "every_bidi_control_dropped", file: "a\u202Ab\u202Bc\u202Cd\u202De\u2066f\u2067g\u2068h\u2069i\u200Ej\u200Fk\u061Cl m", ascii: true, served: "abcdefghijkl m"},
+			{name: "bidi_in_non_ascii_dropped", file: "é\u2067x\u2069.txt", served: "éx.txt"},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -310,6 +326,11 @@ func TestDownloadDisposition(t *testing.T) {
 				s.upload("POST", id, s.admin, []byte("x"), 10)
 				r := expect(t, s.content(id, s.admin), 200)
 				cd := r.Header.Get("Content-Disposition")
+				for _, c := range []byte(cd) {
+					if c < 0x20 || c >= 0x7f {
+						t.Fatalf("Content-Disposition %q has byte %#x", cd, c)
+					}
+				}
 				disp, params, err := mime.ParseMediaType(cd)
 				if err != nil {
 					t.Fatalf("Content-Disposition %q does not parse: %v", cd, err)
@@ -317,11 +338,18 @@ func TestDownloadDisposition(t *testing.T) {
 				if disp != "inline" {
 					t.Errorf("disposition %q, want inline", disp)
 				}
-				if params["filename"] != tc.file {
-					t.Errorf("Content-Disposition %q names %q, want %q", cd, params["filename"], tc.file)
+				want := tc.file
+				if tc.served != "" {
+					want = tc.served
 				}
-				if !strings.HasPrefix(cd, `inline; filename="`) {
-					t.Errorf("Content-Disposition %q does not start with inline; filename=\"", cd)
+				if params["filename"] != want {
+					t.Errorf("Content-Disposition %q names %q, want %q", cd, params["filename"], want)
+				}
+				if tc.exact != "" && cd != tc.exact {
+					t.Errorf("Content-Disposition %q, want exactly %q", cd, tc.exact)
+				}
+				if token := dispositionToken.MatchString(want); token != strings.HasPrefix(cd, "inline; filename="+want) || token == strings.HasPrefix(cd, `inline; filename="`) {
+					t.Errorf("Content-Disposition %q: the name must be bare exactly when it is an RFC 9110 token (%v)", cd, token)
 				}
 				_, ext, hasExt := strings.Cut(cd, "filename*=")
 				if tc.ascii && hasExt {

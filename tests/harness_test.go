@@ -302,6 +302,11 @@ func checkResponse(req *http.Request, resp *http.Response, body []byte) error {
 			return fmt.Errorf("error is not the JSON envelope {status: fail, message}")
 		}
 	}
+	// API.md §Browsers: a browser must never sniff a JSON body (an error
+	// echoing client input, say) into something it renders.
+	if isJSON && resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		return fmt.Errorf("JSON response without X-Content-Type-Options: nosniff")
+	}
 	route, params, err := router.FindRoute(req)
 	if err != nil {
 		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed || req.Method == http.MethodOptions {

@@ -319,13 +319,20 @@ func TestEnvelopeCORS(t *testing.T) {
 			}
 		}
 
-		for _, path := range []string{"/users", "/users/login", "/users/admin", "/admin/settings", "/whoami", "/files", "/files/9ae90f06-a751-409c-a9fe-8277575b9914/content"} {
+		// What real browser clients ask for: fetch() callers with tokens,
+		// ranges and conditions, and a stock Dropzone.js, which sets
+		// X-Requested-With and Cache-Control on every chunk.
+		requested := []string{"Authorization", "Content-Type", "Range", "If-Range", "If-Match", "If-None-Match",
+			"If-Modified-Since", "If-Unmodified-Since", "X-Requested-With", "Cache-Control"}
+		for _, path := range []string{"/users", "/users/login", "/users/admin", "/admin/settings", "/whoami", "/files",
+			"/files/9ae90f06-a751-409c-a9fe-8277575b9914/content", "/files/9ae90f06-a751-409c-a9fe-8277575b9914/lock",
+			"/files/not-a-uuid", "/no/such/route", "/docs", "/openapi.json"} {
 			t.Run("Preflight2xx"+strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
 				s := onT(s, t)
 				r := s.req("OPTIONS", path, "", nil,
 					"Origin", origin,
 					"Access-Control-Request-Method", "PUT",
-					"Access-Control-Request-Headers", "authorization,content-type")
+					"Access-Control-Request-Headers", strings.ToLower(strings.Join(requested, ",")))
 				if r.Status != 200 && r.Status != 204 {
 					t.Fatalf("preflight status %d, want 200 or 204; %s", r.Status, r.Body)
 				}
@@ -337,7 +344,7 @@ func TestEnvelopeCORS(t *testing.T) {
 					}
 				}
 				headers := strings.Join(r.Header.Values("Access-Control-Allow-Headers"), ",")
-				for _, h := range []string{"Authorization", "Content-Type"} {
+				for _, h := range requested {
 					if !csvHas(headers, h) {
 						t.Errorf("Access-Control-Allow-Headers %q lacks %s", headers, h)
 					}
@@ -371,7 +378,7 @@ func TestEnvelopeCORS(t *testing.T) {
 			exposes(t, expect(t, s.req("GET", "/users", "", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("GET", "/whoami", "garbage", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("POST", "/users/login", "", `{`, "Origin", origin), 400))
-			exposes(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil, "Origin", origin), 404))
+			exposes(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil, "Origin", origin), 403))
 			exposes(t, expect(t, s.req("GET", "/nope", "", nil, "Origin", origin), 404))
 			exposes(t, expect(t, s.req("DELETE", "/whoami", "", nil, "Origin", origin), 405))
 		})
@@ -415,8 +422,8 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 						t.Errorf("%s %s: status %d, want 400; %.200s", tg.method, tg.path, r.Status, r.Body)
 					}
 				}
-				expect(t, s.req("GET", "/users/deep", s.admin, nil), 404)
-				expect(t, s.req("GET", "/users/deep2", s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/deep", s.admin, nil), 403)
+				expect(t, s.req("GET", "/users/deep2", s.admin, nil), 403)
 				expect(t, s.req("GET", "/whoami", s.admin, nil), 200)
 			})
 		}
@@ -437,7 +444,7 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 		}
 		t.Run("TwoMiBNotCreated", func(t *testing.T) {
 			s := onT(s, t)
-			expect(t, s.req("GET", "/users/big", s.admin, nil), 404)
+			expect(t, s.req("GET", "/users/big", s.admin, nil), 403)
 		})
 		t.Run("TwoMiBAnonymous401", func(t *testing.T) {
 			// Authentication is judged before the body.

@@ -59,7 +59,7 @@ func TestReservedNamesAreDeclaredLookups(t *testing.T) {
 		plain := s.user("plain")
 		for _, name := range []string{"login", "logout", "extend", "password"} {
 			t.Run(name, func(t *testing.T) {
-				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 403)
 				expect(t, s.req("GET", "/users/"+name, plain, nil), 403)
 				expect(t, s.req("GET", "/users/"+name, "", nil), 401)
 			})

@@ -191,7 +191,7 @@ func TestUsersCreate(t *testing.T) {
 		t.Run("RejectedUsersNotCreated", func(t *testing.T) {
 			s := onT(s, t)
 			for _, name := range []string{"nopw", "emptypw", "longpw", "longpw2", "nulpw", "numpw", "nullpw", "unk", "pna", "pns", "pbm", "trail", "trail2"} {
-				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 403)
 			}
 		})
 
@@ -310,11 +310,14 @@ func TestUsersGet(t *testing.T) {
 			wantPerms(t, "admin", adminGetUser(t, s, "admin")["permissions"], everyPerm...)
 		})
 
-		t.Run("MissingAsAdmin404", func(t *testing.T) {
+		// API.md §Users: a user that does not exist is 403 for admins too,
+		// as the reference server answers (the web UI shows "Invalid user"
+		// only on 403, and a blank page on 404).
+		t.Run("MissingAsAdmin403", func(t *testing.T) {
 			s := onT(s, t)
-			wantFailMsg(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil), 404))
-			expect(t, s.req("GET", "/users/"+strings.Repeat("x", 300), s.admin, nil), 404)
-			expect(t, s.req("GET", "/users/a%20b", s.admin, nil), 404)
+			wantFailMsg(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil), 403))
+			expect(t, s.req("GET", "/users/"+strings.Repeat("x", 300), s.admin, nil), 403)
+			expect(t, s.req("GET", "/users/a%20b", s.admin, nil), 403)
 		})
 
 		t.Run("AnonymousWithAdmin200", func(t *testing.T) {
@@ -324,7 +327,7 @@ func TestUsersGet(t *testing.T) {
 			if m := expect(t, s.req("GET", "/users/gus", "", nil), 200).JSON(t); m["username"] != "gus" {
 				t.Errorf("username %v", m["username"])
 			}
-			expect(t, s.req("GET", "/users/nobody", "", nil), 404)
+			expect(t, s.req("GET", "/users/nobody", "", nil), 403)
 		})
 
 		t.Run("BadToken401", func(t *testing.T) {
@@ -383,7 +386,7 @@ func TestUsersUpdate(t *testing.T) {
 			wantFailMsg(t, expect(t, s.req("PATCH", "/users/ren", s.admin, map[string]any{"username": "renamed"}), 400), "username")
 			wantFailMsg(t, expect(t, s.req("PUT", "/users/ren", s.admin, map[string]any{"username": "renamed", "password": "pw", "permissions": []string{}}), 400), "username")
 			adminGetUser(t, s, "ren")
-			expect(t, s.req("GET", "/users/renamed", s.admin, nil), 404)
+			expect(t, s.req("GET", "/users/renamed", s.admin, nil), 403)
 			// Nor onto an existing name.
 			expect(t, s.req("PATCH", "/users/ren", s.admin, map[string]any{"username": "admin"}), 400)
 			s.login("ren", "ren-pw")
@@ -514,7 +517,7 @@ func TestUsersUpdate(t *testing.T) {
 				s := onT(s, t)
 				good := map[string]any{"username": "ghost", "password": "pw", "permissions": []string{"READ"}}
 				wantFailMsg(t, expect(t, s.req(method, "/users/ghost", s.admin, good), 404))
-				expect(t, s.req("GET", "/users/ghost", s.admin, nil), 404)
+				expect(t, s.req("GET", "/users/ghost", s.admin, nil), 403)
 			})
 			// The order of checks puts 404 before 400.
 			for _, tc := range append(badBodies, putMissing...) {
@@ -537,7 +540,7 @@ func TestUsersDelete(t *testing.T) {
 			s := onT(s, t)
 			tok := s.user("del", "READ")
 			wantEnvelope(t, expect(t, s.req("DELETE", "/users/del", s.admin, nil), 200), "success", "User deleted.")
-			wantFailMsg(t, expect(t, s.req("GET", "/users/del", s.admin, nil), 404))
+			wantFailMsg(t, expect(t, s.req("GET", "/users/del", s.admin, nil), 403))
 			wantFailMsg(t, expect(t, s.req("DELETE", "/users/del", s.admin, nil), 404))
 			expect(t, s.req("GET", "/whoami", tok, nil), 401)
 			expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "del", "password": "del-pw"}), 401)
@@ -853,7 +856,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		t.Run("NothingChanged", func(t *testing.T) {
 			s := onT(s, t)
 			wantPerms(t, "victim", adminGetUser(t, s, "victim")["permissions"], "READ")
-			expect(t, s.req("GET", "/users/newbie", s.admin, nil), 404)
+			expect(t, s.req("GET", "/users/newbie", s.admin, nil), 403)
 			wantPerms(t, "settings", expect(t, s.req("GET", "/admin/settings", s.admin, nil), 200).JSON(t)["default_permissions"])
 			wantPerms(t, "almost", adminGetUser(t, s, "almost")["permissions"], "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 		})

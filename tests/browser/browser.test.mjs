@@ -4,11 +4,16 @@
 //    a share, a two-chunk FormData upload, HEAD and a Range GET, reading
 //    the headers the web UI reads; preflights pass and the console stays
 //    empty;
+//  - a page on another origin uploads several-MiB files with the real,
+//    stock Dropzone.js from npm (1 MB chunks, one after another and in
+//    parallel); each share ends byte-identical to its source (SHA-256);
 //  - /docs renders offline, making no request beyond the page itself; a
 //    screenshot goes to artifacts/docs.png.
 import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -40,11 +45,20 @@ let profile;
 before(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   api = await startServer();
-  const html = readFileSync(path.join(here, "app.html"));
+  const files = {
+    "/": ["text/html; charset=utf-8", readFileSync(path.join(here, "app.html"))],
+    "/dropzone.html": ["text/html; charset=utf-8", readFileSync(path.join(here, "dropzone.html"))],
+    // The npm package's own ES module build, unmodified.
+    "/dropzone.mjs": [
+      "text/javascript; charset=utf-8",
+      readFileSync(createRequire(import.meta.url).resolve("dropzone/dist/dropzone.mjs")),
+    ],
+  };
   app = http.createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/") {
-      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-      res.end(html);
+    const f = req.method === "GET" && files[req.url];
+    if (f) {
+      res.writeHead(200, { "Content-Type": f[0] });
+      res.end(f[1]);
     } else {
       res.writeHead(404).end();
     }
@@ -142,6 +156,91 @@ test("a page on another origin uses the API with fetch()", async () => {
   await page.close();
 });
 
+/** sha256 hex of bytes. */
+const sha256 = (b) => createHash("sha256").update(b).digest("hex");
+
+/** Signs in as the admin from Node (not the page) and returns the token. */
+async function adminToken() {
+  const r = await fetch(api.url + "/users/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(ADMIN),
+  });
+  assert.equal(r.status, 200);
+  return (await r.json()).auth_token;
+}
+
+test("a stock Dropzone.js on another origin uploads several-MiB files byte-identical", async () => {
+  const token = await adminToken();
+  const auth = { Authorization: `Bearer ${token}` };
+  const page = await context.newPage();
+  const problems = watch(page);
+  const preflights = await watchPreflights(page);
+  // Every chunk request Dropzone makes, with its answer.
+  const chunks = [];
+  page.on("response", (r) => {
+    if (r.request().method() === "POST" && r.url().endsWith("/content")) {
+      chunks.push({ url: r.url(), status: r.status() });
+    }
+  });
+  await page.goto(appURL + "/dropzone.html");
+  await page.waitForFunction(() => typeof globalThis.uploadWithDropzone === "function");
+
+  // 5.5 MiB and 3 MiB of random bytes: 6 and 4 chunks of 1 MB.
+  const sources = [
+    { name: "five-and-a-half.bin", bytes: randomBytes(5.5 * 1024 * 1024), chunks: 6 },
+    { name: "three.bin", bytes: randomBytes(3 * 1024 * 1024), chunks: 4 },
+  ];
+  for (const parallel of [false, true]) {
+    for (const src of sources) {
+      const what = `${src.name} (${parallel ? "parallel chunks" : "one chunk after another"})`;
+      const created = await fetch(api.url + "/files", {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: JSON.stringify({ file_name: src.name }),
+      });
+      assert.equal(created.status, 201, what);
+      const shareURL = api.url + (await created.json()).url;
+      const before = chunks.length;
+
+      const out = await page.evaluate(
+        ([u, t, n, b64, p]) => globalThis.uploadWithDropzone(u, t, n, b64, p),
+        [shareURL + "/content", token, src.name, src.bytes.toString("base64"), parallel],
+      );
+      assert.ok(out.ok, `${what}: Dropzone reported ${JSON.stringify(out)}`);
+      assert.equal(out.chunks, src.chunks, what);
+
+      // One request per chunk: all 200 but the one that completed it, 201.
+      const statuses = chunks.slice(before).filter((c) => c.url === shareURL + "/content").map((c) => c.status);
+      assert.equal(statuses.length, src.chunks, `${what}: ${JSON.stringify(statuses)}`);
+      assert.deepEqual(
+        [...statuses].sort(),
+        [...Array(src.chunks - 1).fill(200), 201],
+        `${what}: chunk answers ${JSON.stringify(statuses)}`,
+      );
+
+      // Byte-identical: the share's recorded sha256 and size, and a download.
+      const meta = await (await fetch(shareURL, { headers: auth })).json();
+      assert.equal(meta.initialized, true, what);
+      assert.equal(meta.size, src.bytes.length, what);
+      assert.equal(meta.sha256, sha256(src.bytes), `${what}: recorded sha256`);
+      const got = Buffer.from(await (await fetch(shareURL + "/content", { headers: auth })).arrayBuffer());
+      assert.equal(got.length, src.bytes.length, what);
+      assert.equal(sha256(got), sha256(src.bytes), `${what}: downloaded sha256`);
+    }
+  }
+
+  // Dropzone's requests were preflighted (Authorization, Cache-Control,
+  // X-Requested-With), and every preflight passed.
+  const sent = [...preflights.values()];
+  assert.ok(sent.length >= 1, `expected preflights, saw ${JSON.stringify(sent)}`);
+  for (const p of sent) {
+    assert.ok(!p.failed && p.status >= 200 && p.status < 300, `preflight ${p.url}: ${JSON.stringify(p)}`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test("/docs renders offline and lists the operations", async () => {
   const page = await context.newPage();
   const problems = watch(page);
@@ -157,6 +256,9 @@ test("/docs renders offline and lists the operations", async () => {
   await page.setViewportSize({ width: 1440, height: 1100 });
   const res = await page.goto(api.url + "/docs", { waitUntil: "load" });
   assert.equal(res?.status(), 200);
+  // The page renders under its own Content-Security-Policy (a violation
+  // would show in the console, which must stay empty).
+  assert.match(res.headers()["content-security-policy"] ?? "", /default-src 'none'/);
   await page.locator("h2", { hasText: "Sign in" }).first().waitFor({ timeout: 30_000 });
   // As a reader would: open the auth group in the sidebar, pick "Sign in".
   await page.locator('li[data-item-id="tag/auth"] > label').click();

@@ -14,8 +14,9 @@ export interface paths {
         /**
          * Read the user named "login"
          * @description The user look-up of `GET /users/{username}` for the name `login`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedLogin"];
@@ -42,8 +43,9 @@ export interface paths {
         /**
          * Read the user named "extend"
          * @description The user look-up of `GET /users/{username}` for the name `extend`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedExtend"];
@@ -69,8 +71,9 @@ export interface paths {
         /**
          * Read the user named "logout"
          * @description The user look-up of `GET /users/{username}` for the name `logout`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedLogout"];
@@ -97,8 +100,9 @@ export interface paths {
         /**
          * Read the user named "password"
          * @description The user look-up of `GET /users/{username}` for the name `password`, which
-         *     its POST route reserves: no user can have it, so `ADMIN` gets `404`
-         *     and anyone else `403` (`401` when anonymous). Clients that meant to
+         *     its POST route reserves: no user can have it, so the answer is `403`,
+         *     for `ADMIN` too, as for any user that does not exist (`401` when
+         *     anonymous). Clients that meant to
          *     call the POST route get a clear error instead.
          */
         get: operations["getUserNamedPassword"];
@@ -157,7 +161,9 @@ export interface paths {
         /**
          * Read a user
          * @description Allowed for the user itself and for `ADMIN`. A non-admin asking for
-         *     anyone else, existing or not, gets `403`.
+         *     anyone else, existing or not, gets `403`; so does `ADMIN` asking for
+         *     a user that does not exist, as the reference server answers (the
+         *     Sachet web UI shows "Invalid user" on `403` only).
          */
         get: operations["getUser"];
         /**
@@ -586,7 +592,9 @@ export interface paths {
         };
         /**
          * API reference page
-         * @description A self-contained HTML reference of this contract; it loads nothing from other hosts.
+         * @description A self-contained HTML reference of this contract; it loads nothing
+         *     from other hosts, and its Content-Security-Policy lets nothing else
+         *     load or run.
          */
         get: operations["getDocs"];
         put?: never;
@@ -874,8 +882,15 @@ export interface components {
             create_date: string;
         };
         /**
-         * @description One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
-         *     and `dzchunkbyteoffset`; they are accepted and checked when present.
+         * @description One chunk. The total is `dztotalchunks`, or `dztotalchunkcount` as a
+         *     stock Dropzone.js (`chunking: true`) names it: one of them is
+         *     required, and both must agree when both are sent. Dropzone.js also
+         *     sends `dzchunksize`, `dztotalfilesize` and `dzchunkbyteoffset`; when
+         *     present they are checked (`400` on a mismatch): the offset is
+         *     `dzchunkindex × dzchunksize`, the total is
+         *     `max(1, ceil(dztotalfilesize / dzchunksize))`, a chunk other than
+         *     the last is `dzchunksize` bytes and the last one the rest of the
+         *     file. Any other part is refused (`400`, naming it).
          */
         Chunk: {
             /** @description The upload's id, the same on all its chunks; 1–255 bytes of any characters. */
@@ -883,11 +898,23 @@ export interface components {
             /** @description 0-based index of this chunk, below `dztotalchunks`. */
             dzchunkindex: number;
             /** @description Number of chunks in the upload; the same on every chunk. */
-            dztotalchunks: number;
+            dztotalchunks?: number;
+            /** @description Dropzone.js's name for `dztotalchunks`. */
+            dztotalchunkcount?: number;
+            /**
+             * Format: int64
+             * @description The size of every chunk but the last, in bytes.
+             */
             dzchunksize?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The size of the whole file, in bytes.
+             */
             dztotalfilesize?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Where this chunk starts in the file, `dzchunkindex × dzchunksize`.
+             */
             dzchunkbyteoffset?: number;
             /**
              * Format: binary
@@ -1312,7 +1339,12 @@ export interface components {
         Location: string;
         /** @description Length of the body in bytes. */
         ContentLength: number;
-        /** @description `inline; filename="..."`, with an RFC 5987 `filename*` for non-ASCII names. */
+        /**
+         * @description `inline; filename=<name>`: the name bare when it is an RFC 9110 token
+         *     (`inline; filename=notes.txt`, as the reference server sends it), a
+         *     quoted-string otherwise, plus an RFC 5987 `filename*` for non-ASCII
+         *     names. Control and bidirectional-override characters are left out.
+         */
         ContentDisposition: string;
         /** @description Strong validator derived from the content's SHA-256. */
         ETag: string;
@@ -1348,7 +1380,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1381,7 +1412,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1410,7 +1440,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1443,7 +1472,6 @@ export interface operations {
         responses: {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -1537,7 +1565,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
@@ -2229,6 +2256,12 @@ export interface operations {
             /** @description The HTML page. */
             200: {
                 headers: {
+                    /**
+                     * @description `default-src 'none'`; the page's own inline scripts allowed
+                     *     by their SHA-256 hashes, inline styles, `data:` images and
+                     *     fonts, `blob:` workers.
+                     */
+                    "Content-Security-Policy": string;
                     [name: string]: unknown;
                 };
                 content: {
