@@ -240,7 +240,16 @@ func secretKey(cfg Config) ([]byte, error) {
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
 // new connections are refused and in-flight requests get ShutdownTimeout
 // to finish. It also runs the periodic cleanup.
+//
+// On SQLite, Serve refuses to start while another server uses the same
+// database file (see lockSQLiteServer).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	release, err := lockSQLiteServer(a.cfg.Database)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer release()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
@@ -280,7 +289,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down: refusing new connections, finishing requests in flight", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// What did not finish in time was not acknowledged: nothing is lost
 		// by cutting it, and the stop is still an orderly one.
@@ -299,7 +308,11 @@ func hardHeaderLimit(n int) int {
 	return 2 * n
 }
 
-func (a *App) cleanupLoop(ctx context.Context) {
+// cleanupLease names the database lease that lets one process at a time
+// run the periodic cleanup.
+const cleanupLease = "cleanup"
+
+func (a *App) cleanupEvery() time.Duration {
 	every := a.cfg.StaleAfter / 4
 	if every > time.Hour {
 		every = time.Hour
@@ -307,10 +320,15 @@ func (a *App) cleanupLoop(ctx context.Context) {
 	if every < time.Second {
 		every = time.Second
 	}
+	return every
+}
+
+func (a *App) cleanupLoop(ctx context.Context) {
+	every := a.cleanupEvery()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := a.Cleanup(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.periodicCleanup(ctx, every); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "cleanup", "err", err)
 		}
 		select {
@@ -319,6 +337,21 @@ func (a *App) cleanupLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// periodicCleanup runs Cleanup if this process holds the cleanup lease,
+// taken (or renewed) for one period: with N servers on one database the
+// cleanup runs once per period, not N times, and when its holder dies
+// another server takes over within a period. It reports whether it ran.
+// The lease is an economy, not a safety net: Cleanup re-checks every row
+// it deletes under lock, so two overlapping runs are still correct.
+func (a *App) periodicCleanup(ctx context.Context, every time.Duration) (bool, error) {
+	held, err := a.Store.TakeLease(ctx, cleanupLease, every)
+	if err != nil || !held {
+		return false, err
+	}
+	_, err = a.Cleanup(ctx)
+	return true, err
 }
 
 // CleanupReport counts what a cleanup removed.
