@@ -114,6 +114,9 @@ type sachetProc struct {
 	exited   chan struct{}
 	log      *tailBuffer
 	starts   int
+	// extraEnv is added to the server's environment (after the defaults,
+	// so it wins): the S3 settings, a cache TTL.
+	extraEnv []string
 	// s is the validating client of the harness, pointed at the current
 	// process; its URL changes on every restart.
 	s *server
@@ -152,13 +155,13 @@ func (p *sachetProc) env(addr string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env,
+	return append(append(env,
 		"SACHET_ADDR="+addr,
 		"SACHET_DATA_DIR="+p.dataDir,
 		"SACHET_DATABASE="+p.database,
 		"SACHET_BCRYPT_COST=4",
 		"SACHET_IDLE_TIMEOUT="+crashIdleTimeout.String(),
-	)
+	), p.extraEnv...)
 }
 
 // start runs `sachet serve` on a free port and waits until /healthz is 200.
