@@ -23,12 +23,14 @@ import (
 	sachet "github.com/sachet-server/sachet"
 	"github.com/sachet-server/sachet/api"
 	"github.com/sachet-server/sachet/auth"
+	"github.com/sachet-server/sachet/blob"
 	"github.com/sachet-server/sachet/db"
 	"github.com/sachet-server/sachet/docs"
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 	"github.com/sachet-server/sachet/impl"
 	"github.com/sachet-server/sachet/storage"
+	"github.com/sachet-server/sachet/upload"
 )
 
 // App is an opened Sachet: database, blob store, keys and handlers.
@@ -36,7 +38,8 @@ type App struct {
 	cfg       Config
 	log       *slog.Logger
 	Store     *db.Store
-	Blobs     *storage.FS
+	Blobs     blob.Store
+	uploads   *upload.Manager
 	passwords *auth.Passwords
 	handler   http.Handler
 }
@@ -64,11 +67,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	blobs, err := storage.Open(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := openBlobs(cfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
+	limits := upload.Limits{MaxChunkSize: cfg.MaxChunkSize, MaxChunks: cfg.MaxChunks, MaxFileSize: cfg.MaxFileSize}
+	uploads := upload.New(store, blobs, limits, log)
 	tokens, err := auth.NewTokens(key, cfg.TokenTTL, nil)
 	if err != nil {
 		store.Close()
@@ -79,7 +84,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, Store: store, Blobs: blobs, passwords: passwords}
+	a := &App{cfg: cfg, log: log, Store: store, Blobs: blobs, uploads: uploads, passwords: passwords}
 	reg := prometheus.NewRegistry()
 	throttle := auth.NewThrottle(cfg.LoginMaxFailures, cfg.LoginWindow)
 	if err := registerMetrics(reg, store, throttle); err != nil {
@@ -113,10 +118,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content: impl.NewContent(store, blobs, impl.Limits{
-			MaxChunkSize: cfg.MaxChunkSize, MaxChunks: cfg.MaxChunks, MaxFileSize: cfg.MaxFileSize,
-		}, log),
-		Meta: meta,
+		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
+		Meta:     meta,
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),
@@ -135,6 +138,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.handler = obs.Wrap(e)
 	return a, nil
+}
+
+// openBlobs opens the blob store cfg.Storage names.
+func openBlobs(cfg Config) (blob.Store, error) {
+	kind, err := storageKind(cfg.Storage)
+	if err != nil {
+		return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
+	}
+	switch kind {
+	case "file":
+		dir := strings.TrimPrefix(cfg.Storage, "file:")
+		if dir == "" {
+			dir = filepath.Join(cfg.DataDir, "blobs")
+		}
+		fs, err := storage.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		return fs.Store(), nil
+	}
+	return nil, fmt.Errorf("SACHET_STORAGE %q: unsupported", cfg.Storage)
 }
 
 // registerMetrics adds the process, Go runtime, database pool and login
@@ -162,7 +186,7 @@ func registerMetrics(reg *prometheus.Registry, store *db.Store, throttle *auth.T
 
 // newMeta prepares what the meta routes serve: readiness checks, metrics,
 // the contract as YAML and JSON, and the reference page.
-func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*impl.Meta, error) {
+func newMeta(store *db.Store, blobs blob.Store, reg *prometheus.Registry) (*impl.Meta, error) {
 	spec, err := sachet.LoadSpec()
 	if err != nil {
 		return nil, err
@@ -181,7 +205,8 @@ func newMeta(store *db.Store, blobs *storage.FS, reg *prometheus.Registry) (*imp
 		defer cancel()
 		return store.Ping(ctx)
 	}
-	return impl.NewMeta(impl.Checks{Database: ping, Storage: blobs.Writable},
+	writable := func() error { return blobs.Writable(context.Background()) }
+	return impl.NewMeta(impl.Checks{Database: ping, Storage: writable},
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
 }
 
@@ -369,19 +394,12 @@ type CleanupReport struct {
 func (a *App) Cleanup(ctx context.Context) (CleanupReport, error) {
 	var r CleanupReport
 	now := time.Now().UTC()
-	files, err := a.Store.DeleteStale(ctx, now.Add(-a.cfg.StaleAfter))
-	if err != nil {
-		return r, err
-	}
-	if err := a.Blobs.Remove(files...); err != nil {
-		return r, err
-	}
-	r.StaleFiles = len(files)
 	grace := 2 * a.cfg.IdleTimeout
 	if grace < 2*time.Second {
 		grace = 2 * time.Second
 	}
-	if r.OrphanFiles, err = a.Blobs.Sweep(ctx, now.Add(-grace), a.Store.FileReferenced); err != nil {
+	var err error
+	if r.StaleFiles, r.OrphanFiles, err = a.uploads.Cleanup(ctx, now.Add(-a.cfg.StaleAfter), now.Add(-grace)); err != nil {
 		return r, err
 	}
 	if r.RevokedTokens, err = a.Store.PurgeRevoked(ctx, now); err != nil {

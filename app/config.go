@@ -12,9 +12,12 @@ import (
 
 // Config is every setting of every sachet command, read once in main.
 type Config struct {
-	Addr            string
-	DataDir         string
-	Database        string // "sqlite:<path>" or "mysql:<dsn>"; empty: SQLite in DataDir
+	Addr     string
+	DataDir  string
+	Database string // "sqlite:<path>" or "mysql:<dsn>"; empty: SQLite in DataDir
+	// Storage says where content lives: "file:" (blobs/ in DataDir, the
+	// default) or "file:<dir>". Open chooses the blob.Store from it.
+	Storage         string
 	SecretKey       string // empty: generated once and kept in DataDir
 	TokenTTL        time.Duration
 	BcryptCost      int
@@ -82,6 +85,7 @@ var settings = []setting{
 	{"addr", "SACHET_ADDR", "listen address", "127.0.0.1:5000", stringSetting(func(c *Config) *string { return &c.Addr })},
 	{"data-dir", "SACHET_DATA_DIR", "blobs, the SQLite file and the generated secret", "./sachet-data", stringSetting(func(c *Config) *string { return &c.DataDir })},
 	{"database", "SACHET_DATABASE", "sqlite:<path> or mysql:<go-sql-driver DSN> (default: SQLite in the data dir)", "", stringSetting(func(c *Config) *string { return &c.Database })},
+	{"storage", "SACHET_STORAGE", "where content lives: file: (blobs/ in the data dir) or file:<dir>", "file:", stringSetting(func(c *Config) *string { return &c.Storage })},
 	{"secret-key", "SACHET_SECRET_KEY", "HS256 key, at least 32 bytes (default: generated, kept in the data dir)", "", stringSetting(func(c *Config) *string { return &c.SecretKey })},
 	{"token-ttl", "SACHET_TOKEN_TTL", "token lifetime", "168h", durationSetting(func(c *Config) *time.Duration { return &c.TokenTTL })},
 	{"bcrypt-cost", "SACHET_BCRYPT_COST", "password hash cost (4–31)", "12", intSetting(4, func(c *Config, n int64) { c.BcryptCost = int(n) })},
@@ -182,8 +186,20 @@ func BindFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, err
 		if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "mysql:") {
 			return c, fmt.Errorf("invalid SACHET_DATABASE %q: must start with sqlite: or mysql:", c.Database)
 		}
+		if _, err := storageKind(c.Storage); err != nil {
+			return c, fmt.Errorf("invalid SACHET_STORAGE %q: %v", c.Storage, err)
+		}
 		return c, nil
 	}
+}
+
+// storageKind returns the scheme of a Storage setting ("file"), or an
+// error for one this build cannot open.
+func storageKind(v string) (string, error) {
+	if v == "" || strings.HasPrefix(v, "file:") {
+		return "file", nil
+	}
+	return "", fmt.Errorf("must be file: or file:<dir>")
 }
 
 // Defaults is the configuration with no flags and no environment.

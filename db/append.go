@@ -98,6 +98,20 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 // Unavailable if the lease was lost (taken over as abandoned). Either way the
 // lease is no longer held.
 func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int64, hashState []byte) (replacedFileID string, err error) {
+	return s.CommitAppendPart(ctx, lease, "", size, hashState)
+}
+
+// CommitAppendPart is CommitAppend for a chunk that the blob store stored
+// under a name of its own, fileID, rather than inside the assembly file
+// ("": inside it). The chunk row keeps its offset in the upload's
+// in-order stream either way.
+func (s *Store) CommitAppendPart(ctx context.Context, lease *domain.Append, fileID string, size int64, hashState []byte) (replacedFileID string, err error) {
+	if fileID == "" {
+		fileID = lease.AssemblyID
+	}
+	if err := checkLen("file id", fileID, 1, maxName); err != nil {
+		return "", err
+	}
 	if size < 0 {
 		return "", domain.Errorf(domain.Invalid, "chunk size must not be negative")
 	}
@@ -128,7 +142,7 @@ func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (upload_id, idx, file_id, size, assembly_off) VALUES (?, ?, ?, ?, ?)`,
-				lease.UploadID, lease.Index, lease.AssemblyID, size, lease.Offset); err != nil {
+				lease.UploadID, lease.Index, fileID, size, lease.Offset); err != nil {
 				return err
 			}
 			received = 1
@@ -136,10 +150,10 @@ func (s *Store) CommitAppend(ctx context.Context, lease *domain.Append, size int
 			return err
 		default:
 			if _, err := tx.ExecContext(ctx, `UPDATE chunks SET file_id = ?, size = ?, assembly_off = ? WHERE upload_id = ? AND idx = ?`,
-				lease.AssemblyID, size, lease.Offset, lease.UploadID, lease.Index); err != nil {
+				fileID, size, lease.Offset, lease.UploadID, lease.Index); err != nil {
 				return err
 			}
-			if !old.Off.Valid {
+			if old.FileID != fileID && !inAssembly(old.Off, old.FileID, u.AssemblyID) {
 				replacedFileID = old.FileID
 			}
 		}

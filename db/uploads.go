@@ -21,11 +21,12 @@ import (
 // time anyway.
 
 type uploadRow struct {
-	ID          int64     `db:"id"`
-	ShareID     string    `db:"share_id"`
-	DZUUID      []byte    `db:"dzuuid"`
-	TotalChunks int       `db:"total_chunks"`
-	CreatedAt   timestamp `db:"created_at"`
+	ID          int64          `db:"id"`
+	ShareID     string         `db:"share_id"`
+	DZUUID      []byte         `db:"dzuuid"`
+	TotalChunks int            `db:"total_chunks"`
+	CreatedAt   timestamp      `db:"created_at"`
+	AssemblyID  sql.NullString `db:"assembly_id"`
 }
 
 // uploadGone's message reaches clients, who know uploads by dzuuid, not
@@ -67,7 +68,7 @@ func (s *Store) GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, t
 		if err != nil {
 			return err
 		}
-		err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at FROM uploads
+		err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at, assembly_id FROM uploads
 			WHERE share_id = ? AND dzuuid = ?`+s.forUpdate, shareID, key)
 		return notFound(err, "get or create upload", "share %s not found", shareID)
 	})
@@ -83,7 +84,36 @@ func (s *Store) GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, t
 		DZUUID:      string(r.DZUUID),
 		TotalChunks: r.TotalChunks,
 		CreatedAt:   r.CreatedAt.Time,
+		Handle:      r.AssemblyID.String,
 	}, nil
+}
+
+// SetUploadHandle records handle as the upload's blob-store handle
+// (blob.Store.Begin) unless it has one already, and returns the one
+// recorded: when two requests race to begin an upload, both learn the
+// winner's handle, and the loser removes its own. The handle lives in
+// assembly_id: for the filesystem store it is the assembly file's id.
+// NotFound if the upload is gone.
+func (s *Store) SetUploadHandle(ctx context.Context, uploadID int64, handle string) (string, error) {
+	if err := checkLen("upload handle", handle, 1, maxName); err != nil {
+		return "", err
+	}
+	var got sql.NullString
+	err := s.inTx(ctx, "set upload handle", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &got, `SELECT assembly_id FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+			return notFound(err, "set upload handle", uploadGone)
+		}
+		if got.Valid {
+			return nil
+		}
+		got = sql.NullString{String: handle, Valid: true}
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET assembly_id = ? WHERE id = ? AND assembly_id IS NULL`, handle, uploadID)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return got.String, nil
 }
 
 // PutChunk records chunk c.Index of upload c.UploadID as the file c.FileID.
@@ -102,10 +132,11 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 	err = s.inTx(ctx, "put chunk", func(tx *sqlx.Tx) error {
 		replacedFileID = ""
 		var u struct {
-			Total     int            `db:"total_chunks"`
-			ClaimedBy sql.NullString `db:"claimed_by"`
+			Total      int            `db:"total_chunks"`
+			ClaimedBy  sql.NullString `db:"claimed_by"`
+			AssemblyID sql.NullString `db:"assembly_id"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, claimed_by, assembly_id FROM uploads WHERE id = ?`+s.forUpdate, c.UploadID); err != nil {
 			return notFound(err, "put chunk", uploadGone)
 		}
 		held, err := s.claimHeld(ctx, tx, u.ClaimedBy)
@@ -154,8 +185,9 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 		}
 		// A chunk replaced in the assembly file stays there as dead bytes:
 		// the file holds other chunks, and completion no longer uses it
-		// for this one.
-		if old.FileID != c.FileID && !old.Off.Valid {
+		// for this one. An appended chunk with a name of its own (a
+		// store that appends by storing parts) goes like any other.
+		if old.FileID != c.FileID && !inAssembly(old.Off, old.FileID, u.AssemblyID) {
 			replacedFileID = old.FileID
 		}
 		return nil
@@ -344,12 +376,14 @@ func (s *Store) DeleteUpload(ctx context.Context, uploadID int64) (files []strin
 // The upload's lock keeps its chunks still, so the read needs no lock of
 // its own.
 func (s *Store) deleteUploadRows(ctx context.Context, tx *sqlx.Tx, uploadID int64) ([]string, error) {
-	var files []string
-	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ? AND assembly_off IS NULL ORDER BY idx`, uploadID); err != nil {
-		return nil, err
-	}
 	var asm sql.NullString
 	if err := tx.GetContext(ctx, &asm, `SELECT assembly_id FROM uploads WHERE id = ?`, uploadID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var files []string
+	// Chunks inside the assembly file go with it; any other is named.
+	if err := tx.SelectContext(ctx, &files, `SELECT file_id FROM chunks WHERE upload_id = ?
+		AND (assembly_off IS NULL OR file_id <> ?) ORDER BY idx`, uploadID, asm.String); err != nil {
 		return nil, err
 	}
 	if asm.Valid {
@@ -383,4 +417,11 @@ func (s *Store) claimHeld(ctx context.Context, tx *sqlx.Tx, by sql.NullString) (
 	var holder sql.NullInt64
 	err := tx.GetContext(ctx, &holder, `SELECT IS_USED_LOCK(?)`, instanceLock(by.String))
 	return holder.Valid, err
+}
+
+// inAssembly reports whether a chunk row at off (assembly_off) with file
+// fileID lives inside the upload's assembly file asm, with no name of its
+// own.
+func inAssembly(off sql.NullInt64, fileID string, asm sql.NullString) bool {
+	return off.Valid && asm.Valid && fileID == asm.String
 }

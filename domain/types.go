@@ -35,6 +35,9 @@ type Upload struct {
 	DZUUID      string
 	TotalChunks int
 	CreatedAt   time.Time
+	// Handle is the blob store's name for the upload (blob.Store.Begin),
+	// "" until one is recorded (SetUploadHandle).
+	Handle string
 }
 
 // Chunk is one received chunk of an upload, stored as the file FileID.

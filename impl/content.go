@@ -5,39 +5,30 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
-	"github.com/sachet-server/sachet/storage"
+	"github.com/sachet-server/sachet/upload"
 )
 
+// contentStore is what the content handlers read of shares.
 type contentStore interface {
 	ShareByID(ctx context.Context, id string) (*domain.Share, error)
 	ForgetShare(id string)
-	GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, totalChunks int) (*domain.Upload, error)
-	PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID string, err error)
-	ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error)
-	TakeAppendLease(ctx context.Context, uploadID int64, index int, newAssemblyID string) (lease *domain.Append, ok bool, err error)
-	CommitAppend(ctx context.Context, lease *domain.Append, size int64, hashState []byte) (replacedFileID string, err error)
-	ReleaseAppend(ctx context.Context, lease *domain.Append) error
-	ReleaseCompletion(ctx context.Context, uploadID int64) error
-	FinishUpload(ctx context.Context, uploadID int64, shareID string, blob domain.Blob, now time.Time) (oldBlobID string, err error)
-	DeleteUpload(ctx context.Context, uploadID int64) (files []string, err error)
 }
 
-type blobStore interface {
-	WriteChunk(ctx context.Context, r io.Reader, max int64) (id string, size int64, err error)
-	Join(ctx context.Context, chunkIDs []string, maxTotal int64) (domain.Blob, error)
-	AppendAssembly(ctx context.Context, id string, at int64, r io.Reader, maxChunk, maxTotal int64, hashState []byte) (int64, []byte, error)
-	CutAssembly(id string, at int64) error
-	FinishAssembly(ctx context.Context, id string, prefix int64, rest []string, maxTotal int64, hashState []byte) (domain.Blob, error)
-	JoinSegments(ctx context.Context, segs []storage.Segment, maxTotal int64) (domain.Blob, error)
-	OpenBlob(id string) (*os.File, error)
-	Remove(ids ...string) error
+// uploader runs the chunked-upload protocol (upload.Manager).
+type uploader interface {
+	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader) (*upload.Pending, error)
+	Commit(ctx context.Context, p *upload.Pending, k upload.Key) (completed bool, err error)
+	Discard(ctx context.Context, p *upload.Pending)
+}
+
+// blobReader opens content for downloads (blob.Store).
+type blobReader interface {
+	Open(ctx context.Context, id string) (r io.ReadSeekCloser, size int64, err error)
 }
 
 // Limits bound what one upload may take. Zero means unlimited.
@@ -49,16 +40,17 @@ type Limits struct {
 
 // Content receives chunked uploads and serves downloads.
 type Content struct {
-	store  contentStore
-	blobs  blobStore
-	limits Limits
-	log    *slog.Logger
-	now    func() time.Time
+	store   contentStore
+	uploads uploader
+	blobs   blobReader
+	limits  Limits // checked on the form's fields before any byte is stored
+	log     *slog.Logger
 }
 
-// NewContent returns the content handlers.
-func NewContent(store contentStore, blobs blobStore, limits Limits, log *slog.Logger) *Content {
-	return &Content{store: store, blobs: blobs, limits: limits, log: log, now: time.Now}
+// NewContent returns the content handlers. limits should be the ones
+// uploads enforces on the bytes.
+func NewContent(store contentStore, uploads uploader, blobs blobReader, limits Limits, log *slog.Logger) *Content {
+	return &Content{store: store, uploads: uploads, blobs: blobs, limits: limits, log: log}
 }
 
 // UploadShareContent stores one chunk of a share's first content.
@@ -125,14 +117,11 @@ type chunkForm struct {
 	haveUUID   bool
 	haveIndex  bool
 	haveTotal  bool
-	fileID     string // the stored `upload` part, once read, if in a file of its own
 	chunkSize  int64
 	haveUpload bool
-	// lease is set when the `upload` part was appended to the upload's
-	// assembly file instead: the append is to be recorded or undone.
-	lease     *domain.Append
-	hashState []byte         // of the assembly file up to the appended chunk's end
-	up        *domain.Upload // the upload, when looked up before the file part
+	// pending is the stored `upload` part, once read: to be committed
+	// (recorded), or discarded when the request is refused.
+	pending *upload.Pending
 }
 
 const maxFieldBytes = 1024
@@ -154,180 +143,15 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 		}
 		return false, err
 	}
-	up := form.up
-	if up == nil {
-		up, err = h.store.GetOrCreateUpload(ctx, sh.ID, form.dzuuid, form.total)
-		if err != nil {
-			h.discard(ctx, form)
-			return false, err
-		}
-	}
-	var old string
-	if form.lease != nil {
-		// Recorded even if the client has gone: the bytes are durable.
-		old, err = h.store.CommitAppend(context.WithoutCancel(ctx), form.lease, form.chunkSize, form.hashState)
-		if domain.IsKind(err, domain.NotFound) {
-			// The upload went (its share deleted, or completed): nothing
-			// names its assembly file any more.
-			h.remove(ctx, form.lease.AssemblyID)
-		}
-		form.lease = nil // committed or not, the lease has ended
-	} else {
-		old, err = h.store.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: form.index, FileID: form.fileID, Size: form.chunkSize})
-		if err != nil {
-			h.remove(ctx, form.fileID)
-		}
-	}
-	if domain.IsKind(err, domain.Conflict) || domain.IsKind(err, domain.NotFound) {
-		// A re-sent chunk racing the upload's completion (being joined, or
-		// just joined and gone): every index is already in, so this copy
-		// is not needed.
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if old != "" {
-		h.remove(ctx, old)
-	}
-	c, claimed, err := h.store.ClaimUpload(ctx, up.ID)
-	if domain.IsKind(err, domain.NotFound) {
-		return false, nil // another request completed the upload, with this chunk in it
-	}
-	if err != nil || !claimed {
-		return false, err
-	}
-	return true, h.complete(ctx, sh.ID, up.ID, c)
+	p := form.pending
+	form.pending = nil // Commit records or discards it
+	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total})
 }
 
 // discard undoes what readForm stored for a chunk that is refused.
 func (h *Content) discard(ctx context.Context, f *chunkForm) {
-	if f.fileID != "" {
-		h.remove(ctx, f.fileID)
-	}
-	if l := f.lease; l != nil {
-		ctx := context.WithoutCancel(ctx)
-		// Cut before the lease goes: afterwards another request may be
-		// appending.
-		if err := h.blobs.CutAssembly(l.AssemblyID, l.Offset); err != nil {
-			h.log.WarnContext(ctx, "cutting assembly file", "upload", l.UploadID, "err", err)
-		}
-		if err := h.store.ReleaseAppend(ctx, l); err != nil {
-			h.log.WarnContext(ctx, "releasing append lease", "upload", l.UploadID, "err", err)
-		}
-		f.lease = nil
-	}
-}
-
-// complete joins the claimed upload's chunks and publishes the result.
-// Chunks appended in order to the assembly file stay where they are: when
-// they are all of its live bytes and come first, the other chunks are
-// appended after them and the file becomes the blob; otherwise every
-// chunk is copied into a new blob.
-func (h *Content) complete(ctx context.Context, shareID string, uploadID int64, c *domain.Completion) error {
-	chunks := c.Chunks
-	var ids []string // files to delete once the blob is recorded
-	for _, ch := range chunks {
-		if !ch.InAssembly {
-			ids = append(ids, ch.FileID)
-		}
-	}
-	if c.AssemblyID != "" {
-		ids = append(ids, c.AssemblyID)
-	}
-	// Finish even if the client goes away now: the work is nearly done.
-	ctx = context.WithoutCancel(ctx)
-	var blob domain.Blob
-	var err error
-	prefix, k := assembledPrefix(c)
-	switch {
-	case k == 0 && c.AssemblyID == "":
-		blob, err = h.blobs.Join(ctx, ids, h.limits.MaxFileSize)
-	case k > 0:
-		rest := make([]string, 0, len(chunks)-k)
-		for _, ch := range chunks[k:] {
-			rest = append(rest, ch.FileID)
-		}
-		blob, err = h.blobs.FinishAssembly(ctx, c.AssemblyID, prefix, rest, h.limits.MaxFileSize, c.HashState)
-	default:
-		segs := make([]storage.Segment, len(chunks))
-		for i, ch := range chunks {
-			segs[i] = storage.Segment{ID: ch.FileID, Assembly: ch.InAssembly, Off: ch.Offset, Size: ch.Size}
-		}
-		blob, err = h.blobs.JoinSegments(ctx, segs, h.limits.MaxFileSize)
-	}
-	if err != nil {
-		if domain.IsKind(err, domain.TooLarge) {
-			// The upload can never succeed: drop it.
-			h.dropUpload(ctx, uploadID)
-		} else if rerr := h.store.ReleaseCompletion(ctx, uploadID); rerr != nil {
-			h.log.WarnContext(ctx, "releasing upload", "upload", uploadID, "err", rerr)
-		}
-		return err
-	}
-	old, err := h.store.FinishUpload(ctx, uploadID, shareID, blob, h.now().UTC())
-	if err != nil {
-		// The blob may share the assembly file's inode: only its name goes.
-		h.remove(ctx, blob.ID)
-		if domain.IsKind(err, domain.Locked) || domain.IsKind(err, domain.NotFound) {
-			h.dropUpload(ctx, uploadID)
-			if domain.IsKind(err, domain.NotFound) {
-				return errNoShare
-			}
-			return errLocked
-		}
-		_ = h.store.ReleaseCompletion(ctx, uploadID)
-		return err
-	}
-	if old != "" {
-		ids = append(ids, old)
-	}
-	h.remove(ctx, ids...)
-	return nil
-}
-
-// assembledPrefix returns how many chunks, k, lead the upload as appended
-// to its assembly file, and their bytes, when those are exactly the file's
-// live bytes: chunks 0..k-1 in the assembly back to back from offset 0, no
-// other chunk in it, and nothing recorded past them (a chunk replaced
-// since it was appended leaves dead bytes). Otherwise k is 0.
-func assembledPrefix(c *domain.Completion) (prefix int64, k int) {
-	if c.AssemblyID == "" {
-		return 0, 0
-	}
-	for k < len(c.Chunks) {
-		ch := c.Chunks[k]
-		if !ch.InAssembly || ch.FileID != c.AssemblyID || ch.Offset != prefix {
-			break
-		}
-		prefix += ch.Size
-		k++
-	}
-	for _, ch := range c.Chunks[k:] {
-		if ch.InAssembly {
-			return 0, 0
-		}
-	}
-	if k == 0 || prefix != c.AssembledLen {
-		return 0, 0
-	}
-	return prefix, k
-}
-
-func (h *Content) dropUpload(ctx context.Context, uploadID int64) {
-	files, err := h.store.DeleteUpload(ctx, uploadID)
-	if err != nil {
-		h.log.WarnContext(ctx, "dropping upload", "upload", uploadID, "err", err)
-		return
-	}
-	h.remove(ctx, files...)
-}
-
-// remove deletes files now; a failure leaves an orphan for the sweep.
-func (h *Content) remove(ctx context.Context, ids ...string) {
-	if err := h.blobs.Remove(ids...); err != nil {
-		h.log.WarnContext(ctx, "removing files", "err", err)
-	}
+	h.uploads.Discard(ctx, f.pending)
+	f.pending = nil
 }
 
 // readForm streams the multipart body: small fields are read into memory,
@@ -383,39 +207,19 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 	return f, nil
 }
 
-// readUpload stores the `upload` part: appended to the upload's assembly
-// file when the fields before it name the chunk that file expects next
-// and no other request is appending to it, or else in a chunk file of its
-// own.
+// readUpload stores the `upload` part. When the fields before it name the
+// chunk, the upload protocol may append it to the upload's in-order
+// stream; otherwise it is stored on its own.
 func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader) error {
+	var k *upload.Key
 	if f.haveUUID && f.haveIndex && f.haveTotal {
-		up, err := h.store.GetOrCreateUpload(ctx, shareID, f.dzuuid, f.total)
-		if err != nil {
-			return err
-		}
-		f.up = up
-		lease, ok, err := h.store.TakeAppendLease(ctx, up.ID, f.index, storage.NewID())
-		if err != nil && !domain.IsKind(err, domain.NotFound) {
-			return err
-		}
-		// NotFound: completed (or deleted) meanwhile; the chunk goes the
-		// common way, where that is an answer.
-		if ok {
-			f.lease = lease
-			n, st, err := h.blobs.AppendAssembly(ctx, lease.AssemblyID, lease.Offset, p, h.limits.MaxChunkSize, h.limits.MaxFileSize, lease.HashState)
-			if err != nil {
-				return err
-			}
-			f.chunkSize, f.hashState = n, st
-			return nil
-		}
+		k = &upload.Key{DZUUID: f.dzuuid, Index: f.index, Total: f.total}
 	}
-	id, n, err := h.blobs.WriteChunk(ctx, p, h.limits.MaxChunkSize)
-	if err != nil {
-		return err
+	pending, err := h.uploads.Receive(ctx, shareID, k, p)
+	if pending != nil {
+		f.pending, f.chunkSize = pending, pending.Size()
 	}
-	f.fileID, f.chunkSize = id, n
-	return nil
+	return err
 }
 
 // set records one form field; Dropzone's extra fields are checked when

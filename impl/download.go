@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ func RequestInContext(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
 
 // openContent finds a share's current content. A blob replaced between
 // reading the row and opening the file is retried with the new row.
-func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, *os.File, error) {
+func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, io.ReadSeekCloser, error) {
 	for attempt := 0; ; attempt++ {
 		sh, err := loadShare(ctx, h.store, id)
 		if err != nil {
@@ -43,7 +42,7 @@ func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, *o
 		if !sh.Initialized || sh.BlobID == nil {
 			return nil, nil, domain.Errorf(domain.NotFound, "The share has no content yet.")
 		}
-		f, err := h.blobs.OpenBlob(*sh.BlobID)
+		f, _, err := h.blobs.Open(ctx, *sh.BlobID)
 		if err == nil {
 			return sh, f, nil
 		}
@@ -82,8 +81,10 @@ func (h *Content) HeadShareContent(ctx context.Context, req gen.HeadShareContent
 // bytes with sendfile. Range headers are vetted first (see checkRange) and
 // ServeContent's bodiless or plain-text errors become the JSON envelope.
 type download struct {
-	req   *http.Request
-	file  *os.File
+	req *http.Request
+	// file is the blob store's reader: for the filesystem an *os.File,
+	// which ServeContent's copy hands to sendfile.
+	file  io.ReadSeekCloser
 	share *domain.Share
 }
 

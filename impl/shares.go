@@ -20,8 +20,9 @@ type shareStore interface {
 	ListShares(ctx context.Context, limit, offset int) ([]domain.Share, int, error)
 }
 
+// fileRemover deletes stored content (blob.Store).
 type fileRemover interface {
-	Remove(ids ...string) error
+	Remove(ctx context.Context, ids ...string) error
 }
 
 // Shares manages share metadata, listing and locks.
@@ -191,7 +192,7 @@ func (h *Shares) DeleteShare(ctx context.Context, req gen.DeleteShareRequestObje
 	}
 	// The rows are gone; a file that fails to go now is an orphan the
 	// periodic sweep removes.
-	if err := h.files.Remove(files...); err != nil {
+	if err := h.files.Remove(context.WithoutCancel(ctx), files...); err != nil {
 		h.log.WarnContext(ctx, "removing deleted share's files", "share", id, "err", err)
 	}
 	return gen.DeleteShare200JSONResponse{SuccessJSONResponse: success("Share deleted.")}, nil

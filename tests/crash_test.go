@@ -159,6 +159,7 @@ func (p *sachetProc) env(addr string) []string {
 		"SACHET_ADDR="+addr,
 		"SACHET_DATA_DIR="+p.dataDir,
 		"SACHET_DATABASE="+p.database,
+		"SACHET_STORAGE="+testStorage(),
 		"SACHET_BCRYPT_COST=4",
 		"SACHET_IDLE_TIMEOUT="+crashIdleTimeout.String(),
 	), p.extraEnv...)

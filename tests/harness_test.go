@@ -48,6 +48,17 @@ func eachDB(t *testing.T, fn func(t *testing.T, s *server)) {
 	}
 }
 
+// testStorage is the blob store (app.Config.Storage, SACHET_STORAGE) of
+// the servers under test: "file:" (the data dir), unless
+// SACHET_TEST_STORAGE names another, so that one suite runs against each
+// store.
+func testStorage() string {
+	if v := os.Getenv("SACHET_TEST_STORAGE"); v != "" {
+		return v
+	}
+	return "file:"
+}
+
 // server is a running Sachet with a validating client.
 type server struct {
 	t       testing.TB
@@ -147,6 +158,10 @@ func startWith(t testing.TB, o serverOpts) *server {
 		cfg.Database = freshMySQL(t)
 	default:
 		cfg.Database = "sqlite:" + filepath.Join(cfg.DataDir, "sachet.db")
+	}
+	cfg.Storage = testStorage()
+	if o.peerOf != nil {
+		cfg.Storage = o.peerOf.Cfg.Storage
 	}
 	cfg.BcryptCost = 4
 	cfg.Addr = "127.0.0.1:0"
