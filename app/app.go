@@ -29,6 +29,7 @@ import (
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 	"github.com/sachet-server/sachet/impl"
+	"github.com/sachet-server/sachet/s3store"
 	"github.com/sachet-server/sachet/storage"
 	"github.com/sachet-server/sachet/upload"
 )
@@ -67,7 +68,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	blobs, err := openBlobs(cfg)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("blob store: %w", err)
@@ -141,7 +142,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 // openBlobs opens the blob store cfg.Storage names.
-func openBlobs(cfg Config) (blob.Store, error) {
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	kind, err := storageKind(cfg.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
@@ -157,6 +158,23 @@ func openBlobs(cfg Config) (blob.Store, error) {
 			return nil, err
 		}
 		return fs.Store(), nil
+	case "s3":
+		bucket, prefix, err := s3store.ParseURL(cfg.Storage)
+		if err != nil {
+			return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
+		}
+		s3, err := s3store.Open(ctx, s3store.Config{
+			Bucket: bucket, Prefix: prefix,
+			Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, PathStyle: cfg.S3PathStyle,
+			// Chunks pass through here on their way to S3 (unlinked
+			// files: nothing stays); the data dir is on a real disk,
+			// where /tmp may be a small tmpfs.
+			SpoolDir: filepath.Join(cfg.DataDir, "s3-spool"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
+		}
+		return s3, nil
 	}
 	return nil, fmt.Errorf("SACHET_STORAGE %q: unsupported", cfg.Storage)
 }

@@ -125,9 +125,12 @@ type sachetProc struct {
 // newSachet prepares a fresh data dir and database, starts the server,
 // creates the admin user with `sachet user create` and gives it every
 // permission.
-func newSachet(t *testing.T, bin, dialect string) *sachetProc {
+func newSachet(t *testing.T, bin, dialect string, extraEnv ...string) *sachetProc {
 	t.Helper()
-	p := &sachetProc{t: t, bin: bin, dialect: dialect, dataDir: t.TempDir(), log: &tailBuffer{max: 64 << 10}}
+	if extraEnv == nil {
+		extraEnv = testStorageEnv(t)
+	}
+	p := &sachetProc{t: t, bin: bin, dialect: dialect, dataDir: t.TempDir(), log: &tailBuffer{max: 64 << 10}, extraEnv: extraEnv}
 	if dialect == "mysql" {
 		p.database = freshMySQL(t) // its cleanup runs after ours: the server is dead by then
 	} else {
@@ -159,7 +162,7 @@ func (p *sachetProc) env(addr string) []string {
 		"SACHET_ADDR="+addr,
 		"SACHET_DATA_DIR="+p.dataDir,
 		"SACHET_DATABASE="+p.database,
-		"SACHET_STORAGE="+testStorage(),
+		"SACHET_STORAGE=file:",
 		"SACHET_BCRYPT_COST=4",
 		"SACHET_IDLE_TIMEOUT="+crashIdleTimeout.String(),
 	), p.extraEnv...)

@@ -8,6 +8,7 @@ package s3test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -115,12 +116,17 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // Restart starts the server again (after Stop) on the same address and
 // directory, and waits until it answers.
 func (s *Server) Restart() {
-	t := s.t
-	t.Helper()
+	s.t.Helper()
+	if err := s.run(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *Server) run() error {
 	s.mu.Lock()
 	if s.cmd != nil {
 		s.mu.Unlock()
-		t.Fatal("versitygw is already running")
+		return fmt.Errorf("versitygw is already running")
 	}
 	cmd := exec.Command(s.bin, "--port", s.Addr, "--access", Access, "--secret", Secret, "posix", s.Dir)
 	cmd.Stdout = lockedWriter{&s.mu, s.log}
@@ -128,7 +134,7 @@ func (s *Server) Restart() {
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
-		t.Fatalf("starting versitygw: %v", err)
+		return fmt.Errorf("starting versitygw: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
@@ -142,21 +148,48 @@ func (s *Server) Restart() {
 			s.mu.Lock()
 			out := s.log.String()
 			s.mu.Unlock()
-			t.Fatalf("versitygw exited at start: %v\n%s", cmd.ProcessState, out)
+			return fmt.Errorf("versitygw exited at start: %v\n%s", cmd.ProcessState, out)
 		default:
 		}
 		// Any HTTP answer (403 without a signature) means it is serving.
 		resp, err := http.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("versitygw not answering on %s after 30 s: %v", s.Addr, err)
+			return fmt.Errorf("versitygw not answering on %s after 30 s: %v", s.Addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// StartShared starts a server that outlives any one test, for a package's
+// tests to share (TestMain stops it): dir is its root, bucket created.
+// The error is ErrNotInstalled when there is no binary.
+func StartShared(dir, bucket string) (*Server, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, ErrNotInstalled
+	}
+	if err := os.MkdirAll(filepath.Join(dir, bucket), 0o755); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bin: bin, Dir: dir, log: &bytes.Buffer{}, Addr: ln.Addr().String()}
+	ln.Close()
+	s.Endpoint = "http://" + s.Addr
+	if err := s.run(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ErrNotInstalled: versitygw was not found.
+var ErrNotInstalled = errors.New("versitygw not found (set SACHET_TEST_VERSITYGW, or go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
 
 // Stop kills the server (SIGKILL: S3 going away without a goodbye) and
 // waits for it to be gone.
@@ -172,7 +205,9 @@ func (s *Server) Stop() {
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
-		s.t.Errorf("versitygw (pid %d) did not die", cmd.Process.Pid)
+		if s.t != nil {
+			s.t.Errorf("versitygw (pid %d) did not die", cmd.Process.Pid)
+		}
 	}
 }
 
