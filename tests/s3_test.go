@@ -43,10 +43,7 @@ func testS3(t testing.TB) *s3test.Server {
 		sharedS3.dir = dir
 		sharedS3.srv, sharedS3.err = s3test.StartShared(dir, s3Bucket)
 		if sharedS3.err == nil {
-			// The servers under test take credentials from the SDK's
-			// standard chain, like production: the environment.
-			os.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
-			os.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
+			setS3CredsEnv()
 		}
 	})
 	if err := sharedS3.err; err != nil {
@@ -67,6 +64,19 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(sharedS3.dir)
 	}
 	os.Exit(code)
+}
+
+var credsOnce sync.Once
+
+// setS3CredsEnv gives this process versitygw's credentials: in-process
+// servers take them from the SDK's standard chain, like production, and
+// that starts with the environment. (Set once, for good: tests run in
+// parallel, so t.Setenv cannot be used.)
+func setS3CredsEnv() {
+	credsOnce.Do(func() {
+		os.Setenv("AWS_ACCESS_KEY_ID", s3test.Access)
+		os.Setenv("AWS_SECRET_ACCESS_KEY", s3test.Secret)
+	})
 }
 
 // s3Prefix is a fresh key prefix in the shared bucket.
