@@ -116,4 +116,3 @@ func skipOnS3(t testing.TB, why string) {
 		t.Skipf("filesystem store only: %s", why)
 	}
 }
-
