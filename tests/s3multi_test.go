@@ -172,7 +172,6 @@ func TestS3KillOneProcess(t *testing.T) {
 	// Chunk 5 streams into process 1, which dies half way through it.
 	ct, body := chunk{UUID: "k", Index: 5, Total: total, Data: chunkOf(data, n, 5)}.form()
 	bb := &blockingBody{head: bytes.NewReader(body[:len(body)/2]), sent: make(chan struct{}), release: make(chan struct{})}
-	defer close(bb.release)
 	req, _ := http.NewRequest("POST", procs[1].url+"/files/"+id+"/content", bb)
 	req.Header.Set("Content-Type", ct)
 	req.Header.Set("Authorization", "Bearer "+procs[1].s.admin)
@@ -192,6 +191,8 @@ func TestS3KillOneProcess(t *testing.T) {
 		t.Fatal("half of chunk 5 was not sent within 30 s")
 	}
 	procs[1].kill()
+	// The client gives up on its body too (else net/http waits for it).
+	close(bb.release)
 	if err := <-done; err == nil {
 		t.Fatal("the killed process answered")
 	} else {
