@@ -223,7 +223,13 @@ func newMeta(store *db.Store, blobs blob.Store, reg *prometheus.Registry) (*impl
 		defer cancel()
 		return store.Ping(ctx)
 	}
-	writable := func() error { return blobs.Writable(context.Background()) }
+	writable := func() error {
+		// Like the ping: a store that hangs (S3 unreachable) must not hang
+		// the probe.
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
+		return blobs.Writable(ctx)
+	}
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: writable},
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), sachet.OpenAPIYAML, specJSON, page), nil
 }
