@@ -174,12 +174,8 @@ func (s *Store) finish(ctx context.Context, key, uploadID string, plan []outPart
 			done = append(done, minio.CompletePart{PartNumber: o.number, ETag: o.etag})
 			continue
 		}
-		sr := &segmentsReader{ctx: ctx, s: s, segs: o.segs}
-		var r io.Reader = sr
-		if hh != nil {
-			r = io.TeeReader(sr, hh)
-		}
-		part, err := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, o.number, r, o.size,
+		sr := &segmentsReader{ctx: ctx, s: s, segs: o.segs, h: hh}
+		part, err := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, o.number, sr, o.size,
 			minio.PutObjectPartOptions{DisableContentSha256: true})
 		sr.Close()
 		if err != nil {

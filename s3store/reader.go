@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -94,16 +96,35 @@ type segment struct {
 }
 
 // segmentsReader streams segments back to back, one ranged GET each,
-// failing if one is shorter than it should be.
+// failing if one is shorter than it should be, and adds what it reads to
+// h if set. net/http may still be reading a request body after the
+// request returned (the server answered early), so Read and Close are
+// serialised, and a closed reader reads nothing more.
 type segmentsReader struct {
-	ctx  context.Context
-	s    *Store
-	segs []segment
-	cur  io.ReadCloser
-	left int64 // of the current segment
+	ctx    context.Context
+	s      *Store
+	h      hash.Hash
+	mu     sync.Mutex
+	closed bool
+	segs   []segment
+	cur    io.ReadCloser
+	left   int64 // of the current segment
 }
 
 func (r *segmentsReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errors.New("s3store: read after close")
+	}
+	n, err := r.read(p)
+	if r.h != nil && n > 0 {
+		r.h.Write(p[:n])
+	}
+	return n, err
+}
+
+func (r *segmentsReader) read(p []byte) (int, error) {
 	for r.cur == nil || r.left == 0 {
 		if r.cur != nil {
 			r.cur.Close()
@@ -145,6 +166,9 @@ func (r *segmentsReader) Read(p []byte) (int, error) {
 }
 
 func (r *segmentsReader) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
 	if r.cur != nil {
 		r.cur.Close()
 		r.cur = nil
