@@ -64,3 +64,24 @@ func TestConfigLimitsInvalid(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigStorage(t *testing.T) {
+	for _, tc := range []struct {
+		env, want string
+		ok        bool
+	}{
+		{"", "file:", true},
+		{"file:", "file:", true},
+		{"file:/srv/sachet", "file:/srv/sachet", true},
+		{"ftp://example.com/x", "", false},
+	} {
+		c, err := load(t, map[string]string{"SACHET_STORAGE": tc.env})
+		if (err == nil) != tc.ok {
+			t.Errorf("SACHET_STORAGE=%q: err %v, want ok=%v", tc.env, err, tc.ok)
+			continue
+		}
+		if tc.ok && c.Storage != tc.want {
+			t.Errorf("SACHET_STORAGE=%q: Storage %q, want %q", tc.env, c.Storage, tc.want)
+		}
+	}
+}

@@ -164,6 +164,16 @@ func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Read
 		return nil, err
 	}
 	p.up = up
+	if up.Handle == "" {
+		// Completed or deleted meanwhile (see open): Commit answers that.
+		part, err := m.blobs.Put(ctx, "", -1, r, m.limits.MaxChunkSize)
+		if err != nil {
+			return nil, err
+		}
+		part.Index = kc.Index
+		p.part, p.stored = part, true
+		return p, nil
+	}
 	lease, ok, err := m.rows.TakeAppendLease(ctx, up.ID, kc.Index, up.Handle)
 	if err != nil && !domain.IsKind(err, domain.NotFound) {
 		return nil, err
@@ -190,7 +200,9 @@ func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Read
 
 // open returns the upload k names, with a blob-store handle: the first
 // request to need one begins it, and a request that loses that race
-// removes its own.
+// removes its own. An upload gone before its handle was recorded (another
+// request completed it) comes back without one: recording the chunk will
+// find it gone, which is an answer.
 func (m *Manager) open(ctx context.Context, shareID string, k Key) (*domain.Upload, error) {
 	up, err := m.rows.GetOrCreateUpload(ctx, shareID, k.DZUUID, k.Total)
 	if err != nil || up.Handle != "" {
@@ -203,6 +215,9 @@ func (m *Manager) open(ctx context.Context, shareID string, k Key) (*domain.Uplo
 	got, err := m.rows.SetUploadHandle(ctx, up.ID, h)
 	if err != nil || got != h {
 		m.remove(ctx, h)
+	}
+	if domain.IsKind(err, domain.NotFound) {
+		return up, nil
 	}
 	if err != nil {
 		return nil, err
