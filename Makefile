@@ -24,6 +24,9 @@ run: build ## serve on 127.0.0.1:5000 with the embedded SQLite default
 test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts what they need (scripts/test-deps)
 	$(GO) vet ./...
 	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
+	@# The black-box upload and download suites again, with content on S3
+	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed).
+	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -run '^(TestUpload|TestDownload)' ./tests/
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
 

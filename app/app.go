@@ -29,6 +29,7 @@ import (
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 	"github.com/sachet-server/sachet/impl"
+	"github.com/sachet-server/sachet/s3store"
 	"github.com/sachet-server/sachet/storage"
 	"github.com/sachet-server/sachet/upload"
 )
@@ -71,7 +72,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, fmt.Errorf("migrating the database: %w", err)
 	}
-	blobs, err := openBlobs(cfg)
+	blobs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("blob store: %w", err)
@@ -150,7 +151,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 }
 
 // openBlobs opens the blob store cfg.Storage names.
-func openBlobs(cfg Config) (blob.Store, error) {
+func openBlobs(ctx context.Context, cfg Config) (blob.Store, error) {
 	kind, err := storageKind(cfg.Storage)
 	if err != nil {
 		return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
@@ -166,6 +167,23 @@ func openBlobs(cfg Config) (blob.Store, error) {
 			return nil, err
 		}
 		return fs.Store(), nil
+	case "s3":
+		bucket, prefix, err := s3store.ParseURL(cfg.Storage)
+		if err != nil {
+			return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
+		}
+		s3, err := s3store.Open(ctx, s3store.Config{
+			Bucket: bucket, Prefix: prefix,
+			Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, PathStyle: cfg.S3PathStyle,
+			// Chunks pass through here on their way to S3 (unlinked
+			// files: nothing stays); the data dir is on a real disk,
+			// where /tmp may be a small tmpfs.
+			SpoolDir: filepath.Join(cfg.DataDir, "s3-spool"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("SACHET_STORAGE %q: %w", cfg.Storage, err)
+		}
+		return s3, nil
 	}
 	return nil, fmt.Errorf("SACHET_STORAGE %q: unsupported", cfg.Storage)
 }
@@ -214,7 +232,13 @@ func newMeta(store *db.Store, blobs blob.Store, metrics http.Handler) (*impl.Met
 		defer cancel()
 		return store.Ping(ctx)
 	}
-	writable := func() error { return blobs.Writable(context.Background()) }
+	writable := func() error {
+		// Like the ping: a store that hangs (S3 unreachable) must not hang
+		// the probe.
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
+		return blobs.Writable(ctx)
+	}
 	return impl.NewMeta(impl.Checks{Database: ping, Storage: writable},
 		metrics, sachet.OpenAPIYAML, specJSON, page, csp), nil
 }
@@ -274,7 +298,16 @@ func secretKey(cfg Config) ([]byte, error) {
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
 // new connections are refused and in-flight requests get ShutdownTimeout
 // to finish. It also runs the periodic cleanup.
+//
+// On SQLite, Serve refuses to start while another server uses the same
+// database file (see lockSQLiteServer).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	release, err := lockSQLiteServer(a.cfg.Database)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer release()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
@@ -323,7 +356,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("shutting down: refusing new connections, finishing requests in flight", "timeout", a.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		// What did not finish in time was not acknowledged: nothing is lost
 		// by cutting it, and the stop is still an orderly one.
@@ -342,7 +375,11 @@ func hardHeaderLimit(n int) int {
 	return 2 * n
 }
 
-func (a *App) cleanupLoop(ctx context.Context) {
+// cleanupLease names the database lease that lets one process at a time
+// run the periodic cleanup.
+const cleanupLease = "cleanup"
+
+func (a *App) cleanupEvery() time.Duration {
 	every := a.cfg.StaleAfter / 4
 	if every > time.Hour {
 		every = time.Hour
@@ -350,10 +387,15 @@ func (a *App) cleanupLoop(ctx context.Context) {
 	if every < time.Second {
 		every = time.Second
 	}
+	return every
+}
+
+func (a *App) cleanupLoop(ctx context.Context) {
+	every := a.cleanupEvery()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := a.Cleanup(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.periodicCleanup(ctx, every); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "cleanup", "err", err)
 		}
 		select {
@@ -362,6 +404,21 @@ func (a *App) cleanupLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// periodicCleanup runs Cleanup if this process holds the cleanup lease,
+// taken (or renewed) for one period: with N servers on one database the
+// cleanup runs once per period, not N times, and when its holder dies
+// another server takes over within a period. It reports whether it ran.
+// The lease is an economy, not a safety net: Cleanup re-checks every row
+// it deletes under lock, so two overlapping runs are still correct.
+func (a *App) periodicCleanup(ctx context.Context, every time.Duration) (bool, error) {
+	held, err := a.Store.TakeLease(ctx, cleanupLease, every)
+	if err != nil || !held {
+		return false, err
+	}
+	_, err = a.Cleanup(ctx)
+	return true, err
 }
 
 // CleanupReport counts what a cleanup removed.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sachet-server/sachet/s3store"
 )
 
 // Config is every setting of every sachet command, read once in main.
@@ -16,8 +18,15 @@ type Config struct {
 	DataDir  string
 	Database string // "sqlite:<path>" or "mysql:<dsn>"; empty: SQLite in DataDir
 	// Storage says where content lives: "file:" (blobs/ in DataDir, the
-	// default) or "file:<dir>". Open chooses the blob.Store from it.
-	Storage      string
+	// default), "file:<dir>", or "s3://bucket/prefix" (with the S3
+	// settings below). Open chooses the blob.Store from it.
+	Storage string
+	// S3Endpoint is the S3 server (host:port or URL; http:// for no TLS);
+	// empty means AWS. S3Region defaults to us-east-1. S3PathStyle puts
+	// the bucket in the path, as most self-hosted S3 servers need.
+	S3Endpoint   string
+	S3Region     string
+	S3PathStyle  bool
 	SecretKey    string // empty: generated once and kept in DataDir
 	TokenTTL     time.Duration
 	BcryptCost   int
@@ -94,7 +103,17 @@ var settings = []setting{
 	{"addr", "SACHET_ADDR", "listen address", "127.0.0.1:5000", stringSetting(func(c *Config) *string { return &c.Addr })},
 	{"data-dir", "SACHET_DATA_DIR", "blobs, the SQLite file and the generated secret", "./sachet-data", stringSetting(func(c *Config) *string { return &c.DataDir })},
 	{"database", "SACHET_DATABASE", "sqlite:<path> or mysql:<go-sql-driver DSN> (default: SQLite in the data dir)", "", stringSetting(func(c *Config) *string { return &c.Database })},
-	{"storage", "SACHET_STORAGE", "where content lives: file: (blobs/ in the data dir) or file:<dir>", "file:", stringSetting(func(c *Config) *string { return &c.Storage })},
+	{"storage", "SACHET_STORAGE", "where content lives: file: (blobs/ in the data dir), file:<dir> or s3://bucket/prefix", "file:", stringSetting(func(c *Config) *string { return &c.Storage })},
+	{"s3-endpoint", "SACHET_S3_ENDPOINT", "S3 server, host:port or URL (http:// for no TLS); empty: AWS", "", stringSetting(func(c *Config) *string { return &c.S3Endpoint })},
+	{"s3-region", "SACHET_S3_REGION", "S3 region", "us-east-1", stringSetting(func(c *Config) *string { return &c.S3Region })},
+	{"s3-path-style", "SACHET_S3_PATH_STYLE", "address the bucket in the path, not the host name (true for most self-hosted S3 servers)", "false", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		c.S3PathStyle = b
+		return nil
+	}},
 	{"secret-key", "SACHET_SECRET_KEY", "HS256 key, at least 32 bytes (default: generated, kept in the data dir)", "", stringSetting(func(c *Config) *string { return &c.SecretKey })},
 	{"token-ttl", "SACHET_TOKEN_TTL", "token lifetime", "168h", durationSetting(func(c *Config) *time.Duration { return &c.TokenTTL })},
 	{"bcrypt-cost", "SACHET_BCRYPT_COST", "password hash cost (4–31)", "12", intSetting(4, func(c *Config, n int64) { c.BcryptCost = int(n) })},
@@ -210,7 +229,13 @@ func storageKind(v string) (string, error) {
 	if v == "" || strings.HasPrefix(v, "file:") {
 		return "file", nil
 	}
-	return "", fmt.Errorf("must be file: or file:<dir>")
+	if strings.HasPrefix(v, "s3:") {
+		if _, _, err := s3store.ParseURL(v); err != nil {
+			return "", err
+		}
+		return "s3", nil
+	}
+	return "", fmt.Errorf("must be file:, file:<dir> or s3://bucket/prefix")
 }
 
 // Defaults is the configuration with no flags and no environment.

@@ -85,3 +85,32 @@ func TestConfigStorage(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigS3: the S3 settings, their defaults, and a clear error for a
+// malformed bucket URL or path-style flag.
+func TestConfigS3(t *testing.T) {
+	c, err := load(t, map[string]string{"SACHET_STORAGE": "s3://bucket/some/prefix", "SACHET_S3_ENDPOINT": "http://127.0.0.1:7070", "SACHET_S3_PATH_STYLE": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Storage != "s3://bucket/some/prefix" || c.S3Endpoint != "http://127.0.0.1:7070" || !c.S3PathStyle || c.S3Region != "us-east-1" {
+		t.Fatalf("%+v", c)
+	}
+	if d := Defaults(); d.S3Endpoint != "" || d.S3PathStyle || d.S3Region != "us-east-1" {
+		t.Fatalf("defaults: endpoint %q, path style %v, region %q", d.S3Endpoint, d.S3PathStyle, d.S3Region)
+	}
+	c, err = load(t, nil, "-storage", "s3://b", "-s3-region", "eu-west-3", "-s3-path-style", "false")
+	if err != nil || c.S3Region != "eu-west-3" || c.S3PathStyle || c.Storage != "s3://b" {
+		t.Fatalf("flags: %+v %v", c, err)
+	}
+	for _, env := range []map[string]string{
+		{"SACHET_STORAGE": "s3://"},
+		{"SACHET_STORAGE": "s3:bucket"},
+		{"SACHET_STORAGE": "s3://b?x=1"},
+		{"SACHET_S3_PATH_STYLE": "maybe"},
+	} {
+		if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "SACHET_") {
+			t.Errorf("%v: error %v, want one naming the setting", env, err)
+		}
+	}
+}

@@ -40,6 +40,13 @@ func (h *Content) openContent(ctx context.Context, id string) (*domain.Share, io
 			return nil, nil, err
 		}
 		if !sh.Initialized || sh.BlobID == nil {
+			if attempt == 0 {
+				// The row may be a cached one from before another process
+				// completed the upload: a client that uploads through one
+				// server and downloads through the next must not get 404.
+				h.store.ForgetShare(id)
+				continue
+			}
 			return nil, nil, domain.Errorf(domain.NotFound, "The share has no content yet.")
 		}
 		f, _, err := h.blobs.Open(ctx, *sh.BlobID)

@@ -42,7 +42,7 @@ func (h *Meta) Readyz(ctx context.Context, _ gen.ReadyzRequestObject) (gen.Ready
 		return gen.Readyz503JSONResponse{UnavailableJSONResponse: gen.UnavailableJSONResponse{Status: "fail", Message: "The database is unavailable."}}, nil
 	}
 	if err := h.checks.Storage(); err != nil {
-		return gen.Readyz503JSONResponse{UnavailableJSONResponse: gen.UnavailableJSONResponse{Status: "fail", Message: "The data directory is not writable."}}, nil
+		return gen.Readyz503JSONResponse{UnavailableJSONResponse: gen.UnavailableJSONResponse{Status: "fail", Message: "The content store (the data directory, or the S3 bucket) is not writable."}}, nil
 	}
 	return gen.Readyz200JSONResponse{SuccessJSONResponse: success("Ready.")}, nil
 }

@@ -114,6 +114,9 @@ type sachetProc struct {
 	exited   chan struct{}
 	log      *tailBuffer
 	starts   int
+	// extraEnv is added to the server's environment (after the defaults,
+	// so it wins): the S3 settings, a cache TTL.
+	extraEnv []string
 	// s is the validating client of the harness, pointed at the current
 	// process; its URL changes on every restart.
 	s *server
@@ -122,9 +125,12 @@ type sachetProc struct {
 // newSachet prepares a fresh data dir and database, starts the server,
 // creates the admin user with `sachet user create` and gives it every
 // permission.
-func newSachet(t *testing.T, bin, dialect string) *sachetProc {
+func newSachet(t *testing.T, bin, dialect string, extraEnv ...string) *sachetProc {
 	t.Helper()
-	p := &sachetProc{t: t, bin: bin, dialect: dialect, dataDir: t.TempDir(), log: &tailBuffer{max: 64 << 10}}
+	if extraEnv == nil {
+		extraEnv = testStorageEnv(t)
+	}
+	p := &sachetProc{t: t, bin: bin, dialect: dialect, dataDir: t.TempDir(), log: &tailBuffer{max: 64 << 10}, extraEnv: extraEnv}
 	if dialect == "mysql" {
 		p.database = freshMySQL(t) // its cleanup runs after ours: the server is dead by then
 	} else {
@@ -152,14 +158,14 @@ func (p *sachetProc) env(addr string) []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env,
+	return append(append(env,
 		"SACHET_ADDR="+addr,
 		"SACHET_DATA_DIR="+p.dataDir,
 		"SACHET_DATABASE="+p.database,
-		"SACHET_STORAGE="+testStorage(),
+		"SACHET_STORAGE=file:",
 		"SACHET_BCRYPT_COST=4",
 		"SACHET_IDLE_TIMEOUT="+crashIdleTimeout.String(),
-	)
+	), p.extraEnv...)
 }
 
 // start runs `sachet serve` on a free port and waits until /healthz is 200.

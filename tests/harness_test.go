@@ -166,9 +166,9 @@ func startWith(t testing.TB, o serverOpts) *server {
 	default:
 		cfg.Database = "sqlite:" + filepath.Join(cfg.DataDir, "sachet.db")
 	}
-	cfg.Storage = testStorage()
-	if o.peerOf != nil {
-		cfg.Storage = o.peerOf.Cfg.Storage
+	useTestStorage(t, &cfg)
+	if p := o.peerOf; p != nil {
+		cfg.Storage, cfg.S3Endpoint, cfg.S3PathStyle, cfg.S3Region = p.Cfg.Storage, p.Cfg.S3Endpoint, p.Cfg.S3PathStyle, p.Cfg.S3Region
 	}
 	cfg.BcryptCost = 4
 	cfg.Addr = "127.0.0.1:0"

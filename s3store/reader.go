@@ -1,0 +1,176 @@
+package s3store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/minio/minio-go/v7"
+)
+
+// rangeReader reads an object with ranged GETs, lazily: Seek only moves
+// the offset, and the first Read after it opens the body from there. So
+// http.ServeContent (which seeks to learn the size, then to each range)
+// sends exactly one GET per range it serves, none for HEAD, and streams.
+type rangeReader struct {
+	ctx     context.Context
+	s       *Store
+	key     string
+	size    int64
+	off     int64
+	body    io.ReadCloser
+	bodyOff int64 // where body is
+}
+
+func (r *rangeReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.off
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return 0, errors.New("s3store: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("s3store: negative position")
+	}
+	r.off = offset
+	return offset, nil
+}
+
+func (r *rangeReader) Read(p []byte) (int, error) {
+	if r.off >= r.size {
+		return 0, io.EOF
+	}
+	if r.body != nil && r.bodyOff != r.off {
+		r.body.Close()
+		r.body = nil
+	}
+	if r.body == nil {
+		var opts minio.GetObjectOptions
+		if r.off > 0 {
+			if err := opts.SetRange(r.off, 0); err != nil {
+				return 0, err
+			}
+		}
+		body, _, _, err := r.s.core.GetObject(r.ctx, r.s.bucket, r.key, opts)
+		if err != nil {
+			return 0, r.s.fail(err, "reading content")
+		}
+		r.body, r.bodyOff = body, r.off
+	}
+	if max := r.size - r.off; int64(len(p)) > max {
+		p = p[:max]
+	}
+	n, err := r.body.Read(p)
+	r.off += int64(n)
+	r.bodyOff += int64(n)
+	if err == io.EOF && r.off < r.size {
+		err = fmt.Errorf("s3store: %s ended at %d of %d bytes: %w", r.key, r.off, r.size, io.ErrUnexpectedEOF)
+	}
+	if err != nil && err != io.EOF {
+		r.body.Close()
+		r.body = nil
+		return n, r.s.fail(err, "reading content")
+	}
+	return n, err
+}
+
+func (r *rangeReader) Close() error {
+	if r.body != nil {
+		err := r.body.Close()
+		r.body = nil
+		return err
+	}
+	return nil
+}
+
+// segment is a byte range of an object.
+type segment struct {
+	key       string
+	off, size int64
+}
+
+// segmentsReader streams segments back to back, one ranged GET each,
+// failing if one is shorter than it should be, and adds what it reads to
+// h if set. net/http may still be reading a request body after the
+// request returned (the server answered early), so Read and Close are
+// serialised, and a closed reader reads nothing more.
+type segmentsReader struct {
+	ctx    context.Context
+	s      *Store
+	h      hash.Hash
+	mu     sync.Mutex
+	closed bool
+	segs   []segment
+	cur    io.ReadCloser
+	left   int64 // of the current segment
+}
+
+func (r *segmentsReader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, errors.New("s3store: read after close")
+	}
+	n, err := r.read(p)
+	if r.h != nil && n > 0 {
+		r.h.Write(p[:n])
+	}
+	return n, err
+}
+
+func (r *segmentsReader) read(p []byte) (int, error) {
+	for r.cur == nil || r.left == 0 {
+		if r.cur != nil {
+			r.cur.Close()
+			r.cur = nil
+		}
+		if len(r.segs) == 0 {
+			return 0, io.EOF
+		}
+		sg := r.segs[0]
+		r.segs = r.segs[1:]
+		if sg.size == 0 {
+			continue
+		}
+		var opts minio.GetObjectOptions
+		if err := opts.SetRange(sg.off, sg.off+sg.size-1); err != nil {
+			return 0, err
+		}
+		body, _, _, err := r.s.core.GetObject(r.ctx, r.s.bucket, sg.key, opts)
+		if err != nil {
+			return 0, r.s.fail(err, "reading a chunk")
+		}
+		r.cur, r.left = body, sg.size
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.cur.Read(p)
+	r.left -= int64(n)
+	if err == io.EOF {
+		if r.left > 0 {
+			return n, fmt.Errorf("s3store: a chunk is %d bytes short: %w", r.left, io.ErrUnexpectedEOF)
+		}
+		err = nil
+	}
+	if err != nil {
+		return n, r.s.fail(err, "reading a chunk")
+	}
+	return n, nil
+}
+
+func (r *segmentsReader) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.cur != nil {
+		r.cur.Close()
+		r.cur = nil
+	}
+}
