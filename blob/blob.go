@@ -97,8 +97,8 @@ type Store interface {
 	// cheap (the filesystem only makes up a name) or not (S3 creates a
 	// multipart upload): the caller calls it once per upload, and Removes
 	// the handle of a Begin it did not record (a lost race). The handle is
-	// kept in uploads.assembly_id, VARBINARY(64) in MySQL today: a store
-	// with longer handles needs a migration widening that column.
+	// kept in uploads.assembly_id, at most 255 bytes (migration 0015
+	// widened it for S3's upload ids).
 	Begin(ctx context.Context) (handle string, err error)
 
 	// Put stores chunk index of the upload from r, reading r to EOF; more
