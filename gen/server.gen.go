@@ -26,6 +26,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ApiKeyCreatedStatus.
+const (
+	ApiKeyCreatedStatusSuccess ApiKeyCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyCreatedStatus enum.
+func (e ApiKeyCreatedStatus) Valid() bool {
+	switch e {
+	case ApiKeyCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreatedStatus.
 const (
 	CreatedStatusSuccess CreatedStatus = "success"
@@ -118,6 +133,81 @@ func (e TokenResponseStatus) Valid() bool {
 		return false
 	}
 }
+
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	// CreateDate Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *time.Time `json:"create_date,omitempty"`
+
+	// ExpireDate When the key stops working; null when it does not expire.
+	ExpireDate nullable.Nullable[time.Time] `json:"expire_date"`
+
+	// KeyId Example: 3f9c2a7d41e0b658
+	KeyId *string `json:"key_id,omitempty"`
+
+	// LastUsedDate When the key last authenticated a request, to within a minute
+	// (it is recorded at most once a minute); null if never used.
+	LastUsedDate nullable.Nullable[time.Time] `json:"last_used_date,omitempty"`
+
+	// Name 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+	//
+	// Example: backup script
+	Name ApiKeyName `json:"name"`
+
+	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
+	//
+	// Example: ["CREATE","MODIFY","READ"]
+	Permissions Permissions `json:"permissions"`
+}
+
+// ApiKeyCreate defines model for ApiKeyCreate.
+type ApiKeyCreate struct {
+	// ExpireDate When the key stops working (RFC 3339, in the future); absent, it does not expire.
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpireDate *time.Time `json:"expire_date,omitempty"`
+
+	// Name 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+	//
+	// Example: backup script
+	Name ApiKeyName `json:"name"`
+
+	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
+	//
+	// Example: ["CREATE","MODIFY","READ"]
+	Permissions Permissions `json:"permissions"`
+}
+
+// ApiKeyCreated defines model for ApiKeyCreated.
+type ApiKeyCreated struct {
+	Key ApiKey `json:"key"`
+
+	// Secret The whole key, `sachet_<key_id>_<secret>`, to send as
+	// `Authorization: Bearer <secret>`. Shown only here.
+	//
+	//
+	// Example: sachet_3f9c2a7d41e0b658_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+	Secret string              `json:"secret"`
+	Status ApiKeyCreatedStatus `json:"status"`
+
+	// Url Relative path of the new key (`DELETE` it to revoke it).
+	//
+	// Example: /users/alice/keys/3f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// ApiKeyCreatedStatus defines model for ApiKeyCreated.Status.
+type ApiKeyCreatedStatus string
+
+// ApiKeyList defines model for ApiKeyList.
+type ApiKeyList struct {
+	Data []ApiKey `json:"data"`
+}
+
+// ApiKeyName 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+//
+// Example: backup script
+type ApiKeyName = string
 
 // Chunk One chunk. Dropzone.js also sends `dzchunksize`, `dztotalfilesize`
 // and `dzchunkbyteoffset`; they are accepted and checked when present.
@@ -425,6 +515,9 @@ type IfRange = string
 // Page defines model for Page.
 type Page = int
 
+// PathKeyId Example: 3f9c2a7d41e0b658
+type PathKeyId = string
+
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
 
@@ -578,6 +671,9 @@ type PatchUserJSONRequestBody = UserPatch
 // PutUserJSONRequestBody defines body for PutUser for application/json ContentType.
 type PutUserJSONRequestBody = UserPut
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetSettings Read server settings
@@ -685,6 +781,15 @@ type ServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx echo.Context, username PathUsername) error
+	// ListApiKeys List a user's API keys
+	// (GET /users/{username}/keys)
+	ListApiKeys(ctx echo.Context, username PathUsername) error
+	// CreateApiKey Create an API key
+	// (POST /users/{username}/keys)
+	CreateApiKey(ctx echo.Context, username PathUsername) error
+	// DeleteApiKey Revoke an API key
+	// (DELETE /users/{username}/keys/{key_id})
+	DeleteApiKey(ctx echo.Context, username PathUsername, keyId PathKeyId) error
 	// RevokeUserTokens End all of a user's sessions
 	// (DELETE /users/{username}/tokens)
 	RevokeUserTokens(ctx echo.Context, username PathUsername) error
@@ -1273,6 +1378,62 @@ func (w *ServerInterfaceWrapper) PutUser(ctx echo.Context) error {
 	return err
 }
 
+// ListApiKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListApiKeys(ctx, username)
+	return err
+}
+
+// CreateApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApiKey(ctx, username)
+	return err
+}
+
+// DeleteApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId PathKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteApiKey(ctx, username, keyId)
+	return err
+}
+
 // RevokeUserTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) RevokeUserTokens(ctx echo.Context) error {
 	var err error
@@ -1360,6 +1521,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/users/:username", wrapper.PatchUser, options.OperationMiddlewares["patchUser"]...)
 	router.PUT(options.BaseURL+"/users/:username", wrapper.PutUser, options.OperationMiddlewares["putUser"]...)
 	router.DELETE(options.BaseURL+"/users/:username/tokens", wrapper.RevokeUserTokens, options.OperationMiddlewares["revokeUserTokens"]...)
+	router.GET(options.BaseURL+"/users/:username/keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
+	router.POST(options.BaseURL+"/users/:username/keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
+	router.DELETE(options.BaseURL+"/users/:username/keys/:key_id", wrapper.DeleteApiKey, options.OperationMiddlewares["deleteApiKey"]...)
 	router.GET(options.BaseURL+"/admin/settings", wrapper.GetSettings, options.OperationMiddlewares["getSettings"]...)
 	router.PATCH(options.BaseURL+"/admin/settings", wrapper.PatchSettings, options.OperationMiddlewares["patchSettings"]...)
 	router.PUT(options.BaseURL+"/admin/settings", wrapper.PutSettings, options.OperationMiddlewares["putSettings"]...)
@@ -1383,6 +1547,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 
+}
+
+type ApiKeyCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type ApiKeyCreatedJSONResponse struct {
+	Body ApiKeyCreated
+
+	Headers ApiKeyCreatedResponseHeaders
 }
 
 type BadRequestJSONResponse Error
@@ -4573,6 +4747,269 @@ func (response PutUserdefaultJSONResponse) VisitPutUserResponse(w http.ResponseW
 	return err
 }
 
+type ListApiKeysRequestObject struct {
+	Username PathUsername `json:"username"`
+}
+
+type ListApiKeysResponseObject interface {
+	VisitListApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListApiKeys200JSONResponse ApiKeyList
+
+func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListApiKeys401JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListApiKeys403JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeysdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListApiKeysdefaultJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Username PathUsername `json:"username"`
+	Body     *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201JSONResponse struct{ ApiKeyCreatedJSONResponse }
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateApiKey400JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateApiKey401JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateApiKey403JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateApiKey409JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateApiKey413JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateApiKeydefaultJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKeyRequestObject struct {
+	Username PathUsername `json:"username"`
+	KeyId    PathKeyId    `json:"key_id"`
+}
+
+type DeleteApiKeyResponseObject interface {
+	VisitDeleteApiKeyResponse(w http.ResponseWriter) error
+}
+
+type DeleteApiKey200JSONResponse struct{ SuccessJSONResponse }
+
+func (response DeleteApiKey200JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteApiKey401JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteApiKey403JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteApiKey404JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeleteApiKeydefaultJSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeUserTokensRequestObject struct {
 	Username PathUsername `json:"username"`
 }
@@ -4799,6 +5236,15 @@ type StrictServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx context.Context, request PutUserRequestObject) (PutUserResponseObject, error)
+	// ListApiKeys List a user's API keys
+	// (GET /users/{username}/keys)
+	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
+	// CreateApiKey Create an API key
+	// (POST /users/{username}/keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// DeleteApiKey Revoke an API key
+	// (DELETE /users/{username}/keys/{key_id})
+	DeleteApiKey(ctx context.Context, request DeleteApiKeyRequestObject) (DeleteApiKeyResponseObject, error)
 	// RevokeUserTokens End all of a user's sessions
 	// (DELETE /users/{username}/tokens)
 	RevokeUserTokens(ctx context.Context, request RevokeUserTokensRequestObject) (RevokeUserTokensResponseObject, error)
@@ -5926,6 +6372,105 @@ func (sh *strictHandler) PutUser(ctx echo.Context, username PathUsername) error 
 	return nil
 }
 
+// ListApiKeys operation middleware
+func (sh *strictHandler) ListApiKeys(ctx echo.Context, username PathUsername) error {
+	var request ListApiKeysRequestObject
+
+	request.Username = username
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListApiKeys(ctx.Request().Context(), request.(ListApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListApiKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
+		return validResponse.VisitListApiKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(ctx echo.Context, username PathUsername) error {
+	var request CreateApiKeyRequestObject
+
+	request.Username = username
+
+	var body CreateApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx.Request().Context(), request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		return validResponse.VisitCreateApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteApiKey operation middleware
+func (sh *strictHandler) DeleteApiKey(ctx echo.Context, username PathUsername, keyId PathKeyId) error {
+	var request DeleteApiKeyRequestObject
+
+	request.Username = username
+	request.KeyId = keyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteApiKey(ctx.Request().Context(), request.(DeleteApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteApiKeyResponseObject); ok {
+		return validResponse.VisitDeleteApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RevokeUserTokens operation middleware
 func (sh *strictHandler) RevokeUserTokens(ctx echo.Context, username PathUsername) error {
 	var request RevokeUserTokensRequestObject
@@ -5979,147 +6524,172 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3vUhs7tu+rqHqmKjC3bQyBZIA6HzwJOWEuSagAtefM7ty03C3bGtqSR1IDzi6q7jvcN7xPckprSf3H",
-	"7rYNmJzZmXzaO7hbWpKW1t/fWv1bkMjJVAomjA6OfgvGjKZMwf/2k4RNzWcqRgz+nTKdKD41XIrgKOhn",
-	"t3SmSTyYGabjbhAGOhmzCbVPMpFPgqNfA/gt+BIGZjZlwVGgjeJiFNzfh8EbKQwT5i3XU6k5jjk/RcxF",
-	"xgU7JkOeMUEn7D+ioNvtRkEckltuxoQK8vndG3Jw+OfXJPYP/SkmQ6mIkKLTv3hzekrsH/UcgXd0Ms0s",
-	"SQ1TKDaVynSn6TAKgiW0nzExMuNFsvHvRA6JGTMykOmMcEFgL+pUDKWaUANEmFf75VRcGDZiqjoXnMLi",
-	"VJdjRpT9iWimblgaEtYddd2hkF5nt7f3cme/1+vFZIsONBMG9iae5JnhU6rMjn0SRtDxdp261nUDLVdC",
-	"U8P1kLO04eBw/j/tRHmv9zLR/BuD/2Nx2zH4FyytjXt+cklHixNdGCXFiNzQjKfUSEVSpvgNS8lQyQls",
-	"f4I0v9Dk4n2/s3fwatUiz6g2H2TKm1f2y5iJ6rjklmqSUW2IYtOMJiwlW+8vL89JSg1buaFnMqHNrG8P",
-	"NlGMGpYSxbTMVcJeaDKlZrxq0I/yQvDhsP3GCqntAy131v3afGs/ygsjFVs2dkfbJ+KQaEkoMfKaCcI1",
-	"EeyGKXLNpoYMZoSShCZjRqQiUyXvZpYUxf6Zc2U33aicNZOGgzfT9pkZNesPDVMNfMISKVJNjCS3lBsy",
-	"YEOpGDFqxsWI0BHlonFbqzfxgop0IO/a167xAVy65w85ZYKlVgBQMlDyVjNFEipeGKJyQXAYIpGn+uen",
-	"LzSRio/myfE74KZo2oD7MJhSRSfMOPF9OvRsfMFF0nBm8cvefkxu5zl6TDUR0pBkbO95SrR9m5gx16Tg",
-	"bEsdt2OgugjCwMrO4Cg4HXb8rB2cdjmzng4/SsE+UJOM1yZQG55lQKYUzIlZzYiVEHoZYXamDk61iqgW",
-	"cXthhSzQgkJXimxG+LCFOtgyS5Vl81W7hjMup+uctumAKR0xy9yKmVyJEMXfbpf08ZepFVCWSCZSexnZ",
-	"ZGpmBTX/zJmalcTYN2qEpGxI88wER7thMKF3fGJ5cW93//X+n1++2n8dBhMu8I+7jSrsnJrxxZgqdpo2",
-	"U6/tjy804WkIkkFIwROakUzeMpVQzcjV1enbLumLmRnbC8syzQhNU8W0ZjoSQuIYZCve7+3H291I+MVZ",
-	"iVmuDZ76ytPl4qbQSoeUHfaGvVcd+vpgt7PfO0w69HDIOn/ee/364PXB4PBwd79RW9klX2mmcNqmNeea",
-	"qRcabJNuM625f38ZrQ1TM9XMJ6eGTTSZMgU80Xr6TH1dwgEHFRbY7fVWnn3LRbJW2+Hubg+sIrxMuma7",
-	"/AfaLnHo/9056PXKf/U6h+Fer7N3GLfeqcULNWdtuCmCRlFqd5xp8xeZcjR+34xzcW3/x91z+7+lFWUt",
-	"uU5KDcxTzvhHxYbBUfCHndLG3sFf9Q4OCJPV9+aTYCSxP1rRRslbJaffrOTSZpa5X1hK8mkmabqoN8Gq",
-	"GHExRyqdTjOOxsbOPzRaHOvRCaN9xu0o92Z+QpmbTc4oc7N8ynOq9a1U6ZuxZ7CNTD03bPPcF8wYLkb6",
-	"3GutjUxdH3XFzBvcbT9m25RWYr4BS3RzU1bGvIdp4S8b3s9yyCUr2+hO+gGb57P6YMMbWRmyfc7Nbms5",
-	"4pIZN7ipfrym2eAveiqFRhn9F5p6qbF6+kIb/BZMmNagMgMuwJUkTvyD835EokIXR8GRdVimTJmZNaQm",
-	"XGurM8JAG2pyHRwFQ8qz4D5cc3knSknVpAXAs3dU2IloZnUMS4/BjnMUY2gD/jLkLEutoZnxCTddSwFo",
-	"GAzioCv7mB2BQZy2YaBvipXqPEmY1usv9oMbtWW5qPS4JuDkpcdEmrH1luyfNbHmHdrWbtNxjVIMM55s",
-	"jt9WHEjhidtdYGQo1YCnmnBDttIc52Sho1OxIVNMJCzd9rR6+iqk/mnnT3XqiqjQgAsKplmDfbJI2+1Y",
-	"ZoUXYs9pIZLXKUN5TTvgnt+phf1KsjtzobplQzQE9yoDlXGzNcZwD1dev2BJrriZdc5lxpPZqnG8216J",
-	"IS17HJ5xYaBONQ607KVazOg+DP7W8cRezqas8wnOaeXG+8DNfSXW9p7RFqfJveXDjD+P/8c6foz9bUys",
-	"+fEahIf76ZjEucpiQkVKYh+YjMmI3zDCTRl6rPBVNXy5dH/8czA7Sthnl9d9MXMKhNlHvHe53zuwbuT+",
-	"3iH85+Wu/Y/zLQ96L2OyZd24AdUsErmgN5RndJCxbfj5dUy2rHKyqneYZxkEGu7D4B2ogZSJx2rZyzGE",
-	"SFmKyvzDp7en7/7L+uqg66ToPpOFkdAsY8rqXJqbMRMGFFhKBrmBGCDNMnlr1T4Gq68fb0cUcR47WQZD",
-	"Pdei5qYJrVVkOdhH6DjGNzlGFb1NiRodVvpRmncyF49e60dJdJ6MkZDnWqUPf5X5AZJKhktjd1wbv5T2",
-	"ZMblkqjvViJFCrKbZt4Q3Z67/+sLVIyJKcNp9rxWkKPU7opdxzHR7IYpuwRQaCSRE0aobsmAYdzwR9Wc",
-	"RSxujbfx2e+nNBcZZG3LZ+7I53j097F3uPyZdbIupTyjaoMxrXYNSTT/xtBhhDwmu0sYS5t9TOdTnitW",
-	"CIZ3lGcbNFGWaHISnw4xcxNbYW7/dSUmtTxTTKYV0sgQaAOS4Tg+SnOB+Wqrzb+Ttwg5oqrzDqpIuKyV",
-	"VUlOKskbpjI61dVEUiS2GLVKxFBlNKEGkqWVRA7qNU2owHwO0flwyO+2F4TYo3m4muPHMJ3z+B+pF99K",
-	"wZ4tgoCD34fBpbxmmwt/w2ifXZSp+RYJdot57i75CFlujF+QwQyz3Nrnd2/pbF462d/BW1AyW8NBgOw3",
-	"EHEp5QcqZi7epb8DR0tJJlTM3NUi1BjLdvqYKGbUjGTUMDW3PEjJd4qc/LLFVbL3MPmVsBapVPzb423O",
-	"UxfNk4qwuykYeXhOz2CS9Uv7uZQ/ZGtA07CYXCqi2I289nSE5FZJMYpEolhqX6aZ3oZrTQWhQorZROba",
-	"G+kZTa5RQlT8AvQ/rkpH5XuojZRNmUiZSGaltxQS5xhtW5lU8ZyWKJMriCq+kfbknhCixGGsaYfjPGOQ",
-	"kqKitCsC0I8LRWKMElf6D8kFSwFPhp7GLfzZ57iLCM19QVE9v9iSDOwWicDuPzShmZZEM5FqEqffMELK",
-	"vzHrxKbfjDQ0s/PDnyIBHr17yhq7cjjUzMRA7gziqtQFicH5T8bMuk2Iu5gqpi25oFNc5NtlRBdGbIS0",
-	"Ffnh3mJ+OPRjcJGyBmBNr2M5KyXwM5p7XON2hGTAMnlbLBe3ALLBa81otwa4aMXDlcEX6fuYTwZMWcJc",
-	"jNq5lBgtR3bQdMKs/LeKYeaOMlieNi/m9Wf4qI3Nc95iPyN5Dm9RpZFmGTrKsJpjsvv//+//2zs4QOgi",
-	"ZKOFXQJVNDFMabcOb1nvLrhoYYBTNZHhD/KFLpGRq32+agroV7/IOTaaP7aCihI0JQf/YIkJ6nG2Ond7",
-	"AVLBXjlJ8qVpnSprADmwjBp+wyB05r0Vayx4h92uuQQl7MBx7zwac1LdGUc9Eta07iIIV191IVQXcY9O",
-	"9IHGCgFFOs4nVMDBLezH4u6Bmv2yNt2ekCba3/GMfWwE1iww7NXlu86fHVhYSBLvWAkZRXFIPl6dWUWb",
-	"oOk1x9XloZRY4NXMXkNKLGzt1EELape5+GMTT1XwQ8t3rYIUKgZs2rg6sGKBQuMN50WRgTBOAJhZ+6W7",
-	"kgFxrCYiPpQs1sp7a/BT+218DEt9uhVMfWwFa0n78wtN/EYfE5FnGZkwKnTFULM/a/twqfHr3EQzDohI",
-	"+zYaa4jnWljvOR0x1C4NcFMiGB+NBzK3TwOYC/1KS5IHSypnfKDD1TJfRV+cV7hz8U693sMrFdpLZG/O",
-	"1iBRs6l5oTF6cOzgvUblAgLI2zVxXuHyZVcoDG4VN+yTyGZLcD51phHsdl1Mj12mzNa9f3NcZF8MYbYm",
-	"9jkvDPKm4yrNdZLIlHXJGdfGh68maIAhhFgzxWnG0eYBaycSUqVMHZE3n0/6lyehSw2E5O3J2Yn999mn",
-	"N/87JGenF5ch6b/9cPoxJJ9P+m/RYPOXBV8OwgDfDsIAXw/CwL5v/3N6cRmEAYwQhIEdolHRlSttsIfO",
-	"6wvVx3YVLjynQ1IkyK0VnGV0qhkYnLDCMng9sZ6lql2cphV4ErlhE72SB8oDui9WRZWis6ACq1pkLwd8",
-	"/DqtL3u9qfSiwdIwXBM/LSDMNk7V4pRWWi1OhTUIX1OHWipF2V5v71Wnd9DZ613uvTzqHRy93O0e7L86",
-	"eLX79+rVty92DHcoVpqWl7uBuawB9NWrvGWrKSyA+zDgglvH2ccJFso1EEPishyQGNHddmIGUmaMApdk",
-	"Rb5r9bOgINYivdQ0Vq2N6d7Bq4YKogL4PGZ3vnDFW5BuLU4H5cLwjFQ2oUneT+FK2ZH/z6+9ziHtDL/8",
-	"9mr//o/rHEoBmX4MMrrgA2eor57NuTtzKWqPreffWFFLtWwDFryl+R1pIaQKXa4ZESVuvGTS2rHXGbHg",
-	"nrB2g9z6ioP/0nYRS5xgfSM+MENTamjVm0A7A+vfgJaYOAEB9S6mzIimx5HAlDigxRBTxUcCopVbxhs6",
-	"EFRGhWSKHPF2UwjgERe2VfacNxqFHlO9lpRHGdYg4AW7M6vNhMLkglKaxqLHS+tXElH4/fBYSHpVu8tu",
-	"qpAEKO4GTcbWVLGbh5Azr0XsnrhFucE8wV/ad7exwuYd8oGRLu97TFyVoBQMMG6zLvnMaNqBSherrHNx",
-	"LayFu8hB3U2wxyNFaTtXIRS1vuoTiMVYY9OKBFzK72adVU5okUVNXFDPYyzcM5qb8dcWB7BP/vrL5TFJ",
-	"Mm7JIsbKJsINoZB7klP6z5wRFOGNwYCKY1cqkDM5GoGZu2b8YGn0ZW1PecEZDKvOc2UTmrbwSrOGkMlj",
-	"jTBL2Ihrw9R3sq6qu7QKcS2auK0aZqisZH4hbVvXptMwgWYH75Ird+vsDVTFfVznDlbDK+t6g48/uo3u",
-	"5bKQDcLtn6wZgXV/KsamvX20Xvw98up8cimbYcICixGTXCm7SPs0GIEuLdQc7mvez/X17b/7/q0SB3Wa",
-	"2xhYtAbCX+2TjFm/T4ck5SNudEjibhyS+CuiaDrxMQRc4kyOuLA/ZBAgtv/H7gwTKT7nKYqbg5kTeudD",
-	"eq/25yN8Vc+z3/k77XzrdQ67Xztf/tcfm/T+L2NJJ3yTSjZfWoWLvo2rw52Lotqt0XwkCitlRdR2PW25",
-	"eI7W3HGY9gu7BlzxgFHFVD9HzBr+653X+3/95TJYTMtjkB5Kv+PzTxeXZAcC0jt4vF0C2FiYgdjjtBya",
-	"UM06XGgmNDf8hhVdByC+AZOWxzQ2ZoppcS6GsqE6niZjBvBaSvSEZhkkwTvofEJ/EtUlfUFoOuGCa6Og",
-	"Ywf6xz54TkUaiZGiYGiO2aQSPNXH7pktKzHKqPsN19xIy+Ve10SiPgWgmDXhZtvNhg6xDl0q1L7DyyAR",
-	"Fy4DGmLuPJW3Ah7jBjNJiul8AqIMYFJFiLMbiUj84Q+kjgWJxAUTKYn7Ds8Cfzwif4HdJdghBY7OtUhx",
-	"rW1WHWckfuFmLHNTPEqLgjGVC00cTqGenrCbJHUVQqIjYc8HwgRwRkRj9JHEDXHGuEs8o5kxhcN2EAEy",
-	"yE0kfAHd1oCmcHuoyRUrIDChB8CEkGi2FJGUAWpjuww7RCLe7+3GIWE3TNhTVdVlUHAEyK3Ms5QMWIFR",
-	"d5t/Xl3ZCU3GxAoSROWU5XKVmDw3DnnPBYnvOhq4uFM+YLe634LHsdvEDRkxownQfAzQnRqWHhbpHo5E",
-	"5emXsaf5E0TAAUfAkmsdiUuo6FPaAJAIESYsuSZU6Fum9FF1CruGLZh8O6ysKxL4xx2YaTvE2CcTiW+Z",
-	"0YQgd/0TQgwE6TGf4jAwAJa8bcX7e/DPao0kvAg1FPu7L6H/AqwLssz2GMAAgDoMe8p/vfj08YjEv0XO",
-	"H4uCIxJBhjgKQhJ55wz/DA2f7uOwCiOKhKbQueW2lpbukk+CAYp1infMk+gRw1qSjKoRI1vyhqlImFue",
-	"MBJf9N+8P7n8+qH/t6/vT/pvTz5/vTj9+0m8jSxevRlGTjUYK3ZykE8jZiy7vtwt7u00o1x0DLtzW1O0",
-	"IoLuKRmdMShHYNnwmORTDNFRE0bC0qT5N5YW9I6YIZWx7SB27wgTNyyTU9YlJxziebd0ZvmQaxR//ubG",
-	"xNfH+hP57EtK0+JY/CMkoUpxBk59/LeOe7JzmsaOniMggKeVHXmhI5HJEcm4tYuHUuGW+X23I86sxLhl",
-	"WdZBDKwdAOUF2k4YVoiEldPYDAguYp2ArVaDpvO1exSD7LhmU+MDnLdc10TahF4DDLPYhzM+4UZH4r3b",
-	"6UmuDbHrv2Gw15YExxaOJS5PP5x8urpEAaio0EOmyBZFVREJ1CQhoYW62CYTOiOGXkPBQSbFyP7XS5sQ",
-	"amysCs6NtzcigcCFibxh2KfLkXD69uykQsBnNsXOUA5laOWs1eJw/SPhLQ+wrKdMuS329z3EjCNIEpZi",
-	"KRSsORJxBbAZd11BlMty11B/dms98m8e8OcAZ1AtBdzgK6a4hqIphEE6e/+IDKS9NQpsEtCt2JQpEggo",
-	"haiztTRd2Mp19/hweunQLWiX6KOdHTllwgFrpBrtuJf0jn3W+ivcgN3qzJT++WkQBnDl0GTu9ro9CMxN",
-	"maBTHhwFL7u97kswyc0YjLIdsCt2dCVfOGKmpakNcF7nlqfMa1Tf4mRRLb/QVY1srbBCaZ2mwVHwn8wU",
-	"Scq5ove9Xu+ZekE0rQl/B/Tmfm+3bbyCwJ0ajBdeern6pbKcDqhwvWdWveUBq2Gg88mEqhlAsKwZUjNr",
-	"7AYaag/v1wCO05rkDWrfmtSQDYegR2OUAEEJ2gkaHB0KJkVDvGDhTCH0UDtV33Jm1r7YSlea+Y4hzXyx",
-	"fM8uSnTs/jrPVzosfD8O2N9d44356pmncs7VNAVHQU7YkzinKR5yYQ1ABIS6oY8Be2mloHchG/glNxvh",
-	"ltz85JXN8spnbP1YkwMP5pX7MNhJZdKuVPrE2owdK+gpQMzfX344K5tMlPhoKYyiiTm2toZdJ8BqoG8a",
-	"mKKYAR5LB4RYUDRvLRErlYy1b3fGZpLVtctaRZpAODYhe+TWu3hJcPTrl+pB9M9PKxvi2pj5Y5gwQ4Mv",
-	"sM+AtG3daPDGXP2OYuhgGT5h4IKIIpm+uHlnXBvIOuqg3ozx1+allY9AVDu4D1c/59IB91+e0wwo8vGN",
-	"5R/QUlAOXRCl+68tEJ50se2BgmTW/lQ9M7k/tF5qwNNZ+S+1WYIpdR6bDylsQfRxCAVA9WiD3g7B2UWY",
-	"pfXxwLfUdKa75KqIYhUxLGHdT3AaXewIweW/eSDL/Y570tU81xkZU3UIp3iMqqn291rg0zWOvehW8VPV",
-	"zHEk7kyl5tOd0bp86XCUpRSssATyacYak7TCzeXA9NV+CgiXGHLB9bjoTKi75KO0ni3PWKXfQ53P3sJs",
-	"JZ89yST5Pofe21/9RtE/wr6wt8YUrrXGU5kDt5PQB3OFQwPfhy2Whz/8Ljmt99GghsT/ebJUvDT6sktO",
-	"fHMabGl/kO6/MtM83eelRcHhxEEGH8AOAK2+f7gJU7b5teZJi9MMaCbonNwlFz7TUIKXYmIkJuGsI60r",
-	"8EUj50st2nzqJ+mtH96bfrAEe6Se+56Sr+qtQ9fcJ3C/qzBoc96r/PsXacZzuAa9hhf/NP78sf33H5E7",
-	"fXxgI2zZZLntVJRmowa/MIrRCUpTLLclF/l0KpXRJIYkdky2fFPuI6K5GGVFX+5IYGeRok/3XE+l1nZK",
-	"25jOb+gkpclWXOvIH4fY46Xe0yWMROx74/snKk8v9IDZ7pJ+sR745EIuuPGgdzOmwn+vxhovHl/kunbY",
-	"48R8aJNL5K0W377qodrRNwVa+aD/+MBaj5YfT1jr8foHIdpiCCt8M7cB92Gw13u1zt2rtf26D4OXa97x",
-	"akvFf13xs7fGFiw2TYJX19i9puZFT3YTPJ6FznelqIgj/5eVRuK4sU9XX4Nj4D7UJHNTfAtpUSW+ZzT9",
-	"ebcqdwtanz3ufvlXn3DH1ulrgziOonXilpCIdZCCvD/pv93uVq7fXM+Msqtk62v7Ta9VWiq6NlqFIzpj",
-	"pm0svJ4LEczFVmGtA7xa9tUt10pSl7ezaZxn6sZVEQLz/nql8Wnjwmry4H3ZT28jEuGJbmNjxBRSZtUA",
-	"Z0ksggywf6Vglhm6pGqkA8olElVMCkcwyNqf2Th2gMBITOjMw0SsfSFmWL0cWroc/DebhRASG1g3oAPd",
-	"c8gvEAbzg1iifecgxALoW4wFx3u9HjbmKTA0sDrf28jhexxsEYFkewCVo0ODkeFaAyK7K9TICU9ols3I",
-	"gEH/SxhjviEReQPYsyMCELAQAWpkCzzzbeiYa/+JkTwiVSRophiFb9sVdY/bLkUCDemlmizCwhaEP8au",
-	"58T/gz0j9zGVR8ncWpd8kLrrmBpzrat+OlXf3+Uvkh6IlHSMHFZu9pQpf48eIsh8kLwlAuDcudXySMsJ",
-	"q8uiS9dtKRKOQCWNTGQGPtT5p4vLuOEeVi7etruXkZi/mFYNWT34oNv42eMiGSavZZaWC1K+wjh03T0o",
-	"mfA7kyvWdI/dpvy8yD8v8hPQE5u7w0vDJfYyYSHR5i2Vvst2OWGA33ocMOJDFfAxQFY0KpxDEMjk+odO",
-	"hz0tHS+T60dkt6DFTTMj5OJZWcHnzQCKk1BR4wMoLUFGKL9AOmccAXk/GaLVBoD9eRJLjBnNzPhba+QU",
-	"LHKXxobCESWh/ASKVawbYI9RM3Xjqt8XQhsw+hMPb4MQqTN+w4QdthEYNWFG8SUYNN9umAxmlbIa2AKo",
-	"5AihDbBIONMhKcHsaUhoAq0QHTggLNDjZCpltrhxHxwh6+HQoOTigUA0N4Pv2Xmu5ISZMcs1gdINduc7",
-	"8BMst980Vq0y4aRYbMORODh61yfA2wHndMJIKpN8AqAMTeLi3RmdZDH4qDdMGWg/DIUkjcn5T1Mm+uen",
-	"9venpujnKx0b0/FuvoL0TW/0ZRUUGdqNcUtbstl2w1o3++SOJsZV/hb7XSk2cV8jZ7rMdoB812bZfv9X",
-	"/8PZw/bbE/lA9OX332+3tIb9hgjCauHrnJhCZrgyOBA8/geScsUSIxV8mM8nZY8jgVUsgk6KgjHu6sVI",
-	"USvU7NEAbU8U3QfrqNBq/+7NHsZnqFVrlfcAo1gHCIstPtQCGNbXGjWDYa9g+N81FrZowLEUCuvgKD84",
-	"EjZ3x+kZCf+9RhFEo3X82XWN0YRijWxR4wglNMS3HfBlbL46imxBnNdKhUhgmc12d8nHy3yfNF9nRc0Y",
-	"avjotR2gKJbjUJN7uAQPC01UHhHTqH6l9cdFw/YO18pv4dc6/6fhs8AMD+bkQmLuYHuMpeYYln1Led3J",
-	"p1ZEIE4SX//Nc9197Ipm8csIRd+N0HocyTgS3GgCAG4lcwMfILU2hj4iQuIM1qscU/hGX0i0JDHQGhdF",
-	"5vvuAwBUzOytgS/nu9A+lIejdi2Addtd8sb3+bKqcsKoNW5kJBKaZWgpl+SMmCGUJBmjPtlkrRxG2xAU",
-	"9iZ8pBOWnuD+zd2GHxeO6ZvEwCmnJArwnKNgkQeXyEuTK6jELT44UzAPFglgfFlm7vMiUHeo0Rxd1M94",
-	"BPixnMfYOPjmYwXM00ycenuUX7/cz9k8doNcV4xqHZZ9umL3YCeNZ7jEvp/Oj32Hod39v/EVhlN+0A0+",
-	"uUtcxTAl9SJ9b+pA6Y//mFRfFF0oYWJggUig61K8Ys+v+IgHOkahD2rA36y13nSW5fk90J7BF++fKDS+",
-	"kyHz6ATI4TqrqX+Da7Ou2wUfCcJXCTCZm+eRYNgI7IcXYXb//q1lmMzNA82QG3ntkt9oZjhhA+A+cmqw",
-	"l8qAQccT14Aa7ZOQ5CJjWkeiUvM4ptpzS4uU8kf0cDElf9a6b8iDWt/2styxjvFVbeK4YelVNCz80eXX",
-	"edkr8t9VgvmzfpghBr03XFUAyDD/bQWUSdjn61YqaPBGDZEiYWQLHtXQRSEStZ58vl0mF0mWpyzdPq7I",
-	"R+QAmrJiCvTMIuyVB/2xwKaLZZbGpWXHXZc4/CqfzC03UWs71ts+RcJzv/sDMWMljcmYY/8iXF62eiK1",
-	"Tk+RGLChVAybzHlUYkEHLN5Uu2UO8nSEnR5zDSDJxqAZ2Lo1Fn2gBJ/7+M9PSf6vYaUu1wB4WEQK9gK/",
-	"hVX9xlKbMihl+dIidBcnHkuiDc8yO7x2vRk8FNsjKrYgmLvdJZd4aeXQ+k7+VxjH3vL5S45fthtJ2Sh7",
-	"scC6iAP/iOXqDw3jbqZg/VHh2LZqdVdd4KUinDU2XARJCo31nMFJ+kRI0YEOPYRq4IQhgJtLPe86Z9qf",
-	"oOzAhPUOnm0aOnjmrFRbfhc66f/o1e3NDPOo4oOyR3970Xrs5VMMTR2hU/nAJ6pygWGdtKUe/Sl5o5/V",
-	"6BtCtG62vNzlErHi+zEZ0SZc+aOZLDdPYrGfBeX/4wxWVog/jbOaLKoddFuWGVYnIi0bEmJXbOcQ2VGO",
-	"3E8u2qN1jggy6H+sJRlSFUYCXR9wHpzFNXB96qw7ko/GpNFj8hAe7IAunK+EASaO3a/Qty7aG/stkrci",
-	"rHtqkP/ClD74QgDuA+iVJRe9bMFuoQ8wWWImoKtfsROOSc0egEAAvgD0Fp+uBEMBzQPoYf4yBvxTW9TC",
-	"+WVdcgkLZsMhS0zhbkqBcTKHKoOZ3BtIgj0lcGHdEw6aytAkdm5cJArU1Fxf4zf2P18vL89isrVLANLp",
-	"eHi7GQ51I6/B9kWL+ndiAT+nq3Ni+cC6IRWV4O6PXvR2nmib2Kt9W3weo9HyfQeN4xZ6x4Wkolmsm5Rn",
-	"GSJlqo39if8KQPm6FKyhx477RsczWrduhhb71uW6v2vquQJurIRBeMqE4WY2j1Ba7P15v4qvwt+AteAi",
-	"I3e0dZR2PbUhfokyssCgbkGjateAxn173kjo1aakNFCJjC2zd8DYdUQufssJ5Hc1MQls4FpvAzvfh/Nv",
-	"XUGKMnFxqq3aFzj0duV91GSLA1zU2zQXmmFhu6u0wPY2jAW1N77LSkgy58DZMTMJMa7KKK5aYHGYN7Uq",
-	"YPxSERhh5TdBakXT2FqlHDgpml7Mj4yFAaGHfrvFVoCzThVVBgPY5v2X+/8OAAD//w==",
+	"7H37bhu71e+rENMCsXpGsnxLtm18f7iJ88VtLkbsYPfrnpwMNUNJrEekSnJsK4GB8w7nDc+THHAtci7S",
+	"jCTbcrqbBggQS5rhdXHd+FtrfQsSOZlKwYTRwdG3YMxoyhT8eZIkbGo+UjFi8DllOlF8argUwVFwkt3Q",
+	"mSbxYGaYjntBGOhkzCbUPslEPgmOfgvgt+BzGJjZlAVHgTaKi1FwdxcGL6UwTJhXXE+l5tjmfBcxFxkX",
+	"7JgMecYEnbD/ioJerxcFcUhuuBkTKsjH1y/JweEvL0jsH/pTTIZSESFF9+Ti5dkZsV/quQHe0sk0s0Nq",
+	"6EKxqVSmN02HURAsGftbJkZmvDhs/J7IITFjRgYynREuCKxFfRRDqSbUwCDM8/2yKy4MGzFV7Qt2YbGr",
+	"yzEjyv5ENFPXLA0J6416blNIv7vT393b3u/3+zHZogPNhIG1iSd5ZviUKrNtn4QWdNypj6513jCWT0JT",
+	"w/WQs7Rh47D/P21Heb+/l2j+lcFfLG7bBv+CHWvjmp9e0tFiRxdGSTEi1zTjKTVSkZQpfs1SMlRyAsuf",
+	"4JifaXLx5qS7e/B81STfUm3eyZQ3z+zXMRPVdskN1SSj2hDFphlNWEq23lxenpOUGrZyQd/KhDaTvt3Y",
+	"RDFqWEoU0zJXCXumyZSa8apG38sLwYfD9hMrpLYPtJxZ92vzqX0vL4xUbFnbXW2fiEOiJaHEyCsmCNdE",
+	"sGumyBWbGjKYEUoSmowZkYpMlbyd2aEo9s+cK7voRuWseWjYePPYPjKjZidDw1QDnbBEilQTI8kN5YYM",
+	"2FAqRoyacTEidES5aFzW6km8oCIdyNv2uWt8AKfu6UNOmWCpZQCUDJS80UyRhIpnhqhcEGyGSKSpk/Oz",
+	"Z5pIxUfzw/Er4LpoWoC7MJhSRSfMOPZ9NvRkfMFF0rBn8V5/PyY38xQ9ppoIaUgytuc8Jdq+TcyYa1JQ",
+	"th0dt22guAjCwPLO4Cg4G3Z9r13sdjmxng3fS8HeUZOM1x6gNjzLYJhSMMdmNSOWQ+hlA7M9dbGrVYNq",
+	"YbcXlsnCWJDpSpHNCB+2jA6WzI7KkvmqVcMel4/rnLbJgCkdMUvciplciRDZ306PnOAvU8ug7CCZSO1h",
+	"ZJOpmRWj+WfO1KwcjH2jNpCUDWmemeBoJwwm9JZPLC3u7uy/2P9l7/n+izCYcIFf7jSKsHNqxn9ls7O0",
+	"eexXbPZME56GMEIrlOyecqOJZoli9rCaG8aEPWDJmJkvMaEihYcFuzUk/hIXU7H8sZzJFZt94ely1lJI",
+	"oL3hYbJLX6T7O6w/eH7wS6MUslO5GFPF2iaj7Y9uOpbJCSl4QjOSyRumEqoZ+fTp7FWPnIiZGVvewzLN",
+	"CE1TxbRmOhJCYhtkK97v78edXiSaJwdPrT+9Q8oO+8P+8y59cbDT3e8fJl16OGTdX3ZfvDh4cTA4PNzZ",
+	"b53yJ80Udts051wz9UyDmtWyEbl/f9lYG7pmqpnkzwybaDJlCsi7lZCZ+rKEmA8q1LzT768k4xaeYBXQ",
+	"w52dPih4yBd0TQ37L1TD4tB/7h70++Wnfvcw3O13dw/jVvawyBvmFCfXRdAoFeyKM23+LFOOevzJlP+V",
+	"zV6CdmE/O85l/6TTacZRJ9n+h0bFpOz1j4oNg6PgD9ulybCNv+rtWqNFv+VOW/VxnIuruQ5LRdQqw92U",
+	"Grp+n9ggdFbfkw+CkcT+aDkJJa+UnH61zF+bWeZ+YSnJp5mk6aLqAYrZiIuNrQ209hG3oWVt3sqRzM0m",
+	"e5S5Wd7lOdX6Rqr05dgT9ka6nmu2ue8LZgwXI33uBf9Guq63uqLnDa62b7OtS8upN3zcqm3eQbfwzYbX",
+	"s2xyycw2upK+web+rBza8EJWmmzvc7PLWra4pMcNLqpvr6k3+EZPpdCLsiF9EuGQNjFspwc6t06p+4VE",
+	"j+WNQFVaioT1SJyrDDXA2JvPMRnxaxYJ1B/NmJgxtQb5tbximnDTI+/B+gTjMbX2J1if2ttdN3SGalbF",
+	"+fXSPtF9KYVRMmubn3t+25vFcyb9sleK52A1/kxTz6xXr3kh/L8FE6Y1aEgBF+AEIU7ag9vpiESF6hUF",
+	"R9bUnjJlZtYEmHCtrYoQBtpQk+vgKBhSntkprLenp0pJ1baXfhS2I5pZ0c7SY1hrN2J0ysE3Q86y1JpI",
+	"GZ9w0wu8poDux7WosHFFoBEn5BmI+WKmOk8SpvX6k33nWm2ZLuoaXDsKOybSjK2db7/WxGrzaBW6Rcc5",
+	"SjHMeLK5Y75iQwofkl0FRoZSDXhqTwfZSnPsk4VunIoNmWIiYWnHj9WPrzLUP23/qT66wp854IKCJt6g",
+	"ji6O7WYss8J+7tWPIRJBt3RCLztTNYd1OezunJN5WRMNbulKQ6XHd4023MOV1y9YkituZt1zmfFktqod",
+	"73CqeD+XPQ7POAdmt+rBXMqGqt7OuzD4W9cP9nI2Zd0PsE96Df4HPsO7ipf4DaMtNrJ7yzvIf27/j7X9",
+	"G9YdlmgN7qfjdp0AVAnvNK/Q1cOkNHLYJ+fXJ2LmBAizj3hnwn7/IA5JvL97CP/t7dj/nCvhoL8Xky1r",
+	"PQ+oZpHIBb2mPKODjHXg5xcx2bLCyYreYZ5l4Fe6C4PXIAZSJh4qZS/H4NxnKQrzdx9enb3+HzJlCmSd",
+	"FL0n0jASmmVMWZlLczNmwoAAS8kgN+C9plkmb6zYR53s6uF6ROHWs51l0NRTTWqum9BqRZaCvW+Zo2ee",
+	"o9rqVXmU6DDT99K8lrl48FzfS6LzZIwDeapZem9nebNFUslwauyWa+On0n4Nd7nkvmIrkSIF3k0zr4h2",
+	"5s7/+gwVXaDKcJo9rRbkRmpXxc7jmGhrs9gpgEAjiZwwQnXL3e2C/fJDSc7C9brG2/js9xOaiwSytuYz",
+	"t+VzNPrvsXY4/Zk1si6lfEvVBl2J7RKSaP6VocEIN/DsNmEsbbYxnU15rljBGF5Tnm1QRVkiyUl8NsQ7",
+	"x9gyc/vpk5jUbkhjMq0MjQxhbDBk2I730lwg0sJK8+9kLcLtZtV4B1Ek3H2rFUmOK8lrpjI61dUr0Ehs",
+	"MWqFiKHKaEINXPNXriBRrmlCBd5EEp0Ph/y2s+iEeSgNV9Ep6B11Fv8D5eIrKdiTeRCw8bswuJRXbHO3",
+	"DtDaR+fcaz5Fgt0gQmMdD9km/GN3MEv5joqZ83fp70DRUpIJFTN3tAg1xpKdPiaKGTUjGTVMzU0PwCTd",
+	"Ak2ybHIV3Al0/klYjVQq/vXhOueZ8+ZJRdjtFJQ83KcnUMlOSv255D9ka0DTsOhcKudOdeMIyY2SYhSJ",
+	"RLHUvkwz3YFjTQWhQorZRObaK+kZTa6QQ1TsArQ/PpWGyvcQGymbMpEykcxKaykkzjDqWJ5UsZyWCJNP",
+	"4FV8Ke3OPcJFic1Y1Q7beUInJUVBaWcEcDXnikQfJc70H5ILlgISEi2NG/jaQxoKD81dMaLKlYH9y/mX",
+	"3TUzwte+pO62pryy3u3vPu/2D7q7/cvdvaP+wdHeTu9g//nB852/B2GpPtsXu4Y71ABNP4hs5lEDcxp1",
+	"GCChFp21gPau2Mxu9lSTG6muuBgdE5FnGUKMuKmaIba5Xttw7EtIsi3DcciTVQCTldOyW/Ul1yxdZ2aw",
+	"r3VrmHodMwToGzdjAKJNuMgNi8QWB5vSqh8qBc5IJlIbuGkpHuu4ReJDB+Kz40FRvdbirJykR5asvkF6",
+	"b5+8C4OSjeiV19GVR+v3X7+V+CCHTak2G9bot05gC/tSwvHk4B8sMXaM8ygLmnqj9LxyTIY00yycOzkP",
+	"JGay9fH1S7K3t3cYehfBMDe5sjuI4N+whchrZ/NFt7/T7e9c9vtH8K/1UP5+NrJh/1ZtSbrIsK7YbL3R",
+	"A0uG+8lmMw892nCf6TFrCIRGgkMotPsK23HoaDilmomUUB2J+MTpESBJjsifGVVMkYb3euQCrkkBjzhm",
+	"iuHxLLfVjWKeBX3pD3fYbrqX7A8O6PPDF7/88uLwOT0Y7Cd76S7bGfZX/d5EBV6AVVCrTpJ9bng6V1kD",
+	"popl1PBrd5vrrGWrrFqa34pfnb49vTyNLTED5tEqJoSjk6ec83aurXpGM56w7Ss209trQfyqdOWmgqMs",
+	"9hzY+xICe8vxGrdOXR7axA2b6PXpzPVBlaKzhfFBm+0Ded8I2dv5f//n/z7fJ8mYKpoY5474dPm6+0tI",
+	"BAKXlcwqvx+TXPB/5ozQiRQj2AsH+bOrWl/0AU2u8qnDNQeAsPP+i+f7ALHzH3caiKFAiLXAuXoFlKv3",
+	"D01opvG0aBKnX/GylX+1pyhOvxppaGZVGfgqEnA54J4azAyTw6FmJgbNZwZXtNTdN8M9QjJmidV2QTOY",
+	"Kma5Jx6quV2db7ExrqNAFvYXkYWhb4OLlDWgy/tdq6SmBH7Gs8A1LkdIBiyTN8V0cQkAR7hWj3ZpQCFd",
+	"8XCl8cXxvc8nA6bswNx1txM9ePGOmqWmE2ZNSas+zNxWBssBl0W/fg8ftLB5zltccTi8CvDYj5FaVce4",
+	"FdbHxB6X3YMDjN8BPKGYVQ6Hm8cyqsaumobhN/KZLsODVruP53gATnKOjOa3rRhFE7dolYhPycq973+O",
+	"acN2bz8YrdzKvZvmXdzn1Wdd2GeLqpezosD4DSGUapxPqICNW0MQgsX+ee1x+4E0jf01z1g7f68RrOPt",
+	"AK0SksTblkNGURyS95/eWpt9keXXN6UMiFtN7DWs68LSTh04tHaYiy+baKqCPF++ahWMedFg08LVobEL",
+	"IzTeB7fIMjCWqdA4eisJENtqGsS7ksRaae9RitVDSOrDjWDqfSvMX9qfn2niF9qZhRNGha74fEDrIgja",
+	"Y+VFYklNoJCtY0Sf0xFD6dIQc0UE46PxQOb2aQgDQBd1Yc4bqwejHwN9ty39VeTFeYU6F8/Ui108UqAl",
+	"2ZOzNUjUbGqeabyIOHbmsVG5AOu7U2PnFSpfdoTC4EZxw0qDuRGpXScawW7WRWXbacps3fM3R0X2xRB6",
+	"ayKf0kBr2q7SNiOJTFmPWC3Z34RNUAHDODrNFKcZR50HtJ1ISJUydURefjw9uTwNHcogJGgIhOTth5d/",
+	"Dcnbs4vLkJy8enf2PiQfT09eOSvIHRZ8OQgDfDsIA3w9CAP7vv3v7OIyCANoIQgD20SjoDuvW631qZ7X",
+	"J6qP7SycF0aHpMDaaZLILKNTzUDhhBmWtvmEGueULg5O0wz8ENcyKiobtGBYlMD4BssFQ2a+bMhYb2qu",
+	"iZ4WYgQ2PqrFLi23+hd7Mq0C9GUdT0qhAdyFARfc2EPztSVmGeGoDjABGAvdax/MQMqMUaCSrIDOrH4W",
+	"BMRaQy8ljRVrY7p78LwhjL4ImRuzWx+97TVINxcng3JheEYqi9DE76dwpGzL//u3fveQdoefvz3fv/vj",
+	"OptSBNs9JKauoAOnqK/uzZk7c2g3H2DKv7IiocCyBViwltb0zFaD3mpKRBlxWBJpbdvrhFhQz7wvFeZX",
+	"bPzntoNY+k7rC/GOGZpSQ6vWBOoZmAQCxhITxyAg6NuU4Kr0OBKIrgPgOcKz+UjAxeeW8YoO3E+jQDIF",
+	"3KzT5AJ4wIFt5T3njUrhvVxHyMMaGLxgt2a1mlCoXBBP3pj549LalUQUdj88FpJ+Ve+yiyokgRH3giZl",
+	"a6rY9X2G0+T6cpNyjfkBf25f3cYw89dIB0Y6CJn3lhMpGMDlZz3ykdG0C+5VK6xzcSWshrtIQb1NkMcD",
+	"WWk7VeUNjupT8MVYZdOyBJzKv808q5TQwouaqKAOiVg4ZzQ34y8tBuAJ+cuvl8ckybgdFjGWNxFuCAUY",
+	"i5zSf+aMIAtvdAZUDLtSgLyVoxGoub0NONLXtpQXjMGwajxXFqFpCT9p1uAyeagSZgc24tow9Z20q+oq",
+	"rYqZE03UVnUz1K4L6xNpW7o2mYZYHNt4j3xyp86eQFWcx3XOYNW9sq41+PCt2+haLnPZYMDkoyUjkO5P",
+	"wdi0tg+Wi/+OtDp/uZTNqndaSa6UnaR9GpRAdy3U7O5rXs/15e1/+vqtYgerL/Xbc5O4i86MWbtPhyTl",
+	"I250SOJeHJL4CwJyu/ExOFziTI64sD9k4CC2f7Fbw0SKz/kRxc3OzKX3nFXL86T7d9r92u8e9r50P/+v",
+	"PzbJ/V/Hkk74JoVsvjR/C9o2LoPLnBfVLo3mI1FoKSu8tutJy8V9REQFhMdd2Dk4hQyusU9yhL8PAP/w",
+	"2sv9+yArggZk9sn5GeAJIFdSfP7h4pI4yMA3P+w7wA3EIQG25y42NZ2wNnBG7CD+oBa6CwNIViQzl5NO",
+	"CkYGM8KNjkSZ0Giq2JDf9oiPebaPgCk6ZQo60BjTnnFAUXNNYKcdzgP/Do7cCpU0NTZmavcfv29Zx7/8",
+	"erm4PG7si2uDx6RHIFwJ+iX2WNiTnlDNulxoJjQ3/Jr1Vg/tDnxXQ9mQaguWBhgI0ROaZYBL7KIRD8kO",
+	"VY+cCELTCRdcGwXp/9DP4C8hqEgjMVIUFPYxm1Sc0PrYPbNlt6e8vbjmmhtpuYWX2ZGodwGBZZpw03G9",
+	"oWNBh+5K2b7DS2cbF+4mOUQMQipvBDzGDd7IKabzCYgEQK4XruJeJCLxhz+QOjw3EhdMpGQpNAi2ziGD",
+	"XJ7MVdsZiV+5GcvclFRbxPCrXGjioKP1ax67SFJXUb06EnZ/4JjAHhGNXlwSN/hr4x7xhAbUzbWHWpBB",
+	"biLhcxpsDWgKXIiaXLEClRx6THIIF/Z2RCRlAKTtlO6bSMT7/Z04JOyaCburqjoNCgYVuZF5lpIBK8IG",
+	"/eIjj9CReC2VQ7XokFDszFObf4psLWUjHaQARKxYPkB120beCzUGXqtIxCW3jN3RRPTFPJshhmUZRP4D",
+	"Pbgd79jNuGKzSNDEwIYXiwo0ZIpUbZUdJFZvVZollmf5xyIxpwpYfbFHUAEqOJqjndiz/RiYm56bB2oP",
+	"iDTC2YDvTpMtWHxLWfanEFVUjvCkSHhpbUlEsBtI8uiR65aQ7BcyNyFhIrV/a4bz6RAq9I3l35GjPSsh",
+	"YGLxfn8vPiqQlzWcLeAquSb/yHUt+hRSkijmVrYgcudWqdBvBWePy4LrTnUkHEXb9xwhZ/yKEUrsocCg",
+	"AEes59VjeEqTcWWxy3QblYs4blzkLhckvu0imXTLByxfOGnB89tV44aMmHHjOgbofw19DJNwD0ei8vRe",
+	"7Mf8Aa69ADzEkisdiUvICKK0gUAERKiz5Mrtiz6qdmHnsAWdd8LKvCKBX25DT50QLzyYSHyyyKYIVJdu",
+	"L0Tvrx7zKTYDDWDKjK14fxc+VnOswIsQg72/swfp+mBeAC2x2wBED3Hcdgf/cvHh/RGJv0XOCRMFRyQC",
+	"WEgUhCTyHhn8GlId38VhNQwhEppCztKbGhalRz4IBlFwU+Qjfog+4lBLklE1YmRLXjMVCXPDE0bii5OX",
+	"b04vv7w7+duXN6cnr04/frk4+/tp3EFSrbJxABpbC8WdsYndTMtb93YKITPNKBddw27d0hRJeCFvaEZn",
+	"DMKZWTY8JvkU/fLUhJGwY9L8K0uL8Y6YIZW2bSN27QgT1yyTU9Yjpxyc+Dd05g4fMkEnZmLi0xr5Hfno",
+	"U9Kkxbb4R0hCleIMPHnx37ruye5Z6tU5PPY8razIMx2JTI5Ixq0xPJTKJx3CXmyLM3vub1iWdTGGzjaA",
+	"wg2VO/QlRsIqFZgGFw5ifQBbrVZM90vvKAZBd8Wmxt9q3HBdk78TegVhXMU6vOUTUD7fuJWeWJ5l53/N",
+	"fICAJwtHEpdn704/fLpEaa2o0EOmyBZFvSYSqPZYoeh1mw6Z0Bkx9ApEXCYt99UFtwkhRt/qi7nxRkYk",
+	"EK00kdcMM1S7IZy9entaGcBHNsWcyC5KyfJyq3LC8Ue5A3anlbNTK6Fhif15DxFmAJyEpZhKAeYcibgS",
+	"8BX3XEIFB22pRQ3ZpfWRQ/MBQw5lCtkWgBp8xgWuIekChlE5I/+IDKQ9NQoUaFAEMR1xJDAgDVR7a146",
+	"X7VLBvnu7NJB2lCJ1kfb23LKhEPTSTXadi/pbfvsXRgYbsBYdTr1yflZEAZw5NBO7vV7ffDGT5mgUx4c",
+	"BXu9fm8P7HAzBktsG5TgbV0BCYza4O9Ied0bnjKv/vmMmIs6ZF2fsCZDIbTO0uAo+G9mCmTCXK6y3X7/",
+	"iVL4Nc0Jf4for/3+Tlt7xQC3a2GA8NLe6pfKdBwwCpeqdNVbPuAtDHQ+mVA1A9yl1ZlrOrhdQEPt5v0W",
+	"wHZaO7xB7Fv7DyAw4OlsdA0iEkk7RoOtQ8IV0eAkXNhT8DfWdtVnKJ21T7aSxHQ+0WMzXSxfs4syum5/",
+	"necrGdq+HwXs76zxxnz0/WMp59M0BatWTtijKKfJCXphFUBEgbumjwFwbbmg9xs10EtuNkItuflJK5ul",
+	"lY9Y9KDGB+5NK3dhsJ3KpF2onBCrM3Yto6cQovrm8t3bMkldGRQhhVE0McdW17DzBCwdpNlG3xtojGPp",
+	"0E8LguaVHcRKIWP12+2xmWR16bJWkhcYOOasfuDSO2s5OPrtc3UjTs7PKgvisl77bZgwQ4PPsM4Ar29d",
+	"aLDGXPw/mNdSEMMnDEwQUSBoFhfvLdcGoAY6qJch+K15auUjcJUV3IWrn3N3gHefn1INKEA4jeHjkExf",
+	"Dp3Hr/f7ZgiPOth2Q4Eza7+rnpjcF62HGkC0lv9LbZYAyZ3F5l0KW3DlMIQEAnVvg+6EYOwittraeGBb",
+	"ajrTPfKpcLkWDleoCYAeG3TGYUTJN49eu9t2T7qcSXVCxvt5xFA9RNRU0zIv0Oka215ku/spauYoElem",
+	"kjPG7dG6dOnA0yUXrJAE0mnGGpEZwvVVSU7saQ0xUkMuuB4XCeV1j7yX1rLlGavki6vT2SvoraSzR6kk",
+	"32fT+/ur3yjyz9kXdtfowqXmeyxx4HISem+qcCEAd2GL5uE3v0fO6nn4qCHxf58uZS+NtuySHd+cBFua",
+	"X7D3eyaax9u8tEhYMnE44XuQA8RT3N1fhSmrwlj1pMVoBggjxOj3yIW/FisRizExEm/erSGtK5hlI+fj",
+	"q9ps6kfJrR/emr43B3ugnPuenK9qrUOxk0dQvwsrajPeq/T7Z2nGc2AmvYYV/zj6/LHt9x+ROr1/YCNk",
+	"2aS5bVeEZqMEvzCK0QlyU4yxJxf5dCqV0SQGxEWMeXMOd3b6R0RzMcqKMk6RwMyERVmnuZysrelYO4g9",
+	"achEq8lWXKtFF4eYI7KeEzKMROyrwvknKk8v5JCE23s/H8jxlAtufKSLGVPhK7Va5cWDCl3WP7udeB/a",
+	"ZBJ5rcWnv72vdPRJRVc+6MvurfVoWTZwrcfrpRDbfAgrbDO3AHdhsNt/vs7Zq6UNvguDvTXPeDUl+++X",
+	"/eyusQSLSVfh1TVWryn56aPNBA++ovNZ7SrsyH+zUkkcN+b5PdFgGLgSxTI3RRXgRZH4htH059mqnC1I",
+	"nfyw8+VffcQZWycvJuI4itTrW0Ii1kEK8ub05FWnVzl+c4lySlxQ62v7Ta9VUrK7NLyFITpjpq0tPJ4L",
+	"HszFVMOtDTxfVm/apaLX5elsaueJsvlWmMC8vV4pnNA4sRo/eFPm494IR3ik2djoMYUrs6qDsxwsggww",
+	"/71glhh6pKqkA8olElVMCkcwyNrVEY8dejUSEzrzMBGrX4gZpiwI7bgc0C+bheASG1gzoAsps8iv4Abz",
+	"jdhB+8yjiAUAtB3XJN7t9zEbV4Ghgdn53KgO3+Mwtggk2wU4HB0a9AzXEpjaVaFGTnhCs2xGBgzy50Mb",
+	"8wlNyUvAnh0RgICFCFAjW2CZd6Dihv2InjwiVSRophiFqu5FsHPHXZFA0kWpJouwsAXmj77rOfZ/b8vI",
+	"1cB8EM+tVdkCrruOqjGX+vanUfX9Tf7i0gORko6Qw8rJnjLlz9F9GJl3krd4AJw5t5ofaTlhdV50WURO",
+	"uAEqaWQiM7Chzj9cXMYN57By8DruXEZi/mBaMWTl4L1O40ePi2R4eS2ztJyQ8mkFQpfSh5IJvzW5z6tZ",
+	"P8duUX4e5J8H+RHoic2d4aXuEnuYMHpw85rKibvtcswgoeKZsbqAd1VAGXxWJDqfQxDI5OqHvg573HW8",
+	"TK4ecLsFea2aCSEXT0oK/t4MoDgJFTU6gDgoF9ZARxQDC+eUIxjeT4Jo1QFgfR5FEmNGMzP+2uo5BY3c",
+	"XWND4IiSECsFkVXWDMBgJnXtUl4suDag9Udu3gYhUm/5NRO22UZg1IQZxZdg0Hy5EjKoxjDBEkAkRwhl",
+	"RETCmQ5JCWZPQ0ITyH/qwAFhgR4nUymzxYV75wayHg4NQi7uCURzPfh41nMlJ8yMWa4JhG6wW1/Bi2CO",
+	"jU1j1SodTorJNmyJg6P3/AV4O+CcThhJZZJPAJShSVy8O6OTLAYb9ZopA+VLIJCk8XL+w5SJk/Mz+/tj",
+	"r+jnw5sbr+Ndf8XQN73Ql1VQZGgXxk1tyWLbBWtd7NNbmhgX7l+sdyXYBELmICSyuO0A/q7NsvX+n5N3",
+	"b++33n6Q90Rffv/1dlNrWG/wIKxmvs6IKXiGC4PDoHL3A0m5YomRCgp7+0vZ40hgFIugkyJgjLt4MVLE",
+	"CjVbNDC2R7Lug3VEaLX+z2Y34yPEqrXye4BRrAOExbw+agEM62ONmsGwn6D5f2ssbJF1ZykU1sFRfnAk",
+	"bO620xMSfl4jCKJRO/7oUkVpH0hexDhCCA3x0cs+jK2Itt4CP6/lCpHAMJtOb0nxY58c0cdZUTOGGD56",
+	"ZRsoguUwsvhwCR4WMic9wKdRyXj1A6Nh+4dr3W9htf9/NXwWiOHelFxwzG3MibNUHcOwbymvuvnUsgjE",
+	"Sc7nRIhd0CxWViuS7YTW4kjGkeBGEwBwK5kbRhQDHUMfESFd9gUqyJhCje+QaEliGGtcBJnvu6ofVMzs",
+	"qWGZZt61D+HhKF0LYF2nR1765H5WVE4YtcqNjERCsww15XI4I2YIJUnGqL9ssloOo20ICnsS3tMJS09x",
+	"/eZOw48Lx/SZoWCXUxIFuM9RsEiDS/ilyRVE4hYFKwviwSAB9C/LzGVEgLhDjeroonzGLcBimw/RcfDN",
+	"hzKYx6k432q5fH77fDen89gFcpkuqnFY9umK3oNpX57gEPskWj/2GYYaF//BRxh2+V4n+PQ2cRHDlNSD",
+	"9L2qA6E/vhjtiShSz0LHQAKRQNOleMXuX1G5Bw2jsJqkC7T1pr0s9++e+gy+ePdIpvGdFJkHX4AcrjOb",
+	"eg3fzZpuF3wkCF/FwGRunoaDYfa/H56F2fX7j+ZhMjf3VEOu5ZW7/EY1wzEbAPeRM4O5VAYMMp64rPOo",
+	"n4QkFxnTGhJC+ZjHMeT/Ampp4VJ+i+7PpuTPWPcNWVDr615QhnIN5auauXXD3KvIUvqj86/zMkHsfyoH",
+	"83t9P0UMk/BhVADwMF9QBXlSvaAwdaWgt+BRDVkUIlFLcuhz5HKRZHnK0s5xhT8iBdCUFV2gZeaS60F+",
+	"LNDpYpmlcanZcZclDktxylxgQkI6l/YpEp763RfEjJU0JmOO/At3eZnqidQyPUViwIZSMUwy51GJxThg",
+	"8qaaIneQpyNMS5prAEk2Os1A162R6D05+FzFr5+c/PehpS6XALhZRAr2DAvgVQurtQmDkpcvDUJ3fuKx",
+	"JNrwLLPNa5ebwUOxPaJiC5y5nR65xEMrh9Z28r9CO/aUzx9yLGc5krKR92KAdeEH/hHD1e/rxt1MwPqD",
+	"3LFt0eouusBzRdhrTLgInBQS6zmFk5wQIUUXMvQQqoEShgBuLuW8y5wJyVKVpbGwnsGzTUIHT3wr1Xa/",
+	"C+UzfvTo9maCeVDwQVmYoz1oPfb8KYakjlCeYOAvqnKBbp20JR79MfdGP6PRN4Ro3Wx4ubtLxIjvh9yI",
+	"NuHKH0xkuXkUif0MKP+XE1gZIf44ymrSqCDtejuYCUyhKzbzJhCIyy1rsUhtyE6/3wmJYDdMG4yzqEV0",
+	"chUJzMKueyTOqDZfrEUA1Z8gxjqHk5MS3x7YEpRMuLCG75Qp23UvEvcQ2sekJpydVxxeAEurqB4LYrsq",
+	"rAGM1OJCsCIfrCRffqIsXQE+eRxmI8rlBDK1P2liVuzCdrZM6j/DDPG/9+ysSyyJsF7tZN62wHxsfq6+",
+	"4MCiYfF4NaDRbfDSVTqgzvtQ1E6p3cKiCeGqJBQQNVd+II4EZmPuESgZZB+Vglk6P6rSdVGHhrriHs8w",
+	"E1wkvIshLP0DW0JCwMSEC6NJoljKhOE0c84nmrgCfeDwwKPS6ZG4WoPCO20JJTofaGbqHhE05Y4wchBy",
+	"2la8JRlNrjDtCS4LJF6AUKMeOTGE0WRst6woGjCmGj1yS0so+LoLc6UWYFjURGIiJxApoiWh1XT+pnQb",
+	"aqbDolf4SIyUvUjEWGkA2ZQrcgJiNizWwTm1h7nJFTsueB43uAbQIiQockVnDQZEQyUDCI/2ZSO4LsI9",
+	"IoGZ/RcyrpdVJWLkpnFI9Birx3PtmKZII6ENFGjF0pSWEMdUj4/IFWNTwk2PQFkUrMfYXFMjEm2lM0hD",
+	"5YxOj7yH0gieFW7F5YGNO0eRAMZIEiosw3WVYFwREKga0I6mQpb2EKUF33wMoqrawk9c1dPfCpRZCx3L",
+	"XM8XBJrL9jes/LLUM1S9lLpisyN7BpqduI5DOKg2shIn+VGXkMI5ht0jLuCDoaPJO0cLKDIWC4iET9X/",
+	"0v735fLybUy2dggESriV7fTIEi0HrxdWqDlkuZYDRX724rLQiuuheBZvONyFRrOig6xtC8+1NUOQp7lR",
+	"dtq9YpXz/DNM6ZF6jr9FW3JeHqfihGs9/1c2g/i2xrOJlyHLDuWpSMs05yicKzbGkfvJ3SFrnWNcClRV",
+	"0ZIMqQq9tgOnzvlxBy77tRkrmY/GpPEexmtdWARMuBsY5BAcNSmU+kXRFK9rQEWiGusAVJ0zMDQfga6C",
+	"AR12uHh3J9gNVBf5Tid8mSFDCjvmEibMhkNmFcCC/+Hte4UBkvvzv0jMMUCyDv9rDLKwlG4JE/30/yb8",
+	"4ymF5amlgyyrOZp8Za6Nmzr2aN8UlTYbPQSvIR31QkbqkFT8VVxjzk7A39fsCl8Ir3wd6qAtEIIr9/mE",
+	"NrTrocV+dgja7wporYRMVQwtDtabmc3HPSxWFLi7v5gJvwGxwdFGemmrXONq9wBOArlmEeu2BQVxXKLL",
+	"jEJgp5Fg8igpDWQ8wtI822BNu2EvFooGjl4FQAJhuBI/QOB2CvW3PgEUMnH34Vu1spS6U3kfPWaLDVzU",
+	"y8EUsmJhA6pjgQVvaAti/H02xxCK94G2KVJIA+CCgl0rLip5sZmXtWxDWAYZnL1locxaciZM4Vg2nBTJ",
+	"9eZbxgDk0IeYuslWAvSccKo0BuFhd5/v/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
