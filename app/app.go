@@ -112,7 +112,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies)
+	keys := impl.NewKeys(store)
+	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
@@ -120,6 +121,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Shares:   impl.NewShares(store, blobs, log),
 		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
 		Meta:     meta,
+		Keys:     keys,
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),

@@ -355,7 +355,8 @@ type ClientInterface interface {
 
 	// ExtendToken Renew a token
 	//
-	// Returns a new token for the caller. The old token stays valid.
+	// Returns a new token for the caller. The old token stays valid. Needs
+	// a token: an API key gets `403`.
 	//
 	// Corresponds with POST /users/extend (the `ExtendToken` operationId).
 	ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -404,6 +405,7 @@ type ClientInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -414,6 +416,7 @@ type ClientInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -437,6 +440,8 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// Needs a token: an API key gets `403`, so a leaked key cannot take
+	// over its account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -450,6 +455,8 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// Needs a token: an API key gets `403`, so a leaked key cannot take
+	// over its account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -584,7 +591,10 @@ type ClientInterface interface {
 	// and for `ADMIN`; anyone else, and a user that does not exist, gets
 	// `403`, as `GET /users/{username}` answers. Takes effect at once on
 	// the server that answers, and on other server processes sharing the
-	// database within `SACHET_CACHE_TTL` (1 s by default).
+	// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+	// not sessions and keep working (revoke them with
+	// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+	// key gets `403`.
 	//
 	// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
 	RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1160,7 +1170,8 @@ func (c *Client) GetUserNamedExtend(ctx context.Context, reqEditors ...RequestEd
 
 // ExtendToken Renew a token
 //
-// Returns a new token for the caller. The old token stays valid.
+// Returns a new token for the caller. The old token stays valid. Needs
+// a token: an API key gets `403`.
 //
 // Corresponds with POST /users/extend (the `ExtendToken` operationId).
 func (c *Client) ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1259,6 +1270,7 @@ func (c *Client) GetUserNamedLogout(ctx context.Context, reqEditors ...RequestEd
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1279,6 +1291,7 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1322,6 +1335,8 @@ func (c *Client) GetUserNamedPassword(ctx context.Context, reqEditors ...Request
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// Needs a token: an API key gets `403`, so a leaked key cannot take
+// over its account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1345,6 +1360,8 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// Needs a token: an API key gets `403`, so a leaked key cannot take
+// over its account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1589,7 +1606,10 @@ func (c *Client) DeleteApiKey(ctx context.Context, username PathUsername, keyId 
 // and for `ADMIN`; anyone else, and a user that does not exist, gets
 // `403`, as `GET /users/{username}` answers. Takes effect at once on
 // the server that answers, and on other server processes sharing the
-// database within `SACHET_CACHE_TTL` (1 s by default).
+// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+// not sessions and keep working (revoke them with
+// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+// key gets `403`.
 //
 // Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
 func (c *Client) RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3507,7 +3527,8 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendTokenWithResponse Renew a token
 	//
-	// Returns a new token for the caller. The old token stays valid.
+	// Returns a new token for the caller. The old token stays valid. Needs
+	// a token: an API key gets `403`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3562,6 +3583,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3572,6 +3594,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3597,6 +3620,8 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// Needs a token: an API key gets `403`, so a leaked key cannot take
+	// over its account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3610,6 +3635,8 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// Needs a token: an API key gets `403`, so a leaked key cannot take
+	// over its account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3752,7 +3779,10 @@ type ClientWithResponsesInterface interface {
 	// and for `ADMIN`; anyone else, and a user that does not exist, gets
 	// `403`, as `GET /users/{username}` answers. Takes effect at once on
 	// the server that answers, and on other server processes sharing the
-	// database within `SACHET_CACHE_TTL` (1 s by default).
+	// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+	// not sessions and keep working (revoke them with
+	// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+	// key gets `403`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5491,6 +5521,8 @@ type ExtendTokenResponse struct {
 	JSON200 *Token
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -5505,6 +5537,11 @@ func (r ExtendTokenResponse) GetJSON200() *Token {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ExtendTokenResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExtendTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -7108,7 +7145,8 @@ func (c *ClientWithResponses) GetUserNamedExtendWithResponse(ctx context.Context
 
 // ExtendTokenWithResponse Renew a token
 //
-// Returns a new token for the caller. The old token stays valid.
+// Returns a new token for the caller. The old token stays valid. Needs
+// a token: an API key gets `403`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7193,6 +7231,7 @@ func (c *ClientWithResponses) GetUserNamedLogoutWithResponse(ctx context.Context
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7209,6 +7248,7 @@ func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, co
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7246,6 +7286,8 @@ func (c *ClientWithResponses) GetUserNamedPasswordWithResponse(ctx context.Conte
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// Needs a token: an API key gets `403`, so a leaked key cannot take
+// over its account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7265,6 +7307,8 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// Needs a token: an API key gets `403`, so a leaked key cannot take
+// over its account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7473,7 +7517,10 @@ func (c *ClientWithResponses) DeleteApiKeyWithResponse(ctx context.Context, user
 // and for `ADMIN`; anyone else, and a user that does not exist, gets
 // `403`, as `GET /users/{username}` answers. Takes effect at once on
 // the server that answers, and on other server processes sharing the
-// database within `SACHET_CACHE_TTL` (1 s by default).
+// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+// not sessions and keep working (revoke them with
+// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+// key gets `403`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9034,6 +9081,13 @@ func ParseExtendTokenResponse(rsp *http.Response) (*ExtendTokenResponse, error) 
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

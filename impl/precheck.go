@@ -20,6 +20,8 @@ func (s *Server) Precheck(ctx context.Context, op string, params map[string]stri
 			return err
 		}
 		return uploadable(domain.CallerFrom(ctx), sh, op == "replaceShareContent")
+	case "createApiKey":
+		return checkKeyCreator(ctx, params["username"])
 	case "patchUser", "putUser":
 		_, err := s.Users.store.UserByName(ctx, params["username"])
 		if domain.IsKind(err, domain.NotFound) {

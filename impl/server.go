@@ -12,6 +12,7 @@ type Server struct {
 	*Shares
 	*Content
 	*Meta
+	*Keys
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)

@@ -50,7 +50,8 @@ export interface paths {
         put?: never;
         /**
          * Renew a token
-         * @description Returns a new token for the caller. The old token stays valid.
+         * @description Returns a new token for the caller. The old token stays valid. Needs
+         *     a token: an API key gets `403`.
          */
         post: operations["extendToken"];
         delete?: never;
@@ -79,6 +80,7 @@ export interface paths {
          * Revoke a token
          * @description Revokes the token in the body. It must belong to the caller, unless
          *     the caller has `ADMIN`.
+         *     Needs a token: an API key gets `403`.
          */
         post: operations["logout"];
         delete?: never;
@@ -110,6 +112,8 @@ export interface paths {
          *     valid. A wrong `old` password is `403` and counts as a failed sign-in
          *     for the sign-in throttle, which answers `429` with `Retry-After`
          *     before checking the password once the caller's budget is used up.
+         *     Needs a token: an API key gets `403`, so a leaked key cannot take
+         *     over its account.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -203,7 +207,10 @@ export interface paths {
          *     and for `ADMIN`; anyone else, and a user that does not exist, gets
          *     `403`, as `GET /users/{username}` answers. Takes effect at once on
          *     the server that answers, and on other server processes sharing the
-         *     database within `SACHET_CACHE_TTL` (1 s by default).
+         *     database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+         *     not sessions and keep working (revoke them with
+         *     `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+         *     key gets `403`.
          */
         delete: operations["revokeUserTokens"];
         options?: never;
@@ -1350,6 +1357,7 @@ export interface operations {
         responses: {
             200: components["responses"]["Token"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };
