@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -148,24 +150,41 @@ func (s *Store) APIKeyHolder(ctx context.Context, keyID string) (*domain.APIKey,
 }
 
 // TouchAPIKey records that the key was used at now, at most once per
-// touchEvery per key: this process remembers the keys it touched, and the
-// update itself skips a key touched recently by any process. So a busy key
-// costs a write a minute, not one per request.
+// touchEvery per key: the update skips a key touched less than touchEvery
+// ago by any process, and this process then remembers until when it need
+// not try again. So a busy key costs a write a minute, not one per request.
 func (s *Store) TouchAPIKey(ctx context.Context, keyID string, now time.Time) error {
 	if _, ok := s.cache.touched.get(keyID, now); ok {
 		return nil
 	}
 	gen := s.cache.touched.begin()
 	now = utc(now)
+	next := now.Add(touchEvery)
 	err := s.inTx(ctx, "touch api key", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used = ?
+		next = now.Add(touchEvery)
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used = ?
 			WHERE key_id = ? AND (last_used IS NULL OR last_used <= ?)`,
 			ts(now), keyID, ts(now.Add(-touchEvery)))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		// Touched recently elsewhere (or gone): try again a minute after
+		// that touch, not after now, so the record lags by at most a minute.
+		var last nullTimestamp
+		err = tx.GetContext(ctx, &last, `SELECT last_used FROM api_keys WHERE key_id = ?`, keyID)
+		if err == nil && last.Valid {
+			next = last.Time.Add(touchEvery)
+		} else if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.cache.touched.put(keyID, struct{}{}, gen, now.Add(touchEvery))
+	s.cache.touched.put(keyID, struct{}{}, gen, next)
 	return nil
 }
