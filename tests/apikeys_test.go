@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
@@ -410,4 +411,27 @@ func countRows(t *testing.T, s *server, q string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestAPIKeyLogged: the access log names the key a request used (an audit
+// trail), and never its secret, in either log format.
+func TestAPIKeyLogged(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			logs := &obLockedBuffer{}
+			s := startWith(t, serverOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelInfo})
+			tok := s.user("lou", "READ")
+			secret, id := s.newKey(tok, "lou", "ci", "READ")
+			expect(t, s.req("GET", "/whoami", secret, nil), 200)
+			expect(t, s.req("GET", "/whoami", wrongSecret(secret), nil), 401)
+			out := logs.String()
+			if !strings.Contains(out, "api_key") || !strings.Contains(out, id) {
+				t.Errorf("no log line names the key %s:\n%s", id, out)
+			}
+			if rand := secret[len(secret)-64:]; strings.Contains(out, rand) || strings.Contains(out, wrongSecret(secret)[len(secret)-64:]) {
+				t.Error("the log contains a key's secret")
+			}
+		})
+	}
 }
