@@ -440,8 +440,9 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
-	// Needs a token: an API key gets `403`, so a leaked key cannot take
-	// over its account.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -455,8 +456,9 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
-	// Needs a token: an API key gets `403`, so a leaked key cannot take
-	// over its account.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1335,8 +1337,9 @@ func (c *Client) GetUserNamedPassword(ctx context.Context, reqEditors ...Request
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
-// Needs a token: an API key gets `403`, so a leaked key cannot take
-// over its account.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1360,8 +1363,9 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
-// Needs a token: an API key gets `403`, so a leaked key cannot take
-// over its account.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3620,8 +3624,9 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
-	// Needs a token: an API key gets `403`, so a leaked key cannot take
-	// over its account.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3635,8 +3640,9 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
-	// Needs a token: an API key gets `403`, so a leaked key cannot take
-	// over its account.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7286,8 +7292,9 @@ func (c *ClientWithResponses) GetUserNamedPasswordWithResponse(ctx context.Conte
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
-// Needs a token: an API key gets `403`, so a leaked key cannot take
-// over its account.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7307,8 +7314,9 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
-// Needs a token: an API key gets `403`, so a leaked key cannot take
-// over its account.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -112,8 +112,9 @@ export interface paths {
          *     valid. A wrong `old` password is `403` and counts as a failed sign-in
          *     for the sign-in throttle, which answers `429` with `Retry-After`
          *     before checking the password once the caller's budget is used up.
-         *     Needs a token: an API key gets `403`, so a leaked key cannot take
-         *     over its account.
+         *     The user's API keys keep working: they are revoked one by one with
+         *     `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+         *     gets `403`, so a leaked key cannot take over its account.
          */
         post: operations["changePassword"];
         delete?: never;
