@@ -21,10 +21,13 @@ import (
 	"github.com/sachet-server/sachet/domain"
 )
 
-// Authenticator turns bearer tokens into callers.
+// Authenticator turns bearer tokens and API keys into callers.
 type Authenticator interface {
 	// Authenticate verifies a token; any failure is an Unauthorized error.
 	Authenticate(ctx context.Context, token string) (domain.Caller, error)
+	// AuthenticateKey verifies an API key (domain.APIKeyPrefix...); any
+	// failure is an Unauthorized error.
+	AuthenticateKey(ctx context.Context, key string) (domain.Caller, error)
 	// Anonymous is the caller for requests without a token.
 	Anonymous(ctx context.Context) (domain.Caller, error)
 }
@@ -80,6 +83,10 @@ type operation struct {
 	paramNames  []string
 	hasParams   bool
 	requestBody *openapi3.RequestBody
+
+	// tokens and keys: the operation's security names the token scheme,
+	// the API key scheme.
+	tokens, keys bool
 }
 
 type authMode int
@@ -88,6 +95,14 @@ const (
 	authOptional authMode = iota // token or anonymous
 	authRequired                 // token only
 	authNone                     // the Authorization header is not read (login)
+)
+
+// The security schemes of openapi.yaml, by name. Both are bearer
+// credentials in the Authorization header; an API key is told from a token
+// by its prefix. Which operations accept which is read from the spec.
+const (
+	tokenScheme = "bearerAuth"
+	keyScheme   = "apiKeyAuth"
 )
 
 // permissionExtension names the permission an operation needs.
@@ -112,6 +127,18 @@ func indexOperations(spec *openapi3.T) (map[string]*operation, error) {
 			sec := spec.Security
 			if op.Security != nil {
 				sec = *op.Security
+			}
+			for _, req := range sec {
+				for name := range req {
+					switch name {
+					case tokenScheme:
+						o.tokens = true
+					case keyScheme:
+						o.keys = true
+					default:
+						return nil, fmt.Errorf("%s %s: unknown security scheme %q", method, path, name)
+					}
+				}
 			}
 			switch {
 			case len(sec) == 0:
@@ -298,7 +325,21 @@ func (g *gate) authenticate(ctx context.Context, req *http.Request, op *operatio
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return domain.Caller{}, domain.Errorf(domain.Unauthorized, "Authorization must be \"Bearer <token>\".")
 	}
-	return g.auth.Authenticate(ctx, token)
+	// A credential the operation does not accept is judged first (a bad
+	// one is 401 everywhere), then refused with 403: it did authenticate,
+	// and 401 would tell clients such as the web UI to sign in again.
+	if strings.HasPrefix(token, domain.APIKeyPrefix) {
+		c, err := g.auth.AuthenticateKey(ctx, token)
+		if err == nil && !op.keys {
+			return domain.Caller{}, domain.Errorf(domain.Forbidden, "An API key cannot do this: use a token from POST /users/login.")
+		}
+		return c, err
+	}
+	c, err := g.auth.Authenticate(ctx, token)
+	if err == nil && !op.tokens {
+		return domain.Caller{}, domain.Errorf(domain.Forbidden, "A token cannot do this: use an API key.")
+	}
+	return c, err
 }
 
 // checkBody validates a JSON body against the spec, or checks that a

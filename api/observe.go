@@ -145,6 +145,9 @@ func (o *Observer) finish(r *http.Request, info *reqInfo, d time.Duration) {
 	}
 	if info.user != "" {
 		attrs = append(attrs, slog.String("user", info.user))
+		if info.key != "" { // which of the user's credentials: an audit trail for keys
+			attrs = append(attrs, slog.String("api_key", info.key))
+		}
 	}
 	if info.stallIn.Load() {
 		o.stalled.WithLabelValues("upload").Inc()
@@ -181,6 +184,7 @@ func (o *Observer) echoMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		err := next(c)
 		if caller := domain.CallerFrom(c.Request().Context()); caller.Username != "" {
 			info.user = caller.Username
+			info.key = caller.KeyID
 		}
 		return err
 	}

@@ -23,6 +23,7 @@ type reqInfo struct {
 	id       string
 	op       string
 	user     string
+	key      string // the API key's id, when the request used one
 	status   int
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64

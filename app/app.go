@@ -121,7 +121,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		store.Close()
 		return nil, err
 	}
-	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies)
+	keys := impl.NewKeys(store)
+	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
@@ -130,6 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
+		Keys:     keys,
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),

@@ -92,6 +92,10 @@ type caches struct {
 	holders  *readCache[holderKey, holderRow]
 	shares   *readCache[string, shareRow]
 	defPerms *readCache[struct{}, int64]
+	keys     *readCache[string, keyHolderRow] // by key id
+	// touched is not a read cache but the API keys whose last use this
+	// process recorded in the last minute (see TouchAPIKey).
+	touched *readCache[string, struct{}]
 }
 
 type holderKey struct{ username, jti string }
@@ -102,6 +106,8 @@ func newCaches() caches {
 		holders:  newReadCache[holderKey, holderRow](),
 		shares:   newReadCache[string, shareRow](),
 		defPerms: newReadCache[struct{}, int64](),
+		keys:     newReadCache[string, keyHolderRow](),
+		touched:  newReadCache[string, struct{}](),
 	}
 }
 

@@ -93,6 +93,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 		return err
 	}
 	defer s.cache.holders.forgetAll()
+	defer s.cache.keys.forgetAll() // a key's permissions are cut to its user's
 	return s.inTx(ctx, "update user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ? WHERE username = ?`,
 			u.PasswordHash, int64(u.Perms), u.Username)
@@ -108,6 +109,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 // and the delete are one transaction, so no share can slip in between.
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	defer s.cache.holders.forgetAll() // after the commit, like every forget
+	defer s.cache.keys.forgetAll()    // the user's keys went with them (cascade)
 	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
 		// Lock the user first: whatever gives them a share (CreateShare,
 		// UpdateShareMeta) must read-lock this row for its foreign key, so

@@ -9,6 +9,9 @@ type Caller struct {
 	UserID   int64
 	Perms    Perm
 	TokenID  string // jti of the token used; "" for anonymous
+	// KeyID is the API key the request authenticated with; "" for a
+	// token or anonymous. Perms are then the key's and its user's in common.
+	KeyID string
 	// SessionEpoch is the session epoch a token renewed from this
 	// caller's token carries (see TokenStatus).
 	SessionEpoch int64

@@ -387,7 +387,8 @@ type ClientInterface interface {
 
 	// ExtendToken Renew a token
 	//
-	// Returns a new token for the caller. The old token stays valid.
+	// Returns a new token for the caller. The old token stays valid. Needs
+	// a token: an API key gets `403`.
 	//
 	// Corresponds with POST /users/extend (the `ExtendToken` operationId).
 	ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -438,6 +439,7 @@ type ClientInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -448,6 +450,7 @@ type ClientInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -472,6 +475,9 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -485,6 +491,9 @@ type ClientInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -545,6 +554,73 @@ type ClientInterface interface {
 	// Corresponds with PUT /users/{username} (the `PutUser` operationId).
 	PutUser(ctx context.Context, username PathUsername, body PutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListApiKeys List a user's API keys
+	//
+	// Every key of the user (at most 100), newest first, without their
+	// secrets. `last_used_date` is updated at most once a minute per key.
+	// Allowed for the user itself and for `ADMIN`; anyone else, and a
+	// user that does not exist, gets `403`, as `GET /users/{username}`
+	// answers. Accepts a token or a key.
+	//
+	// Corresponds with GET /users/{username}/keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key
+	//
+	// Creates a named API key for the caller, for scripts and the `sachet`
+	// client. Only for oneself: anyone else's name, an admin's call
+	// included, is `403` (no one mints credentials that act as another
+	// user). `permissions` must be a subset of the caller's own: the
+	// ones the caller lacks are named in a `400`. At each use the key has
+	// its permissions intersected with its user's permissions of that
+	// moment, so a permission the user loses, the key loses too.
+	// `expire_date`, when given, must be in the future; without it the
+	// key lives until it is revoked or its user is deleted.
+	//
+	// The response carries the key's `secret`, shown this once and
+	// stored only as a hash: keep it. Send it as `Authorization: Bearer
+	// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+	// a key cannot create keys (`403`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, username PathUsername, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key
+	//
+	// Creates a named API key for the caller, for scripts and the `sachet`
+	// client. Only for oneself: anyone else's name, an admin's call
+	// included, is `403` (no one mints credentials that act as another
+	// user). `permissions` must be a subset of the caller's own: the
+	// ones the caller lacks are named in a `400`. At each use the key has
+	// its permissions intersected with its user's permissions of that
+	// moment, so a permission the user loses, the key loses too.
+	// `expire_date`, when given, must be in the future; without it the
+	// key lives until it is revoked or its user is deleted.
+	//
+	// The response carries the key's `secret`, shown this once and
+	// stored only as a hash: keep it. Send it as `Authorization: Bearer
+	// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+	// a key cannot create keys (`403`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, username PathUsername, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteApiKey Revoke an API key
+	//
+	// Revokes the key: it stops working at once on the server that
+	// answers, and on other server processes sharing the database within
+	// `SACHET_CACHE_TTL` (1 s by default). Allowed for the user itself
+	// and for `ADMIN`; anyone else, and a user that does not exist, gets
+	// `403`. A key the user does not have is `404`. Accepts a token or a
+	// key (a key may revoke itself).
+	//
+	// Corresponds with DELETE /users/{username}/keys/{key_id} (the `DeleteApiKey` operationId).
+	DeleteApiKey(ctx context.Context, username PathUsername, keyId PathKeyId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeUserTokens End all of a user's sessions
 	//
 	// Ends every session of the user: every token issued to them so far,
@@ -554,7 +630,10 @@ type ClientInterface interface {
 	// and for `ADMIN`; anyone else, and a user that does not exist, gets
 	// `403`, as `GET /users/{username}` answers. Takes effect at once on
 	// the server that answers, and on other server processes sharing the
-	// database within `SACHET_CACHE_TTL` (1 s by default).
+	// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+	// not sessions and keep working (revoke them with
+	// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+	// key gets `403`.
 	//
 	// Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
 	RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1182,7 +1261,8 @@ func (c *Client) GetUserNamedExtend(ctx context.Context, reqEditors ...RequestEd
 
 // ExtendToken Renew a token
 //
-// Returns a new token for the caller. The old token stays valid.
+// Returns a new token for the caller. The old token stays valid. Needs
+// a token: an API key gets `403`.
 //
 // Corresponds with POST /users/extend (the `ExtendToken` operationId).
 func (c *Client) ExtendToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1283,6 +1363,7 @@ func (c *Client) GetUserNamedLogout(ctx context.Context, reqEditors ...RequestEd
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1303,6 +1384,7 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1347,6 +1429,9 @@ func (c *Client) GetUserNamedPassword(ctx context.Context, reqEditors ...Request
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1370,6 +1455,9 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1500,6 +1588,113 @@ func (c *Client) PutUser(ctx context.Context, username PathUsername, body PutUse
 	return c.Client.Do(req)
 }
 
+// ListApiKeys List a user's API keys
+//
+// Every key of the user (at most 100), newest first, without their
+// secrets. `last_used_date` is updated at most once a minute per key.
+// Allowed for the user itself and for `ADMIN`; anyone else, and a
+// user that does not exist, gets `403`, as `GET /users/{username}`
+// answers. Accepts a token or a key.
+//
+// Corresponds with GET /users/{username}/keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server, username)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key
+//
+// Creates a named API key for the caller, for scripts and the `sachet`
+// client. Only for oneself: anyone else's name, an admin's call
+// included, is `403` (no one mints credentials that act as another
+// user). `permissions` must be a subset of the caller's own: the
+// ones the caller lacks are named in a `400`. At each use the key has
+// its permissions intersected with its user's permissions of that
+// moment, so a permission the user loses, the key loses too.
+// `expire_date`, when given, must be in the future; without it the
+// key lives until it is revoked or its user is deleted.
+//
+// The response carries the key's `secret`, shown this once and
+// stored only as a hash: keep it. Send it as `Authorization: Bearer
+// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+// a key cannot create keys (`403`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, username PathUsername, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, username, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key
+//
+// Creates a named API key for the caller, for scripts and the `sachet`
+// client. Only for oneself: anyone else's name, an admin's call
+// included, is `403` (no one mints credentials that act as another
+// user). `permissions` must be a subset of the caller's own: the
+// ones the caller lacks are named in a `400`. At each use the key has
+// its permissions intersected with its user's permissions of that
+// moment, so a permission the user loses, the key loses too.
+// `expire_date`, when given, must be in the future; without it the
+// key lives until it is revoked or its user is deleted.
+//
+// The response carries the key's `secret`, shown this once and
+// stored only as a hash: keep it. Send it as `Authorization: Bearer
+// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+// a key cannot create keys (`403`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, username PathUsername, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, username, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteApiKey Revoke an API key
+//
+// Revokes the key: it stops working at once on the server that
+// answers, and on other server processes sharing the database within
+// `SACHET_CACHE_TTL` (1 s by default). Allowed for the user itself
+// and for `ADMIN`; anyone else, and a user that does not exist, gets
+// `403`. A key the user does not have is `404`. Accepts a token or a
+// key (a key may revoke itself).
+//
+// Corresponds with DELETE /users/{username}/keys/{key_id} (the `DeleteApiKey` operationId).
+func (c *Client) DeleteApiKey(ctx context.Context, username PathUsername, keyId PathKeyId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteApiKeyRequest(c.Server, username, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeUserTokens End all of a user's sessions
 //
 // Ends every session of the user: every token issued to them so far,
@@ -1509,7 +1704,10 @@ func (c *Client) PutUser(ctx context.Context, username PathUsername, body PutUse
 // and for `ADMIN`; anyone else, and a user that does not exist, gets
 // `403`, as `GET /users/{username}` answers. Takes effect at once on
 // the server that answers, and on other server processes sharing the
-// database within `SACHET_CACHE_TTL` (1 s by default).
+// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+// not sessions and keep working (revoke them with
+// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+// key gets `403`.
 //
 // Corresponds with DELETE /users/{username}/tokens (the `RevokeUserTokens` operationId).
 func (c *Client) RevokeUserTokens(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2987,6 +3185,128 @@ func NewPutUserRequestWithBody(server string, username PathUsername, contentType
 	return req, nil
 }
 
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string, username PathUsername) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "username", username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, username PathUsername, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, username, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, username PathUsername, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "username", username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteApiKeyRequest constructs an http.Request for the DeleteApiKey method
+func NewDeleteApiKeyRequest(server string, username PathUsername, keyId PathKeyId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "username", username, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s/keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRevokeUserTokensRequest constructs an http.Request for the RevokeUserTokens method
 func NewRevokeUserTokensRequest(server string, username PathUsername) (*http.Request, error) {
 	var err error
@@ -3423,7 +3743,8 @@ type ClientWithResponsesInterface interface {
 
 	// ExtendTokenWithResponse Renew a token
 	//
-	// Returns a new token for the caller. The old token stays valid.
+	// Returns a new token for the caller. The old token stays valid. Needs
+	// a token: an API key gets `403`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3480,6 +3801,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3490,6 +3812,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Revokes the token in the body. It must belong to the caller, unless
 	// the caller has `ADMIN`.
+	// Needs a token: an API key gets `403`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3516,6 +3839,9 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3529,6 +3855,9 @@ type ClientWithResponsesInterface interface {
 	// valid. A wrong `old` password is `403` and counts as a failed sign-in
 	// for the sign-in throttle, which answers `429` with `Retry-After`
 	// before checking the password once the caller's budget is used up.
+	// The user's API keys keep working: they are revoked one by one with
+	// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+	// gets `403`, so a leaked key cannot take over its account.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3593,6 +3922,77 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /users/{username} (the `PutUser` operationId).
 	PutUserWithResponse(ctx context.Context, username PathUsername, body PutUserJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserResponse, error)
 
+	// ListApiKeysWithResponse List a user's API keys
+	//
+	// Every key of the user (at most 100), newest first, without their
+	// secrets. `last_used_date` is updated at most once a minute per key.
+	// Allowed for the user itself and for `ADMIN`; anyone else, and a
+	// user that does not exist, gets `403`, as `GET /users/{username}`
+	// answers. Accepts a token or a key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/{username}/keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key
+	//
+	// Creates a named API key for the caller, for scripts and the `sachet`
+	// client. Only for oneself: anyone else's name, an admin's call
+	// included, is `403` (no one mints credentials that act as another
+	// user). `permissions` must be a subset of the caller's own: the
+	// ones the caller lacks are named in a `400`. At each use the key has
+	// its permissions intersected with its user's permissions of that
+	// moment, so a permission the user loses, the key loses too.
+	// `expire_date`, when given, must be in the future; without it the
+	// key lives until it is revoked or its user is deleted.
+	//
+	// The response carries the key's `secret`, shown this once and
+	// stored only as a hash: keep it. Send it as `Authorization: Bearer
+	// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+	// a key cannot create keys (`403`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, username PathUsername, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key
+	//
+	// Creates a named API key for the caller, for scripts and the `sachet`
+	// client. Only for oneself: anyone else's name, an admin's call
+	// included, is `403` (no one mints credentials that act as another
+	// user). `permissions` must be a subset of the caller's own: the
+	// ones the caller lacks are named in a `400`. At each use the key has
+	// its permissions intersected with its user's permissions of that
+	// moment, so a permission the user loses, the key loses too.
+	// `expire_date`, when given, must be in the future; without it the
+	// key lives until it is revoked or its user is deleted.
+	//
+	// The response carries the key's `secret`, shown this once and
+	// stored only as a hash: keep it. Send it as `Authorization: Bearer
+	// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+	// a key cannot create keys (`403`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, username PathUsername, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// DeleteApiKeyWithResponse Revoke an API key
+	//
+	// Revokes the key: it stops working at once on the server that
+	// answers, and on other server processes sharing the database within
+	// `SACHET_CACHE_TTL` (1 s by default). Allowed for the user itself
+	// and for `ADMIN`; anyone else, and a user that does not exist, gets
+	// `403`. A key the user does not have is `404`. Accepts a token or a
+	// key (a key may revoke itself).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/{username}/keys/{key_id} (the `DeleteApiKey` operationId).
+	DeleteApiKeyWithResponse(ctx context.Context, username PathUsername, keyId PathKeyId, reqEditors ...RequestEditorFn) (*DeleteApiKeyResponse, error)
+
 	// RevokeUserTokensWithResponse End all of a user's sessions
 	//
 	// Ends every session of the user: every token issued to them so far,
@@ -3602,7 +4002,10 @@ type ClientWithResponsesInterface interface {
 	// and for `ADMIN`; anyone else, and a user that does not exist, gets
 	// `403`, as `GET /users/{username}` answers. Takes effect at once on
 	// the server that answers, and on other server processes sharing the
-	// database within `SACHET_CACHE_TTL` (1 s by default).
+	// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+	// not sessions and keep working (revoke them with
+	// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+	// key gets `403`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5549,6 +5952,8 @@ type ExtendTokenResponse struct {
 	JSON200 *Token
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -5563,6 +5968,11 @@ func (r ExtendTokenResponse) GetJSON200() *Token {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ExtendTokenResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExtendTokenResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -6359,6 +6769,228 @@ func (r PutUserResponse) ContentType() string {
 	return ""
 }
 
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *ApiKeyList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListApiKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListApiKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListApiKeysResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
+type CreateApiKeyResponse201Headers struct {
+	CacheControl string
+	Location     *string
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ApiKeyCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateApiKeyResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *ApiKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateApiKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateApiKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateApiKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateApiKeyResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateApiKeyResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateApiKeyResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteApiKeyResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteApiKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteApiKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteApiKeyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteApiKeyResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RevokeUserTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6999,7 +7631,8 @@ func (c *ClientWithResponses) GetUserNamedExtendWithResponse(ctx context.Context
 
 // ExtendTokenWithResponse Renew a token
 //
-// Returns a new token for the caller. The old token stays valid.
+// Returns a new token for the caller. The old token stays valid. Needs
+// a token: an API key gets `403`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7086,6 +7719,7 @@ func (c *ClientWithResponses) GetUserNamedLogoutWithResponse(ctx context.Context
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7102,6 +7736,7 @@ func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, co
 //
 // Revokes the token in the body. It must belong to the caller, unless
 // the caller has `ADMIN`.
+// Needs a token: an API key gets `403`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7140,6 +7775,9 @@ func (c *ClientWithResponses) GetUserNamedPasswordWithResponse(ctx context.Conte
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7159,6 +7797,9 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // valid. A wrong `old` password is `403` and counts as a failed sign-in
 // for the sign-in throttle, which answers `429` with `Retry-After`
 // before checking the password once the caller's budget is used up.
+// The user's API keys keep working: they are revoked one by one with
+// `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+// gets `403`, so a leaked key cannot take over its account.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7265,6 +7906,101 @@ func (c *ClientWithResponses) PutUserWithResponse(ctx context.Context, username 
 	return ParsePutUserResponse(rsp)
 }
 
+// ListApiKeysWithResponse List a user's API keys
+//
+// Every key of the user (at most 100), newest first, without their
+// secrets. `last_used_date` is updated at most once a minute per key.
+// Allowed for the user itself and for `ADMIN`; anyone else, and a
+// user that does not exist, gets `403`, as `GET /users/{username}`
+// answers. Accepts a token or a key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/{username}/keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, username PathUsername, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, username, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key
+//
+// Creates a named API key for the caller, for scripts and the `sachet`
+// client. Only for oneself: anyone else's name, an admin's call
+// included, is `403` (no one mints credentials that act as another
+// user). `permissions` must be a subset of the caller's own: the
+// ones the caller lacks are named in a `400`. At each use the key has
+// its permissions intersected with its user's permissions of that
+// moment, so a permission the user loses, the key loses too.
+// `expire_date`, when given, must be in the future; without it the
+// key lives until it is revoked or its user is deleted.
+//
+// The response carries the key's `secret`, shown this once and
+// stored only as a hash: keep it. Send it as `Authorization: Bearer
+// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+// a key cannot create keys (`403`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, username PathUsername, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, username, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key
+//
+// Creates a named API key for the caller, for scripts and the `sachet`
+// client. Only for oneself: anyone else's name, an admin's call
+// included, is `403` (no one mints credentials that act as another
+// user). `permissions` must be a subset of the caller's own: the
+// ones the caller lacks are named in a `400`. At each use the key has
+// its permissions intersected with its user's permissions of that
+// moment, so a permission the user loses, the key loses too.
+// `expire_date`, when given, must be in the future; without it the
+// key lives until it is revoked or its user is deleted.
+//
+// The response carries the key's `secret`, shown this once and
+// stored only as a hash: keep it. Send it as `Authorization: Bearer
+// <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+// a key cannot create keys (`403`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{username}/keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, username PathUsername, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, username, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// DeleteApiKeyWithResponse Revoke an API key
+//
+// Revokes the key: it stops working at once on the server that
+// answers, and on other server processes sharing the database within
+// `SACHET_CACHE_TTL` (1 s by default). Allowed for the user itself
+// and for `ADMIN`; anyone else, and a user that does not exist, gets
+// `403`. A key the user does not have is `404`. Accepts a token or a
+// key (a key may revoke itself).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/{username}/keys/{key_id} (the `DeleteApiKey` operationId).
+func (c *ClientWithResponses) DeleteApiKeyWithResponse(ctx context.Context, username PathUsername, keyId PathKeyId, reqEditors ...RequestEditorFn) (*DeleteApiKeyResponse, error) {
+	rsp, err := c.DeleteApiKey(ctx, username, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteApiKeyResponse(rsp)
+}
+
 // RevokeUserTokensWithResponse End all of a user's sessions
 //
 // Ends every session of the user: every token issued to them so far,
@@ -7274,7 +8010,10 @@ func (c *ClientWithResponses) PutUserWithResponse(ctx context.Context, username 
 // and for `ADMIN`; anyone else, and a user that does not exist, gets
 // `403`, as `GET /users/{username}` answers. Takes effect at once on
 // the server that answers, and on other server processes sharing the
-// database within `SACHET_CACHE_TTL` (1 s by default).
+// database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+// not sessions and keep working (revoke them with
+// `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+// key gets `403`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9020,6 +9759,13 @@ func ParseExtendTokenResponse(rsp *http.Response) (*ExtendTokenResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9657,6 +10403,195 @@ func ParsePutUserResponse(rsp *http.Response) (*PutUserResponse, error) {
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ApiKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteApiKeyResponse parses an HTTP response from a DeleteApiKeyWithResponse call
+func ParseDeleteApiKeyResponse(rsp *http.Response) (*DeleteApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -26,6 +26,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ApiKeyCreatedStatus.
+const (
+	ApiKeyCreatedStatusSuccess ApiKeyCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyCreatedStatus enum.
+func (e ApiKeyCreatedStatus) Valid() bool {
+	switch e {
+	case ApiKeyCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreatedStatus.
 const (
 	CreatedStatusSuccess CreatedStatus = "success"
@@ -118,6 +133,81 @@ func (e TokenResponseStatus) Valid() bool {
 		return false
 	}
 }
+
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	// CreateDate Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *time.Time `json:"create_date,omitempty"`
+
+	// ExpireDate When the key stops working; null when it does not expire.
+	ExpireDate nullable.Nullable[time.Time] `json:"expire_date"`
+
+	// KeyId Example: 3f9c2a7d41e0b658
+	KeyId *string `json:"key_id,omitempty"`
+
+	// LastUsedDate When the key last authenticated a request, to within a minute
+	// (it is recorded at most once a minute); null if never used.
+	LastUsedDate nullable.Nullable[time.Time] `json:"last_used_date,omitempty"`
+
+	// Name 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+	//
+	// Example: backup script
+	Name ApiKeyName `json:"name"`
+
+	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
+	//
+	// Example: ["CREATE","MODIFY","READ"]
+	Permissions Permissions `json:"permissions"`
+}
+
+// ApiKeyCreate defines model for ApiKeyCreate.
+type ApiKeyCreate struct {
+	// ExpireDate When the key stops working (RFC 3339, in the future); absent, it does not expire.
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpireDate *time.Time `json:"expire_date,omitempty"`
+
+	// Name 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+	//
+	// Example: backup script
+	Name ApiKeyName `json:"name"`
+
+	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
+	//
+	// Example: ["CREATE","MODIFY","READ"]
+	Permissions Permissions `json:"permissions"`
+}
+
+// ApiKeyCreated defines model for ApiKeyCreated.
+type ApiKeyCreated struct {
+	Key ApiKey `json:"key"`
+
+	// Secret The whole key, `sachet_<key_id>_<secret>`, to send as
+	// `Authorization: Bearer <secret>`. Shown only here.
+	//
+	//
+	// Example: sachet_3f9c2a7d41e0b658_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+	Secret string              `json:"secret"`
+	Status ApiKeyCreatedStatus `json:"status"`
+
+	// Url Relative path of the new key (`DELETE` it to revoke it).
+	//
+	// Example: /users/alice/keys/3f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// ApiKeyCreatedStatus defines model for ApiKeyCreated.Status.
+type ApiKeyCreatedStatus string
+
+// ApiKeyList defines model for ApiKeyList.
+type ApiKeyList struct {
+	Data []ApiKey `json:"data"`
+}
+
+// ApiKeyName 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+//
+// Example: backup script
+type ApiKeyName = string
 
 // Chunk One chunk. The total is `dztotalchunks`, or `dztotalchunkcount` as a
 // stock Dropzone.js (`chunking: true`) names it: one of them is
@@ -605,6 +695,9 @@ type Page = int
 // PathDzuuid Example: 5d6b3c1e-2f0a-4c8e-9d7f-1a2b3c4d5e6f
 type PathDzuuid = string
 
+// PathKeyId Example: 3f9c2a7d41e0b658
+type PathKeyId = string
+
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
 
@@ -764,6 +857,9 @@ type PatchUserJSONRequestBody = UserPatch
 // PutUserJSONRequestBody defines body for PutUser for application/json ContentType.
 type PutUserJSONRequestBody = UserPut
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = ApiKeyCreate
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetSettings Read server settings
@@ -877,6 +973,15 @@ type ServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx echo.Context, username PathUsername) error
+	// ListApiKeys List a user's API keys
+	// (GET /users/{username}/keys)
+	ListApiKeys(ctx echo.Context, username PathUsername) error
+	// CreateApiKey Create an API key
+	// (POST /users/{username}/keys)
+	CreateApiKey(ctx echo.Context, username PathUsername) error
+	// DeleteApiKey Revoke an API key
+	// (DELETE /users/{username}/keys/{key_id})
+	DeleteApiKey(ctx echo.Context, username PathUsername, keyId PathKeyId) error
 	// RevokeUserTokens End all of a user's sessions
 	// (DELETE /users/{username}/tokens)
 	RevokeUserTokens(ctx echo.Context, username PathUsername) error
@@ -1513,6 +1618,62 @@ func (w *ServerInterfaceWrapper) PutUser(ctx echo.Context) error {
 	return err
 }
 
+// ListApiKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListApiKeys(ctx, username)
+	return err
+}
+
+// CreateApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateApiKey(ctx, username)
+	return err
+}
+
+// DeleteApiKey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteApiKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "username" -------------
+	var username PathUsername
+
+	err = runtime.BindStyledParameterWithOptions("simple", "username", ctx.Param("username"), &username, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter username: %s", err))
+	}
+
+	// ------------- Path parameter "key_id" -------------
+	var keyId PathKeyId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteApiKey(ctx, username, keyId)
+	return err
+}
+
 // RevokeUserTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) RevokeUserTokens(ctx echo.Context) error {
 	var err error
@@ -1600,6 +1761,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/users/:username", wrapper.PatchUser, options.OperationMiddlewares["patchUser"]...)
 	router.PUT(options.BaseURL+"/users/:username", wrapper.PutUser, options.OperationMiddlewares["putUser"]...)
 	router.DELETE(options.BaseURL+"/users/:username/tokens", wrapper.RevokeUserTokens, options.OperationMiddlewares["revokeUserTokens"]...)
+	router.GET(options.BaseURL+"/users/:username/keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
+	router.POST(options.BaseURL+"/users/:username/keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
+	router.DELETE(options.BaseURL+"/users/:username/keys/:key_id", wrapper.DeleteApiKey, options.OperationMiddlewares["deleteApiKey"]...)
 	router.GET(options.BaseURL+"/admin/settings", wrapper.GetSettings, options.OperationMiddlewares["getSettings"]...)
 	router.PATCH(options.BaseURL+"/admin/settings", wrapper.PatchSettings, options.OperationMiddlewares["patchSettings"]...)
 	router.PUT(options.BaseURL+"/admin/settings", wrapper.PutSettings, options.OperationMiddlewares["putSettings"]...)
@@ -1625,6 +1789,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 
+}
+
+type ApiKeyCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type ApiKeyCreatedJSONResponse struct {
+	Body ApiKeyCreated
+
+	Headers ApiKeyCreatedResponseHeaders
 }
 
 type BadRequestJSONResponse Error
@@ -4210,6 +4384,20 @@ func (response ExtendToken401JSONResponse) VisitExtendTokenResponse(w http.Respo
 	return err
 }
 
+type ExtendToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExtendToken403JSONResponse) VisitExtendTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ExtendTokendefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -5151,6 +5339,269 @@ func (response PutUserdefaultJSONResponse) VisitPutUserResponse(w http.ResponseW
 	return err
 }
 
+type ListApiKeysRequestObject struct {
+	Username PathUsername `json:"username"`
+}
+
+type ListApiKeysResponseObject interface {
+	VisitListApiKeysResponse(w http.ResponseWriter) error
+}
+
+type ListApiKeys200JSONResponse ApiKeyList
+
+func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListApiKeys401JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListApiKeys403JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListApiKeysdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListApiKeysdefaultJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeyRequestObject struct {
+	Username PathUsername `json:"username"`
+	Body     *CreateApiKeyJSONRequestBody
+}
+
+type CreateApiKeyResponseObject interface {
+	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateApiKey201JSONResponse struct{ ApiKeyCreatedJSONResponse }
+
+func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateApiKey400JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateApiKey401JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateApiKey403JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateApiKey409JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKey413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateApiKey413JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateApiKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateApiKeydefaultJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKeyRequestObject struct {
+	Username PathUsername `json:"username"`
+	KeyId    PathKeyId    `json:"key_id"`
+}
+
+type DeleteApiKeyResponseObject interface {
+	VisitDeleteApiKeyResponse(w http.ResponseWriter) error
+}
+
+type DeleteApiKey200JSONResponse struct{ SuccessJSONResponse }
+
+func (response DeleteApiKey200JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteApiKey401JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteApiKey403JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKey404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteApiKey404JSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteApiKeydefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response DeleteApiKeydefaultJSONResponse) VisitDeleteApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeUserTokensRequestObject struct {
 	Username PathUsername `json:"username"`
 }
@@ -5383,6 +5834,15 @@ type StrictServerInterface interface {
 	// PutUser Replace a user's fields
 	// (PUT /users/{username})
 	PutUser(ctx context.Context, request PutUserRequestObject) (PutUserResponseObject, error)
+	// ListApiKeys List a user's API keys
+	// (GET /users/{username}/keys)
+	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
+	// CreateApiKey Create an API key
+	// (POST /users/{username}/keys)
+	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
+	// DeleteApiKey Revoke an API key
+	// (DELETE /users/{username}/keys/{key_id})
+	DeleteApiKey(ctx context.Context, request DeleteApiKeyRequestObject) (DeleteApiKeyResponseObject, error)
 	// RevokeUserTokens End all of a user's sessions
 	// (DELETE /users/{username}/tokens)
 	RevokeUserTokens(ctx context.Context, request RevokeUserTokensRequestObject) (RevokeUserTokensResponseObject, error)
@@ -6562,6 +7022,105 @@ func (sh *strictHandler) PutUser(ctx echo.Context, username PathUsername) error 
 	return nil
 }
 
+// ListApiKeys operation middleware
+func (sh *strictHandler) ListApiKeys(ctx echo.Context, username PathUsername) error {
+	var request ListApiKeysRequestObject
+
+	request.Username = username
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListApiKeys(ctx.Request().Context(), request.(ListApiKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListApiKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
+		return validResponse.VisitListApiKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateApiKey operation middleware
+func (sh *strictHandler) CreateApiKey(ctx echo.Context, username PathUsername) error {
+	var request CreateApiKeyRequestObject
+
+	request.Username = username
+
+	var body CreateApiKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateApiKey(ctx.Request().Context(), request.(CreateApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
+		return validResponse.VisitCreateApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteApiKey operation middleware
+func (sh *strictHandler) DeleteApiKey(ctx echo.Context, username PathUsername, keyId PathKeyId) error {
+	var request DeleteApiKeyRequestObject
+
+	request.Username = username
+	request.KeyId = keyId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteApiKey(ctx.Request().Context(), request.(DeleteApiKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteApiKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteApiKeyResponseObject); ok {
+		return validResponse.VisitDeleteApiKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RevokeUserTokens operation middleware
 func (sh *strictHandler) RevokeUserTokens(ctx echo.Context, username PathUsername) error {
 	var request RevokeUserTokensRequestObject
@@ -6615,186 +7174,212 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts60uCroPjNVqRZSpYdO5nI9f3wJD4Tz+biip06802YDSESkjCmAA0AWtY55ap9h/2xD7Rvsk+y",
-	"hW6AF4mU5Esy52Tyy5ZEAo1Go9H3/jVI5GwuBRNGB8NfgymjKVPw70mSsLn5QMWEweeU6UTxueFSBMPg",
-	"JFvQpSbxaGmYjvtBGOhkymbUPslEPguGnwL4LfgcBmY5Z8Ew0EZxMQlub8PgpRSGCfOK67nUHMdcnSLm",
-	"IuOCHZMxz5igM/afUT4YPE3sv/Afi4fETBmxX5ARVYwspkwQbgjXhAry4aeX5MX+/oAYecVEJDrrIwpp",
-	"mO6bGxOHhGoYTbExU0wkjGimrpkimolUE266IaGR+GcuDUt7uBYizZSpBdcsJPMsL2Y9evGn5yT2s/wx",
-	"JmOpiJCid3Lx8uwsEvZb3ScWC0pmhIqUjHjKFUvs2mnWk9dMKZ4ykkypoolhShO7wIyNDZG56UeijvIb",
-	"OptnFslrS1RsLpXpz9NxsGEn3jAxMdP1TcDviRwDbkYyXRIuCOxsfdPHUs2oAQDMs8NyKi4MmzBVnQto",
-	"an2qS4t8+xMiPg0J60/6jsTIoLc/OHi6dzgYDGLSoSPNhAG0xrM8M3xOldmzT8IIOu7WoWtdN8DyUWhq",
-	"uB5zljaQIc7/xz2kPs1/8dTXb9kC/4KFtRHnp5d0sj7RhVFSTMg1zXhKjVQkZYpfs5SMlZwB+hOE+Ykm",
-	"F69PegdHz7Yt8g3V5q1MefPKfranpTIuWVBNMqoNUWye0YSlpPP68vKcpNSwrQh9IxPafJDtxiaKUcNS",
-	"opiWuUrYE03m1Ey3DfpOXgg+HrfzHyG1faCFA7lfm3nQO3lhpGKbxu5p+0QcEi0JRTZieYtgli9csbkh",
-	"oyWhJKHJlBGpyFzJm6UFRbF/5lxZpBuVs2bQcPBm2D4wo5YnY8NUA52wRFqOZCRZUG7IiI2lYsSopeVI",
-	"dEK5aERr9SReUJGO5E372jU+gEv39CHnTLDUMgBKRkouNFMkoeKJISoXBIchEmnq5PzsiSZS8ckqOB4D",
-	"boomBNyGwZwqOmPGXUZnY0/GF1wkDXsWPx0cxsj/qxQ9pZoIaSwbFROWEm3fJmbKNSko20LH7Rh4+QVh",
-	"YPlmMAzOxj0/aw+n3UysZ+N3UrC31CTTnQHUhmcZgCkFc2xWM2I5hN4EmJ2ph1NtA6qF3V5YJos3HjBd",
-	"KbIl4eMW6ABlFipL5tuwhjNuhuuctt0BczphlrgVM7kSIbK//T45wV/mlkFZIJlI7WFks7lZFtD8M2dq",
-	"WQJj36gBkrIxzTMTDPfDYEZv+MzS4sH+4fPDPz19dvg8DGZc4Jf7jVfYOTXTV7/kOU+bgc/nmaTpE014",
-	"ChIFXFPc7fk0F1f6CYlTGCAmY86ydEioWJL9//e//vfB0VEk4PIIyZyphAnTYyKRKZ45A7gxU9KJ92I7",
-	"dvzfDn6Ku31yIghPiZBu8kgkVJApvWaEpqliWjN7CAQjnfhwcBh3UXgAdNnxSmwhXJvZV3HLHaXPRk+T",
-	"fdY7GA9o7zD5E+u9SJ+Pe/v0YPQ0OUyP2LNmicOi8GJKFTtrwaG2P3oUWgYjBU9oRjK5YCqhmpGPH89e",
-	"2XUvzdTyPJbpylojISSOsXXB8NSXnZf8grIXg/HgWY8+P9rvHQ5eJD36Ysx6fzp4/vzo+dHoxYv9w9Yl",
-	"f9RM4bSNdKOZeqJBlO03w5r79zfB2jA1U81H7cywmbZ0Bseq9QAx9WXDITqqnKL9wWDr8WnhRYWkbqkf",
-	"+ZGuiX//ieJfHPrPvaPBoPw06L0IDwa9gxdxK1ta50krApubImi8jSzGmTZ/lilHbeilPcv2H8cq7b+l",
-	"IGqF4V5KDcxTzvgHxcbBMPiPvVLp2sNf9R4OCJPVcfNeOM5hbwdKXik5/8Uyf22WmfuFpe7or4seIJhN",
-	"uFgBlc7nGUd5be8fGoW23eCE0T4gOkrcrE4oc/OYM8rcbJ7ynGq9kCp9OfUE9ihTrwzbPPcFM4aLiT73",
-	"F/+jTF0fdcvMj4htP2bblJZjvgRh/vGmrIx5C9PCN4+Mz3LIDSt7VEz6AZvns/fBIyOyMmT7nI+L1nLE",
-	"DTM+IlL9eE2zwTd6LoVGHv1nmnqusX364jb4NZgxreHKDLgAbZw49g/2jyGJirs4CoZW55szZZZWFp1x",
-	"re2dEQbaUJPrYBiMKc+C23DH5Z0qJVXTLQDGEQeFnYhm9o5h6TGIhQ5iEB/QigWipZXVMz7jpm8hgBsG",
-	"rXpoDbgPRmAQd9swuG+Kleo8SZjWuy/2rRu1Zbl46XFNQE9Oj9HY5qRosIaheuKQjmuUYpzx5PHobcuG",
-	"FMYMiwVGxlKNOBgLSSfNcU4WOjgLw2La9bB6+Cqg/nHvj3XoCsPaiAsKolmDfLIO22Iqs0KRs/u0Ztrt",
-	"lbbdJgy45/dqduAS7N6K7XbTEA3W3spApelxhzHcw5XXL1iSK26WvXOZ8WS5bRxv+aiY4TY9Ds84S1qv",
-	"akrb9FLN7HYbBn/reWAvl3PWew/7tBXx3vZ1WzFXvma0RWlyb3lL7Y/t/762H82nj8bW/HgNzMP9dEzi",
-	"XGUx+CZib9uNyYRfM8JNab2t0FXVArwRP/45mB057Ffn1ydi6S4QZh/x2uXh4MiqkYcHL+DP0337x+mW",
-	"R4OnMelYNW5ENYtELug15RkdZawLPz+PScdeTvbqHedZBoaG2zD4Ca6BlIn73rKXU7AysxQv87fvX539",
-	"9F9WV4e7Tor+V5IwEpplTIH7LDdTJgxcYCkZ5QbMqDTL5MJe+2jvv7q/HFHYeexkGQz1tRa1Mk1opSJL",
-	"wd7IydFE7CxsXqbEGx1W+k6an2Qu7r3Wd5LoPJkiIF9rld78VbpYSCoZLo3dcG38Utr9QZcbDOedRIqU",
-	"o3fSC6LdlfO/O0NFm5gynGZfVwpykFqs2HUcE82umbJLgAuNJHLGwJTa6EREu+H3enMWtrgd3sZnv92l",
-	"uU4gO0s+K1u+QqO/D9zh8pdWybqU8g1Vj2jTar8hiea/MFQYwRXMbhLG0mYd0+mU54oVjOEnyrNHFFE2",
-	"3OQkPhuj8yu2zNx++ihmNVddTOYV0MgYYAOQYTveSXOBLn97m38jbRHcbFXlHa4i4Rx/9kpyXEleM5XR",
-	"ua764iLRYdReIoYqowk14G+u+MLwXoMQFHCJEZ2Px/ymu8bE7k3D1TAJNNM5jf+e9+IrKdhXsyDg4Ldh",
-	"cCmv2OOZv2G0D87K1HyKBFtgqECfvINAAbRfkNESAwW0d5Ev6HKVO9nfey4saAcFAQIIAIhLKd9SsXT2",
-	"Lv0NKFpKMqNi6Y4WocZYstPHRDGjliSjhqmV5UFUQ68Ia9i0uEoARHV9H8HwdG+KyzVTJApoxhMWBYRm",
-	"itF0CcLO0wOSizEXXE8Ld4oOkfNJXYi+9uBRYviMDa3wMM+YYeC670hFMmYIt+LWnCvW9YEZcGIhNEOA",
-	"AvK1ZHcwly1knqU4JaFAiriUEGR4y2PkQjBVXXok4ouTl69PL7+8Pfnbl/fnp+++fDx/8/7k1UVcRYkU",
-	"TJMOFVIsZzLX4LHUTriWgkVilKcTZrp91KaIoqBtmSkVVs16EQ+tQAn+Wq7JAmKdFtxMAcUwTCQKIRYR",
-	"79QRiD/w5OZ2xorr44xPpiYEFZUSnUkTibFiTNujxo1m2RgDLsrQilmxadqyS9wpDUEuGD8TCQigQfK1",
-	"gIJIYechilEIz+uTl2iClOMCGofOSADmLZkoRijG0lBncnXK4UdhdSup+C/3157OnF26WELqOM5XoK2T",
-	"UhMsb1LSGVma8pNLRRS7llcejhD3NxKJYql9mWa6CxcUFaQkIbe/GU2uENEVDbdAlle5v4UAlLI5EykT",
-	"ybLU+0PiVPyuJYeKDWCDWPRR6Hw+l5YS3rKU00vQVe6311XfA5nl9j+GYSVUk6phaUhWxwxBhYsCw27M",
-	"3jyjXETB16CQmn8EREeALxep5TQkrkIZOyuM5QuRiFdBjkmnjPxCtdmqZ8mUKs1MDOdqzAUDaoqEZSAy",
-	"N/aEe4qBE/nSnfJ7nzAcpuAWX9PTQVHatsQEwZfOn4EMHYnsH5ILlkJML5orFiXXfKJLM+9tAVE9SIGm",
-	"Xnc/R28VRDGMaaZZa7hBn9hbxUhDMztnnP4C/6P7JYbDXPsukbkwEJdELRuUyVURq9D/hyadGJ7iYjIk",
-	"RuUs7hZHZlhj0FxHwhthkLePpJki5dOJYi7KG74EJ5BdeW0qmmkZCQzbjtNfEGL+C4vDAmKLSfgK7Zvu",
-	"Iav6y/HYEtoxzBKJuWJAy2bKljBdMmWJ5XOd+HAwiK0oR+2Ozaw20sV4dBwCFuJH5iJlN+T//h9SB8dU",
-	"MByJeEZvOvshSRjPOiuAkr3qq91uDKFRGBZSOU8FEfGVpWPINqy2eMZiHTVm+wHQHwk7IYRWuXHnVpLg",
-	"mig2znWx7tBuHlzlxikY8wph/RqsIbQx+li5UExch9NsnB3OwhGSjfizZ3It7LwIQBqsByCFQXW4dZAG",
-	"PcvwU4KzAUY8dCEZsUwuVo9Bf9cZLcAt0W52d+WYWFVh6VBhZTW/TWEt4L59vfvNs68c0HUYKifHBaBh",
-	"WP2GhW6dqiFh5F0+GzFlF+ocuG6fUYJCNqft5FJUUbHzvP6gbEZy6RpD+toNtS0bu2MUaHVlNMvQ9gw4",
-	"OPZhn+50yjHEgpY5H2713li1v2b1DAOcqgkMT7pPdMMaW82o1aiKT2VEaO3gFLOWodty9A+WmIqJ7GJK",
-	"D46eNSSUFEGcU3bj8xj81riL7JiIPMtILgzPCBfcyo9WXO6TM0PG0mpiNduIXZl9A8VEjImcW4VU2Rn/",
-	"56dB7wXtjT//+uzw9g8QIUfT9yJb+kfXcOqX0EhOL31stCUpTz/3gXiN3laX0AJnhQYrbsE6//WiSiXa",
-	"3sksn5toSGUNMZkso4Zfu5hjt0FWofT+BbuGMoZyDw7g3r1DZKtU56BHwJporPAZ1lddiG/rd40TskAt",
-	"CYHBTfMZFXAo1vCxjj2QlD/vDLcHpAn2n3jG3jXGAa8xg4+XP/X+FKKWLCSJ96wEE0VxSN59fGMFsMQl",
-	"kNU5RrkptdyvLYykFti5TWas433uwiRrjpriyyaCq8RCb0ZpJeq5GLAJq/Ug0buBb7yFcJ2RY8oPJCNY",
-	"9ba/lXRxrCYI35bE2Uq1O1Bi+zm+DzG+Xwim3rVGpYOt6AnaeuwuODY3Y1RosmoKkgtRaiV1OgSDWwOH",
-	"W1vvOZ0wlBQaUpOIYHwyHckcUi/ndMLQgG5B8ok1yilIaFluma/CQc8rpLt+Gp8fEJePISScuc4oUcu5",
-	"eaLRTXLsUsGMygV4yrs1xl45ApsOXxgsFDesZPWNAc13IGjBFrtGNlscyGzXk7tCYvbFEGZroq3zwpjT",
-	"tJelqYckMmV98oZrowstsGI/00zZ21T7LBirKkmVMjUkLz+cnlyehi5AIiSvTt+c2s9v3r/8HyF5c3Zx",
-	"GZKTV2/P3oXkw+nJK9RU/EnCl4MwwLeDMMDXgzCw79s/ZxeXQRjACEEY2CEa789ypQ2C73l9ofrYrsIZ",
-	"THRIijBBq8ZnGZ1rBloarLB04c9AnKmdqqYVeBC5YTO9lQbKDbotVkWVokvwk7EJ14apVy5CuSV3FEzq",
-	"yj3L0mNiVd/REjkBJFDXWcHB4OBZb3DUOxhcHjwdDo6GT/f7R4fPjp7t/716dFJqWM9wl+6yRV4rYtbv",
-	"dkxcGsuXeX37dkOZXpeVG4ZrOhdr+QLfFuR1eCy/Xr+WMGP3S+q2f8cAfqCW2zCw0uAXf8VvercQh27D",
-	"oCI47zTlWeX52zDIioikrW+64CXL/OwVtxOk5V1pL+ZCvdkYZlfThfA1TDjbaXkAoFdqd5nHPromB5Q5",
-	"buWm1NZdR3yBx7BGAg6QYuWf2yipzGm4g9XxLTM0pYZW9QyUI7CMAgAaE0f+kPtsytCutB+JQlwBHzje",
-	"HBUfUgekhDF4IOruB90NI7GYUgM3eVziJSaaLvXQ15NwXhxgznwiJJonNVrN1opGWMaNFlTLvXqQXAsx",
-	"+Ri5XowGP1gBH2131zTLmXaeO1zdlGrSiSs75GyWuEsxQXxGIq7YM3GPYhCNusfwGWjA/VzZ19jZUC3P",
-	"RhAc0yYnguTiSlipDpMJuCZg+2uy9/1bMouVfEqkieM6/XoXItLaE006RlGhx5ZODaFjw9SCqlSjkhef",
-	"n1y+fI3FK+4hPf+2mdImdrFFyEBUWgU+8dHJ/woxY+ekZa35RGDIRwngsd1x1BcwqnJFWd/RdFLAXuRq",
-	"7wR2/bSs4RlTa5xpC+JFNcA7YomEnCKVs7J6wZgrbZyVs/So99uhGUmZMSoKcMrg4WZIzHrc7rHDmoXK",
-	"HZb3F5fE2Z1+9UR8u2cfd4xuLxfw6Q6QnTfq6D6Xdye5GgWqBpFasBuzXTErNGCogtFYfekSfEaiMKnD",
-	"YyEZVNVgizwhCUDcD5p037li13cBZ1XetThxi3KDeYBbhYPdZN76Yn/Ca9NIRwDHxFX/gYgUbehy02Vl",
-	"72B7P+90CZPKHVyS4JTqMBJQAgYc3GNmkilLHRX+5fQyJgkVhVt+RJOrYx/sg6Ohe6/mOCuT9CylTuWi",
-	"XCDh5scd+30J5C2nITd3PAun4BlbKG6sIIAEtI36Swk0EvekflIQfyTuRf2kRvwoaP6g/n9HdbRFB226",
-	"Meqxtmt3Ms3N9EuL7f6E/PXny2OSZNwCRowlBhC4IT5azuk/c0ZQRGr0AFVs8qWA9kZOJmCE3NFptNHl",
-	"trMHZM2OH1adIhUkNKEQw5guCtAa3GKlgEqm0jIH8EKvB8P2144kmMa/TFnWIhIXfqyy+BGxT9/D2d4W",
-	"VVDJExcpu2E4AejlXCRZrvm1rydD4k8gtoYQVfE5JlxEguqEiRQqOaqUFVmBnz4NQnL4OSSfnofk+efP",
-	"8bGLqQf5CiL2uXbW5MIc+2kQHn4OPz0Pn3+uWmCLfzavcEZvzvDJA0BG+WFVilz9vMIZ2+y0PiQBZXdE",
-	"GlVQYbDfphKtke2OQQ+NB0SxhNnZvrRt5mu5wBjflGvDRWJWtnaVUrcH30BkyJdNxFMAjVNBjAzprAS/",
-	"dLdFobRFTdTmX8dAQddh9SzVd7TxVGvW4P2+r03YwoXm+51u15pfYIWTbavcAc9tcvFW4FoFqw0R97I3",
-	"YpaGnXmD9ITRh1rCFzVg4mHVVkY0M7pFbKm6xnf1x30PG7nJV481Yx6sZsMp+KFlN+H2WyvZkYj95jvL",
-	"S/24bFc48DyBM7GucOyibX9HB281GDtbFl5We0nlStlFQ5Rm1SnRwRAMLMY6siqffQTDEdbFy2aq+frK",
-	"aJ1IInFnKiGrRBKJ3amEdOBHSjxpdH/Qzd3oZhuzr2OijT2J1uC3Z4ckY8YwpUOS8gk3OiRxPw5J/AUT",
-	"fXvxMURDxJmccGF/yCDuy/7HbgwTKT7nIYqbHSkzeuODcZ4drsbmVANHT3p/p71fBr0X/S+9z//9D01S",
-	"7c9TSWf8MaWxfGOh0MKRZB9ZiX+yqHGeB1RSt3iMdhPE1vfRaruu7M6FXYNTBxlVTJ3kmFaPn37yWsVf",
-	"f74M1oUwDK+DAr/Omg/0uIfbi9YrwBIjdjst6SZUsx4XmgnNDb9mRW1pMObDpOU2TY2ZY9INF2PZUAOZ",
-	"JlOG7l2iZzTLICy8h4aviiOUplb610ZBXXYUz33YG3CyiaJgZ5iyWSWySR+7ZzqQolg4nq+55kZaKveS",
-	"RCTqU1CMGOam62ZDY5wOvdPFTBkvHTZcOP06jISdKpULAY95X4liOp8Bl4ZM7iL+qB+JSPzHf5B6kl8k",
-	"Lpi9xE9coiJ8OSR/BuwSrIOPPRWwED5xjHXLdkbiZ5eu5R+lReaYyoX2HRjqgYUWSVJXcwN1JKhipC6A",
-	"Q4Zt3BAfE/eJJzQzpbDZPqlnlJtI+Bp/nRFN4fRQkytW5DaGPrMxhMB9uHxSBjlh3TLUAKz7+3FI2DUT",
-	"dldVdRkU7EAuN3fEijI6Dvnn1ZWd0mRKLCPBdMuyol8lYA78iAyTYOObngYq7pUPWFSftCRaYtIOmViV",
-	"BWA+hpzMWrkfWKR7OBKVp5/GHub3EJ4G2RwsudIYf4GmhTHlGeavseSKUKEXTOlhdQq7hg5M3g0r64oE",
-	"frkHM3VD9ENCVIUzIjUUuXElnkMM/tBTPsdhYACsyteJDw/gYy1N0ScyxYf7T/HPEVSKjnwQtH2MM19p",
-	"UPHEDAklf714/64xFzMS8eZszNhOuX8Ul01DusdoaatLS85TVGZYHcM5qTmwSKeM6QiLWJCQ9Pv9Lgyx",
-	"SYzySV+IwFLcRmspyE2aWa4GUtNiiqZTJ2GhUuxlumoDlGo2rKbQjAAN+5EoPbcdD+tws/+26wkNQv3t",
-	"uQBhE2p32dntNgxJ/Gvk7KNRMCQRhOlHQUgibyzFr/v9fhTcxjUQI+FgXNRyA/rkvWBQ+WSOTM/TjK8y",
-	"oyXJqJow0pHXTEXCLHjCSDWD/vXpyavTD18uzv5+GneR51RZlZFzDdvpvIAze7rsnj/dLxgp5Or2DLtx",
-	"tFp0AIGmBRldQviIZtn4mORzjIaiJoyEhUnzX1hawDthhlTGtoMACTNxzTI5Z31yysFVs6BLF+oE95Fn",
-	"pTHxNVX9jvjjwdNiW/wjJKFKwZkRJP5bzz3ZO0tjBw8mSPK0gpEnOhKZnJCMW01zLBWizOPdjmh1T7Jg",
-	"WdbDuil2AGTgKOUi4UbCXpzYgwM4Yx2ATquE2fvSH8bAzK/Y3BxHoiDq6sbN6BWU7ijw8IbPuNGReO0w",
-	"jRmqYFEFXFsQHFk4krg8e3v6/uMl3kg+DKjj8jgj4Ss10OL+7pIZXRJDr6BIVSbFBCzbjv27mg5WvDde",
-	"AHQNBMhMXrs8PgfC2as3pxUAPrA5NmRx+fz24rNiFfDjSHhREA77nCnPGxwDDlFVA9bOUlfwAaPY4kqR",
-	"D6vyQRE9lzBQy6+3qPU59qup9SjFYIU9oAZfZY9rKLSHBQccRxyWucALqUDY8bUcsAgJaHlW9HduJFcR",
-	"/u3ZpUsxQkFRD/f25JwJl90k1WTPvaT37LNWceYGFAknN56cnwVhAEcOdZj+oD8AL96cCTrnwTB42h/0",
-	"n4KOZKYgJe+BoLenKyHLk6b02MuC8noLnjIv4viy+Oty0hNdFZGsWFxIEWdpMAz+wkwRJ71SKPlgMPhK",
-	"9cOb1oS/Q52Ew8F+23gFgHu1ghnw0tPtL5UlGAEK169g21u+xEEY6Hw2o2oJeXBWLqzJmRaBhtrN+xTA",
-	"dlodqUEOszoO5A6AjbGxLQzmd3jfBo4ORTZFgwVubU/B0lfbVd+mYNm+2Eong9Uq8810sRlnF2UxhMNd",
-	"nq9U5f52FHC4v8MbqxXX4L2jXcBrqPbxULL7OE9B7ZMz9iCyy01T6x+jXZK1G/oYMpMtC/UGgQZiy82j",
-	"kFpufhDab4jQPmCvtxoHujOh3YbBXiqT9uvshFhptWevGAq1TF5fvn1T6bVYFFuQwiiaGAg+xdpKrmpU",
-	"JEAKxriiqYTkKVBFTFkGZ6UYtJX1ivehS1CEZhErPuQCBYO1W/KVXcfWGxJq6kzNLKtfjTtVJYW1+647",
-	"DZX5GmparzQTczve0yohT4QU7El87BpETdgTzMXETpCuLZv2RgcrIDrrkU++n1I9ZTosXjDLzH6MrXQ2",
-	"jAmf0Qlzdq6xFCAyjzI5GsZW3rpiykVC7N6V6PaeNOvQEgw/fa5S8Mn5WYWSXLciT78zZmjwGQgUNM1W",
-	"CgWLhivTpxgaKQyfoWIrylSTNZJ5w7WBACkd1NvWfWpeWvkI+P2C23D7c85hevv5a0puRfhzY40naL4m",
-	"x84Q2f9ts+EHcUS7oXAfar+rnpjcF63cEBJG7a0rtdmQUV1PCtmcm0SK1CRQy8EcoOlS98nHwhJc2IEF",
-	"u9kSHO+ejJt4H0ZSYPT6fS74ahufNTrdYduLovQ/LvjHvOARrZW6sG6DdyVql2VcstAKPSGRZ6wp9OxE",
-	"uLlcBYtqzXV7ca+X2+yTd9KQxZRnrFITvk6kr2C2kkgfJEV+G4oZHG5/o6gxb1842GGKMmT4QcSB6CT0",
-	"zlThcuVvwxZ5z29+n5zVa+1TA/75Tbyp0XaxYccf7/rb2EOg/1smmofbOGiRwzZz2bh3IAcoPHB7d/mn",
-	"bAVqZZsWIwmEuoMno08uvKuvmqhrJHrBJ/y6lrtg5GqVkjYbyoMuve/eenJnDvavuCS/JdusWmegLecD",
-	"jo4r3tFmrKkS/5+lma4EXOkdrDYPI+7v217zg7Rb7EGPQtNNMuNe5bpulB0ujGJ0hnwcKxeSC0SLJjHE",
-	"r8Sk41sGD4nmYpIVXYMjgX0Pii7CKx1fWpu9dNHC0dDnRpNOXGu5HofYgaLecSKMROybn/snKk+vdajo",
-	"9slJsR7oqZ8Lbpz30dVNh+XHVmxyJSd8TwG7nRgK0WLFQm3MYfqu97JvWbL1Qd9dfqdHy+74Oz1e7/jf",
-	"ZvrYolI6BNyGwcHg2S4Ht9aU6DYMnu7IIKoN3367vOtgBxSst3SBV3fAXlNrlQcrKD6Uja6Wu66wI//N",
-	"VvF02thF6ERjyDAqqtIV3x3JtMHl9prR9MfZqpwtaMx0v/PlX33AGdulVwFGDBWN3TpCYlSNFOT16cmr",
-	"br9y/FaKFpc971pfO2x6rdLwzTX5KVTgJTNtY+HxXDO8rjcyah3gWbPVsWg9BBHC5elsGucr9QqqMIFV",
-	"S0GlLWPjwmr84HXZ7etROMIDFdZGQy/4V6t22RJYDGfB7nqCWWLok6qED/FUWADfRz9xDDvy1d7tUL5m",
-	"dw98NfhLYUY7drHAkZjRpQ9IsvKFWPos10QKlxKQLV2NfatD9LCW/s9ggPODWKB9SwKMOtELNGHHB4OB",
-	"czt5eGF1ZYsVMFm7iGWMIT2AKFmoe7TW2cBihRo54wnNsqUrPYNjrHY6IC8h7HRIIPozxNhU0gGbQBf6",
-	"edqPaEOERhG+300lp7/rPDtQi0CqWT0i9NhHNRUR2usNduyuuNXNJO6tqPTYseif0mtG5JyJbpOc5tKz",
-	"69fJndU0bPNwLx2t3hMcuPguostKj40fGt49lLTDgxfbH19pe/Vws0XhMnJp4Eh1YYXBzKGeJ+7SHfip",
-	"9xK0WDGcVrmdLWo5Y3WWeOnq5/sTOFfSyERmoMqdv7+4jBvYQeX8dx17iMQqf7C3ob2Od2YKVsUDrkAx",
-	"UhWnt0f7gw8PZhhJIbO0XKbyNeFCV/+Lkhm/MbliTUzBoeoHV/jBFb4NV6hGAD0eQ9hoArInE7MtH1/6",
-	"OnG+Q8dZitxGb36x59Fl8DQEc8jk6rt2Lj4sMkImV/fwFUI57WZCwAJ9X40UvBcSwslcQnBBB5Aph4RA",
-	"oOvfOjl8BPB+EESrQAH4eWSSQLa29yuWUdkYY4Dua5cXvhpPQGIcIcYEGe67VUI0AkNFy1WYMVhR5rje",
-	"Vs1lTVec17kwMk+mLO2TE5+2Ab17XRZYWc/V9+mt9OCsijWhT5dAuQnTlpFlroozpAMAdRu0nMGhlWqE",
-	"MzesIQCfeRGTDib2jBjk5fkbGvtaRkLIxRDUFugKVqsM1Ki1nIykMnj5fLchGIMXOxnAxhnHxPYHnSJA",
-	"aGPRLeBRY8UY7I+e04Td4Q5e7xDwuS1eA4RsyJZ0qZa7nibsnWqldxoJlyUE2cbY8ZZwYZhSOeQiuoGw",
-	"M5/0NQpcZTA7Rt3a0IHUPJNrn0TqQtten568wjIjF0/dV2+4Nuf2wIEwvnrMSNMpIx0GiW/DlexaD0nG",
-	"agp+teJ4d8cTCpmch6BotJzQoVMIXNvYsDycYSToSOKXkO00k9cuOjVjVOTzbovjp1by7SvGy9TmaQmb",
-	"KaprAWl9v/EzJ/qKLKY8mXpibqmht1bC7MGH+QFSU7jT46+wltmtnWxvymhmpr+0em7BIugC+OBUKQmZ",
-	"75Anz68xndCu39VdXHOtwOgPvFMeMbL8Db9mwg7bGE8+Y0bxDTkPvhm7PbRlRj+gAE5NCF2mRcKZDkmZ",
-	"tpmGhCaGXxemUx0WiZJkLmXWd1ynKMftKArTJ8Z8kmNDaPweKivNoPmg8PmbjslzBYkCnSJ7+fTyw9nL",
-	"iy8nr159iLuEC20YbXQwv3VL3y1NAtKZ75gn4WbwbSLPlZwxM2W5JpAWzW7mUjuXCNQY6X+zU99CKxUI",
-	"ZwV2GqjG5Yb2Pbdtv47pjJFUJvnMNXuOi3eXdJbFYMa/ZtBu3EjI6m6MnHw/Z+Lk/Mz+/tD7YLUOTCPT",
-	"d/MVoPcfGdGX1TwhKPXplrYB2RZhrcg+vaGJccJIge/KuYL6IFDxpQgIAXVRm034/q+Tt2/uhm8P5B2z",
-	"ib49vt3SGvANTpbt94PjWwVX8/Kdb08MrWBSrlhipFpaxuaD3o4jgSnlrjrGwpV0geINZTWKZrsqwPbA",
-	"2+VoF1Gk2rb+cTfjAxSOaL2SIMZ1lxQnLDym1tKcfOJ/c5rTRxj+d53lVBSf3Jjk5GKFv/Mcp9xtpyck",
-	"/LxDUnGjsc2Xp9OEYgWhouAI5LMXZfd8TYlC3+qAKxz7rWPOe7dP4lxlrpbkG4k7HcNARX8dX/SAmikU",
-	"1KBXdoCicgWWqHmxIdMJCojew7NSqTr7Hec53dUC8vtNjAJKuvMxKNjtHlYe3CjLYUUtKa96+dzyF8yA",
-	"wdd/9SR7G7vyNwwLNfqShiHqlpHgRhPI61MyN1DCyQooekiExBkSKjDigBtnl6nFaxwOwIUJnktYRUyM",
-	"lKH3ZlKxxGHAnFO0noQqXK5elz+lPqmi2ycvfY19+9KMUSs7yUgkNMtQci8BnjADZaYY9eE+G1SMvzC4",
-	"bt7RGUtPEcMrh+13Uz2kqFoKxTVJFODGRsE60W3griZXwhuUXaU9Ry2YLIqecpml7ldt6FKj8Lp+myNG",
-	"ocPCvSQifPO+7OhhAlG91OSnz7crEpJFkKswWC1kYJ+uSElYlfArnFpfm/Tf/dBCQ/Hv58zCtt7pyJ7e",
-	"uD5v7oopC2p5SQg2ECm1VjgZJoaaoZFAzaZ4xW6H8dYBJJPQG0ngOyvMN21NuR13FHfwxdsHcolvJOf8",
-	"a7Jzdo/Z8DbBR1YLL/hEEL6N3cncfB1+hyWYfzA8wPD3xPFkbu4opVzLK+ePRynEsSZIpiBnxldNhVqG",
-	"zqeG4ktIcpEx7ToBuNIYU6o9EbTwNI/xuzM1+aMQ1W9BHdtdrrOktYtgVy3h/8i8rigs/4PbnZdV/78T",
-	"fuc3925CHpTRczmbwPF8wzPkYFjvdyEVVN6mhkiRMNKBRzUU9o1ErVi672MA/ctSlnaPK9wUN5SmrJgC",
-	"1bwIi5hDnVyQF2OZpXEpNXpKA6ESmlxBJixdKf+KdAiiJH5BzFRJYzLm6L2w1JclX0mt4mskRmwsFcPq",
-	"3z5npIADFl/rhz3K0wmW4M81+Mkb7XUgR9co7o783r+LI/3g+9+DBLz5vsCdJlL4eniVNiWtV0fJ+TdW",
-	"NnL27akk2vAss8O7cCjts+x8YGkHjNDdPrnEEy/HVqnzv8I4lkWscogQuP9EykY+jGGPhf36RwDeY1VB",
-	"upcluK0Ekksc9SwV9hqrtmNYX3nlW74tpOhBsU1CNVDCGPLWxFIKBrUrXT8EbFZpaSys9GU4tqIFiAde",
-	"iqiN0ipDhL7pRllA0Xm9PafvQPKbq3i9YCPy8YzoqVxoEgVnrneGHT0KiBTulpEiW3Y3CBDBV3bwtcaj",
-	"aaZ+X4Wn20jyXqFfZee+9lpLlR5dM7rEKM2Rd+HlrpND2lJG6SEetR9FlH4LlWYetyqSc9FioaL7OJqb",
-	"UgnvTaG5eRB9/qiD9PumzrKw0cPIskla3EN9bpPQeCrSsug69nHyofaaqaH7yRnNtM6Zjzmf2at9TFUY",
-	"CdQJQaty0uTIldO2elo+mZJGVdKHVWHPLuGUSLTTcaw1i0FZRf8XjyK5EGFdhQUvI4ZZgJIIEZoQDmfB",
-	"RWuCYAtolEI2iEDY4qMiAx2TmqwD3o8NYosVfSC+/mkMMkyb/caJMX1yCQtm4zFLTKGHS1Fr5It5DPgG",
-	"gmB3CXR794SLaGYo7jv9NhJFJNtK45eX9s+Xy8s3MensE4gEdjTcbQ5Ru5ZXINejtvA7ke6/php3aunA",
-	"qliV+8SdH72uyT1QKrJHe1E0dGyU6n8Co9xapeaw2tzUqoB5lmH0UrUVHfF968rXpWANRSldV8mvKCa7",
-	"GVoEZRdR8E0d/JWA04p9iKdMGG6Wq1Fj6y0KbrfRVfgrkBYcZKSOtpY7rukQWHKRRxZxwR3o5OOKLmbU",
-	"QESahPQsJaWBAjrYU2gPxGwH5HpvaeDfVW8wkIHrTQTkfBuuvvUR/MKJM+B1aj0jdbfyPt5k6wNc1PvY",
-	"FDfDGrqrsAB6G8aCZEpfHDAkmVNO7ZiZBONfZRSXELo+zMta8Rp4G8oVVbpY1mr9YEXAcuCkqNW2OjLm",
-	"k4Q+HN8tthLM7K6iymAQSnv7+fb/BwAA//8=",
+	"7H3pbhs7muirEJq5iNS3JMtbcixjfrgTZ+LuLEbs4MxMKjdFVVES2yVSTbIsKwcG5h3mx32g+ybzJBf8",
+	"PrIWqUqSt8w56QABYklVXD5+/Pblt1YspzMpmDC6NfitNWE0YQr+PIljNjMfqRgz+JwwHSs+M1yK1qB1",
+	"ks7pQpNouDBMR71W0NLxhE2pfZKJbNoafG7Bb60vQcssZqw1aGmjuBi3bm+D1kspDBPmFdczqTmOuTxF",
+	"xEXKBTsmI54yQafsX8Ks39+P7Z/wF4sGxEwYsV+QIVWMzCdMEG4I14QK8vH1S3K0u9snRl4xEYr26ohC",
+	"GqZ75sZEAaEaRlNsxBQTMSOaqWumiGYi0YSbTkBoKP6eScOSLu6FSDNhas41C8gszfJZD49+eUEiP8uf",
+	"IjKSiggpuicXL8/OQmG/1T1ioaBkSqhIyJAnXLHY7p2mXXnNlOIJI/GEKhobpjSxG0zZyBCZmV4oqiC/",
+	"odNZaoG8skXFZlKZ3iwZtdacxFsmxmayegj4PZEjgM1QJgvCBYGTrR76SKopNbAA8/ygmIoLw8ZMlecC",
+	"nFqd6tIC3/6EgE8CwnrjnkMx0u/u9vf2dw76/X5E2nSomTAA1miapYbPqDI79kkYQUed6uoa9w1r+SQ0",
+	"NVyPOEtq0BDn/9MOYp/m3zz29RqOwL9g11oL89NLOl6d6MIoKcbkmqY8oUYqkjDFr1lCRkpOAfwxrvmZ",
+	"JhdvTrp7h883bfIt1eadTHj9zn61t6U0LplTTVKqDVFsltKYJaT95vLynCTUsI0AfStjWn+R7cHGilHD",
+	"EqKYlpmK2TNNZtRMNg36Xl4IPho10x8htX2ggQK5X+tp0Ht5YaRi68buavtEFBAtCUUyYmmLYJYuXLGZ",
+	"IcMFoSSm8YQRqchMyZuFXYpif8+4skA3KmP1S8PB69f2kRm1OBkZpmrwhMXSUiQjyZxyQ4ZsJBUjRi0s",
+	"RaJjykUtWMs38YKKZChvmveu8QHcuscPOWOCJZYAUDJUcq6ZIjEVzwxRmSA4DJGIUyfnZ880kYqPl5fj",
+	"IeCmqAPAbdCaUUWnzDhmdDbyaHzBRVxzZtF+/yBC+l/G6AnVREhjyagYs4Ro+zYxE65Jjtl2ddyOgcyv",
+	"FbQs3WwNWmejrp+1i9OuR9az0Xsp2Dtq4snWC9SGpyksUwrmyKxmxFIIvW5hdqYuTrVpUQ3k9sISWeR4",
+	"QHSlSBeEjxpWByCzq7JovglqOOP6dZ3TJh4wo2NmkVsxkykRIPnb7ZET/GVmCZRdJBOJvYxsOjOLfDV/",
+	"z5haFIuxb1QWkrARzVLTGuwGrSm94VOLi3u7By8Oftl/fvAiaE25wC93a1nYOTWTV9+yjCf1i89mqaTJ",
+	"M014AhIFsCnuznySiSv9jEQJDBCREWdpMiBULMjuf//nf+0dHoYCmEdAZkzFTJguE7FM8M4ZgI2ZkHa0",
+	"E9mxo/+19zrq9MiJIDwhQrrJQxFTQSb0mhGaJIppzewlEIy0o4P+QdRB4QHAZccroIXrWk++ci53mDwf",
+	"7se7rLs36tPuQfwL6x4lL0bdXbo33I8PkkP2vF7isCD8K1ucNUDwii0c+HDDythrwY2FZayYpXdmzpiw",
+	"NCqeMPM1AvkJBEF2Y0j0NerVb++KLb5uvb390VG8R18kB7usP3x++EvjVi4mVLGmzWj7o8cGSyul4DFN",
+	"SSrnTMVUM/Lp09kre4QLM7Hkm6W6dGyhEBLH2Hh28NT22zui7Kg/6j/v0heHu92D/lHcpUcj1v1l78WL",
+	"wxeHw6Oj3YPGLX/STOG0tVdAM/VMg1TecBCZf3/dWmumZqqeapwZNtX2ygCFaKQFTH1dQw8OSwRht9/f",
+	"SAkayGqudNiLjKRVVyTZf0FJNgr85+5hv1986nePgr1+d+8oaqSwq+R1SfZ0U7RqGauFONPmzzLhqNid",
+	"zPhf2eIlCGj2syP+9k86m6Ucxbqdv2mU7YpZ/1mxUWvQ+qedQofcwV/1TmXQfN7ipK0Ebsnh0oSFLG/1",
+	"iW5CDd1+ThwQJqueyQfhiK+lJJS8UnL2zfJPbRap+4UljnquSm8g2465eDTYwGgf8RgaYPNWjmVmHnNG",
+	"mZn1U55TredSJS8nHrEfZeqlYevnvmDGcDHW5152epSpq6NumPkRoe3HbJrSUupHvm7lMW9hWvjmkeFZ",
+	"DLlmZ48KST9g/XyWDz0yIEtDNs/5uGAtRlwz4yMC1Y9XNxt8o2dS6FXekDwJc0jqCLaTAwMy52ZSkv0C",
+	"oidyLlAbkSJmPRJlKkUJMPIWiIiM+TULRS4wmwk1RLFrecU04aZH3oMCD/p3YlV4UOC1V13ndIFiVska",
+	"+tI+0XUGu6b9ued3vGVhySqy7pX8OYDGn2niifVmmOfM/7fWlGkNElKLC7AjEcftwXI3IGEueoWtAZkp",
+	"OWPKLKwWNeVaWxEhaGlDTaZbg9aI8tRuYbszPVVKqqaz9KuwE9HUsnaWHAOs3YpBWkT7KyhFVstM+ZSb",
+	"XstLCmiP3goLayECgzgmz4DN5zvVWRwzrbff7Ds3asN2Udbg2mHYMZqJnf4HdlxUrB3QcY9SjFIeP941",
+	"33AguRnOQoGRkVRDDmZu0k4ynJMFbp25STzp+LX69ZWW+qedP1VXl5uEh1xQkMRrxNHVtc0nMs1NEL3q",
+	"NUQk6BZeiXV3quLBKJbdXfI6rBuixk9RGqgwmm8xhnu49PoFizPFzaJ7LlMeLzaN4212JQPyusfhGWcD",
+	"7paNwGvJUNlgfBu0/q3rF3u5mLHuBzgnvQX9A7PrbcnQ/obRBh3ZveV9DD+P/8c6/keWHdZIDe6n42aZ",
+	"AEQJ73co4dX9uDRS2Cen1ydi4RgIs494Y8JB/zAKSHSwdwT/7e/a/5wp4bC/H5G21Z6HVLNQZIJeU57S",
+	"Yco68POLiLQtc7Ksd5SlKdiVboPWa2ADCRP35bKXE/CPsASZ+bsPr85e/zuZMQW8ToreE0kYMU1TpsDx",
+	"m5kJEwYYWEKGmQEHAE1TObdsH2Wyq/vLEblZz06WwlBPtamlaQIrFVkM9uZ5js4NZxv2ojxydNjpe2le",
+	"y0zce6/vJdFZPMGFPNUuvbWzcA6SRDLcGrvh2vitNHsyL9e4fNqxFAlHv7oXRDtL9397goomUGU4TZ9W",
+	"CnIrtVCx+zgm2uosdgvA0EgspwycALXu7xX95YfinLnpdYu38dnvxzRXEWRryWfpyJdw9I8BO9z+wipZ",
+	"l1K+peoRTYnNHJJo/o2hwghBDOwmZiyp1zGdTnmuWE4YXlOePqKIsoaTk+hshG7byBJz++mTmFaczBGZ",
+	"lZZGRrA2WDIcx3tpLjBYxXLz76QtgoO4rLwDKxLOZW1ZkqNK8pqplM502YscijajlokYqowm1ECkRMmL",
+	"i3wNgqfAmUt0Nhrxm86qEea+OFwO8EHrqNP478kXX0nBnsyCgIPfBq1LecUez+sAo310xr36WyTYHINc",
+	"trGQPYZ97BZ2Kd9RsXD2Lv0dMFpKMqVi4a4WocZYtNPHRDGjFiSlhqml7UE8TjcPyFm3uVLoTnl/n8Dw",
+	"dG+MyzRTJGzRlMcsbBGaKkaTBQg7+3skEyMuuJ7kXiyN3vOp1Lnoay8eJYZP2cAKD7OUGQZBJ22pSMoM",
+	"4VbcmnHFOj6kCG4sBBUJUECeSnYHc9lcZmmCUxIKqIhbCUCGtzRGzgVT5a2HIro4efnm9PLru5N/+/rh",
+	"/PT910/nbz+cvLqIyiCRgmnSpkKKxVRmGhzU2gnXUrBQDLNkzEynh9oUURS0LTOhwqpZR9HACpTgnuea",
+	"zCFKDwzTxsvoociFWAS8U0cgcsajmzsZK66PUj6emABUVEp0Kk0oRooxba8aN5qlIwwVKoKCpvmhaUsu",
+	"8aQ0hGdh5FcoIPQL0dcuFEQKOw9RjEJgaY+8RBOkHOWrceAMBUDeoolihGIUGHUmV6ccfhJWt5KKf7u/",
+	"9nTm7NL5FhJHcZ4At04KTbDgpKQ9tDjlJ5fKOQbcOgI831DEiiX2ZZrqDjAoKkiBQu58UxpfIaBLGm4O",
+	"LK9yfw8BKGEzJhIm4kWh9wfEqfgdiw4lG8AaseiT0NlsJi0mvGMJp5egq9zvrMu+BzLN7F8MA6KoJmXD",
+	"0oAsjxmAChe2DLsxO7OUchG2ngJDKv4REB1hfZlILKUhUXmVkbPCWLoQimh5yRFpFzGLqDZb9SyeUKWZ",
+	"ieBejbhggE2hsAREZsbecI8xcCNfult+7xuGw+TU4ik9HRSlbYtMEDbs/BlI0BHJ/ia5YAlEo6O5Yl5Q",
+	"zWe6MPPe5isq+R3tX85J5WJVMIz4a+JcvkXcy15/73m3f9jd61/u7Q/6h4P93d7hwfPD57v/0QoKHdy+",
+	"2LU8EKI8aPJBpAsferSklgctpBH5ZA3B01dsYe/ZTJO5VFdcjI+JyNI0z0Uo2TLscL2m5diXkFo0LMeF",
+	"r22KUtu4LXtUXzPNkm12BudaNalRf2kCCEHmljMSSqZcZIaFoo35F1aHUQmKHSCGSBGz/LGOAxIfuWBq",
+	"ux6U97cCzsZN+vC0zW7o9/bJ26BVUHC9Maal9GjVif65CDJ0AW7lYYMK/lYRbOVcirBoOfwbi41d43Ko",
+	"Fk28Zeu8dE1GNNUsWLo590Rm0v74+iXZ398/CrydcZSZTNkTxCSMoAHJK3fzRbe/2+3vXvb7A/jXeCl/",
+	"PwdZc36bjiRZJVhXbLHd6oEkQ5BDva0I3WIQFOEDXzEhBREOU1LcVziOy1KBW6qZlTStwHziRDjgJAPy",
+	"Z0aV1SxW3+uRC4i1gLjwCVMMr2dxrG4VyyToa3+0y/aS/fhgeEifH7345ZcXR8/p4fAg3k/22O6ov+n3",
+	"OizwDKyUPeA42ZeapzOV1gRmspQafu1CQpzJzaoZFufb0avTt6eXp5FFZog9tzIh4WgpLva8A7rDDqhh",
+	"O1dsoXe2ihMu45XbCq4yP3Mg72sQ7C3HWJAqdvn4SG7YVG+PZ24OqhRdrKwPxmxeyPvauN/d//7P/3p+",
+	"UM5WkyPy6fJ19xcryQGbVzIt/X5MMsH/njFCp1adMkXcsIVqFehDGl9lM5df0oIwXW8EfX4Acbr+424N",
+	"MuRhpmuJZUPAaI/Yu2ekoallalHyDf7GSI4I9ILKd7HMhIHgfGo1Khlf5dGmvb9p0o7gKS7GA2IZV9TJ",
+	"pe9BRdfjOhT+UFBNHEozQSGajhVzqY7wJcSTWCGqMhVNtQwF5i5GyTdcMf9m6YFfsRXK4Ct0lbqHhgvD",
+	"5GhkZdZjmCUUM8VALDYTtoDp4gmLrcrUjg76/YhI5P96Sk086WBSJg4BG/Ejc5GwG/L//i+pLseUIByK",
+	"aEpv2rsBiRlP20sLJTvlVzudCILqMbC3JJrn8ihf2jrmLebpAvCMhToa37Vx4A+FnRCC8t24kIUAQs3I",
+	"Mmi378AeHlgFjLNVLt3OZYDWMl7l8pFwH85I6lktT1lA1sKvIk/63Ms8dL2/GroetMrDrS6p37W6Y0Jw",
+	"NoCIX11AhiyV8+Vr0Nt2RrvghjwJe7pyRKwsuHCgGGYmP6agknXavN/d+tmXLujqGko3x6UuYG7pmo1u",
+	"nKoma/p9Nh0yZTfqYsHcOaMxBjUmbSeXogyKref1F2U9kIsoG8Sv7UDbcLBbpkKVd0at4G8cTuljn/vk",
+	"bqccQUJUwSrc7tfReJyqbhkedZ/pmj02emSXOKJPi6pcnHzWOl7p7AYXE7p3+LwmqzpP/5mwG5/M64/G",
+	"6cROQ8qE4SnhghtOU/6NJT1yZshIpqmcV9wsvRo1aUaNYcrO+H8+97tHtDv68tvzg9t/3kZN9FuoRaeX",
+	"PkHQopTHn/useAXfttT0SjjYKHs/pdDoQxWWxEO4gDv3Tq5qlBPrcCwPP6ruOrcErfIaZ68BC2cABG6S",
+	"TamAS7GFyA1Gty9br9svpG7tr3nKmiXJCjFwUiQY3IUk0Y6VYMIwCsj7T2+tALYqXFYPpVIAYQMhqaTm",
+	"3E3BnrlEl0rMR/5lHcKVsujWg7SUL5cPWAfVaprP3ZZvvLNxlZBj3nuuFfU2oi6OVbfCdwVyNmLtg5S/",
+	"+yDjh7lg6n1jPiO4nZ6h28iegiNzU0aFJsteJcxOYEXEVIGHoDRuY+g7p2OGkkJNfj4RjI8nQ5lB/ZEZ",
+	"HTP0xecmRwMiJceU317zfCUKel5C3dXb+GKPuKRkIeHOtYexWszMM40RF8fOhGdUJsBC2KkQ9tIVWHf5",
+	"gtZcccMKUl+bknYHhBZsvm1umoWBTLe9uUsoZl8MYLY63CosTHVnWRiXSCwT1iNWzde5FlhyxWmmLDfV",
+	"PhXcqkpSJUwNyMuPpyeXp4GLtQwIWjIC8vbDy78G5O3ZxWVATl69O3sfkI+nJ6+cGcfdJHy5FbTw7VbQ",
+	"wtdbQcu+b/87u7hsBS0YoRW07BC1/PO8anarbvW8ulF9bHfhzMg6IHnGgSaxTFM60wy0NNhhYVycgjhT",
+	"uVV1O/BL3MoqUjqgFctI0PrIxlwbpl6tN5uCd165Z1lyTKzqO1wgJYAqQisW0Uf3VuRZh3e7Ji4B+usj",
+	"WU3rhqu7FysZn993yavrsfR6o79pyxRMwJbboGWlwa/bGLBzceg2aJUE562mPCs9fxu00jy4eeObLg7a",
+	"Ej/L4rZaacErLWPO1Zu1EfsVXQhfw1IFW20PFuiV2m3msY+uyAFFdYTiUCr7rgI+h+OyywYWku/8SxMm",
+	"bemiqZKTd8zQhBpa1jNQjsBaYrDQiDj0hwJApogST3qhyMUVCKdDzlEKR2mDlDCCYIZqJIPuBKGYT6gB",
+	"Th4VcImIpgs98EXVXEAIEGc+FhLNkxqtZiuV0yzhRguqpV5d8CRAeh8mweWjwQ9WwEfb3TVNM6ZdEBDu",
+	"bkI1aUelE3I2SzyliCA8QxGV7Jl4RhGIRp1j+Aw44H4unWvkbKiWZuMSHNEmJ4Jk4kpYqQ7zErkmYPur",
+	"s/f9QxKLpUociBPHVfz10UiIa880aRtFhR5ZPDWEjgxTc6oSjUpedH5y+fJN1Lmn9Pz7JkrryMUGIQNB",
+	"aRX42Cc6/U+IGVuXu9GajwVGjxYLPLYnjvoCJmgsKetbmk7ytecFi7ZadvW2rMAZs3SdaQtSTzSsd8hi",
+	"CenJKmNFCa8RV9o4K2cRnNdrXs1QypRRkS+nyEOqX4lZTQE6dlCzq3KX5cPFJXF2p988Et/u2McdodvJ",
+	"BHy6w8rOa3X0O3kbUaCqEakFuzGbFbNcA4ZScLUlSC/BZyRykzo8FpB+WQ22wBOSwIp7rTrdd6bY9V2W",
+	"U+ctdZtyg/kFNwoH28m81c2+RrZppEMAH32Bwa3a0MU6ZmV5sOXPWzFhUuLBBQpOqA5CAXUQIVZuxEw8",
+	"YYnDwn89vYxITEUe4Tek8dWxjxvG0dC9V3GcFfn+FlMncl5skHDzk8f+WAJ5w23IzB3vwil4xuaKGysI",
+	"IAJtwv5CAg3FPbGf5MgfinthP6kgPwqaP7H/H1EdbdBB6zhGNW1nhSfTzEy+NtjuT8hffr08JnHK7cKI",
+	"scgAAjekWskZ/XvGCIpItR6gkk2+ENDeyvEYjJC9R4jT2toDsmLHD8pOkRIQ6kCIEdEX+dJq3GKFgEom",
+	"0hIH8EKv5tX0Vq4kmMa/TljaIBLnfqyiAiixT9/D2d4UVVAqOSMSdsNwAtDLuYjTTPNrX4mQRJ9BbA0g",
+	"quJLRLgIBdUxEwmUM1cJywsMfP7cD8jBl4B8fhGQF1++RMcuPQ/kK0j+43opKNC+c/Al+PwiePGlbIHN",
+	"/1i/wym9OcMn9wAYxYdlKXL58xJlbLLT+pAElN0RaFRBme3e1iGpWwY91F4QxWJmZ/vadJhv5BzThRKu",
+	"DRexWTraZUzdHHwDkSFf1yFPvmicCmJkSHsp+KWzKQqlKWqiMv8qBHK8Dsp3qXqitbdasxrv931twnZd",
+	"aL7firtW/AJLlGxT7TV4bp2LtxIxXl1WEyDuZW/EhE878xrpCaMPtYQvKouJBmVbGdHM6Aaxpewa39Yf",
+	"9yMc5DpfPVb9e7CaDbfgp5ZdB9vvrWSHIvKH7ywv1euyWeHA+wTOxKrCsY22/QNdvOVg7HRRDhCPM6Xs",
+	"piFKs+yUaGMIBnYkGFqVzz6C4Qir4mU91jy9MlpFklDcGUvIMpKEYnssIW34kRKPGp2feHM3vNlE7Den",
+	"DDWXT3dpFCkzhikdkISPudEBiXpRQKKvWDOkGx1DNESUyjEX9ocU4r7sX+zGMJHgc35FUb0jZW0WRTlw",
+	"9KT7H7T7rd896n3tfvnf/1wn1f46kXTKH1May9aWmM8dSfaRpfgnCxrneUAldYPHaDtBbPUcMV8LKvhd",
+	"2D04fRySZE4yrNAzhOyq116ruEveVqumeMzJ+RlkK0FHDGf5x4Sk3/yybyErKQoqjSc0nbKm1K/IVSEC",
+	"q4AL9YMECZm6zkNW0cOyBKEoei7MFBvxmx7xZVm9m8ceP0ygsexuyqHQC9cETpqVOleB5wEWUeDUxJiZ",
+	"PX/8vgGOf/n1chU8bu2rsMFrglZAnJfYa2FJQEw163KhmdDc8GvW27y0W7CJjWRNQxUADVAWoqc0TSG8",
+	"vosGxJJDmSZWi9JGQZMnVHN8+CBwhLGiYK+ZsGkpQkwfu2faUDUid+Bfc82NtNTCS2ShqE5BMfKam46b",
+	"DY2aOvDOKzNhvHB8ceHsFEEo7FSJnAt4zPucFNPZFLgdFNfJ47h6oQjFP/0TqdZdCMUFs8LQusRDbNCG",
+	"eYfEMagNxxmKX10GfY61eTK/yoT27dyqAZoWSFKXyzXoUFDFSFWRgaInUU2cUdQjHtEAu7kmPjlqmJlQ",
+	"+LLL7SFNgApRkymWl5sIfLGJABIggIknDNL0O0XIBnhJdqOAsGsm7Kmq8jYo2NNcuZQhyysbeuAjjdCh",
+	"eC2Vy5nTAaE4mcc2/xRpryUjHcQAzCKzdIDqpoO8U04qaQOaRgW1jNzVxMiBZTJDDEtTKE4M+OBOvGMP",
+	"44otQkFjAweeAzUXmbCbTOkEidVKlGax8YISLGVJRrACf4+gbJdTNIc7kSf7ERA3vbQPFCswjxF3A14A",
+	"TdoAfItZ9qcAdQznBQuF59YWRQSbQ9UdX5LEIhKY5zITEGeq0wz30yFU6Lml36HDPcshUAI86O+7Fon2",
+	"u0oWf+Aiev6W6UqBTFBBFHOQzZHcCbMl/C0VUEGwINypDoXDaCfzWkRO+RWzqgz11V4csp6Xr+EpjScl",
+	"YBcVwUtRshA8wLCITnTTRTTpFg9YunDSUKgFM/XImBm3rmOo6VKpbQCbcA+HovT0fuTX/AFiUiGFi8VX",
+	"GoOu0J44ojzF+hcsvnLnogflKewe2jB5JyjtKxT45Q7M1Akw+ABCqZzluKZIpusIFGDEl57wGQ4DA2BV",
+	"73Z0sAcfK2VOfPZidLC7j/8dQmOh0Gc+2Mc485XKFY/NgFDyl4sP72truYQiWl/NJbJT7h5GRbvMzjGa",
+	"16sqknMPF2mVx0DUK15r0i4CuYI8ACwgvV6vA0Os0518picCsNCx0UUCypKldaEAVWk+QX+JU6vQEuYV",
+	"uXLrz3I1HU2hDR9680JRhGu0/VoH64M2Oh7RIL/H3gugQlD7185uj2FAot9C5xQJWwMSQm5O2ApI6D0k",
+	"+HWv1wtbt1FliaFwa5xXEoJ65INgUDlxhoTd44yvUqklSakaM9KW10yFwsx5zEi5Ateb05NXpx+/Xpz9",
+	"x2nUQdpR5qtQV8IepyN6U3u77Jnv7+ZcH2r9dA27cbia976Edn0pXUDMmGbp6JhkMwyBpCYIhV2T5t9Y",
+	"kq93zAwpjW0HARRm4pqlcsZ65JSDf3ZOF44aIldyfD8ivhWGPxF/PXiSH4t/hMRUKbgzgkT/1nVPds8S",
+	"L18jHeZJCSLPdChSOSYpF0xDWKZrVIGz2BEXlhDPWZp2se6iHQClDZS2EXFDYaU87D4JlLG6gHajWtn9",
+	"2htEIHlcsZk5DkWO1OWDm9IrKP2Xw+Etn4I28MZBGtPSwY3i68F4tHAocXn27vTDp0sUn3zsX9slb4fC",
+	"V3qjubDZIVO6IIZegcyRSssOdU7+XU04y6+N1/pc6zwyldcuedct4ezV29PSAj6yGbYidfXALHO1OgDQ",
+	"YxQEwEJgL/vMikxIGxwBDtA+A6SdJa5gHIauRqUigVHPFeF2WUKV+lwWtL5G13JpLhS4sEI3YIOv0s01",
+	"FOrGgmWOIg6KAgBzqUAy97XgsIgh6FpW33e+Y9dA7N3ZpcsrRK1GD3Z25IwJl9Io1XjHvaR37LO3Qctw",
+	"A9YDp+ScnJ+1ghZcOTRc9Pq9PrjuZ0zQGW8NWvu9fm8fDCNmAqrxDmglO7qUpzBuqnaCmNed84R5edx3",
+	"UVsV6qsCntXhciniLGkNWv/KTJ4csdTfZq/ff6K2T3V7wt+hztpBf7dpvHyBO5WCe/DS/uaXihLusArX",
+	"3m7TW75EWtDS2XRK1QKSX60SU1GKLAANtYf3uQXH2foStGrkMKuQQ8IQOBZqG6JiUpd3aOLoUKRf1Jjd",
+	"V84UzPuVU/Vd7RbNmy01vltuDlaPF+thdlEUUzvY5vlSV5/vhwEHu1u8sVyxGd473GZ5NdUCH4p2n2YJ",
+	"2CjklD0I7TJT1/TWaFdZwQ19DOUILAn1VsAaZMvMo6BaZn4i2u8I0T5il/MKBbozot0GrZ1Exs3s7IRY",
+	"abVrWQyFWohvLt+9LVoqFRVWpDCKxgYizrE2q6s6Gwq0w4KwOpGQMQmqiCnKaC41k7GyXv4+NJUN0YZn",
+	"xYdMoGCwwiVf2X1s5JBQk3NipmmVNW7V1QD27pu01lT2rumJs9RG2514V6uYPBNSsGfRsesUPGbPMAGb",
+	"CytSe+NXYdpAoZmrvOLGhOoJ00H+glmk9mNkpbNBRPiUjpkzyo6kAJF5mMrhIILyeEy58Kftm9je3hNn",
+	"HVhag89fyhh8cn5WwiTX3Nbj75QZ2voCCAqaZiOGgkXDlfkGE5UUUCcatEZR5JetoMxbrg1ERepWtWH7",
+	"5/qtFY+As791G2x+zkVJ3H55Ssktz3morRELbcflyFnNe79vMvwgimgPFPih9qfqkcl90UgNIUvccl2p",
+	"zZoyCtVMsPUJiSTPRwS1HMwBmi50j3zK3Ra50wJaf6/NiHFPRnW0D8OnMGXlPgy+3H11BU+3OPa8qdVP",
+	"Bv+YDB7BWuor4Q54W6R2pQUKElrCJ0TylNXFm54IN1epgalHVMu4V8v198h7ach8wlNW6ilVRdJXMFuB",
+	"pA+SIr8PxvQPNr+R96iyL+xtMUWRJ/Ag5EBwEnpnrHAFMm6DBnnPH36PnFV7dVEDQTnraFOt7WLNiT8e",
+	"+1vbg6z3e0aah9s4aJ64OnUp+HdAB6g2cnt3+cdM8oSSL41GEshvAU9Gj1x4v3Q5O99IDH0Z8+tKwpKR",
+	"y6WJmmwoD2J6P7z15M4U7H+CSX5Pslm2zsjRw66Oq9jTZKwpI/+fpZksRVnqLaw2D0PuH9te8xO1G+xB",
+	"j4LTdTLjTold18oOF0YxOkU6juVKyQWCRZMIgq0iLMh/tLvbHxDNxTj1qV1BKLBvmv+83DGysVlkBy0c",
+	"NX0yNWlHZ6PueymY61oXYAe7ase6IBT2W1xgUOpxF9R3uIPAHb8faB6RCW6c99H1XYLtR1ZscnVmfE8y",
+	"e5wYCtFgxUJtzEH6rnzZtzzc+ODZ6A6PWgC+c6xyi8c9eAFajaaPDSqlA8Bt0NrrP9/m4laamt4Grf0t",
+	"CUS5YfTvl3btbQGC1ZaQ8OoW0KtrzfhgBcXHXdLldjklcuS/2SieTmq7kJ5ozBNARVW6ittDmdS43N4w",
+	"mvy8W6W7BY1d73e//KsPuGPb9DrDiKG8MXRbSIyqkYK8OT151emVrt9SpfIiJLDxtYO610oNo12T0FwF",
+	"XjDTNBZezxXD62oj1MYBntdbHfPWpZAWUNzOunGeqNdoiQgsWwpKbd1rN1ahB2+KbsGPQhEeqLDWGnrB",
+	"v1q2yxaLxXAW7M4tmEWGHilL+BBPhV0vfPQTx7Aj3+LBDuUL9XfBV4O/5Ga0Yxe4HoopXfiAJCtfiIVP",
+	"bY+lcDG+6cI11rA6RBcbaPwKBjg/iF20b2mGUScQaMs1ifb6fed28uuF3RUtGjGoGO3UGEO6B5GwUOxs",
+	"pTOahQo1cspjmqYLV28Kx1julEZeQtjpgED0Z4CxqaQNNoGO/bhnP6INERrN+X6ZpUIeHefZgQIkUk2r",
+	"EaHHPqopTydYbdBpT8XtbirxbEWpR6cF/4ReQzaI6NTJaa4mQ5Wd3FlNw94u99LR4FWfvIJUfBvRZalH",
+	"308N7x5K2sHe0ebHl9rmPtxskbuMXO0HxLqgRGBmUMQXT+kO9NR7CRqsGE6r3EwWtZyyKkm8zHO33AKV",
+	"NDKWKahy5x8uLqMaclC6/x1HHkKxTB8sN7TseGuiYFU8oAoUI1Vxenu1P/rwYIaRFDJNim0qXwgycEX/",
+	"KJnyG5P5bmJVouBA9ZMq/KQK34cqlCOAHo8grDUB2ZuJKdaPL32dON+hoyx5QrM3v9j76JJzaoI5ZHz1",
+	"QzsXHxYZIeOre/gKoYZ+PSJgVc4nQwXvhYRwMlcFIMcDSOt0WVrQNXwVHT7B8n4iRKNAAfB5ZJRAsrbz",
+	"G9ZOWhtjgO5rVwxiOZ6ARDhChAky3He7h2gEhoqWKytlsIzUcbUts0uDLDmvM2FkFk9Y0iMnPm1Djuz7",
+	"mAVWFHF2LezKPfzLYk3g0yVQbsJaBUgyl8UZ0oYFdWq0nP6BlWqEMzesAACfOYqI60Y8ZJCX5zk09sUP",
+	"hZDzAagt0AqwUg6sVms5GUplkPn8sCEY/aOtDGCjlGM1iwfdIgBobaU9oFEjxRicj57RmN2BB6+2BfnS",
+	"FK8BQjZkS7pUy21vE+QOgvROQ+GyhCA1HnJ3BSYaqwxyEd1APpHaFSZx5QDtGFVrQxtS80ymfRKpC217",
+	"c3ryCmsLXey7r95ybc7thQNhfPmakbpbRtoMEt8GS9m1fiUpqyj45TYDnS1vKGRyHoCi0XBDB04hAGrB",
+	"kqC4nEEo6FDil5DtNJXXLjo1ZVRks06D46dS5/EJ42Uq8zSEzeQl9QC1ftz4mRN9ReYTHk88MjcUzlyp",
+	"W/jgy/wAqSnY6vFXWMDw1k62M2E0NZNvjZ5bsAi6AD64VUpCmQYo6sCvMZ3Q7t8VW11xrcDoD+QpjxhZ",
+	"/pZfM2GHrY0nnzKj+Jqch4/efTwsl08AEMCtCUhKDRMxZzogRdpmEhAaG36dm051kCdKkpmUac9RnbwG",
+	"v8MoTJ8Y8XGmWIL9zpUdBZKMYWafv+mIPFeQKNDOs5dPLz+evbz4evLq1ceoQ7jQhtFaB/M7t/Xt0iQg",
+	"nfmOeRJuBl+851zJKTMTlmkCadHsZia1c4lAQZzed7v1DbhSWuE0h04N1rjc0J6nts3smE4ZSWScTbHA",
+	"AInydxd0mkZgxr9mlkXYw/7LxYf3tZGTH2ZMnJyf2d8fyg+Wiz/VEn03X7703iMD+rKcJwT1fd3W1gDb",
+	"AqwR2Kc3NDZOGMnhXbpXUFAECsbkASGgLmqzDt7/fvLu7d3g7Rd5x2yi7w9vt7UaeIOTZTN/cHQrp2pe",
+	"vvM9yaH/U8IVi41UC0vYfNDbcSgwpdxVx5i70ixQvKGoRlFvV4W1PZC7HG4jinwqUtkf+TA+QuGIRpYE",
+	"Ma7bpDhhtUG1kubkE//r05w+wfB/6CynvOLs2iQnFyv8g+c4Ze44PSLh5y2SimuNbb4mpfZltvKCI5DP",
+	"ntfa9DUlcn2rDa5wSxWszqOZMJ0eiTKVugKybyWedAQD5U21fNEDaiZQUINe2QHyyhVYouZoTaYTVA2+",
+	"h2elVGr6B85zuqsF5I+bGAWYdOdrkJPbHSw3ulaWw4paUl51s5mlL5gBs1xuLnLlbxhWZ/V1TAPULUPB",
+	"jSaQ16dkZqCEkxVQ9IAI6QrbUYERB9w4u0wlXuOgDy5M8FzCLiJipAy8N5OKBQ4D5py83yxU4XL1uvwt",
+	"9UkVnR556Rtr2JemjFrZSYYipmmKknux4DEzUGaKUR/us0bF+FcG7OY9nbLkFCG8dNn+MNVD8lLFUFGX",
+	"hC082LC1inRrqKvJlPAGZVcW0mELJouip1ymrroclAzRKLz2yHvGEh0KV0xvYHVBX0e1Utxt5RgQ9NB/",
+	"5V6iE775++aKhaz1W6Xk6ucvt0vCl4W9g2G5RoJ9uiSAYXXOJyAIvtbxPzo9eAvw/WHIARzrnajB6Y3r",
+	"G+m4V1GrywtZcICuzmS5EDtMDLVzQ4FKU/6KPQ5fKNmhSVAungx6Qt3RFMdxR0kKX7x9IF35TiLU/0zi",
+	"z/bhIN7c+Mga5wUfC8I3kTuZmaehd1jS/SfBAwj/SBRPZuaOAtC1vHKufhRwHGmCPA1yZnxBViiT6Nx1",
+	"KBkFJBMp066ziKu6MYEqzoAEvVCAfETuLh6VDubutE/+LIX1e1AItxf/LAZuI/+VO4c8MknM+1n8JIrn",
+	"RbORH4Qs+sO9myyI9dkxaxQIo++ziIQOKw7PpYLa39QQKWJG2vCohtLCoajUv/ftU6BtYsKSznGJ6OKB",
+	"0oTlU6Ci6equQ6VeECsjmSZRIVx6TAPZE3rraWy2US1Ai3gIEid+QcxESWNS5vA99xUURWdJpeZsKIZs",
+	"JBXD+uM+ayVfB2y+0oZ/mCVj7FiRafDU97CaubMv5k0CrhibeTBC0MjCpd5DLXjfIARMmRjahSVSGroK",
+	"7PyG7QFuI6ec1zGfUBTcxxXpThm1s1nOFFNhbyKUB5bXWBKa0BiAW2v1BJWhcmvuyLP8uzjST971Iwj7",
+	"63kenrTFaldVsNThqZH9Fai+tj6U8xJMJNGGp6kd3gWVaZ+r6MNz22DK7/TIJVItObL6q/8VxrFkbpnK",
+	"BcDBxlLW8hIMHs29AD/DGB+rltS97OlNhaRc+q1nC3DWWPsegyMLscXyHiFFF0qWEqoBE0aQ/ScWli6z",
+	"VDPXVQL7/FocC0oS/rGlsSDieEmoMkqjHBT4PjtFGUoXO+C5FbZ6cXXD52xIPp0RPZFzTcLWmWtZYkcP",
+	"W0QKxymlSBedNUJQ64ndpI1RfZqpP1b57iaUvFcAXdH0tLliVam94ZQuMNZ16B2hmeuHkTQUo3qIX/Jn",
+	"KarfQ72ex60t5QRRLPd0H3d9XULmvTE0Mw/Cz5/VpP7Y2FmUh3oYWtZJi6AYNYfpgZ5rFR+foqChfYoh",
+	"U6kN2e33OwERbM60Ia69f6mcC1ehwO5rukeilGrz1ap7rt2sVf7g2iXEjweKIiVTLjID+QF26l4o7iCQ",
+	"HJOK4OG8Ls1CRFnZo7rJIGTFGRAqfNvJomUl+HxwmbXxWyfQoe1J0wJwCjvZOvHhGXaG6/1xHcNBtcvp",
+	"st6ENaSXbQirStPDBZBam9BL1+GQOtNS3jO1EjGA6lFeIN4FX7q2g5FP5+kR6CFsH5WCWTwflPE67z9L",
+	"XVPPZ1i9OhTefhQUxp+2kGAhmXJhNIkVS5gwnKbOUEhjCHSmWBIGr0qnR6Jy78m87xolOhtqZqrmLlRT",
+	"B1iyA1qnlExhKY2vsGAiggWqrrmO1CeGMBpP7JHlzQInVKN9dW3rRN9vcanFIiyLmlBM5RRSqsF+U2rj",
+	"ZwojsGY6yGeFj8RI2QtFhB0GkUy55qbAo4McDs4NMspMpthxTvO4QRjAiFAXNROGp67HV261UkW7SK7z",
+	"vOhQoA1spbFX0U0yQmoaBaDHCEwJQ6IpklBoI5VvPwd2vgnVkwEa0bjpEWiHyk1zL81QNLXMJDUdMztL",
+	"VjTSjooLG3UGVnsr2cxcB1jX/BO6BTbHCSJJu4/Eg28+JFawPMLPiMHxk/t4imLpjmRuZ+eqmnTXWb3K",
+	"bswrthhA7nCthV5WkntceiRyfpQlpHBWf/eIy7ZiaETzlu88yB570oXCZ/u8tP99vbx8G5H2LoEsJQfZ",
+	"To+skXKwOdsGMYesl3IgM3I/KhqsuhnyZ9FfpTHTqV7QQdLWxnttdRikaW6VnWaLX+k+/8znf6Cc432i",
+	"a+7Lw0Sc7bIU/8oWZz5JceVuoqdr3aU8FUnREAuZc0nHGLifXNSB1hnz+cBTy9RHVAVe2oFb52zUQ9fq",
+	"yEyUzMYTUutk81IXNv8Wzr2GFIKjJIVcP+/N6WUN6ERcIR0QAeoUDM3HIKtgqpJdLvpZBZtDE8vvdMPX",
+	"KTIk12MuYcNsNGJWAMzpH8ZrlAgguTv9C8USASTb0T/v9aOKhSAy+FbTMHXZF0jajvAAPtzN99dpcP4h",
+	"bVsfeoJXz94UdIr8QQjaU3LvU4uYaVoxm/lze3Tdy9Ka+UTSKW80WbyG+ImVtj4BKVnfuMbeBZDqUlF0",
+	"fEf+4nVoyL6CCL/iIp5QqXczNCj0Lvz83jj0IHvUZVnz46BOmsVyitFqP7vbu/O94DdANqA1iC9NHVtd",
+	"z1oIw0EynqeVtqERrAscSKmBhCYJOpiS0kD9VWxJuwPqvVv2ylzIYsoRv4AYrrUtILjdQvWtTxD7G7vo",
+	"izaAArMApdKd0vtowlsd4KLaBjVnXisHUF4LALxmLKjF42vLByR1Xjk7ZiohcqM0iqsntDrMy0rtU3gb",
+	"qt0meRPlaqlYLChfDBznpb6XR8ZyBIHP5nabLeXCOm5ZGgwyMW+/3P7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

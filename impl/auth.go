@@ -30,6 +30,7 @@ type Auth struct {
 	passwords *auth.Passwords
 	throttle  *auth.Throttle
 	trusted   []netip.Prefix
+	keys      *Keys // nil: API keys are refused
 }
 
 // NewAuth returns the auth handlers.
@@ -42,6 +43,20 @@ func NewAuth(store authStore, tokens *auth.Tokens, passwords *auth.Passwords) *A
 func (a *Auth) WithThrottle(t *auth.Throttle, trusted []netip.Prefix) *Auth {
 	a.throttle, a.trusted = t, trusted
 	return a
+}
+
+// WithKeys lets requests authenticate with the API keys k manages.
+func (a *Auth) WithKeys(k *Keys) *Auth {
+	a.keys = k
+	return a
+}
+
+// AuthenticateKey verifies an API key (see Keys.authenticate).
+func (a *Auth) AuthenticateKey(ctx context.Context, key string) (domain.Caller, error) {
+	if a.keys == nil {
+		return domain.Caller{}, errBadKey
+	}
+	return a.keys.authenticate(ctx, key)
 }
 
 var errBadToken = domain.Errorf(domain.Unauthorized, "Invalid or expired token.")

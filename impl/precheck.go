@@ -21,6 +21,9 @@ var prechecks = map[string]precheckFunc{
 	"replaceShareContent": uploadableShare(true),
 	"patchUser":           existingUser,
 	"putUser":             existingUser,
+	"createApiKey": func(_ *Server, ctx context.Context, params map[string]string) error {
+		return checkKeyCreator(ctx, params["username"])
+	},
 }
 
 // Precheck reports the resource error that a request whose body is

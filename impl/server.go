@@ -13,6 +13,7 @@ type Server struct {
 	*Content
 	*Uploads
 	*Meta
+	*Keys
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)

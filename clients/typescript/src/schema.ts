@@ -52,7 +52,8 @@ export interface paths {
         put?: never;
         /**
          * Renew a token
-         * @description Returns a new token for the caller. The old token stays valid.
+         * @description Returns a new token for the caller. The old token stays valid. Needs
+         *     a token: an API key gets `403`.
          */
         post: operations["extendToken"];
         delete?: never;
@@ -82,6 +83,7 @@ export interface paths {
          * Revoke a token
          * @description Revokes the token in the body. It must belong to the caller, unless
          *     the caller has `ADMIN`.
+         *     Needs a token: an API key gets `403`.
          */
         post: operations["logout"];
         delete?: never;
@@ -114,6 +116,9 @@ export interface paths {
          *     valid. A wrong `old` password is `403` and counts as a failed sign-in
          *     for the sign-in throttle, which answers `429` with `Retry-After`
          *     before checking the password once the caller's budget is used up.
+         *     The user's API keys keep working: they are revoked one by one with
+         *     `DELETE /users/{username}/keys/{key_id}`. Needs a token: an API key
+         *     gets `403`, so a leaked key cannot take over its account.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -209,9 +214,86 @@ export interface paths {
          *     and for `ADMIN`; anyone else, and a user that does not exist, gets
          *     `403`, as `GET /users/{username}` answers. Takes effect at once on
          *     the server that answers, and on other server processes sharing the
-         *     database within `SACHET_CACHE_TTL` (1 s by default).
+         *     database within `SACHET_CACHE_TTL` (1 s by default). API keys are
+         *     not sessions and keep working (revoke them with
+         *     `DELETE /users/{username}/keys/{key_id}`). Needs a token: an API
+         *     key gets `403`.
          */
         delete: operations["revokeUserTokens"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{username}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a user's API keys
+         * @description Every key of the user (at most 100), newest first, without their
+         *     secrets. `last_used_date` is updated at most once a minute per key.
+         *     Allowed for the user itself and for `ADMIN`; anyone else, and a
+         *     user that does not exist, gets `403`, as `GET /users/{username}`
+         *     answers. Accepts a token or a key.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Creates a named API key for the caller, for scripts and the `sachet`
+         *     client. Only for oneself: anyone else's name, an admin's call
+         *     included, is `403` (no one mints credentials that act as another
+         *     user). `permissions` must be a subset of the caller's own: the
+         *     ones the caller lacks are named in a `400`. At each use the key has
+         *     its permissions intersected with its user's permissions of that
+         *     moment, so a permission the user loses, the key loses too.
+         *     `expire_date`, when given, must be in the future; without it the
+         *     key lives until it is revoked or its user is deleted.
+         *
+         *     The response carries the key's `secret`, shown this once and
+         *     stored only as a hash: keep it. Send it as `Authorization: Bearer
+         *     <secret>` (the `apiKeyAuth` scheme). Needs a token (`bearerAuth`):
+         *     a key cannot create keys (`403`).
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{username}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+                /** @description The key's id, the part of its secret between `sachet_` and the next `_`. */
+                key_id: components["parameters"]["PathKeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Revokes the key: it stops working at once on the server that
+         *     answers, and on other server processes sharing the database within
+         *     `SACHET_CACHE_TTL` (1 s by default). Allowed for the user itself
+         *     and for `ADMIN`; anyone else, and a user that does not exist, gets
+         *     `403`. A key the user does not have is `404`. Accepts a token or a
+         *     key (a key may revoke itself).
+         */
+        delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -743,6 +825,62 @@ export interface components {
             permissions: components["schemas"]["Permissions"];
         };
         /**
+         * @description 1–64 characters of UTF-8, no control characters; unique among the user's keys.
+         * @example backup script
+         */
+        ApiKeyName: string;
+        ApiKeyCreate: {
+            name: components["schemas"]["ApiKeyName"];
+            permissions: components["schemas"]["Permissions"];
+            /**
+             * Format: date-time
+             * @description When the key stops working (RFC 3339, in the future); absent, it does not expire.
+             * @example 2027-01-01T00:00:00Z
+             */
+            expire_date?: string;
+        };
+        ApiKey: {
+            /** @example 3f9c2a7d41e0b658 */
+            readonly key_id: string;
+            name: components["schemas"]["ApiKeyName"];
+            permissions: components["schemas"]["Permissions"];
+            /**
+             * Format: date-time
+             * @example 2026-05-20T23:05:31.546561Z
+             */
+            readonly create_date: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working; null when it does not expire.
+             */
+            expire_date: string | null;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a request, to within a minute
+             *     (it is recorded at most once a minute); null if never used.
+             */
+            readonly last_used_date: string | null;
+        };
+        ApiKeyCreated: {
+            /** @enum {string} */
+            status: "success";
+            /**
+             * @description Relative path of the new key (`DELETE` it to revoke it).
+             * @example /users/alice/keys/3f9c2a7d41e0b658
+             */
+            url: string;
+            /**
+             * @description The whole key, `sachet_<key_id>_<secret>`, to send as
+             *     `Authorization: Bearer <secret>`. Shown only here.
+             * @example sachet_3f9c2a7d41e0b658_0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
+             */
+            secret: string;
+            key: components["schemas"]["ApiKey"];
+        };
+        ApiKeyList: {
+            data: components["schemas"]["ApiKey"][];
+        };
+        /**
          * @description 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
          * @example report.pdf
          */
@@ -957,6 +1095,20 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["TokenResponse"];
+            };
+        };
+        /**
+         * @description The key, with its secret, shown this once. `url` and `Location` give
+         *     the path that revokes it. Never stored by caches on the way.
+         */
+        ApiKeyCreated: {
+            headers: {
+                Location: components["headers"]["Location"];
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreated"];
             };
         };
         /** @description The chunk is stored; other chunks are still missing. */
@@ -1251,6 +1403,8 @@ export interface components {
         PerPage: number;
         /** @description The user's name. */
         PathUsername: string;
+        /** @description The key's id, the part of its secret between `sachet_` and the next `_`. */
+        PathKeyId: string;
         /**
          * @description The share's id, a canonical lowercase UUID. Anything else addresses
          *     no share (`404`).
@@ -1310,6 +1464,11 @@ export interface components {
         SettingsPut: {
             content: {
                 "application/json": components["schemas"]["Settings"];
+            };
+        };
+        ApiKeyCreate: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyCreate"];
             };
         };
         ShareCreate: {
@@ -1426,6 +1585,7 @@ export interface operations {
         responses: {
             200: components["responses"]["Token"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };
@@ -1647,6 +1807,74 @@ export interface operations {
             200: components["responses"]["Success"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ApiKeyCreate"];
+        responses: {
+            201: components["responses"]["ApiKeyCreated"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's name. */
+                username: components["parameters"]["PathUsername"];
+                /** @description The key's id, the part of its secret between `sachet_` and the next `_`. */
+                key_id: components["parameters"]["PathKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
