@@ -5503,6 +5503,22 @@ func (response CreateApiKey413JSONResponse) VisitCreateApiKeyResponse(w http.Res
 	return err
 }
 
+type CreateApiKey415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateApiKey415JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateApiKeydefaultJSONResponse struct {
 	Body       Error
 	StatusCode int
@@ -7369,17 +7385,17 @@ var swaggerSpec = []string{
 	"B1iyA1qnlExhKY2vsGAiggWqrrmO1CeGMBpP7JHlzQInVKN9dW3rRN9vcanFIiyLmlBM5RRSqsF+U2rj",
 	"ZwojsGY6yGeFj8RI2QtFhB0GkUy55qbAo4McDs4NMspMpthxTvO4QRjAiFAXNROGp67HV261UkW7SK7z",
 	"vOhQoA1spbFX0U0yQmoaBaDHCEwJQ6IpklBoI5VvPwd2vgnVkwEa0bjpEWiHyk1zL81QNLXMJDUdMztL",
-	"VjTSjooLG3UGVnsr2cxcB1jX/BO6BTbHCSJJu4/Eg28+JFawPMLPiMHxk/t4imLpjmRuZ+eqmnTXWb3K",
-	"bswrthhA7nCthV5WkntceiRyfpQlpHBWf/eIy7ZiaETzlu88yB570oXCZ/u8tP99vbx8G5H2LoEsJQfZ",
-	"To+skXKwOdsGMYesl3IgM3I/KhqsuhnyZ9FfpTHTqV7QQdLWxnttdRikaW6VnWaLX+k+/8znf6Cc432i",
-	"a+7Lw0Sc7bIU/8oWZz5JceVuoqdr3aU8FUnREAuZc0nHGLifXNSB1hnz+cBTy9RHVAVe2oFb52zUQ9fq",
-	"yEyUzMYTUutk81IXNv8Wzr2GFIKjJIVcP+/N6WUN6ERcIR0QAeoUDM3HIKtgqpJdLvpZBZtDE8vvdMPX",
-	"KTIk12MuYcNsNGJWAMzpH8ZrlAgguTv9C8USASTb0T/v9aOKhSAy+FbTMHXZF0jajvAAPtzN99dpcP4h",
-	"bVsfeoJXz94UdIr8QQjaU3LvU4uYaVoxm/lze3Tdy9Ka+UTSKW80WbyG+ImVtj4BKVnfuMbeBZDqUlF0",
-	"fEf+4nVoyL6CCL/iIp5QqXczNCj0Lvz83jj0IHvUZVnz46BOmsVyitFqP7vbu/O94DdANqA1iC9NHVtd",
-	"z1oIw0EynqeVtqERrAscSKmBhCYJOpiS0kD9VWxJuwPqvVv2ylzIYsoRv4AYrrUtILjdQvWtTxD7G7vo",
-	"izaAArMApdKd0vtowlsd4KLaBjVnXisHUF4LALxmLKjF42vLByR1Xjk7ZiohcqM0iqsntDrMy0rtU3gb",
-	"qt0meRPlaqlYLChfDBznpb6XR8ZyBIHP5nabLeXCOm5ZGgwyMW+/3P7/AAAA//8=",
+	"VjTSjooLG3UGVnsr2cxcB1jX/BO6BTbHCSJJu4/Eg28+JFawPMLPiMHfuYOoqLTu6O12RrKqPXidyazs",
+	"A71iiwEkHtea92UlM8jlVqLYgIKIFM5l4B5xqVoMLXDebJ5H6GNDu1D4VKGX9r+vl5dvI9LeJZDi5CDb",
+	"6ZE1IhJ2dtsgI5H1IhKkVe5HRXdWN0P+LDq7NKZJ1UtJSBfbSBSsAoQE0a2y02wuLBGDn8UAHigkeYfq",
+	"mvvyMPlouxTHv7LFmc9wXLmb6CZbdylPRVJ000LOXlJQBu4nF7KgdcZ8MvHUSgQjqgIvKsGtcwbuoeuT",
+	"ZCZKZuMJqfXQeZENO4cL55tDCsFRDEORIW/s6QUVaGNcIR0QPuq0E83HIOhgnpNdLjppBZtDB8zvdMPX",
+	"aUEkV4IuYcNsNGJWeszpHwZ7lAgguTv9C8USASTb0T/vMqSKhSBv+D7VMHXZkUjajvAAPtzNcdhp8Bwi",
+	"bVsft4JXz94U9Kj8QQjaU3LvU4uYaVqxuflze3TFzdKa+UTSKW+0d7yG4IuVnkABKZnuuMbGB5AnU9GS",
+	"fDv/4nXo5r6CCL/iIp7QIuBmaLAGuNj1e+PQg4xZl2W1kYMuahbL+UmrzfBu7873gt8A2YDWIL40tXt1",
+	"DW8hhgfJeJ6T2oYusi7qIKUGsqEkKHBKSgPFW7Gf7Q7YBtyyV+ZCFlMOFwbEcH1xAcHtFqpvfYLA4diF",
+	"brQBFJhCKJXulN5H+9/qABfVHqo581o5gPJaAOA1Y0EhH1+YPiCpc+nZMVMJYR+lUVwxotVhXlYKp8Lb",
+	"UCo3yTswV+vMYjX6YuA4rxO+PDLWMgh8KrjbbCmR1nHL0mCQxnn75fb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

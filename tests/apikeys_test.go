@@ -365,7 +365,9 @@ func TestAPIKeyMalformed(t *testing.T) {
 // TestAPIKeyRevokedOnAnotherProcess: a second server on the same database
 // stops accepting a key revoked through the first within its cache TTL.
 func TestAPIKeyRevokedOnAnotherProcess(t *testing.T) {
-	for _, d := range dialects {
+	// Several servers share one MySQL database; a second server on one
+	// SQLite file is refused (TestSecondServerOnSQLiteRefused).
+	for _, d := range []string{"mysql"} {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			const ttl = 300 * time.Millisecond

@@ -117,7 +117,9 @@ func TestSessionsEndAll(t *testing.T) {
 // another process on the same database within its SACHET_CACHE_TTL (1 s by
 // default), and a renewal the other process hands out meanwhile ends too.
 func TestSessionsEndAcrossProcesses(t *testing.T) {
-	for _, d := range dialects {
+	// Several servers share one MySQL database; a second server on one
+	// SQLite file is refused (TestSecondServerOnSQLiteRefused).
+	for _, d := range []string{"mysql"} {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			a := start(t, d, nil)
