@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -96,9 +95,11 @@ func freeAddr(t testing.TB) string {
 // that run the real binary (crashes, signals, resource limits, the CLI).
 func buildSachet(t *testing.T) string {
 	t.Helper()
+	// go test puts its own go first on PATH, so this finds the toolchain
+	// running the tests.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("no go command on PATH to build ./cmd/sachet: %v", err)
 	}
 	out := filepath.Join(t.TempDir(), "sachet")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

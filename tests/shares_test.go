@@ -96,8 +96,6 @@ func expectMsg(t testing.TB, r reply, status int, subs ...string) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func strp(p *string) string {
 	if p == nil {
 		return "<null>"
