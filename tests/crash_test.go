@@ -546,7 +546,7 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	killedAt := p.kill()
 	close(stopTrickle)
 	pw.CloseWithError(errors.New("server killed"))
-	<-wrote
+	within(t, 30*time.Second, "the chunk writer, after its pipe was closed", wrote)
 	select {
 	case r := <-done:
 		if r.err == nil {
@@ -619,7 +619,7 @@ func crashMidCompletion(t *testing.T, bin, dialect string) {
 		p.sendChunkExpect("POST", share, aID, a, chunkSize, i, http.StatusOK)
 	}
 	f := p.sendFinal("POST", share, aID, a, chunkSize)
-	<-f.sent
+	f.waitSent(t, time.Minute, "completing A")
 	sentAt := time.Now()
 	r := f.wait(time.Minute)
 	if r.err != nil || r.status != http.StatusCreated {
@@ -649,11 +649,7 @@ func crashMidCompletion(t *testing.T, bin, dialect string) {
 			p.sendChunkExpect("PUT", share, id, data, chunkSize, i, http.StatusOK)
 		}
 		f := p.sendFinal("PUT", share, id, data, chunkSize)
-		select {
-		case <-f.sent:
-		case <-time.After(time.Minute):
-			t.Fatalf("iteration %d: the final chunk's body was not sent within a minute", it)
-		}
+		f.waitSent(t, time.Minute, fmt.Sprintf("iteration %d", it))
 		sentAt := time.Now()
 		window := min(max(fastest*2, minWindow), maxWindow)
 		part := window / iterations
@@ -761,6 +757,34 @@ func (p *sachetProc) sendFinal(method, shareID, dzuuid string, data []byte, n in
 		f.done <- finalResult{status: resp.StatusCode, at: at}
 	}()
 	return f
+}
+
+// waitSent waits, at most timeout, until the final chunk's body has been
+// handed to the connection in full. A request that ends first (refused
+// early, or its connection failed) never sends the rest of its body: that
+// fails t at once with the answer or the error, rather than waiting for
+// the package's timeout.
+func (f *finalChunk) waitSent(t testing.TB, timeout time.Duration, what string) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-f.sent:
+	case r := <-f.done:
+		select {
+		case <-f.sent:
+			// Sent in full, then answered at once: keep the answer for wait.
+			f.done <- r
+			return
+		default:
+		}
+		if r.err != nil {
+			t.Fatalf("%s: the final chunk's request failed before its body was sent: %v", what, r.err)
+		}
+		t.Fatalf("%s: the final chunk was answered %d before its body was sent", what, r.status)
+	case <-timer.C:
+		t.Fatalf("%s: the final chunk's body was not sent within %v", what, timeout)
+	}
 }
 
 // wait is the final chunk's answer.
@@ -939,7 +963,7 @@ func crashAppending(t *testing.T, bin, dialect string) {
 	p.kill()
 	close(stopTrickle)
 	pw.CloseWithError(errors.New("server killed"))
-	<-wrote
+	within(t, 30*time.Second, "the chunk writer, after its pipe was closed", wrote)
 	select {
 	case err := <-done:
 		if err != nil {

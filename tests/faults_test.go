@@ -451,7 +451,11 @@ func obServe(t *testing.T, env []string, argv ...string) *obProc {
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
-		<-p.done
+		select { // a cleanup reports, and lets the others run
+		case <-p.done:
+		case <-time.After(time.Minute):
+			t.Errorf("sachet (pid %d) had not exited a minute after SIGKILL", p.cmd.Process.Pid)
+		}
 		if t.Failed() {
 			t.Logf("sachet output:\n%s", p.out.String())
 		}
@@ -699,12 +703,12 @@ func TestFaultSIGTERM(t *testing.T) {
 				c.Close()
 				return false
 			})
-			if err := <-upDone; err != nil {
+			if err := within(t, time.Minute, "the upload in flight at SIGTERM", upDone); err != nil {
 				t.Errorf("upload in flight at SIGTERM: %v", err)
 			} else {
 				t.Logf("upload in flight finished %v after SIGTERM", time.Since(termAt).Round(time.Millisecond))
 			}
-			if err := <-dlDone; err != nil {
+			if err := within(t, time.Minute, "the download in flight at SIGTERM", dlDone); err != nil {
 				t.Errorf("download in flight at SIGTERM: %v", err)
 			} else {
 				t.Logf("download in flight finished %v after SIGTERM", time.Since(termAt).Round(time.Millisecond))

@@ -113,3 +113,23 @@ func buildSachet(t *testing.T) string {
 	t.Logf("built %s in %v", out, time.Since(start).Round(time.Millisecond))
 	return out
 }
+
+// ---- bounded waits ----
+
+// within receives from ch (a value, or its closing), waiting at most d.
+// A bare receive that never completes holds the test until the package's
+// timeout and then says nothing of what it waited for; this fails t at once
+// with what. Call it from the test's own goroutine (it may call t.Fatalf).
+func within[T any](t testing.TB, d time.Duration, what string, ch <-chan T) T {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("%s: still waiting after %v", what, d)
+	}
+	var zero T
+	return zero
+}
