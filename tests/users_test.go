@@ -46,7 +46,9 @@ func adminGetUser(t testing.TB, s *server, name string) map[string]any {
 	return expect(t, s.req("GET", "/users/"+name, s.admin, nil), 200).JSON(t)
 }
 
-// adminNewUser creates a user as admin (no login) and checks the 201.
+// adminNewUser creates a user as admin, with password name+"-pw", and
+// checks the 201. It does not sign in as them, so no address is familiar
+// to them yet (the throttle tests rely on that); s.user also signs in.
 func adminNewUser(t testing.TB, s *server, name string, perms ...string) {
 	t.Helper()
 	if perms == nil {
