@@ -6,8 +6,10 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 TS := clients/typescript
 BROWSER := tests/browser
 OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
+# staticcheck, pinned: v0.8.x is the line that supports Go 1.26.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate build run test test-deps test-fuzz bench clean test-clients lint-spec
+.PHONY: all generate build run test test-deps test-fuzz bench clean test-clients lint lint-spec
 
 all: build
 
@@ -23,12 +25,16 @@ run: build ## serve on 127.0.0.1:5000 with the embedded SQLite default
 
 test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts what they need (scripts/test-deps)
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint
 	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 ./...
 	@# The black-box upload and download suites again, with content on S3
 	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed).
 	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -run '^(TestUpload|TestDownload)' ./tests/
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
+
+lint: ## staticcheck (pinned) over every package, tests included
+	$(GO) run $(STATICCHECK) ./...
 
 test-deps: ## install or start what the tests need (chromium, MariaDB, versitygw); as root or with sudo, else it says the command
 	scripts/test-deps

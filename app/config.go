@@ -214,7 +214,7 @@ func BindFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, err
 			c.Database = "sqlite:" + filepath.Join(c.DataDir, "sachet.db")
 		}
 		if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "mysql:") {
-			return c, fmt.Errorf("invalid SACHET_DATABASE %q: must start with sqlite: or mysql:", c.Database)
+			return c, fmt.Errorf("invalid SACHET_DATABASE %q: must start with \"sqlite:\" or \"mysql:\"", c.Database)
 		}
 		if _, err := storageKind(c.Storage); err != nil {
 			return c, fmt.Errorf("invalid SACHET_STORAGE %q: %v", c.Storage, err)

@@ -53,15 +53,14 @@ func findNginx(ctx context.Context, install bool, logf func(string, ...any)) (st
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		return cmd.CombinedOutput()
 	}
-	out, err := aptInstall()
-	if err != nil {
+	if _, err := aptInstall(); err != nil {
 		// The package lists may be missing on a fresh machine.
 		upd := exec.CommandContext(ctx, "apt-get", "update", "-q")
 		upd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		if out2, err2 := upd.CombinedOutput(); err2 != nil {
 			return "", fmt.Errorf("apt-get update: %v: %s", err2, lastLines(out2, 3))
 		}
-		if out, err = aptInstall(); err != nil {
+		if out, err := aptInstall(); err != nil {
 			return "", fmt.Errorf("apt-get install -y nginx: %v: %s", err, lastLines(out, 3))
 		}
 	}

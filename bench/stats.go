@@ -90,7 +90,6 @@ func fmtSize(n int64) string {
 // stat is what one load run measured.
 type stat struct {
 	n, fails int64
-	bytes    int64
 	elapsed  time.Duration
 	lats     []time.Duration
 }
@@ -100,13 +99,6 @@ func (s stat) rate() float64 {
 		return 0
 	}
 	return float64(s.n) / s.elapsed.Seconds()
-}
-
-func (s stat) mibps() float64 {
-	if s.elapsed <= 0 {
-		return 0
-	}
-	return float64(s.bytes) / float64(MiB) / s.elapsed.Seconds()
 }
 
 // pct returns the p-th percentile (0 < p ≤ 100) of the latencies, nearest rank.

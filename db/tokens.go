@@ -27,8 +27,9 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expires time.Time) 
 	})
 }
 
-// IsRevoked reports whether jti was revoked. It runs on every
-// authenticated request, hence the prepared statement.
+// IsRevoked reports whether jti was revoked. Authenticated requests do
+// not call it: TokenHolder answers the same question together with the
+// user, in one round trip.
 func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
 	var n int
 	if err := s.getHot(ctx, &n, `SELECT COUNT(*) FROM revoked_tokens WHERE jti = ?`, jti); err != nil {

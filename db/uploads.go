@@ -268,15 +268,9 @@ func (s *Store) PutChunk(ctx context.Context, c domain.Chunk) (replacedFileID st
 	return replacedFileID, nil
 }
 
-// ClaimCompletion claims the upload for joining if it is complete (it has
-// all its chunks) and not claimed already: it then returns the chunks in
-// index order and claimed=true. Otherwise claimed=false. However many
-// callers race, exactly one wins, and PutChunk refuses the upload from then
-// on. The winner must end the claim with FinishUpload, DeleteUpload or
-// ReleaseCompletion. A claim whose holder died (crashed mid-join) is
-// abandoned: the upload can then be claimed again, and PutChunk accepts
-// chunks for it, so a client re-sending its last chunk completes it. NotFound
-// if the upload is gone.
+// ClaimCompletion is ClaimUpload returning only the chunks, in index
+// order. The upload service uses ClaimUpload; this is the store's tests'
+// view of a claim.
 func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []domain.Chunk, claimed bool, err error) {
 	c, claimed, err := s.ClaimUpload(ctx, uploadID)
 	if err != nil || !claimed {
@@ -285,10 +279,17 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 	return c.Chunks, true, nil
 }
 
-// ClaimUpload is ClaimCompletion that also returns the upload's assembly
-// file. An upload is not claimed while a live request holds its append
-// lease (that request tries again once it has appended); an abandoned
-// lease is cleared by the claim.
+// ClaimUpload claims the upload for joining if it is complete (it has all
+// its chunks) and not claimed already: it then returns the upload's chunks
+// and assembly file, and claimed=true. Otherwise claimed=false. However
+// many callers race, exactly one wins, and PutChunk refuses the upload from
+// then on. The winner must end the claim with FinishUpload, DeleteUpload or
+// ReleaseCompletion. A claim whose holder died (crashed mid-join) is
+// abandoned: the upload can then be claimed again, and PutChunk accepts
+// chunks for it, so a client re-sending its last chunk completes it. An
+// upload is not claimed while a live request holds its append lease (that
+// request tries again once it has appended); an abandoned lease is cleared
+// by the claim. NotFound if the upload is gone.
 func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error) {
 	err = s.inTx(ctx, "claim completion", func(tx *sqlx.Tx) error {
 		c, claimed = nil, false

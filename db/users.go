@@ -166,8 +166,7 @@ func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User
 	return users, rows[0].Total, nil
 }
 
-// CountUsers returns how many users exist (the server uses it to tell a
-// fresh installation).
+// CountUsers returns how many users exist.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	if err := s.r.GetContext(ctx, &n, `SELECT COUNT(*) FROM users`); err != nil {

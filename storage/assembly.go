@@ -29,9 +29,6 @@ import (
 // AppendAssembly will create.
 func NewID() string { return newID() }
 
-// ValidID reports whether id has the form of the ids this package makes.
-func ValidID(id string) bool { return validID(id) }
-
 // AppendAssembly streams r onto the assembly file id at offset at and
 // returns how many bytes it appended, and the SHA-256 state (see
 // HashState) of the file's bytes up to their end, given hashState, that of

@@ -93,8 +93,8 @@ func TestAssemblyInOrder(t *testing.T) {
 			}
 			expect(t, s.sendChunk(method, id, s.admin, chunk{UUID: "in-order", Index: len(c) - 1, Total: len(c), Data: c[len(c)-1]}), 201)
 			s.checkContent(id, data)
-			if got := s.getShare(id); got.SHA256 == nil || *got.SHA256 != obSHA(data) {
-				t.Errorf("sha256 %v, want %s", got.SHA256, obSHA(data))
+			if got := s.getShare(id); got.SHA256 == nil || *got.SHA256 != sha256Hex(data) {
+				t.Errorf("sha256 %v, want %s", got.SHA256, sha256Hex(data))
 			}
 			if ino := blobInode(t, s, blobs); ino != asmIno {
 				t.Errorf("%s: the content file (inode %d) is not the assembly file (inode %d): the chunks were copied", method, ino, asmIno)
@@ -175,9 +175,9 @@ func TestAssemblyResentAppended(t *testing.T) {
 // when its client goes away is cut back off; sending it again carries on,
 // and the content is still the assembly file, not a copy.
 func TestAssemblyDisconnectThenRetry(t *testing.T) {
-	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
+	eachDB(t, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "d.bin")
-		c := [][]byte{obRandom(1 << 20), obRandom(4 << 20), obRandom(1000)}
+		c := [][]byte{randBytes(1 << 20), randBytes(4 << 20), randBytes(1000)}
 		data := bytes.Join(c, nil)
 		expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "dc", Index: 0, Total: 3, Data: c[0]}), 200)
 		asm := asmFiles(t, s, "assembly")

@@ -11,8 +11,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-
-	"github.com/sachet-server/sachet/app"
 )
 
 // ---- helpers shared by auth_test.go, users_test.go and settings_test.go ----
@@ -20,33 +18,6 @@ import (
 // contractSecretKey is the HS256 key of servers started by eachKeyedDB, so
 // tests can sign their own tokens (expired ones, ones missing a claim).
 const contractSecretKey = "sachet-contract-tests-secret-key-0123456789abcdef"
-
-// eachKeyedDB is eachDB with a known secret key and no login throttle:
-// these tests fail many logins on purpose from one address, and the
-// throttle (a separate feature, tested on its own) would turn their 401s
-// into 429s.
-func eachKeyedDB(t *testing.T, fn func(t *testing.T, s *server)) {
-	t.Helper()
-	for _, d := range dialects {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			fn(t, start(t, d, func(c *app.Config) {
-				c.SecretKey = contractSecretKey
-				c.LoginMaxFailures = 0
-			}))
-		})
-	}
-}
-
-// onT is a view of s whose helpers (req, login, user, setAnon) and
-// response validation report to t, a subtest, rather than to the test
-// that started the server.
-func onT(s *server, t *testing.T) *server {
-	c := *s
-	c.t = t
-	c.client = &http.Client{Transport: &validatingTransport{s: &c, base: http.DefaultTransport}}
-	return &c
-}
 
 // reqAuthz sends a request with a raw Authorization header.
 func (s *server) reqAuthz(method, path, authorization string, body any) reply {
@@ -176,7 +147,7 @@ func TestAuthLogin(t *testing.T) {
 		s.user("lia", "READ")
 
 		t.Run("Success200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "lia", "password": "lia-pw"}), 200)
 			m := r.JSON(t)
 			if m["status"] != "success" || m["message"] != "Logged in." || m["username"] != "lia" {
@@ -209,12 +180,12 @@ func TestAuthLogin(t *testing.T) {
 		t.Run("ContentTypeOmitted415", func(t *testing.T) {
 			// JSON needs its media type: without one any web page could
 			// post it without a preflight (API.md, Order of checks).
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users/login", "", `{"username":"lia","password":"lia-pw"}`, "Content-Type", ""), 415)
 		})
 
 		t.Run("UnknownUserAndWrongPasswordSame401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			unknown := expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "nobody", "password": "lia-pw"}), 401)
 			wrong := expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "lia", "password": "nope"}), 401)
 			wantFailMsg(t, unknown)
@@ -224,14 +195,14 @@ func TestAuthLogin(t *testing.T) {
 		})
 
 		t.Run("WrongPassword401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, pw := range []string{"LIA-PW", "lia-pw ", "lia-p", "x"} {
 				expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "lia", "password": pw}), 401)
 			}
 		})
 
 		t.Run("EmptyPassword401or400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := s.req("POST", "/users/login", "", map[string]string{"username": "lia", "password": ""})
 			if r.Status != 401 && r.Status != 400 {
 				t.Fatalf("empty password: status %d, want 401 or 400", r.Status)
@@ -239,7 +210,7 @@ func TestAuthLogin(t *testing.T) {
 		})
 
 		t.Run("PasswordOver72Bytes401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			// Never truncated: the first 72 bytes matching is not enough.
 			pw72 := strings.Repeat("p", 72)
 			expect(t, s.req("PATCH", "/users/lia", s.admin, map[string]any{"password": pw72}), 200)
@@ -274,14 +245,14 @@ func TestAuthLogin(t *testing.T) {
 		}
 		for _, tc := range bad {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users/login", "", tc.body), 400))
 			})
 		}
 
 		t.Run("BadTokenIgnored200", func(t *testing.T) {
 			// login does not read the Authorization header at all.
-			s := onT(s, t)
+			s := s.on(t)
 			r := s.req("POST", "/users/login", "", map[string]string{"username": "lia", "password": "lia-pw"}, "Authorization", "Bearer garbage")
 			expect(t, r, 200)
 		})
@@ -323,14 +294,14 @@ func TestAuthTokens(t *testing.T) {
 		}
 
 		t.Run("BearerCapitalised200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			if n := whoamiUser(t, s, bob); n != "bob" {
 				t.Fatalf("whoami says %v", n)
 			}
 		})
 		for _, scheme := range []string{"bearer", "BEARER", "BeArEr"} {
 			t.Run("Scheme_"+scheme+"_200", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				m := expect(t, s.reqAuthz("GET", "/whoami", scheme+" "+bob, nil), 200).JSON(t)
 				if m["username"] != "bob" {
 					t.Fatalf("whoami with %q says %v", scheme, m["username"])
@@ -342,7 +313,7 @@ func TestAuthTokens(t *testing.T) {
 		t.Run("ForgedControl200", func(t *testing.T) {
 			// The forged tokens below differ from this one in one way each;
 			// this one, signed like the server signs, must work.
-			s := onT(s, t)
+			s := s.on(t)
 			tok := jwtSign(t, jwa.HS256, contractSecretKey, jwtClaimsLike(t, s.admin, nil))
 			if n := whoamiUser(t, s, tok); n != "admin" {
 				t.Fatalf("whoami says %v", n)
@@ -424,13 +395,13 @@ func TestAuthTokens(t *testing.T) {
 		}
 		for _, tc := range bad {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				want401(t, s, tc.header(t))
 			})
 		}
 
 		t.Run("Revoked401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.login("bob", "bob-pw")
 			expect(t, s.req("POST", "/users/logout", tok, map[string]string{"token": tok}), 200)
 			want401(t, s, "Bearer "+tok)
@@ -441,14 +412,14 @@ func TestAuthTokens(t *testing.T) {
 		})
 
 		t.Run("DeletedUser401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("dora", "READ")
 			expect(t, s.req("DELETE", "/users/dora", s.admin, nil), 200)
 			want401(t, s, "Bearer "+tok)
 		})
 
 		t.Run("DeletedThenRecreatedUser401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			old := s.user("rex", "READ", "ADMIN")
 			expect(t, s.req("DELETE", "/users/rex", s.admin, nil), 200)
 			fresh := s.user("rex", "READ", "ADMIN")
@@ -468,7 +439,7 @@ func TestAuthExtend(t *testing.T) {
 		eve := s.user("eve", "READ")
 
 		t.Run("Renewed200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := expect(t, s.req("POST", "/users/extend", eve, nil), 200)
 			m := r.JSON(t)
 			if m["status"] != "success" || m["message"] != "Renewed token." || m["username"] != "eve" {
@@ -494,24 +465,24 @@ func TestAuthExtend(t *testing.T) {
 		})
 
 		t.Run("IgnoresBody200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users/extend", eve, `{"username":"admin"}`), 200)
 		})
 
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("POST", "/users/extend", "", nil), 401))
 		})
 
 		t.Run("AnonymousWithAllPermissions401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "ADMIN", "READ")
 			defer s.setAnon()
 			expect(t, s.req("POST", "/users/extend", "", nil), 401)
 		})
 
 		t.Run("GarbageToken401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users/extend", "garbage", nil), 401)
 		})
 	})
@@ -525,7 +496,7 @@ func TestAuthLogout(t *testing.T) {
 		s.user("max", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ") // all but ADMIN
 
 		t.Run("OwnToken200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.login("lou", "lou-pw")
 			wantEnvelope(t, expect(t, s.req("POST", "/users/logout", tok, map[string]string{"token": tok}), 200), "success", "Token revoked.")
 			wantFailMsg(t, expect(t, s.req("GET", "/whoami", tok, nil), 401))
@@ -533,7 +504,7 @@ func TestAuthLogout(t *testing.T) {
 		})
 
 		t.Run("OwnOtherToken200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			a, b := s.login("lou", "lou-pw"), s.login("lou", "lou-pw")
 			expect(t, s.req("POST", "/users/logout", a, map[string]string{"token": b}), 200)
 			expect(t, s.req("GET", "/whoami", b, nil), 401)
@@ -541,7 +512,7 @@ func TestAuthLogout(t *testing.T) {
 		})
 
 		t.Run("SomeoneElsesTokenNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			lou, max := s.login("lou", "lou-pw"), s.login("max", "max-pw")
 			wantFailMsg(t, expect(t, s.req("POST", "/users/logout", max, map[string]string{"token": lou}), 403))
 			expect(t, s.req("GET", "/whoami", lou, nil), 200)
@@ -550,7 +521,7 @@ func TestAuthLogout(t *testing.T) {
 		})
 
 		t.Run("AdminRevokesOthers200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			lou := s.login("lou", "lou-pw")
 			expect(t, s.req("POST", "/users/logout", s.admin, map[string]string{"token": lou}), 200)
 			expect(t, s.req("GET", "/whoami", lou, nil), 401)
@@ -558,7 +529,7 @@ func TestAuthLogout(t *testing.T) {
 		})
 
 		t.Run("AlreadyRevoked400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			a, b := s.login("lou", "lou-pw"), s.login("lou", "lou-pw")
 			expect(t, s.req("POST", "/users/logout", a, map[string]string{"token": b}), 200)
 			wantFailMsg(t, expect(t, s.req("POST", "/users/logout", a, map[string]string{"token": b}), 400))
@@ -585,7 +556,7 @@ func TestAuthLogout(t *testing.T) {
 		}
 		for _, tc := range badTokens {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users/logout", s.admin, map[string]string{"token": tc.token(t)}), 400))
 			})
 		}
@@ -601,7 +572,7 @@ func TestAuthLogout(t *testing.T) {
 		}
 		for _, tc := range badBodies {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				lou := s.login("lou", "lou-pw")
 				wantFailMsg(t, expect(t, s.req("POST", "/users/logout", lou, tc.body), 400))
 				expect(t, s.req("GET", "/whoami", lou, nil), 200)
@@ -609,7 +580,7 @@ func TestAuthLogout(t *testing.T) {
 		}
 
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			lou := s.login("lou", "lou-pw")
 			wantFailMsg(t, expect(t, s.req("POST", "/users/logout", "", map[string]string{"token": lou}), 401))
 			expect(t, s.req("POST", "/users/logout", "", `{}`), 401) // 401 before 400
@@ -617,7 +588,7 @@ func TestAuthLogout(t *testing.T) {
 		})
 
 		t.Run("AnonymousWithAdmin401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("ADMIN")
 			defer s.setAnon()
 			lou := s.login("lou", "lou-pw")
@@ -632,7 +603,7 @@ func TestAuthLogout(t *testing.T) {
 func TestAuthPassword(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Changed200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("pat")
 			wantEnvelope(t, expect(t, s.req("POST", "/users/password", tok, map[string]string{"old": "pat-pw", "new": "new-pw"}), 200), "success", "Password changed.")
 			s.login("pat", "new-pw")
@@ -644,7 +615,7 @@ func TestAuthPassword(t *testing.T) {
 
 		t.Run("OtherTokensEnd200", func(t *testing.T) {
 			// More in sessions_test.go.
-			s := onT(s, t)
+			s := s.on(t)
 			a := s.user("quin")
 			b := s.login("quin", "quin-pw")
 			expect(t, s.req("POST", "/users/password", a, map[string]string{"old": "quin-pw", "new": "other"}), 200)
@@ -654,7 +625,7 @@ func TestAuthPassword(t *testing.T) {
 		})
 
 		t.Run("Password72Bytes200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("rae")
 			pw := strings.Repeat("é", 36) // 72 bytes
 			expect(t, s.req("POST", "/users/password", tok, map[string]string{"old": "rae-pw", "new": pw}), 200)
@@ -662,7 +633,7 @@ func TestAuthPassword(t *testing.T) {
 		})
 
 		t.Run("WrongOld403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("sam")
 			wantFailMsg(t, expect(t, s.req("POST", "/users/password", tok, map[string]string{"old": "nope", "new": "new-pw"}), 403))
 			s.login("sam", "sam-pw")
@@ -670,7 +641,7 @@ func TestAuthPassword(t *testing.T) {
 		})
 
 		t.Run("OtherUsersOld403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("tia")
 			expect(t, s.req("POST", "/users/password", tok, map[string]string{"old": "admin-pw", "new": "new-pw"}), 403)
 			s.login("admin", "admin-pw")
@@ -694,7 +665,7 @@ func TestAuthPassword(t *testing.T) {
 		badTok := s.user("pwbad")
 		for _, tc := range bad {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				body := strings.ReplaceAll(tc.body, "%s", "pwbad-pw")
 				wantFailMsg(t, expect(t, s.req("POST", "/users/password", badTok, body), 400))
 				s.login("pwbad", "pwbad-pw") // unchanged
@@ -702,14 +673,14 @@ func TestAuthPassword(t *testing.T) {
 		}
 
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("POST", "/users/password", "", map[string]string{"old": "admin-pw", "new": "x"}), 401))
 			expect(t, s.req("POST", "/users/password", "", `"hurr durr"`), 401)
 			s.login("admin", "admin-pw")
 		})
 
 		t.Run("BadToken401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users/password", "garbage", map[string]string{"old": "admin-pw", "new": "x"}), 401)
 		})
 	})
@@ -722,7 +693,7 @@ func TestAuthRouteNamesAreUserLookups(t *testing.T) {
 		plain := s.user("nia", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 		for _, name := range []string{"login", "logout", "extend", "password"} {
 			t.Run(name+"_Admin403", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("GET", "/users/"+name, s.admin, nil), 403))
 			})
 			t.Run(name+"_User403", func(t *testing.T) {
@@ -732,7 +703,7 @@ func TestAuthRouteNamesAreUserLookups(t *testing.T) {
 				wantFailMsg(t, expect(t, unvalidatedReq(t, s, "GET", "/users/"+name, plain), 403))
 			})
 			t.Run(name+"_CannotRegister400", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": name, "password": "x", "permissions": []string{}}), 400))
 			})
 		}

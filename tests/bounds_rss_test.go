@@ -127,7 +127,7 @@ func TestBoundedHostileHeadersRSS(t *testing.T) {
 			}
 			wg.Wait()
 			close(stop)
-			<-otherDone
+			within(t, 2*time.Minute, "the ordinary traffic, after it was told to stop", otherDone)
 			rss, hwm := bdProcMem(t, pid)
 			t.Logf("%s: %d hostile uploads (%d × %d MiB header): %d answered 400, %d cut; %d ordinary uploads served meanwhile; server VmHWM %.1f MiB (%.1f MiB before), VmRSS %.1f MiB",
 				d, conns*rounds, conns, headerLen>>20, answered400.Load(), cut.Load(), served.Load(), float64(hwm)/1024, float64(startHWM)/1024, float64(rss)/1024)

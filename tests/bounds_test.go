@@ -89,7 +89,7 @@ func TestBoundedMultipart(t *testing.T) {
 // finished upload frees its slot. Anonymous users share one budget.
 func TestBoundedOpenUploads(t *testing.T) {
 	const limit = 3
-	obEachDB(t, serverOpts{mutate: func(c *app.Config) { c.MaxOpenUploads = limit }}, func(t *testing.T, s *server) {
+	eachDBWith(t, func(c *app.Config) { c.MaxOpenUploads = limit }, func(t *testing.T, s *server) {
 		ann := s.user("ann", "CREATE", "READ")
 		bob := s.user("bob", "CREATE", "READ")
 		first := func(tok, id, uuid string, fileFirst bool) reply {

@@ -181,7 +181,7 @@ func cliPushResume(t *testing.T, c *cli, src string, size int64) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
+	within(t, time.Minute, "the killed client's exit", exited)
 	heldAfterKill := int(expect(t, c.s.req("GET", statusPath(st.ShareID, st.UploadID), c.token, nil), 200).JSON(t)["received_chunks"].(float64))
 	if heldAfterKill >= total {
 		t.Fatalf("all %d chunks arrived before the kill", total)
@@ -275,7 +275,7 @@ func cliPullResume(t *testing.T, c *cli, src string, size int64) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
+	within(t, time.Minute, "the killed client's exit", exited)
 	fi, err := os.Stat(dest + ".part")
 	if err != nil {
 		t.Fatal(err)

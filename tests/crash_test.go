@@ -10,7 +10,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -76,27 +75,6 @@ func TestCrash(t *testing.T) {
 			t.Run("KillAppending", func(t *testing.T) { crashAppending(t, bin, d) })
 		})
 	}
-}
-
-// buildSachet builds cmd/sachet into t's temporary directory, for the tests
-// that run the real binary (crashes, signals, resource limits).
-func buildSachet(t *testing.T) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out := filepath.Join(t.TempDir(), "sachet")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, "./cmd/sachet")
-	cmd.Dir = ".."
-	start := time.Now()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/sachet: %v\n%s", err, b)
-	}
-	t.Logf("built %s in %v", out, time.Since(start).Round(time.Millisecond))
-	return out
 }
 
 // ---- the subprocess ----
@@ -412,7 +390,7 @@ func (p *sachetProc) content(shareID string) string {
 // mustServe fails unless the share's content is exactly data.
 func (p *sachetProc) mustServe(shareID string, data []byte, what string) {
 	p.t.Helper()
-	if got, want := p.content(shareID), crashSum(data); got != want {
+	if got, want := p.content(shareID), sha256Hex(data); got != want {
 		p.t.Fatalf("content is not %s (%d bytes, sha256 %s) but sha256 %s", what, len(data), want, got)
 	}
 }
@@ -457,15 +435,15 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	share := p.s.newShare(p.s.admin, "crash-mid-upload.bin")
 
 	const aChunk = 1 << 20
-	a := crashBytes(3 << 20)
-	p.uploadAll("POST", share, "a-"+crashHex(8), a, aChunk)
+	a := randBytes(3 << 20)
+	p.uploadAll("POST", share, "a-"+randHex(8), a, aChunk)
 	p.mustServe(share, a, "A")
 
 	// B's chunks are 3 MiB, so that half of one is more than the server's
 	// 1 MiB copy buffer: some of it reaches the temporary file.
 	const bChunk = 3 << 20
-	b := crashBytes(3 * bChunk)
-	bID := "b-" + crashHex(8)
+	b := randBytes(3 * bChunk)
+	bID := "b-" + randHex(8)
 	p.sendChunkExpect("PUT", share, bID, b, bChunk, 0, http.StatusOK)
 
 	// Chunk 1 streams through a pipe; half of it is sent, then the server
@@ -574,7 +552,7 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	killedAt := p.kill()
 	close(stopTrickle)
 	pw.CloseWithError(errors.New("server killed"))
-	<-wrote
+	within(t, 30*time.Second, "the chunk writer, after its pipe was closed", wrote)
 	select {
 	case r := <-done:
 		if r.err == nil {
@@ -591,8 +569,8 @@ func crashMidUpload(t *testing.T, bin, dialect string) {
 	p.mustServe(share, a, "A (the content before the interrupted replacement)")
 
 	// The share is still usable: a new replacement completes and is served.
-	c := crashBytes(2<<20 + 12345)
-	p.uploadAll("PUT", share, "c-"+crashHex(8), c, aChunk)
+	c := randBytes(2<<20 + 12345)
+	p.uploadAll("PUT", share, "c-"+randHex(8), c, aChunk)
 	p.mustServe(share, c, "C (uploaded after the restart)")
 
 	// Cleanup sweeps the partial chunk; what remains is named in the
@@ -640,14 +618,14 @@ func crashMidCompletion(t *testing.T, bin, dialect string) {
 	// (joining and fsyncing run at the disk's pace), so that the kills can
 	// be spread over the whole completion, and a little past it. Every
 	// completion seen later refines the estimate (the fastest counts).
-	a := crashBytes(baseSize + mrand.IntN(chunkSize))
-	aID := "a-" + crashHex(6)
+	a := randBytes(baseSize + mrand.IntN(chunkSize))
+	aID := "a-" + randHex(6)
 	aTotal := chunkCount(len(a), chunkSize)
 	for i := 0; i < aTotal-1; i++ {
 		p.sendChunkExpect("POST", share, aID, a, chunkSize, i, http.StatusOK)
 	}
 	f := p.sendFinal("POST", share, aID, a, chunkSize)
-	<-f.sent
+	f.waitSent(t, time.Minute, "completing A")
 	sentAt := time.Now()
 	r := f.wait(time.Minute)
 	if r.err != nil || r.status != http.StatusCreated {
@@ -655,7 +633,7 @@ func crashMidCompletion(t *testing.T, bin, dialect string) {
 	}
 	fastest := r.at.Sub(sentAt)
 	p.mustServe(share, a, "A")
-	oldSum := crashSum(a)
+	oldSum := sha256Hex(a)
 	t.Logf("completing a %d MiB upload took %v after its final chunk was sent", len(a)>>20, fastest.Round(time.Millisecond))
 
 	var (
@@ -669,19 +647,15 @@ func crashMidCompletion(t *testing.T, bin, dialect string) {
 			t.Logf("stopping after %d iterations (time budget)", it)
 			break
 		}
-		data := crashBytes(baseSize + mrand.IntN(chunkSize))
-		sum := crashSum(data)
-		id := fmt.Sprintf("b%d-%s", it, crashHex(6))
+		data := randBytes(baseSize + mrand.IntN(chunkSize))
+		sum := sha256Hex(data)
+		id := fmt.Sprintf("b%d-%s", it, randHex(6))
 		total := chunkCount(len(data), chunkSize)
 		for i := 0; i < total-1; i++ {
 			p.sendChunkExpect("PUT", share, id, data, chunkSize, i, http.StatusOK)
 		}
 		f := p.sendFinal("PUT", share, id, data, chunkSize)
-		select {
-		case <-f.sent:
-		case <-time.After(time.Minute):
-			t.Fatalf("iteration %d: the final chunk's body was not sent within a minute", it)
-		}
+		f.waitSent(t, time.Minute, fmt.Sprintf("iteration %d", it))
 		sentAt := time.Now()
 		window := min(max(fastest*2, minWindow), maxWindow)
 		part := window / iterations
@@ -791,6 +765,34 @@ func (p *sachetProc) sendFinal(method, shareID, dzuuid string, data []byte, n in
 	return f
 }
 
+// waitSent waits, at most timeout, until the final chunk's body has been
+// handed to the connection in full. A request that ends first (refused
+// early, or its connection failed) never sends the rest of its body: that
+// fails t at once with the answer or the error, rather than waiting for
+// the package's timeout.
+func (f *finalChunk) waitSent(t testing.TB, timeout time.Duration, what string) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-f.sent:
+	case r := <-f.done:
+		select {
+		case <-f.sent:
+			// Sent in full, then answered at once: keep the answer for wait.
+			f.done <- r
+			return
+		default:
+		}
+		if r.err != nil {
+			t.Fatalf("%s: the final chunk's request failed before its body was sent: %v", what, r.err)
+		}
+		t.Fatalf("%s: the final chunk was answered %d before its body was sent", what, r.status)
+	case <-timer.C:
+		t.Fatalf("%s: the final chunk's body was not sent within %v", what, timeout)
+	}
+}
+
 // wait is the final chunk's answer.
 func (f *finalChunk) wait(timeout time.Duration) finalResult {
 	select {
@@ -826,13 +828,13 @@ func crashAckedChunks(t *testing.T, bin, dialect string) {
 	// shuffled order, each answered 200; kill; the last chunk completes.
 	share := p.s.newShare(p.s.admin, "crash-acked.bin")
 	const n = 1 << 20
-	first := crashBytes(5*n + 4321)
-	second := crashBytes(4*n + 1)
+	first := randBytes(5*n + 4321)
+	second := randBytes(4*n + 1)
 	for _, step := range []struct {
 		method string
 		data   []byte
 	}{{"POST", first}, {"PUT", second}} {
-		id := "acked-" + step.method + "-" + crashHex(6)
+		id := "acked-" + step.method + "-" + randHex(6)
 		total := chunkCount(len(step.data), n)
 		order := mrand.Perm(total - 1)
 		for _, i := range order {
@@ -867,12 +869,12 @@ func crashAppending(t *testing.T, bin, dialect string) {
 	p := newSachet(t, bin, dialect)
 	share := p.s.newShare(p.s.admin, "crash-appending.bin")
 	const n = 2 << 20 // more than the server's 1 MiB copy buffer
-	a := crashBytes(2*n + 5)
-	p.uploadAll("POST", share, "a-"+crashHex(8), a, n)
+	a := randBytes(2*n + 5)
+	p.uploadAll("POST", share, "a-"+randHex(8), a, n)
 	p.mustServe(share, a, "A")
 
-	b := crashBytes(6*n + 999)
-	bID := "b-" + crashHex(8)
+	b := randBytes(6*n + 999)
+	bID := "b-" + randHex(8)
 	total := chunkCount(len(b), n)
 	assembly := func() (name string, size int64, ino uint64) {
 		t.Helper()
@@ -967,7 +969,7 @@ func crashAppending(t *testing.T, bin, dialect string) {
 	p.kill()
 	close(stopTrickle)
 	pw.CloseWithError(errors.New("server killed"))
-	<-wrote
+	within(t, 30*time.Second, "the chunk writer, after its pipe was closed", wrote)
 	select {
 	case err := <-done:
 		if err != nil {
@@ -1011,21 +1013,6 @@ func crashAppending(t *testing.T, bin, dialect string) {
 }
 
 // ---- small helpers ----
-
-func crashBytes(n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return b
-}
-
-func crashHex(n int) string { return hex.EncodeToString(crashBytes(n)) }
-
-func crashSum(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
 
 // tailBuffer keeps the last max bytes written to it; safe for concurrent
 // writers (a process's stdout and stderr).

@@ -187,14 +187,6 @@ func (p *obProxy) restore() {
 	}
 }
 
-// obOnT is s reporting to t, a subtest.
-func obOnT(s *server, t *testing.T) *server {
-	c := *s
-	c.t = t
-	c.client = &http.Client{Transport: &validatingTransport{s: &c, base: http.DefaultTransport}}
-	return &c
-}
-
 // ---- the database goes away ----
 
 // obTimed is a request's outcome and how long it took.
@@ -231,7 +223,7 @@ func TestFaultDatabaseGone(t *testing.T) {
 	alice := s.user("alice", "CREATE", "MODIFY", "READ", "LIST")
 
 	a := s.newShare(alice, "a.bin")
-	v1 := obRandom(600 << 10)
+	v1 := randBytes(600 << 10)
 	s.upload("POST", a, alice, v1, 256<<10)
 
 	for _, mode := range []struct {
@@ -244,10 +236,10 @@ func TestFaultDatabaseGone(t *testing.T) {
 		{"blackhole", proxyBlackhole, 12 * time.Second},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
-			s := obOnT(s, t)
+			s := s.on(t)
 			// An upload with one chunk of two acknowledged.
 			b := s.newShare(alice, "b.bin")
-			part0, part1 := obRandom(300<<10), obRandom(200<<10)
+			part0, part1 := randBytes(300<<10), randBytes(200<<10)
 			expect(t, s.sendChunk("POST", b, alice, chunk{UUID: "b-" + mode.name, Index: 0, Total: 2, Data: part0}), 200)
 			// A chunk streaming in when the database goes.
 			c := obDial(t, s)
@@ -286,7 +278,7 @@ func TestFaultDatabaseGone(t *testing.T) {
 			})
 			run("download", func() reply { return s.content(a, alice) })
 			run("replaceContent", func() reply {
-				return s.sendChunk("PUT", a, alice, chunk{UUID: "r-" + mode.name, Index: 0, Total: 1, Data: obRandom(1000)})
+				return s.sendChunk("PUT", a, alice, chunk{UUID: "r-" + mode.name, Index: 0, Total: 1, Data: randBytes(1000)})
 			})
 			run("readyz", func() reply { return s.req("GET", "/readyz", "", nil) })
 			wg.Wait()
@@ -326,15 +318,15 @@ func TestFaultDatabaseGone(t *testing.T) {
 
 			// Nothing half-written: a keeps v1, b is still unfinished and
 			// completes with the re-sent chunk, no stray files.
-			if got := s.content(a, alice); got.Status != 200 || obSHA(got.Body) != obSHA(v1) {
-				t.Errorf("share a after the outage: %d, sha %s", got.Status, obSHA(got.Body))
+			if got := s.content(a, alice); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
+				t.Errorf("share a after the outage: %d, sha %s", got.Status, sha256Hex(got.Body))
 			}
 			if sh := obShare(t, s, b); sh["initialized"] != false {
 				t.Errorf("share b initialized by a chunk that failed: %v", sh)
 			}
 			obNoStrayFiles(t, s)
 			expect(t, s.sendChunk("POST", b, alice, chunk{UUID: "b-" + mode.name, Index: 1, Total: 2, Data: part1}), 201)
-			if got := s.content(b, alice); obSHA(got.Body) != obSHA(append(append([]byte{}, part0...), part1...)) {
+			if got := s.content(b, alice); sha256Hex(got.Body) != sha256Hex(append(append([]byte{}, part0...), part1...)) {
 				t.Errorf("share b's content after completing: %d bytes", len(got.Body))
 			}
 			obNoStrayFiles(t, s)
@@ -379,12 +371,12 @@ func TestFaultDiskFull(t *testing.T) {
 				}
 			}})
 			id := s.newShare(s.admin, "keep.bin")
-			v1 := obRandom(512 << 10)
+			v1 := randBytes(512 << 10)
 			s.upload("POST", id, s.admin, v1, 256<<10)
 
 			// 6 MiB in 1 MiB chunks into what is left of 4 MiB.
 			s.allow5xx = true
-			big := obRandom(6 << 20)
+			big := randBytes(6 << 20)
 			var full reply
 			for i := 0; i < 6; i++ {
 				r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "big", Index: i, Total: 6, Data: big[i<<20 : (i+1)<<20]})
@@ -400,8 +392,8 @@ func TestFaultDiskFull(t *testing.T) {
 			if full.Status != 507 || !strings.Contains(full.Message(), "storage") {
 				t.Fatalf("no 507 naming the storage while filling the disk: %d %q", full.Status, full.Message())
 			}
-			if got := s.content(id, s.admin); got.Status != 200 || obSHA(got.Body) != obSHA(v1) {
-				t.Errorf("content after the disk filled: %d, sha %s", got.Status, obSHA(got.Body))
+			if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
+				t.Errorf("content after the disk filled: %d, sha %s", got.Status, sha256Hex(got.Body))
 			}
 			obNoStrayFiles(t, s)
 			// Deleting the unfinished upload's share frees the space: the
@@ -412,7 +404,7 @@ func TestFaultDiskFull(t *testing.T) {
 			if out, err := exec.Command("mount", "-o", "remount,ro", data).CombinedOutput(); err != nil {
 				t.Fatalf("remount ro: %v %s", err, out)
 			}
-			r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "ro", Index: 0, Total: 1, Data: obRandom(1000)})
+			r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "ro", Index: 0, Total: 1, Data: randBytes(1000)})
 			if r.Status != 507 || !strings.Contains(r.Message(), "read-only") {
 				t.Errorf("upload to a read-only data dir: %d %q, want 507 saying read-only", r.Status, r.Message())
 			}
@@ -420,7 +412,7 @@ func TestFaultDiskFull(t *testing.T) {
 			if !strings.Contains(r.Message(), "data directory") {
 				t.Errorf("readyz: %q", r.Message())
 			}
-			if got := s.content(id, s.admin); got.Status != 200 || obSHA(got.Body) != obSHA(v1) {
+			if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
 				t.Errorf("download from a read-only data dir: %d", got.Status)
 			}
 			if out, err := exec.Command("mount", "-o", "remount,rw", data).CombinedOutput(); err != nil {
@@ -443,20 +435,11 @@ type obProc struct {
 	done chan error
 }
 
-func obFreeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // obServe starts bin (through wrapper args, if any) with env and waits
 // until it answers /healthz.
 func obServe(t *testing.T, env []string, argv ...string) *obProc {
 	t.Helper()
-	addr := obFreeAddr(t)
+	addr := freeAddr(t)
 	p := &obProc{URL: "http://" + addr, out: &obLockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Env = append(append(os.Environ(), env...), "SACHET_ADDR="+addr)
@@ -468,7 +451,11 @@ func obServe(t *testing.T, env []string, argv ...string) *obProc {
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
-		<-p.done
+		select { // a cleanup reports, and lets the others run
+		case <-p.done:
+		case <-time.After(time.Minute):
+			t.Errorf("sachet (pid %d) had not exited a minute after SIGKILL", p.cmd.Process.Pid)
+		}
 		if t.Failed() {
 			t.Logf("sachet output:\n%s", p.out.String())
 		}
@@ -552,21 +539,21 @@ func TestFaultFileSizeLimit(t *testing.T) {
 	s.Cfg.DataDir = dir
 	obBootstrap(t, s, bin, env)
 	id := s.newShare(s.admin, "k.bin")
-	v1 := obRandom(700 << 10)
+	v1 := randBytes(700 << 10)
 	s.upload("POST", id, s.admin, v1, 512<<10)
 	s.allow5xx = true
-	r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "big", Index: 0, Total: 1, Data: obRandom(3 << 20)})
+	r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "big", Index: 0, Total: 1, Data: randBytes(3 << 20)})
 	if r.Status != 507 || !strings.Contains(r.Message(), "storage") {
 		t.Fatalf("a chunk past RLIMIT_FSIZE: %d %q, want 507 naming the storage", r.Status, r.Message())
 	}
 	t.Logf("oversized chunk: %d %q", r.Status, r.Message())
-	if got := s.content(id, s.admin); got.Status != 200 || obSHA(got.Body) != obSHA(v1) {
-		t.Errorf("content: %d, sha %s", got.Status, obSHA(got.Body))
+	if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
+		t.Errorf("content: %d, sha %s", got.Status, sha256Hex(got.Body))
 	}
 	obEventually(t, 5*time.Second, "blobs/tmp not empty", func() bool { return len(obFiles(t, s, "tmp")) == 0 })
 	// Still serving, still accepting what fits.
 	s.allow5xx = false
-	s.upload("PUT", id, s.admin, obRandom(900<<10), 300<<10)
+	s.upload("PUT", id, s.admin, randBytes(900<<10), 300<<10)
 }
 
 // ---- clients that vanish ----
@@ -574,12 +561,12 @@ func TestFaultFileSizeLimit(t *testing.T) {
 // TestFaultClientDisconnect: a client that disconnects mid-chunk leaves no
 // file behind and the share unchanged; the upload can be finished later.
 func TestFaultClientDisconnect(t *testing.T) {
-	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
+	eachDB(t, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "d.bin")
-		v1 := obRandom(256 << 10)
+		v1 := randBytes(256 << 10)
 		s.upload("POST", id, s.admin, v1, 1<<20)
 		before := obShare(t, s, id)
-		p0, p1 := obRandom(1<<20), obRandom(4<<20)
+		p0, p1 := randBytes(1<<20), randBytes(4<<20)
 		expect(t, s.sendChunk("PUT", id, s.admin, chunk{UUID: "dc", Index: 0, Total: 2, Data: p0}), 200)
 
 		// Chunk 1 follows chunk 0 in order: it streams onto the upload's
@@ -602,7 +589,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 			t.Errorf("share changed: %v → %v", before, after)
 		}
 		expect(t, s.sendChunk("PUT", id, s.admin, chunk{UUID: "dc", Index: 1, Total: 2, Data: p1}), 201)
-		if got := s.content(id, s.admin); obSHA(got.Body) != obSHA(append(append([]byte{}, p0...), p1...)) {
+		if got := s.content(id, s.admin); sha256Hex(got.Body) != sha256Hex(append(append([]byte{}, p0...), p1...)) {
 			t.Errorf("content after finishing: %d bytes", len(got.Body))
 		}
 		obNoStrayFiles(t, s)
@@ -636,11 +623,11 @@ func TestFaultSIGTERM(t *testing.T) {
 
 			// Content to download slowly.
 			dl := s.newShare(s.admin, "dl.bin")
-			dlData := obRandom(12 << 20)
+			dlData := randBytes(12 << 20)
 			s.upload("POST", dl, s.admin, dlData, 4<<20)
 			// An upload whose last chunk will be in flight.
 			up := s.newShare(s.admin, "up.bin")
-			c0, c1 := obRandom(1<<20), obRandom(2<<20)
+			c0, c1 := randBytes(1<<20), randBytes(2<<20)
 			expect(t, s.sendChunk("POST", up, s.admin, chunk{UUID: "u", Index: 0, Total: 2, Data: c0}), 200)
 
 			// In flight: the last chunk, sent in 128 KiB pieces every 150 ms
@@ -690,7 +677,7 @@ func TestFaultSIGTERM(t *testing.T) {
 					}
 					time.Sleep(50 * time.Millisecond)
 				}
-				if obSHA(got.Bytes()) != obSHA(dlData) {
+				if sha256Hex(got.Bytes()) != sha256Hex(dlData) {
 					dlDone <- fmt.Errorf("download: %d bytes, wrong content", got.Len())
 					return
 				}
@@ -698,7 +685,7 @@ func TestFaultSIGTERM(t *testing.T) {
 			}()
 			// ... and a client that hangs mid-chunk and never finishes.
 			hc := obDial(t, s)
-			hhead, hbody, _ := obChunkRequest(s, "PUT", dl, s.admin, "hang", 0, 1, obRandom(2<<20))
+			hhead, hbody, _ := obChunkRequest(s, "PUT", dl, s.admin, "hang", 0, 1, randBytes(2<<20))
 			hc.Write(hhead)
 			hc.Write(hbody[:256<<10])
 
@@ -716,12 +703,12 @@ func TestFaultSIGTERM(t *testing.T) {
 				c.Close()
 				return false
 			})
-			if err := <-upDone; err != nil {
+			if err := within(t, time.Minute, "the upload in flight at SIGTERM", upDone); err != nil {
 				t.Errorf("upload in flight at SIGTERM: %v", err)
 			} else {
 				t.Logf("upload in flight finished %v after SIGTERM", time.Since(termAt).Round(time.Millisecond))
 			}
-			if err := <-dlDone; err != nil {
+			if err := within(t, time.Minute, "the download in flight at SIGTERM", dlDone); err != nil {
 				t.Errorf("download in flight at SIGTERM: %v", err)
 			} else {
 				t.Logf("download in flight finished %v after SIGTERM", time.Since(termAt).Round(time.Millisecond))
@@ -752,10 +739,10 @@ func TestFaultSIGTERM(t *testing.T) {
 			p2 := obServe(t, env, bin, "serve")
 			s2 := obClient(t, p2)
 			s2.admin = s.admin
-			if got := s2.content(up, s2.admin); got.Status != 200 || obSHA(got.Body) != obSHA(append(append([]byte{}, c0...), c1...)) {
+			if got := s2.content(up, s2.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(append(append([]byte{}, c0...), c1...)) {
 				t.Errorf("the upload acknowledged during shutdown: %d, %d bytes", got.Status, len(got.Body))
 			}
-			if got := s2.content(dl, s2.admin); got.Status != 200 || obSHA(got.Body) != obSHA(dlData) {
+			if got := s2.content(dl, s2.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(dlData) {
 				t.Errorf("the downloaded share after restart: %d", got.Status)
 			}
 		})
@@ -781,7 +768,7 @@ func TestFaultCachedReadsOutliveAnOutage(t *testing.T) {
 	s := startWith(t, serverOpts{dialect: "mysql", database: "mysql:" + cfg.FormatDSN(),
 		mutate: func(c *app.Config) { c.CacheTTL = ttl }})
 	id := s.newShare(s.admin, "cached.bin")
-	data := obRandom(300 << 10)
+	data := randBytes(300 << 10)
 	s.upload("POST", id, s.admin, data, 128<<10)
 	expect(t, s.req("GET", "/files/"+id, s.admin, nil), 200)
 	warmed := time.Now()

@@ -5,7 +5,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -91,22 +90,10 @@ func TestHardenedFileModes(t *testing.T) {
 	}
 }
 
-// bdFreeAddr is a loopback address nothing listens on, for a listener the
-// server opens itself.
-func bdFreeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // With SACHET_METRICS_ADDR, /metrics is served there and no longer on the
 // API's listener.
 func TestHardenedMetricsAddr(t *testing.T) {
-	addr := map[string]string{"sqlite": bdFreeAddr(t), "mysql": bdFreeAddr(t)}
+	addr := map[string]string{"sqlite": freeAddr(t), "mysql": freeAddr(t)}
 	for _, d := range dialects {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()

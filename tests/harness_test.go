@@ -37,17 +37,6 @@ import (
 // dialects are the databases every contract test runs against.
 var dialects = []string{"sqlite", "mysql"}
 
-// eachDB runs fn once per database, each with a fresh server.
-func eachDB(t *testing.T, fn func(t *testing.T, s *server)) {
-	t.Helper()
-	for _, d := range dialects {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			fn(t, start(t, d, nil))
-		})
-	}
-}
-
 // testStorage is the blob store (app.Config.Storage, SACHET_STORAGE) of
 // the servers under test: "file:" (the data dir), unless
 // SACHET_TEST_STORAGE names another, so that one suite runs against each
@@ -209,8 +198,13 @@ func startWith(t testing.TB, o serverOpts) *server {
 	s.client = &http.Client{Transport: &validatingTransport{s: s, base: base}}
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
+		select { // a cleanup reports, and lets the others run
+		case err := <-done:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("serve had not returned a minute after its context was cancelled")
 		}
 		a.Close()
 	})

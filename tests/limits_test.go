@@ -8,8 +8,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -32,30 +30,6 @@ import (
 )
 
 // ---- helpers for limits_test.go, faults_test.go and load_test.go ----
-
-// obEachDB runs fn on a fresh server per database, in parallel.
-func obEachDB(t *testing.T, o serverOpts, fn func(t *testing.T, s *server)) {
-	t.Helper()
-	for _, d := range dialects {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			o := o
-			o.dialect = d
-			fn(t, startWith(t, o))
-		})
-	}
-}
-
-func obRandom(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
-
-func obSHA(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
 
 // obDial opens a raw connection to s.
 func obDial(t testing.TB, s *server) net.Conn {
@@ -285,14 +259,14 @@ func obIdleConfig(c *app.Config) { c.IdleTimeout = obIdle }
 // cut after about SACHET_IDLE_TIMEOUT; its partial file is removed, the
 // share keeps its content, and others are served meanwhile.
 func TestStallUpload(t *testing.T) {
-	obEachDB(t, serverOpts{mutate: obIdleConfig}, func(t *testing.T, s *server) {
+	eachDBWith(t, obIdleConfig, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "stall.bin")
-		v1 := obRandom(300 << 10)
+		v1 := randBytes(300 << 10)
 		s.upload("POST", id, s.admin, v1, 1<<20)
 		before := obShare(t, s, id)
 
 		c := obDial(t, s)
-		head, data, _ := obChunkRequest(s, "PUT", id, s.admin, "stalled", 0, 1, obRandom(4<<20))
+		head, data, _ := obChunkRequest(s, "PUT", id, s.admin, "stalled", 0, 1, randBytes(4<<20))
 		base := obPartialBytes(t, s)
 		c.Write(head)
 		c.Write(data[:5<<19])
@@ -333,8 +307,8 @@ func TestStallUpload(t *testing.T) {
 		if after["sha256"] != before["sha256"] || after["size"] != before["size"] {
 			t.Errorf("share changed: %v → %v", before, after)
 		}
-		if got := s.content(id, s.admin); got.Status != 200 || obSHA(got.Body) != obSHA(v1) {
-			t.Errorf("content after the cut: %d, sha %s", got.Status, obSHA(got.Body))
+		if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
+			t.Errorf("content after the cut: %d, sha %s", got.Status, sha256Hex(got.Body))
 		}
 		m := obMetrics(t, s)
 		if m[`sachet_http_transfers_stalled_total{direction="upload"}`] < 1 {
@@ -350,7 +324,7 @@ func TestStallSlowButSteadyTransfers(t *testing.T) {
 	t.Parallel()
 	s := startWith(t, serverOpts{mutate: obIdleConfig})
 	id := s.newShare(s.admin, "slow.bin")
-	data := obRandom(3 << 20)
+	data := randBytes(3 << 20)
 
 	// Upload: one chunk sent in 256 KiB pieces 300 ms apart (~3.6 s).
 	c := obDial(t, s)
@@ -386,7 +360,7 @@ func TestStallSlowButSteadyTransfers(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	if obSHA(got.Bytes()) != obSHA(data) {
+	if sha256Hex(got.Bytes()) != sha256Hex(data) {
 		t.Fatalf("slow download: %d bytes, wrong content", got.Len())
 	}
 	t.Logf("slow download of %d bytes took %v (idle timeout %v)", got.Len(), time.Since(t0), obIdle)
@@ -398,7 +372,7 @@ func TestStallDownload(t *testing.T) {
 	t.Parallel()
 	s := startWith(t, serverOpts{mutate: obIdleConfig})
 	id := s.newShare(s.admin, "big.bin")
-	data := obRandom(48 << 20)
+	data := randBytes(48 << 20)
 	s.upload("POST", id, s.admin, data, 16<<20)
 
 	// A small receive buffer, so the server's writes block soon.
@@ -471,14 +445,14 @@ func TestLogRequestIDsAndNoSecrets(t *testing.T) {
 			s := startWith(t, serverOpts{logOut: logs, logJSON: format == "json", logLevel: slog.LevelDebug,
 				mutate: func(c *app.Config) { c.CacheTTL = 0 }})
 			secrets := []string{"admin-pw", s.admin}
-			pw := "Pa55-w0rd-" + hex.EncodeToString(obRandom(6))
+			pw := "Pa55-w0rd-" + hex.EncodeToString(randBytes(6))
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "lea", "password": pw, "permissions": []string{"CREATE", "READ"}}), 201)
 			tok := s.login("lea", pw)
-			wrong := "wr0ng-" + hex.EncodeToString(obRandom(6))
+			wrong := "wr0ng-" + hex.EncodeToString(randBytes(6))
 			expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "lea", "password": wrong}), 401)
-			bogus := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWEifQ." + hex.EncodeToString(obRandom(8))
+			bogus := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWEifQ." + hex.EncodeToString(randBytes(8))
 			expect(t, s.req("GET", "/whoami", bogus, nil), 401)
-			newPw := "N3w-" + hex.EncodeToString(obRandom(6))
+			newPw := "N3w-" + hex.EncodeToString(randBytes(6))
 			expect(t, s.req("POST", "/users/password", tok, map[string]string{"old": pw, "new": newPw}), 200)
 			tok2 := s.login("lea", newPw)
 			id := s.newShare(tok2, "f.txt")
@@ -560,7 +534,7 @@ func TestLogRequestIDsAndNoSecrets(t *testing.T) {
 // 503 with a message when the data dir is not writable or the database is
 // gone, and 200 again once the data dir is back.
 func TestHealthReadyz(t *testing.T) {
-	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
+	eachDB(t, func(t *testing.T, s *server) {
 		expect(t, s.req("GET", "/healthz", "", nil), 200)
 		expect(t, s.req("GET", "/readyz", "", nil), 200)
 		s.allow5xx = true
@@ -595,13 +569,13 @@ func TestHealthReadyz(t *testing.T) {
 // TestMetrics: requests by operation and status, latency histograms, bytes
 // in and out, active uploads, database pool stats.
 func TestMetrics(t *testing.T) {
-	obEachDB(t, serverOpts{}, func(t *testing.T, s *server) {
+	eachDB(t, func(t *testing.T, s *server) {
 		for i := 0; i < 5; i++ {
 			expect(t, s.req("GET", "/whoami", s.admin, nil), 200)
 		}
 		expect(t, s.req("GET", "/files/"+"00000000-0000-4000-8000-000000000000", s.admin, nil), 404)
 		id := s.newShare(s.admin, "m.bin")
-		data := obRandom(700 << 10)
+		data := randBytes(700 << 10)
 		s.upload("POST", id, s.admin, data, 1<<20)
 		expect(t, s.content(id, s.admin), 200)
 		expect(t, s.content(id, s.admin, "Range", "bytes=0-99"), 206)
@@ -609,7 +583,7 @@ func TestMetrics(t *testing.T) {
 		// An upload in progress is counted while it lasts.
 		c := obDial(t, s)
 		id2 := s.newShare(s.admin, "m2.bin")
-		head, body, tail := obChunkRequest(s, "POST", id2, s.admin, "m", 0, 1, obRandom(1000))
+		head, body, tail := obChunkRequest(s, "POST", id2, s.admin, "m", 0, 1, randBytes(1000))
 		c.Write(head)
 		c.Write(body[:10])
 		obEventually(t, 5*time.Second, "sachet_uploads_active never reached 1", func() bool {

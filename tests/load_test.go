@@ -175,7 +175,7 @@ func (c *obLoadClient) step() {
 		sh := c.seeded[c.rng.IntN(len(c.seeded))]
 		_, _, body := c.do("getShare", "GET", "/files/"+sh.id, nil, nil, 200)
 		var m struct{ SHA256 string }
-		if json.Unmarshal(body, &m) == nil && m.SHA256 != obSHA(sh.data) {
+		if json.Unmarshal(body, &m) == nil && m.SHA256 != sha256Hex(sh.data) {
 			c.st.problem("share %s: metadata sha256 %s", sh.id, m.SHA256)
 		}
 	case n < 65:
@@ -213,8 +213,8 @@ func (c *obLoadClient) check(what string, got, want []byte) {
 	if got == nil {
 		return // already a problem
 	}
-	if obSHA(got) != obSHA(want) {
-		c.st.problem("%s: %d bytes, sha256 %s, want %d bytes %s", what, len(got), obSHA(got), len(want), obSHA(want))
+	if sha256Hex(got) != sha256Hex(want) {
+		c.st.problem("%s: %d bytes, sha256 %s, want %d bytes %s", what, len(got), sha256Hex(got), len(want), sha256Hex(want))
 		return
 	}
 	c.st.mu.Lock()
@@ -232,7 +232,7 @@ func (c *obLoadClient) uploadOne() {
 	id := strings.TrimPrefix(hdr.Get("Location"), "/files/")
 	total := 1 + c.rng.IntN(3)
 	size := 16<<10 + c.rng.IntN(96<<10)
-	data := obRandom(size * total)
+	data := randBytes(size * total)
 	order := c.rng.Perm(total)
 	for k, i := range order {
 		var buf bytes.Buffer
@@ -294,7 +294,7 @@ func TestLoad(t *testing.T) {
 			perms := domain.PermCreate | domain.PermModify | domain.PermRead | domain.PermList
 			seeded := make([]obSeeded, 8)
 			for i := range seeded {
-				data := obRandom(64<<10 + i*80<<10)
+				data := randBytes(64<<10 + i*80<<10)
 				id := s.newShare(s.admin, fmt.Sprintf("seed-%d.bin", i))
 				s.upload("POST", id, s.admin, data, 512<<10)
 				seeded[i] = obSeeded{id: id, data: data}

@@ -56,7 +56,7 @@ func TestSessionsPasswordChangeEndsOtherTokens(t *testing.T) {
 func TestSessionsEndAll(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Own200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			a := s.user("rory")
 			b := s.login("rory", "rory-pw")
 			ext := s.extend(b)
@@ -68,7 +68,7 @@ func TestSessionsEndAll(t *testing.T) {
 			wantTokens(t, s, 200, fresh, s.extend(fresh))
 		})
 		t.Run("ByAdmin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			a := s.user("sid")
 			ext := s.extend(a)
 			expect(t, s.req("DELETE", "/users/sid/tokens", s.admin, nil), 200)
@@ -76,14 +76,14 @@ func TestSessionsEndAll(t *testing.T) {
 			wantTokens(t, s, 200, s.admin)
 		})
 		t.Run("AdminsOwn200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "boss", "password": "boss-pw", "permissions": []string{"ADMIN"}}), 201)
 			boss := s.login("boss", "boss-pw")
 			expect(t, s.req("DELETE", "/users/boss/tokens", boss, nil), 200)
 			wantTokens(t, s, 401, boss)
 		})
 		t.Run("OtherUser403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			victim := s.user("tad")
 			mallory := s.user("mal", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 			wantFailMsg(t, expect(t, s.req("DELETE", "/users/tad/tokens", mallory, nil), 403))
@@ -91,11 +91,11 @@ func TestSessionsEndAll(t *testing.T) {
 			wantTokens(t, s, 200, victim, mallory)
 		})
 		t.Run("MissingUserAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("DELETE", "/users/nobody/tokens", s.admin, nil), 403))
 		})
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("ADMIN")
 			defer s.setAnon()
 			tok := s.user("uma")
@@ -105,7 +105,7 @@ func TestSessionsEndAll(t *testing.T) {
 		})
 		t.Run("AdminPasswordResetKeepsTokens", func(t *testing.T) {
 			// As the reference server: scripts rely on it.
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("val")
 			expect(t, s.req("PATCH", "/users/val", s.admin, map[string]any{"password": "reset-pw"}), 200)
 			wantTokens(t, s, 200, tok)
@@ -168,7 +168,7 @@ func TestOnlyCompactJWS(t *testing.T) {
 		general, _ := json.Marshal(map[string]any{"payload": parts[1], "signatures": []map[string]string{{"protected": parts[0], "signature": parts[2]}}})
 		for name, tok := range map[string]string{"flattened": string(flattened), "general": string(general)} {
 			t.Run(name, func(t *testing.T) {
-				wantFailMsg(t, expect(t, onT(s, t).req("GET", "/whoami", tok, nil), 401))
+				wantFailMsg(t, expect(t, s.on(t).req("GET", "/whoami", tok, nil), 401))
 			})
 		}
 		wantTokens(t, s, 200, s.admin)

@@ -28,14 +28,14 @@ func adminGetSettings(t testing.TB, s *server) map[string]any {
 func TestSettings(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("InitialEmpty200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			m := adminGetSettings(t, s)
 			wantOnlyKeys(t, m, "default_permissions")
 			wantPerms(t, "default", m["default_permissions"])
 		})
 
 		t.Run("PutRoundTrip200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantEnvelope(t, expect(t, s.req("PUT", "/admin/settings", s.admin, map[string]any{"default_permissions": []string{"READ", "CREATE", "READ"}}), 200), "success", "Settings updated.")
 			wantPerms(t, "default", adminGetSettings(t, s)["default_permissions"], "CREATE", "READ")
 			wantPerms(t, "anonymous", expect(t, s.req("GET", "/whoami", "", nil), 200).JSON(t)["permissions"], "CREATE", "READ")
@@ -46,7 +46,7 @@ func TestSettings(t *testing.T) {
 		})
 
 		t.Run("PatchRoundTrip200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantEnvelope(t, expect(t, s.req("PATCH", "/admin/settings", s.admin, map[string]any{"default_permissions": []string{"LIST", "LOCK"}}), 200), "success", "Settings updated.")
 			wantPerms(t, "default", adminGetSettings(t, s)["default_permissions"], "LOCK", "LIST")
 			expect(t, s.req("PATCH", "/admin/settings", s.admin, `{}`), 200)
@@ -58,7 +58,7 @@ func TestSettings(t *testing.T) {
 		})
 
 		t.Run("PutWhatWasGot200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("PUT", "/admin/settings", s.admin, map[string]any{"default_permissions": []string{"READ"}}), 200)
 			m := adminGetSettings(t, s)
 			expect(t, s.req("PUT", "/admin/settings", s.admin, m), 200)
@@ -86,26 +86,26 @@ func TestSettings(t *testing.T) {
 		for _, method := range []string{"PUT", "PATCH"} {
 			for _, tc := range bad {
 				t.Run(method+"_"+tc.name, func(t *testing.T) {
-					s := onT(s, t)
+					s := s.on(t)
 					wantFailMsg(t, expect(t, s.req(method, "/admin/settings", s.admin, tc.body), 400))
 				})
 			}
 		}
 		t.Run("PUT_MissingField400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("PUT", "/admin/settings", s.admin, `{}`), 400), "default_permissions")
 		})
 		t.Run("PUT_NullPermissions400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("PUT", "/admin/settings", s.admin, `{"default_permissions":null}`), 400))
 		})
 		t.Run("RejectedLeftUnchanged", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantPerms(t, "default", adminGetSettings(t, s)["default_permissions"], "READ")
 		})
 
 		t.Run("NonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("setuser", "CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 			wantFailMsg(t, expect(t, s.req("GET", "/admin/settings", tok, nil), 403))
 			expect(t, s.req("PUT", "/admin/settings", tok, map[string]any{"default_permissions": everyPerm}), 403)
@@ -115,7 +115,7 @@ func TestSettings(t *testing.T) {
 		})
 
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("GET", "/admin/settings", "", nil), 401))
 			expect(t, s.req("PUT", "/admin/settings", "", map[string]any{"default_permissions": everyPerm}), 401)
 			expect(t, s.req("PATCH", "/admin/settings", "", map[string]any{"default_permissions": everyPerm}), 401)
@@ -124,7 +124,7 @@ func TestSettings(t *testing.T) {
 		})
 
 		t.Run("AnonymousWithAdmin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("ADMIN", "READ")
 			m := expect(t, s.req("GET", "/admin/settings", "", nil), 200).JSON(t)
 			wantPerms(t, "default", m["default_permissions"], "ADMIN", "READ")
@@ -138,7 +138,7 @@ func TestSettings(t *testing.T) {
 func TestWhoami(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("AnonymousInitial200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := expect(t, s.req("GET", "/whoami", "", nil), 200)
 			m := r.JSON(t)
 			wantOnlyKeys(t, m, "username", "permissions")
@@ -149,7 +149,7 @@ func TestWhoami(t *testing.T) {
 		})
 
 		t.Run("AnonymousWithPermissions200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("READ", "LIST", "CREATE")
 			defer s.setAnon()
 			m := expect(t, s.req("GET", "/whoami", "", nil), 200).JSON(t)
@@ -160,7 +160,7 @@ func TestWhoami(t *testing.T) {
 		})
 
 		t.Run("User200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("wendy", "READ", "CREATE")
 			m := expect(t, s.req("GET", "/whoami", tok, nil), 200).JSON(t)
 			wantOnlyKeys(t, m, "username", "permissions")
@@ -171,7 +171,7 @@ func TestWhoami(t *testing.T) {
 		})
 
 		t.Run("UserWithoutPermissions200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("nobody-much")
 			m := expect(t, s.req("GET", "/whoami", tok, nil), 200).JSON(t)
 			if m["username"] != "nobody-much" {
@@ -182,7 +182,7 @@ func TestWhoami(t *testing.T) {
 
 		t.Run("UserPermissionsAreNotAnonymous200", func(t *testing.T) {
 			// A user's own permissions, not the anonymous ones added in.
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("solo", "LOCK")
 			s.setAnon("READ", "LIST")
 			defer s.setAnon()
@@ -190,7 +190,7 @@ func TestWhoami(t *testing.T) {
 		})
 
 		t.Run("Admin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			m := expect(t, s.req("GET", "/whoami", s.admin, nil), 200).JSON(t)
 			if m["username"] != "admin" {
 				t.Errorf("username %v", m["username"])
@@ -199,7 +199,7 @@ func TestWhoami(t *testing.T) {
 		})
 
 		t.Run("BadToken401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("GET", "/whoami", "garbage", nil), 401))
 		})
 	})
@@ -224,7 +224,7 @@ func TestEnvelopeRouting(t *testing.T) {
 		plain := s.user("plain", "READ")
 		for _, u := range unknown {
 			t.Run("UnknownRoute404_"+u.method+strings.ReplaceAll(u.path, "/", "_"), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				for who, tok := range map[string]string{"anonymous": "", "admin": s.admin, "plain user": plain} {
 					r := s.req(u.method, u.path, tok, nil)
 					if r.Status != 404 {
@@ -251,7 +251,7 @@ func TestEnvelopeRouting(t *testing.T) {
 		}
 		for _, w := range wrong {
 			t.Run("WrongMethod405_"+w.method+strings.ReplaceAll(w.path, "/", "_"), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				for _, tok := range []string{"", s.admin} {
 					r := expect(t, s.req(w.method, w.path, tok, nil), 405)
 					wantFailMsg(t, r)
@@ -272,7 +272,7 @@ func TestEnvelopeRouting(t *testing.T) {
 		}
 
 		t.Run("ErrorsAreJSON", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, r := range []reply{
 				s.req("GET", "/nope", "", nil),
 				s.req("DELETE", "/whoami", "", nil),
@@ -328,7 +328,7 @@ func TestEnvelopeCORS(t *testing.T) {
 			"/files/9ae90f06-a751-409c-a9fe-8277575b9914/content", "/files/9ae90f06-a751-409c-a9fe-8277575b9914/lock",
 			"/files/not-a-uuid", "/no/such/route", "/docs", "/openapi.json"} {
 			t.Run("Preflight2xx"+strings.ReplaceAll(path, "/", "_"), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				r := s.req("OPTIONS", path, "", nil,
 					"Origin", origin,
 					"Access-Control-Request-Method", "PUT",
@@ -357,7 +357,7 @@ func TestEnvelopeCORS(t *testing.T) {
 
 		t.Run("PreflightWithBadTokenStill2xx", func(t *testing.T) {
 			// Browsers send no credentials on a preflight, but a proxy might.
-			s := onT(s, t)
+			s := s.on(t)
 			r := s.req("OPTIONS", "/users", "garbage", nil,
 				"Origin", origin, "Access-Control-Request-Method", "DELETE")
 			if r.Status != 200 && r.Status != 204 {
@@ -367,14 +367,14 @@ func TestEnvelopeCORS(t *testing.T) {
 		})
 
 		t.Run("NormalResponse200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			exposes(t, expect(t, s.req("GET", "/whoami", s.admin, nil, "Origin", origin), 200))
 			exposes(t, expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "corsy", "password": "pw"}, "Origin", origin), 201))
 			exposes(t, expect(t, s.req("POST", "/users/login", "", map[string]string{"username": "corsy", "password": "pw"}, "Origin", origin), 200))
 		})
 
 		t.Run("ErrorResponses", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			exposes(t, expect(t, s.req("GET", "/users", "", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("GET", "/whoami", "garbage", nil, "Origin", origin), 401))
 			exposes(t, expect(t, s.req("POST", "/users/login", "", `{`, "Origin", origin), 400))
@@ -415,7 +415,7 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 		}
 		for _, d := range deep {
 			t.Run(d.name+"400", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				for _, tg := range targets {
 					r := s.req(tg.method, tg.path, s.admin, d.body)
 					if r.Status != 400 {
@@ -431,43 +431,43 @@ func TestEnvelopeJSONLimits(t *testing.T) {
 		big := `{"username":"big","password":"pw","permissions":[],"pad":"` + strings.Repeat("x", 2<<20) + `"}`
 		for i, tg := range targets[:4] {
 			t.Run("TwoMiB413_"+tg.method+strings.ReplaceAll(tg.path, "/", "_"), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req(tg.method, tg.path, s.admin, big), 413))
 			})
 			if i%2 == 1 {
 				continue
 			}
 			t.Run("TwoMiBChunked413_"+tg.method+strings.ReplaceAll(tg.path, "/", "_"), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req(tg.method, tg.path, s.admin, unsizedBody{strings.NewReader(big)}), 413))
 			})
 		}
 		t.Run("TwoMiBNotCreated", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("GET", "/users/big", s.admin, nil), 403)
 		})
 		t.Run("TwoMiBAnonymous401", func(t *testing.T) {
 			// Authentication is judged before the body.
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users", "", big), 401)
 		})
 		t.Run("TwoMiBNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("small", "READ")
 			expect(t, s.req("POST", "/users", tok, big), 403)
 		})
 		t.Run("TwoMiBMissingUser404", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("PATCH", "/users/ghost", s.admin, big), 404)
 		})
 		t.Run("ModestBodyWithPadding201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			// Padded with whitespace: an unknown field would be refused.
 			body := `{"username":"padded","password":"pw"` + strings.Repeat(" ", 100<<10) + `}`
 			expect(t, s.req("POST", "/users", s.admin, body), 201)
 		})
 		t.Run("ServerStillWell", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := expect(t, s.req("GET", "/whoami", s.admin, nil), 200)
 			if r.JSON(t)["username"] != "admin" {
 				t.Fatal("whoami after the abuse")

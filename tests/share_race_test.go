@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestShareRenameRacingTransfer: an owner's renames racing the owner's
@@ -56,8 +57,18 @@ func TestShareRenameRacingTransfer(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				timeout := time.After(time.Minute)
 				for range renamers {
-					<-started // every renamer is under way
+					select {
+					case <-started: // every renamer is under way
+					case <-timeout:
+						// A renamer failed before its first answer: give up,
+						// and let the others stop (they stop once the
+						// transfer is marked done).
+						t.Errorf("not every renamer had sent its first rename within a minute")
+						transferred.Store(true)
+						return
+					}
 				}
 				r, err := s.try("PATCH", "/files/"+id, alice, "application/json", []byte(`{"owner_name":"heir"}`))
 				transferred.Store(true)

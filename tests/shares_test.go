@@ -2,8 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,31 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sachet-server/sachet/app"
 )
 
 // ---- helpers shared by shares_test.go, upload_test.go, download_test.go ----
-
-// on returns a copy of s whose helpers report to t, so a failing request
-// inside a subtest stops that subtest and not its parent.
-func (s *server) on(t testing.TB) *server {
-	c := *s
-	c.t = t
-	c.client = &http.Client{Transport: &validatingTransport{s: &c, base: http.DefaultTransport}}
-	return &c
-}
-
-// eachDBWith is eachDB with a configuration change.
-func eachDBWith(t *testing.T, mutate func(*app.Config), fn func(t *testing.T, s *server)) {
-	t.Helper()
-	for _, d := range dialects {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			fn(t, start(t, d, mutate))
-		})
-	}
-}
 
 // try sends a request without failing the test on transport errors, so
 // that goroutines can use it. Response validation still reports to s.t.
@@ -119,21 +95,6 @@ func expectMsg(t testing.TB, r reply, status int, subs ...string) {
 		}
 	}
 }
-
-func randBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
-
-func randHex(n int) string { return hex.EncodeToString(randBytes(n)) }
-
-func sha256Hex(b []byte) string {
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:])
-}
-
-func ptr[T any](v T) *T { return &v }
 
 func strp(p *string) string {
 	if p == nil {

@@ -48,19 +48,12 @@ func retryAfter(t testing.TB, r reply) int {
 	return ra
 }
 
-// createUser registers a user without signing in as them, so that no
-// address is familiar to them yet.
-func (s *server) createUser(name string) {
-	s.t.Helper()
-	expect(s.t, s.req("POST", "/users", s.admin, map[string]any{"username": name, "password": name + "-pw", "permissions": []string{}}), 201)
-}
-
 // TestThrottleTyposDoNotBlockOthersAtAddress: 40 failed logins for random
 // names from one address (a NAT, a proxy, one sloppy script) leave other
 // accounts at that address able to sign in.
 func TestThrottleTyposDoNotBlockOthersAtAddress(t *testing.T) {
 	throttled(t, 10, 15*time.Minute, func(t *testing.T, s *server) {
-		s.createUser("bob")
+		adminNewUser(t, s, "bob")
 		const nat = "203.0.113.9"
 		for i := 0; i < 40; i++ {
 			expect(t, s.loginFrom(fmt.Sprintf("random-%d-%d", i, time.Now().UnixNano()), "guess", nat), 401)
@@ -74,7 +67,7 @@ func TestThrottleTyposDoNotBlockOthersAtAddress(t *testing.T) {
 // where she signed in before.
 func TestThrottleFamiliarAddressIsNotLockedOut(t *testing.T) {
 	throttled(t, 10, 15*time.Minute, func(t *testing.T, s *server) {
-		s.createUser("alice")
+		adminNewUser(t, s, "alice")
 		const home, attacker, elsewhere = "192.0.2.20", "198.51.100.66", "198.51.100.77"
 		expect(t, s.loginFrom("alice", "alice-pw", home), 200)
 		for i := 0; i < 10; i++ {
@@ -88,7 +81,7 @@ func TestThrottleFamiliarAddressIsNotLockedOut(t *testing.T) {
 		// Her username's budget for unfamiliar places is spent too.
 		expect(t, s.loginFrom("alice", "alice-pw", elsewhere), 429)
 		// Nobody else is affected at the attacker's address.
-		s.createUser("carol")
+		adminNewUser(t, s, "carol")
 		expect(t, s.loginFrom("carol", "carol-pw", attacker), 200)
 	})
 }
@@ -131,7 +124,7 @@ func TestThrottleSharedByProcesses(t *testing.T) {
 			}
 			a := startWith(t, serverOpts{dialect: d, mutate: cfg})
 			b := startWith(t, serverOpts{peerOf: a, mutate: cfg})
-			a.createUser("dave")
+			adminNewUser(t, a, "dave")
 			const from = "198.51.100.9"
 			for _, s := range []*server{a, b, a, b} {
 				expect(t, s.loginFrom("dave", "wrong", from), 401)
@@ -150,7 +143,7 @@ func TestThrottleSharedByProcesses(t *testing.T) {
 func TestThrottleWrongOldPassword(t *testing.T) {
 	throttled(t, 3, 15*time.Minute, func(t *testing.T, s *server) {
 		const from = "198.51.100.30"
-		s.createUser("pat")
+		adminNewUser(t, s, "pat")
 		tok := s.loginFrom("pat", "pat-pw", "192.0.2.30").JSON(t)["auth_token"].(string)
 		change := func(old string) reply {
 			return s.req("POST", "/users/password", tok, map[string]string{"old": old, "new": "new-pw"}, "X-Forwarded-For", from)
@@ -174,7 +167,7 @@ func TestThrottleUntrustedForwardedFor(t *testing.T) {
 		c.LoginMaxFailures = 3
 		c.LoginWindow = time.Hour // nothing refills while the test runs
 	}})
-	s.createUser("zed")
+	adminNewUser(t, s, "zed")
 	// The address's budget for names not familiar there: ten times three.
 	for i := 0; i < 30; i++ {
 		expect(t, s.req("POST", "/users/login", "", map[string]string{"username": fmt.Sprint("u", i), "password": "x"},

@@ -46,7 +46,9 @@ func adminGetUser(t testing.TB, s *server, name string) map[string]any {
 	return expect(t, s.req("GET", "/users/"+name, s.admin, nil), 200).JSON(t)
 }
 
-// adminNewUser creates a user as admin (no login) and checks the 201.
+// adminNewUser creates a user as admin, with password name+"-pw", and
+// checks the 201. It does not sign in as them, so no address is familiar
+// to them yet (the throttle tests rely on that); s.user also signs in.
 func adminNewUser(t testing.TB, s *server, name string, perms ...string) {
 	t.Helper()
 	if perms == nil {
@@ -58,7 +60,7 @@ func adminNewUser(t testing.TB, s *server, name string, perms ...string) {
 func TestUsersCreate(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Created201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			before := time.Now().UTC().Add(-2 * time.Second)
 			r := expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "alice", "password": "alice-pw", "permissions": []string{"CREATE", "READ"}}), 201)
 			m := r.JSON(t)
@@ -96,7 +98,7 @@ func TestUsersCreate(t *testing.T) {
 		})
 
 		t.Run("NamesOfEveryAllowedCharacter201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, name := range []string{"a", "Z", "0", "a.b_c-D9", "...", "-x-", "_", strings.Repeat("n", 64)} {
 				r := s.req("POST", "/users", s.admin, map[string]any{"username": name, "password": "pw"})
 				if r.Status != 201 {
@@ -113,19 +115,19 @@ func TestUsersCreate(t *testing.T) {
 		})
 
 		t.Run("PermissionsOmitted201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "noperm", "password": "pw"}), 201)
 			wantPerms(t, "noperm", adminGetUser(t, s, "noperm")["permissions"])
 		})
 
 		t.Run("PermissionsEmpty201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "emptyperm")
 			wantPerms(t, "emptyperm", adminGetUser(t, s, "emptyperm")["permissions"])
 		})
 
 		t.Run("Duplicate409", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "dup", "READ")
 			r := expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "dup", "password": "other", "permissions": []string{"ADMIN"}}), 409)
 			wantFailMsg(t, r)
@@ -137,7 +139,7 @@ func TestUsersCreate(t *testing.T) {
 
 		for _, name := range []string{"login", "logout", "extend", "password"} {
 			t.Run("Reserved_"+name+"_400", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": name, "password": "pw"}), 400))
 			})
 		}
@@ -156,7 +158,7 @@ func TestUsersCreate(t *testing.T) {
 		}
 		for _, tc := range badNames {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": tc.username, "password": "pw"}), 400), "username")
 			})
 		}
@@ -184,19 +186,19 @@ func TestUsersCreate(t *testing.T) {
 		}
 		for _, tc := range badBodies {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, tc.body), 400))
 			})
 		}
 		t.Run("RejectedUsersNotCreated", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, name := range []string{"nopw", "emptypw", "longpw", "longpw2", "nulpw", "numpw", "nullpw", "unk", "pna", "pns", "pbm", "trail", "trail2"} {
 				expect(t, s.req("GET", "/users/"+name, s.admin, nil), 403)
 			}
 		})
 
 		t.Run("Password72Bytes201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			pw := strings.Repeat("é", 36)
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "pw72", "password": pw}), 201)
 			s.login("pw72", pw)
@@ -204,7 +206,7 @@ func TestUsersCreate(t *testing.T) {
 		})
 
 		t.Run("DuplicatePermissionsCollapse201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "dupperm", "READ", "CREATE", "READ", "ADMIN", "CREATE", "READ")
 			wantPerms(t, "dupperm", adminGetUser(t, s, "dupperm")["permissions"], "CREATE", "ADMIN", "READ")
 		})
@@ -216,7 +218,7 @@ func TestUsersCreate(t *testing.T) {
 		}
 		for i, in := range orders {
 			t.Run(fmt.Sprintf("PermissionOrder%d", i), func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				name := fmt.Sprintf("order%d", i)
 				adminNewUser(t, s, name, in...)
 				wantPerms(t, name, adminGetUser(t, s, name)["permissions"], everyPerm...)
@@ -225,25 +227,25 @@ func TestUsersCreate(t *testing.T) {
 			})
 		}
 		t.Run("PermissionOrderSubset", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "subset", "READ", "LOCK", "MODIFY")
 			wantPerms(t, "subset", adminGetUser(t, s, "subset")["permissions"], "MODIFY", "LOCK", "READ")
 		})
 
 		t.Run("UnknownFields400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			body := map[string]any{"username": "extra", "password": "pw", "permissions": []string{"READ"}, "favourite_colour": "blue", "nested": map[string]any{"a": []int{1}}}
 			wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, body), 400), `unknown field "favourite_colour"`)
 		})
 
 		t.Run("ReadOnlyRegisterDate400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			body := map[string]any{"username": "rodate", "password": "pw", "permissions": []string{}, "register_date": "1999-01-01T00:00:00Z"}
 			wantFailMsg(t, expect(t, s.req("POST", "/users", s.admin, body), 400), "register_date", "read-only")
 		})
 
 		t.Run("ContentTypeOmitted415", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("POST", "/users", s.admin, `{"username":"noct","password":"pw"}`, "Content-Type", ""), 415)
 		})
 	})
@@ -255,7 +257,7 @@ func TestUsersGet(t *testing.T) {
 		s.user("hal")
 
 		t.Run("Self200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			m := expect(t, s.req("GET", "/users/gus", gus, nil), 200).JSON(t)
 			if m["username"] != "gus" {
 				t.Errorf("username %v", m["username"])
@@ -270,19 +272,19 @@ func TestUsersGet(t *testing.T) {
 		})
 
 		t.Run("SelfWithoutPermissions200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.login("hal", "hal-pw")
 			wantPerms(t, "hal", expect(t, s.req("GET", "/users/hal", tok, nil), 200).JSON(t)["permissions"])
 		})
 
 		t.Run("OtherAsNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("GET", "/users/hal", gus, nil), 403))
 			wantFailMsg(t, expect(t, s.req("GET", "/users/admin", gus, nil), 403))
 		})
 
 		t.Run("MissingAsNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			a := expect(t, s.req("GET", "/users/nobody", gus, nil), 403)
 			b := expect(t, s.req("GET", "/users/hal", gus, nil), 403)
 			if a.Message() != b.Message() {
@@ -291,7 +293,7 @@ func TestUsersGet(t *testing.T) {
 		})
 
 		t.Run("SelfCaseVariantAsNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			r := s.req("GET", "/users/GUS", gus, nil)
 			if r.Status == 200 && r.JSON(t)["username"] != "gus" {
 				t.Fatalf("GET /users/GUS as gus: %s", r.Body)
@@ -302,7 +304,7 @@ func TestUsersGet(t *testing.T) {
 		})
 
 		t.Run("OtherAsAdmin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			m := adminGetUser(t, s, "gus")
 			if m["username"] != "gus" {
 				t.Errorf("username %v", m["username"])
@@ -314,14 +316,14 @@ func TestUsersGet(t *testing.T) {
 		// as the reference server answers (the web UI shows "Invalid user"
 		// only on 403, and a blank page on 404).
 		t.Run("MissingAsAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("GET", "/users/nobody", s.admin, nil), 403))
 			expect(t, s.req("GET", "/users/"+strings.Repeat("x", 300), s.admin, nil), 403)
 			expect(t, s.req("GET", "/users/a%20b", s.admin, nil), 403)
 		})
 
 		t.Run("AnonymousWithAdmin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("ADMIN")
 			defer s.setAnon()
 			if m := expect(t, s.req("GET", "/users/gus", "", nil), 200).JSON(t); m["username"] != "gus" {
@@ -331,7 +333,7 @@ func TestUsersGet(t *testing.T) {
 		})
 
 		t.Run("BadToken401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("GET", "/users/gus", "garbage", nil), 401)
 		})
 	})
@@ -340,7 +342,7 @@ func TestUsersGet(t *testing.T) {
 func TestUsersUpdate(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("PatchPermissions200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("pp", "READ")
 			rd := adminGetUser(t, s, "pp")["register_date"]
 			wantEnvelope(t, expect(t, s.req("PATCH", "/users/pp", s.admin, map[string]any{"permissions": []string{"READ", "LIST", "CREATE", "LIST"}}), 200), "success", "User updated.")
@@ -357,7 +359,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PatchPassword200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "ppw", "LIST")
 			expect(t, s.req("PATCH", "/users/ppw", s.admin, map[string]any{"password": "fresh"}), 200)
 			s.login("ppw", "fresh")
@@ -366,14 +368,14 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PatchSameUsername200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "same", "LIST")
 			expect(t, s.req("PATCH", "/users/same", s.admin, map[string]any{"username": "same", "permissions": []string{"READ"}}), 200)
 			wantPerms(t, "same", adminGetUser(t, s, "same")["permissions"], "READ")
 		})
 
 		t.Run("PatchEmptyObject200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "noop", "LOCK")
 			expect(t, s.req("PATCH", "/users/noop", s.admin, `{}`), 200)
 			wantPerms(t, "noop", adminGetUser(t, s, "noop")["permissions"], "LOCK")
@@ -381,7 +383,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PatchDifferentUsername400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "ren")
 			wantFailMsg(t, expect(t, s.req("PATCH", "/users/ren", s.admin, map[string]any{"username": "renamed"}), 400), "username")
 			wantFailMsg(t, expect(t, s.req("PUT", "/users/ren", s.admin, map[string]any{"username": "renamed", "password": "pw", "permissions": []string{}}), 400), "username")
@@ -393,7 +395,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PatchPasswordLimits400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "lim")
 			for _, pw := range []string{"", strings.Repeat("p", 73), "a\x00b"} {
 				wantFailMsg(t, expect(t, s.req("PATCH", "/users/lim", s.admin, map[string]any{"password": pw}), 400), "password")
@@ -403,7 +405,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PatchPassword72Bytes200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "lim72")
 			pw := strings.Repeat("q", 72)
 			expect(t, s.req("PATCH", "/users/lim72", s.admin, map[string]any{"password": pw}), 200)
@@ -412,7 +414,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("PutFull200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "putme", "READ")
 			rd := adminGetUser(t, s, "putme")["register_date"]
 			wantEnvelope(t, expect(t, s.req("PUT", "/users/putme", s.admin, map[string]any{"username": "putme", "password": "put-pw", "permissions": []string{"LOCK", "DELETE"}}), 200), "success", "User updated.")
@@ -430,7 +432,7 @@ func TestUsersUpdate(t *testing.T) {
 		t.Run("PutWhatWasGot200", func(t *testing.T) {
 			// A client PUTs back what it GOT, plus a password: read-only
 			// register_date is accepted unchanged.
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "roundtrip", "READ", "LIST")
 			u := adminGetUser(t, s, "roundtrip")
 			rd := u["register_date"]
@@ -445,7 +447,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("ReadOnlyRegisterDateChanged400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "rodate2")
 			rd := adminGetUser(t, s, "rodate2")["register_date"]
 			wantFailMsg(t, expect(t, s.req("PATCH", "/users/rodate2", s.admin, map[string]any{"register_date": "1999-01-01T00:00:00Z", "permissions": []string{"READ"}}), 400), "register_date")
@@ -458,7 +460,7 @@ func TestUsersUpdate(t *testing.T) {
 		})
 
 		t.Run("UnknownFields400", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "unkf")
 			wantFailMsg(t, expect(t, s.req("PATCH", "/users/unkf", s.admin, map[string]any{"permissions": []string{"READ"}, "shoe_size": 44}), 400), `unknown field "shoe_size"`)
 			wantFailMsg(t, expect(t, s.req("PUT", "/users/unkf", s.admin, map[string]any{"username": "unkf", "password": "pw", "permissions": []string{"LIST"}, "shoe_size": 44}), 400), `unknown field "shoe_size"`)
@@ -474,7 +476,7 @@ func TestUsersUpdate(t *testing.T) {
 		}
 		for _, tc := range putMissing {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("PUT", "/users/target", s.admin, tc.body), 400))
 			})
 		}
@@ -496,7 +498,7 @@ func TestUsersUpdate(t *testing.T) {
 		for _, method := range []string{"PATCH", "PUT"} {
 			for _, tc := range badBodies {
 				t.Run(method+"_"+tc.name, func(t *testing.T) {
-					s := onT(s, t)
+					s := s.on(t)
 					body := tc.body
 					if method == "PUT" && strings.HasPrefix(body, `{"`) {
 						// Make every other field right, so the named one is at fault.
@@ -507,14 +509,14 @@ func TestUsersUpdate(t *testing.T) {
 			}
 		}
 		t.Run("TargetUnchanged", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantPerms(t, "target", adminGetUser(t, s, "target")["permissions"], "READ")
 			s.login("target", "target-pw")
 		})
 
 		for _, method := range []string{"PATCH", "PUT"} {
 			t.Run(method+"_Missing404", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				good := map[string]any{"username": "ghost", "password": "pw", "permissions": []string{"READ"}}
 				wantFailMsg(t, expect(t, s.req(method, "/users/ghost", s.admin, good), 404))
 				expect(t, s.req("GET", "/users/ghost", s.admin, nil), 403)
@@ -522,12 +524,12 @@ func TestUsersUpdate(t *testing.T) {
 			// The order of checks puts 404 before 400.
 			for _, tc := range append(badBodies, putMissing...) {
 				t.Run(method+"_Missing404Before_"+tc.name, func(t *testing.T) {
-					s := onT(s, t)
+					s := s.on(t)
 					wantFailMsg(t, expect(t, s.req(method, "/users/ghost", s.admin, tc.body), 404))
 				})
 			}
 			t.Run(method+"_MissingRenamed404", func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				expect(t, s.req(method, "/users/ghost", s.admin, map[string]any{"username": "other", "password": "pw", "permissions": []string{}}), 404)
 			})
 		}
@@ -537,7 +539,7 @@ func TestUsersUpdate(t *testing.T) {
 func TestUsersDelete(t *testing.T) {
 	eachKeyedDB(t, func(t *testing.T, s *server) {
 		t.Run("Deleted200Then404", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("del", "READ")
 			wantEnvelope(t, expect(t, s.req("DELETE", "/users/del", s.admin, nil), 200), "success", "User deleted.")
 			wantFailMsg(t, expect(t, s.req("GET", "/users/del", s.admin, nil), 403))
@@ -552,12 +554,12 @@ func TestUsersDelete(t *testing.T) {
 		})
 
 		t.Run("Missing404", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantFailMsg(t, expect(t, s.req("DELETE", "/users/nobody", s.admin, nil), 404))
 		})
 
 		t.Run("RecreatedIsNew201", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			adminNewUser(t, s, "phoenix", "ADMIN")
 			expect(t, s.req("DELETE", "/users/phoenix", s.admin, nil), 200)
 			expect(t, s.req("POST", "/users", s.admin, map[string]any{"username": "phoenix", "password": "reborn"}), 201)
@@ -567,7 +569,7 @@ func TestUsersDelete(t *testing.T) {
 		})
 
 		t.Run("OwnerOfShares409", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("owner", "CREATE")
 			id1 := s.newShare(tok, "one.txt")
 			id2 := s.newShare(tok, "two.txt")
@@ -583,7 +585,7 @@ func TestUsersDelete(t *testing.T) {
 		})
 
 		t.Run("SelfAsAdmin200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.user("selfdel", "ADMIN")
 			expect(t, s.req("DELETE", "/users/selfdel", tok, nil), 200)
 			expect(t, s.req("GET", "/whoami", tok, nil), 401)
@@ -646,7 +648,7 @@ func TestUsersList(t *testing.T) {
 		}
 
 		t.Run("Defaults200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			m := page(t, s, "")
 			wantLinks(t, m, total, nil, nil, 1)
 			for _, d := range m["data"].([]any) {
@@ -663,7 +665,7 @@ func TestUsersList(t *testing.T) {
 		})
 
 		t.Run("ThreePerPage200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantLinks(t, page(t, s, "?per_page=3"), 3, 2, nil, 3)
 			wantLinks(t, page(t, s, "?page=1&per_page=3"), 3, 2, nil, 3)
 			wantLinks(t, page(t, s, "?page=2&per_page=3"), 3, 3, 1, 3)
@@ -671,7 +673,7 @@ func TestUsersList(t *testing.T) {
 		})
 
 		t.Run("PastTheEndEmpty200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantLinks(t, page(t, s, "?page=4&per_page=3"), 0, nil, 3, 3)
 			wantLinks(t, page(t, s, "?page=1000&per_page=3"), 0, nil, 3, 3)
 			wantLinks(t, page(t, s, "?page=2147483647&per_page=100"), 0, nil, 1, 1)
@@ -679,7 +681,7 @@ func TestUsersList(t *testing.T) {
 		})
 
 		t.Run("ExactlyFull200", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantLinks(t, page(t, s, "?per_page=8"), 8, nil, nil, 1)
 			wantLinks(t, page(t, s, "?per_page=4&page=2"), 4, nil, 1, 2)
 			wantLinks(t, page(t, s, "?per_page=1&page=8"), 1, nil, 7, 8)
@@ -687,7 +689,7 @@ func TestUsersList(t *testing.T) {
 		})
 
 		t.Run("EveryUserOnceInOrder", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, per := range []int{1, 2, 3, 5, 100} {
 				got := pageAllUsers(t, s, per)
 				seen := map[string]int{}
@@ -729,7 +731,7 @@ func TestUsersList(t *testing.T) {
 		})
 
 		t.Run("BackwardVisitsSameUsers", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			forward := pageAllUsers(t, s, 3)
 			var backward []map[string]any
 			m := page(t, s, "?page=4&per_page=3")
@@ -768,18 +770,18 @@ func TestUsersList(t *testing.T) {
 		}
 		for _, tc := range bad {
 			t.Run(tc.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("GET", "/users"+tc.q, s.admin, nil), 400))
 			})
 		}
 
 		t.Run("BadPageAnonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			expect(t, s.req("GET", "/users?page=abc", "", nil), 401)
 		})
 
 		t.Run("BadPageNonAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			tok := s.login("u1", "u1-pw")
 			expect(t, s.req("GET", "/users?page=abc", tok, nil), 403)
 		})
@@ -820,7 +822,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		calls := append(good, badBody...)
 
 		t.Run("Anonymous401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, c := range calls {
 				r := s.req(c.method, c.path, "", c.body)
 				if r.Status != 401 {
@@ -830,7 +832,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		})
 
 		t.Run("AnonymousWithAllButAdmin401", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("CREATE", "MODIFY", "DELETE", "LOCK", "LIST", "READ")
 			defer s.setAnon()
 			for _, c := range calls {
@@ -841,7 +843,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		})
 
 		t.Run("UserWithoutAdmin403", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			for _, c := range calls {
 				r := s.req(c.method, c.path, almost, c.body)
 				if r.Status != 403 {
@@ -854,7 +856,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		})
 
 		t.Run("NothingChanged", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			wantPerms(t, "victim", adminGetUser(t, s, "victim")["permissions"], "READ")
 			expect(t, s.req("GET", "/users/newbie", s.admin, nil), 403)
 			wantPerms(t, "settings", expect(t, s.req("GET", "/admin/settings", s.admin, nil), 200).JSON(t)["default_permissions"])
@@ -862,7 +864,7 @@ func TestUsersPermissionGates(t *testing.T) {
 		})
 
 		t.Run("AnonymousWithAdmin", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			s.setAnon("ADMIN")
 			m := expect(t, s.req("GET", "/users", "", nil), 200).JSON(t)
 			if n := len(m["data"].([]any)); n != 3 {

@@ -35,19 +35,18 @@ type fakeShare struct {
 }
 
 type fakeUpload struct {
-	id            int64
-	shareID       string
-	dzuuid        string
-	total         int
-	handle        string
-	chunks        map[int]domain.Chunk
-	claimedBy     string
-	appendBy      string
-	nextIndex     int
-	assembledLen  int64
-	hash          []byte
-	updated       time.Time
-	finishedTimes int
+	id           int64
+	shareID      string
+	dzuuid       string
+	total        int
+	handle       string
+	chunks       map[int]domain.Chunk
+	claimedBy    string
+	appendBy     string
+	nextIndex    int
+	assembledLen int64
+	hash         []byte
+	updated      time.Time
 }
 
 func newWorld() *world {
