@@ -205,7 +205,7 @@ func TestAPIKeyCannotManageCredentials(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req(c.method, c.path, key, c.body), 403), "API key")
 				// A key that does not authenticate is 401 there as anywhere.
 				expect(t, s.req(c.method, c.path, wrong, c.body), 401)
@@ -256,12 +256,12 @@ func TestAPIKeyCreateChecks(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				wantFailMsg(t, expect(t, s.req("POST", c.path, c.token, c.body), c.status), c.words...)
 			})
 		}
 		t.Run("ListAndRevokeSelfOrAdmin", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			_, id := s.newKey(tok, "wes", "second")
 			expect(t, s.req("GET", "/users/wes/keys", bob, nil), 403)
 			expect(t, s.req("DELETE", "/users/wes/keys/"+id, bob, nil), 403)
@@ -275,7 +275,7 @@ func TestAPIKeyCreateChecks(t *testing.T) {
 			expect(t, s.req("DELETE", "/users/wes/keys/"+id, s.admin, nil), 200)
 		})
 		t.Run("ExpiryKept", func(t *testing.T) {
-			s := onT(s, t)
+			s := s.on(t)
 			exp := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
 			r := expect(t, s.req("POST", "/users/wes/keys", tok, map[string]any{"name": "monthly", "permissions": []string{"READ"}, "expire_date": exp.Format(time.RFC3339)}), 201)
 			key, _ := r.JSON(t)["key"].(map[string]any)
@@ -354,7 +354,7 @@ func TestAPIKeyMalformed(t *testing.T) {
 			"Trailing":        secret + "0",
 		} {
 			t.Run(name, func(t *testing.T) {
-				s := onT(s, t)
+				s := s.on(t)
 				expect(t, s.req("GET", "/whoami", key, nil), 401)
 			})
 		}

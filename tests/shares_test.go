@@ -96,6 +96,8 @@ func expectMsg(t testing.TB, r reply, status int, subs ...string) {
 	}
 }
 
+func strPtr(s string) *string { return &s }
+
 func strp(p *string) string {
 	if p == nil {
 		return "<null>"
@@ -206,20 +208,26 @@ func TestShareCreate(t *testing.T) {
 				}
 			}
 		})
-		t.Run("owner_is_caller_another_owner_refused", func(t *testing.T) {
-			// The owner is always the caller; a body that says otherwise is
-			// refused rather than silently overruled (TestStrictReadOnlyCreate).
+		t.Run("owner_is_caller_whatever_the_body_says", func(t *testing.T) {
+			// API.md: the owner is the caller, whatever the body says.
 			t.Parallel()
 			s := s.on(t)
 			tok := s.user("creator1", "CREATE", "READ", "LIST")
 			s.user("victim1")
-			body := map[string]any{"file_name": "f", "owner_name": "victim1"}
-			expectMsg(t, s.req("POST", "/files", tok, body), 400, "owner_name")
-			expectMsg(t, s.req("POST", "/files", s.admin, `{"file_name":"n","owner_name":null}`), 400, "owner_name")
-			r := expect(t, s.req("POST", "/files", tok, map[string]any{"file_name": "f", "owner_name": "creator1"}), 201)
-			id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
-			if sh := s.getShare(id); sh.OwnerName == nil || *sh.OwnerName != "creator1" {
-				t.Errorf("owner %s, want creator1", strp(sh.OwnerName))
+			for _, c := range []struct {
+				tok  string
+				body any
+				want *string
+			}{
+				{tok, map[string]any{"file_name": "f", "owner_name": "victim1"}, strPtr("creator1")},
+				{tok, map[string]any{"file_name": "f", "owner_name": "creator1"}, strPtr("creator1")},
+				{s.admin, `{"file_name":"n","owner_name":null}`, strPtr("admin")},
+			} {
+				r := expect(t, s.req("POST", "/files", c.tok, c.body), 201)
+				id := strings.TrimPrefix(r.JSON(t)["url"].(string), "/files/")
+				if sh := s.getShare(id); strp(sh.OwnerName) != strp(c.want) {
+					t.Errorf("body %v: owner %s, want %s", c.body, strp(sh.OwnerName), strp(c.want))
+				}
 			}
 		})
 	})
