@@ -231,8 +231,13 @@ func TestConcurrentCompletionClaimedOnce(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
-		if completed != 1 || rowsA.finished+rowsB.finished != 1 {
-			t.Fatalf("round %d: %d requests completed, %d FinishUpload, want 1 and 1", round, completed, rowsA.finished+rowsB.finished)
+		// Every index is sent twice. Rarely, all six second copies arrive
+		// after the first completion: they are a new upload of the same
+		// dzuuid (HTTP refuses it, the share having content now) and
+		// complete it once too. So each completion is answered to exactly
+		// one request, and at most the one per set of copies.
+		if finished := rowsA.finished + rowsB.finished; completed < 1 || completed > 2 || completed != finished {
+			t.Fatalf("round %d: %d requests completed, %d FinishUpload, want each completion answered once", round, completed, finished)
 		}
 		if got, want := r.content(t), bytes.Join(data, nil); !bytes.Equal(got, want) {
 			t.Fatalf("round %d: content %q, want %q", round, got, want)
