@@ -52,7 +52,7 @@ func send(m *Manager, dz string, index, total int, data []byte, fieldsFirst bool
 		m.Discard(ctx, p)
 		return false, err
 	}
-	return m.Commit(ctx, p, key)
+	return m.Commit(ctx, p, key, "")
 }
 
 // chunks cuts n distinct chunks of various sizes.
@@ -378,7 +378,7 @@ func TestCommitKeyChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Commit(ctx, p, Key{DZUUID: "dz", Index: 1, Total: 2}); !domain.IsKind(err, domain.Invalid) {
+	if _, err := m.Commit(ctx, p, Key{DZUUID: "dz", Index: 1, Total: 2}, ""); !domain.IsKind(err, domain.Invalid) {
 		t.Fatalf("got %v, want Invalid", err)
 	}
 	if got := r.blobs.stored(); len(got) != 0 {
