@@ -106,7 +106,9 @@ func TestCLIKeys(t *testing.T) {
 			}
 			// The READ-only key's push was refused before anything was
 			// made: keymaker's two pushes are the only shares.
-			var shares []struct{ ShareID string `json:"share_id"` }
+			var shares []struct {
+				ShareID string `json:"share_id"`
+			}
 			if err := json.Unmarshal([]byte(c.must("ls", "--json")), &shares); err != nil || len(shares) != 2 {
 				t.Errorf("shares after the pushes: %v (%v), want 2", shares, err)
 			}
