@@ -1,5 +1,5 @@
 // Package cli is the client half of the sachet binary: login, push, pull,
-// ls, rm, lock and unlock against a Sachet server, built on package client
+// ls, rm, lock, unlock and key against a Sachet server, built on package client
 // (and through it the generated client in gen). It writes results to
 // stdout (or JSON with --json, for scripts), progress and errors to
 // stderr, and says what went wrong through its exit status.
@@ -54,6 +54,7 @@ var commands = map[string]func(ctx context.Context, r *runner, args []string) er
 	"rm":     rm,
 	"lock":   lock,
 	"unlock": unlock,
+	"key":    key,
 	"help":   help,
 }
 
@@ -71,15 +72,17 @@ Client commands (talk to a server over HTTP):
                     sign in and keep the token in $XDG_CONFIG_HOME/sachet/
                     (default ~/.config/sachet, mode 0600). The password is
                     prompted for without echo, or read from FILE ("-": stdin).
-                    --key stores an API key as the credential instead; the
-                    server does not accept API keys yet (issue 13), so for
-                    now a key is refused with exit status 3.
+                    --key stores an API key (sachet_…) as the credential
+                    instead: it is sent like a token, with the key's
+                    permissions (see "key create").
   logout            revoke the kept token and forget it
   push FILE...      create a share per file and upload it in parallel chunks;
                     prints each share's URL. Run it again after an
                     interruption and it sends only the chunks the server
-                    lacks. Verifies the whole file's SHA-256 against the
-                    server's. Flags: --streams N (4), --chunk-size BYTES
+                    lacks. Each chunk carries its SHA-256, and the last
+                    one the file's, which the server checks before it
+                    keeps them; the file's SHA-256 is checked again
+                    against the share's at the end. Flags: --streams N (4), --chunk-size BYTES
                     (8 MiB), --name NAME (one file only).
   pull ID|URL [-o FILE]
                     download a share's content (default: its file name, in
@@ -90,6 +93,15 @@ Client commands (talk to a server over HTTP):
   rm ID|URL...      delete shares
   lock ID|URL...    lock shares
   unlock ID|URL...  unlock shares
+  key create NAME [--permissions CODES] [--expires TIME|DURATION]
+                    make an API key for scripts, with some of your
+                    permissions (comma-separated, e.g. CREATE,READ; default
+                    all of yours) and an optional expiry (2027-01-01T00:00:00Z
+                    or 720h). Prints the secret, shown only this once.
+  key ls [--user NAME]
+                    list the keys (an admin may name another user)
+  key rm KEY_ID... [--user NAME]
+                    revoke keys
   help              this text
 
 Flags every client command takes, anywhere on the line:
@@ -108,7 +120,7 @@ Exit status:
   2  bad command line
   3  not logged in, or the server refused the credential (401): log in again
   4  permission missing (403)
-  5  no such share (404)
+  5  no such share or key (404)
   6  the share's state forbids it: locked, or already has content (409, 423)
   7  verification failed: SHA-256 mismatch, or the file changed during a push
   8  the server could not be reached, or failed (5xx): worth retrying

@@ -19,8 +19,8 @@ import (
 type credentials struct {
 	Server   string `json:"server"`
 	Username string `json:"username,omitempty"`
-	// Kind is "token" (a JWT from login) or "key" (an API key: accepted
-	// and kept, though the server does not take keys yet).
+	// Kind is "token" (a JWT from login) or "key" (an API key, sent the
+	// same way).
 	Kind  string `json:"kind"`
 	Token string `json:"token"`
 }

@@ -18,7 +18,7 @@ func login(ctx context.Context, r *runner, args []string) error {
 	fs := r.flags("login")
 	username := fs.String("username", "", "user name (prompted for when absent)")
 	passwordFile := fs.String("password-file", "", `read the password from this file ("-": stdin) instead of prompting`)
-	key := fs.String("key", "", "keep this API key as the credential instead of signing in (the server does not take API keys yet)")
+	key := fs.String("key", "", "keep this API key (sachet_…) as the credential instead of signing in")
 	operands, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -36,7 +36,7 @@ func login(ctx context.Context, r *runner, args []string) error {
 			return err
 		}
 		r.out(map[string]any{"server": server, "kind": "key", "credentials": path},
-			fmt.Sprintf("Kept the API key for %s in %s.\nNote: this server does not accept API keys yet; requests with it will be refused (exit status 3).", server, path))
+			fmt.Sprintf("Kept the API key for %s in %s.", server, path))
 		return nil
 	}
 	in := bufio.NewReader(r.env.Stdin)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	"github.com/sachet-server/sachet/client"
@@ -118,17 +119,29 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 	total := client.Chunks(size, o.chunkSize)
 	res := &pushResult{File: file, Size: size, ChunksTotal: total}
 
-	// Hash while uploading: the disk is read twice, but never waited on.
-	hashed := make(chan string, 1)
-	hashErr := make(chan error, 1)
+	// Hash while uploading: the disk is read twice, but only the chunk of
+	// the last index waits for it (it carries the sum, dzfilesha256, for
+	// the server to check before it completes the upload).
+	var (
+		hashDone = make(chan struct{})
+		hashSum  string
+		hashErr  error
+	)
 	go func() {
+		defer close(hashDone)
 		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
-			hashErr <- err
-			return
+		if _, hashErr = io.Copy(h, io.NewSectionReader(f, 0, size)); hashErr == nil {
+			hashSum = hex.EncodeToString(h.Sum(nil))
 		}
-		hashed <- hex.EncodeToString(h.Sum(nil))
 	}()
+	fileSum := func(ctx context.Context) (string, error) {
+		select {
+		case <-hashDone:
+			return hashSum, hashErr
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 
 	st, held, done, err := r.resumePush(ctx, c, statePath, server, file, fi, o.chunkSize)
 	if err != nil {
@@ -167,15 +180,16 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 		var sent atomic.Int64
 		_, err := c.UploadParallel(ctx, st.ShareID, f, size, &client.ParallelOptions{
 			ChunkSize: o.chunkSize, UploadID: st.UploadID, Streams: o.streams, Skip: held,
+			ChunkSHA256: true, FileSHA256: fileSum,
 			Sent: func(n int64) { sent.Add(n); m.Add(n) },
 		})
 		m.Done(err == nil)
 		res.BytesSent = sent.Load()
 		if err != nil {
-			return nil, err
+			return nil, pushError(err, file, fi)
 		}
-		if err := r.finishPush(ctx, c, st, f, size, total); err != nil {
-			return nil, err
+		if err := r.finishPush(ctx, c, st, f, size, total, fileSum); err != nil {
+			return nil, pushError(err, file, fi)
 		}
 	}
 
@@ -186,10 +200,8 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 	if after, err := os.Stat(file); err != nil || after.Size() != size || !after.ModTime().Equal(fi.ModTime()) {
 		return nil, verifyError{"the file changed while it was being pushed; push it again"}
 	}
-	var sum string
-	select {
-	case sum = <-hashed:
-	case err := <-hashErr:
+	sum, err := fileSum(ctx)
+	if err != nil {
 		return nil, err
 	}
 	got, _ := sh.Sha256.Get()
@@ -238,7 +250,7 @@ func (r *runner) resumePush(ctx context.Context, c *client.Client, statePath, se
 // but the one that completed it may have been sent by an earlier run that
 // died before the join finished: the server then holds every chunk and
 // re-sending the last one completes it.
-func (r *runner) finishPush(ctx context.Context, c *client.Client, st *pushState, f io.ReaderAt, size, total int64) error {
+func (r *runner) finishPush(ctx context.Context, c *client.Client, st *pushState, f io.ReaderAt, size, total int64, fileSum func(context.Context) (string, error)) error {
 	sh, err := c.Share(ctx, st.ShareID)
 	if err != nil {
 		return err
@@ -261,6 +273,7 @@ func (r *runner) finishPush(ctx context.Context, c *client.Client, st *pushState
 	delete(skip, total-1)
 	completed, err := c.UploadParallel(ctx, st.ShareID, f, size, &client.ParallelOptions{
 		ChunkSize: st.ChunkSize, UploadID: st.UploadID, Streams: 1, Skip: skip,
+		ChunkSHA256: true, FileSHA256: fileSum,
 	})
 	if err != nil {
 		return err
@@ -275,4 +288,24 @@ func (r *runner) finishPush(ctx context.Context, c *client.Client, st *pushState
 		}
 	}
 	return nil
+}
+
+// pushError says what a refused upload means for the file. The server
+// refuses the chunk that would complete the upload when the joined bytes
+// do not have the SHA-256 the push sent (dzfilesha256), and a chunk that
+// does not have its own (dzchunksha256): the file changed while it was
+// read, or the bytes were damaged on the way. Either is a verification
+// failure (exit status 7), not a mere bad request.
+func pushError(err error, file string, before os.FileInfo) error {
+	if client.StatusOf(err) != 400 {
+		return err
+	}
+	if after, serr := os.Stat(file); serr == nil && (after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime())) {
+		return verifyError{"the file changed while it was being pushed, and the server refused it; push it again"}
+	}
+	var ae *client.Error
+	if errors.As(err, &ae) && strings.Contains(ae.Message, "SHA-256 mismatch") {
+		return verifyError{"the server refused the upload: " + ae.Message}
+	}
+	return err
 }

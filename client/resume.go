@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -74,6 +75,15 @@ type ParallelOptions struct {
 	// Skip names chunk indexes not to send: the server holds them already
 	// (see UploadStatus and Held).
 	Skip map[int64]bool
+	// ChunkSHA256 sends each chunk's SHA-256 with it (dzchunksha256): the
+	// server refuses a chunk damaged on the way (400), keeping nothing,
+	// and the upload stops with that error: a rerun resumes it.
+	ChunkSHA256 bool
+	// FileSHA256, if set, gives the whole file's SHA-256 (lowercase hex),
+	// sent with the chunk of the last index (dzfilesha256): the server
+	// checks the joined content against it before completing the upload.
+	// It is called just before that chunk is sent, which waits for it.
+	FileSHA256 func(ctx context.Context) (string, error)
 	// Sent, if set, is called with each chunk's size once the server has
 	// acknowledged it; it may be called from several goroutines at once.
 	Sent func(n int64)
@@ -142,10 +152,23 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 					fail(fmt.Errorf("client: reading chunk %d of %d: %w", i, total, err))
 					return
 				}
-				status, err := c.sendChunk(ctx, shareID, chunk{
+				ch := chunk{
 					uploadID: o.UploadID, index: i, total: total, offset: off,
 					chunkSize: o.ChunkSize, fileSize: size, data: buf[:n],
-				}, o.Replace)
+				}
+				if o.ChunkSHA256 {
+					sum := sha256.Sum256(ch.data)
+					ch.sha256 = hex.EncodeToString(sum[:])
+				}
+				if i == total-1 && o.FileSHA256 != nil {
+					sum, err := o.FileSHA256(ctx)
+					if err != nil {
+						fail(err)
+						return
+					}
+					ch.fileSHA256 = sum
+				}
+				status, err := c.sendChunk(ctx, shareID, ch, o.Replace)
 				if err != nil {
 					fail(err)
 					return

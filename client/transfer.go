@@ -96,6 +96,9 @@ type chunk struct {
 	index, total, offset int64
 	chunkSize, fileSize  int64
 	data                 []byte
+	// sha256 (dzchunksha256) and fileSHA256 (dzfilesha256) are sent when
+	// not "": the server checks them (see the Chunk schema).
+	sha256, fileSHA256 string
 }
 
 // form is the chunk as Dropzone sends it.
@@ -109,7 +112,13 @@ func (ch chunk) form() (contentType string, body *bytes.Buffer, err error) {
 		{"dzchunksize", strconv.FormatInt(ch.chunkSize, 10)},
 		{"dztotalfilesize", strconv.FormatInt(ch.fileSize, 10)},
 		{"dzchunkbyteoffset", strconv.FormatInt(ch.offset, 10)},
+		// Before the file part: the server checks the chunk as it streams.
+		{"dzchunksha256", ch.sha256},
+		{"dzfilesha256", ch.fileSHA256},
 	} {
+		if f[1] == "" {
+			continue
+		}
 		if err := mw.WriteField(f[0], f[1]); err != nil {
 			return "", nil, err
 		}

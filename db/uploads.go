@@ -126,6 +126,30 @@ func (s *Store) SetUploadHandle(ctx context.Context, uploadID int64, handle stri
 	return got.String, nil
 }
 
+// SetUploadChecksum records sum, the SHA-256 (lowercase hex) the client
+// says the upload's whole file has, for ClaimUpload to hand to the
+// completion. Sent with several chunks it must be the same each time:
+// Invalid otherwise, recording nothing. NotFound if the upload is gone.
+func (s *Store) SetUploadChecksum(ctx context.Context, uploadID int64, sum string) error {
+	if err := checkLen("file checksum", sum, 64, 64); err != nil {
+		return err
+	}
+	return s.inTx(ctx, "set upload checksum", func(tx *sqlx.Tx) error {
+		var got sql.NullString
+		if err := tx.GetContext(ctx, &got, `SELECT file_sha256 FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
+			return notFound(err, "set upload checksum", uploadGone)
+		}
+		if got.Valid {
+			if got.String != sum {
+				return domain.Errorf(domain.Invalid, "dzfilesha256 %s differs from the %s sent with an earlier chunk of this upload", sum, got.String)
+			}
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE uploads SET file_sha256 = ? WHERE id = ? AND file_sha256 IS NULL`, sum, uploadID)
+		return err
+	})
+}
+
 // SetMaxOpenUploads bounds the unfinished uploads of each share owner
 // (anonymous users, who own the shares with no owner, share one budget):
 // GetOrCreateUpload refuses to create one more with TooManyRequests. 0, the
@@ -301,8 +325,9 @@ func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Comp
 			AssemblyID   sql.NullString `db:"assembly_id"`
 			AssembledLen int64          `db:"assembled_len"`
 			HashState    []byte         `db:"hash_state"`
+			FileSHA256   sql.NullString `db:"file_sha256"`
 		}
-		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by, append_by, assembly_id, assembled_len, hash_state
+		if err := tx.GetContext(ctx, &u, `SELECT total_chunks, received, claimed_by, append_by, assembly_id, assembled_len, hash_state, file_sha256
 			FROM uploads WHERE id = ?`+s.forUpdate, uploadID); err != nil {
 			return notFound(err, "claim completion", uploadGone)
 		}
@@ -332,7 +357,8 @@ func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Comp
 		if len(rows) != u.Total {
 			return domain.Errorf(domain.Internal, "upload %d: has %d chunk rows, counted %d", uploadID, len(rows), u.Total)
 		}
-		c = &domain.Completion{Chunks: make([]domain.Chunk, len(rows)), AssemblyID: u.AssemblyID.String, AssembledLen: u.AssembledLen, HashState: u.HashState}
+		c = &domain.Completion{Chunks: make([]domain.Chunk, len(rows)), AssemblyID: u.AssemblyID.String, AssembledLen: u.AssembledLen, HashState: u.HashState,
+			FileSHA256: u.FileSHA256.String}
 		for i, r := range rows {
 			if r.Index != i {
 				return domain.Errorf(domain.Internal, "upload %d: chunk %d missing", uploadID, i)

@@ -73,6 +73,9 @@ type Completion struct {
 	AssemblyID   string
 	AssembledLen int64
 	HashState    []byte // of the assembly's AssembledLen bytes, as in Append
+	// FileSHA256 is the whole file's SHA-256 (lowercase hex) the client
+	// sent with a chunk, "" if none: the joined content must have it.
+	FileSHA256 string
 }
 
 // Blob describes a finished content file in storage.

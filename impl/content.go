@@ -1,7 +1,11 @@
 package impl
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -22,7 +26,7 @@ type contentStore interface {
 // uploader runs the chunked-upload protocol (upload.Manager).
 type uploader interface {
 	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader) (*upload.Pending, error)
-	Commit(ctx context.Context, p *upload.Pending, k upload.Key) (completed bool, err error)
+	Commit(ctx context.Context, p *upload.Pending, k upload.Key, fileSHA256 string) (completed bool, err error)
 	Discard(ctx context.Context, p *upload.Pending)
 }
 
@@ -122,6 +126,8 @@ type chunkForm struct {
 	haveTotal  bool
 	chunkSize  int64
 	haveUpload bool
+	chunkSum   []byte // dzchunksha256, nil if absent
+	fileSum    string // dzfilesha256 in lowercase hex, "" if absent
 	// pending is the stored `upload` part, once read: to be committed
 	// (recorded), or discarded when the request is refused.
 	pending *upload.Pending
@@ -148,7 +154,7 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	}
 	p := form.pending
 	form.pending = nil // Commit records or discards it
-	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total})
+	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
 }
 
 // discard undoes what readForm stored for a chunk that is refused.
@@ -183,6 +189,11 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			var body io.Reader = p
 			if want, max, why := f.partLen(); want >= 0 || max >= 0 {
 				body = &sizedPart{r: p, want: want, max: max, why: why}
+			}
+			if f.chunkSum != nil {
+				// Checked at the part's end, before the store reports it
+				// stored: a mismatch fails the write, which keeps nothing.
+				body = &digestPart{r: body, h: sha256.New(), want: f.chunkSum}
 			}
 			if err := h.readUpload(ctx, shareID, f, body); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {
@@ -280,12 +291,42 @@ func (f *chunkForm) set(name, v string) error {
 			return err
 		}
 		f.offset = n
+	case "dzchunksha256":
+		// Checked while the part streams, so it must come first: after the
+		// bytes are stored it would be too late to keep nothing.
+		if f.haveUpload {
+			return domain.Errorf(domain.Invalid, "dzchunksha256 must come before the \"upload\" file part")
+		}
+		b, err := sha256Field(name, v)
+		if err != nil {
+			return err
+		}
+		f.chunkSum = b
+	case "dzfilesha256":
+		b, err := sha256Field(name, v)
+		if err != nil {
+			return err
+		}
+		f.fileSum = hex.EncodeToString(b)
 	case "":
-		return domain.Errorf(domain.Invalid, "a form part has no name: only dzuuid, dzchunkindex, dztotalchunks (or dztotalchunkcount), dzchunksize, dztotalfilesize, dzchunkbyteoffset and upload are accepted")
+		return domain.Errorf(domain.Invalid, "a form part has no name: only %s are accepted", knownFields)
 	default:
-		return domain.Errorf(domain.Invalid, "unknown form field %q: only dzuuid, dzchunkindex, dztotalchunks (or dztotalchunkcount), dzchunksize, dztotalfilesize, dzchunkbyteoffset and upload are accepted", name)
+		return domain.Errorf(domain.Invalid, "unknown form field %q: only %s are accepted", name, knownFields)
 	}
 	return nil
+}
+
+const knownFields = "dzuuid, dzchunkindex, dztotalchunks (or dztotalchunkcount), dzchunksize, dztotalfilesize, dzchunkbyteoffset, dzchunksha256, dzfilesha256 and upload"
+
+// sha256Field parses a SHA-256 given as 64 hex digits (lowercase as
+// documented; uppercase is the same digest and accepted).
+func sha256Field(name, v string) ([]byte, error) {
+	v = strings.TrimSpace(v)
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != sha256.Size {
+		return nil, domain.Errorf(domain.Invalid, "%s must be a SHA-256 in 64 hex digits", name)
+	}
+	return b, nil
 }
 
 func formInt(name, v string, min int64) (int64, error) {
@@ -386,6 +427,27 @@ func partLenError(n, want int64, atMost bool, why string) error {
 		return domain.Errorf(domain.Invalid, "the upload part has more than the %d bytes %s allows", want, why)
 	}
 	return domain.Errorf(domain.Invalid, "the upload part has %d bytes; %s says %d", n, why, want)
+}
+
+// digestPart checks the `upload` part against dzchunksha256 as it
+// streams: at the part's end a different SHA-256 is an Invalid error
+// instead of io.EOF, so the chunk store drops what it wrote (as for
+// sizedPart) and the upload stays as it was.
+type digestPart struct {
+	r    io.Reader
+	h    hash.Hash
+	want []byte
+}
+
+func (p *digestPart) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.h.Write(b[:n])
+	if err == io.EOF {
+		if got := p.h.Sum(nil); !bytes.Equal(got, p.want) {
+			return n, domain.Errorf(domain.Invalid, "SHA-256 mismatch: the chunk's is %x, dzchunksha256 says %x; the chunk was not kept", got, p.want)
+		}
+	}
+	return n, err
 }
 
 // sizedPart streams the `upload` part while checking its length against

@@ -28,6 +28,13 @@ func FuzzChunkForm(f *testing.F) {
 	seed(chunk{UUID: "u", Index: 0, Total: 3, Data: []byte("x"), FileFirst: true})
 	seed(chunk{UUID: "../../x", Index: 0, Total: 1, Data: []byte("x")})
 	seed(chunk{UUID: "日本", Index: 0, Total: 1, Data: []byte("x"), Extra: map[string]string{"dzchunksize": "1", "dztotalfilesize": "1", "dzchunkbyteoffset": "0"}})
+	// The optional checksums: right, wrong, malformed, after the file part.
+	helloSum := "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+	seed(chunk{UUID: "s", Index: 0, Total: 1, Data: []byte("hello"), Extra: map[string]string{"dzchunksha256": helloSum, "dzfilesha256": helloSum}})
+	seed(chunk{UUID: "s", Index: 0, Total: 2, Data: []byte("hellp"), Extra: map[string]string{"dzchunksha256": helloSum}})
+	seed(chunk{UUID: "s", Index: 0, Total: 1, Data: []byte("hello"), Extra: map[string]string{"dzfilesha256": strings.Repeat("0", 64)}})
+	seed(chunk{UUID: "s", Index: 0, Total: 2, Data: []byte("x"), Extra: map[string]string{"dzchunksha256": "xyz"}})
+	seed(chunk{UUID: "s", Index: 0, Total: 2, Data: []byte("hello"), FileFirst: true, Extra: map[string]string{"dzchunksha256": helloSum}})
 	seed(chunk{UUID: "u", Index: 5, Total: 2, Data: []byte("x")})
 	seed(chunk{UUID: "u", Index: -1, Total: 2, Data: []byte("x")})
 	seed(chunk{UUID: "u", Index: 0, Total: 0, Data: []byte("x")})

@@ -84,12 +84,18 @@ func TestUploadStatus(t *testing.T) {
 		})
 
 		t.Run("DeleteFreesFiles", func(t *testing.T) {
-			if n := len(obFiles(t, s, "chunks")) + len(obFiles(t, s, "assembly")); n == 0 {
+			// The files are the filesystem store's; with content on S3
+			// (make test's second run) only the abort itself is checked
+			// here (TestS3LeavesNoObjects counts objects).
+			onDisk := testStorage() == "file:"
+			if onDisk && len(obFiles(t, s, "chunks"))+len(obFiles(t, s, "assembly")) == 0 {
 				t.Fatal("the unfinished upload holds no files before the abort")
 			}
 			expect(t, s.req("DELETE", statusPath(id, dz), alice, nil), 200)
-			if l := append(obFiles(t, s, "chunks"), obFiles(t, s, "assembly")...); len(l) != 0 {
-				t.Errorf("files left after the abort: %v", l)
+			if onDisk {
+				if l := append(obFiles(t, s, "chunks"), obFiles(t, s, "assembly")...); len(l) != 0 {
+					t.Errorf("files left after the abort: %v", l)
+				}
 			}
 			expect(t, s.req("GET", statusPath(id, dz), alice, nil), 404)
 			expect(t, s.req("DELETE", statusPath(id, dz), alice, nil), 404)

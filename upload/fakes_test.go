@@ -46,6 +46,7 @@ type fakeUpload struct {
 	nextIndex    int
 	assembledLen int64
 	hash         []byte
+	fileSHA256   string
 	updated      time.Time
 }
 
@@ -233,11 +234,25 @@ func (r *fakeRows) ClaimUpload(_ context.Context, id int64) (*domain.Completion,
 		return nil, false, nil
 	}
 	u.claimedBy, u.appendBy = r.token, ""
-	c := &domain.Completion{AssemblyID: u.handle, AssembledLen: u.assembledLen, HashState: u.hash}
+	c := &domain.Completion{AssemblyID: u.handle, AssembledLen: u.assembledLen, HashState: u.hash, FileSHA256: u.fileSHA256}
 	for i := 0; i < u.total; i++ {
 		c.Chunks = append(c.Chunks, u.chunks[i])
 	}
 	return c, true, nil
+}
+
+func (r *fakeRows) SetUploadChecksum(_ context.Context, id int64, sum string) error {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	u, err := r.upload(id)
+	if err != nil {
+		return err
+	}
+	if u.fileSHA256 != "" && u.fileSHA256 != sum {
+		return domain.Errorf(domain.Invalid, "dzfilesha256 differs")
+	}
+	u.fileSHA256 = sum
+	return nil
 }
 
 func (r *fakeRows) ReleaseCompletion(_ context.Context, id int64) error {

@@ -14,7 +14,7 @@
 //
 //	p, err := m.Receive(ctx, shareID, key, body) // the bytes, durable
 //	... the rest of the form is read and checked ...
-//	done, err := m.Commit(ctx, p, key)          // recorded; completed?
+//	done, err := m.Commit(ctx, p, key, sum)     // recorded; completed?
 //
 // or m.Discard(ctx, p) when the request is refused after Receive.
 //
@@ -86,6 +86,11 @@ type Rows interface {
 	// DeleteStale deletes unfinished uploads (and uninitialized shares)
 	// idle since before, and returns what to remove from the blob store.
 	DeleteStale(ctx context.Context, before time.Time) (files []string, err error)
+	// SetUploadChecksum records the SHA-256 (lowercase hex) the client
+	// says the whole file has, which ClaimUpload then returns in the
+	// Completion. Invalid if a different one is recorded; NotFound if the
+	// upload is gone.
+	SetUploadChecksum(ctx context.Context, uploadID int64, sum string) error
 	// FileReferenced reports whether any row names id (a blob, a part or
 	// an upload handle).
 	FileReferenced(ctx context.Context, id string) (bool, error)
@@ -257,7 +262,13 @@ func (m *Manager) Discard(ctx context.Context, p *Pending) {
 // become the share's new content. It reports whether it did. A chunk
 // racing the upload's completion by another request is accepted and
 // dropped (every index is in already).
-func (m *Manager) Commit(ctx context.Context, p *Pending, k Key) (completed bool, err error) {
+//
+// fileSHA256, if not "", is the SHA-256 (lowercase hex) the client says
+// the whole file has. It is recorded with the upload before the chunk is,
+// so the completion, whichever request runs it, checks the joined content
+// against it (see complete): sent with the chunk of the last index, it is
+// always checked. A different one recorded earlier is Invalid.
+func (m *Manager) Commit(ctx context.Context, p *Pending, k Key, fileSHA256 string) (completed bool, err error) {
 	if p.key != nil && *p.key != k {
 		m.Discard(ctx, p)
 		return false, domain.Errorf(domain.Invalid, "form fields dzuuid, dzchunkindex and dztotalchunks must not change after the file part")
@@ -265,6 +276,14 @@ func (m *Manager) Commit(ctx context.Context, p *Pending, k Key) (completed bool
 	up := p.up
 	if up == nil {
 		if up, err = m.open(ctx, p.shareID, k); err != nil {
+			m.Discard(ctx, p)
+			return false, err
+		}
+	}
+	if fileSHA256 != "" {
+		// NotFound: the upload completed meanwhile, every index in
+		// already; recording the chunk finds that out and answers it.
+		if err := m.rows.SetUploadChecksum(ctx, up.ID, fileSHA256); err != nil && !domain.IsKind(err, domain.NotFound) {
 			m.Discard(ctx, p)
 			return false, err
 		}
@@ -352,6 +371,14 @@ func (m *Manager) complete(ctx context.Context, shareID string, uploadID int64, 
 			}
 		}
 		return err
+	}
+	if c.FileSHA256 != "" && b.SHA256 != c.FileSHA256 {
+		// The joined bytes are not the file the client meant. Which chunk
+		// is wrong is unknown, and S3 has consumed the parts: the upload
+		// is dropped with the blob, and the share keeps its content.
+		m.remove(ctx, b.ID)
+		m.drop(ctx, uploadID)
+		return domain.Errorf(domain.Invalid, "SHA-256 mismatch: the uploaded file's is %s, dzfilesha256 says %s; the upload is discarded and the share's content unchanged: upload the file again", b.SHA256, c.FileSHA256)
 	}
 	old, err := m.rows.FinishUpload(ctx, uploadID, shareID, b, m.now().UTC())
 	if err != nil {

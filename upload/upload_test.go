@@ -52,7 +52,7 @@ func send(m *Manager, dz string, index, total int, data []byte, fieldsFirst bool
 		m.Discard(ctx, p)
 		return false, err
 	}
-	return m.Commit(ctx, p, key)
+	return m.Commit(ctx, p, key, "")
 }
 
 // chunks cuts n distinct chunks of various sizes.
@@ -383,7 +383,7 @@ func TestCommitKeyChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Commit(ctx, p, Key{DZUUID: "dz", Index: 1, Total: 2}); !domain.IsKind(err, domain.Invalid) {
+	if _, err := m.Commit(ctx, p, Key{DZUUID: "dz", Index: 1, Total: 2}, ""); !domain.IsKind(err, domain.Invalid) {
 		t.Fatalf("got %v, want Invalid", err)
 	}
 	if got := r.blobs.stored(); len(got) != 0 {
@@ -506,4 +506,100 @@ func TestCleanup(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d upload rows left", left)
 	}
+}
+
+// TestFileChecksum: a whole-file SHA-256 given with any chunk is checked
+// when the upload completes, whichever request completes it. A mismatch
+// leaves the share's content as it was and drops the upload with all it
+// stored (on S3 the completion consumed the parts); a second, different
+// sum for one upload is refused and keeps that chunk out.
+func TestFileChecksum(t *testing.T) {
+	data := chunks(3)
+	file := bytes.Join(data, nil)
+	right := fmt.Sprintf("%x", sha256.Sum256(file))
+	wrong := fmt.Sprintf("%x", sha256.Sum256([]byte("something else")))
+	commit := func(m *Manager, idx int, sum string) (bool, error) {
+		ctx := context.Background()
+		k := Key{DZUUID: "dz", Index: idx, Total: 3}
+		p, err := m.Receive(ctx, share, &k, bytes.NewReader(data[idx]))
+		if err != nil {
+			m.Discard(ctx, p)
+			return false, err
+		}
+		return m.Commit(ctx, p, k, sum)
+	}
+	for _, tc := range []struct {
+		name   string
+		order  []int
+		sumOn  int // the request (not index) that carries the sum
+		sum    string
+		named  bool
+		wantOK bool
+	}{
+		{"right, on the last request", []int{0, 1, 2}, 2, right, false, true},
+		{"right, on the first request", []int{2, 0, 1}, 0, right, false, true},
+		{"wrong, on the last request", []int{0, 1, 2}, 2, wrong, false, false},
+		{"wrong, on an early request", []int{1, 0, 2}, 0, wrong, false, false},
+		{"wrong, S3-shaped", []int{0, 1, 2}, 1, wrong, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig()
+			r.blobs.named, r.blobs.consume = tc.named, tc.named
+			_, m := r.proc("A", Limits{})
+			var err error
+			for i, idx := range tc.order {
+				sum := ""
+				if i == tc.sumOn {
+					sum = tc.sum
+				}
+				var done bool
+				done, err = commit(m, idx, sum)
+				if i < len(tc.order)-1 && (err != nil || done) {
+					t.Fatalf("chunk %d: done %v, %v", idx, done, err)
+				}
+				if i == len(tc.order)-1 && tc.wantOK && (err != nil || !done) {
+					t.Fatalf("last chunk: done %v, %v", done, err)
+				}
+			}
+			if tc.wantOK {
+				if got := r.content(t); !bytes.Equal(got, file) {
+					t.Fatalf("content %q", got)
+				}
+			} else {
+				if !domain.IsKind(err, domain.Invalid) {
+					t.Fatalf("mismatch: %v, want Invalid", err)
+				}
+				r.w.mu.Lock()
+				has := r.w.shares[share].has
+				r.w.mu.Unlock()
+				if has {
+					t.Fatal("the share has content after a mismatch")
+				}
+			}
+			r.clean(t)
+		})
+	}
+
+	t.Run("a different sum later is refused", func(t *testing.T) {
+		r := newRig()
+		_, m := r.proc("A", Limits{})
+		if _, err := commit(m, 0, right); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := commit(m, 1, wrong); !domain.IsKind(err, domain.Invalid) {
+			t.Fatalf("second sum: %v, want Invalid", err)
+		}
+		// Chunk 1 was not kept: the upload completes only once it is sent
+		// again, and with the first sum checked.
+		if done, err := commit(m, 2, ""); err != nil || done {
+			t.Fatalf("chunk 2: %v %v", done, err)
+		}
+		if done, err := commit(m, 1, right); err != nil || !done {
+			t.Fatalf("chunk 1 again: %v %v", done, err)
+		}
+		if got := r.content(t); !bytes.Equal(got, file) {
+			t.Fatalf("content %q", got)
+		}
+		r.clean(t)
+	})
 }

@@ -1029,6 +1029,32 @@ export interface components {
          *     `max(1, ceil(dztotalfilesize / dzchunksize))`, a chunk other than
          *     the last is `dzchunksize` bytes and the last one the rest of the
          *     file. Any other part is refused (`400`, naming it).
+         *
+         *     Integrity, optional (a client that sends neither field works as
+         *     before):
+         *
+         *     - `dzchunksha256`, this chunk's SHA-256, must come before the
+         *       `upload` part (`400` after it). The server hashes the part as it
+         *       streams and compares before acknowledging: on a mismatch `400`
+         *       naming both digests, and nothing is kept. The upload is as it
+         *       was: a chunk it held under that index stays, one it did not is
+         *       still missing (the upload status says so). Why a form field and
+         *       not RFC 9530 `Content-Digest`: that header digests the whole
+         *       multipart message, not the chunk, and a browser's `FormData`
+         *       cannot compute it.
+         *     - `dzfilesha256`, the whole file's SHA-256, may come with any chunk
+         *       and in any place in the form; send it with the chunk of the last
+         *       index (`dztotalchunks - 1`), which the upload cannot complete
+         *       without. It is kept with the upload (sent again, it must be the
+         *       same: `400` otherwise) and checked against the joined content
+         *       before the `201`. On a mismatch the request that completed the
+         *       upload gets `400` naming both digests; the joined content is
+         *       dropped, the share's content stays as it was, and the upload is
+         *       dropped too (which chunk was wrong is unknown): its status is
+         *       `404`, and the file must be sent again, under the same `dzuuid`
+         *       or another. A chunk re-sent after the upload already held every
+         *       chunk cannot change it; its `dzfilesha256` is then not checked
+         *       (compare the share's `sha256`).
          */
         Chunk: {
             /** @description The upload's id, the same on all its chunks; 1–255 bytes of any characters. */
@@ -1054,6 +1080,20 @@ export interface components {
              * @description Where this chunk starts in the file, `dzchunkindex × dzchunksize`.
              */
             dzchunkbyteoffset?: number;
+            /**
+             * @description This chunk's SHA-256, 64 hex digits (lowercase preferred), sent
+             *     before the `upload` part; checked before the chunk is
+             *     acknowledged.
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            dzchunksha256?: string;
+            /**
+             * @description The whole file's SHA-256, 64 hex digits (lowercase preferred),
+             *     best sent with the chunk of the last index; checked when the
+             *     upload completes.
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+             */
+            dzfilesha256?: string;
             /**
              * Format: binary
              * @description This chunk's bytes.
