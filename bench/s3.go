@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -156,18 +156,14 @@ func (b *bench) runS3(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// versitygwVersion is the module version recorded in the binary: `go
+// install …@v1.8.0` builds report "git" to --version.
 func versitygwVersion(bin string) string {
-	b, err := exec.Command(bin, "--version").CombinedOutput()
-	if err != nil {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil || bi.Main.Version == "" {
 		return "(version unknown)"
 	}
-	out := string(b)
-	for _, f := range strings.Fields(out) {
-		if strings.HasPrefix(f, "v") && strings.Count(f, ".") >= 2 {
-			return strings.TrimSuffix(f, ",")
-		}
-	}
-	return firstLine(strings.TrimSpace(out))
+	return strings.TrimPrefix(bi.Main.Version, "v")
 }
 
 // ---- direct references through minio-go ----
