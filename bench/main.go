@@ -50,6 +50,8 @@ type config struct {
 	memSizes sizes
 	memRuns  int
 
+	s3MemSizes sizes
+
 	dbs       string
 	mysqlDSN  string
 	nginx     string
@@ -59,7 +61,11 @@ type config struct {
 	scenarios string
 }
 
-var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory"}
+var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
+
+// dbScenarios are the scenarios runDB runs on each database; s3 runs
+// once, on its own servers (runS3).
+var dbScenarios = allScenarios[:len(allScenarios)-1]
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c := config{
@@ -67,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		ranges: 10000, rangeSize: 4 * KiB, rangeConc: 8,
 		metaDur: 10 * time.Second, metaConc: 32, listShares: 10000,
 		loginDur: 5 * time.Second, loginConc: 8, bcryptCost: 12, bcryptWorkers: runtime.NumCPU(),
-		memSizes: sizes{256 * MiB, GiB, 4 * GiB}, memRuns: 1,
+		memSizes: sizes{256 * MiB, GiB, 4 * GiB}, memRuns: 1, s3MemSizes: sizes{256 * MiB, GiB, 4 * GiB},
 		dbs: "sqlite,mysql", mysqlDSN: "root@tcp(127.0.0.1:3306)/", nginx: "auto", dd: true,
 		scenarios: strings.Join(allScenarios, ","),
 	}
@@ -93,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", c.bcryptCost, "SACHET_BCRYPT_COST for the server and the bcrypt reference")
 	fs.IntVar(&c.bcryptWorkers, "bcrypt-workers", c.bcryptWorkers, "goroutines of the bcrypt reference (default: cores)")
 	fs.Var(&c.memSizes, "mem-sizes", "file sizes of the memory-flatness scenario, comma-separated")
+	fs.Var(&c.s3MemSizes, "s3-mem-sizes", "file sizes of the S3 memory-flatness scenario, comma-separated")
 	fs.IntVar(&c.memRuns, "mem-runs", c.memRuns, "runs per size of the memory scenario (peak over runs)")
 	fs.StringVar(&c.dbs, "dbs", c.dbs, "databases, in order: sqlite, mysql")
 	fs.StringVar(&c.mysqlDSN, "mysql", c.mysqlDSN, "go-sql-driver DSN of a MariaDB/MySQL server; a database is created and dropped")
@@ -125,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("login-dur", func() { c.loginDur = time.Second })
 		def("bcrypt-cost", func() { c.bcryptCost = 4 })
 		def("mem-sizes", func() { c.memSizes = sizes{MiB, 2 * MiB, 4 * MiB} })
+		def("s3-mem-sizes", func() { c.s3MemSizes = sizes{MiB, 2 * MiB, 4 * MiB} })
 		def("dbs", func() { c.dbs = "sqlite" })
 		def("nginx", func() { c.nginx = "off" })
 		def("verify", func() { c.verify = true })
@@ -256,7 +264,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 
 	b.versions = append(b.versions, "Go "+strings.TrimPrefix(runtime.Version(), "go"))
-	if cfg.nginx != "off" {
+	want := splitList(cfg.scenarios)
+	wantDB := slices.ContainsFunc(want, func(sc string) bool { return slices.Contains(dbScenarios, sc) })
+	if cfg.nginx != "off" && wantDB {
 		p, err := findNginx(ctx, cfg.nginx == "auto", b.logf)
 		if err != nil {
 			b.notes = append(b.notes, "nginx reference skipped: "+err.Error())
@@ -265,13 +275,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 			b.nginxBin = p
 			b.versions = append(b.versions, "nginx "+strings.TrimPrefix(nginxVersion(p), "nginx/"))
 		}
-	} else if !cfg.smoke {
+	} else if !cfg.smoke && wantDB {
 		b.notes = append(b.notes, "nginx reference off (-nginx off).")
 	}
 
 	var runErr error
 	for _, db := range splitList(cfg.dbs) {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !wantDB {
 			break
 		}
 		if err := b.runDB(ctx, db); err != nil {
@@ -279,6 +289,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 				continue
 			}
 			runErr = errors.Join(runErr, fmt.Errorf("%s: %w", db, err))
+		}
+	}
+	if slices.Contains(want, "s3") && ctx.Err() == nil {
+		if err := b.runS3(ctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("s3: %w", err))
 		}
 	}
 	b.t.mu.Lock()
@@ -361,7 +376,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 	}
 	want := splitList(b.cfg.scenarios)
 	var errs []error
-	for _, name := range allScenarios {
+	for _, name := range dbScenarios {
 		if !slices.Contains(want, name) || ctx.Err() != nil {
 			continue
 		}

@@ -53,8 +53,9 @@ func serverEnv(kv ...string) []string {
 }
 
 // startServer starts bin serve on a free port with a fresh data dir and
-// waits until it answers.
-func startServer(ctx context.Context, bin, dir, database string, bcryptCost int) (*server, error) {
+// waits until it answers. extra is appended to its environment (the S3
+// settings).
+func startServer(ctx context.Context, bin, dir, database string, bcryptCost int, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -80,6 +81,7 @@ func startServer(ctx context.Context, bin, dir, database string, bcryptCost int)
 		fmt.Sprintf("SACHET_BCRYPT_COST=%d", bcryptCost),
 		"SACHET_SHUTDOWN_TIMEOUT=5s",
 	)
+	s.env = append(s.env, extra...)
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, err

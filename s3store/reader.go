@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, r.s.fail(err, "reading content")
 		}
-		r.body, r.bodyOff = body, r.off
+		r.body, r.bodyOff = newBufBody(body), r.off
 	}
 	if max := r.size - r.off; int64(len(p)) > max {
 		p = p[:max]
@@ -87,6 +88,39 @@ func (r *rangeReader) Close() error {
 		return err
 	}
 	return nil
+}
+
+// bodyBuf is the read buffer of a download's GET body. http.ServeContent
+// reads it 32 KiB at a time (io.Copy's buffer, behind its LimitReader);
+// reading the socket in larger gulps made one-stream downloads faster on
+// the bench: medians 377 → 469 MiB/s over 12 interleaved runs on a loaded
+// machine, 584 → 652 MiB/s over 3 on a quieter one (bench/README.md, S3).
+// Pooled, so a Range request does not allocate a fresh buffer.
+const bodyBuf = 256 << 10
+
+var bodyBufPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bodyBuf) }}
+
+// bufBody is a GET body read through a pooled bufio.Reader, returned to
+// the pool on Close.
+type bufBody struct {
+	*bufio.Reader
+	body io.ReadCloser
+}
+
+func newBufBody(body io.ReadCloser) *bufBody {
+	br := bodyBufPool.Get().(*bufio.Reader)
+	br.Reset(body)
+	return &bufBody{Reader: br, body: body}
+}
+
+func (b *bufBody) Close() error {
+	err := b.body.Close()
+	if b.Reader != nil {
+		b.Reader.Reset(nil)
+		bodyBufPool.Put(b.Reader)
+		b.Reader = nil
+	}
+	return err
 }
 
 // segment is a byte range of an object.
