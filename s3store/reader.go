@@ -12,10 +12,12 @@ import (
 	"github.com/minio/minio-go/v7"
 )
 
-// rangeReader reads an object with ranged GETs, lazily: Seek only moves
-// the offset, and the first Read after it opens the body from there. So
+// rangeReader reads an object with ranged GETs. It starts with the whole
+// object's body open at offset 0 (Open); Seek only moves the offset, and a
+// Read away from the open body opens a new one from there. So
 // http.ServeContent (which seeks to learn the size, then to each range)
-// sends exactly one GET per range it serves, none for HEAD, and streams.
+// streams a whole download from the first GET, and sends one GET per
+// range it serves.
 type rangeReader struct {
 	ctx     context.Context
 	s       *Store

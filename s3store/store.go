@@ -378,11 +378,15 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadSeekCloser, int64, 
 	if !validID(id) {
 		return nil, 0, domain.Errorf(domain.NotFound, "content not found")
 	}
-	info, err := s.client.StatObject(ctx, s.bucket, s.blobKey(id), minio.StatObjectOptions{})
+	// The body is opened here, not at the first Read: http.ServeContent
+	// sends the headers before it reads, and a blob replaced and removed
+	// in between would cut a download that had promised its length. A
+	// whole-content GET reads this body; a HEAD or a range closes it.
+	body, info, _, err := s.core.GetObject(ctx, s.bucket, s.blobKey(id), minio.GetObjectOptions{})
 	if err != nil {
 		return nil, 0, s.fail(err, "opening content")
 	}
-	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size}, info.Size, nil
+	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size, body: newBufBody(body)}, info.Size, nil
 }
 
 // Remove deletes blobs and staged chunks and aborts uploads' multipart
