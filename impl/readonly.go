@@ -79,7 +79,6 @@ func (ro shareReadOnly) checkState(sh *domain.Share) error {
 	return nil
 }
 
-
 // sameNullable reports whether a field that may be absent, null or a value
 // is absent or equals v (nil: null).
 func sameNullable[T comparable](n nullable.Nullable[T], v *T) bool {
