@@ -365,7 +365,6 @@ func (e *s3Env) memory(ctx context.Context) error {
 			s.note("S3 memory scenario: %s skipped, only %.1f GiB free on the disk (wants %s)", fmtSize(size), float64(free)/float64(GiB), fmtSize(3*size))
 			continue
 		}
-		m := noMem()
 		id, err := s.a.createShare(ctx, "s3-mem.bin")
 		if err != nil {
 			return err
@@ -387,7 +386,7 @@ func (e *s3Env) memory(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("download %s: %w", fmtSize(size), err)
 		}
-		m = mu.max(md)
+		m := mu.max(md)
 		all = all.max(m)
 		peaks = append(peaks, m.worst())
 		done = append(done, size)
