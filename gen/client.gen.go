@@ -268,6 +268,74 @@ type ClientInterface interface {
 	// Corresponds with PUT /files/{share_id}/content (the `ReplaceShareContent` operationId).
 	ReplaceShareContentWithBody(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListShareLinks List a share's links
+	//
+	// Every link of the share, revoked ones included, newest first,
+	// without their tokens (which are not kept). Allowed for the share's
+	// owner and for `ADMIN`. Checks: `401`, `404` (share), `403`.
+	//
+	// Corresponds with GET /files/{share_id}/links (the `ListShareLinks` operationId).
+	ListShareLinks(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShareLinkWithBody Create a share link
+	//
+	// Creates a public link to the share's content, for someone without
+	// an account: `GET /links/{token}/content` then serves the bytes to
+	// whoever holds the token, whatever the anonymous permissions are.
+	// Allowed for the share's owner and for `ADMIN`; anyone else gets
+	// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+	// the body (`400`). Every field is optional: `expires_at` (in the
+	// future) ends the link at that instant; `max_downloads` limits how
+	// many downloads it serves (see `GET /links/{token}/content` for what
+	// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+	// the `X-Sachet-Link-Password` header, never the query; `label` is a
+	// note for the owner. A share has at most 100 links (revoked ones
+	// included; they go with the share).
+	//
+	// The response carries the link's `token`, shown this once and stored
+	// only as a hash: the link is `url` (`/links/<token>`). A link ends
+	// with its share, and with the user who created it (deleted).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+	CreateShareLinkWithBody(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateShareLink Create a share link
+	//
+	// Creates a public link to the share's content, for someone without
+	// an account: `GET /links/{token}/content` then serves the bytes to
+	// whoever holds the token, whatever the anonymous permissions are.
+	// Allowed for the share's owner and for `ADMIN`; anyone else gets
+	// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+	// the body (`400`). Every field is optional: `expires_at` (in the
+	// future) ends the link at that instant; `max_downloads` limits how
+	// many downloads it serves (see `GET /links/{token}/content` for what
+	// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+	// the `X-Sachet-Link-Password` header, never the query; `label` is a
+	// note for the owner. A share has at most 100 links (revoked ones
+	// included; they go with the share).
+	//
+	// The response carries the link's `token`, shown this once and stored
+	// only as a hash: the link is `url` (`/links/<token>`). A link ends
+	// with its share, and with the user who created it (deleted).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+	CreateShareLink(ctx context.Context, shareId PathShareId, body CreateShareLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeShareLink Revoke a share link
+	//
+	// Revokes the link: from now on it answers `410`, on every server
+	// process at once (links are not cached). It stays in the share's
+	// list, marked `revoked`. Allowed for the share's owner and for
+	// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
+	// no such link). Revoking a revoked link is `200` again.
+	//
+	// Corresponds with DELETE /files/{share_id}/links/{link_id} (the `RevokeShareLink` operationId).
+	RevokeShareLink(ctx context.Context, shareId PathShareId, linkId PathLinkId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LockShare Lock a share
 	//
 	// A locked share can't be modified or deleted.
@@ -313,6 +381,54 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLink What a share link serves
+	//
+	// The file's name and size, when the link ends and how many downloads
+	// it has left: nothing else of the share or its owner. Needs no
+	// account: the `Authorization` header is not read and the anonymous
+	// permissions do not matter. Checks: `404` (no such link), `410`
+	// (revoked, expired or out of downloads), `401` (the link has a
+	// password and `X-Sachet-Link-Password` is missing or wrong; wrong
+	// guesses are throttled like sign-ins: `429` with `Retry-After`).
+	// Never stored by caches (`Cache-Control: no-store`).
+	//
+	// Corresponds with GET /links/{token} (the `GetLink` operationId).
+	GetLink(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLinkContent Download a share's content through a link
+	//
+	// Exactly what `GET /files/{share_id}/content` answers (`Range`,
+	// conditional requests, `ETag`, `Content-Disposition`, `nosniff`, the
+	// sandbox CSP), for whoever holds the token: the `Authorization`
+	// header is not read and the anonymous permissions do not matter.
+	// Checks: `404` (no such link, or the share has no content yet),
+	// `410` (revoked, expired or out of downloads), `401` (password
+	// missing or wrong, sent in `X-Sachet-Link-Password`; a password in
+	// the query is ignored; wrong guesses are throttled like sign-ins:
+	// `429` with `Retry-After`), then the range and conditions.
+	//
+	// What counts as a download, against `max_downloads`: a response
+	// that starts sending the whole content (`200`), and a `206` whose
+	// (first) range starts at byte 0 — a client transfer starts there
+	// once, however it then resumes. A `206` starting elsewhere (a
+	// resumed transfer, a seek), a `304`, a `412`, a `416` and any `HEAD`
+	// do not count; but once the link is out of downloads every request
+	// is `410`, resumptions included. Counting is exact under
+	// concurrency: the download is claimed in the database at the moment
+	// the body is about to be sent, so of N parallel requests for a link
+	// with one download left exactly one gets the body and the others
+	// `410`.
+	//
+	// Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
+	GetLinkContent(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadLinkContent Headers of a share's content through a link
+	//
+	// As `GET`, without the body; never counts as a download.
+	//
+	// Corresponds with HEAD /links/{token}/content (the `HeadLinkContent` operationId).
+	HeadLinkContent(ctx context.Context, token PathLinkToken, params *HeadLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Metrics Prometheus metrics
 	//
@@ -1012,6 +1128,114 @@ func (c *Client) ReplaceShareContentWithBody(ctx context.Context, shareId PathSh
 	return c.Client.Do(req)
 }
 
+// ListShareLinks List a share's links
+//
+// Every link of the share, revoked ones included, newest first,
+// without their tokens (which are not kept). Allowed for the share's
+// owner and for `ADMIN`. Checks: `401`, `404` (share), `403`.
+//
+// Corresponds with GET /files/{share_id}/links (the `ListShareLinks` operationId).
+func (c *Client) ListShareLinks(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListShareLinksRequest(c.Server, shareId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShareLinkWithBody Create a share link
+//
+// Creates a public link to the share's content, for someone without
+// an account: `GET /links/{token}/content` then serves the bytes to
+// whoever holds the token, whatever the anonymous permissions are.
+// Allowed for the share's owner and for `ADMIN`; anyone else gets
+// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+// the body (`400`). Every field is optional: `expires_at` (in the
+// future) ends the link at that instant; `max_downloads` limits how
+// many downloads it serves (see `GET /links/{token}/content` for what
+// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+// the `X-Sachet-Link-Password` header, never the query; `label` is a
+// note for the owner. A share has at most 100 links (revoked ones
+// included; they go with the share).
+//
+// The response carries the link's `token`, shown this once and stored
+// only as a hash: the link is `url` (`/links/<token>`). A link ends
+// with its share, and with the user who created it (deleted).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+func (c *Client) CreateShareLinkWithBody(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShareLinkRequestWithBody(c.Server, shareId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateShareLink Create a share link
+//
+// Creates a public link to the share's content, for someone without
+// an account: `GET /links/{token}/content` then serves the bytes to
+// whoever holds the token, whatever the anonymous permissions are.
+// Allowed for the share's owner and for `ADMIN`; anyone else gets
+// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+// the body (`400`). Every field is optional: `expires_at` (in the
+// future) ends the link at that instant; `max_downloads` limits how
+// many downloads it serves (see `GET /links/{token}/content` for what
+// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+// the `X-Sachet-Link-Password` header, never the query; `label` is a
+// note for the owner. A share has at most 100 links (revoked ones
+// included; they go with the share).
+//
+// The response carries the link's `token`, shown this once and stored
+// only as a hash: the link is `url` (`/links/<token>`). A link ends
+// with its share, and with the user who created it (deleted).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+func (c *Client) CreateShareLink(ctx context.Context, shareId PathShareId, body CreateShareLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateShareLinkRequest(c.Server, shareId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeShareLink Revoke a share link
+//
+// Revokes the link: from now on it answers `410`, on every server
+// process at once (links are not cached). It stays in the share's
+// list, marked `revoked`. Allowed for the share's owner and for
+// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
+// no such link). Revoking a revoked link is `200` again.
+//
+// Corresponds with DELETE /files/{share_id}/links/{link_id} (the `RevokeShareLink` operationId).
+func (c *Client) RevokeShareLink(ctx context.Context, shareId PathShareId, linkId PathLinkId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeShareLinkRequest(c.Server, shareId, linkId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LockShare Lock a share
 //
 // A locked share can't be modified or deleted.
@@ -1098,6 +1322,84 @@ func (c *Client) GetUploadStatus(ctx context.Context, shareId PathShareId, dzuui
 // Corresponds with GET /healthz (the `Healthz` operationId).
 func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLink What a share link serves
+//
+// The file's name and size, when the link ends and how many downloads
+// it has left: nothing else of the share or its owner. Needs no
+// account: the `Authorization` header is not read and the anonymous
+// permissions do not matter. Checks: `404` (no such link), `410`
+// (revoked, expired or out of downloads), `401` (the link has a
+// password and `X-Sachet-Link-Password` is missing or wrong; wrong
+// guesses are throttled like sign-ins: `429` with `Retry-After`).
+// Never stored by caches (`Cache-Control: no-store`).
+//
+// Corresponds with GET /links/{token} (the `GetLink` operationId).
+func (c *Client) GetLink(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLinkRequest(c.Server, token, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLinkContent Download a share's content through a link
+//
+// Exactly what `GET /files/{share_id}/content` answers (`Range`,
+// conditional requests, `ETag`, `Content-Disposition`, `nosniff`, the
+// sandbox CSP), for whoever holds the token: the `Authorization`
+// header is not read and the anonymous permissions do not matter.
+// Checks: `404` (no such link, or the share has no content yet),
+// `410` (revoked, expired or out of downloads), `401` (password
+// missing or wrong, sent in `X-Sachet-Link-Password`; a password in
+// the query is ignored; wrong guesses are throttled like sign-ins:
+// `429` with `Retry-After`), then the range and conditions.
+//
+// What counts as a download, against `max_downloads`: a response
+// that starts sending the whole content (`200`), and a `206` whose
+// (first) range starts at byte 0 — a client transfer starts there
+// once, however it then resumes. A `206` starting elsewhere (a
+// resumed transfer, a seek), a `304`, a `412`, a `416` and any `HEAD`
+// do not count; but once the link is out of downloads every request
+// is `410`, resumptions included. Counting is exact under
+// concurrency: the download is claimed in the database at the moment
+// the body is about to be sent, so of N parallel requests for a link
+// with one download left exactly one gets the body and the others
+// `410`.
+//
+// Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
+func (c *Client) GetLinkContent(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLinkContentRequest(c.Server, token, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadLinkContent Headers of a share's content through a link
+//
+// As `GET`, without the body; never counts as a download.
+//
+// Corresponds with HEAD /links/{token}/content (the `HeadLinkContent` operationId).
+func (c *Client) HeadLinkContent(ctx context.Context, token PathLinkToken, params *HeadLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadLinkContentRequest(c.Server, token, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2377,6 +2679,128 @@ func NewReplaceShareContentRequestWithBody(server string, shareId PathShareId, c
 	return req, nil
 }
 
+// NewListShareLinksRequest constructs an http.Request for the ListShareLinks method
+func NewListShareLinksRequest(server string, shareId PathShareId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/links", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateShareLinkRequest calls the generic CreateShareLink builder with application/json body
+func NewCreateShareLinkRequest(server string, shareId PathShareId, body CreateShareLinkJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateShareLinkRequestWithBody(server, shareId, "application/json", bodyReader)
+}
+
+// NewCreateShareLinkRequestWithBody constructs an http.Request for the CreateShareLink method, with any body, and a specified content type
+func NewCreateShareLinkRequestWithBody(server string, shareId PathShareId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/links", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeShareLinkRequest constructs an http.Request for the RevokeShareLink method
+func NewRevokeShareLinkRequest(server string, shareId PathShareId, linkId PathLinkId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "link_id", linkId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/files/%s/links/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewLockShareRequest constructs an http.Request for the LockShare method
 func NewLockShareRequest(server string, shareId PathShareId) (*http.Request, error) {
 	var err error
@@ -2549,6 +2973,241 @@ func NewHealthzRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLinkRequest constructs an http.Request for the GetLink method
+func NewGetLinkRequest(server string, token PathLinkToken, params *GetLinkParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/links/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSachetLinkPassword != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Sachet-Link-Password", *params.XSachetLinkPassword, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "password"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Sachet-Link-Password", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetLinkContentRequest constructs an http.Request for the GetLinkContent method
+func NewGetLinkContentRequest(server string, token PathLinkToken, params *GetLinkContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/links/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSachetLinkPassword != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Sachet-Link-Password", *params.XSachetLinkPassword, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "password"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Sachet-Link-Password", headerParam0)
+		}
+
+		if params.Range != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam1)
+		}
+
+		if params.IfRange != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Range", *params.IfRange, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Range", headerParam2)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam3)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam4)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadLinkContentRequest constructs an http.Request for the HeadLinkContent method
+func NewHeadLinkContentRequest(server string, token PathLinkToken, params *HeadLinkContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/links/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSachetLinkPassword != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Sachet-Link-Password", *params.XSachetLinkPassword, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "password"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Sachet-Link-Password", headerParam0)
+		}
+
+		if params.Range != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam1)
+		}
+
+		if params.IfRange != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "If-Range", *params.IfRange, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Range", headerParam2)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam3)
+		}
+
+		if params.IfModifiedSince != nil {
+			var headerParam4 string
+
+			headerParam4, err = runtime.StyleParamWithOptions("simple", false, "If-Modified-Since", *params.IfModifiedSince, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Modified-Since", headerParam4)
+		}
+
 	}
 
 	return req, nil
@@ -3602,6 +4261,78 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /files/{share_id}/content (the `ReplaceShareContent` operationId).
 	ReplaceShareContentWithBodyWithResponse(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceShareContentResponse, error)
 
+	// ListShareLinksWithResponse List a share's links
+	//
+	// Every link of the share, revoked ones included, newest first,
+	// without their tokens (which are not kept). Allowed for the share's
+	// owner and for `ADMIN`. Checks: `401`, `404` (share), `403`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /files/{share_id}/links (the `ListShareLinks` operationId).
+	ListShareLinksWithResponse(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*ListShareLinksResponse, error)
+
+	// CreateShareLinkWithBodyWithResponse Create a share link
+	//
+	// Creates a public link to the share's content, for someone without
+	// an account: `GET /links/{token}/content` then serves the bytes to
+	// whoever holds the token, whatever the anonymous permissions are.
+	// Allowed for the share's owner and for `ADMIN`; anyone else gets
+	// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+	// the body (`400`). Every field is optional: `expires_at` (in the
+	// future) ends the link at that instant; `max_downloads` limits how
+	// many downloads it serves (see `GET /links/{token}/content` for what
+	// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+	// the `X-Sachet-Link-Password` header, never the query; `label` is a
+	// note for the owner. A share has at most 100 links (revoked ones
+	// included; they go with the share).
+	//
+	// The response carries the link's `token`, shown this once and stored
+	// only as a hash: the link is `url` (`/links/<token>`). A link ends
+	// with its share, and with the user who created it (deleted).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+	CreateShareLinkWithBodyWithResponse(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShareLinkResponse, error)
+
+	// CreateShareLinkWithResponse Create a share link
+	//
+	// Creates a public link to the share's content, for someone without
+	// an account: `GET /links/{token}/content` then serves the bytes to
+	// whoever holds the token, whatever the anonymous permissions are.
+	// Allowed for the share's owner and for `ADMIN`; anyone else gets
+	// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+	// the body (`400`). Every field is optional: `expires_at` (in the
+	// future) ends the link at that instant; `max_downloads` limits how
+	// many downloads it serves (see `GET /links/{token}/content` for what
+	// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+	// the `X-Sachet-Link-Password` header, never the query; `label` is a
+	// note for the owner. A share has at most 100 links (revoked ones
+	// included; they go with the share).
+	//
+	// The response carries the link's `token`, shown this once and stored
+	// only as a hash: the link is `url` (`/links/<token>`). A link ends
+	// with its share, and with the user who created it (deleted).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+	CreateShareLinkWithResponse(ctx context.Context, shareId PathShareId, body CreateShareLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShareLinkResponse, error)
+
+	// RevokeShareLinkWithResponse Revoke a share link
+	//
+	// Revokes the link: from now on it answers `410`, on every server
+	// process at once (links are not cached). It stays in the share's
+	// list, marked `revoked`. Allowed for the share's owner and for
+	// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
+	// no such link). Revoking a revoked link is `200` again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /files/{share_id}/links/{link_id} (the `RevokeShareLink` operationId).
+	RevokeShareLinkWithResponse(ctx context.Context, shareId PathShareId, linkId PathLinkId, reqEditors ...RequestEditorFn) (*RevokeShareLinkResponse, error)
+
 	// LockShareWithResponse Lock a share
 	//
 	// A locked share can't be modified or deleted.
@@ -3657,6 +4388,60 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
+
+	// GetLinkWithResponse What a share link serves
+	//
+	// The file's name and size, when the link ends and how many downloads
+	// it has left: nothing else of the share or its owner. Needs no
+	// account: the `Authorization` header is not read and the anonymous
+	// permissions do not matter. Checks: `404` (no such link), `410`
+	// (revoked, expired or out of downloads), `401` (the link has a
+	// password and `X-Sachet-Link-Password` is missing or wrong; wrong
+	// guesses are throttled like sign-ins: `429` with `Retry-After`).
+	// Never stored by caches (`Cache-Control: no-store`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /links/{token} (the `GetLink` operationId).
+	GetLinkWithResponse(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*GetLinkResponse, error)
+
+	// GetLinkContentWithResponse Download a share's content through a link
+	//
+	// Exactly what `GET /files/{share_id}/content` answers (`Range`,
+	// conditional requests, `ETag`, `Content-Disposition`, `nosniff`, the
+	// sandbox CSP), for whoever holds the token: the `Authorization`
+	// header is not read and the anonymous permissions do not matter.
+	// Checks: `404` (no such link, or the share has no content yet),
+	// `410` (revoked, expired or out of downloads), `401` (password
+	// missing or wrong, sent in `X-Sachet-Link-Password`; a password in
+	// the query is ignored; wrong guesses are throttled like sign-ins:
+	// `429` with `Retry-After`), then the range and conditions.
+	//
+	// What counts as a download, against `max_downloads`: a response
+	// that starts sending the whole content (`200`), and a `206` whose
+	// (first) range starts at byte 0 — a client transfer starts there
+	// once, however it then resumes. A `206` starting elsewhere (a
+	// resumed transfer, a seek), a `304`, a `412`, a `416` and any `HEAD`
+	// do not count; but once the link is out of downloads every request
+	// is `410`, resumptions included. Counting is exact under
+	// concurrency: the download is claimed in the database at the moment
+	// the body is about to be sent, so of N parallel requests for a link
+	// with one download left exactly one gets the body and the others
+	// `410`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
+	GetLinkContentWithResponse(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*GetLinkContentResponse, error)
+
+	// HeadLinkContentWithResponse Headers of a share's content through a link
+	//
+	// As `GET`, without the body; never counts as a download.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /links/{token}/content (the `HeadLinkContent` operationId).
+	HeadLinkContentWithResponse(ctx context.Context, token PathLinkToken, params *HeadLinkContentParams, reqEditors ...RequestEditorFn) (*HeadLinkContentResponse, error)
 
 	// MetricsWithResponse Prometheus metrics
 	//
@@ -5189,6 +5974,256 @@ func (r ReplaceShareContentResponse) ContentType() string {
 	return ""
 }
 
+// ListShareLinksResponse200Headers the declared response headers of an HTTP 200 response for ListShareLinks
+type ListShareLinksResponse200Headers struct {
+	CacheControl string
+}
+
+type ListShareLinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LinkList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListShareLinksResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListShareLinksResponse) GetJSON200() *LinkList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListShareLinksResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListShareLinksResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListShareLinksResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListShareLinksResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListShareLinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListShareLinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListShareLinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListShareLinksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateShareLinkResponse201Headers the declared response headers of an HTTP 201 response for CreateShareLink
+type CreateShareLinkResponse201Headers struct {
+	CacheControl string
+	Location     *string
+}
+
+type CreateShareLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *LinkCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateShareLinkResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateShareLinkResponse) GetJSON201() *LinkCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateShareLinkResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateShareLinkResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateShareLinkResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateShareLinkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateShareLinkResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateShareLinkResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateShareLinkResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateShareLinkResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateShareLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateShareLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateShareLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateShareLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeShareLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeShareLinkResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeShareLinkResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeShareLinkResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeShareLinkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeShareLinkResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeShareLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeShareLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeShareLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeShareLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type LockShareResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5514,6 +6549,302 @@ func (r HealthzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HealthzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLinkResponse200Headers the declared response headers of an HTTP 200 response for GetLink
+type GetLinkResponse200Headers struct {
+	CacheControl string
+}
+
+// GetLinkResponse429Headers the declared response headers of an HTTP 429 response for GetLink
+type GetLinkResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LinkInfo
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *LinkPasswordRequired
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLinkResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLinkResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLinkResponse) GetJSON200() *LinkInfo {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLinkResponse) GetJSON401() *LinkPasswordRequired {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetLinkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r GetLinkResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetLinkResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetLinkResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLinkContentResponse200Headers the declared response headers of an HTTP 200 response for GetLinkContent
+type GetLinkContentResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    *string
+	ContentLength         *int64
+	ContentSecurityPolicy *string
+	ETag                  *string
+	LastModified          *string
+	XContentTypeOptions   *string
+}
+
+// GetLinkContentResponse206Headers the declared response headers of an HTTP 206 response for GetLinkContent
+type GetLinkContentResponse206Headers struct {
+	AcceptRanges       *string
+	ContentDisposition *string
+	ContentLength      *int64
+	ContentRange       *string
+	ETag               *string
+	LastModified       *string
+}
+
+// GetLinkContentResponse304Headers the declared response headers of an HTTP 304 response for GetLinkContent
+type GetLinkContentResponse304Headers struct {
+	ETag *string
+}
+
+// GetLinkContentResponse416Headers the declared response headers of an HTTP 416 response for GetLinkContent
+type GetLinkContentResponse416Headers struct {
+	ContentRange *string
+}
+
+// GetLinkContentResponse429Headers the declared response headers of an HTTP 429 response for GetLinkContent
+type GetLinkContentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLinkContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *LinkPasswordRequired
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSON412 the response for an HTTP 412 `application/json` response
+	JSON412 *PreconditionFailed
+	// JSON416 the response for an HTTP 416 `application/json` response
+	JSON416 *RangeNotSatisfiable
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLinkContentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetLinkContentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetLinkContentResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetLinkContentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLinkContentResponse429Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLinkContentResponse) GetJSON401() *LinkPasswordRequired {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetLinkContentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r GetLinkContentResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSON412 returns the response for an HTTP 412 `application/json` response
+func (r GetLinkContentResponse) GetJSON412() *PreconditionFailed {
+	return r.JSON412
+}
+
+// GetJSON416 returns the response for an HTTP 416 `application/json` response
+func (r GetLinkContentResponse) GetJSON416() *RangeNotSatisfiable {
+	return r.JSON416
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetLinkContentResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetLinkContentResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLinkContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLinkContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLinkContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLinkContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadLinkContentResponse200Headers the declared response headers of an HTTP 200 response for HeadLinkContent
+type HeadLinkContentResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    *string
+	ContentLength         *int64
+	ContentSecurityPolicy *string
+	ETag                  *string
+	LastModified          *string
+	XContentTypeOptions   *string
+}
+
+// HeadLinkContentResponse206Headers the declared response headers of an HTTP 206 response for HeadLinkContent
+type HeadLinkContentResponse206Headers struct {
+	ContentLength *int64
+	ContentRange  *string
+	ETag          *string
+}
+
+// HeadLinkContentResponse304Headers the declared response headers of an HTTP 304 response for HeadLinkContent
+type HeadLinkContentResponse304Headers struct {
+	ETag *string
+}
+
+// HeadLinkContentResponse416Headers the declared response headers of an HTTP 416 response for HeadLinkContent
+type HeadLinkContentResponse416Headers struct {
+	ContentRange *string
+}
+
+// HeadLinkContentResponse429Headers the declared response headers of an HTTP 429 response for HeadLinkContent
+type HeadLinkContentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type HeadLinkContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadLinkContentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *HeadLinkContentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadLinkContentResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *HeadLinkContentResponse416Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *HeadLinkContentResponse429Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadLinkContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadLinkContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadLinkContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadLinkContentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7419,6 +8750,102 @@ func (c *ClientWithResponses) ReplaceShareContentWithBodyWithResponse(ctx contex
 	return ParseReplaceShareContentResponse(rsp)
 }
 
+// ListShareLinksWithResponse List a share's links
+//
+// Every link of the share, revoked ones included, newest first,
+// without their tokens (which are not kept). Allowed for the share's
+// owner and for `ADMIN`. Checks: `401`, `404` (share), `403`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /files/{share_id}/links (the `ListShareLinks` operationId).
+func (c *ClientWithResponses) ListShareLinksWithResponse(ctx context.Context, shareId PathShareId, reqEditors ...RequestEditorFn) (*ListShareLinksResponse, error) {
+	rsp, err := c.ListShareLinks(ctx, shareId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListShareLinksResponse(rsp)
+}
+
+// CreateShareLinkWithBodyWithResponse Create a share link
+//
+// Creates a public link to the share's content, for someone without
+// an account: `GET /links/{token}/content` then serves the bytes to
+// whoever holds the token, whatever the anonymous permissions are.
+// Allowed for the share's owner and for `ADMIN`; anyone else gets
+// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+// the body (`400`). Every field is optional: `expires_at` (in the
+// future) ends the link at that instant; `max_downloads` limits how
+// many downloads it serves (see `GET /links/{token}/content` for what
+// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+// the `X-Sachet-Link-Password` header, never the query; `label` is a
+// note for the owner. A share has at most 100 links (revoked ones
+// included; they go with the share).
+//
+// The response carries the link's `token`, shown this once and stored
+// only as a hash: the link is `url` (`/links/<token>`). A link ends
+// with its share, and with the user who created it (deleted).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+func (c *ClientWithResponses) CreateShareLinkWithBodyWithResponse(ctx context.Context, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateShareLinkResponse, error) {
+	rsp, err := c.CreateShareLinkWithBody(ctx, shareId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShareLinkResponse(rsp)
+}
+
+// CreateShareLinkWithResponse Create a share link
+//
+// Creates a public link to the share's content, for someone without
+// an account: `GET /links/{token}/content` then serves the bytes to
+// whoever holds the token, whatever the anonymous permissions are.
+// Allowed for the share's owner and for `ADMIN`; anyone else gets
+// `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+// the body (`400`). Every field is optional: `expires_at` (in the
+// future) ends the link at that instant; `max_downloads` limits how
+// many downloads it serves (see `GET /links/{token}/content` for what
+// counts); `password` (1–72 bytes, stored hashed) must then be sent in
+// the `X-Sachet-Link-Password` header, never the query; `label` is a
+// note for the owner. A share has at most 100 links (revoked ones
+// included; they go with the share).
+//
+// The response carries the link's `token`, shown this once and stored
+// only as a hash: the link is `url` (`/links/<token>`). A link ends
+// with its share, and with the user who created it (deleted).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /files/{share_id}/links (the `CreateShareLink` operationId).
+func (c *ClientWithResponses) CreateShareLinkWithResponse(ctx context.Context, shareId PathShareId, body CreateShareLinkJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateShareLinkResponse, error) {
+	rsp, err := c.CreateShareLink(ctx, shareId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateShareLinkResponse(rsp)
+}
+
+// RevokeShareLinkWithResponse Revoke a share link
+//
+// Revokes the link: from now on it answers `410`, on every server
+// process at once (links are not cached). It stays in the share's
+// list, marked `revoked`. Allowed for the share's owner and for
+// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
+// no such link). Revoking a revoked link is `200` again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /files/{share_id}/links/{link_id} (the `RevokeShareLink` operationId).
+func (c *ClientWithResponses) RevokeShareLinkWithResponse(ctx context.Context, shareId PathShareId, linkId PathLinkId, reqEditors ...RequestEditorFn) (*RevokeShareLinkResponse, error) {
+	rsp, err := c.RevokeShareLink(ctx, shareId, linkId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeShareLinkResponse(rsp)
+}
+
 // LockShareWithResponse Lock a share
 //
 // A locked share can't be modified or deleted.
@@ -7503,6 +8930,78 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 		return nil, err
 	}
 	return ParseHealthzResponse(rsp)
+}
+
+// GetLinkWithResponse What a share link serves
+//
+// The file's name and size, when the link ends and how many downloads
+// it has left: nothing else of the share or its owner. Needs no
+// account: the `Authorization` header is not read and the anonymous
+// permissions do not matter. Checks: `404` (no such link), `410`
+// (revoked, expired or out of downloads), `401` (the link has a
+// password and `X-Sachet-Link-Password` is missing or wrong; wrong
+// guesses are throttled like sign-ins: `429` with `Retry-After`).
+// Never stored by caches (`Cache-Control: no-store`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /links/{token} (the `GetLink` operationId).
+func (c *ClientWithResponses) GetLinkWithResponse(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*GetLinkResponse, error) {
+	rsp, err := c.GetLink(ctx, token, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLinkResponse(rsp)
+}
+
+// GetLinkContentWithResponse Download a share's content through a link
+//
+// Exactly what `GET /files/{share_id}/content` answers (`Range`,
+// conditional requests, `ETag`, `Content-Disposition`, `nosniff`, the
+// sandbox CSP), for whoever holds the token: the `Authorization`
+// header is not read and the anonymous permissions do not matter.
+// Checks: `404` (no such link, or the share has no content yet),
+// `410` (revoked, expired or out of downloads), `401` (password
+// missing or wrong, sent in `X-Sachet-Link-Password`; a password in
+// the query is ignored; wrong guesses are throttled like sign-ins:
+// `429` with `Retry-After`), then the range and conditions.
+//
+// What counts as a download, against `max_downloads`: a response
+// that starts sending the whole content (`200`), and a `206` whose
+// (first) range starts at byte 0 — a client transfer starts there
+// once, however it then resumes. A `206` starting elsewhere (a
+// resumed transfer, a seek), a `304`, a `412`, a `416` and any `HEAD`
+// do not count; but once the link is out of downloads every request
+// is `410`, resumptions included. Counting is exact under
+// concurrency: the download is claimed in the database at the moment
+// the body is about to be sent, so of N parallel requests for a link
+// with one download left exactly one gets the body and the others
+// `410`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
+func (c *ClientWithResponses) GetLinkContentWithResponse(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*GetLinkContentResponse, error) {
+	rsp, err := c.GetLinkContent(ctx, token, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLinkContentResponse(rsp)
+}
+
+// HeadLinkContentWithResponse Headers of a share's content through a link
+//
+// As `GET`, without the body; never counts as a download.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /links/{token}/content (the `HeadLinkContent` operationId).
+func (c *ClientWithResponses) HeadLinkContentWithResponse(ctx context.Context, token PathLinkToken, params *HeadLinkContentParams, reqEditors ...RequestEditorFn) (*HeadLinkContentResponse, error) {
+	rsp, err := c.HeadLinkContent(ctx, token, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadLinkContentResponse(rsp)
 }
 
 // MetricsWithResponse Prometheus metrics
@@ -9161,6 +10660,229 @@ func ParseReplaceShareContentResponse(rsp *http.Response) (*ReplaceShareContentR
 	return response, nil
 }
 
+// ParseListShareLinksResponse parses an HTTP response from a ListShareLinksWithResponse call
+func ParseListShareLinksResponse(rsp *http.Response) (*ListShareLinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListShareLinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LinkList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListShareLinksResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateShareLinkResponse parses an HTTP response from a CreateShareLinkWithResponse call
+func ParseCreateShareLinkResponse(rsp *http.Response) (*CreateShareLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateShareLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest LinkCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateShareLinkResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeShareLinkResponse parses an HTTP response from a RevokeShareLinkWithResponse call
+func ParseRevokeShareLinkResponse(rsp *http.Response) (*RevokeShareLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeShareLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLockShareResponse parses an HTTP response from a LockShareWithResponse call
 func ParseLockShareResponse(rsp *http.Response) (*LockShareResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9412,6 +11134,416 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetLinkResponse parses an HTTP response from a GetLinkWithResponse call
+func ParseGetLinkResponse(rsp *http.Response) (*GetLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LinkInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest LinkPasswordRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLinkResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetLinkResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLinkContentResponse parses an HTTP response from a GetLinkContentWithResponse call
+func ParseGetLinkContentResponse(rsp *http.Response) (*GetLinkContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLinkContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest LinkPasswordRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest RangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLinkContentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.ContentLength = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetLinkContentResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.ContentLength = &value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = &value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetLinkContentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetLinkContentResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetLinkContentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadLinkContentResponse parses an HTTP response from a HeadLinkContentWithResponse call
+func ParseHeadLinkContentResponse(rsp *http.Response) (*HeadLinkContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadLinkContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadLinkContentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.ContentLength = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Last-Modified"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Last-Modified", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.LastModified = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers HeadLinkContentResponse206Headers
+		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.ContentLength = &value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadLinkContentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers HeadLinkContentResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = &value
+		}
+		response.Headers416 = &headers
+	case rsp.StatusCode == 429:
+		var headers HeadLinkContentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -71,6 +71,45 @@ func (e ErrorStatus) Valid() bool {
 	}
 }
 
+// Defines values for LinkCreatedStatus.
+const (
+	LinkCreatedStatusSuccess LinkCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the LinkCreatedStatus enum.
+func (e LinkCreatedStatus) Valid() bool {
+	switch e {
+	case LinkCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LinkState.
+const (
+	Active    LinkState = "active"
+	Exhausted LinkState = "exhausted"
+	Expired   LinkState = "expired"
+	Revoked   LinkState = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the LinkState enum.
+func (e LinkState) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Exhausted:
+		return true
+	case Expired:
+		return true
+	case Revoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MessageStatus.
 const (
 	MessageStatusSuccess MessageStatus = "success"
@@ -319,6 +358,120 @@ type ErrorStatus string
 //
 // Example: report.pdf
 type FileName = string
+
+// Link defines model for Link.
+type Link struct {
+	// CreateDate Example: 2026-05-20T23:05:31.546561Z
+	CreateDate *time.Time `json:"create_date,omitempty"`
+
+	// Downloads Downloads counted so far (see `GET /links/{token}/content`).
+	Downloads int64 `json:"downloads"`
+
+	// DownloadsLeft `max_downloads - downloads`; null when there is no limit.
+	DownloadsLeft nullable.Nullable[int64] `json:"downloads_left"`
+
+	// ExpiresAt When the link stops serving; null when it does not expire.
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// HasPassword Whether the link needs a password.
+	HasPassword bool `json:"has_password"`
+
+	// Label The owner's note, or null.
+	Label nullable.Nullable[string] `json:"label"`
+
+	// LinkId The link's id, to revoke it; not its token.
+	//
+	// Example: 5b1e0c9a2f4d7e36
+	LinkId *string `json:"link_id,omitempty"`
+
+	// MaxDownloads The download limit; null for none.
+	MaxDownloads nullable.Nullable[int64] `json:"max_downloads"`
+
+	// RevokedDate When the link was revoked; null while it is not.
+	RevokedDate nullable.Nullable[time.Time] `json:"revoked_date"`
+
+	// ShareId The share's id, assigned by the server; it never changes.
+	//
+	// Example: 9ae90f06-a751-409c-a9fe-8277575b9914
+	ShareId *ShareId `json:"share_id,omitempty"`
+
+	// State `active` serves; the others answer `410`. A revoked link is
+	// `revoked` whatever else holds; then `expired`, then `exhausted`.
+	State LinkState `json:"state"`
+}
+
+// LinkCreate defines model for LinkCreate.
+type LinkCreate struct {
+	// ExpiresAt When the link stops serving (RFC 3339, in the future); absent, it does not expire.
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Label A note for the owner, 1–64 characters of UTF-8 with no control characters.
+	//
+	// Example: for the auditors
+	Label *LinkLabel `json:"label,omitempty"`
+
+	// MaxDownloads How many downloads the link serves; absent, no limit.
+	//
+	// Example: 1
+	MaxDownloads *int64 `json:"max_downloads,omitempty"`
+
+	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
+	Password *Password `json:"password,omitempty"`
+}
+
+// LinkCreated defines model for LinkCreated.
+type LinkCreated struct {
+	Link   Link              `json:"link"`
+	Status LinkCreatedStatus `json:"status"`
+
+	// Token The link's token (32 URL-safe characters). Shown only here.
+	//
+	// Example: q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
+	Token string `json:"token"`
+
+	// Url The link's public path, `/links/<token>`; its content is at
+	// `<url>/content`. Shown only here.
+	//
+	//
+	// Example: /links/q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
+	Url string `json:"url"`
+}
+
+// LinkCreatedStatus defines model for LinkCreated.Status.
+type LinkCreatedStatus string
+
+// LinkInfo What a link serves, and nothing else of its share or owner.
+type LinkInfo struct {
+	// DownloadsLeft Downloads the link still serves; null when there is no limit.
+	DownloadsLeft nullable.Nullable[int64] `json:"downloads_left"`
+
+	// ExpiresAt When the link stops serving; null when it does not expire.
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+	//
+	// Example: report.pdf
+	FileName FileName `json:"file_name"`
+
+	// Size Content size in bytes; null until initialized. It follows the content.
+	Size nullable.Nullable[ContentSize] `json:"size,omitempty"`
+}
+
+// LinkLabel A note for the owner, 1–64 characters of UTF-8 with no control characters.
+//
+// Example: for the auditors
+type LinkLabel = string
+
+// LinkList defines model for LinkList.
+type LinkList struct {
+	Data []Link `json:"data"`
+}
+
+// LinkState `active` serves; the others answer `410`. A revoked link is
+// `revoked` whatever else holds; then `expired`, then `exhausted`.
+type LinkState string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -731,6 +884,9 @@ type IfNoneMatch = string
 // IfRange defines model for IfRange.
 type IfRange = string
 
+// LinkPassword defines model for LinkPassword.
+type LinkPassword = string
+
 // Page defines model for Page.
 type Page = int
 
@@ -739,6 +895,12 @@ type PathDzuuid = string
 
 // PathKeyId Example: 3f9c2a7d41e0b658
 type PathKeyId = string
+
+// PathLinkId Example: 5b1e0c9a2f4d7e36
+type PathLinkId = string
+
+// PathLinkToken Example: q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
+type PathLinkToken = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -763,6 +925,12 @@ type Conflict = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
+
+// Gone defines model for Gone.
+type Gone = Error
+
+// LinkPasswordRequired defines model for LinkPasswordRequired.
+type LinkPasswordRequired = Error
 
 // Locked defines model for Locked.
 type Locked = Error
@@ -851,6 +1019,48 @@ type HeadShareContentParams struct {
 	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
 }
 
+// GetLinkParams defines parameters for GetLink.
+type GetLinkParams struct {
+	// XSachetLinkPassword The link's password, when it has one. Never send it in the URL.
+	XSachetLinkPassword *LinkPassword `json:"X-Sachet-Link-Password,omitempty"`
+}
+
+// GetLinkContentParams defines parameters for GetLinkContent.
+type GetLinkContentParams struct {
+	// XSachetLinkPassword The link's password, when it has one. Never send it in the URL.
+	XSachetLinkPassword *LinkPassword `json:"X-Sachet-Link-Password,omitempty"`
+
+	// Range RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfRange Serve the range only if the content still has this ETag or date.
+	IfRange *IfRange `json:"If-Range,omitempty"`
+
+	// IfNoneMatch `304` when the content still has one of these ETags.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince `304` when the content has not changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
+}
+
+// HeadLinkContentParams defines parameters for HeadLinkContent.
+type HeadLinkContentParams struct {
+	// XSachetLinkPassword The link's password, when it has one. Never send it in the URL.
+	XSachetLinkPassword *LinkPassword `json:"X-Sachet-Link-Password,omitempty"`
+
+	// Range RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`.
+	Range *Range `json:"Range,omitempty"`
+
+	// IfRange Serve the range only if the content still has this ETag or date.
+	IfRange *IfRange `json:"If-Range,omitempty"`
+
+	// IfNoneMatch `304` when the content still has one of these ETags.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// IfModifiedSince `304` when the content has not changed since this HTTP date.
+	IfModifiedSince *IfModifiedSince `json:"If-Modified-Since,omitempty"`
+}
+
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
 	// Page The page to return, from 1. A page past the end is empty.
@@ -880,6 +1090,9 @@ type UploadShareContentMultipartRequestBody = Chunk
 
 // ReplaceShareContentMultipartRequestBody defines body for ReplaceShareContent for multipart/form-data ContentType.
 type ReplaceShareContentMultipartRequestBody = Chunk
+
+// CreateShareLinkJSONRequestBody defines body for CreateShareLink for application/json ContentType.
+type CreateShareLinkJSONRequestBody = LinkCreate
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
@@ -946,6 +1159,15 @@ type ServerInterface interface {
 	// ReplaceShareContent Replace the content, one chunk per request
 	// (PUT /files/{share_id}/content)
 	ReplaceShareContent(ctx echo.Context, shareId PathShareId) error
+	// ListShareLinks List a share's links
+	// (GET /files/{share_id}/links)
+	ListShareLinks(ctx echo.Context, shareId PathShareId) error
+	// CreateShareLink Create a share link
+	// (POST /files/{share_id}/links)
+	CreateShareLink(ctx echo.Context, shareId PathShareId) error
+	// RevokeShareLink Revoke a share link
+	// (DELETE /files/{share_id}/links/{link_id})
+	RevokeShareLink(ctx echo.Context, shareId PathShareId, linkId PathLinkId) error
 	// LockShare Lock a share
 	// (POST /files/{share_id}/lock)
 	LockShare(ctx echo.Context, shareId PathShareId) error
@@ -961,6 +1183,15 @@ type ServerInterface interface {
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx echo.Context) error
+	// GetLink What a share link serves
+	// (GET /links/{token})
+	GetLink(ctx echo.Context, token PathLinkToken, params GetLinkParams) error
+	// GetLinkContent Download a share's content through a link
+	// (GET /links/{token}/content)
+	GetLinkContent(ctx echo.Context, token PathLinkToken, params GetLinkContentParams) error
+	// HeadLinkContent Headers of a share's content through a link
+	// (HEAD /links/{token}/content)
+	HeadLinkContent(ctx echo.Context, token PathLinkToken, params HeadLinkContentParams) error
 	// Metrics Prometheus metrics
 	// (GET /metrics)
 	Metrics(ctx echo.Context) error
@@ -1365,6 +1596,62 @@ func (w *ServerInterfaceWrapper) ReplaceShareContent(ctx echo.Context) error {
 	return err
 }
 
+// ListShareLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListShareLinks(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListShareLinks(ctx, shareId)
+	return err
+}
+
+// CreateShareLink converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateShareLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateShareLink(ctx, shareId)
+	return err
+}
+
+// RevokeShareLink converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeShareLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "link_id" -------------
+	var linkId PathLinkId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "link_id", ctx.Param("link_id"), &linkId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter link_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeShareLink(ctx, shareId, linkId)
+	return err
+}
+
 // LockShare converts echo context to params.
 func (w *ServerInterfaceWrapper) LockShare(ctx echo.Context) error {
 	var err error
@@ -1451,6 +1738,234 @@ func (w *ServerInterfaceWrapper) Healthz(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Healthz(ctx)
+	return err
+}
+
+// GetLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathLinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLinkParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Sachet-Link-Password" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Sachet-Link-Password")]; found {
+		var XSachetLinkPassword LinkPassword
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Sachet-Link-Password, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Sachet-Link-Password", valueList[0], &XSachetLinkPassword, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "password"})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Sachet-Link-Password: %s", err))
+		}
+
+		params.XSachetLinkPassword = &XSachetLinkPassword
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLink(ctx, token, params)
+	return err
+}
+
+// GetLinkContent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLinkContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathLinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLinkContentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Sachet-Link-Password" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Sachet-Link-Password")]; found {
+		var XSachetLinkPassword LinkPassword
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Sachet-Link-Password, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Sachet-Link-Password", valueList[0], &XSachetLinkPassword, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "password"})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Sachet-Link-Password: %s", err))
+		}
+
+		params.XSachetLinkPassword = &XSachetLinkPassword
+	}
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Range")]; found {
+		var IfRange IfRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Range", valueList[0], &IfRange, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Range: %s", err))
+		}
+
+		params.IfRange = &IfRange
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+	// ------------- Optional header parameter "If-Modified-Since" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Modified-Since")]; found {
+		var IfModifiedSince IfModifiedSince
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Modified-Since, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Modified-Since", valueList[0], &IfModifiedSince, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Modified-Since: %s", err))
+		}
+
+		params.IfModifiedSince = &IfModifiedSince
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLinkContent(ctx, token, params)
+	return err
+}
+
+// HeadLinkContent converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadLinkContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathLinkToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params HeadLinkContentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Sachet-Link-Password" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Sachet-Link-Password")]; found {
+		var XSachetLinkPassword LinkPassword
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Sachet-Link-Password, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Sachet-Link-Password", valueList[0], &XSachetLinkPassword, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "password"})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Sachet-Link-Password: %s", err))
+		}
+
+		params.XSachetLinkPassword = &XSachetLinkPassword
+	}
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range Range
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Range")]; found {
+		var IfRange IfRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Range", valueList[0], &IfRange, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Range: %s", err))
+		}
+
+		params.IfRange = &IfRange
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+	// ------------- Optional header parameter "If-Modified-Since" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Modified-Since")]; found {
+		var IfModifiedSince IfModifiedSince
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Modified-Since, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Modified-Since", valueList[0], &IfModifiedSince, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Modified-Since: %s", err))
+		}
+
+		params.IfModifiedSince = &IfModifiedSince
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadLinkContent(ctx, token, params)
 	return err
 }
 
@@ -1824,6 +2339,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
+	router.GET(options.BaseURL+"/files/:share_id/links", wrapper.ListShareLinks, options.OperationMiddlewares["listShareLinks"]...)
+	router.POST(options.BaseURL+"/files/:share_id/links", wrapper.CreateShareLink, options.OperationMiddlewares["createShareLink"]...)
+	router.DELETE(options.BaseURL+"/files/:share_id/links/:link_id", wrapper.RevokeShareLink, options.OperationMiddlewares["revokeShareLink"]...)
+	router.GET(options.BaseURL+"/links/:token", wrapper.GetLink, options.OperationMiddlewares["getLink"]...)
+	router.GET(options.BaseURL+"/links/:token/content", wrapper.GetLinkContent, options.OperationMiddlewares["getLinkContent"]...)
+	router.HEAD(options.BaseURL+"/links/:token/content", wrapper.HeadLinkContent, options.OperationMiddlewares["headLinkContent"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -1891,6 +2412,20 @@ type CreatedJSONResponse struct {
 type ErrorJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type GoneJSONResponse Error
+
+type LinkCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type LinkCreatedJSONResponse struct {
+	Body LinkCreated
+
+	Headers LinkCreatedResponseHeaders
+}
+
+type LinkPasswordRequiredJSONResponse Error
 
 type LockedJSONResponse Error
 
@@ -3568,6 +4103,321 @@ func (response ReplaceShareContentdefaultJSONResponse) VisitReplaceShareContentR
 	return err
 }
 
+type ListShareLinksRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+}
+
+type ListShareLinksResponseObject interface {
+	VisitListShareLinksResponse(w http.ResponseWriter) error
+}
+
+type ListShareLinks200ResponseHeaders struct {
+	CacheControl string
+}
+
+type ListShareLinks200JSONResponse struct {
+	Body    LinkList
+	Headers ListShareLinks200ResponseHeaders
+}
+
+func (response ListShareLinks200JSONResponse) VisitListShareLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShareLinks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListShareLinks401JSONResponse) VisitListShareLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShareLinks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListShareLinks403JSONResponse) VisitListShareLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShareLinks404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListShareLinks404JSONResponse) VisitListShareLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListShareLinksdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListShareLinksdefaultJSONResponse) VisitListShareLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLinkRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	Body    *CreateShareLinkJSONRequestBody
+}
+
+type CreateShareLinkResponseObject interface {
+	VisitCreateShareLinkResponse(w http.ResponseWriter) error
+}
+
+type CreateShareLink201JSONResponse struct{ LinkCreatedJSONResponse }
+
+func (response CreateShareLink201JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateShareLink400JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateShareLink401JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateShareLink403JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateShareLink404JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateShareLink409JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateShareLink413JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLink415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateShareLink415JSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateShareLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateShareLinkdefaultJSONResponse) VisitCreateShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeShareLinkRequestObject struct {
+	ShareId PathShareId `json:"share_id"`
+	LinkId  PathLinkId  `json:"link_id"`
+}
+
+type RevokeShareLinkResponseObject interface {
+	VisitRevokeShareLinkResponse(w http.ResponseWriter) error
+}
+
+type RevokeShareLink200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeShareLink200JSONResponse) VisitRevokeShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeShareLink401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeShareLink401JSONResponse) VisitRevokeShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeShareLink403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeShareLink403JSONResponse) VisitRevokeShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeShareLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeShareLink404JSONResponse) VisitRevokeShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeShareLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeShareLinkdefaultJSONResponse) VisitRevokeShareLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LockShareRequestObject struct {
 	ShareId PathShareId `json:"share_id"`
 }
@@ -3944,6 +4794,454 @@ func (response HealthzdefaultJSONResponse) VisitHealthzResponse(w http.ResponseW
 	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+type GetLinkRequestObject struct {
+	Token  PathLinkToken `json:"token"`
+	Params GetLinkParams
+}
+
+type GetLinkResponseObject interface {
+	VisitGetLinkResponse(w http.ResponseWriter) error
+}
+
+type GetLink200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetLink200JSONResponse struct {
+	Body    LinkInfo
+	Headers GetLink200ResponseHeaders
+}
+
+func (response GetLink200JSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLink401JSONResponse struct {
+	LinkPasswordRequiredJSONResponse
+}
+
+func (response GetLink401JSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetLink404JSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLink410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetLink410JSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLink429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetLink429JSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetLinkdefaultJSONResponse) VisitGetLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContentRequestObject struct {
+	Token  PathLinkToken `json:"token"`
+	Params GetLinkContentParams
+}
+
+type GetLinkContentResponseObject interface {
+	VisitGetLinkContentResponse(w http.ResponseWriter) error
+}
+
+type GetLinkContent200AsteriskResponse struct{ ContentAsteriskResponse }
+
+func (response GetLinkContent200AsteriskResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.ContentLength != nil {
+		w.Header().Set("Content-Length", fmt.Sprint(*response.Headers.ContentLength))
+	}
+	if response.Headers.ContentSecurityPolicy != nil {
+		w.Header().Set("Content-Security-Policy", fmt.Sprint(*response.Headers.ContentSecurityPolicy))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.LastModified != nil {
+		w.Header().Set("Last-Modified", fmt.Sprint(*response.Headers.LastModified))
+	}
+	if response.Headers.XContentTypeOptions != nil {
+		w.Header().Set("X-Content-Type-Options", fmt.Sprint(*response.Headers.XContentTypeOptions))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLinkContent206AsteriskResponse struct{ PartialContentAsteriskResponse }
+
+func (response GetLinkContent206AsteriskResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.ContentLength != nil {
+		w.Header().Set("Content-Length", fmt.Sprint(*response.Headers.ContentLength))
+	}
+	if response.Headers.ContentRange != nil {
+		w.Header().Set("Content-Range", fmt.Sprint(*response.Headers.ContentRange))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.LastModified != nil {
+		w.Header().Set("Last-Modified", fmt.Sprint(*response.Headers.LastModified))
+	}
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLinkContent304Response = NotModifiedResponse
+
+func (response GetLinkContent304Response) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetLinkContent401JSONResponse struct {
+	LinkPasswordRequiredJSONResponse
+}
+
+func (response GetLinkContent401JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetLinkContent404JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContent410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetLinkContent410JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContent412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response GetLinkContent412JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContent416JSONResponse struct {
+	RangeNotSatisfiableJSONResponse
+}
+
+func (response GetLinkContent416JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ContentRange != nil {
+		w.Header().Set("Content-Range", fmt.Sprint(*response.Headers.ContentRange))
+	}
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContent429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response GetLinkContent429JSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLinkContentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetLinkContentdefaultJSONResponse) VisitGetLinkContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type HeadLinkContentRequestObject struct {
+	Token  PathLinkToken `json:"token"`
+	Params HeadLinkContentParams
+}
+
+type HeadLinkContentResponseObject interface {
+	VisitHeadLinkContentResponse(w http.ResponseWriter) error
+}
+
+type HeadLinkContent200Response = ContentHeadResponse
+
+func (response HeadLinkContent200Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	if response.Headers.ContentDisposition != nil {
+		w.Header().Set("Content-Disposition", fmt.Sprint(*response.Headers.ContentDisposition))
+	}
+	if response.Headers.ContentLength != nil {
+		w.Header().Set("Content-Length", fmt.Sprint(*response.Headers.ContentLength))
+	}
+	if response.Headers.ContentSecurityPolicy != nil {
+		w.Header().Set("Content-Security-Policy", fmt.Sprint(*response.Headers.ContentSecurityPolicy))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.LastModified != nil {
+		w.Header().Set("Last-Modified", fmt.Sprint(*response.Headers.LastModified))
+	}
+	if response.Headers.XContentTypeOptions != nil {
+		w.Header().Set("X-Content-Type-Options", fmt.Sprint(*response.Headers.XContentTypeOptions))
+	}
+	w.WriteHeader(200)
+	return nil
+}
+
+type HeadLinkContent206Response = PartialContentHeadResponse
+
+func (response HeadLinkContent206Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.ContentLength != nil {
+		w.Header().Set("Content-Length", fmt.Sprint(*response.Headers.ContentLength))
+	}
+	if response.Headers.ContentRange != nil {
+		w.Header().Set("Content-Range", fmt.Sprint(*response.Headers.ContentRange))
+	}
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(206)
+	return nil
+}
+
+type HeadLinkContent304Response = NotModifiedResponse
+
+func (response HeadLinkContent304Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(304)
+	return nil
+}
+
+type HeadLinkContent401Response struct {
+}
+
+func (response HeadLinkContent401Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(401)
+	return nil
+}
+
+type HeadLinkContent404Response struct {
+}
+
+func (response HeadLinkContent404Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(404)
+	return nil
+}
+
+type HeadLinkContent410Response struct {
+}
+
+func (response HeadLinkContent410Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(410)
+	return nil
+}
+
+type HeadLinkContent412Response struct {
+}
+
+func (response HeadLinkContent412Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(412)
+	return nil
+}
+
+type HeadLinkContent416ResponseHeaders struct {
+	ContentRange *string
+}
+
+type HeadLinkContent416Response struct {
+	Headers HeadLinkContent416ResponseHeaders
+}
+
+func (response HeadLinkContent416Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.ContentRange != nil {
+		w.Header().Set("Content-Range", fmt.Sprint(*response.Headers.ContentRange))
+	}
+	w.WriteHeader(416)
+	return nil
+}
+
+type HeadLinkContent429ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type HeadLinkContent429Response struct {
+	Headers HeadLinkContent429ResponseHeaders
+}
+
+func (response HeadLinkContent429Response) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	return nil
+}
+
+type HeadLinkContentdefaultResponse struct {
+	StatusCode int
+}
+
+func (response HeadLinkContentdefaultResponse) VisitHeadLinkContentResponse(w http.ResponseWriter) error {
+	w.WriteHeader(response.StatusCode)
+	return nil
 }
 
 type MetricsRequestObject struct {
@@ -5823,6 +7121,15 @@ type StrictServerInterface interface {
 	// ReplaceShareContent Replace the content, one chunk per request
 	// (PUT /files/{share_id}/content)
 	ReplaceShareContent(ctx context.Context, request ReplaceShareContentRequestObject) (ReplaceShareContentResponseObject, error)
+	// ListShareLinks List a share's links
+	// (GET /files/{share_id}/links)
+	ListShareLinks(ctx context.Context, request ListShareLinksRequestObject) (ListShareLinksResponseObject, error)
+	// CreateShareLink Create a share link
+	// (POST /files/{share_id}/links)
+	CreateShareLink(ctx context.Context, request CreateShareLinkRequestObject) (CreateShareLinkResponseObject, error)
+	// RevokeShareLink Revoke a share link
+	// (DELETE /files/{share_id}/links/{link_id})
+	RevokeShareLink(ctx context.Context, request RevokeShareLinkRequestObject) (RevokeShareLinkResponseObject, error)
 	// LockShare Lock a share
 	// (POST /files/{share_id}/lock)
 	LockShare(ctx context.Context, request LockShareRequestObject) (LockShareResponseObject, error)
@@ -5838,6 +7145,15 @@ type StrictServerInterface interface {
 	// Healthz Liveness
 	// (GET /healthz)
 	Healthz(ctx context.Context, request HealthzRequestObject) (HealthzResponseObject, error)
+	// GetLink What a share link serves
+	// (GET /links/{token})
+	GetLink(ctx context.Context, request GetLinkRequestObject) (GetLinkResponseObject, error)
+	// GetLinkContent Download a share's content through a link
+	// (GET /links/{token}/content)
+	GetLinkContent(ctx context.Context, request GetLinkContentRequestObject) (GetLinkContentResponseObject, error)
+	// HeadLinkContent Headers of a share's content through a link
+	// (HEAD /links/{token}/content)
+	HeadLinkContent(ctx context.Context, request HeadLinkContentRequestObject) (HeadLinkContentResponseObject, error)
 	// Metrics Prometheus metrics
 	// (GET /metrics)
 	Metrics(ctx context.Context, request MetricsRequestObject) (MetricsResponseObject, error)
@@ -6393,6 +7709,108 @@ func (sh *strictHandler) ReplaceShareContent(ctx echo.Context, shareId PathShare
 	return nil
 }
 
+// ListShareLinks operation middleware
+func (sh *strictHandler) ListShareLinks(ctx echo.Context, shareId PathShareId) error {
+	var request ListShareLinksRequestObject
+
+	request.ShareId = shareId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListShareLinks(ctx.Request().Context(), request.(ListShareLinksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListShareLinks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListShareLinksResponseObject); ok {
+		return validResponse.VisitListShareLinksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateShareLink operation middleware
+func (sh *strictHandler) CreateShareLink(ctx echo.Context, shareId PathShareId) error {
+	var request CreateShareLinkRequestObject
+
+	request.ShareId = shareId
+
+	var body CreateShareLinkJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateShareLink(ctx.Request().Context(), request.(CreateShareLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateShareLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateShareLinkResponseObject); ok {
+		return validResponse.VisitCreateShareLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeShareLink operation middleware
+func (sh *strictHandler) RevokeShareLink(ctx echo.Context, shareId PathShareId, linkId PathLinkId) error {
+	var request RevokeShareLinkRequestObject
+
+	request.ShareId = shareId
+	request.LinkId = linkId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeShareLink(ctx.Request().Context(), request.(RevokeShareLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeShareLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeShareLinkResponseObject); ok {
+		return validResponse.VisitRevokeShareLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LockShare operation middleware
 func (sh *strictHandler) LockShare(ctx echo.Context, shareId PathShareId) error {
 	var request LockShareRequestObject
@@ -6512,6 +7930,84 @@ func (sh *strictHandler) Healthz(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(HealthzResponseObject); ok {
 		return validResponse.VisitHealthzResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLink operation middleware
+func (sh *strictHandler) GetLink(ctx echo.Context, token PathLinkToken, params GetLinkParams) error {
+	var request GetLinkRequestObject
+
+	request.Token = token
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLink(ctx.Request().Context(), request.(GetLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLinkResponseObject); ok {
+		return validResponse.VisitGetLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLinkContent operation middleware
+func (sh *strictHandler) GetLinkContent(ctx echo.Context, token PathLinkToken, params GetLinkContentParams) error {
+	var request GetLinkContentRequestObject
+
+	request.Token = token
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLinkContent(ctx.Request().Context(), request.(GetLinkContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLinkContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLinkContentResponseObject); ok {
+		return validResponse.VisitGetLinkContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// HeadLinkContent operation middleware
+func (sh *strictHandler) HeadLinkContent(ctx echo.Context, token PathLinkToken, params HeadLinkContentParams) error {
+	var request HeadLinkContentRequestObject
+
+	request.Token = token
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.HeadLinkContent(ctx.Request().Context(), request.(HeadLinkContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "HeadLinkContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(HeadLinkContentResponseObject); ok {
+		return validResponse.VisitHeadLinkContentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7232,224 +8728,265 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbhs5muirENo9iDSnJMu3JJaxPzyJs+0ZJzFiB727XTkpqoqSOC6RGpJlWd0wsO+wP84DnTfZJzng",
-	"95F1kaok+ZbtzgQIEEuq4uXjx+9++a0Vy+lMCiaMbg1+a00YTZiCP0/imM3MJyrGDD4nTMeKzwyXojVo",
-	"naRzutAkGi4M01GvFbR0PGFTap9kIpu2Br+04LfWl6BlFjPWGrS0UVyMW3d3QeuNFIYJ85brmdQcx1ye",
-	"IuIi5YIdkxFPmaBT9i9h1u/vx/ZP+ItFA2ImjNgvyJAqRuYTJgg3hGtCBfn07g052t3tEyOvmQhFe3VE",
-	"IQ3TPXNrooBQDaMpNmKKiZgRzdQNU0QzkWjCTScgNBR/z6RhSRf3QqSZMDXnmgVklmb5rIdHr1+RyM/y",
-	"p4iMpCJCiu7J5Zuzs1DYb3WPWCgomRIqEjLkCVcstnunaVfeMKV4wkg8oYrGhilN7AZTNjJEZqYXiirI",
-	"b+l0llogr2xRsZlUpjdLRq01J3HOxNhMVg8BvydyBLAZymRBuCBwstVDH0k1pQYWYF4eFFNxYdiYqfJc",
-	"gFOrU11Z4NufEPBJQFhv3HMoRvrd3f7e/s5Bv9+PSJsONRMGwBpNs9TwGVVmxz4JI+ioU11d475hLZ+F",
-	"pobrEWdJDRri/H/aQezT/FePfb2GI/Av2LXWwvz0io5XJ7o0SooxuaEpT6iRiiRM8RuWkJGSUwB/jGt+",
-	"ocnlTyfdvcOXmzZ5TrV5LxNev7Of7W0pjUvmVJOUakMUm6U0Zglp/3R1dUESathGgJ7LmNZfZHuwsWLU",
-	"sIQopmWmYvZCkxk1k02DfpCXgo9GzfRHSG0faKBA7td6GvRBXhqp2Lqxu9o+EQVES0KRjFjaIpilC9ds",
-	"ZshwQSiJaTxhRCoyU/J2YZei2N8zrizQjcpY/dJw8Pq1fWJGLU5GhqkaPGGxtBTJSDKn3JAhG0nFiFEL",
-	"S5HomHJRC9byTbykIhnK2+a9a3wAt+7xQ86YYIklAJQMlZxrpkhMxQtDVCYIDkMk4tTJxdkLTaTi4+Xl",
-	"eAi4KeoAcBe0ZlTRKTOOGZ2NPBpfchHXnFm03z+IkP6XMXpCNRHSWDIqxiwh2r5NzIRrkmO2XR23YyDz",
-	"awUtSzdbg9bZqOtn7eK065H1bPRBCvaemniy9QK14WkKy5SCOTKrGbEUQq9bmJ2pi1NtWlQDub20RBY5",
-	"HhBdKdIF4aOG1QHI7Kosmm+CGs64fl0XtIkHzOiYWeRWzGRKBEj+dnvkBH+ZWQJlF8lEYi8jm87MIl/N",
-	"3zOmFsVi7BuVhSRsRLPUtAa7QWtKb/nU4uLe7sGrg9f7Lw9eBa0pF/jlbi0Lu6Bm8vbXLONJ/eKzWSpp",
-	"8kITnoBEAWyKuzOfZOJavyBRAgNEZMRZmgwIFQuy+9//+V97h4ehAOYRkBlTMROmy0QsE7xzBmBjJqQd",
-	"7UR27Oh/7b2LOj1yIghPiJBu8lDEVJAJvWGEJoliWjN7CQQj7eigfxB1UHgAcNnxCmjhutaTr5zLHSYv",
-	"h/vxLuvujfq0exC/Zt2j5NWou0v3hvvxQXLIXtZLHBaEf2WLswYIXrOFAx9uWBl7LbixsIwVs/TOzBkT",
-	"lkbFE2a+RiA/gSDIbg2Jvka9+u1ds8XXrbe3PzqK9+ir5GCX9YcvD183buVyQhVr2oy2P3pssLRSCh7T",
-	"lKRyzlRMNSOfP5+9tUe4MBNLvlmqS8cWCiFxjI1nB09tv70jyo76o/7LLn11uNs96B/FXXo0Yt3Xe69e",
-	"Hb46HB4d7R40bvmzZgqnrb0CmqkXGqTyhoPI/Pvr1lozNVP1VOPMsKm2VwYoRCMtYOrrGnpwWCIIu/3+",
-	"RkrQQFZzpcNeZCStuiLJ/gtKslHgP3cP+/3iU797FOz1u3tHUSOFXSWvS7Knm6JVy1gtxJk2f5YJR8Xu",
-	"ZMb/yhZvQECznx3xt3/S2SzlKNbt/E2jbFfM+s+KjVqD1j/tFDrkDv6qdyqD5vMWJ20lcEsOlyYsZHmr",
-	"T3QTauj2c+KAMFn1TD4KR3wtJaHkrZKzXy3/1GaRul9Y4qjnqvQGsu2YiyeDDYz2CY+hATbnciwz85Qz",
-	"ysysn/KCaj2XKnkz8Yj9JFMvDVs/9yUzhouxvvCy05NMXR11w8xPCG0/ZtOUllI/8XUrj3kH08I3TwzP",
-	"Ysg1O3tSSPoB6+ezfOiJAVkasnnOpwVrMeKaGZ8QqH68utngGz2TQq/yhuRZmENSR7CdHBiQOTeTkuwX",
-	"ED2Rc4HaiBQx65EoUylKgJG3QERkzG9YKHKB2UyoIYrdyGumCTc98gEUeNC/E6vCgwKvveo6pwsUs0rW",
-	"0Df2ia4z2DXtzz2/4y0LS1aRda/kzwE0/kwTT6w3wzxn/r+1pkxrkJBaXIAdiThuD5a7AQlz0StsDchM",
-	"yRlTZmG1qCnX2ooIQUsbajLdGrRGlKd2C9ud6alSUjWdpV+FnYimlrWz5Bhg7VYM0iLaX0Epslpmyqfc",
-	"9FpeUkB79FZYWAsRGMQxeQZsPt+pzuKYab39Zt+7URu2i7IG1w7DjtFM7PQ/sOOiYu2AjnuUYpTy+Omu",
-	"+YYDyc1wFgqMjKQacjBzk3aS4ZwscOvMTeJJx6/Vr6+01D/t/Km6utwkPOSCgiReI46urm0+kWluguhV",
-	"ryEiQbfwSqy7UxUPRrHs7pLXYd0QNX6K0kCF0XyLMdzDpdcvWZwpbhbdC5nyeLFpHG+zKxmQ1z0Ozzgb",
-	"cLdsBF5LhsoG47ug9W9dv9irxYx1P8I56S3oH5hd70qG9p8YbdCR3Vvex/Dj+L+v439i2WGN1OB+Om6W",
-	"CUCU8H6HEl49jEsjhX12en0iFo6BMPuINyYc9A+jgEQHe0fw3/6u/c+ZEg77+xFpW+15SDULRSboDeUp",
-	"HaasAz+/ikjbMifLekdZmoJd6S5ovQM2kDDxUC57NQH/CEuQmb//+Pbs3b+TGVPA66ToPZOEEdM0ZQoc",
-	"v5mZMGGAgSVkmBlwANA0lXPL9lEmu364HJGb9exkKQz1XJtamiawUpHFYG+e5+jccLZhL8ojR4edfpDm",
-	"nczEg/f6QRKdxRNcyHPt0ls7C+cgSSTDrbFbro3fSrMn82qNy6cdS5Fw9Kt7QbSzdP+3J6hoAlWG0/R5",
-	"pSC3UgsVu49joq3OYrcADI3EcsrACVDr/l7RX74rzpmbXrd4G5/9dkxzFUG2lnyWjnwJR/8YsMPtL6yS",
-	"dSXlOVVPaEps5pBE818ZKowQxMBuY8aSeh3T6ZQXiuWE4R3l6ROKKGs4OYnORui2jSwxt58+i2nFyRyR",
-	"WWlpZARrgyXDcXyQ5hKDVSw3/0baIjiIy8o7sCLhXNaWJTmqJG+YSulMl73IoWgzapmIocpoQg1ESpS8",
-	"uMjXIHgKnLlEZ6MRv+2sGmEeisPlAB+0jjqN/4F88a0U7NksCDj4XdC6ktfs6bwOMNonZ9yrv0WCzTHI",
-	"ZRsL2VPYx+5gl/I9FQtn79LfAKOlJFMqFu5qEWqMRTt9TBQzakFSapha2h7E43TzgJx1myuF7pT39xkM",
-	"Tw/GuEwzRcIWTXnMwhahqWI0WYCws79HMjHigutJ7sXS6D2fSp2LvvbiUWL4lA2s8DBLmWEQdNKWiqTM",
-	"EG7FrRlXrONDiuDGQlCRAAXkuWR3MJfNZZYmOCWhgIq4lQBkeEtj5FwwVd56KKLLkzc/nV59fX/yb18/",
-	"Xpx++Pr54vzjydvLqAwSKZgmbSqkWExlpsFBrZ1wLQULxTBLxsx0eqhNEUVB2zITKqyadRQNrEAJ7nmu",
-	"yRyi9MAwbbyMHopciEXAO3UEImc8urmTseL6KOXjiQlARaVEp9KEYqQY0/aqcaNZOsJQoSIoaJofmrbk",
-	"Ek9KQ3gWRn6FAkK/EH3tQkGksPMQxSgElvbIGzRBylG+GgfOUADkLZooRihGgVFncnXK4WdhdSup+K8P",
-	"157OnF0630LiKM4z4NZJoQkWnJS0hxan/ORSOceAW0eA5xuKWLHEvkxT3QEGRQUpUMidb0rjawR0ScPN",
-	"geVV7m8hACVsxkTCRLwo9P6AOBW/Y9GhZANYIxZ9FjqbzaTFhPcs4fQKdJWHnXXZ90Cmmf2LYUAU1aRs",
-	"WBqQ5TEDUOHClmG3ZmeWUi7C1nNgSMU/AqIjrC8TiaU0JCqvMnJWGEsXQhEtLzki7SJmEdVmq57FE6o0",
-	"MxHcqxEXDLApFJaAyMzYG+4xBm7kG3fLH3zDcJicWjynp4OitG2RCcKGnT8DCToi2d8kFyyBaHQ0V8wL",
-	"qvlCF2beu3xFJb+j/cs5qVysCoYRf02cy7eIe9nr773s9g+7e/2rvf1B/3Cwv9s7PHh5+HL3P1pBoYPb",
-	"F7uWB0KUB00+inThQ4+W1PKghTQin6whePqaLew9m2kyl+qai/ExEVma5rkIJVuGHa7XtBz7ElKLhuW4",
-	"8LVNUWobt2WP6mumWbLNzuBcqyY16i9NACHI3HJGQsmUi8ywULQx/8LqMCpBsQPEEClilj/WcUDiIxdM",
-	"bdeD8v5WwNm4SR+ettkN/cE+eRe0CgquN8a0lB6tOtF/KYIMXYBbediggr9VBFs5lyIsWg7/xmJj17gc",
-	"qkUTb9m6KF2TEU01C5ZuzgORmbQ/vXtD9vf3jwJvZxxlJlP2BDEJI2hA8srdfNXt73b7u1f9/gD+NV7K",
-	"389B1pzfpiNJVgnWNVtst3ogyRDkUG8rQrcYBEX4wFdMSEGEw5QU9xWO47JU4JZqZiVNKzCfOBEOOMmA",
-	"/JlRZTWL1fd65BJiLSAufMIUw+tZHKtbxTIJ+tof7bK9ZD8+GB7Sl0evXr9+dfSSHg4P4v1kj+2O+pt+",
-	"r8MCz8BK2QOOk32peTpTaU1gJkup4TcuJMSZ3KyaYXG+Hb09PT+9Oo0sMkPsuZUJCUdLcbHnHdAddkAN",
-	"27lmC72zVZxwGa/cVnCV+ZkDeV+DYOccY0Gq2OXjI7lhU709nrk5qFJ0sbI+GLN5IR9q4353//s//+vl",
-	"QTlbTY7I56t33ddWkgM2r2Ra+v2YZIL/PWOETq06ZYq4YQvVKtCHNL7OZi6/pAVhut4I+vIA4nT9x90a",
-	"ZMjDTNcSy4aA0R6xd89IQ1PL1KLkV/gbIzki0Asq38UyEwaC86nVqGR8nUeb9v6mSTuCp7gYD4hlXFEn",
-	"l74HFV2P61D4Q0E1cSjNBIVoOlbMpTrClxBPYoWoylQ01TIUmLsYJb/iivmvlh74FVuhDL5CV6l7aLgw",
-	"TI5GVmY9hllCMVMMxGIzYQuYLp6w2KpM7eig34+IRP6vp9TEkw4mZeIQsBE/MhcJuyX/7/+S6nJMCcKh",
-	"iKb0tr0bkJjxtL20ULJTfrXTiSCoHgN7S6J5Lo/ypa1j3mKeLgDPWKij8V0bB/5Q2AkhKN+NC1kIINSM",
-	"LIN2+w7s4YFVwHR6oQjFmTBsrLhZBETOnMepTUmccoQeNS6ZVDAO42Ksk2W1Gqgz2l06AztYt1j7hO4d",
-	"vgRIcY37LVIAA0QKcAf5TDC7BUIiVPEjXL07KjoC64DpIGa7FNcJ1RMXfgUPU4uRdgxtFKNTBJklKVQx",
-	"7aeh8bWQ85QlY8DnChIQmM2O4EAEmJrwMdNGI0KXTCrXbGZwPbhkMAb7JcypHuTHzA2ZWJChggYQRazS",
-	"hi50AKdpxRHIh0HsI9VgK9I2xTxIi4mmC0207PTIz5MFocRKJu5sqEhgF9JgOvHhfr/QCt/CfiALmRrn",
-	"zfGbLGJZ7Pu5k85r3ajg5llB3hTksupeaBK9k2r6lhoKUIypAJ+mnM4yY7fYcwgCV6PADy8n2K8rOEIX",
-	"iCJgt6JigdPaoe3EVoAXCwJJn7mYJ9X0GAUHbgp7Vx5H72+QHQPPoF0lj6RLdqNOQOYTHuO7DuqlzVgN",
-	"FQ4ZteEeOTMeIYop3WttNB2MKRcgc3qLgkN3TadsQBxB8mnZHcRcR67gXed3cIpp7qMgpdtDor3+btQj",
-	"HysoXXLR4YHnKrZfglvomBntFlKD/cc10ztETZSczbwJcUlFRgzHa2HvRJCTsfzOlIYAq2MbIe/Mq9Sb",
-	"LsEWZK+u6AwwthZvAQ4AaUbF4KC4V203eAD+BjIAfJ7TZocAYxkcQY+cuOkV6+LbQH9Ky87Nufa2WVVw",
-	"AfgOL3lEmaD/yRzDcqtY7yydwvn84aDtCG1HriqwjNxLzrW0JEwt879aPUmxEhn2Pi1/ZXjKArKW3VXU",
-	"f58qn2ca9VczjYJWebjVJfW7Q6ohQdDOBvfSry4gQ5bK+bLU0tt2RgRWnTpSx4ZeHpAJu7VYbg+pXWS4",
-	"zSB8VLGkEwAGeTaHN63MpI7zm1p6wgfThqJgON5WUMpnG71+mfRf775+fRC/Sl4eHtG9EaO0Hx8e0qS/",
-	"e0j3h6OD0e5wb9gfvt7bi5Pdw+RlvHs47I/6fdq3YvuMGsOU3eD/+aXfPaLd0Un33ZffXh7c/XOdSlI6",
-	"1YbcPyuxyBEitdvGMDM54QwqlRSakWK3/oiKO7BOYVxmBNuckj0gbfC2N9N9xLjiyHxqcyiyqgVS/x7O",
-	"aklEXwVZSXZ2yYtYXWLN3Wk4mNLzq9N8yKZDpiwcHZN0pANhdlwQVCnKiLP1vF5UXo+SVUFhW0RsoBVb",
-	"JkOXd0bTFAPZAAbHPvvZyedy5CQUryy63a/T8nCqDbRqdY+NMVlLOrFPjK7Q4nzWOm3ZyYiXDTf0PL94",
-	"9jq66+mPxrF8ZyPNhOEp4YIbTlP+K0tAShrJNJXzSqBFr8ZQunpR8luy0Ybqt1CLTm+8WGJRyuPPQ1a8",
-	"gm9b2npLONhofXtOs5EPVlwyEMEF3HlwenWjpagOx/IA5Oquc1/QqvjiPDYgCAZA4CbZlAq4FFsY3cDt",
-	"9mXrdfuF1K39HU9Zsy2pQgycHQlYkZAk2okCEoVhFJAPn8+ttLlqXqoeSqUE0gZCUknOvZ+JfeZSXStR",
-	"n/mXdQhXyqNfD9JSxnw+YB1Uq4m+91u+8eFGq4QcK9/kdtHeRtTFsepW+L5AzkasfZT59yHI+HEumPrQ",
-	"WNEAAk9eYOCIPQVH5qaMCk2W40owP5EVMdMFHoLZeBtX3wUdM5QUair0EMH4eDKUGVQgm4ExQaqS09GA",
-	"lsKx6Eeveb4SBb0ooe7qbXy1R1xZEiHhzrWHsVrMzAuNMZfHzolnVCbAR9ipEPbSFVh3+YLWXHHDClJf",
-	"m5R+D4QWbL5tdrqFgUy3vblLKGZfDGC2OtwqfEx1Z1m4l0gsE9Yj51wbnduBS8E4minLTbUvBmM1IqkS",
-	"pgbkzafTk6vTwGVbBAR9GQE5//jmrwE5P7u8CsjJ2/dnHwLy6fTkrZPH3U3Cl1tBC99uBS18vRW07Pv2",
-	"v7PLq1bQghFaQcsOUcs/L6qOt+pWL6ob1cd2F86cogOS5xxqEss0pTPNwAYBOyzci1MQZyq3qm4Hfolb",
-	"+UVKB7TiGwlan9iYa8PU2/WOU4jPU+5ZlhwTzaA4mMmNrCs+0SePV8jrDtzvmrgSKF+fyG9aN1zdvVip",
-	"+fBtl7y6HkuvN0acbFmEAbDlLmhZafDrNi7sXBy6C1olwXmrKc9Kz98FrTRPb9r4psuEssTPsritVlrw",
-	"SsuYc/Vmbc5eRRfC17BY0VbbgwV6pXabeeyjK3JAUR+pOJTKvquAz+G4HLQBC8l3/qUJk7YM0qiSk/fM",
-	"0IQaWtYzUI7AaqKw0Ig49IcSgKbIE0t6ocjFFfChIOcoBaS2QUoYoYW2EsuoO0Eo5hNqgJNHBVwicI8M",
-	"fFlVFxKKboOxkOig1Gj5Wamdagk3enYs9epCLAE4VjANPh8NfrACPnrvbmiaMe3CgHF3E6pJOyqdkPNa",
-	"4ilFBOEZiqjk0fQmYrvpzjF8BhxwP5fONXJeVEuzcQmOaJMT4a3lziPEnW2/zoT8D0kslmpxIU4cV/HX",
-	"xyMjrr3QpG0UFXoEvkh0CsypSjQqedHFydWbn6LOA6Xn3zdRWkcuNggZCEqrwMc+1fl/QszYuuCd1nws",
-	"MH+kWOCxPXHUF9Cxs6Ssb2k6ydeelyzcatnV27ICZ6zT4UxbkHyqYb1DFksoUKIyVhTxHHGlDVkxdzev",
-	"ZihlyqjIl1NkItevxKwmAR8X7jB/WT5eXhFnd/rNI/Hdjn3cEbqdTMCne6zsolZHv1e8EQpUNSK1YLdm",
-	"s2KWa8BQDLa2CPkVRI2I3KQOjwWkX1aDLfCEJLDiXqtO950pdnOf5dTFS7lNucH8ghuFg+1k3upm3yHb",
-	"NNIhgI+/xPQWbehiHbOyPNjy562YMCnx4AIFJ1QHoYBKyBAtP2ImnrDEYeG/nl5FJKYi9xMPaXx97B3B",
-	"OBoG+FRCZ4qKPxZTJ3JebBCjHH7w2O9IIG+4DZm55104Bc/YXHFjBQFEoE3YX0igoXgg9pMc+UPxIOwn",
-	"FeRHQfMH9v8jqqMNOmgdx6gm7q7wZJqZydcG2/0J+cvPV8cuANFKL4xCnieFZGs5o3/PGEERqdYDVLLJ",
-	"FwLauRyPwQjZe4JI7a09ICt2/KDsFCkBoQ6EmBN1mS+txi1mStGQ0hIH8EKvZtb2Vq4kmMa/TljaIBLn",
-	"fqyiBjhEOz3A2d4UVVAqOicSdstwAtDLuYjTTPMbX4uYRL+A2BpAEMeXiHARCqpjJhJoaKISlpcY+uWX",
-	"fkAOvgTkl1cBefXlS3TsEvTnGHAlLE1biu6w7xx8CX55Fbz6UrbA5n+s3+GU3p7hk3sAjOLDshS5/HmJ",
-	"MjbZaX1IAsruCDSqoNFGb+uklC2DHmoviGIxs7N9bTrMn+QcE4YTrg0XsVk62mVM3RzPBZEhX9chT75o",
-	"F3gnM2GW4zlRH99QFbs2aqIy/yoEcrwOynepeqK1t1qzGu/3Q23Cdl1ovt+Ku1b8AkuUbFP1VXhunYu3",
-	"kjNWXVYTIB5kb8SSD3bmNdITBoNqCV9UFhMNyrYyopnRDWJL2TW+rT/uezjIdb56rPv7aDUbbsEPLbsO",
-	"tt9ayQ5F5A/fWV6q12WzwoH3CZyJVYVjG237O7p4y+lY6aKcIhZnStlNQ5Rm2SnRxhAM7Ek0tCqffQTD",
-	"EVbFy3qseX5ltIokobg3lpBlJAnF9lhC2pgDQjxqdH7gzf3wZhOx35w03NxAxSVSpswYpnTgArUDEvWi",
-	"gERfsWpYNzqGaIgolWMu7A8pxH3Zv9itYSLB5/yKonpHyto8ynLg6En3P2j31373qPe1++V/10ZY/zyR",
-	"dMqfUhrL1jaZyR1J9pGl+CcLGud5QCV1g8doO0Fs9RwxYxtq+F7aPTh9HNJkTzKs0TeE/Op3Xqu4T+Z2",
-	"q6Z83MnFGeQrQ08sZ/nHlOTf/LLvIC85CiqtpzSdsqbk78hnrlGdN7mD9B+Zut6DVtHDwkShKLouzRQb",
-	"8dse8YXZvZvHHj9MoDFNKuWQMMU1gZNmpd6V4HmARRQ4NTFmZs8fv2+A419+vloFj1v7KmzwmriMR5iX",
-	"2GthSUBMNetyoZnQ3PAb1tu8tDuwiY1kTUs1AA1QFqKnNE0hvL6LBsSSQ5kmVovSRkGbR1RzfPggcISx",
-	"ogJTCKelCDF97J5pQ7Jg7sC/4ZobaalFkYNRnYJi5DU3HTcbGjV14J1XZsJ44fjiwtkpglDYqRI5F5hj",
-	"5nxOiulsCtwOyuvlcVyQBftP/0SqlZdCccmsMLSu9AC2aMXKAy5JcdNxhuJnV0Mnx9o8P09lQvuGrtUA",
-	"TQskqcsFm3Qo8jyxXJGBsmdRTZxR1CMe0TD9VBOfHj3MTCh844X2kCZAhajJFMsLTgW+3FQACRDAxBMG",
-	"WYSdImQDvCS7UUDYDRP2VFV5GxTsaa5g2pDltY098JFG6FC8k8plzeuAUJzMY5t/irTXkpEOYgCmLVs6",
-	"QHXTQd6rKgWk4UIVJU8tI3c1MXJgmcwQw9IUch8BH9yJd+xhXLNFKGhsXHKkA2ouMmE/udIJEquVKM1i",
-	"4wUlzFqqyghW4O8RlO1yiuZwJ/JkPwLippf2gWIFVjLA3YAXQJM2AN9ilv0pQB3DecFC4bm1RRHB5lB3",
-	"zxcls4gE5rnMBMSZ6jTD/XQIFXpu6XfocM9yCJQAD/r7rkmy/a5SxydwET1/y3SlRDaoIIo5yOZI7oTZ",
-	"Ev6WSqghWBDuVIfCYbSTeS0ip/yaWVWG+npvDlkvytfwlMaTErCLniClKFkIHmBYRi+67SKadIsHLF04",
-	"aSjVhrn6eX7ubnQMVd0q1Y1gE+7hUJSe3o/8mj9CTCqkcLH4WmPQFdoTR5SnWAGLxdfuXPSgPIXdQxsm",
-	"7wSlfYUCv9yBmToBBh9AKJWzHNeUyXY9AQOM+NITPsNhYADs69GODvbgY6XQma9fEB3s7uN/hxGWMPhU",
-	"PMaZ71WieGwGhJK/XH78UFvNLRTR+npukZ1y97CcmX2M5vWqiuTcw0VhhWMg6hWvNWkXgVxBHgAWkF6v",
-	"13F5os26k6/1gAAsdGxXo8EqS5bWhQJUpfkE/SVOrUJLmFfkys2/y/X0NIVGvOjNC0URrtH2ax2sD9ro",
-	"eESD/B57L4AKQfV/O7s9hgGJfgudUyRsDUgIuTlhKyCh95Dg171eL2zdRZUlhsKtcV5JCOqRj4JB7eQZ",
-	"EnaPM75OtZYkpWrMSFveMBUKM+cxI+UanD+dnrw9/fT18uw/TqMO0o4yX4XKUvY4HdGb2ttlz3x/N+f6",
-	"UO2va9itw9W8+zU07E3pAmLGNEtHxySbYQgkNUEo7Jo0/5Ul+XrHzJDS2HYQQGEmblgqZ6xHTrEOx5wu",
-	"HDVEruT4fkR8Myx/Iv568CQ/Fv8IialScGcEif6t657sniVevkY6zJMSRF7oUKRyTFIumIawTNeqCmex",
-	"Iy4sIZ6zNO1i5WU7AEobKG0j4obCSnnYfxooY3UB7Ua1svu1N4g6vubCcShypC4f3JReQ/HfHA7nfAra",
-	"wE8O0liYBtwoviKcRwuHEldn708/fr5C8cnH/rWpr0Pha73SXNjsQNEKQ69B5kilZYc6J/+uKqzl18Zr",
-	"fa55LpnKG5e865Zw9vb8tLSAT2yGzchdRVDLXK0OAPQYBQGwENjLPrMiE9IGR4ADtM8AaWeJKxmLoatR",
-	"qUxw1HNtOFyWUKVCpwWtr9K5XJwTBS7s0YElY1yfDq6hVQeWLHUUcVCUAJpLBZK5rwaLZYxB17L6vvMd",
-	"uxai78+uXF4hajV6sLMjZ0y4lEapxjvuJb1jn70LWoYbsB44Jefk4qwVtODKoeGi1+/1wXU/Y4LOeGvQ",
-	"2u/1e/uYrD0B1XgHtJIdXcpTGDfVO0PM6855wrw87vuorgr1VQHP6nC5FHGWtAatf2UmT45Y6nC31+8/",
-	"U+PHuj3h71Bp9aC/2zRevsCdSsldeGl/80tFExdYhWtwu+ktXyQ1aOlsOqVqAcmvVompKEUWgIbaw/ul",
-	"BcfZ+hK0auQwq5BDwhA4FmpbomNSl3do4ujQpkfUmN1XzhTM+5VT9X1tF82bLbW+XW4PWo8X62F2WZRT",
-	"Pdjm+VJfv2+HAQe7W7yx3LMB3jvcZnk19YIfi3afZwnYKOSUPQrtMlPX9t5oV1nBDX0M5QgsCfVWwBpk",
-	"y8yToFpmfiDa7wjRPjEseVWmQPdGtLugtZPIuJmdnRArrXYti6FQ9emnq/fnRVPFomiPFEbRGMocEazO",
-	"7oqkhQLtsCCsTmReQ42bopD2Ujs5K+vl70Nb+RBteFZ8yAQKBitc8q3dx0YOCVW5J2aaVlnjVn2NYO++",
-	"TXtNb4+arnjVQbxw3tUqJi+EFOxFdOxK143ZC0zA5sKK1N74VZg2UGjmKq+4gZXvgvwFs0jtx8hKZ4OI",
-	"8CkdM2eUHUkBIvMwlcNBBFX7mHLhT9u3sb97IM46sLQGv3wpY/DJxVkJk1x7e4+/U2Zo6wsgKGiajRgK",
-	"Fg3X6ANMVFJAp4gAS2vl+WUrKHPOtYGoSA1yni9/3hr8Ur+14hFw9rfugs3PuSiJuy/PKbnlOQ+1VeIt",
-	"XO01Rat57/dNhh9FEe2BAj/U/lQ9MrkvGqkhZIlbriu1WVNGoZoJtj4hkeT5iKCWgzlA04Xukc+52yJ3",
-	"Wgh2uyEjxj0Z1dE+DJ/ClJWHMPhy//UVPN3i2PO2lj8Y/FMyeARrqbOUO+BtkdqVFihIaAmfEMlTVhdv",
-	"eiLcXKUW5h5RLeNebdjTIx+kIfMJT1mpq2QVSd/CbAWSPkqK/DYY0z/Y/EbepdK+sLfFFEWewKOQA8FJ",
-	"6L2xwhXIuAsa5D1/+D1yVu3WSQ0E5ayjTbW2izUn/nTsb20X0t7vGWkeb+OgeeLq1KXg3wMdoNrI3f3l",
-	"HzPJE0q+NBpJIL8FPBk9cun90uXsfCMx9GXMbyoJS0YulyZqsqE8iul999aTe1Ow/wkm+S3JZtk6I0eP",
-	"uzquYk+TsaaM/H+WZrIUZam3sNo8Drm/b3vND9RusAc9CU7XyYw7JXZdKztcuoL7xieO9cglgkWTCIKt",
-	"ImzJc7S72x8QzcU49aldQSiwc6r/vNwzurFddActHDWdsjVpR2ej7gcpmOtbG2AP22rP2iAU9ltcYFDq",
-	"chvU97iFwB2/H2gflQlunPfRdV6E7UN9b1dnxncltceJoRANVizUxhyk78uXfdPjjQ+eje7xqAXge8cq",
-	"t3jcgxeg1Wj62KBSOgDcBa29/sttLm6lrfld0NrfkkAU3a9/z7RrbwsQrDaFhle3gF5dc+ZHKyg+7pIu",
-	"dwMokSP/zUbxdFLbh/xEY55A4HswIOmRSY3L7SdGkx93q3S3oLX7w+6Xf/URd2ybbqcYMeRFJNIWEqNq",
-	"pCA/nZ687fRK12+pUnkREtj42kHda9j70lk/oE14rgIvmGkaC6/niuF1tRV64wANdfDz5uWQFlDczrpx",
-	"nqnbeIkILFsKkOFhaFfdxir0wEfbVKTuR1CERyqstYZe8K+W7bLFYl2bHIqFaS0y9EhZwj/F7h/l6CeO",
-	"YUdF9wGaN7nqgq8Gf8nNaMcucD0UU7rwAUmuu41LbY+lcDG+6cK11mK+PUmP/AwGOD+IXbTvG4RRJxBo",
-	"yzWJ9vp953aq7QmjK60QMIZ0DyJhiw4o5d6oFirUyCmPaZouXL0pHGO5Vyp5A2GnA9+qBQI+SRtsAh37",
-	"cc9+RBsitJr1LVZKhTw6zrPjG/1UI0KPfVRTnk6w2qLbnorb3RRbdVBR6tJtwT+hN5ANIjp1cpqryVBl",
-	"J/dW07C724N0NHjVJ68gFd9GdFnq0vtDw3uAknawd7T58aXG+Y83W+QuI1f7AbEuKBGYGRTxxVO6Bz31",
-	"XoIGK4bTKjeTRS2nrEoSr/LcLbdAJY2MZQqq3MXHy6uohhyU7n/HkYdQLNMHyw0tO96aKFgVD6gCxUhV",
-	"nN5e7U8+PJhhJIVMi8ZWUvlCkIEr+kfJlN+azPcTrRIFB6ofVOEHVfg2VKEcAfR0BGGtCcjeTEyxfnrp",
-	"68T5Dh1lyROavfnF3keXnFMTzCHj6+/aufi4yAgZXz/AVwg19OsRAatyPhsqeC8khJO5KgA5HkBap8vS",
-	"go5+q+jwGZb3AyEaBQqAzxOjBJK1nd+wdtLaGAN0X7tiEMvxBHlDRkyQ4doXD+Zm4tssFi1VZZq4TMVc",
-	"2XBpkCXndSaMzOIJS/KujqGQI/t+0dkRizi7rohYvtuVTSuJNYFPl0C5CWsVIMlcFmdIGxbUqdFy+gdW",
-	"qhHO3LACAHzmKCJtTOwZMsjLy1t2Kj6emFAIOccmmNDSrlIOrFZrORlKZZD5fLchGP2jrQxgo5RjNYtH",
-	"3SIAaG2lPaBRI8UYNimd0ZjdgwevtgX50hSvAUI2ZEu6VMttbxPkDoL0TkPhsoQgNR5ydwUmGqsMchF9",
-	"x2GXSO0Kk7hygHaMqrWhDal5JtM+idSFtv10evIWawtd7ruvzrk2F/bCgTC+fM1I3S0jbWxAPVjKrvUr",
-	"SVlFwS+3GehseUMhk/MAFI2GGzpwCgFQC5YExeUMQkGHEr+EbKepvHHRqSmjIpt1Ghw/lTqPzxgvU5mn",
-	"IWwmL6kHqPX9xs+c6GtSajTcWDhzpW7hoy/zI6SmYKvH32IBwzs72c6E0dRMfm303IJF0AXwwa1SEso0",
-	"QFEHfoPphHb/rtjqimsFRn8kT3nCyPJzfsOEHbY2nnzKjOJrch4+effxsFw+AUAAtyYgKTVMxJzpgBRp",
-	"m0lAaGz4TW461UGeKElmUqY9R3XyGvwOozB9YsTHmYLu1/g91DKYQsdR4fM3HZHnChIF2nn28unVp7M3",
-	"l19P3r79FHUIF9owWutgfu+2vl2aBKQz3zNPws3gi/dcKDllZsIyTSAtmt3OpHYuESiI0/tmt74BV0or",
-	"nObQqcEalxva89S2mR3TKSOJjLMpFhggUf7ugk7TCMz4N0wZPOy/XH78UBs5+XHGxMnFmf39sfxgufhT",
-	"LdF38+VL7z0xoK/KeUJQ39dtbQ2wLcAagX16S2PjhJEc3qV7BQVFoGBMHhDiuuivg/e/n7w/vx+8/SLv",
-	"mU307eHttlYDb3CybOYPjm7lVM3Ld77jPvR/SrhisZFqYQmbD3o7DgWmlLvqGHNXmgXb+ueJ+/V2VVjb",
-	"I7nL4TaiyOcilf2JD+MTFI5oZEkQ47pNihNWG1QraU4+8b8+zekzDP+HznLKK86uTXJyscLfeY5T5o7T",
-	"IxJ+3iKpuNbY5mtSal9mKy84Avnsea1NX1Mi17fa4Aq3VMHqPJoJ0+mRKFOpKyB7LvGkIxgob6rlix5Q",
-	"M4GCGvTaDpBXrsASNUdrMp2gavADPCulUtPfcZ7TfS0gf9zEKMCke1+DnNzuYLnRtbIcVtSS8rqbzSx9",
-	"wQyY5XJzkSt/w7A6q69jGqBuGQpuNIG8PiUzAyWcrICiB0RIV9iOCow44MbZZSrxGgd9cGGC5xJ2EREj",
-	"ZeC9mVQscBgw5+T9ZqEKl6vX5W+pT6ro9Mgb31jDvjRl1MpOMhQxTVOU3IsFj5mBMlOM+nCfNSrGvzJg",
-	"Nx/olCWnCOGly/aHqR6SlyqGirokbOHBhq1VpFtDXU2mhDcou7KQDlswWRQ95TJ11eWgZIhG4bVHPjCW",
-	"6FC4YnoDqwv6OqqV4m4rx4Cgh/4rDxKd8M3fN1csZK3fKiVXf/lytyR8Wdg7GJZrJNinSwIYVud8BoLg",
-	"ax3/o9ODc4Dvd0MO4FjvRQ1Ob13fSMe9ilpdXsiCA3R1JsuF2GFiqJ0bClSa8lfscfhCyQ5NgnLxZNAT",
-	"6o6mOI57SlL44t0j6co3EqH+ZxJ/tg8H8ebGJ9Y4L/lYEL6J3MnMPA+9w5LuPwgeQPh7ongyM/cUgG7k",
-	"tXP1o4DjSBPkaZAz4wuyQplE565DySggmUiZdp1FXNWNCVRxBiTohQLkI3J/8ah0MPenffJHKazfg0K4",
-	"vfhnMXAb+a/cOeSJSWLez+IHUbwomo18J2TRH+79ZEGsz45Zo0AYfZ9FJHRYcXguFdT+poZIETPShkc1",
-	"lBYORaX+vW+fAm0TE5Z0jktEFw+UJiyfAhVNV3cdKvWCWBnJNIkK4dJjGsie0FtPY7ONagFaxEOQOPEL",
-	"YiZKGpMyh++5r6AoOksqNWdDMWQjqRjWH/dZK/k6YPOVNvzDLBljx4pMg6e+h9XMnX0xbxJwzdjMgxGC",
-	"RhYu9R5qwfsGIWDKxNAuLJHS0FVg5zdsD3AXOeW8jvmEouA+rkh3yqidzXKmmAp7E6E8sLzBktCExgDc",
-	"WqsnqAyVW3NPnuXfxZF+8K7vQdhfz/PwpC1Wu6qCpQ5PjeyvQPW19aGcl2AiiTY8Te3wLqhM+1xFH57b",
-	"BlN+p0eukGrJkdVf/a8wjiVzy1QuAA42lrKWl2DwaO4F+BHG+FS1pB5kT28qJOXSbz1bgLPG2vcYHFmI",
-	"LZb3CCm6ULKUUA2YMILsP7GwdJmlmrmuEtjn1+JYUJLwjy2NBRHHS0KVURrloMD32SnKULrYAc+tsNWL",
-	"qxs+Z0Py+YzoiZxrErbOXMsSO3rYIlI4TilFuuisEYJaz+wmbYzq00z9scp3N6HkgwLoiqanzRWrSu0N",
-	"p3SBsa5D7wjNXD+MpKEY1WP8kj9KUf0e6vU8bW0pJ4hiuaeHuOvrEjIfjKGZeRR+/qgm9cfGzqI81OPQ",
-	"sk5aBMWoOUwP9Fyr+PgUBQ3tUwyZSm3Ibr/fCYhgc6YNce39S+VcuAoFdl/TPRKlVJuvVt1z7Wat8gfX",
-	"LiF+PFAUKZlykRnID7BT90JxD4HkmFQED+d1aRYiysoe1U0GISvOgFDh204WLSvB54PLrI3fOoEObc+a",
-	"FoBT2MnWiQ8vsDNc74/rGA6qXU6X9SasIb1sQ1hVmh4vgNTahN64DofUmZbynqmViAFUj/IC8S740rUd",
-	"jHw6T49AD2H7qBTM4vmgjNd5/1nqmnq+wOrVofD2o6Aw/rSFBAvJlAujSaxYwoThNHWGQhpDoDPFkjB4",
-	"VTo9EpV7T+Z91yjR2VAzUzV3oZo6wJId0DqlZApLaXyNBRMRLFB1zXWkPjGE0XhijyxvFjihGu2ra1sn",
-	"+n6LSy0WYVnUhGIqp5BSDfabUhs/UxiBNdNBPit8JEbKXigi7DCIZMo1NwUeHeRwcG6QUWYyxY5zmscN",
-	"wgBGhLqomTA8dT2+cquVKtpFcp3nRYcCbWArjb2KbpIRUtMoAD1GYEoYEk2RhEIbqXz7ObDzTaieDNCI",
-	"xk2PQDtUbpp7aYaiqWUmqemY2VmyopF2VFzYqDOw2lvJZuY6wLrmn9AtsDlOEEnaQyQefPMxsYLlEX5E",
-	"DP7OHURFpXVHb7czklXtwetMZmUf6DVbDCDxuNa8LyuZQS63EsUGFESkcC4D94hL1WJogfNm8zxCHxva",
-	"hcKnCr2x/329ujqPSHuXQIqTg2ynR9aISNjZbYOMRNaLSJBWuR8V3VndDPmz6OzSmCZVLyUhXWwjUbAK",
-	"EBJEt8pOs7mwRAx+FAN4pJDkHapr7svj5KPtUhz/yhZnPsNx5W6im2zdpTwVSdFNCzl7SUEZuJ9cyILW",
-	"GfPJxFMrEYyoCryoBLfOGbiHrk+SmSiZjSek1kPnRTbsHC6cbw4pBEcxDEWGvLGnF1SgjXGFdED4qNNO",
-	"NB+DoIN5Tna56KQVbA4dML/RDV+nBZFcCbqCDbPRiFnpMad/GOxRIoDk/vQvFEsEkGxH/7zLkCoWgrzh",
-	"+1TD1GVHImk7wgP4cD/HYafBc4i0bX3cCl49e1PQo/IHIWjPyb1PLWKmacXm5s/tyRU3S2vmE0mnvNHe",
-	"8Q6CL1Z6AgWkZLrjGhsfQJ5MRUvy7fyL16Gb+woi/IyLeEaLgJuhwRrgYtcfjEOPMmZdldVGDrqoWSzn",
-	"J602w7u7P98LfgNkA1qD+NLU7tU1vIUYHiTjeU5qG7rIuqiDlBrIhpKgwCkpDRRvxX62O2AbcMtemQtZ",
-	"TDlcGBDD9cUFBLdbqL71GQKHYxe60QZQYAqhVLpTeh/tf6sDXFZ7qObMa+UAymsBgNeMBYV8fGH6gKTO",
-	"pWfHTCWEfZRGccWIVod5UymcCm9Dqdwk78BcrTOL1eiLgeO8TvjyyFjLIPCp4G6zpURaxy1Lg0Ea592X",
-	"u/8fAAD//w==",
+	"7L39cts4tgf4KijduxVplpLlr6Qj1/3DkzjTnnESV+xsz73NrAmRkIQxBWgI0LK6y1X3He5W7QPtm9wn",
+	"2cI5AAlKpCR/pbszqUpVLInE58HB+fydX1uxnM6kYEKr1uDX1oTRhGXw53Ecs5n+RMWYweeEqTjjM82l",
+	"aA1ax+mcLhSJhgvNVNRrBS0VT9iUmieZyKetwc8t+K31JWjpxYy1Bi2lMy7Grbu7oPVGCs2EfsvVTCqO",
+	"bS53EXGRcsGOyIinTNAp+48w7/f3Y/Mn/MWiAdETRswXZEgzRuYTJgjXhCtCBfn07g15vbvbJ1peMxGK",
+	"9mqLQmqmevpWRwGhClrL2IhlTMSMKJbdsIwoJhJFuO4EhIbin7nULOniXIjUE5bNuWIBmaV50evh6x9e",
+	"kcj18qeIjGRGhBTd44s3p6ehMN+qHjGrkMmUUJGQIU94xmIzd5p25Q3LMp4wEk9oRmPNMkXMBFM20kTm",
+	"uheK6pLf0uksNYu8MsWMzWSme7Nk1FqzE2dMjPVkdRPweyJHsDZDmSwIFwR2trrpI5lNqYYB6JcHZVdc",
+	"aDZmmd8X0NRqV5dm8c1PuPBJQFhv3LMkRvrd3f7e/s5Bv9+PSJsOFRMaljWa5qnmM5rpHfMktKCiTnV0",
+	"jfOGsXwWimquRpwlNWSI/f9pB6lP8V8c9fUatsC9YMZau+Ynl3S82tGFzqQYkxua8oRqmZGEZfyGJWSU",
+	"ySksf4xjfqHIxY/H3b3Dl5smeUaVfi8TXj+zn8xp8dolc6pISpUmGZulNGYJaf94eXlOEqrZxgU9kzGt",
+	"P8hmY+OMUc0SkjEl8yxmLxSZUT3Z1OgHeSH4aNTMf4RU5oEGDmR/redBH+SFlhlb13ZXmSeigChJKLIR",
+	"w1sEM3zhms00GS4IJTGNJ4zIjMwyebswQ8nYP3OemUXXWc7qh4aNrx3bGRfX245vPqGaUJJycU0ydsNo",
+	"qr7OWD8xnS2OR5plNTTNYmm4p5ZkTrkmQzaSGSM6WxjuSceUi1oS8LnGBRXJUN42r4PCB3AZHC3LGRMs",
+	"McyKkmEm54plJKbihSZZLgg2QyTS//H56QtFZMbHy8NxK2C7qFuAu6A1oxmdMm0vztORO3IXXMQ19BXt",
+	"9w8ivKv80zehigipDcsXY5YQZd4mesIVKU6hGR03beBF3Qpahse3Bq3TUdf12sVu1x+s09EHKdh7quPJ",
+	"1gNUmqcpDFMKZq8ExYjhZmrdwExPXexq06AaroYLcyHg7QwXhBTpgvBRw+hgycyoDJlvWjXscQNr4+L6",
+	"nCo1l1lSz97MqQOWhg8FhSRiV6tHPjAnS4CAgiv7+dNZ49j+3r0wR1V3Te/dovvaO3dW/ro6+nPadNvO",
+	"6JiZo5kxnWciwItmt0eO8ZeZuQrMMGHQirDpTC+K8f4zZ9miHK55ozK4hI1onurWYDdoTektn5qTtLd7",
+	"8Orgh/2XB6+C1pQL/HK3Vlg4p3ry9pc85w1Lns9SSZMXivAEZDcQCOy6xpNcXKsXJEqggYiMOEuTAaFi",
+	"QXb/97//Z+/wMBRwTQdkxrKYCd1lIpYJcgwNa6MnpB3tRKbt6P/Yexd1euRYEJ4QIW3noYipIBN6wwhN",
+	"kowpxcwRFoy0o4P+QdRBMQ2Wy7RXrhaOaz3zLeSJw+TlcD/eZd29UZ92D+IfWPd18mrU3aV7w/34IDlk",
+	"L0cNO68nf2OL04YVvGYLu3w44UybQ821Wcs4Y4Zb6zljwnBYQ4lXEUiqIHKzW02iq6hXP71rtrjaenr7",
+	"o9fxHn2VHOyy/vDl4Q+NUzEH4XT9AeQJaUfm7yuz61zAbFKuNBfjI+Cu5gu4yDsNY7dvb7s3w13Wj1/T",
+	"vdFB8ortv1w7+EvT79rxw8gGZH/PsIauoqOKBtAeUsVeHuRZajZq9/WeYYeJnIZiyLUy9EmcXjIiVIBy",
+	"QtSEzqr0iTLCJhKFoWy5Cv/c/7/m/dvLw+nu8MMP8X9e75398ukV/XF08Nfk5KU6l42rcjGhGWvaU2V+",
+	"dAfcXN5S8JimJJVzlsVUMfL58+lbcyoXemJmzVLlzTQUQmIbG+cKT22/6a8pe90f9V926avD3e5B/3Xc",
+	"pa9HrPvD3qtXh68Oh69f7x40TvmzYhl2W8vVFMteKFBpG+gzd++vG2tN1yyrvwhONZsqwwWB6Teyd5Zd",
+	"rWHxhx6P3+33NzL3hnu+0NgNb8a7XlXUwP9ANTAK3OfuYb9ffup3Xwd7/e7e66jxWl2975cUN9tFq1bS",
+	"MyvOlP6zTDhaRY5n/G9s8Qa0G/PZSiPmTzqbpRx1op1/KFSMyl7/PWOj1qD1bzulAWYHf1U7lUaLfsud",
+	"NuqrueGWOiwVYSMYdBOq6fZ9YoPQWXVPPgp7nwJTIW8zOfvFCHRKL1L7C0vshbiqTljp6YkXyGvy7g6V",
+	"zzEXT9e8ae0TbnXD+p/Jscz1U/Yoc72+SycCvpm4w/MkXS81W9/3BdPmClXnTmF4kq6rrW7o+QlX27XZ",
+	"1KW5DZ6YYv02kWThmydez7LJNTN70pV0Ddb3Z+66J15Ir8nmPp92WcsW1/T4hIvq2qvrDb5RMynU6v2T",
+	"PMsFlNRdClZ9CMic64mnMgRETeRcoAouRcx6JMqzFBWHyJkIIzLmNywUhZ6lJ1STjN3Ia6YI14W2rGXG",
+	"EjJcoNVKOXvNnC5QlPPcFW/ME11rUW+an31+x5n+lsyW614pnoPV+DNNHLPevOaFgPFra8qUAimsxQUY",
+	"eomVKMC0PiBhId6FrQGZZXLGMr0wyveUK2XEkKClNNW5ag1aI8pTM4Xt9vQky2TWtJduFKYjmhrxgSVH",
+	"sNZ2xCCRooMEdGkiM5LyKde9lpNG0GG0FRXWrgg0YgUJBqJEMVOVxzFTavvJvretNkwX5RmuLIUdoR/H",
+	"mg3A0YLWJLvoOEcpRimPn+6Yb9iQwk5uVoGRkcyGHPxQpJ3k2CcL7DgLn1XScWN14/OG+qedP1VHV9iP",
+	"hlxQkPZrRN7Vsc0nMi3sbr3qMUQi6JZuw3VnquJiLIfdXXILrmuixpHoNVR6tbZowz7svX7B4jzjetE9",
+	"lymPF5vacYZqz8Oz7nF4xjppur6XZi0b8j06d0Hr71032MvFjHU/wj6pLfgf+EXuPE/Yj4w26OH2LecE",
+	"/L7939b2P7HssEZqsD8dNcsEIEo4x6BHVw+7pZHDPju/PhYLe4Ew84gzWBz0D6OARAd7r+G//V3znzVX",
+	"HPb3I9I2GvqQKhaKXNAbylM6TFkHfn4Vkba5nMzVO8rTFGxXd0HrHVwDCRMPvWUvJ+AUZAle5u8/vj19",
+	"959kxjK466ToPZOEEdM0ZRlEZuR6woSGCywhw1yDXZamqZyba/8uaP1FCvao+YGBc0IVYbczIzw/16Sg",
+	"H66s6JoErj8jHckczOmJnAsj0aiqOKXoQpH5hMcTmHFp0EiewUiSrBu/J8ODyXdLET4UcF615/zKhymP",
+	"8fR+JQEe/OMPFuJ9t96nQs16LNnh2aKFL3Cw7PSrd+zZW/ZZKdWcCOo5KWFH64cTeToHkVko5pkUY8uE",
+	"zmR8/ZilsqZ900UKTT3XrJe6Ccy5NITufMYcPe52Y5yqjRI3nMsPUr+TuXjwXD9IovJ4ggN5rlk6j0cZ",
+	"XUMSyXBq7JYr7abSHAp0uSYOoR1LkXAMTHOKYmfpft5e4EE3SKY5TZ9XS7EjNati5nFElGFJZgogcJJY",
+	"Thn4dmvjx1bY0zcl2Rbuly3exme/nlC7SiBbayZLW75Eo3+MtcPpL4zIcCnlGc2e0NTfLMESxX9haNCB",
+	"KEB2GzOW1NuArM3nPGMFY3hHefqEkssaSZtEpyOMJYoMMzefPotpJfIpIjNvaGQEY4Mhw3Z8kPoCoz2N",
+	"tP2VrDkQteQb1+AqEjaOylxJlivJG5aldKb80KZQtBk1l4immVaEagjf84Jz8F6D6GOI0SEqH434bWdV",
+	"xnooDfsRsui9sBa5B96Lb6Vgz2bhw8bvglYRb/EkOwytfbLG9/pTJNgchehtBOCnsF/fwSzleyoW1h6t",
+	"vgJFS0mmVCzs0SJUa0N26ohkTGcLklKNgqw3PQgS7RZRousm58WT+vP7DIbhB1NcrlhGwhZNeczCFqFp",
+	"xmiyAGFnf4/kYsQFV5PCk60wKGoqVaGaEoiv1XzKBkZ4mKVMM4iEbMuMpEwbER/1v46Lc4UTC5GuGIzz",
+	"XLo1mLPnMk8T7JJQIEWcSgA6tuExci5Y5k89FNHF8ZsfTy6v3h///erj+cmHq8/nZx+P315E/pJIwRRp",
+	"UyHFYipzBUEqygrXUrBQDPNkzHSnh9YOklGwhugJFSQ66L+OBkaghBAdrghoEqh0aiejh6IQYnHhrbkA",
+	"wjkdudmdMeL6KOXjiUYNhhKVSh2KUcaYMkeNa8XSEYZglpGq02LTlGGXuFMKYoYxHDkUEI+M5GsGCiKF",
+	"6YdkjEJmRo+8QReBHBWjscsZClh5QyYZIxRDk6l1iVi96bOguZ7IjP/ycO3p1PqNiikkluM8A20dl5aa",
+	"8iYl7SGtWjqs9cOZD2B/QxFnLDEv01R14IKigpQkZPc3pfE1LrRngSoWy5nEvoYAlLAZEwkT8aK0ywXE",
+	"muA6hhw8G90aseizUPlsJg0lvGcJp5egqzxsr33fIJnm5i+Gca5UEd/wOyDLbQagwoUtzW71ziylXISt",
+	"56CQiv8SREcYXy4Sw2lI5I8yslZSwxdCES0POSLtMpAe1WajnsUTmimmIzhXIy4YUFMoDAMBG5tgjmLg",
+	"RL6xp/zBJwybKbjFc3oiKUrbYEQz8pwzuABDRyL7h+SCJZDOheaKeck1X6jSDXNXjMiLCzB/WSeyjVfD",
+	"PJyrxIZklLFve/29l93+YXevf7m3P+gfDvZ3e4cHLw9f7v5XKyh1cPNi19yBEOlFk48iXbjwwyW1PGgh",
+	"jyg6a8g+umYLc85misxldo2BunmaFiH0ni3DNNdrGo55CblFw3BsVPKm4OON0zJbdZUrlmwzM9jXqsmb",
+	"ukMTQF4MNzcjoWTKRa5ZKNqYwGh0mCxBsQPEECliVjzWsYvERzbDx4wH5f2tFmfjJF2I6uYwkQ/mybug",
+	"VXJwtTHmzHu0GuTycxk7boNc/WaDCv1WCWxlX8pcHTn8B4u1GeNyuCZNnGXr3DsmI5oqFiydnAcSM2l/",
+	"eveG7O/vvw6cnXGU6zwzO4hZjEEDkVfO5qtuf7fb373s9wfwr/FQ/n42smb/Nm1Jssqwrtliu9EDS4Yg",
+	"pHpbEbqtIWjJ5TNgRicSHOZ02q+wHZvmCacUbPggMB9bEQ5ukgH5M6OZ0SxW3+uRC3CkQLLShGUMj2e5",
+	"rXYUyyzoqj/aZXvJfnwwPKQvX7/64YdXr1/Sw+FBvJ/ssd1Rf9PvdVTgLjAvpc3eZF9qns6ztCY4m6VU",
+	"8xsbsmVNbkbNMDTfjt6enJ1cnkSGmCGlyMiEhKOluJzzDugOO6CG7VyzhdrZKv3Dpys7FRxlsefA3tcQ",
+	"2BnHWK0qdbkYaa7ZVG1PZ7YPmmV0sTI+aLN5IB9qY/93//e//+flgZ/sIUfk8+W77g9GkoNrPpOp9/sR",
+	"yQX/Z84InRp1Spe5A2ZVq4s+pPF1PrNJjy0I1XdG0JcHEKvvPu7WEEMRar6WWTYEjfeIOXtaapqaSy1K",
+	"foG/MdIqAr2g8l0sc6Eh54oajUrG10XEee8firQjeIqL8YCYiyvqFNL3oKLrcRUKtymoJg6lnqAQTccZ",
+	"s1gB8CXEexkhqtIVTZUMBSb/R8kvOGL+i+EHbsRGKIOv0JNmHxouNJOjkZFZj6CXUMwyBmKxnrAFdBdP",
+	"WGxUpnZ00O9HROL9r6ZUx5MOohpgEzAR1zIXCbsl/9//S6rD0d4KhyKa0tv2bkBixtP20kDJjv9qpxNB",
+	"Yg0G93uieSGP8qWpY+J/kQUGz5hVR+O70nb5Q2E6hMQc2y4kl4FQMzIXtJ13YDYPrAK60wtFKE6FZuOM",
+	"60VA5Mx6nNqUxCnH1aPaojEIxqFdjEU0V60C7ox2l87ANNYtxz6he4cvYaW4wvmWOfQBEgW4g1x6spkC",
+	"IRGq+BGO3m4VHYF1QHeQsi1GxISqiQ2PhIepoUjThtIZo1NcMsNSaMaU64bG10LOU5aMgZ4rRECgN9OC",
+	"XSKg1ISPmdIKCdozqVyzmcbx4JDBGOyGMKdqUGwz12RilgwVNFhRpCql6UIFsJtGHIE0R6Q+Ug2GJG1d",
+	"9oO8GKMZlOz0yE+TBaHESCZ2b6hIYBZSIx7H4X6/1ArfwnwAxoNq681xkyxjzcz7hZPOad2o4BbJns4U",
+	"ZFO9XygSvZPZ9C3VFFYxpgJ8mnI6y7WZYs8SCByNkj6cnGC+rtAIXSCJgN2KigV2a5o2HRsBXiwIoCYU",
+	"Yp7MpkeF87+wdxW5NO4EmTZwD9pV9ki6ZDfqBBgmQrxV9yZjNFTYZNSGe+RUO4Iou7SvtdF0MKZcgMzp",
+	"LAqW3BWdsgGxDMnhmnSQci27gnet38EqpoWPgninh0R7/d2oRz5WSNpz0eGGFyq2G4Id6JhpZQdSQ/1H",
+	"Nd1bQk0yOZs5E+KSiowUjsfCnImgYGPFmfGaAKtjG1femlepM12CLcgcXdEZYOw7ngJsAFINy8ZBca/a",
+	"bnAD3AlksPBFqrJpAoxlsAU9cmy7z1gX3wb+4w27MOea02ZUwQXQO7zkCGWC/id9BMOtUr21dArr84eN",
+	"Ni20LbuqrGVkX7KupSVhavn+q9WTMuaxYefTckeGpywga6+7ivrvsGaKbMP+arZh0PKbWx1SvzukCvK+",
+	"TW9wLt3oAjJkqZwvSy29bXvExapTR+quoZcHZMJuDZWbTWqXWa4zCO/OWNIJgILcNYcnzb+kjoqT6j3h",
+	"gt1DUV44zlbg5bSOfniZ9H/Y/eGHg/hV8vLwNd0bMUr78eEhTfq7h3R/ODoY7Q73hv3hD3t7cbJ7mLyM",
+	"dw+H/VG/T/tGbJ9RrVlmJvh//9zvvqbd0XH33ZdfXx7c/XudSuLtakP+r5FY5AiJ2k5jmOuCcQYVKKJm",
+	"otit36LyDKxTGJcvgm12yWyQ0njam/k+Uly5ZQ5vIxR51QKpfg97tSSiry6ZJzvbBGaEZ1pzdho2xnt+",
+	"tZsP+XTIMrOO9pK0rAPX7KhkqFL4hLN1v05UXk+SVUFhW0Js4BVbYlz4M6NpioFssAZHDtTCyueQ/b/w",
+	"lEU7+3VaHna1gVetzrExJmtJJ3Z4FxVeXPRapy1bGfGi4YSeFQfPHEd7PN3W2Cvf2khzoXlKuOCa05T/",
+	"whKQkkYyTeW8EmjRqzGUrh6U4pRstKG6KdSS0xsnlhiScvTzkBGv0NuWtl6PBhutb89pNnLBiksGIjiA",
+	"Ow+GWGi0FNXRWJEgUJ114QtaFV+sxwYEwQAY3CSfUgGHYgujG7jdvmw9bjeQurG/4ylrtiVVmIG1I8FV",
+	"JCSJdqKARGEYBeTD5zMjba6al6qbUsEQ3MBIHGbZb+h3KmLua24p9xOBa4wlREkyoplRjhiJ/nJySXZS",
+	"Lq7Vzq/gzr7bsScNEQXvy9tdb1cpG9XcmdGU3l4VD5FumS0Q+U4wDVIzt9gtkHS5YSgNvjBvaDb+4Yrq",
+	"Nd4MiBpHd4Zi2c0z+uYmVF3NGiG2fpowa55i9UH23vEbSpkyKtBRN2Rp/c0KoTAvYOwMY/HyNO1tM1KH",
+	"D7QehiioGMGXoIeqh6sGQmgjhVfopn4o7mekGLtvFoeUbXVvrBKNjfTY5ASDLTJs0j5fEA04sV3Y/cOJ",
+	"pYDr2Qad4DRxrJhtkzFzoRFaoMqRS1AoDyoIyaveJwkHa3mffM60whyWzsDSYrsZ1N0EVYCVe7s0780D",
+	"fnOXZnGuN23mGTy4+bz8KOcYYlby4nLqLLsxgpmbmc+Di/ns3lv/9JndNvAsQJJrtr5GeEvtTbxple7v",
+	"H9TbAZmRdj2QWWfVNVohjvvDiTXInpe12WkBiewdj15bhIdGp+3Rcn4Q1aGI8Lk8S/GpQibY6OK1/TwI",
+	"H22Nz9Nhs8EON7GEUzGSDSIs9Um76k0ADDUHA4gRnhnelr1Vg98G8eZtzWkCV4I7U/9SIo5RbK62icYo",
+	"JHtzLq3uuDbj2lMzlwmn7NS2tXRBLW1hEy2d1UtSxyA/gVShnVAVkGZfdqGCbFI4XIs0T7iWmbq30xoG",
+	"/XiXv2OPD3P4l/LEquRPY6MUR8VRgPUzp0ARKtScZSQ62O1HPXJcxNfabONQRPabCECfIfwLju1EpjbP",
+	"WJDIBuiiVws+T2iuNEtsbpvj8ziQgi4S+Ms+WkohtddABSftfqKHf/1tAWMblLCHteiG/nZ4AIlFg7W7",
+	"U8Fcu9/w11yAePMV0n9vI2/HtupG+L60QzQaKB4V6fMQu8NHc8g/NAJYOsXK7YLlplNGhSLLKQSYZ87K",
+	"9NiSA0CE0DZs9ZyOGRqFa/kT4+PJUOaAijoDv7FV9lbuHdSKNl8rzUjQhvG92iMWWFhIMK+0h3G2mOkX",
+	"qlDE4MDqLBcQDlq1K3hHYB2HC1rzjGtW6oi1+ID3IGjB5ttLokFLpsn2ANQ+iZkXA+itjrbKcMK6vSwj",
+	"CUksE9YjhsGrIuTHy7tQLOM05crBORumKbOEZQPy5tPJ8eVJYIEvAoJhawE5+/jmbwE5O724DMjx2/en",
+	"HwLy6eT4bZVX4sutoIVvt4IWvt4KWuZ989/pxWUraEELraBlmqhlnefVGMvqVM+rE1VHZhbWc64CUsA/",
+	"GUE1TelMMRDhYIalvDIFy3XlVNXNwA1xq/vQ26CVWzFofWJjrjTL3q43D0AqVmafZckRUQyKE+ginmZF",
+	"V3xyE2EBAXm/Y2IRb6+eKES2rrm6c7ECv/l1h7w6HsOvNxp5t8TDBGp5qHzs+Ui2swZ5z98FrbRAstj4",
+	"pgW9MMzPXHFbjbS8K9FqZT1Z2wjz+PADjV2PVBo8G5evP3jzri58sY7LtjCrcdiZf2mipC2NV1V28p5p",
+	"aiRv36WEcgRWXoKBRsSSP5Qg0SUkSNILRSGugJ6PN4eXe9guLKbLaWuqE4SiEL2jcl0iiIQbuBJUNvsP",
+	"I8TGQmIsqkIn/0qdKcO4MYjPcK8u2BQghg4RCYvW4AejSGGg5g1Nc6ZsxifObkIVaUfeDtkAVdyliOB6",
+	"hiLyglddNJCZdOcIPgMN2J+9fY1swKzh2TgEy7TJsXCBUTb4j9swrrpooX9JZrEEvY40cVSlX5d6irT2",
+	"QpG2zqhQIwg7xfivOc0Shcp0dH58+ebHqPNA6fn3zZTWsYsNQgYu5ZwqV3rqtxEztq5voBQfC4QKKAd4",
+	"ZHYc9QWM4Vsyk2zpJS/GXhQd2WrY1dNS75FzllLAGVIw3iGLJWDFZjkriwiNeKY0WYlsah6N58fzj9Ra",
+	"3+AS3tNRGfnoDsvHi0tiQwx+dUR8t2Met4xuJxfw6R4jO6/V0e9lZ0KBqkakFuxWb1bMCg0YHAu1BRsv",
+	"IUFAFNFT8FhA+r4abBZPSAIj7rVqvRYZu7nPcOosZXZStjE34EbhYDuZtzrZd3htamkJwHlvEMlAabpY",
+	"d1mZO9jcz1tdwsS7g0sSnFAVhAKqxkFi9IjpeMISS4V/ObmMSExFERI8pPH1UVGxBVpDQ18lS6IEXzaU",
+	"OpHzcoIY0P79jv2GBPKG05Dre56FEwiCnGdcG0EACWgT9ZcSaCgeSP2kIP5QPIj6SYX4UdD8Tv3/iupo",
+	"gw5ad2NUMZpW7mSa68lVg+3+mPz1p8sjm2tmpBdGAdKHAq6WnNF/5syW16oN9vNs8qWAdibHYzBC9p4g",
+	"KXdrD8iKHT/wnSLeItQtIcJfXBRDq3Efay/xTRrmAAHHqyBKqx5jMI1fTVjaIBIXIYtlFT9IbHlA7F1T",
+	"ALmH/y8SdsuwA9DLuYjTXPEbV3qKRD+D2BpAvP6XiHARCqpiJhKERU1Ygfb888/9gBx8CcjPrwLy6suX",
+	"6Mhisc0xt0YYnrYUHmDeOfgS/PwqePXFt8AWf6yf4ZTenuKTe7AY5YdlKXL58xJnbLLTuuhzlN1x0WgG",
+	"RYl7WwfrbBnfXntAMhYz09tV02aWgTtQ4y/WS1u7TKmbU3cgCeBqHfEUg7Y5VjIXejl1D/XxDUXQagPk",
+	"K/2vrkBB14F/lqo7WnuqFasJdH6oTdiMC833W92uFb/AEifbVAgHnlvn4q3Ag1SH1bQQD7I3Irqf6XmN",
+	"9ISxNErCF5XBRAPfVkYU06pBbLl/ZFjwTWzkOl89lmB6tJoNp+C7ll23tl9byQ5F5DbfWl6qx2WzwoHn",
+	"CZyJVYVjG237Gzp4y8gb6cJHA4nzLDOThoQ83ynRxhAMrIk+NCqfeQTDEVbFy3qqeX5ltEokEPp0Pyoh",
+	"y0QSiu2phLQx3b/IM+h8p5v70c0mZr8ZH6q5Xq6NM0yZ1ixTgc3JDUjUiwISXSFAdDfC5IsolWMuzA8p",
+	"xH2Zv9itZiLB59yIonpHytroQz9H8Lj7X7T7S7/7unfV/fJ/1ibT/jSRdMqfUhrL19YULhxJ5pGl+Cez",
+	"NNbzgErqBo/RdoLY6j4iOBeUU7owc7D6OCAiHecIxz4EKK13Tqu4D0hXqwYp/Pj8FKCpoKq9tfwj+tSv",
+	"bth3AEEVBZXi8YpOWRPOV+RASqCSBob6AdKDTBPsyCh6iEEbirJu+ixjI37bI65GnnPzmO2HDhQiYqQc",
+	"sDG4IrDTNp4c/24N7AqVNDXRemb2H79vWMe//nS5ujx27Ktrg8fEgttAvwTKk3Bz5BXrcqGYUFzzGwTw",
+	"Xj+0O7CJ1cWhY9ER4CxETWmaQiZ1Fw2InkOZJkaLUjqjWmbWl+fCB+FGGGdUIFrM1IsQU0f2mTbgwhQO",
+	"/BuuIKA48NLtq11QTLLlumN7Q6OmCpzzSk8YLx1fXFg7RRAK01WRduV8ThlT+RRuO0BSL+K4APDo3/6N",
+	"VEF2Q3HBjDC0DmXOz1eweDSbtjMUP1m41IJqCyiWLBfKRiUsBWiaRZLKx+ZVoSggQQpFBhCuo5o4I4he",
+	"tvGwgDSkiEPCGuY6FK4GZntIE+BCVOcZK7CFg7KuEtc4IpIwAIzplCEb4CXZjQLCbpgwu5r506BgT7PY",
+	"2ENWlJlyi488QoXincwsQJoKCMXOHLW5p0h7LRvpIAUgQpXhA1Q1beS9AAgBcQkAcx23jOzRxMiBZTZD",
+	"NEtTgLkBerA73jGbcc0WoaCxtjg4dlELkemaLV4of7uJ0UoyxWLtBCUEqKjKCEbg7xGU7QqOZmkncmw/",
+	"AuamluaBYgWC1lWC4Nuw+IayzE8B6hjWCxaKsoZRxgSbA8R6Ub6KjwWY53IdEGuqUwzn03HB9TS0tGdu",
+	"CJQAD/r70aAA8axAtgY2oucfuapUKwMVJGN2ZQsit8JsUFsXDJcF152qUFiKtjKvIeSUXzOjylAH7W2J",
+	"9dw/hic0nniLXZZn9aJkIXiAIWJ6dNtFMumWDxi+cNyAyo2wbAUU0250BADeFSBbmIR9OBTe0/uRG/NH",
+	"iEkFtA4WXysMukJ74ojyFMGOWXxt90UN/C7MHNrQeSfw5hUK/HIHeuoEGHwAoVTWclxTEakNuEydACO+",
+	"1ITPsBloAEustqODPfhYwbR2UHXRwe4+/ncYIVrdp/IxzlzZ2IzHekAo+evFxw+1wN2hiNZDd0emy91D",
+	"H4TrCM3rVRXJuodLDL0jYOoVrzVpl4FcQREAFpBer9exkEDNupOD9cMFLHVsC8dnlCXD60IBqtJ8gv4S",
+	"q1ahJcwpcuVcguUyeGbs6M0LRRmu0XZjHawP2ug4QgMoB3MugAtBIUbTu9mGAYl+Da1TJGwNSAgwDGEr",
+	"IKHzkODXvV4vbN1FlSGGwo5xXsF+6JGPgkGZnBkydkczriSRkiSl2ZiRtrxhWSj0nMeM+OUWfjw5fnvy",
+	"6eri9L9Oog7yDv9ehZQ0s52W6U3N6TJ7vr9b3PoA7N7V7NbSKvB708iPl5fnJKULiBlTLB0dkXyGIZBU",
+	"B6EwY1L8F5YU4x0zTby2TSNAwkzcsFTOWI+cIOTinC4sN8Rbyd77EXF1yd2OuOPBk2Jb3CMkplkGZ0aQ",
+	"6O9d+2T3NHHyNfJhnngr8kKFIpVjknLBlE05g6rh2ItpcWEY8ZylaReL7JgGUNpAaRsJNxRGyiOzTN4u",
+	"gDNWB9BuVCu7V71B1HHwekehKIja37gpvYY6L8U6nPEpaAM/2pVGDFJwozjwb0cWliQuT9+ffPx8ieKT",
+	"i/1rUwc56Mp60ELY7AA+oabXIHOk0lyHqmD/tgCIua+10/pCga62qbyxOE12CKdvz068AXxiM4iec8Uf",
+	"zOVqdADgxygIgIXAHPaZEZmQN1gGHKB9Blg7S2x1EAxdjbyKMFHPVkS1WUKVYgxmaV1BhuU6DChwYblU",
+	"RAe1JVO5gqqpWJ3CcsRBifY6lxlI5q7wB1asCTGlNmbWd4wadev96aVNvEWtRg12duSMCYteI7Pxjn1J",
+	"7Zhn74KW5hqsB1bJOT4/bQUtOHJouOj1e31w3c+YoDPeGrT2e/3ePuJyTUA13gGtZEd5eQrjJmhrpLzu",
+	"nCfMyePK+iVXhfqqgGd0uEKKOE1ag9ZfmC6SI4yyjycWBrDX7z9ZKY6ij6bSjfZ3KKpx0N9taq8Y4E6l",
+	"ugq8tL/5pbKeLowCWNnmt1w9jKCl8umUZgvAOTJKTEUpMguoqdm8n1uwna0vQatGDjMKOSQMgWPBWuKX",
+	"0KIw/NMyGmwdKiaLGrP7yp6Ceb+yq8Dv/iyTRfNk3SOclbuFfoK7erpYv2YXZeWMg22e/zNNXG7m16OA",
+	"g90t3lguzwfvHW4zvJrSMI8lu8+zBGwUcsoeRXZ5DW+5MOI8gujZpo8Aec6wUGcFrCG2XD8JqeX6O6H9",
+	"jgjtE0N0Y58D3ZvQ7oLWTiLj5uvsmBhptWuuGAoAvz9evj8jZa5Mgc8qhc5oDIi2BDEmLIJFKNAOC8Lq",
+	"RBZw2VyXNZOWKvsbWU9VEDBCtOEZ8SEXKBis3JJvzTw23pBQgGmip2n1atyqhC3MfUYbK5kuTaMGZcDu",
+	"eFdlMXkhpGAvoiOLUj5mLzABmwsjUjvjV2naQKGZZwW4IoKcB8ULepGaj5GRzgYR4VM6ZtYoO5ICROZh",
+	"KoeDCADaWWbDn0r/AXoY1izKA2nWLktr8PMXn4KPz089SpphYJyj3ynTtPUFCBQ0zUYKBYuGrekIJiop",
+	"oCigxVko8stWSOaMKw1RkQrkPFfpqjX4uX5q5SPg7G/dBZufs1ESd1+eU3Irch5qC4KZdTXHFK3mvd83",
+	"G34URzQbCvehcrvqiMl+0cgNIUvc3LpS6TUwCtVMsPUJiSUUCKjlYA5QdKF65HPhtiicFoLdbsiIKRCO",
+	"angfhk9hyspDLngv5XP1gt9i2x3g1fcL/kkveFxWr4iw3eBtidpCC5Qs1KMnJPKU1cWbHgvbl0Uo9QG4",
+	"zMW9Wpu1Rz5IbeEE0Uy4ym3fQm8lkT5Kivw6FNM/2PzGB6nfyVxgF3tbdFHmCTyKOHA5Cb03VViAjLug",
+	"Qd5zm98jp8vAaxaOtZk31dou1uz4011/jVYLBLL5HRPN420ctEhcndoU/HuQA6CN3N1f/tGTIqHkS6OR",
+	"BPJbwJPRIxfOL+1n52uJoS9jflNJWNJyGZqoyYbyqEvvm7ee3JuD/RaX5Ndkm751Ro4ed3QsYk+TscYn",
+	"/j9LPVmKslRbWG0eR9zftr3mO2k32IOehKbrZMYd77qulR0ubG017RLHeuQCl0WRCIKtIoQqfr272x8Q",
+	"xcU4daldQShUPhrxW/eZKKM80dSlflFFoqLo2I5pHn+IOmjhiKVwUc9FSBdpR6ej7gcpWPe9YfVRQMwX",
+	"72XCR5wl3QsuYhYFoTDf4gDtE97Tn8W0+jwE7rj5QKXgXHBtvY+2yD5MH0o5WZyZHvmAsBFyOsNQiAYr",
+	"FmpjdqXvey/DoLYxTJyO7vGoWcD39qrc4nG3vLBajaaPDSqlXYC7oLXXf7nNwc00p6n32v6WDMKN9vfN",
+	"u/a2WIKMFWfgHTiH8dUtVg9o4YPUF1RzNeIQbvxoBcXFXdLlwm8eO3LfbBRPJ6yuFs6xwjyBwJXbQ9Yj",
+	"kxqX24+MJt/Plne2zII88Hy5Vx9xxpY2shpjZmMbMGLIiUikLSRG1UhBfjw5ftvpecdvqShVGRLY+NpB",
+	"3WtE5fHEWT+gNkOhAi+YbmoLj+eK4dU7kG5KTQ00lDzLMPwK8SNVeTrr2qn1SHxy0KN1e2SfdwQBz34W",
+	"thuzW0v2/mVLAV54GNpVN7EKP3DRNhWp+xEc4ZEKa62hF/yrvl22HKytiEoRmNYQQ4/4Ev4JFnr0o584",
+	"hh2VheZoUc+4C74a/KUwox3ZwPVQTOnCBSTZQqY2tT2Wwsb4pgtbRZm5SpQ98hMY4FwjZtCuRCxGnUCg",
+	"LVck2uv3rduptvynqlS9wxjSPYiELYtd2nKfUE3TrArVcspjmqYLizeFbSxtdI+8gbDTgavKCQGfpA02",
+	"gY75uGc+og2RyCwUrpqmB+TRsZ4dV9O1GhF65KKainQCWy4UIs6hvCXsip3dFKsyUgFmTrTym+Wf0BvI",
+	"BhGdOjnNYjJUr5N7q2lYyPtBOhq86pJXkItvI7rAsN+4Kq/fNbyHKGkHe683P34p5XsqFrjg6gnMFoXL",
+	"yGI/INUFHoOZAYgv7tI9+KnzEjRYMaxWuZktKjllVZZ4WeRu2QFmUstYpqDKnX+8uIxq2IF3/juWPYRi",
+	"mT+Y29Bcx1szBaPiAVegGKmK3Zuj/cmFBzOMpJBpWcPY1jwQbB5Y0D9KpvxW566uSJUp2KX6zhW+c4Wv",
+	"wxX8CKCnYwhrTUBQPqfRAIRB5VAWwyZ+WEnaVcyAkEhA9UlYYg7V3AgfiOkTCk+J4xmm2ihX8xtBGjRE",
+	"end65NgK964uiZUzQoE3uJGM4JxDmFOVz+yi2HEQkTa85dhM3ZEuQkTOuIN/eSYvVlEfZZ0jC2oWiGu1",
+	"LOybXey+wRIum4T9D/JCS5wQ9vUtOcbKQKNfKzm4P38x2rWf3fzzl7svq7Ej1WX2Tg1+/vJMescbm9dI",
+	"XVUsOEI+QHYpQmORU3PbmpNuj0woqCA0BuijwdqqmTYoCorclIZaSPaZTyQrIcS0K51SjWTx/HJ+WiKF",
+	"K7HhVJLaQ3lkFBszByiVY7QMSKDa3+60Wp3B3NHQnL3/EYPEyxPruDzIAshCztBKPHAledQV1RFpc6su",
+	"2NJ5BLJGi4pU1OpIXChNhT4i1VKhERYTUWQi50Z/q5Su49ot+MaiprBAZr1DAZupOkceFALmwpQVTZQ5",
+	"yQnGASYdTGSB/XXZbdwuSPT3LqY+dM25754XDSJXcOKNefSfOcsWRySCmn5gwaahWK0q1SPHHrg51WQq",
+	"lSa7/T4eHdL2WX4oHM8HrXNBxrLMasJtheQcRLpcSknSZc24CFYrCoiaYKUas50ixmwXXIxQQOIcwAGY",
+	"dRmUW2g03zxLI9JuLjcHtn142mw/Xkll6TVUuYuRY87oRDpEa8iTcwnRGwK1gP8+QDr0aks+KFbLL1D4",
+	"jQl6/ddb2T5HKUcgkz9MRNjDbzUXQmaPaopEt3ypNUt6O7/aQqtrA8Y+wVEvT+oA8x6FnBNMera5xFhB",
+	"zYioRRJDBrmYs0wCKgDVeJzbyEOczBcb1pV0oOa60nShCmQQJ/WlXOmATGlmOE5Rja1RTKxeSKG4j5hY",
+	"fFuB1zUsEm3HZuidHoE1wTT4pXJxaH4jdEy5qFcjzeNVJvENBst93YOAi7rpIDxKugu2ehwKgRpZsP7Q",
+	"yRhrtT+DkHlsQzPtEhR4Uc67bUQpe3nVxMrL+Pqbjt18XOC5jK8fEIoJJcrquS8WPXg2UnBBnpCtY0HW",
+	"CjoA1BwLgoFcatX+DcP7ThCN9lpYnycmCbQa7fyK0LRrb2SMDrZYe8vh2iTCFiLUMLmrKwxyLUM/lkXt",
+	"1V4J01IRtSgzXmxwLrTMzSVtxGebFQ81iy3IRlkjBxwwrjqSRaX2rMaBy0ZHszRCwaFFatlaXK8Qduz9",
+	"HIq2u5FXFgCfeW10Phj9kAHsiTOAkoyPJ9rc6PMByP4pXUZbrpXuj4cy02jb+2Yj3O8rYz/qFMGC1gKZ",
+	"o+iWMYa62YzG7B4mztWqi1+awuHB9AZgNNague1pAmgWsBjQUFgQBkAeA5lQII5TlgPUi23I4VRZ3EeL",
+	"tq7BGOA7c9uAfKJzVcjVmDn048nxW4Ruvdi3X51xpc/NgQNfx/IxI3WnjLQZ4IoMlsCL3EhSVvGf+kaq",
+	"zpYnFOw8B+DHaTihA2uQAG7BkqA8nEEo6FDilwAmMZU3NvkvZVTks05DXF0FRv8ZDbmVfhqMuQViOZDW",
+	"t5uecKyuCZrvLTE31CVYgYV/9GF+djn+LeLDoxw/YTTVk18a/SKo8WF+FJwqq+8CZh6/sfYrrHZfG7kG",
+	"rT/yTnnCxN0zfsOEabY2Xbdi2VyLk2JkHAuDikvAf2ElEGRphysqzFQNqwBxNqGKpGykB5V88Yr/CQLJ",
+	"XHRHj3wACDYhAWwLLeZgI60gAxbAojb4KmP21qnYwEPhM8hE+nV+l3lhxUAQoC0kFO06SDqZg4+9mChy",
+	"0F1rdIBlAatribuHiN1NVl6uistDZoiXdYT/hWKcM6UsWpqeZFLrFGwV16zAFhp4QEGkghNkmO0Hy6ml",
+	"S8I2Q1CkHVXcUmZ7uvBQ1MShrbXjfkfXvFTiOH95Zg/dqRjJJqZubdSGpr++f85fhk8un/9h7vItuMpf",
+	"pGD3dXpbC/JTsyKof+Obdayr5YmsO2ZdoYaR5fS1Xptmf/gtjXW6QKi6DcmThTDXtqkFQX1OQ0Cik0s6",
+	"jgJSwBa+5WomFTxovhZSCT4aIWxeKBQVyVDekjcX553A+pdqHX21bDAU2/BB0swGQ7GGDwbEN8za8Eo/",
+	"4haFxd1+RO7JKB1jDMUy5yvBpZv45ZEHMF+40MAv5iV0WAZKtuGfLvqohoF6YUsY7GvWtth3BCX+CYMz",
+	"c4EwsSXMXID2GaWXvZEDMDvjKTLDByQ2ULyVBWA1Hc4nMi2DutogpXTQx0VJtNd/GSE4aijaEKLRsUN0",
+	"OrwGPyTpk//97/+nhKEsAPLsY4DIGgopYhaYSxxIj1tHJahETEFGDXQIL7lbHMGD2zQU+FxSNB6YM8+Y",
+	"uUgpifYheIyaO3XP/fESVSEjMKBmFApLmLCSR4DBB94G30G4TFDWUWEPXyh44cSAEc20BeVF72aPvDFt",
+	"A/qnIsycfpKLhGVwlNFuEi/wnJW41IrEKeUAj4iE4ND1iEWgnMopwCQWrm0jNw4hUkY6Vy/om3JEPhDD",
+	"wdKUeVlQgFABU7QOTaO/Ff0b4QnHmi7gl7GLgoa+3FlHGGB7Gtfc4A9Nr6he5MH3VKffQarTbyRV/DbZ",
+	"Tr8DYaY5Zwqulnw8see4Vrq5b47UkatkXXOz1OdPfT/f30a6laeulHLOqo74kNSpQqrbMnOq3zw6TP7a",
+	"LPT9K2ZlWWa1XOxMooUEd89trTpCZF0CqLobB+mJp5uGCI/ik0+RK9bAFddljm3DFx+v9U2ZzvgakER3",
+	"HZChX28Bg9KozlUASy9izlRASpxnI7/Hmt8UuVYqKGW/mZRpz+pMhUXM2kgRb3HEx7k5Elri9yAgTgn0",
+	"7ACfrR2MZ4As2C7gzk8uP52+ubg6fvv2U9SBoEZGazPS39upb4erCPjn9wRWtD044fc8k1OmJyxXBHDU",
+	"2a3TbQnWN+39BuEmFXr0RjgtVqfGDmrBpHvOzNTsYKJTI4/H+RQrEpCoeHdBp2kEeX83LNO42X+9+Pih",
+	"Fmrp44yJ4/NT8/tjPRzL1aJqLV62v2LovSde6EsfWBQKAtuprVlss2Ab7TGof9n19s4VVCCBSOxCd7IK",
+	"9rr1/s/j92f3W283yHvCj3799bZTq1lvyMrc7PFgyxqtNXI5rdL8QBKesVhLNK84lJyjUCAGvS2nMbe1",
+	"XPBuK5D+6yPoYGyP9JccbuNc+1xi3z/xZnyCShONThYAxdoGExXLE2YruKiuUkA9LupnaP4PDYtalKhd",
+	"i4pqwcW+cVDU3G6nIyT8vAUKeW34mCtiqVxdriIiHgDwScUp5VuG25A7P4c8DQTJ7/RsTD74r85kbJ1v",
+	"piGXfFlUSaB6AhU46LVpoCh1gTVtXq+BRoUyww8ItvdqU3/DwKjfbNz8ahh8joRwv2NQsNsdrE+6VpbD",
+	"ElxSXnfzmeEv6PVZrk8XFRHpQMGu8GmA0RKh4FoRAALOZK4hJwacWgOjVWMlPCoQooBrG2lUAXiAQPVQ",
+	"eNlWREsZuPRnoyNCM+AZSCRDVRbKdtkCX+6UOg9Pp0fegH3fFsacMmpkJxmKmKYpSu7lgMdMg0OAUafz",
+	"rVEx/sLguvlApyw5wRVeOmx/mHIjRVYQlOAlYQs3NmytEt0a7qrzTLgQSVtH0lILoktjar1MbTk6mxMB",
+	"wquNbggFdT49WhZerVSDW9kGXHpUex8iOlmF+Xd9K65JIFgSvsza2zX0iyqYpz0BDMt5PgNDcMWR/9X5",
+	"wRms7zfDDmBb78UNTm5jW2mIkmpxLydkoXcPC1P6lduhY3CBhqJqEITtcJWVLZkEfrVl0BNq8+GL7bhv",
+	"2iK8ePdIvvKVRKjfBin0N/c+XfCxIHwTu5O5fh5+hzXgvzM8WOFviePJXN9TACrTSVHAsawJgB3JqXYV",
+	"XKGuog1AR8koILlImVIYK2HLdEyg7DNmeIYCoz/vLx55G3N/3ie/1876nSdS12eLbpT/3JX6DCyxQH34",
+	"zhSLuIFvhi0W4Yn3kgWxoDvCTANjtFHultFhieK5zDDx3CXTWyClUSanoagUzLdmhyJ+rXPkMV3cUJqw",
+	"ogtUNG2hdijtC2JlJNMkqgQSYLoPRjKWsSXVirVIhyBx4hdF9KSldw81oD52MhRDNpIZw4LlLqixGEcR",
+	"24er80KRYZ4YEuRQUiIh+ayHkCPWvmjvAUWuGZu5ZRwgYAli9ReIJuDotfA7oYiwpsrqkd4xze38es0W",
+	"Vzy5i1zqQc3lE4ry9rFVvVNGTW/mZoqpMCcR6glLDJ9UDu6n1uoJKkPl1NzzznLvYkvf765vQdhff+fh",
+	"ThuqtmUIZyX5NF5/JamvLShVIuUozdPUNG/TJJULo3EJ520w5Xd65BK5lhwZ/dX9Cu0YNrfM5TCwfSxl",
+	"7V2C6dCFF+B7Yu5TFZ96kD29qfLUElYL7DUWy1/F8zsmQoou1DglVAElAJKLBykWoORiA9qE1IEn4R8Z",
+	"HgsijpOEKq00ykEgLCFwsqtbaWMHivQNSLqwhcbnbEg+nwJclSJh6xSvTmg9bBEp7E0pRbrorBGCWs/s",
+	"Jm3MU1Us+2PV+24iyQeFgX22zG1diavIccAIYKMhe3voHKG5QONd0lC96jF+ye+1q34PBX6ethiVFUSx",
+	"PtRD3PV1CM4PptBcP4o+v5ef+mNTZ1lP6nFkWSctgmK0AUbYKD4OdMPcxm0PZLKzhB1MKtDBoVAszphW",
+	"PRKlVOkro+5dmbMGqdA5HLukAK1EBEky5SLXgHhhuq5BM10jkFSwTAPndWkWInxlj6omg5ARZ0Co6BEE",
+	"9S5URwI+HxxmbfzWMWChPSvQBXaxDrPY0o3Z694f1zG8HXDwkg1hVWl6vACyAToYTUvOmF2NGLCgwa6i",
+	"vA2+jPDURg6gpkc+msvBPCoFM3Q+8OnaIjUEGF4+5eIFlrsu0V2D0vjTFhIsJFMutCJxxhImNKepNRTS",
+	"GAKdKeYF4FHp9EjkRYtFzsxPKFH5UDFdNXehmjrAJGcAFvdMYSmNHYAktZmVlAAgcI8ca8JoPDFbBq+Y",
+	"5QIIR66ricyA0aNYbJhFAQTrgtG852BYVIcCEzWt/aZ8ouQeqVRMBUWv8JFoKXuhsGDEyKYsCAbc0UGx",
+	"DtYNggDFRwXPw1zaUECLUEg1F5qnBMGtCqtVVgzffO2Q/tbC7l6zxQtFIuSm9bC7obDID8uwu2BE47pH",
+	"LpgAZFzwwvi55QPyZzhpIYLvxtiNBeJFqIuoPHkRAcbDOktWNNKOygMbdQZGe/NsZgjNi3a9NpDmGmRe",
+	"ZGkPkXjwzcfECvotfI8Y/J07iMrS7Jbfbmckq9qDt4XUvWaLAUDp1Zr3ZSUzyKKFodiAgogU1mVgH7Hg",
+	"QwwtcM5sXkToG67CRShcqtAb89/V5eVZRNq7BFKc7MrWlGHwRCQzio0yElkvIhWA8MdwpIseimfR2aUw",
+	"TapeSkK+2EamYBQgZIh2lJ1mc6HHDL7DWz4R/O6a8/I4+Wg70K6/sUWBvbtyNtFNtu5QnogCEEIxvNk9",
+	"BWVgf7IhC0rlzMHjTY1EMKJZ4EQlOHXWwD3UFEqpuUzGWg+dE9kQq15Y3xxyCI5iGIoMeOnrUvqWcxFU",
+	"WQeEj1rtRPExCDqY52SGi05aweZGfPtaJ3ydFkQKJegSJsxGI2akx4L/YbCHxwDJ/flfKJYYINmO/zmX",
+	"Ic0YVElwhIFCtu9IdAA2SA/3cxx2GjyHyNvWx63g0TMnBT0qfxCG9py394khzDSt2Nzcvj254mZ4zXwi",
+	"6ZQ32jveQfCFh6bklDbPdMcVEXmaYp5MRUtC4CEfjMkoQ6v2vJ9wEM9oEbA9NFgDbOz6g2noUcasS19t",
+	"5KCL6sVyfpK/90a/NVLcve+94FcgNuA1SC81Cb8erypK8RilzOWktmdUT5SNOkiphmwoCQpcJqWGlP08",
+	"S1uD1g7YBuywVwEB4Irxw4WBMIA0B0jgZgrVtz5D4HBsQzfasBSYQigz1fHeR/vfagMXOD3FtOZiXNob",
+	"VjbAHwsseE1bAAzmKtkHJLUuPdNmKiHsw2vFwmuvNvOmUmkV3gYUh6TEQarAC2D5+rLhuEDbWW75vKzY",
+	"ZFT5VYgCtL3MmJylRb0mUpZr8jpByILVLhAANHDZ5nY9vVxdeyF7TUGm6N2Xu/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

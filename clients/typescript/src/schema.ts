@@ -562,6 +562,168 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/files/{share_id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a share's links
+         * @description Every link of the share, revoked ones included, newest first,
+         *     without their tokens (which are not kept). Allowed for the share's
+         *     owner and for `ADMIN`. Checks: `401`, `404` (share), `403`.
+         */
+        get: operations["listShareLinks"];
+        put?: never;
+        /**
+         * Create a share link
+         * @description Creates a public link to the share's content, for someone without
+         *     an account: `GET /links/{token}/content` then serves the bytes to
+         *     whoever holds the token, whatever the anonymous permissions are.
+         *     Allowed for the share's owner and for `ADMIN`; anyone else gets
+         *     `403`. Checks: `401`, `404` (share), `403` (owner or ADMIN), then
+         *     the body (`400`). Every field is optional: `expires_at` (in the
+         *     future) ends the link at that instant; `max_downloads` limits how
+         *     many downloads it serves (see `GET /links/{token}/content` for what
+         *     counts); `password` (1–72 bytes, stored hashed) must then be sent in
+         *     the `X-Sachet-Link-Password` header, never the query; `label` is a
+         *     note for the owner. A share has at most 100 links (revoked ones
+         *     included; they go with the share).
+         *
+         *     The response carries the link's `token`, shown this once and stored
+         *     only as a hash: the link is `url` (`/links/<token>`). A link ends
+         *     with its share, and with the user who created it (deleted).
+         */
+        post: operations["createShareLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/files/{share_id}/links/{link_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /** @description The link's id (`link_id` in its listing; not its token). */
+                link_id: components["parameters"]["PathLinkId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a share link
+         * @description Revokes the link: from now on it answers `410`, on every server
+         *     process at once (links are not cached). It stays in the share's
+         *     list, marked `revoked`. Allowed for the share's owner and for
+         *     `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
+         *     no such link). Revoking a revoked link is `200` again.
+         */
+        delete: operations["revokeShareLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/links/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The link's token: 32 URL-safe characters (base64url of 192 random
+                 *     bits). A string of another shape addresses no link (`404`).
+                 */
+                token: components["parameters"]["PathLinkToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What a share link serves
+         * @description The file's name and size, when the link ends and how many downloads
+         *     it has left: nothing else of the share or its owner. Needs no
+         *     account: the `Authorization` header is not read and the anonymous
+         *     permissions do not matter. Checks: `404` (no such link), `410`
+         *     (revoked, expired or out of downloads), `401` (the link has a
+         *     password and `X-Sachet-Link-Password` is missing or wrong; wrong
+         *     guesses are throttled like sign-ins: `429` with `Retry-After`).
+         *     Never stored by caches (`Cache-Control: no-store`).
+         */
+        get: operations["getLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/links/{token}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The link's token: 32 URL-safe characters (base64url of 192 random
+                 *     bits). A string of another shape addresses no link (`404`).
+                 */
+                token: components["parameters"]["PathLinkToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a share's content through a link
+         * @description Exactly what `GET /files/{share_id}/content` answers (`Range`,
+         *     conditional requests, `ETag`, `Content-Disposition`, `nosniff`, the
+         *     sandbox CSP), for whoever holds the token: the `Authorization`
+         *     header is not read and the anonymous permissions do not matter.
+         *     Checks: `404` (no such link, or the share has no content yet),
+         *     `410` (revoked, expired or out of downloads), `401` (password
+         *     missing or wrong, sent in `X-Sachet-Link-Password`; a password in
+         *     the query is ignored; wrong guesses are throttled like sign-ins:
+         *     `429` with `Retry-After`), then the range and conditions.
+         *
+         *     What counts as a download, against `max_downloads`: a response
+         *     that starts sending the whole content (`200`), and a `206` whose
+         *     (first) range starts at byte 0 — a client transfer starts there
+         *     once, however it then resumes. A `206` starting elsewhere (a
+         *     resumed transfer, a seek), a `304`, a `412`, a `416` and any `HEAD`
+         *     do not count; but once the link is out of downloads every request
+         *     is `410`, resumptions included. Counting is exact under
+         *     concurrency: the download is claimed in the database at the moment
+         *     the body is about to be sent, so of N parallel requests for a link
+         *     with one download left exactly one gets the body and the others
+         *     `410`.
+         */
+        get: operations["getLinkContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Headers of a share's content through a link
+         * @description As `GET`, without the body; never counts as a download.
+         */
+        head: operations["headLinkContent"];
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -879,6 +1041,110 @@ export interface components {
         };
         ApiKeyList: {
             data: components["schemas"]["ApiKey"][];
+        };
+        /**
+         * @description A note for the owner, 1–64 characters of UTF-8 with no control characters.
+         * @example for the auditors
+         */
+        LinkLabel: string;
+        LinkCreate: {
+            label?: components["schemas"]["LinkLabel"];
+            /**
+             * Format: date-time
+             * @description When the link stops serving (RFC 3339, in the future); absent, it does not expire.
+             * @example 2027-01-01T00:00:00Z
+             */
+            expires_at?: string;
+            /**
+             * Format: int64
+             * @description How many downloads the link serves; absent, no limit.
+             * @example 1
+             */
+            max_downloads?: number;
+            password?: components["schemas"]["Password"];
+        };
+        /**
+         * @description `active` serves; the others answer `410`. A revoked link is
+         *     `revoked` whatever else holds; then `expired`, then `exhausted`.
+         * @enum {string}
+         */
+        LinkState: "active" | "expired" | "exhausted" | "revoked";
+        Link: {
+            /**
+             * @description The link's id, to revoke it; not its token.
+             * @example 5b1e0c9a2f4d7e36
+             */
+            readonly link_id: string;
+            share_id: components["schemas"]["ShareId"];
+            /** @description The owner's note, or null. */
+            label: string | null;
+            /**
+             * Format: date-time
+             * @example 2026-05-20T23:05:31.546561Z
+             */
+            readonly create_date: string;
+            /**
+             * Format: date-time
+             * @description When the link stops serving; null when it does not expire.
+             */
+            expires_at: string | null;
+            /**
+             * Format: int64
+             * @description The download limit; null for none.
+             */
+            max_downloads: number | null;
+            /**
+             * Format: int64
+             * @description Downloads counted so far (see `GET /links/{token}/content`).
+             */
+            downloads: number;
+            /**
+             * Format: int64
+             * @description `max_downloads - downloads`; null when there is no limit.
+             */
+            downloads_left: number | null;
+            /** @description Whether the link needs a password. */
+            has_password: boolean;
+            /**
+             * Format: date-time
+             * @description When the link was revoked; null while it is not.
+             */
+            revoked_date: string | null;
+            state: components["schemas"]["LinkState"];
+        };
+        LinkCreated: {
+            /** @enum {string} */
+            status: "success";
+            /**
+             * @description The link's public path, `/links/<token>`; its content is at
+             *     `<url>/content`. Shown only here.
+             * @example /links/q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
+             */
+            url: string;
+            /**
+             * @description The link's token (32 URL-safe characters). Shown only here.
+             * @example q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
+             */
+            token: string;
+            link: components["schemas"]["Link"];
+        };
+        LinkList: {
+            data: components["schemas"]["Link"][];
+        };
+        /** @description What a link serves, and nothing else of its share or owner. */
+        LinkInfo: {
+            file_name: components["schemas"]["FileName"];
+            size: components["schemas"]["ContentSize"];
+            /**
+             * Format: date-time
+             * @description When the link stops serving; null when it does not expire.
+             */
+            expires_at: string | null;
+            /**
+             * Format: int64
+             * @description Downloads the link still serves; null when there is no limit.
+             */
+            downloads_left: number | null;
         };
         /**
          * @description 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
@@ -1414,6 +1680,53 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The link is revoked, expired or out of downloads; the message says which. */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "This link has expired."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The link has a password, and `X-Sachet-Link-Password` is missing or
+         *     wrong.
+         */
+        LinkPasswordRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "This link needs a password: send it in the X-Sachet-Link-Password header."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /**
+         * @description The link, with its token, shown this once. `url` and `Location`
+         *     give the link's public path. Never stored by caches on the way.
+         */
+        LinkCreated: {
+            headers: {
+                Location: components["headers"]["Location"];
+                "Cache-Control": components["headers"]["NoStoreLink"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["LinkCreated"];
+            };
+        };
         /** @description A dependency (database, storage) is unavailable; the message names it. */
         Unavailable: {
             headers: {
@@ -1450,6 +1763,15 @@ export interface components {
          *     no share (`404`).
          */
         PathShareId: string;
+        /** @description The link's id (`link_id` in its listing; not its token). */
+        PathLinkId: string;
+        /**
+         * @description The link's token: 32 URL-safe characters (base64url of 192 random
+         *     bits). A string of another shape addresses no link (`404`).
+         */
+        PathLinkToken: string;
+        /** @description The link's password, when it has one. Never send it in the URL. */
+        LinkPassword: string;
         /**
          * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
          *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
@@ -1466,6 +1788,11 @@ export interface components {
         IfModifiedSince: string;
     };
     requestBodies: {
+        LinkCreate: {
+            content: {
+                "application/json": components["schemas"]["LinkCreate"];
+            };
+        };
         Login: {
             content: {
                 "application/json": components["schemas"]["LoginRequest"];
@@ -1563,6 +1890,8 @@ export interface components {
         RetryAfter: number;
         /** @description Always `no-store`, so a token is never kept by a cache or proxy. */
         NoStore: "no-store";
+        /** @description Always `no-store`, so what a link reveals is never kept by a cache or proxy. */
+        NoStoreLink: "no-store";
     };
     pathItems: never;
 }
@@ -2420,6 +2749,242 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["Error"];
+        };
+    };
+    listShareLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The share's links. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStoreLink"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createShareLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["LinkCreate"];
+        responses: {
+            201: components["responses"]["LinkCreated"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeShareLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /** @description The link's id (`link_id` in its listing; not its token). */
+                link_id: components["parameters"]["PathLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The link's password, when it has one. Never send it in the URL. */
+                "X-Sachet-Link-Password"?: components["parameters"]["LinkPassword"];
+            };
+            path: {
+                /**
+                 * @description The link's token: 32 URL-safe characters (base64url of 192 random
+                 *     bits). A string of another shape addresses no link (`404`).
+                 */
+                token: components["parameters"]["PathLinkToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link's file. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStoreLink"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkInfo"];
+                };
+            };
+            401: components["responses"]["LinkPasswordRequired"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getLinkContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The link's password, when it has one. Never send it in the URL. */
+                "X-Sachet-Link-Password"?: components["parameters"]["LinkPassword"];
+                /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
+                Range?: components["parameters"]["Range"];
+                /** @description Serve the range only if the content still has this ETag or date. */
+                "If-Range"?: components["parameters"]["IfRange"];
+                /** @description `304` when the content still has one of these ETags. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description `304` when the content has not changed since this HTTP date. */
+                "If-Modified-Since"?: components["parameters"]["IfModifiedSince"];
+            };
+            path: {
+                /**
+                 * @description The link's token: 32 URL-safe characters (base64url of 192 random
+                 *     bits). A string of another shape addresses no link (`404`).
+                 */
+                token: components["parameters"]["PathLinkToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Content"];
+            206: components["responses"]["PartialContent"];
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["LinkPasswordRequired"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            412: components["responses"]["PreconditionFailed"];
+            416: components["responses"]["RangeNotSatisfiable"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    headLinkContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The link's password, when it has one. Never send it in the URL. */
+                "X-Sachet-Link-Password"?: components["parameters"]["LinkPassword"];
+                /** @description RFC 9110 byte ranges, e.g. `bytes=0-1023`, `bytes=-500`, `bytes=0-9,20-29`. */
+                Range?: components["parameters"]["Range"];
+                /** @description Serve the range only if the content still has this ETag or date. */
+                "If-Range"?: components["parameters"]["IfRange"];
+                /** @description `304` when the content still has one of these ETags. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description `304` when the content has not changed since this HTTP date. */
+                "If-Modified-Since"?: components["parameters"]["IfModifiedSince"];
+            };
+            path: {
+                /**
+                 * @description The link's token: 32 URL-safe characters (base64url of 192 random
+                 *     bits). A string of another shape addresses no link (`404`).
+                 */
+                token: components["parameters"]["PathLinkToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ContentHead"];
+            206: components["responses"]["PartialContentHead"];
+            304: components["responses"]["NotModified"];
+            /** @description The link's password is missing or wrong (no body on HEAD). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such link, or no content yet (no body on HEAD). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The link is revoked, expired or out of downloads (no body on HEAD). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A precondition failed (no body on HEAD). */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The range is not satisfiable (no body on HEAD). */
+            416: {
+                headers: {
+                    "Content-Range": components["headers"]["ContentRangeUnsatisfied"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Too many wrong passwords; retry later (no body on HEAD). */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Another error (no body on HEAD). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     healthz: {
