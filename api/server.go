@@ -92,12 +92,13 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 // corsAllowHeaders are the request headers real browser clients send: the
 // web UI and fetch() callers (Authorization, Content-Type, Range and the
 // conditional If-* headers), and a stock Dropzone.js, which sets
-// X-Requested-With and Cache-Control on every chunk. A preflight that
-// refuses any of them fails the request before it is sent.
+// X-Requested-With and Cache-Control on every chunk; and a page that
+// downloads through a share link with a password (X-Sachet-Link-Password).
+// A preflight that refuses any of them fails the request before it is sent.
 var corsAllowHeaders = []string{
 	"Authorization", "Content-Type", "Range",
 	"If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
-	"X-Requested-With", "Cache-Control", "X-Request-Id",
+	"X-Requested-With", "Cache-Control", "X-Request-Id", "X-Sachet-Link-Password",
 }
 
 // corsConfig allows the methods and headers real browser clients use, and

@@ -93,6 +93,10 @@ type download struct {
 	// which ServeContent's copy hands to sendfile.
 	file  io.ReadSeekCloser
 	share *domain.Share
+	// claim, when set, is called once, with the status, just before a 200
+	// or 206 is sent; an error refuses that response and becomes the
+	// answer instead. Share links count their downloads there (links.go).
+	claim func(status int) error
 }
 
 func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
@@ -126,7 +130,7 @@ func (d *download) serve(w http.ResponseWriter) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 
-	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead}
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, claim: d.claim}
 	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
 		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
 	}
@@ -136,7 +140,7 @@ func (d *download) serve(w http.ResponseWriter) error {
 		return nil
 	}
 	http.ServeContent(ew, d.req, "", mod, d.file)
-	return nil
+	return ew.refused // nothing was written: the error handler answers it
 }
 
 // checkRange vets the Range header against RFC 9110 before ServeContent
@@ -240,9 +244,30 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
+	claim   func(status int) error // see download.claim
+	refused error                  // what claim answered: nothing is written
 }
 
+// contentHeaders are the headers serve and ServeContent set for a body,
+// dropped when a claim refuses it.
+var contentHeaders = []string{"Content-Type", "Content-Length", "Content-Disposition", "Content-Range",
+	"Content-Security-Policy", "Accept-Ranges", "ETag", "Last-Modified"}
+
 func (w *errorBodyWriter) WriteHeader(code int) {
+	if code < 300 && w.claim != nil {
+		claim := w.claim
+		w.claim = nil
+		if err := claim(code); err != nil {
+			w.refused = err
+			for _, k := range contentHeaders {
+				w.Header().Del(k)
+			}
+			return
+		}
+	}
+	if w.refused != nil {
+		return
+	}
 	if code < 400 {
 		w.ResponseWriter.WriteHeader(code)
 		return
@@ -276,6 +301,9 @@ func downloadErrorMessage(code int) string {
 }
 
 func (w *errorBodyWriter) Write(p []byte) (int, error) {
+	if w.refused != nil {
+		return 0, w.refused // ends ServeContent's copy without reading the file
+	}
 	if w.swallow {
 		return len(p), nil
 	}
@@ -283,6 +311,9 @@ func (w *errorBodyWriter) Write(p []byte) (int, error) {
 }
 
 func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.refused != nil {
+		return 0, w.refused
+	}
 	if w.swallow {
 		return io.Copy(io.Discard, r)
 	}

@@ -21,6 +21,10 @@ var prechecks = map[string]precheckFunc{
 	"replaceShareContent": uploadableShare(true),
 	"patchUser":           existingUser,
 	"putUser":             existingUser,
+	"createShareLink": func(s *Server, ctx context.Context, params map[string]string) error {
+		_, err := s.Links.managedShare(ctx, params["share_id"])
+		return err
+	},
 	"createApiKey": func(_ *Server, ctx context.Context, params map[string]string) error {
 		return checkKeyCreator(ctx, params["username"])
 	},
