@@ -1,5 +1,5 @@
 // Package cli is the client half of the sachet binary: login, push, pull,
-// ls, rm, lock, unlock and key against a Sachet server, built on package client
+// ls, rm, lock, unlock, key and link against a Sachet server, built on package client
 // (and through it the generated client in gen). It writes results to
 // stdout (or JSON with --json, for scripts), progress and errors to
 // stderr, and says what went wrong through its exit status.
@@ -55,6 +55,7 @@ var commands = map[string]func(ctx context.Context, r *runner, args []string) er
 	"lock":   lock,
 	"unlock": unlock,
 	"key":    key,
+	"link":   link,
 	"help":   help,
 }
 
@@ -102,6 +103,16 @@ Client commands (talk to a server over HTTP):
                     list the keys (an admin may name another user)
   key rm KEY_ID... [--user NAME]
                     revoke keys
+  link create ID|URL [--expires TIME|DURATION] [--max-downloads N]
+                    [--password-file FILE] [--label TEXT]
+                    make a public link to a share (yours, or any as ADMIN):
+                    anyone with it downloads the content at <link>/content,
+                    no account needed. Prints the link, shown only this once.
+                    A password is sent by downloaders in the
+                    X-Sachet-Link-Password header.
+  link ls ID|URL    list the share's links with their state and downloads
+  link rm ID|URL LINK_ID...
+                    revoke links (they answer 410 from then on)
   help              this text
 
 Flags every client command takes, anywhere on the line:
@@ -120,7 +131,7 @@ Exit status:
   2  bad command line
   3  not logged in, or the server refused the credential (401): log in again
   4  permission missing (403)
-  5  no such share or key (404)
+  5  no such share, key or link (404)
   6  the share's state forbids it: locked, or already has content (409, 423)
   7  verification failed: SHA-256 mismatch, or the file changed during a push
   8  the server could not be reached, or failed (5xx): worth retrying
