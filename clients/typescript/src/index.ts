@@ -27,6 +27,10 @@ export type User = Schemas["User"];
 export type Whoami = Schemas["Whoami"];
 export type Permission = Schemas["Permission"];
 export type Chunk = Schemas["Chunk"];
+export type Link = Schemas["Link"];
+export type LinkCreate = Schemas["LinkCreate"];
+export type LinkCreated = Schemas["LinkCreated"];
+export type LinkInfo = Schemas["LinkInfo"];
 
 /** Every permission, in the order the server lists them. */
 export const ALL_PERMISSIONS: readonly Permission[] = [
@@ -71,6 +75,11 @@ export interface DownloadOptions {
   start?: number;
   /** Last byte to fetch, inclusive; the end of the content when absent. */
   end?: number;
+}
+
+export interface LinkDownloadOptions extends DownloadOptions {
+  /** The link's password, sent in `X-Sachet-Link-Password` (never the URL). */
+  password?: string;
 }
 
 export interface Download {
@@ -196,6 +205,79 @@ export class Sachet {
       etag: h.get("ETag"),
     };
   }
+
+  /**
+   * Makes a public link to a share (its owner or an ADMIN). The answer
+   * carries the token, shown this once; the link is its `url`
+   * (`/links/<token>`).
+   */
+  async createLink(shareId: string, opts: LinkCreate = {}): Promise<LinkCreated> {
+    const { data, error, response } = await this.api.POST("/files/{share_id}/links", {
+      params: { path: { share_id: shareId } },
+      body: opts,
+    });
+    if (!data) throw fail(response, error);
+    return data;
+  }
+
+  /** The share's links, revoked ones included, newest first. */
+  async links(shareId: string): Promise<Link[]> {
+    const { data, error, response } = await this.api.GET("/files/{share_id}/links", {
+      params: { path: { share_id: shareId } },
+    });
+    if (!data) throw fail(response, error);
+    return data.data;
+  }
+
+  /** Revokes a link: it answers 410 from then on. */
+  async revokeLink(shareId: string, linkId: string): Promise<void> {
+    const { error, response } = await this.api.DELETE("/files/{share_id}/links/{link_id}", {
+      params: { path: { share_id: shareId, link_id: linkId } },
+    });
+    if (!response.ok) throw fail(response, error);
+  }
+
+  /** What a link serves (name, size, expiry, downloads left); needs no account. */
+  async linkInfo(token: string, password?: string): Promise<LinkInfo> {
+    const header = password === undefined ? {} : { "X-Sachet-Link-Password": password };
+    const { data, error, response } = await this.api.GET("/links/{token}", {
+      params: { path: { token }, header },
+    });
+    if (!data) throw fail(response, error);
+    return data;
+  }
+
+  /**
+   * Downloads through a link, or the bytes from `start` to `end`. A whole
+   * download, or a range from byte 0, counts against the link's
+   * `max_downloads`; a resumption from elsewhere does not.
+   */
+  async downloadLink(token: string, opts: LinkDownloadOptions = {}): Promise<Download> {
+    const ranged = opts.start !== undefined || opts.end !== undefined;
+    const header: Record<string, string> = ranged ? { Range: `bytes=${opts.start ?? 0}-${opts.end ?? ""}` } : {};
+    if (opts.password !== undefined) header["X-Sachet-Link-Password"] = opts.password;
+    const { data, error, response } = await this.api.GET("/links/{token}/content", {
+      params: { path: { token }, header },
+      parseAs: "arrayBuffer",
+    });
+    if (data === undefined) throw fail(response, error);
+    const h = response.headers;
+    return {
+      status: response.status,
+      bytes: new Uint8Array(data),
+      contentRange: h.get("Content-Range"),
+      contentType: h.get("Content-Type"),
+      contentDisposition: h.get("Content-Disposition"),
+      etag: h.get("ETag"),
+    };
+  }
+}
+
+/** The token at the end of a link's `url` (`/links/<token>`, maybe followed by `/content`). */
+export function linkTokenOf(url: string): string {
+  const token = url.replace(/\/+$/, "").replace(/\/content$/, "").split("/").pop();
+  if (!token) throw new Error(`no link token in ${JSON.stringify(url)}`);
+  return token;
 }
 
 /** The share id at the end of a `url` such as `/files/<uuid>`. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 
-import { ALL_PERMISSIONS, Sachet, SachetError, shareIdOf } from "../src/index.js";
+import { ALL_PERMISSIONS, Sachet, SachetError, linkTokenOf, shareIdOf } from "../src/index.js";
 import { ADMIN, startServer, type TestServer } from "./server.js";
 
 let server: TestServer;
@@ -117,4 +117,34 @@ test("the upload helper checks its order", async () => {
   const id = await admin.createShare();
   await assert.rejects(admin.upload(id, new Blob(["abcdef"]), { chunkSize: 2, order: [0, 1] }), RangeError);
   assert.equal(shareIdOf(`/files/${id}`), id);
+});
+
+test("share links: create, info, download with a password and a range, count, revoke", async () => {
+  const admin = new Sachet({ baseUrl: server.url, token: server.adminToken });
+  const id = await admin.createShare("link.txt");
+  const content = new TextEncoder().encode("bytes for whoever holds the link");
+  await admin.upload(id, new Blob([content]));
+  const made = await admin.createLink(id, { max_downloads: 2, password: "pw", label: "tester" });
+  assert.equal(made.url, `/links/${made.token}`);
+  assert.equal(linkTokenOf(`${server.url}${made.url}/content`), made.token);
+  assert.equal(made.link.state, "active");
+
+  const anon = new Sachet({ baseUrl: server.url });
+  await assert.rejects(anon.linkInfo(made.token), (err: unknown) => err instanceof SachetError && err.status === 401);
+  const info = await anon.linkInfo(made.token, "pw");
+  assert.deepEqual(info, { file_name: "link.txt", size: content.length, expires_at: null, downloads_left: 2 });
+
+  const part = await anon.downloadLink(made.token, { password: "pw", start: 6 });
+  assert.equal(part.status, 206);
+  assert.equal(new TextDecoder().decode(part.bytes), "for whoever holds the link");
+  const whole = await anon.downloadLink(made.token, { password: "pw" });
+  assert.deepEqual(whole.bytes, content);
+  // Only the whole download counted.
+  assert.equal((await anon.linkInfo(made.token, "pw")).downloads_left, 1);
+
+  const [listed] = await admin.links(id);
+  assert.equal(listed?.downloads, 1);
+  assert.equal(listed?.has_password, true);
+  await admin.revokeLink(id, listed?.link_id ?? "");
+  await assert.rejects(anon.downloadLink(made.token, { password: "pw" }), (err: unknown) => err instanceof SachetError && err.status === 410);
 });
