@@ -420,6 +420,11 @@ type ClientInterface interface {
 	// with one download left exactly one gets the body and the others
 	// `410`.
 	//
+	// Answers carry `Cache-Control: private, no-cache`: no shared cache
+	// keeps the content and a browser revalidates (a `304` does not
+	// count), so no cache serves downloads the link did not count, nor
+	// any once it is revoked, expired or used up.
+	//
 	// Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
 	GetLinkContent(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1379,6 +1384,11 @@ func (c *Client) GetLink(ctx context.Context, token PathLinkToken, params *GetLi
 // the body is about to be sent, so of N parallel requests for a link
 // with one download left exactly one gets the body and the others
 // `410`.
+//
+// Answers carry `Cache-Control: private, no-cache`: no shared cache
+// keeps the content and a browser revalidates (a `304` does not
+// count), so no cache serves downloads the link did not count, nor
+// any once it is revoked, expired or used up.
 //
 // Corresponds with GET /links/{token}/content (the `GetLinkContent` operationId).
 func (c *Client) GetLinkContent(ctx context.Context, token PathLinkToken, params *GetLinkContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4428,6 +4438,11 @@ type ClientWithResponsesInterface interface {
 	// the body is about to be sent, so of N parallel requests for a link
 	// with one download left exactly one gets the body and the others
 	// `410`.
+	//
+	// Answers carry `Cache-Control: private, no-cache`: no shared cache
+	// keeps the content and a browser revalidates (a `304` does not
+	// count), so no cache serves downloads the link did not count, nor
+	// any once it is revoked, expired or used up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8977,6 +8992,11 @@ func (c *ClientWithResponses) GetLinkWithResponse(ctx context.Context, token Pat
 // the body is about to be sent, so of N parallel requests for a link
 // with one download left exactly one gets the body and the others
 // `410`.
+//
+// Answers carry `Cache-Control: private, no-cache`: no shared cache
+// keeps the content and a browser revalidates (a `304` does not
+// count), so no cache serves downloads the link did not count, nor
+// any once it is revoked, expired or used up.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -369,6 +369,14 @@ func linkOut(l *domain.Link, now time.Time) gen.Link {
 	return out
 }
 
-// The link routes answer with the content route's download.
-func (d *download) VisitGetLinkContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
-func (d *download) VisitHeadLinkContentResponse(w http.ResponseWriter) error { return d.serve(w) }
+// The link routes answer with the content route's download, which no
+// shared cache may keep and a browser must revalidate: a cache replaying
+// the body would serve downloads the link never counted, and go on after
+// it was revoked or used up. (A revalidation, 304, does not count.)
+func (d *download) VisitGetLinkContentResponse(w http.ResponseWriter) error  { return d.serveLink(w) }
+func (d *download) VisitHeadLinkContentResponse(w http.ResponseWriter) error { return d.serveLink(w) }
+
+func (d *download) serveLink(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", "private, no-cache")
+	return d.serve(w)
+}

@@ -90,6 +90,11 @@ func TestLinkLifecycle(t *testing.T) {
 		if string(r.Body) != string(data) {
 			t.Fatal("link content differs from the upload")
 		}
+		// No shared cache keeps it, a browser revalidates: a cache must
+		// not serve downloads the link did not count.
+		if got := r.Header.Get("Cache-Control"); got != "private, no-cache" {
+			t.Errorf("link content Cache-Control %q, want private, no-cache", got)
+		}
 		direct := expect(t, s.content(id, tok), 200)
 		for _, h := range []string{"Content-Type", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges", "X-Content-Type-Options", "Content-Security-Policy", "Content-Length"} {
 			if got, want := r.Header.Get(h), direct.Header.Get(h); got != want || got == "" {

@@ -7,6 +7,9 @@
 //  - a page on another origin uploads several-MiB files with the real,
 //    stock Dropzone.js from npm (1 MB chunks, one after another and in
 //    parallel); each share ends byte-identical to its source (SHA-256);
+//  - a page on another origin, with no account, downloads through a
+//    password-protected share link: metadata, HEAD, a Range from 0 and its
+//    resumption, the whole content, then 410 once the link is used up;
 //  - /docs renders offline, making no request beyond the page itself; a
 //    screenshot goes to artifacts/docs.png.
 import assert from "node:assert/strict";
@@ -48,6 +51,7 @@ before(async () => {
   const files = {
     "/": ["text/html; charset=utf-8", readFileSync(path.join(here, "app.html"))],
     "/dropzone.html": ["text/html; charset=utf-8", readFileSync(path.join(here, "dropzone.html"))],
+    "/links.html": ["text/html; charset=utf-8", readFileSync(path.join(here, "links.html"))],
     // The npm package's own ES module build, unmodified.
     "/dropzone.mjs": [
       "text/javascript; charset=utf-8",
@@ -169,6 +173,62 @@ async function adminToken() {
   assert.equal(r.status, 200);
   return (await r.json()).auth_token;
 }
+
+test("a page on another origin downloads through a share link, Range included", async () => {
+  const token = await adminToken();
+  const auth = { Authorization: `Bearer ${token}` };
+  const text = "Bytes for whoever holds the link, read across origins.";
+  const created = await fetch(api.url + "/files", {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ file_name: "linked.txt" }),
+  });
+  const { url } = await created.json();
+  const form = new FormData();
+  form.append("dzuuid", "link-upload");
+  form.append("dzchunkindex", "0");
+  form.append("dztotalchunks", "1");
+  form.append("upload", new Blob([text]), "linked.txt");
+  assert.equal((await fetch(api.url + url + "/content", { method: "POST", headers: auth, body: form })).status, 201);
+  const made = await fetch(api.url + url + "/links", {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ max_downloads: 2, password: "shared secret" }),
+  });
+  assert.equal(made.status, 201);
+  const link = api.url + (await made.json()).url;
+
+  const page = await context.newPage();
+  const problems = watch(page);
+  const preflights = await watchPreflights(page);
+  await page.goto(appURL + "/links.html");
+  const out = await page.evaluate(([l, p]) => globalThis.runLinkScenario(l, p), [link, "shared secret"]);
+
+  assert.equal(out.noPassword.status, 401);
+  assert.match(out.noPassword.message, /X-Sachet-Link-Password/);
+  assert.equal(out.info.status, 200);
+  assert.equal(out.info.cacheControl, "no-store");
+  assert.deepEqual(out.info.body, { file_name: "linked.txt", size: text.length, expires_at: null, downloads_left: 2 });
+  assert.equal(out.head.status, 200);
+  assert.equal(out.head.contentLength, String(text.length));
+  assert.match(out.head.contentDisposition ?? "", /linked\.txt/);
+  assert.deepEqual(out.first, { status: 206, body: text.slice(0, 10), contentRange: `bytes 0-9/${text.length}` });
+  assert.deepEqual(out.rest, { status: 206, body: text.slice(10), contentRange: `bytes 10-${text.length - 1}/${text.length}` });
+  assert.equal(out.left, 1, "the range from 0 counted once, its resumption not");
+  assert.deepEqual(out.whole, { status: 200, body: text });
+  assert.equal(out.gone.status, 410);
+  assert.match(out.gone.message, /no downloads left/);
+
+  const sent = [...preflights.values()];
+  assert.ok(sent.length >= 1, `the password header needs a preflight; saw ${JSON.stringify(sent)}`);
+  for (const p of sent) {
+    assert.ok(!p.failed && p.status >= 200 && p.status < 300, `preflight ${p.url}: ${JSON.stringify(p)}`);
+  }
+  // The 401 and the 410 are expected answers; anything else is a problem.
+  const unexpected = problems.filter((p) => !/status of (401|410)/.test(p));
+  assert.deepEqual(unexpected, []);
+  await page.close();
+});
 
 test("a stock Dropzone.js on another origin uploads several-MiB files byte-identical", async () => {
   const token = await adminToken();

@@ -710,6 +710,11 @@ export interface paths {
          *     the body is about to be sent, so of N parallel requests for a link
          *     with one download left exactly one gets the body and the others
          *     `410`.
+         *
+         *     Answers carry `Cache-Control: private, no-cache`: no shared cache
+         *     keeps the content and a browser revalidates (a `304` does not
+         *     count), so no cache serves downloads the link did not count, nor
+         *     any once it is revoked, expired or used up.
          */
         get: operations["getLinkContent"];
         put?: never;
