@@ -93,6 +93,7 @@ type caches struct {
 	shares   *readCache[string, shareRow]
 	defPerms *readCache[struct{}, int64]
 	keys     *readCache[string, keyHolderRow] // by key id
+	links    *readCache[string, linkRow]      // by token hash
 	// touched is not a read cache but the API keys whose last use this
 	// process recorded in the last minute (see TouchAPIKey).
 	touched *readCache[string, struct{}]
@@ -107,6 +108,7 @@ func newCaches() caches {
 		shares:   newReadCache[string, shareRow](),
 		defPerms: newReadCache[struct{}, int64](),
 		keys:     newReadCache[string, keyHolderRow](),
+		links:    newReadCache[string, linkRow](),
 		touched:  newReadCache[string, struct{}](),
 	}
 }

@@ -123,11 +123,20 @@ func (s *Store) ShareLinks(ctx context.Context, shareID string) ([]domain.Link, 
 }
 
 // LinkByTokenHash returns the link whose token hashes to hash; NotFound
-// when there is none. Never cached: a revocation or the last download
-// counted must be seen by every process at once.
+// when there is none. The answer is cached (see DefaultCacheTTL), as a
+// share's is, so a link's metadata costs what a share's does: this
+// process forgets it when it revokes a link, counts a download or deletes
+// a user; other processes see those within the TTL. Counting stays exact
+// whatever the cache says: ClaimLinkDownload decides in the database. A
+// link whose share was deleted may linger here within the TTL, but the
+// share read that follows finds nothing.
 func (s *Store) LinkByTokenHash(ctx context.Context, hash string) (*domain.Link, error) {
-	var r linkRow
-	if err := s.getHot(ctx, &r, `SELECT `+linkColumns+` FROM share_links WHERE token_hash = ?`, hash); err != nil {
+	r, err := cachedRead(s, s.cache.links, hash, func() (linkRow, error) {
+		var r linkRow
+		err := s.getHot(ctx, &r, `SELECT `+linkColumns+` FROM share_links WHERE token_hash = ?`, hash)
+		return r, err
+	})
+	if err != nil {
 		return nil, notFound(err, "link by token", "No such link.")
 	}
 	return r.domain(), nil
@@ -137,6 +146,7 @@ func (s *Store) LinkByTokenHash(ctx context.Context, hash string) (*domain.Link,
 // keeps its first revocation time); NotFound when the share has no such
 // link.
 func (s *Store) RevokeLink(ctx context.Context, shareID, linkID string, now time.Time) error {
+	defer s.cache.links.forgetAll() // after the commit, like every forget
 	return s.inTx(ctx, "revoke link", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE share_links SET revoked_at = COALESCE(revoked_at, ?)
 			WHERE link_id = ? AND share_id = ?`, ts(utc(now)), linkID, shareID)
@@ -164,6 +174,7 @@ func (s *Store) RevokeLink(ctx context.Context, shareID, linkID string, now time
 // altogether (its share deleted) is NotFound.
 func (s *Store) ClaimLinkDownload(ctx context.Context, linkID string, now time.Time) error {
 	now = utc(now)
+	defer s.cache.links.forgetAll() // downloads left changed: after the commit
 	return s.inTx(ctx, "claim link download", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE share_links SET downloads = downloads + 1
 			WHERE link_id = ? AND revoked_at IS NULL

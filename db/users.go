@@ -110,6 +110,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	defer s.cache.holders.forgetAll() // after the commit, like every forget
 	defer s.cache.keys.forgetAll()    // the user's keys went with them (cascade)
+	defer s.cache.links.forgetAll()   // and the links they made (cascade)
 	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
 		// Lock the user first: whatever gives them a share (CreateShare,
 		// UpdateShareMeta) must read-lock this row for its foreign key, so

@@ -327,9 +327,11 @@ type ClientInterface interface {
 
 	// RevokeShareLink Revoke a share link
 	//
-	// Revokes the link: from now on it answers `410`, on every server
-	// process at once (links are not cached). It stays in the share's
-	// list, marked `revoked`. Allowed for the share's owner and for
+	// Revokes the link: from now on it answers `410`, at once on the
+	// server that answers, and on other server processes sharing the
+	// database within `SACHET_CACHE_TTL` (1 s by default; no download
+	// that counts is served there meanwhile: downloads are claimed in
+	// the database). It stays in the share's list, marked `revoked`. Allowed for the share's owner and for
 	// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
 	// no such link). Revoking a revoked link is `200` again.
 	//
@@ -391,7 +393,9 @@ type ClientInterface interface {
 	// (revoked, expired or out of downloads), `401` (the link has a
 	// password and `X-Sachet-Link-Password` is missing or wrong; wrong
 	// guesses are throttled like sign-ins: `429` with `Retry-After`).
-	// Never stored by caches (`Cache-Control: no-store`).
+	// Never stored by caches (`Cache-Control: no-store`). On a server
+	// process other than the one that counted a download,
+	// `downloads_left` may lag by up to `SACHET_CACHE_TTL` (1 s).
 	//
 	// Corresponds with GET /links/{token} (the `GetLink` operationId).
 	GetLink(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1222,9 +1226,11 @@ func (c *Client) CreateShareLink(ctx context.Context, shareId PathShareId, body 
 
 // RevokeShareLink Revoke a share link
 //
-// Revokes the link: from now on it answers `410`, on every server
-// process at once (links are not cached). It stays in the share's
-// list, marked `revoked`. Allowed for the share's owner and for
+// Revokes the link: from now on it answers `410`, at once on the
+// server that answers, and on other server processes sharing the
+// database within `SACHET_CACHE_TTL` (1 s by default; no download
+// that counts is served there meanwhile: downloads are claimed in
+// the database). It stays in the share's list, marked `revoked`. Allowed for the share's owner and for
 // `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
 // no such link). Revoking a revoked link is `200` again.
 //
@@ -1346,7 +1352,9 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 // (revoked, expired or out of downloads), `401` (the link has a
 // password and `X-Sachet-Link-Password` is missing or wrong; wrong
 // guesses are throttled like sign-ins: `429` with `Retry-After`).
-// Never stored by caches (`Cache-Control: no-store`).
+// Never stored by caches (`Cache-Control: no-store`). On a server
+// process other than the one that counted a download,
+// `downloads_left` may lag by up to `SACHET_CACHE_TTL` (1 s).
 //
 // Corresponds with GET /links/{token} (the `GetLink` operationId).
 func (c *Client) GetLink(ctx context.Context, token PathLinkToken, params *GetLinkParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4332,9 +4340,11 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeShareLinkWithResponse Revoke a share link
 	//
-	// Revokes the link: from now on it answers `410`, on every server
-	// process at once (links are not cached). It stays in the share's
-	// list, marked `revoked`. Allowed for the share's owner and for
+	// Revokes the link: from now on it answers `410`, at once on the
+	// server that answers, and on other server processes sharing the
+	// database within `SACHET_CACHE_TTL` (1 s by default; no download
+	// that counts is served there meanwhile: downloads are claimed in
+	// the database). It stays in the share's list, marked `revoked`. Allowed for the share's owner and for
 	// `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
 	// no such link). Revoking a revoked link is `200` again.
 	//
@@ -4408,7 +4418,9 @@ type ClientWithResponsesInterface interface {
 	// (revoked, expired or out of downloads), `401` (the link has a
 	// password and `X-Sachet-Link-Password` is missing or wrong; wrong
 	// guesses are throttled like sign-ins: `429` with `Retry-After`).
-	// Never stored by caches (`Cache-Control: no-store`).
+	// Never stored by caches (`Cache-Control: no-store`). On a server
+	// process other than the one that counted a download,
+	// `downloads_left` may lag by up to `SACHET_CACHE_TTL` (1 s).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8844,9 +8856,11 @@ func (c *ClientWithResponses) CreateShareLinkWithResponse(ctx context.Context, s
 
 // RevokeShareLinkWithResponse Revoke a share link
 //
-// Revokes the link: from now on it answers `410`, on every server
-// process at once (links are not cached). It stays in the share's
-// list, marked `revoked`. Allowed for the share's owner and for
+// Revokes the link: from now on it answers `410`, at once on the
+// server that answers, and on other server processes sharing the
+// database within `SACHET_CACHE_TTL` (1 s by default; no download
+// that counts is served there meanwhile: downloads are claimed in
+// the database). It stays in the share's list, marked `revoked`. Allowed for the share's owner and for
 // `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
 // no such link). Revoking a revoked link is `200` again.
 //
@@ -8956,7 +8970,9 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 // (revoked, expired or out of downloads), `401` (the link has a
 // password and `X-Sachet-Link-Password` is missing or wrong; wrong
 // guesses are throttled like sign-ins: `429` with `Retry-After`).
-// Never stored by caches (`Cache-Control: no-store`).
+// Never stored by caches (`Cache-Control: no-store`). On a server
+// process other than the one that counted a download,
+// `downloads_left` may lag by up to `SACHET_CACHE_TTL` (1 s).
 //
 // Returns a wrapper object for the known response body format(s).
 //

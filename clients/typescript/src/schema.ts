@@ -629,9 +629,11 @@ export interface paths {
         post?: never;
         /**
          * Revoke a share link
-         * @description Revokes the link: from now on it answers `410`, on every server
-         *     process at once (links are not cached). It stays in the share's
-         *     list, marked `revoked`. Allowed for the share's owner and for
+         * @description Revokes the link: from now on it answers `410`, at once on the
+         *     server that answers, and on other server processes sharing the
+         *     database within `SACHET_CACHE_TTL` (1 s by default; no download
+         *     that counts is served there meanwhile: downloads are claimed in
+         *     the database). It stays in the share's list, marked `revoked`. Allowed for the share's owner and for
          *     `ADMIN`. Checks: `401`, `404` (share), `403`, `404` (the share has
          *     no such link). Revoking a revoked link is `200` again.
          */
@@ -663,7 +665,9 @@ export interface paths {
          *     (revoked, expired or out of downloads), `401` (the link has a
          *     password and `X-Sachet-Link-Password` is missing or wrong; wrong
          *     guesses are throttled like sign-ins: `429` with `Retry-After`).
-         *     Never stored by caches (`Cache-Control: no-store`).
+         *     Never stored by caches (`Cache-Control: no-store`). On a server
+         *     process other than the one that counted a download,
+         *     `downloads_left` may lag by up to `SACHET_CACHE_TTL` (1 s).
          */
         get: operations["getLink"];
         put?: never;
