@@ -27,9 +27,9 @@ test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts 
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint
 	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout=40m ./...
-	@# The black-box upload and download suites again, with content on S3
+	@# The black-box upload, download and share-link suites again, with content on S3
 	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed).
-	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload)' ./tests/
+	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload|TestLink)' ./tests/
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
 
