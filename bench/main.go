@@ -61,7 +61,7 @@ type config struct {
 	scenarios string
 }
 
-var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
+var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "cli", "s3"}
 
 // dbScenarios are the scenarios runDB runs on each database; s3 runs
 // once, on its own servers (runS3).
@@ -373,6 +373,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 	scen := map[string]func(context.Context) error{
 		"upload": s.scenarioUpload, "download": s.scenarioDownload, "range": s.scenarioRange,
 		"meta": s.scenarioMeta, "list": s.scenarioList, "login": s.scenarioLogin, "memory": s.scenarioMemory,
+		"cli": s.scenarioCLI, // bench/cli.go
 	}
 	want := splitList(b.cfg.scenarios)
 	var errs []error
