@@ -82,13 +82,21 @@ Client commands (talk to a server over HTTP):
                     lacks. Each chunk carries its SHA-256, and the last
                     one the file's, which the server checks before it
                     keeps them; the file's SHA-256 is checked again
-                    against the share's at the end. Flags: --streams N (4), --chunk-size BYTES
-                    (8 MiB), --name NAME (one file only).
+                    against the share's at the end. The file is read
+                    once, hashed as it is sent. Flags: --streams N
+                    (chunks at once; default 1 to a server on loopback,
+                    where one stream is fastest, else 4), --chunk-size
+                    BYTES (8 MiB), --chunk-sha256=false (no per-chunk
+                    sums: less CPU on both ends; the file's sum is still
+                    sent and checked), --name NAME (one file only).
   pull ID|URL [-o FILE]
                     download a share's content (default: its file name, in
                     the current directory). Interrupted, it leaves FILE.part;
                     run it again and it resumes with Range + If-Range.
-                    Verifies the SHA-256.
+                    Verifies the SHA-256, hashed as the bytes arrive.
+                    --fsync flushes the file to the disk before it gets
+                    its name; by default, as with curl -o, the kernel
+                    writes it back in its own time.
   ls                list the shares (needs LIST)
   rm ID|URL...      delete shares
   lock ID|URL...    lock shares
