@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,7 +44,7 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 	if err := os.WriteFile(pw, []byte(s.pw+"\n"), 0o600); err != nil {
 		return err
 	}
-	if _, err := c.run(ctx, "login", s.srv.base(), "--username", s.user, "--password-file", pw); err != nil {
+	if _, _, err := c.run(ctx, "login", s.srv.base(), "--username", s.user, "--password-file", pw); err != nil {
 		return err
 	}
 	curl, curlErr := exec.LookPath("curl")
@@ -50,47 +52,66 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 		s.note("curl not found: the pull reference is skipped")
 	}
 
-	var raw, pull, curlRate []float64
-	push := make([][]float64, len(pushVariants))
-	pushMem := make([]memPeak, len(pushVariants))
-	for k := range pushMem {
-		pushMem[k] = noMem()
+	// Each command is measured by its wall time and by the CPU it and the
+	// server used (client + server seconds per GiB): on a loaded machine
+	// the wall times swing, the CPU figures much less, and they show
+	// where the time goes.
+	raw, curlM, pullM := newMeasure(), newMeasure(), newMeasure()
+	push := make([]*measure, len(pushVariants))
+	for k := range push {
+		push[k] = newMeasure()
 	}
-	memPull := noMem()
-	up := newUploader(s.a)
+	gib := float64(cfg.big) / float64(GiB)
 	mibps := func(d time.Duration) float64 { return float64(cfg.big) / float64(MiB) / d.Seconds() }
+	// timed runs fn and records it in m; fn returns the client's CPU time.
+	timed := func(m *measure, fn func() (time.Duration, error)) error {
+		smp := s.sample()
+		srv0 := procCPU(s.srv.pid())
+		t0 := time.Now()
+		cpu, err := fn()
+		el := time.Since(t0)
+		srv := procCPU(s.srv.pid()) - srv0
+		m.mem = m.mem.max(smp.end())
+		if err != nil {
+			return err
+		}
+		m.rate = append(m.rate, mibps(el))
+		m.cpuClient = append(m.cpuClient, cpu.Seconds()/gib)
+		m.cpuServer = append(m.cpuServer, srv.Seconds()/gib)
+		return nil
+	}
+	up := newUploader(s.a)
 	for r := range cfg.runs {
-		// Raw single-stream upload, as in the upload scenario.
+		// Raw single-stream upload, as in the upload scenario; its client
+		// CPU is this process's, which does nothing else meanwhile.
 		id, err := s.a.createShare(ctx, "raw.bin")
 		if err != nil {
 			return err
 		}
-		t0 := time.Now()
-		_, err = up.upload(ctx, id, cfg.big, cfg.chunk, uint64(5000+r), false)
-		el := time.Since(t0)
+		err = timed(raw, func() (time.Duration, error) {
+			c0 := selfCPU()
+			_, err := up.upload(ctx, id, cfg.big, cfg.chunk, uint64(5000+r), false)
+			return selfCPU() - c0, err
+		})
 		s.deleteAll(ctx, []string{id})
 		if err != nil {
 			return fmt.Errorf("raw upload: %w", err)
 		}
-		raw = append(raw, mibps(el))
 
-		// sachet push: its default on loopback (1 stream), 4 streams (its
-		// default to other servers), and 1 stream without per-chunk sums.
-		// The first share stays for the pulls.
+		// sachet push as in pushVariants; the first share stays for the
+		// pulls.
 		var pulled string
 		for k, v := range pushVariants {
 			args := append([]string{"push", "--json", "--no-progress", "--chunk-size", fmt.Sprint(cfg.chunk)}, strings.Fields(v.args)...)
-			smp := s.sample()
-			t0 := time.Now()
-			out, err := c.run(ctx, append(args, src)...)
-			el := time.Since(t0)
-			pushMem[k] = pushMem[k].max(smp.end())
-			if err != nil {
+			var out []byte
+			if err := timed(push[k], func() (cpu time.Duration, err error) {
+				out, cpu, err = c.run(ctx, append(args, src)...)
+				return cpu, err
+			}); err != nil {
 				return err
 			}
 			var res struct {
 				ShareID string `json:"share_id"`
-				SHA256  string `json:"sha256"`
 			}
 			if err := json.Unmarshal(out, &res); err != nil || res.ShareID == "" {
 				return fmt.Errorf("sachet push: unexpected output %q", snippet(out))
@@ -98,7 +119,6 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 			if err := s.checkShare(ctx, res.ShareID, cfg.big, srcSHA); err != nil {
 				return err
 			}
-			push[k] = append(push[k], mibps(el))
 			if k == 0 {
 				pulled = res.ShareID
 			} else {
@@ -110,42 +130,98 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 		// directory; each file is removed before the next command.
 		dst := filepath.Join(dir, "pulled.bin")
 		if curlErr == nil {
-			t0 := time.Now()
-			_, err := c.exec(ctx, curl, "-sS", "--fail", "-o", dst, "-H", "Authorization: Bearer "+s.a.token, s.contentURL(pulled))
-			el := time.Since(t0)
-			if err == nil {
-				err = checkFileSize(dst, cfg.big)
-			}
+			err := timed(curlM, func() (time.Duration, error) {
+				_, cpu, err := c.exec(ctx, curl, "-sS", "--fail", "-o", dst, "-H", "Authorization: Bearer "+s.a.token, s.contentURL(pulled))
+				if err == nil {
+					err = checkFileSize(dst, cfg.big)
+				}
+				return cpu, err
+			})
 			if err != nil {
 				s.note("curl failed: %v", err)
-			} else {
-				curlRate = append(curlRate, mibps(el))
 			}
 			_ = os.Remove(dst)
 		}
-		smp := s.sample()
-		t0 = time.Now()
-		_, err = c.run(ctx, "pull", "--json", "--no-progress", pulled, "-o", dst)
-		el = time.Since(t0)
-		memPull = memPull.max(smp.end())
-		if err == nil {
-			err = checkFileSize(dst, cfg.big)
-		}
+		err = timed(pullM, func() (time.Duration, error) {
+			_, cpu, err := c.run(ctx, "pull", "--json", "--no-progress", pulled, "-o", dst)
+			if err == nil {
+				err = checkFileSize(dst, cfg.big)
+			}
+			return cpu, err
+		})
 		_ = os.Remove(dst)
 		s.deleteAll(ctx, []string{pulled})
 		if err != nil {
 			return err
 		}
-		pull = append(pull, mibps(el))
-		s.logf("cli run %d/%d: raw upload %.0f, push %.0f / %.0f / %.0f, curl %s, pull %.0f MiB/s",
-			r+1, cfg.runs, raw[r], push[0][r], push[1][r], push[2][r], last(curlRate), pull[r])
+		s.logf("cli run %d/%d: raw upload %s, push %s / %s / %s, curl %s, pull %s MiB/s", r+1, cfg.runs,
+			last(raw.rate), last(push[0].rate), last(push[1].rate), last(push[2].rate), last(curlM.rate), last(pullM.rate))
 	}
 	size := fmtSize(cfg.big)
 	for k, v := range pushVariants {
-		s.add(throughputRow(fmt.Sprintf("CLI push %s, %s", size, v.name), median(push[k]), median(raw), "raw upload", 0.9, pushMem[k]))
+		s.add(push[k].row(fmt.Sprintf("CLI push %s, %s", size, v.name), raw, "raw upload"))
 	}
-	s.add(throughputRow(fmt.Sprintf("CLI pull %s (sachet pull -o FILE)", size), median(pull), median(curlRate), "curl -o FILE", 0.9, memPull))
+	s.add(pullM.row(fmt.Sprintf("CLI pull %s (sachet pull -o FILE)", size), curlM, "curl -o FILE"))
 	return nil
+}
+
+// measure is one command's figures over the runs.
+type measure struct {
+	rate                 []float64 // MiB/s
+	cpuClient, cpuServer []float64 // CPU seconds per GiB
+	mem                  memPeak
+}
+
+func newMeasure() *measure { return &measure{mem: noMem()} }
+
+// cpu is "CPU c + s s/GiB": medians of the client's and the server's.
+func (m *measure) cpu() string {
+	if len(m.cpuClient) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" · CPU %.2f + %.2f s/GiB", median(m.cpuClient), median(m.cpuServer))
+}
+
+// row is m against ref: the wall-clock ratio decides; the CPU figures
+// (client + server) are shown with both.
+func (m *measure) row(name string, ref *measure, refName string) row {
+	r := throughputRow(name, median(m.rate), median(ref.rate), refName, 0.9, m.mem)
+	r.value += m.cpu()
+	if len(ref.rate) > 0 {
+		r.ref = strings.TrimSuffix(r.ref, ")") + ")" + ref.cpu()
+	}
+	return r
+}
+
+// procCPU is the CPU time (user + system) a process has used so far, from
+// /proc/<pid>/stat (clock ticks of 1/100 s, USER_HZ on Linux).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: state is the first, utime the 12th, stime the 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// selfCPU is this process's CPU time (user + system) so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // pushVariants are the sachet push command lines measured; the first is
@@ -175,20 +251,21 @@ func cliEnv(dir string) []string {
 	return append(env, "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
 }
 
-func (c *cliRunner) run(ctx context.Context, args ...string) ([]byte, error) {
+func (c *cliRunner) run(ctx context.Context, args ...string) ([]byte, time.Duration, error) {
 	return c.exec(ctx, c.bin, args...)
 }
 
-// exec runs a command and returns its stdout; an error carries stderr.
-func (c *cliRunner) exec(ctx context.Context, bin string, args ...string) ([]byte, error) {
+// exec runs a command and returns its stdout and the CPU time (user +
+// system) it used; an error carries its stderr.
+func (c *cliRunner) exec(ctx context.Context, bin string, args ...string) ([]byte, time.Duration, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = c.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), args[0], err, strings.TrimSpace(stderr.String()))
+		return nil, 0, fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), args[0], err, strings.TrimSpace(stderr.String()))
 	}
-	return stdout.Bytes(), nil
+	return stdout.Bytes(), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 // writePRNGFile writes size bytes of the seeded stream to path and returns
