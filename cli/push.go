@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -48,43 +49,69 @@ type pushOptions struct {
 	streams   int
 	chunkSize int64
 	name      string
-	chunkSHA  bool
+	chunkSHA  optBool
 }
 
-// Streams by default: 1 to a server on this machine, 4 elsewhere. On
-// loopback one stream is the fastest (bench/README.md, "Issue 13 item 5"):
-// nothing on the way needs hiding, the cores are shared with the server,
-// and chunks that arrive out of order are staged and copied again when the
-// server joins them, where in-order chunks are appended. Over a real
-// network, parallel chunks hide the round trips and a single connection's
-// window.
+// optBool is a boolean flag that knows whether it was given.
+type optBool struct{ set, v bool }
+
+func (b *optBool) String() string {
+	if b == nil || !b.set {
+		return "auto"
+	}
+	return strconv.FormatBool(b.v)
+}
+
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.v = true, v
+	return nil
+}
+
+func (b *optBool) IsBoolFlag() bool { return true }
+
+// Defaults that depend on where the server is. To a server on this
+// machine (bench/README.md, "Issue 13 item 5"):
+//   - one stream is the fastest: there is no round trip or window to hide,
+//     the cores are shared with the server, and chunks that arrive out of
+//     order are staged and copied again when the server joins them, where
+//     in-order chunks are appended;
+//   - no per-chunk SHA-256: no wire lies between that could damage a
+//     chunk, and each sum costs a SHA-256 pass on both ends (a third more
+//     CPU in all); the whole file's sum is still sent, checked by the server
+//     before it keeps the upload, and checked again against the share's.
+//
+// Over a real network, parallel chunks hide the round trips and a single
+// connection's window, and a chunk damaged on the way is refused and sent
+// again alone instead of failing the whole upload at its end.
 const (
 	loopbackStreams = 1
 	remoteStreams   = client.DefaultStreams
 )
 
-// defaultStreams picks the stream count for a server URL.
-func defaultStreams(server string) int {
+// isLoopback says whether the server URL names this machine.
+func isLoopback(server string) bool {
 	u, err := url.Parse(server)
 	if err != nil {
-		return remoteStreams
+		return false
 	}
 	host := u.Hostname()
 	if host == "localhost" {
-		return loopbackStreams
+		return true
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return loopbackStreams
-	}
-	return remoteStreams
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func push(ctx context.Context, r *runner, args []string) error {
 	fs := r.flags("push")
 	var o pushOptions
-	fs.IntVar(&o.streams, "streams", 0, "chunks sent at once (default: 1 to a loopback server, 4 elsewhere)")
+	fs.IntVar(&o.streams, "streams", 0, "chunks sent at once (default: 1 to a server on loopback, 4 elsewhere)")
 	fs.Int64Var(&o.chunkSize, "chunk-size", client.DefaultChunkSize, "bytes per chunk")
-	fs.BoolVar(&o.chunkSHA, "chunk-sha256", true, "send each chunk's SHA-256 for the server to check (the whole file's is always sent and checked)")
+	fs.Var(&o.chunkSHA, "chunk-sha256", "send each chunk's SHA-256 for the server to check (default: yes, except to a server on loopback; the whole file's is always sent and checked)")
 	fs.StringVar(&o.name, "name", "", "the share's file name (default: the file's base name; one file only)")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -104,8 +131,15 @@ func push(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return err
 	}
+	local := isLoopback(server)
 	if o.streams == 0 {
-		o.streams = defaultStreams(server)
+		o.streams = remoteStreams
+		if local {
+			o.streams = loopbackStreams
+		}
+	}
+	if !o.chunkSHA.set {
+		o.chunkSHA.v = !local
 	}
 	var first error
 	for _, file := range files {
@@ -205,7 +239,7 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 		var sent atomic.Int64
 		_, err := c.UploadParallel(ctx, st.ShareID, f, size, &client.ParallelOptions{
 			ChunkSize: o.chunkSize, UploadID: st.UploadID, Streams: o.streams, Skip: held,
-			ChunkSHA256: o.chunkSHA, FileHash: h,
+			ChunkSHA256: o.chunkSHA.v, FileHash: h,
 			Sent: func(n int64) { sent.Add(n); m.Add(n) },
 		})
 		m.Done(err == nil)
@@ -214,7 +248,7 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 			return nil, pushError(err, file, fi)
 		}
 		hashSum = hex.EncodeToString(h.Sum(nil))
-		if err := r.finishPush(ctx, c, st, f, size, total, o.chunkSHA, fileSum); err != nil {
+		if err := r.finishPush(ctx, c, st, f, size, total, o.chunkSHA.v, fileSum); err != nil {
 			return nil, pushError(err, file, fi)
 		}
 	} else {
