@@ -109,7 +109,7 @@ func isLoopback(server string) bool {
 func push(ctx context.Context, r *runner, args []string) error {
 	fs := r.flags("push")
 	var o pushOptions
-	fs.IntVar(&o.streams, "streams", 0, "chunks sent at once (default: 1 to a server on loopback, 4 elsewhere)")
+	fs.IntVar(&o.streams, "streams", 0, "chunks sent at once (default, or 0: 1 to a server on loopback, 4 elsewhere)")
 	fs.Int64Var(&o.chunkSize, "chunk-size", client.DefaultChunkSize, "bytes per chunk")
 	fs.Var(&o.chunkSHA, "chunk-sha256", "send each chunk's SHA-256 for the server to check (default: yes, except to a server on loopback; the whole file's is always sent and checked)")
 	fs.StringVar(&o.name, "name", "", "the share's file name (default: the file's base name; one file only)")
