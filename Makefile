@@ -46,7 +46,7 @@ test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
 	$(GO) test -run='^$$' -fuzz='^FuzzWriteChunk$$' -fuzztime=$(FUZZTIME) ./storage/
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./api/mpguard/
 
-bench: build ## benchmark suite of issues 4 and 11 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
+bench: build ## benchmark suite of issues 4, 11 and 13 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md
 
 test-clients: build lint-spec $(TS)/node_modules/.package-lock.json $(BROWSER)/node_modules/.package-lock.json ## the TS client (tsc --strict, node test), the browser test (Chromium), the spec lint
