@@ -59,6 +59,8 @@ type config struct {
 	verify    bool
 	keep      bool
 	scenarios string
+	peers     bool   // the peers section (peers.go)
+	peerDir   string // where scripts/install-peers put them
 }
 
 var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
@@ -108,6 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.verify, "verify", false, "hash uploads and downloads and compare with the server's sha256 (costs client CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
+	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
+	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -190,6 +194,7 @@ type bench struct {
 	nginxFile string
 	versions  []string
 	loadStart string
+	sections  []string // extra markdown sections of the README (the peers' table)
 }
 
 // loadavg is /proc/loadavg's first three fields, and the CPU pressure
@@ -296,6 +301,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 			runErr = errors.Join(runErr, fmt.Errorf("s3: %w", err))
 		}
 	}
+	if cfg.peers && ctx.Err() == nil {
+		if err := b.runPeers(ctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("peers: %w", err))
+		}
+	}
 	b.t.mu.Lock()
 	sum := &summary{
 		requests: b.t.reqs.Load(), failures: b.t.fails.Load(),
@@ -310,6 +320,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 	m := collectMachine(b.tmp)
 	fmt.Fprint(stdout, b.textTable())
+	for _, sec := range b.sections {
+		fmt.Fprint(stdout, "\n"+sec)
+	}
 	fmt.Fprintf(stdout, "\n%d requests, %d failed. Generator peak RSS %s MiB.\n", sum.requests, sum.failures, fmtNum(selfHWM()))
 	for _, n := range b.notes {
 		fmt.Fprintln(stdout, "note:", n)

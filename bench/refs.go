@@ -231,6 +231,12 @@ var ddCopied = regexp.MustCompile(`(\d+) bytes .*copied, ([0-9.]+) s`)
 // runDD writes n bytes of zeros to dir with dd conv=fsync and returns MiB/s
 // (from dd's own byte count and time; the wall time if unparsable).
 func runDD(ctx context.Context, dir string, n int64) (float64, error) {
+	return runDDSync(ctx, dir, n, true)
+}
+
+// runDDSync is runDD, with conv=fsync only when fsync is set (the peers
+// section shows what the fsync costs on this disk).
+func runDDSync(ctx context.Context, dir string, n int64, fsync bool) (float64, error) {
 	bs := int64(8 * MiB)
 	switch {
 	case n%bs == 0:
@@ -242,7 +248,11 @@ func runDD(ctx context.Context, dir string, n int64) (float64, error) {
 	count := n / bs
 	path := filepath.Join(dir, "dd.tmp")
 	defer os.Remove(path)
-	cmd := exec.CommandContext(ctx, "dd", "if=/dev/zero", "of="+path, fmt.Sprintf("bs=%d", bs), fmt.Sprintf("count=%d", count), "conv=fsync")
+	args := []string{"if=/dev/zero", "of=" + path, fmt.Sprintf("bs=%d", bs), fmt.Sprintf("count=%d", count)}
+	if fsync {
+		args = append(args, "conv=fsync")
+	}
+	cmd := exec.CommandContext(ctx, "dd", args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -201,6 +201,9 @@ func (b *bench) writeREADME(path string, m machine, sum *summary, runErr error) 
 	p("## Results\n\n")
 	p("%s\n", b.mdTable())
 	p("%d requests, %d failed. The load generator's own peak RSS: %s MiB.\n\n", sum.requests, sum.failures, fmtNum(selfHWM()))
+	for _, sec := range b.sections {
+		p("%s\n", sec)
+	}
 	if runErr != nil {
 		p("**The run reported errors:** `%s`\n\n", strings.ReplaceAll(firstLine(runErr.Error()), "`", "'"))
 	}
