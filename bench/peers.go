@@ -272,7 +272,9 @@ func (b *bench) startFilebrowser(ctx context.Context, bin, dir string) (*peer, e
 				return "", nil, err
 			}
 			return base + "/api/raw/" + name + "?auth=" + auth["X-Auth"],
-				func() { b.do(context.Background(), http.MethodDelete, base+"/api/resources/"+name, nil, 0, auth, http.StatusOK) }, nil
+				func() {
+					b.do(context.Background(), http.MethodDelete, base+"/api/resources/"+name, nil, 0, auth, http.StatusOK)
+				}, nil
 		},
 	}, nil
 }
