@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -324,4 +325,31 @@ func checkNginxServes(ctx context.Context, hc *http.Client, url string, want int
 		return fmt.Errorf("nginx HEAD %s: status %d, length %d (want 200, %d)", url, resp.StatusCode, resp.ContentLength, want)
 	}
 	return nil
+}
+
+// ddAround runs the dd conv=fsync reference n times (when -dd) and appends
+// its figures to to. The upload scenario runs it once before and twice
+// after each upload and takes the median of all, because dd alone swings
+// by 3× back to back on this disk (issue 14, item 6).
+func (s *session) ddAround(ctx context.Context, to []float64, size int64, n int) []float64 {
+	if !s.b.cfg.dd {
+		return to
+	}
+	for range n {
+		v, err := runDD(ctx, s.srv.dataDir, size)
+		if err != nil {
+			s.note("dd reference failed: %v", err)
+			return to
+		}
+		to = append(to, v)
+	}
+	return to
+}
+
+// ddSpread adds the dd figures' range to a row's reference cell.
+func ddSpread(r row, dd []float64) row {
+	if len(dd) > 1 {
+		r.ref += fmt.Sprintf(" median of %d, %s–%s", len(dd), fmtNum(slices.Min(dd)), fmtNum(slices.Max(dd)))
+	}
+	return r
 }
