@@ -61,6 +61,7 @@ type config struct {
 	scenarios string
 	peers     bool   // the peers section (peers.go)
 	peerDir   string // where scripts/install-peers put them
+	serverEnv []string
 }
 
 var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
@@ -112,6 +113,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
 	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
 	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
+	fs.Func("server-env", "KEY=VALUE added to the sachet servers' environment, repeatable (e.g. SACHET_PPROF_ADDR=127.0.0.1:6060 to profile)", func(v string) error {
+		if !strings.HasPrefix(v, "SACHET_") || !strings.Contains(v, "=") {
+			return fmt.Errorf("-server-env %q: want SACHET_NAME=value", v)
+		}
+		c.serverEnv = append(c.serverEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -373,7 +381,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 		}
 	}
 	b.logf("[%s] starting %s serve", label, b.cfg.bin)
-	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost)
+	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost, b.cfg.serverEnv...)
 	if err != nil {
 		return err
 	}
