@@ -273,7 +273,7 @@ func (b *bench) startFilebrowser(ctx context.Context, bin, dir string) (*peer, e
 			}
 			return base + "/api/raw/" + name + "?auth=" + auth["X-Auth"],
 				func() {
-					b.do(context.Background(), http.MethodDelete, base+"/api/resources/"+name, nil, 0, auth, http.StatusOK)
+					b.do(context.Background(), http.MethodDelete, base+"/api/resources/"+name, nil, 0, auth, http.StatusNoContent)
 				}, nil
 		},
 	}, nil
@@ -490,7 +490,7 @@ func (b *bench) peerRows(order []string, figs map[string]*peerFigures, ddSync, d
 		case "sachet":
 			v += ", SQLite, Dropzone " + fmtSize(cfg.chunk) + " chunks, fsync per chunk"
 		case "tusd":
-			v += ", tus POST + one PATCH, no fsync"
+			v += ", tus POST + one PATCH, no fsync; its file lock serialises GETs of one upload (acquirer polls every 2 s)"
 		case "filebrowser":
 			v += ", POST /api/resources, no fsync"
 		}
