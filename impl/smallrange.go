@@ -143,8 +143,9 @@ func (d *download) serveSmall(w http.ResponseWriter, mod time.Time, size int64) 
 	bp := smallBufs.Get().(*[]byte)
 	defer smallBufs.Put(bp)
 	buf := (*bp)[:n]
-	if k, err := d.at.ReadAt(buf, start); k != len(buf) {
-		_ = err // the client gets the envelope; the error is a disk's, not the request's
+	if k, _ := d.at.ReadAt(buf, start); k != len(buf) {
+		// A short read is the disk's failure (or a blob cut under us): the
+		// envelope, as ServeContent's read errors get.
 		w.WriteHeader(http.StatusInternalServerError)
 		return true
 	}
