@@ -26,6 +26,9 @@ type Share struct {
 	SHA256      *string // lowercase hex
 	BlobID      *string // storage name of the current content
 	ModifiedAt  *time.Time
+	// ExpiresAt, when set, is when the share stops serving: from then on
+	// it reads as missing, and cleanup purges it with its content.
+	ExpiresAt *time.Time
 }
 
 // Upload is an unfinished chunked upload, identified by (ShareID, DZUUID).
@@ -109,4 +112,7 @@ type ShareUpdate struct {
 	// right to change it was judged against.
 	CheckOwner bool
 	WasOwner   *string
+	// SetExpiry: ExpiresAt is the new expiry (nil: never).
+	SetExpiry bool
+	ExpiresAt *time.Time
 }

@@ -56,6 +56,10 @@ func shareOut(s *domain.Share) gen.Share {
 	if s.SHA256 != nil {
 		out.Sha256 = nullable.NewNullableWithValue(*s.SHA256)
 	}
+	out.ExpiresAt = nullable.NewNullNullable[gen.ShareExpiresAt]()
+	if s.ExpiresAt != nil {
+		out.ExpiresAt = nullable.NewNullableWithValue(*s.ExpiresAt)
+	}
 	return out
 }
 

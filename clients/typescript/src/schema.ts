@@ -899,7 +899,19 @@ export interface components {
             create_date: components["schemas"]["ShareCreateDate"];
             size: components["schemas"]["ContentSize"];
             sha256: components["schemas"]["ContentSha256"];
+            expires_at: components["schemas"]["ShareExpiresAt"];
         };
+        /**
+         * Format: date-time
+         * @description When the share stops serving (RFC 3339; null: never). From that
+         *     instant the share, its metadata and its content answer `404` as if
+         *     it did not exist, it leaves `GET /files`, and the periodic cleanup
+         *     later deletes it with its content. When set, it must be in the
+         *     future (`400` otherwise); `null` removes the expiry. An upload
+         *     still running at the expiry cannot complete.
+         * @example 2027-01-01T00:00:00Z
+         */
+        ShareExpiresAt: string | null;
         /**
          * Format: uuid
          * @description The share's id, assigned by the server; it never changes.
@@ -945,6 +957,7 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         /**
          * @description Fields to change; absent ones stay. An unknown field is `400`. The
@@ -961,12 +974,14 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         /**
          * @description Every writable field. An unknown field is `400`. The read-only
          *     fields are accepted only with the values the share has, so a body
          *     fetched with `GET` can be sent back; another value is `400`, naming
-         *     the field and how to change it.
+         *     the field and how to change it. `expires_at` absent keeps the
+         *     expiry the share has (clients older than it keep working).
          */
         SharePut: {
             file_name: components["schemas"]["FileName"];
@@ -977,6 +992,7 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         SharePage: {
             data: components["schemas"]["Share"][];
