@@ -295,11 +295,15 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 // call listChanged(true).
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
-		Locked bool           `db:"locked"`
-		BlobID sql.NullString `db:"blob_id"`
+		Locked    bool           `db:"locked"`
+		BlobID    sql.NullString `db:"blob_id"`
+		ExpiresAt nullTimestamp  `db:"expires_at"`
 	}
-	if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id FROM shares WHERE share_id = ?`+s.forUpdate, id); err != nil {
+	if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id, expires_at FROM shares WHERE share_id = ?`+s.forUpdate, id); err != nil {
 		return nil, notFound(err, "delete share", "share %s not found", id)
+	}
+	if !force && s.expired(r.ExpiresAt) {
+		return nil, shareNotFound(id) // missing to clients; the purge's to delete
 	}
 	if r.Locked && !force {
 		return nil, shareLocked(id)
