@@ -11,6 +11,9 @@ type User struct {
 	PasswordHash string // bcrypt
 	Perms        Perm
 	RegisterDate time.Time // UTC, microsecond precision
+	// Quota is the user's storage quota in bytes: nil means the server's
+	// default, 0 unlimited.
+	Quota *int64
 }
 
 // Share is a file share's metadata. Owner nil means anonymous users own it.
