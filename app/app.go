@@ -128,7 +128,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
+		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store),
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
 		Keys:     keys,
@@ -458,6 +458,10 @@ func (a *App) Cleanup(ctx context.Context) (CleanupReport, error) {
 		return r, err
 	}
 	if r.StaleFiles, r.OrphanFiles, err = a.uploads.Cleanup(ctx, now.Add(-a.cfg.StaleAfter), now.Add(-grace)); err != nil {
+		return r, err
+	}
+	// Quota holds of uploads that are gone, or of requests that died.
+	if _, err = a.Store.PurgeHolds(ctx, now.Add(-a.cfg.StaleAfter)); err != nil {
 		return r, err
 	}
 	if r.RevokedTokens, err = a.Store.PurgeRevoked(ctx, now); err != nil {

@@ -249,6 +249,12 @@ type ClientInterface interface {
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
 	// already initialized), then the form (`400`, `413`; `429` when the
 	// chunk would start one upload more than its owner may have open).
+	// `413` also when the upload would pass the share owner's storage
+	// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+	// sent, and on the bytes as they stream, against the owner's usage
+	// and what their other uploads in progress have reserved; the chunk
+	// is then not kept and the share is unchanged. Replacing content
+	// needs room for the old and the new until the upload completes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -973,6 +979,12 @@ func (c *Client) HeadShareContent(ctx context.Context, shareId PathShareId, para
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
 // already initialized), then the form (`400`, `413`; `429` when the
 // chunk would start one upload more than its owner may have open).
+// `413` also when the upload would pass the share owner's storage
+// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+// sent, and on the bytes as they stream, against the owner's usage
+// and what their other uploads in progress have reserved; the chunk
+// is then not kept and the share is unchanged. Replacing content
+// needs room for the old and the new until the upload completes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3583,6 +3595,12 @@ type ClientWithResponsesInterface interface {
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
 	// already initialized), then the form (`400`, `413`; `429` when the
 	// chunk would start one upload more than its owner may have open).
+	// `413` also when the upload would pass the share owner's storage
+	// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+	// sent, and on the bytes as they stream, against the owner's usage
+	// and what their other uploads in progress have reserved; the chunk
+	// is then not kept and the share is unchanged. Replacing content
+	// needs room for the old and the new until the upload completes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7388,6 +7406,12 @@ func (c *ClientWithResponses) HeadShareContentWithResponse(ctx context.Context, 
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
 // already initialized), then the form (`400`, `413`; `429` when the
 // chunk would start one upload more than its owner may have open).
+// `413` also when the upload would pass the share owner's storage
+// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+// sent, and on the bytes as they stream, against the owner's usage
+// and what their other uploads in progress have reserved; the chunk
+// is then not kept and the share is unchanged. Replacing content
+// needs room for the old and the new until the upload completes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

@@ -305,6 +305,12 @@ type Created struct {
 // CreatedStatus defines model for Created.Status.
 type CreatedStatus string
 
+// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+// `0` (the initial value): unlimited.
+//
+// Example: 10737418240
+type DefaultQuota = int64
+
 // Error defines model for Error.
 type Error struct {
 	// Message What was wrong, for humans.
@@ -373,12 +379,20 @@ type Permissions = []Permission
 // Example: 2026-05-20T23:05:31.546561Z
 type RegisterDate = time.Time
 
-// Settings defines model for Settings.
+// Settings The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions Permissions `json:"default_permissions"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // SettingsPatch defines model for SettingsPatch.
@@ -387,6 +401,13 @@ type SettingsPatch struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions *Permissions `json:"default_permissions,omitempty"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // Share defines model for Share.
@@ -665,6 +686,11 @@ type UploadStatus struct {
 	TotalChunks int `json:"total_chunks"`
 }
 
+// UsedBytes Bytes of content of the shares the user owns, which the quota
+// bounds (a share's expired content counts until the purge removes
+// it). In `GET /users/{username}`; lists leave it out.
+type UsedBytes = int64
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -672,10 +698,25 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -720,8 +761,9 @@ type UserPage struct {
 }
 
 // UserPatch Fields to change; absent ones stay. An unknown field is `400`.
-// `username` and `register_date` are accepted only with the values
-// the user has, so a body fetched with `GET` can be sent back.
+// `username`, `register_date` and `used_bytes` are accepted only with
+// the values the user has, so a body fetched with `GET` can be sent
+// back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -731,18 +773,34 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. An unknown field is `400`. `username` and
-// `register_date` are accepted only with the values the user has, so
-// a body fetched with `GET` can be sent back (with a password).
+// UserPut Every writable field. An unknown field is `400`. `username`,
+// `register_date` and `used_bytes` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back (with a
+// password). `quota` absent keeps the user's quota.
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -752,14 +810,38 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
+
+// UserQuota The user's storage quota in bytes: the most the content of the
+// shares they own may add up to. `null`: the server's
+// `default_quota`; `0`: unlimited. Set by an administrator with
+// `PATCH /users/{username}`. An upload that would pass it is refused
+// while it streams with `413`, naming the quota.
+//
+// Example: 1073741824
+type UserQuota = int64
 
 // Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 //
@@ -772,6 +854,14 @@ type Whoami struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
+
+	// Quota The caller's effective storage quota in bytes (their own, else
+	// the server's `default_quota`); null when unlimited, and for
+	// anonymous callers, whose shares have no quota.
+	Quota nullable.Nullable[int64] `json:"quota"`
+
+	// UsedBytes Bytes of content of the shares the caller owns; 0 for anonymous callers.
+	UsedBytes int64 `json:"used_bytes"`
 
 	// Username The caller's name, or null when not signed in.
 	Username nullable.Nullable[string] `json:"username"`
@@ -864,7 +954,8 @@ type Login = LoginRequest
 // Logout defines model for Logout.
 type Logout = LogoutRequest
 
-// SettingsPut defines model for SettingsPut.
+// SettingsPut The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type SettingsPut = Settings
 
 // ListSharesParams defines parameters for ListShares.
@@ -7287,227 +7378,238 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rbhs7li/+KoRm/ojU/5Is35JYxnxwJ05vd+dixA72zOzKSVFVlMR2iVSTLMvaGwbmHebDeaDzJvMk",
-	"B1yLrItUJcm39N45BgLEkqp4XVxc19/6rRXL6UwKJoxuDX5rTRhNmII/T+KYzcxnKsYMPidMx4rPDJei",
-	"NWidpHO60CQaLgzTUa8VtHQ8YVNqn2Qim7YGv7Tgt9bXoGUWM9YatLRRXIxbt7dB640UhgnzluuZ1Bzb",
-	"XO4i4iLlgh2TEU+ZoFP2b2HW7+/H9k/4i0UDYiaM2C/IkCpG5hMmCDeEa0IF+fzuDTna3e0TI6+YCEV7",
-	"tUUhDdM9c2OigFANrSk2YoqJmBHN1DVTRDORaMJNJyA0FP/IpGFJF+dCpJkwNeeaBWSWZnmvh0evX5HI",
-	"9/KniIykIkKK7snFm7OzUNhvdY/YVVAyJVQkZMgTrlhs507TrrxmSvGEkXhCFY0NU5rYCaZsZIjMTC8U",
-	"1SW/odNZahd5ZYqKzaQyvVkyaq3ZifdMjM1kdRPweyJHsDZDmSwIFwR2trrpI6mm1MAAzMuDoisuDBsz",
-	"Ve4LaGq1q0u7+PYnXPgkIKw37jkSI/3ubn9vf+eg3+9HpE2HmgkDyxpNs9TwGVVmxz4JLeioUx1d47xh",
-	"LF+EpobrEWdJDRli/3/aQerT/FdPfb2GLfAv2LHWrvnpJR2vdnRhlBRjck1TnlAjFUmY4tcsISMlp7D8",
-	"MY75hSYXP5109w5fbprke6rNB5nw+pn9bE9LqV0yp5qkVBui2CylMUtI+6fLy3OSUMM2Luh7GdP6g2w3",
-	"NlaMGpYQxbTMVMxeaDKjZrKp0Y/yQvDRqJn/CKntAw0cyP1az4M+ygsjFVvXdlfbJ6KAaEkoshHLWwSz",
-	"fOGKzQwZLgglMY0njEhFZkreLOxQFPtHxpVddKMyVj80bLx+bJ+ZUYuTkWGqhk5YLC1HMpLMKTdkyEZS",
-	"MWLUwnIkOqZc1C5r+SReUJEM5U3z3DU+gFP39CFnTLDEMgBKhkrONVMkpuKFISoTBJshEmnq5PzshSZS",
-	"8fHycPwKuC7qFuA2aM2oolNm3GV0NvJkfMFFXLNn0X7/IEL+X6boCdVESGPZqBizhGj7NjETrklO2XZ0",
-	"3LaBl18raFm+2Rq0zkZd32sXu11PrGejj1KwD9TEk60HqA1PUximFMyxWc2I5RB63cBsT13satOgGtjt",
-	"hWWyeOMB05UiXRA+ahgdLJkdlSXzTauGPa4f1zltugNmdMwscStmMiUCZH+7PXKCv8wsg7KDZCKxh5FN",
-	"Z2aRj+YfGVOLYjD2jcpAEjaiWWpag92gNaU3fGppcW/34NXB6/2XB6+C1pQL/HK39go7p2by9tcs40n9",
-	"4LNZKmnyQhOegEQB1xR3ez7JxJV+QaIEGojIiLM0GRAqFmT3f/7rv/cOD0MBl0dAZkzFTJguE7FM8MwZ",
-	"WBszIe1oJ7JtR//f3ruo0yMngvCECOk6D0VMBZnQa0ZokiimNbOHQDDSjg76B1EHhQdYLttesVo4rvXs",
-	"K7/lDpOXw/14l3X3Rn3aPYhfs+5R8mrU3aV7w/34IDlkL+slDruEf2OLs4YVvGILt3w4YWXsseDGrmWs",
-	"mOV3Zs6YsDwqnjDzLQL5CQRBdmNI9C3q1U/vii2+bT29/dFRvEdfJQe7rD98efi6cSoXE6pY02S0/dFT",
-	"g+WVUvCYpiSVc6Ziqhn58uXsrd3ChZlY9s1SXdq2UAiJbWzcO3hq++kdUXbUH/Vfdumrw93uQf8o7tKj",
-	"Eeu+3nv16vDV4fDoaPegccpfNFPYbe0R0Ey90CCVN2xE5t9fN9aarpmq5xpnhk21PTLAIRp5AVPf1vCD",
-	"wxJD2O33N3KCBraaKx32ICNr1RVJ9t9Qko0C/7l72O8Xn/rdo2Cv3907iho57Cp7XZI9XRet2ovVrjjT",
-	"5s8y4ajYncz439jiDQho9rNj/vZPOpulHMW6nb9rlO2KXv9VsVFr0PqXnUKH3MFf9U6l0bzfYqetBG7Z",
-	"4VKHhSxv9YluQg3dvk9sEDqr7skn4Ziv5SSUvFVy9qu9P7VZpO4XljjuuSq9gWw75uLR1gZa+4zb0LA2",
-	"7+VYZuYxe5SZWd/lOdV6LlXyZuIJ+1G6Xmq2vu8LZgwXY33uZadH6bra6oaeH3G1fZtNXVpO/cjHrdzm",
-	"LXQL3zzyehZNrpnZo66kb7C+P3sPPfJClpps7vNxl7VocU2Pj7iovr263uAbPZNCr94NyZNcDkkdw3Zy",
-	"YEDm3ExKsl9A9ETOBWojUsSsR6JMpSgBRt4CEZExv2ahyAVmM6GGKHYtr5gm3PTIR1DgQf9OrAoPCrz2",
-	"quucLlDMKllD39gnus5g1zQ/9/yOtywsWUXWvZI/B6vxZ5p4Zr15zfPL/7fWlGkNElKLC7AjEXfbg+Vu",
-	"QMJc9ApbAzJTcsaUWVgtasq1tiJC0NKGmky3Bq0R5amdwnZ7eqqUVE176UdhO6KpvdpZcgxr7UYM0iLa",
-	"X0Epslpmyqfc9FpeUkB79FZUWLsi0Ii75Blc8/lMdRbHTOvtJ/vBtdowXZQ1uHYUdoxmYqf/gR0XFWu3",
-	"6DhHKUYpjx/vmG/YkNwMZ1eBkZFUQw5mbtJOMuyTBW6cuUk86fix+vGVhvqnnT9VR5ebhIdcUJDEa8TR",
-	"1bHNJzLNTRC96jFEIugWXol1Z6riwSiG3V3yOqxrosZPUWqoMJpv0YZ7uPT6BYszxc2iey5THi82teNt",
-	"diUD8rrH4RlnA+6WjcBr2VDZYHwbtP696wd7uZix7ifYJ70F/wOz623J0P4Tow06snvL+xiet//H2v5H",
-	"lh3WSA3up+NmmQBECe93KNHV/W5p5LBPzq9PxMJdIMw+4o0JB/3DKCDRwd4R/Le/a/9zpoTD/n5E2lZ7",
-	"HlLNQpEJek15Socp68DPryLStpeTvXpHWZqCXek2aL2DayBh4r637OUE/CMswcv8w6e3Z+/+g8yYgrtO",
-	"it4TSRgxTVOmwPGbmQkTBi6whAwzAw4AmqZybq99lMmu7i9H5GY921kKTT3VpJa6CaxUZCnYm+c5Ojec",
-	"bdiL8nijw0w/SvNOZuLec/0oic7iCQ7kqWbprZ2Fc5AkkuHU2A3Xxk+l2ZN5ucbl046lSDj61b0g2lk6",
-	"/9szVDSBKsNp+rRSkBupXRU7j2Oirc5ipwAXGonllIEToNb9vaK//FA3Z2563eJtfPb7XZqrBLK15LO0",
-	"5Us0+sdYO5z+wipZl1K+p+oRTYnNNyTR/FeGCiMEMbCbmLGkXsd0OuW5YjljeEd5+ogiypqbnERnI3Tb",
-	"RpaZ209fxLTiZI7IrDQ0MoKxwZBhOz5Kc4HBKvY2/07aIjiIy8o7XEXCuaztleS4krxmKqUzXfYih6LN",
-	"qL1EDFVGE2ogUqLkxcV7DYKnwJlLdDYa8ZvOqhHmvjRcDvBB66jT+O95L76Vgj2ZBQEbvw1al/KKPZ7X",
-	"AVr77Ix79adIsDkGuWxjIXsM+9gtzFJ+oGLh7F36O1C0lGRKxcIdLUKNsWSnj4liRi1ISg1TS9ODeJxu",
-	"HpCzbnKl0J3y/L6A4eneFJdppkjYoimPWdgiNFWMJgsQdvb3SCZGXHA9yb1YGr3nU6lz0dcePEoMn7KB",
-	"FR5mKTMMgk7aUpGUGcKtuDXjinV8SBGcWAgqEqCAPJXsDuayuczSBLskFEgRpxKADG95jJwLpspTD0V0",
-	"cfLmp9PLbx9O/v3bp/PTj9++nL//dPL2IioviRRMkzYVUiymMtPgoNZOuJaChWKYJWNmOj3UpoiioG2Z",
-	"CRVWzTqKBlagBPc812QOUXpgmDZeRg9FLsTiwjt1BCJnPLm5nbHi+ijl44kJQEWlRKfShGKkGNP2qHGj",
-	"WTrCUKEiKGiab5q27BJ3SkN4FkZ+hQJCv5B87UBBpLD9EMUoBJb2yBs0QcpRPhq3nKGAlbdkohihGAVG",
-	"ncnVKYdfhNWtpOK/3l97OnN26XwKieM4T0BbJ4UmWNykpD20NOU7l8o5Btw4AtzfUMSKJfZlmuoOXFBU",
-	"kIKE3P6mNL7ChS5puPlieZX7ewhACZsxkTARLwq9PyBOxe9YcijZANaIRV+EzmYzaSnhA0s4vQRd5X57",
-	"XfY9kGlm/2IYEEU1KRuWBmS5zQBUuLBl2I3ZmaWUi7D1FBRS8Y+A6Ajjy0RiOQ2JyqOMnBXG8oVQRMtD",
-	"jki7iFlEtdmqZ/GEKs1MBOdqxAUDagqFZSAyM/aEe4qBE/nGnfJ7nzBsJucWT+npoChtW2KCsGHnz0CG",
-	"jkT2d8kFSyAaHc0V84JrvtCFmfc2H1HJ72j/ck4qF6uCYcTfEufyLeJe9vp7L7v9w+5e/3Jvf9A/HOzv",
-	"9g4PXh6+3P3PVlDo4PbFrr0DIcqDJp9EuvChR0tqedBCHpF31hA8fcUW9pzNNJlLdcXF+JiILE3zXISS",
-	"LcM212sajn0JuUXDcFz42qYotY3Tslv1LdMs2WZmsK9Vkxr1hyaAEGRub0ZCyZSLzLBQtDH/wuowKkGx",
-	"A8QQKWKWP9Zxi8RHLpjajgfl/a0WZ+MkfXjaZjf0R/vkbdAqOLjeGNNSerTqRP+lCDJ0AW7lZoMK/VYJ",
-	"bGVfirBoOfw7i40d43KoFk28Zeu8dExGNNUsWDo59yRm0v787g3Z398/CrydcZSZTNkdxCSMoIHIK2fz",
-	"Vbe/2+3vXvb7A/jXeCh/PxtZs3+btiRZZVhXbLHd6IElQ5BDva0I3WIQFOEDXzEhBQkOU1LcV9iOy1KB",
-	"U6qZlTStwHziRDi4SQbkz4wqq1msvtcjFxBrAXHhE6YYHs9iW90ollnQt/5ol+0l+/HB8JC+PHr1+vWr",
-	"o5f0cHgQ7yd7bHfU3/R7HRX4C6yUPeBusq81T2cqrQnMZCk1/NqFhDiTm1UzLM23o7en708vTyNLzBB7",
-	"bmVCwtFSXMx5B3SHHVDDdq7YQu9sFSdcpis3FRxlvufA3tcQ2HuOsSBV6vLxkdywqd6ezlwfVCm6WBkf",
-	"tNk8kI+1cb+7//Nf//3yoJytJkfky+W77msrycE1r2Ra+v2YZIL/I2OETq06ZYq4Ybuq1UUf0vgqm7n8",
-	"khaE6Xoj6MsDiNP1H3driCEPM13LLBsCRnvEnj0jDU3tpRYlv8LfGMkRgV5Q+S6WmTAQnE+tRiXjqzza",
-	"tPd3TdoRPMXFeEDsxRV1cul7UNH1uA6F3xRUE4fSTFCIpmPFXKojfAnxJFaIqnRFUy1DgbmLUfIrjpj/",
-	"avmBH7EVyuArdJW6h4YLw+RoZGXWY+glFDPFQCw2E7aA7uIJi63K1I4O+v2ISLz/9ZSaeNLBpExsAibi",
-	"W+YiYTfk//xvUh2OKa1wKKIpvWnvBiRmPG0vDZTslF/tdCIIqsfA3pJonsujfGnqmLeYpwvAM3bV0fiu",
-	"jVv+UNgOISjftQtZCCDUjOwF7eYd2M0Dq4Dp9EIRijNh2FhxswiInDmPU5uSOOW4etS4ZFLBOLSLsU72",
-	"qtXAndHu0hnYxrrF2Cd07/AlrBTXON8iBTBAogB3kM8Es1MgJEIVP8LRu62iI7AOmA5StktxnVA9ceFX",
-	"8DC1FGnb0EYxOsUlsyyFKqZ9NzS+EnKesmQM9FwhAgK92RbcEgGlJnzMtNFI0CWTyhWbGRwPDhmMwX4I",
-	"c6oH+TZzQyZ2yVBBgxVFqtKGLnQAu2nFEciHQeoj1WAr0jZFP8iLiaYLTbTs9MjPkwWhxEombm+oSGAW",
-	"0mA68eF+v9AK38J8IAuZGufN8ZMsYlns+7mTzmvdqODmWUHeFOSy6l5oEr2TavqWGgqrGFMBPk05nWXG",
-	"TrHnCASORkEfXk6wX1dohC6QRMBuRcUCu7VN246tAC8WBJI+czFPqukxCg7cFPauPI7enyDbBu5Bu8oe",
-	"SZfsRp2AzCc8xnfdqpcmYzVU2GTUhnvkzHiCKLp0r7XRdDCmXIDM6S0Kjtw1nbIBcQzJp2V3kHIdu4J3",
-	"nd/BKaa5j4KUTg+J9vq7UY98qpB0yUWHG56r2H4IbqBjZrQbSA31H9d07wg1UXI28ybEJRUZKRyPhT0T",
-	"Qc7G8jNTagKsjm1ceWdepd50CbYge3RFZ4CxtXgKsAFIMyoaB8W9arvBDfAnkMHC5zlttgkwlsEW9MiJ",
-	"616xLr4N/Kc07Nyca0+bVQUXQO/wkieUCfqfzDEMt0r1ztIpnM8fNtq20HbsqrKWkXvJuZaWhKnl+69W",
-	"T1KsxIa9T8sfGZ6ygKy97irqv0+VzzON+quZRkGr3NzqkPrdIdWQIGh7g3PpRxeQIUvlfFlq6W3bIy5W",
-	"nTpSdw29PCATdmOp3G5Su8hwm0H4qGJJJwAK8tccnrTyJXWcn9TSEz6YNhTFheNtBaV8ttHrl0n/9e7r",
-	"1wfxq+Tl4RHdGzFK+/HhIU36u4d0fzg6GO0O94b94eu9vTjZPUxexruHw/6o36d9K7bPqDFM2Qn+r1/6",
-	"3SPaHZ1033397eXB7b/WqSSlXW3I/bMSixwhUbtpDDOTM86ggqTQTBS79VtUnIF1CuPyRbDNLtkN0gZP",
-	"ezPfR4ortsynNociq1og9e9hr5ZE9NUlK8nOLnkR0SXWnJ2GjSk9v9rNx2w6ZMquo7skHevANTsuGKoU",
-	"ZcLZul8vKq8nyaqgsC0hNvCKLZOhyzOjaYqBbLAGxz772cnncuQkFK8sutmv0/Kwqw28anWOjTFZSzqx",
-	"T4yu8OK81zpt2cmIFw0n9H1+8OxxdMfTb4278p2NNBOGp4QLbjhN+a8sASlpJNNUziuBFr0aQ+nqQclP",
-	"yUYbqp9CLTm98WKJJSlPP/cZ8Qq9bWnrLdFgo/XtKc1GPlhxyUAEB3Dn3unVjZaiOhrLA5Crs859Qavi",
-	"i/PYgCAYAIObZFMq4FBsYXQDt9vXrcftB1I39nc8Zc22pAozcHYkuIqEJNFOFJAoDKOAfPzy3kqbq+al",
-	"6qZUIJA2MJJKcu7dTOwzl+paifrMv6wjuFIe/folLWXM5w3WrWo10fduwzc+3GiVkSPyTW4X7W0kXWyr",
-	"boQfCuJspNoHmX/vQ4yf5oKpj42IBhB48gIDR+wuODY3ZVRoshxXgvmJrIiZLugQzMbbuPrO6ZihpFCD",
-	"0EME4+PJUGaAQDYDY4JUJaejAS2FI+hHr7m/Egc9L5Hu6ml8tUccLImQcObaw1gtZuaFxpjLY+fEMyoT",
-	"4CPsVBh76QisO3xBa664YQWrr01KvwNBCzbfNjvdroFMtz25SyRmXwygtzraKnxMdXtZuJdILBPWI++5",
-	"Njq3A5eCcTRT9jbVHgzGakRSJUwNyJvPpyeXp4HLtggI+jIC8v7Tm78F5P3ZxWVATt5+OPsYkM+nJ2+d",
-	"PO5OEr7cClr4dito4eutoGXft/+dXVy2gha00Apatona+/O86nirTvW8OlF9bGfhzCk6IHnOoSaxTFM6",
-	"0wxsEDDDwr04BXGmcqrqZuCHuJVfpLRBK76RoPWZjbk2TL1d7ziF+DzlnmXJMdEMwMFMbmRd8Yk+erxC",
-	"jjtwt2PiIFC+PZLftK65unOxgvnwfYe8Oh7LrzdGnGwJwgDUkoeQ6G/UbPXyKT5+AgOykuS3bdzfuSh1",
-	"G7RKQvdWPZ6Vnr8NWmmeGrXxTZdFZRmnvR63Gmlxz9pLPVeN1ub7VfQofA2BjraaHgzQK8Tb9GMfXZEh",
-	"CmylYlMq864ufL6OywEfMJB85hXy+NpEkltGe1T50gdmaEINLSssKJAgLCmMOiLuHAGWoCkSzpJeKHK5",
-	"B5wxeAWVIlvbIG6M0NRbCYrUnSAU8wk1IBJExSJF4GcZeHxWF1uK/oexkOjp1GhCWgFhtTcAuogsG+xC",
-	"UAJ4aDCfPm8NfrCaAroBr2maMe3iiXF2E6pJOyptl3N/4pZFBNczFFHJNeptzXbSnWP4DAThfi5tcuTc",
-	"sZb54xAc9ycnwpvdnWuJOydBnS36mevckessAYIhPR1Xad8HRSOdvtCkbRQVegQOUfRMzKlKNGqa0fnJ",
-	"5Zufos49RfjfN3dbx2o2SDq4lHOqPabrP0fWqRLupuFiTJsdXCWmDRW5AaovnR55h0i71ISCC20oxjxg",
-	"GwFYLKeesQLbKuXiUqHnlt8d9A8g/oOPQlHyREMiK7gtU0avmSbRX04vCVqLSu62GVNcJjwmccqoyGah",
-	"wHD+hGHkv/fElnruEZirZqbiFeXOGI/RenmkRu4YPSaRnXtEFJvKa+f8B8axQF7lsCQdAkgmBCSCmNJz",
-	"y47cZTv/XeL+Np6n7WEWteZjgVlLBUUe27VBLRXdiUsmoi0NdvnYc6DMbej0rMoeVygV0WEcIQGlaBjv",
-	"kMUSYHFUxgro2BFX2pAVJ0vzaIZSWmrKh1Pkv9ePxKymnh8XTljPHT9dePrd+c1zrdsd+7i7FXcyAZ/u",
-	"MLLzWsvQnaLcUIyvUeQEuzGbzQG53QUgiGuh7y8hVknkjhx4LCD9svHFLp6QBEbca9VZXGaKXd9lOHVR",
-	"em5SrjE/4EZJcjtNqzrZdyhjGekIwEf9YlKVNnSxTrKxApsV5raS2EhJYCtIcEJ1EArA34YcjREz8YQl",
-	"jgr/cnoZWTaURycMaXx17MMPsDUMK6sEbBU4U5ZSJ3JeTBBja54Fsmc1cI2g5OD47nCOTsGXO1fc2FsO",
-	"iW/TySlUnVDc8+SQ/OCE4l4nh1QODmo0a04OiQpSjzyruGJs5vQ6JzhUBknaGCCpiUwTn3fJ8TWfhtB5",
-	"PpPPZ7LONNNgj6m7A6sJ8CtSBs3M5FuDD+yE/PXny2Pi6dRYQgKdEUAL5Iz+I7M6hgIwvxopsOTbKkTO",
-	"93I8BmN+7xEyHrb2JK74w4Kyc7G0CHVLiLmFF/nQatzLphRVLC3LgmiO1Qz13spxBhfTtwlLG4T83B9c",
-	"YOlD1OA9glaaonNK4I0iYTcMOwCzFBdxmml+7TG9SfQLCOIBBEN9jQgXoaA6ZiKBwkAqYTlU1y+/9ANy",
-	"8DUgv7wKyKuvX6NjB3Qxx8BFYTntkvZk3zn4GvzyKnj1tezJyP9YP8MpvTnDJ/dgMYoPy3Lx8uclrtrk",
-	"7/ChPaiN4KJRBQVrelsnd20ZPFR7QBSLme3tW9Nm/iTnmHifcG24iM3S1i5T6ua4SIiw+raOePJBuwBW",
-	"mQmzHBeNJqUN6PK10UeV/ldXIKfroHyWqjtae6o1q4kiua9vxY4L3WBb3cwV/9oSJ9uEYgzPrQuVqORe",
-	"VofVtBD3MrcjdIrteY1Mh1YeLeGLymCiQdlUTDQzukENKYeYbOvX/hE2cl3MC+JnP9hwAKfg2W5Qt7bf",
-	"22wQishvvrMlVY/LZjUIzxM45atq0Db2gx/o4C2nNaaLcqplnCllJw3RzmWfXBtDmbC219AqovYRDOtZ",
-	"FS/rqebpVeQqkYTizlRClokkFNtTCWljLhXxpNF5ppu70c0mZr85+b65EJFLSE6ZMUzpwCU8BCTqRQGJ",
-	"viH6Xjc6BudMlMoxF/aHFOIn7V/sxjCR4HN+RFG9L3BtPnI5APuk+5+0+2u/e9T71v36/9dmKvw8kXTK",
-	"H1May9YWa8p9ofaRpThCuzTOl4JK6gYnzXaC2Oo+IvIBYGFf2Dk4fRzSzU8yxLocAk7BO69V3AUBoVUD",
-	"w3hyfgZ5/1BbzvkyMLX/Nz/sW8jvj4JKCTdNp6wJRCHyGaBU58Uiwa8nU1fD0yp6CPAViqJ62UyxEb/p",
-	"EV/gwDuu7PZDBxrTDVMOiYdcE9hpVqoBC74UGERBUxNjZnb/8fuGdfzrz5ery+PGvro2eExc5jD0S+yx",
-	"sCwgppp1udBMaG74NettHtot2MRGsqY0ISwNcBaipzRNIU2l61y5RTwFTawWpY2Ccqmo5vgwXLgRxooK",
-	"TMWdliIt9bF7pg1Jt3n8yjXX3EjLLYpcpmoXFDMYuOm43tCKqQPvjjMTxgtXHhfOThGEwnaVyLnAXE3n",
-	"RVNMZ1O47QCmMo+HhGzyf/kXUkUwC8UFs8LQOggPLHWMCB4u2XfTdobiZ4dFlVNtnueqMqF9YeRqoLNd",
-	"JKnLwGc6FHm+Za7IAHxgVBOvF/WIJzRM49bEwwwMM/C/I1Bce0gT4ELUZIrlwG2Bh21Dtzxc4ugkTzpF",
-	"xBL4fXajgLBrJuyuqvI0KNjTHPDgkOUY4X7xkUfoULyTyqFP6IBQ7MxTm3+KtNeykQ5SAKb/Wz5AddNG",
-	"3gndBdLZAY3Mc8vIHU0MfllmM8SwNIU4AqAHt+MduxlXbBEKGhuXZOwWNReZsC5jaQeJ1UqUZrHxghJm",
-	"/1VlBCvw9wjKdjlHc7QTebYfAXPTS/NAsQIRQXA24JvQpA2LbynL/hSgjuH8eqHwt7UlEcHmELbgwf0s",
-	"IYF5LjMBcaY6zXA+HR/DQUNHe/aGQAnwoL/vio3b7yp4WIELaPt7pitQ86CCKOZWNidyJ8yW6LcERYjL",
-	"gutOdSgcRTuZ1xJyyq+YVWWox010xHpePoanNJ6UFruorVOKNodwCIZwlNFNF8mkWzxg+cJJA+QhYl7k",
-	"ee670TGgI1ZQwmAS7mGIhPFP70d+zJ8gthtSIVl8pTHmEO2JI8pTRJJj8ZXbFz0od2Hn0IbOO0FpXqHA",
-	"L3egp06A4RQQSegsxzVw8662ZoABj3rCZ9gMNID1cdrRwR58rAAGehyQ6GB3H/87jBAK5HPxGGe+5o/i",
-	"sRkQSv568eljLSpiKKL1uIiR7XL3sBrIQ1dVJOfwLgBKjoGpV/zwpF3EMQZ5/GNAer1ex+VbN+tOHjMF",
-	"F7DQsR3WiVWWLK8LBahK8wn6S5xahZYwr8iVi+iXcSk1hYLW6GMMRRGA0vZjHawPQ+l4QoM8OXsugAtB",
-	"FQ3bu92GAYl+C51TJGwNSAg5bmErIKH3kODXvV4vbN1GlSGGwo1xXkms65FPggEG+QwZu6cZj/euJUmp",
-	"GjPSltdMhcLMecxIGcv2p9OTt6efv12c/edp1EHeUb5XIZrNbqdjelN7uuye7+/mtz6gZnYNu3G0mleR",
-	"h8LXKV1A2KNm6eiYZDOMAKYmCIUdk+a/siQf75gZUmrbNgIkzMQ1S+WM9cgp4tnM6cJxQ7yV3L0fEV9U",
-	"zu+IPx48ybfFP0JiqhScGUGif++6J7tniZevkQ/zpLQiL3QoUjkmKRdMQ1SyK/mGvdgWF5YRz1madhHB",
-	"3DaA0gZK20i4obBSHtZxB85YHUC7Ua3sfusNoo7HLjkORU7U5Y2b0isA0c7X4T2fgjbwk1tpBHgCN4pH",
-	"VvRk4Uji8uzD6acvlyg++fDVNvV4Lh4zmebCZgfAXwy9ApkjlfY61Dn7d+jK9r42XutzRajJVF67JHg3",
-	"hLO3709LA/jMZljU3yHr2svV6gDAj1EQAAuBPewzKzIhb3AMOED7DLB2ljjoZYzcjkpw21HPlbNx2XYV",
-	"pFu7tB7tdhnkFgUurHWD0Euu3g3XUPIGoX8dRxwUUFpzqUAy96jKCAcOupbV953v2JXi/XB26fJzUavR",
-	"g50dOWPCpQZLNd5xL+kd++xt0DLcgPXAKTkn52etoAVHDg0XvX6vD677GRN0xluD1n6v39tH0IMJqMY7",
-	"oJXs6FK+z7gJNxAprzvnCfPyuK9HvCrUVwU8q8PlUsRZ0hq0/sJMnmS0VClyr99/ogKqdXPC3wGx+KC/",
-	"29RePsCdCnQ1vLS/+aWiGBKMwhWK3vSWBxsOWjqbTqlaQBK5VWIqSpFdQEPt5v3Sgu1sfQ1aNXKYVcgh",
-	"8Q4cC84Sv5SKjwGtjtFg61DuStSY3Vf2FMz7lV319aEXzZMtlZBeLrNbTxfr1+yigCU+2Ob5Un3M70cB",
-	"B7tbvLFc+wTeO9xmeDW42w8luy+zBGwUcsoeRHZZDW+5sOI8IpS4po8B1sOyUG8FrCG2zDwKqWXmmdB+",
-	"R4T2mSF0XJkD3ZnQboPWTiLj5uvshFhptWuvGAroaT9dfnhfFCctwK+kMIrGABdGsMqBAxsMBdphQVid",
-	"yByLkJsCkH6pLKOV9fL3CUs1C9GGZ8WHTKBgsHJLvrXz2HhDArr9xEzT6tW4VX0wmPuMNpaJqqkuWW3E",
-	"C+ddrWLyQkjBXkTHDgJyzF4gkAEXVqT2xq/CtIFCM1c5cg0iSAb5C2aR2o+Rlc4GEeFTOmbOKDuSAkTm",
-	"YSqHgwgiPJly4U/VctTBukW5J826ZWkNfvlapuCT87MSJc0wMM7T75QZ2voKBAqaZiOFgkXDFcwBE5UU",
-	"UHElQIi6PL1yhWTec20gKlKDnOfLCLQGv9RPrXgEnP2t22Dzcy5K4vbrU0pueRZHbbUFu672mKLVvPf7",
-	"ZsMP4oh2Q+E+1H5XPTG5Lxq5IaAt2FtXarMGjqSazLg+H5fk6bigloM5QNOF7pEvudsid1oIdrMhx8c9",
-	"GdXxPgyfwiSc+1zwpYzn1Qt+i23Py8M+X/CPecHjspYqtLkN3paoHURHwUJL9IREnrK6eNMTsfDZl8t5",
-	"j3Bxrxa+6pGP0pD5hKesVJ21SqRvobeCSB8kRX4fiukfbH4jr/ZqX9jboosiT+BBxIHLSeidqcIBzdwG",
-	"DfKe3/weOatWvaWmnD9by5tqbRdrdvzxrr+11Xx7v2eiebiNg+apuD5R+g7kAKg9t3eXf8wkTyj52mgk",
-	"gfwW8GT0yIX3S5fBKYzE0Jcxv66kURm5DPHVZEN50KX3w1tP7szB/hmX5Pdkm2XrjBw97Og45KsmY02Z",
-	"+P8szWQpylJvYbV5GHH/2PaaZ9JusAc9Ck3XyYw7peu6Vna4cIUrjE8c65ELXBZNIgi2ihAG5Gh3tz8g",
-	"motx6lO7glBgBWL/ebn2emPZ9Q5aOGoqzmvSjs5G3Y9SMFf/OcBa0NXaz0Eo7Lc4wKBULTqorxUNgTt+",
-	"PlCGLRPcOO+jq2AK0wecfAez5Kv72u3EUIgGKxZqY26l73ov++LhGx88G93hUbuAH9xVucXjfnlhtRpN",
-	"HxtUSrcAt0Frr/9ym4Nbrv5uX9vfkkEUVeR/z7xrb4slWC2uDq9usXp1Rc4frKD4uEu6XFWjxI78NxvF",
-	"00ltPf8ThPSJAl/LBFmPTGpcbj8xmjyfrdLZsgtyz/PlX33AGdumajBGDHkRibSFxKgaKchPpydvO73S",
-	"8VtC/C9CAhtfO6h7DWvIOusHlNvPVeAFM01t4fFcMbyWDmReCLmhgYZ6EgrDrxCHVRens66dJ6raX2IC",
-	"y5YCvPAwtKtuYhV+4KNtKlL3AzjCAxXWWkMv+FfLdtlisK7cFEWAZ0sMPVKW8E+xik45+olj2FFRxYPm",
-	"xeK64KvBX3Iz2rELXA/FlC58QJKrEuVS22MpXIxvunAl6pgv89MjP4MBzjdiB+3rb2HUCQTack2ivX7f",
-	"uZ1qayvpSkkRjCHdg0jYopJQucawXRVq5JTHNE0XDkEL21iuOUzeQNjpwJc8goBP0gabQMd+3LMf0YYI",
-	"JZt9qaISkEfHeXZ8waxqROixj2rK0wlWS93bXXGzm2LJG0A/8dXu7fJP6DVkg4hOnZzmMBmq18md1TSs",
-	"kngvHQ1e9ckryMW3EV2Wql0/a3j3UNIO9o42P34p5QcqFrjg+hHMFrnLyGE/INUFJQYzAzBs3KU78FPv",
-	"JWiwYjitcjNb1HLKqizxMs/dcgNU0shYpqDKnX+6uIxq2EHp/HccewjFMn+wt6G9jrdmClbFA65AMVIV",
-	"u7dH+7MPD2YYSSHTokCcVB7LNHAwhpRM+Y3JfF3eKlNwS/XMFZ65wvfhCuUIoMdjCGtNQPZkYor140tf",
-	"J8536DhLntDszS/2PLrknJpgDhlf/dDOxYdFRsj46h6+QqhFUU8IiDP6ZKTgvZAQTuZQAHI6gLROl6UF",
-	"lTFXyeELDO+ZIBoFClifRyYJZGs7vyF20toYg7csVzRW4wnywqaYIMO1x7/mZuLLlRaliWWauEzFXNlw",
-	"aZAl53UmjMziCUvy6qihkCP7flEhFXHIXXVRRK93sGklsSbw6RIoNyFWAbLMZXGGtGFAnRotp39gpRrh",
-	"zA0rC4DPHEWkjYk9QwZ5eXnpW8XHExMKIedYTBZKQ1bgwGq1lpOhVAYvnx82BKN/tJUBbJRyRLN40CmC",
-	"Ba1F2gMeNVKMYbHfGY3ZHe7g1fI6X5viNUDIhmxJl2q57WmC3EGQ3mkoXJYQpMZD7q7ARGOVQS6ir9zt",
-	"EqkdMImDA0To9rK1oQ2peSbTPonUhbb9dHryFrGFLvbdV++5Nuf2wIEwvnzMSN0pI20s5D5Yyq71I0lZ",
-	"RcEvV9nobHlCIZPzABSNhhPq4OuRW7AkKA5nEAo6lPglZDtN5bWLTkV4+U6D46eC8/iE8TKVfhrCZnJI",
-	"PSCtHzd+5kRfkVLB7kbgzBXcwgcf5gdITcFWj79FAMNb29nOhNHUTH5t9NyCRdAF8MGpUhJgGgDUgV9j",
-	"OqGr5FDrWoHWH3inPGJk+Xt+zYRttjaefMqM4mtyHj579/GwDJ8ASwCnJiApNUzEnOmAFGmbSUBobPh1",
-	"bjrVQZ4oSWZSpj3HdfKqAo6iMH1ixMeZgiry+D1gGUyhcq/w+ZuOyXMFiQLtPHv59PLz2ZuLbydv336O",
-	"OoQLbRitdTB/cFPfLk0C0pnvmCfhevDgPedKTpmZsEwTSItmNzOpnUsEAHF63+3UN9BKaYTTfHVqqMbl",
-	"hvY8t22+jumUkUTG2RQBBkiUv7ug0zQCM/41s1eE3ey/Xnz6WBs5+WnGxMn5mf39offBMvhTLdN3/eVD",
-	"7z3yQl+W84QA39dNbc1i2wVrXOzTGxobJ4zk6106VwAoAoAxeUAIqIvarFvv/zj58P5u6+0Hecdsou+/",
-	"3m5qNesNTpbN94PjWzlX8/KdL6UDVXoSrlhspFpYxuaD3o5DgSnlDh1j7qBZALyhQKOot6vC2B54uxxu",
-	"I4p8KVLZH3kzPgNwROOVBDGu26Q4IdqgWklz8on/9WlOX6D5P3SWU444uzbJycUK/+A5TpnbTk9I+HmL",
-	"pOJaY5vHpNQeZisHHIF89hxr02NK5PpWG1zhlitYnUczYTo9EmUqdQCy7yXudAQN5XXhPOgBNRMA1KBX",
-	"toEcuQIhao7WZDoBavA9PCslqOkfOM/prhaQP25iFFDSnY9Bzm53EG50rSyHiFpSXnWzmeUvmAGzDDcX",
-	"OfgbhuisHsc0QN0yFNxoAnl9SmYGIJysgKIHREgHbEcFRhxw4+wylXiNgz64MMFzCbOIiJEy8N5MKhbY",
-	"DJhz8rrNgMLl8Lr8KfVJFZ0eeeMLa9iXpgzq7slQxDRNUXIvBjxmBmCmGPXhPmtUjL8wuG4+0ilLTnGF",
-	"lw7bHwY9JIcqBkRdErZwY8PWKtGt4a4mU8IblB0spKMWTBZFT7lMHbocQIZoFF575CNjiQ6FA9MbWF3Q",
-	"46hWwN1WtgGXHuqv3Et0wjd/37diIWv9VoFc/eXr7ZLwZdferWEZI8E+XRLAEJ3zCRiCxzr+f50fvIf1",
-	"/WHYAWzrnbjB6Y2rhOlurwKrywtZsIEOZ7IMxA4dA3ZuKFBpyl+x2+GBkh2ZBGXwZNAT6ram2I47SlL4",
-	"4u0D+cp3EqH+OYk/24eDeHPjI2ucF3wsCN/E7mRmnobfIaT7M8ODFf6ROJ7MzB0FoGt55Vz9KOA41gR5",
-	"GuQsL58MMInOXYeSUUAykTLtKos41I0JoDgDEfRCAfIRubt4VNqYu/M++QyF9XtQCLcX/ywFbiP/lSuH",
-	"PDJLzOtZPDPF86LYyA/CFv3m3k0WRHx2zBoFxujrLCKjQ8RhV4yVUEOkiBlpw6MaoIVDUcG/9+VToGxi",
-	"wpLOcYnp4obShOVdoKLpcNcBqRfEykimSVQIl57SQPaE2noai21UAWiRDkHixC+ImShpTMocvee+ggJ0",
-	"llQwZ0MxZCOpGOKP+6yVfBwweVOunjLMkjFWrMg0eOp7iGbu7It5kYByTVsIGlm41HvAgvcFQsCUiaFd",
-	"CJHSUFVg5zcsD3AbOeW87vIJRXH7OJDulFHbm72ZXAl/gAeW1wgJTWgMi1tr9QSVoXJq7nhn+Xexpee7",
-	"60cQ9tffebjTlqodqmCpwlPj9VeQ+lp8KOclmEiiDU9T27wLKtM+V9GH57bBlN/pkUvkWnJk9Vf/K7Rj",
-	"2dwylwvgBhtLWXuXYPBo7gV4DmN8LCype9nTm4CkXPqtvxZgrxH7HoMjC7HF3j1Cii5AlhKqgRJGkP0n",
-	"FpYvs1QzV1UC6/xaGgtKEv6x5bEg4nhJqNJKoxwU+Do7BQylix3wtxWWenG44XM2JF/OiJ7IuSZh68yV",
-	"LLGthy0ihbsppUgXnTVCUOuJ3aSNUX2aqT8WfHcTSd4rgK4oetqMWFUqbzilC4x1HXpHaObqYSQNYFQP",
-	"8Us+Q1H9HvB6HhdbygmiCPd0H3d9XULmvSk0Mw+iz2c0qT82dRbwUA8jyzppERSj5jA90HOt4uNTFDSU",
-	"TzFkKrUhu/1+JyCCzZk2xJX3L8G5cBUKrL6meyRKqTbfrLrnys1a5Q+OXUJ8e6AoUjLlIjOQH2C77oXi",
-	"DgLJMakIHs7r0ixElJU9qpsMQlacAaHCl50sSlaCzweHWRu/dQIV2p40LQC7sJ2tEx9eYGW43h/XMRxU",
-	"q5wu602IIb1sQ1hVmh4ugNTahN64CofUmZbymqmViAFUj3KAeBd86coORj6dp0eghrB9VApm6XxQpuu8",
-	"/ix1RT1fIHp1KLz9KCiMP20hwUIy5cJoEiuWMGE4TZ2hkMYQ6EwREgaPSqdHonLtybzuGiU6G2pmquYu",
-	"VFMHCNkBpVNKprCUxlcImIjLAqhrriL1iSGMxhO7ZXmxwAnVaF9dWzrR11tcKrEIw6ImFFM5hZRqsN+U",
-	"yviZwgismQ7yXuEjMVL2QhFhhUFkU664KdzRQb4Ozg0yykym2HHO87jBNYAWARc1E4anrsZXbrVSRblI",
-	"rvO86FCgDWylsFdRTTJCbhoFoMcITAlDpimSUGgjlS8/B3a+CdWTARrRuOkRKIfKTXMtzVA0lcwkNRUz",
-	"O0tWNNKOigMbdQZWeyvZzFwFWFf8E6oFNscJIku7j8SDbz4kVrDcwnPE4O/cQVQgrTt+u52RrGoPXmcy",
-	"K/tAr9hiAInHteZ9WckMcrmVKDagICKFcxm4R1yqFkMLnDeb5xH6WNAuFD5V6I3979vl5fuItHcJpDi5",
-	"le30yBoRCSu7bZCRyHoRCdIq96OiOqvrIX8WnV0a06TqpSTki21kClYBQoboRtlpNheWmMEzGMADhSTv",
-	"UF1zXh4mH22X4vg3tjjzGY4rZxPdZOsO5alIimpaeLOXFJSB+8mFLGidMZ9MPLUSwYiqwItKcOqcgXvo",
-	"6iSZiZLZeEJqPXReZMPK4cL55pBDcBTDUGTIC3t6QQXKGFdYB4SPOu1E8zEIOpjnZIeLTlrB5lAB8zud",
-	"8HVaEMmVoEuYMBuNmJUec/6HwR4lBkjuzv9CscQAyXb8z7sMqWIhyBu+TjV0XXYkkrZjPEAPd3Mcdho8",
-	"h8jb1set4NGzJwU9Kn8QhvaUt/epJcw0rdjc/L49uuJmec18IumUN9o73kHwxUpNoICUTHdcY+EDyJOp",
-	"aEm+nH/xOlRzXyGEn3EQT2gRcD00WANc7Pq9aehBxqzLstrIQRc1i+X8pNVieLd3v/eC34DYgNcgvTSV",
-	"e3UFbyGGB9l4npPahiqyLuogpQayoSQocEpKA+CtWM92B2wDbtgrfeEVUw4XBsJwdXGBwO0Uqm99gcDh",
-	"2IVutGEpMIVQKt0pvY/2v9UGLqo1VPPLa2UDymOBBa9pC4B8PDB9QFLn0rNtphLCPkqtODCi1WbeVIBT",
-	"4W2Ayk3yCsxVnFlEoy8ajnOc8OWWEcsg8KngbrKlRFp3W5YagzTO26+3/zcAAP//",
+	"7H3pchu5luarINg9YfJOkqI2L1T0D5Utt3WvF40lR3V3pUcJZoIkrpIAC0CKYlUoot+hf8wDzZv0k0zg",
+	"HCAXMpOkFvtWeRThCItkJtaDg7N+5/dWLKczKZgwujX4vTVhNGEK/jyOYzYzn6kYM/icMB0rPjNcitag",
+	"dZzO6UKTaLgwTEe9VtDS8YRNqX2SiWzaGvzSgt9aX4OWWcxYa9DSRnExbt3eBq3XUhgmzBuuZ1JzbHO5",
+	"i4iLlAt2REY8ZYJO2b+EWb+/H9s/4S8WDYiZMGK/IEOqGJlPmCDcEK4JFeTz29fk1e5unxh5xUQo2qst",
+	"CmmY7pkbEwWEamhNsRFTTMSMaKaumSKaiUQTbjoBoaH4NZOGJV2cC5FmwtScaxaQWZrlvR6+evmCRL6X",
+	"v0RkJBURUnSPz1+fnobCfqt7xK6CkimhIiFDnnDFYjt3mnblNVOKJ4zEE6pobJjSxE4wZSNDZGZ6oagu",
+	"+Q2dzlK7yCtTVGwmlenNklFrzU68Z2JsJqubgN8TOYK1GcpkQbggsLPVTR9JNaUGBmCeHxRdcWHYmKly",
+	"X0BTq11d2MW3P+HCJwFhvXHPkRjpd3f7e/s7B/1+PyJtOtRMGFjWaJqlhs+oMjv2SWhBR53q6BrnDWP5",
+	"IjQ1XI84S2rIEPv/yw5Sn+a/eerrNWyBf8GOtXbNTy7oeLWjc6OkGJNrmvKEGqlIwhS/ZgkZKTmF5Y9x",
+	"zM80OX933N07fL5pku+pNh9kwutn9rM9LaV2yZxqklJtiGKzlMYsIe13FxdnJKGGbVzQ9zKm9QfZbmys",
+	"GDUsIYppmamYPdNkRs1kU6Mf5bngo1Ez/xFS2wcaOJD7tZ4HfZTnRiq2ru2utk9EAdGSUGQjlrcIZvnC",
+	"FZsZMlwQSmIaTxiRisyUvFnYoSj2a8aVXXSjMlY/NGy8fmyfmVGL45FhqoZOWCwtRzKSzCk3ZMhGUjFi",
+	"1MJyJDqmXNQua/kknlORDOVN89w1PoBT9/QhZ0ywxDIASoZKzjVTJKbimSEqEwSbIRJp6vjs9JkmUvHx",
+	"8nD8Crgu6hbgNmjNqKJTZtxldDryZHzORVyzZ9F+/yBC/l+m6AnVREhj2agYs4Ro+zYxE65JTtl2dNy2",
+	"gZdfK2hZvtkatE5HXd9rF7tdT6yno49SsA/UxJOtB6gNT1MYphTMsVnNiOUQet3AbE9d7GrToBrY7bll",
+	"snjjAdOVIl0QPmoYHSyZHZUl802rhj2uH9cZbboDZnTMLHErZjIlAmR/uz1yjL/MLIOyg2QisYeRTWdm",
+	"kY/m14ypRTEY+0ZlIAkb0Sw1rcFu0JrSGz61tLi3e/Di4OX+84MXQWvKBX65W3uFnVEzefNblvGkfvDZ",
+	"LJU0eaYJT0CigGuKuz2fZOJKPyNRAg1EZMRZmgwIFQuy+9//+V97h4ehgMsjIDOmYiZMl4lYJnjmDKyN",
+	"mZB2tBPZtqP/sfc26vTIsSA8IUK6zkMRU0Em9JoRmiSKac3sIRCMtKOD/kHUQeEBlsu2V6wWjms9+8pv",
+	"ucPk+XA/3mXdvVGfdg/il6z7Knkx6u7SveF+fJAcsuf1Eoddwr+xxWnDCl6xhVs+nLAy9lhwY9cyVszy",
+	"OzNnTFgeFU+YuYxAfgJBkN0YEl1GvfrpXbHF5dbT2x+9ivfoi+Rgl/WHzw9fNk7lfEIVa5qMtj96arC8",
+	"Ugoe05Skcs5UTDUjX76cvrFbuDATy75ZqkvbFgohsY2NewdPbT+9V5S96o/6z7v0xeFu96D/Ku7SVyPW",
+	"fbn34sXhi8Phq1e7B41T/qKZwm5rj4Bm6pkGqbxhIzL//rqx1nTNVD3XODVsqu2RAQ7RyAuYulzDDw5L",
+	"DGG339/ICRrYaq502IOMrFVXJNl/QUk2Cvzn7mG/X3zqd18Fe/3u3quokcOustcl2dN10aq9WO2KM21+",
+	"kglHxe54xv/GFq9BQLOfHfO3f9LZLOUo1u38XaNsV/T6z4qNWoPWP+0UOuQO/qp3Ko3m/RY7bSVwyw6X",
+	"OixkeatPdBNq6PZ9YoPQWXVPPgnHfC0noeSNkrPf7P2pzSJ1v7DEcc9V6Q1k2zEXj7Y20Npn3IaGtXkv",
+	"xzIzj9mjzMz6Ls+o1nOpktcTT9iP0vVSs/V9nzNjuBjrMy87PUrX1VY39PyIq+3bbOrScupHPm7lNm+h",
+	"W/jmkdezaHLNzB51JX2D9f3Ze+iRF7LUZHOfj7usRYtrenzERfXt1fUG3+iZFHr1bki+yeWQ1DFsJwcG",
+	"ZM7NpCT7BURP5FygNiJFzHokylSKEmDkLRARGfNrFopcYDYTaohi1/KKacJNj3wEBR7078Sq8KDAa6+6",
+	"zukCxaySNfS1faLrDHZN83PP73jLwpJVZN0r+XOwGj/RxDPrzWueX/6/t6ZMa5CQWlyAHYm42x4sdwMS",
+	"5qJX2BqQmZIzpszCalFTrrUVEYKWNtRkujVojShP7RS229MTpaRq2ks/CtsRTe3VzpIjWGs3YpAW0f4K",
+	"SpHVMlM+5abX8pIC2qO3osLaFYFG3CXP4JrPZ6qzOGZabz/ZD67VhumirMG1o7AjNBM7/Q/suKhYu0XH",
+	"OUoxSnn8eMd8w4bkZji7CoyMpBpyMHOTdpJhnyxw48xN4knHj9WPrzTUv+z8pTq63CQ85IKCJF4jjq6O",
+	"bT6RaW6C6FWPIRJBt/BKrDtTFQ9GMezuktdhXRM1fopSQ4XRfIs23MOl189ZnCluFt0zmfJ4sakdb7Mr",
+	"GZDXPQ7POBtwt2wEXsuGygbj26D1b10/2IvFjHU/wT7pLfgfmF1vS4b2d4w26MjuLe9jeNr+H2v7H1l2",
+	"WCM1uJ+OmmUCECW836FEV/e7pZHDfnN+fSwW7gJh9hFvTDjoH0YBiQ72XsF/+7v2P2dKOOzvR6Rttech",
+	"1SwUmaDXlKd0mLIO/PwiIm17Odmrd5SlKdiVboPWW7gGEibue8teTMA/whK8zD98enP69t/JjCm466To",
+	"fSMJI6ZpyhQ4fjMzYcLABZaQYWbAAUDTVM7ttY8y2dX95YjcrGc7S6GpbzWppW4CKxVZCvbmeY7ODWcb",
+	"9qI83ugw04/SvJWZuPdcP0qis3iCA/lWs/TWzsI5SBLJcGrshmvjp9LsybxY4/Jpx1IkHP3qXhDtLJ3/",
+	"7RkqmkCV4TT9tlKQG6ldFTuPI6KtzmKnABcaieWUgROg1v29or/8UDdnbnrd4m189vtdmqsEsrXks7Tl",
+	"SzT651g7nP7CKlkXUr6n6hFNic03JNH8N4YKIwQxsJuYsaRex3Q65ZliOWN4S3n6iCLKmpucRKcjdNtG",
+	"lpnbT1/EtOJkjsisNDQygrHBkGE7PkpzjsEq9jb/TtoiOIjLyjtcRcK5rO2V5LiSvGYqpTNd9iKHos2o",
+	"vUQMVUYTaiBSouTFxXsNgqfAmUt0Nhrxm86qEea+NFwO8EHrqNP473kvvpGCfTMLAjZ+G7Qu5BV7PK8D",
+	"tPbZGffqT5Fgcwxy2cZC9hj2sVuYpfxAxcLZu/R3oGgpyZSKhTtahBpjyU4fEcWMWpCUGqaWpgfxON08",
+	"IGfd5EqhO+X5fQHD070pLtNMkbBFUx6zsEVoqhhNFiDs7O+RTIy44HqSe7E0es+nUueirz14lBg+ZQMr",
+	"PMxSZhgEnbSlIikzhFtxa8YV6/iQIjixEFQkQAH5VrI7mMvmMksT7JJQIEWcSgAyvOUxci6YKk89FNH5",
+	"8et3JxeXH47/7fLT2cnHyy9n7z8dvzmPyksiBdOkTYUUi6nMNDiotROupWChGGbJmJlOD7UpoihoW2ZC",
+	"hVWzXkUDK1CCe55rMocoPTBMGy+jhyIXYnHhnToCkTOe3NzOWHF9lPLxxASgolKiU2lCMVKMaXvUuNEs",
+	"HWGoUBEUNM03TVt2iTulITwLI79CAaFfSL52oCBS2H6IYhQCS3vkNZog5SgfjVvOUMDKWzJRjFCMAqPO",
+	"5OqUwy/C6lZS8d/urz2dOrt0PoXEcZxvQFvHhSZY3KSkPbQ05TuXyjkG3DgC3N9QxIol9mWa6g5cUFSQ",
+	"goTc/qY0vsKFLmm4+WJ5lft7CEAJmzGRMBEvCr0/IE7F71hyKNkA1ohFX4TOZjNpKeEDSzi9AF3lfntd",
+	"9j2QaWb/YhgQRTUpG5YGZLnNAFS4sGXYjdmZpZSLsPUtKKTiHwHREcaXicRyGhKVRxk5K4zlC6GIlocc",
+	"kXYRs4hqs1XP4glVmpkIztWICwbUFArLQGRm7An3FAMn8rU75fc+YdhMzi2+paeDorRtiQnChp0/Axk6",
+	"EtnfJRcsgWh0NFfMC675TBdm3tt8RCW/o/3LOalcrAqGEV8mzuVbxL3s9feed/uH3b3+xd7+oH842N/t",
+	"HR48P3y++x+toNDB7YtdewdClAdNPol04UOPltTyoIU8Iu+sIXj6ii3sOZtpMpfqiovxERFZmua5CCVb",
+	"hm2u1zQc+xJyi4bhuPC1TVFqG6dlt+oy0yzZZmawr1WTGvWHJoAQZG5vRkLJlIvMsFC0Mf/C6jAqQbED",
+	"xBApYpY/1nGLxEcumNqOB+X9rRZn4yR9eNpmN/RH++Rt0Co4uN4Y01J6tOpE/6UIMnQBbuVmgwr9Vgls",
+	"ZV+KsGg5/DuLjR3jcqgWTbxl66x0TEY01SxYOjn3JGbS/vz2Ndnf338VeDvjKDOZsjuISRhBA5FXzuaL",
+	"bn+329+96PcH8K/xUP5xNrJm/zZtSbLKsK7YYrvRA0uGIId6WxG6xSAowge+YkIKEhympLivsB2XpQKn",
+	"VDMraVqB+diJcHCTDMhPjCqrWay+1yPnEGsBceETphgez2Jb3SiWWdBlf7TL9pL9+GB4SJ+/evHy5YtX",
+	"z+nh8CDeT/bY7qi/6fc6KvAXWCl7wN1kX2uezlRaE5jJUmr4tQsJcSY3q2ZYmm9Hb07en1ycRJaYIfbc",
+	"yoSEo6W4mPMO6A47oIbtXLGF3tkqTrhMV24qOMp8z4G9ryGw9xxjQarU5eMjuWFTvT2duT6oUnSxMj5o",
+	"s3kgH2vjfnf/+z//6/lBOVtNjsiXi7fdl1aSg2teybT0+xHJBP81Y4ROrTplirhhu6rVRR/S+CqbufyS",
+	"FoTpeiPo8wOI0/Ufd2uIIQ8zXcssGwJGe8SePSMNTe2lFiW/wd8YyRGBXlD5LpaZMBCcT61GJeOrPNq0",
+	"93dN2hE8xcV4QOzFFXVy6XtQ0fW4DoXfFFQTh9JMUIimY8VcqiN8CfEkVoiqdEVTLUOBuYtR8huOmP9m",
+	"+YEfsRXK4Ct0lbqHhgvD5GhkZdYj6CUUM8VALDYTtoDu4gmLrcrUjg76/YhIvP/1lJp40sGkTGwCJuJb",
+	"5iJhN+T//h9SHY4prXAooim9ae8GJGY8bS8NlOyUX+10Igiqx8Dekmiey6N8aeqYt5inC8AzdtXR+K6N",
+	"W/5Q2A4hKN+1C1kIINSM7AXt5h3YzQOrgOn0QhGKU2HYWHGzCIicOY9Tm5I45bh61LhkUsE4tIuxTvaq",
+	"1cCd0e7SGdjGusXYJ3Tv8DmsFNc43yIFMECiAHeQzwSzUyAkQhU/wtG7raIjsA6YDlK2S3GdUD1x4Vfw",
+	"MLUUadvQRjE6xSWzLIUqpn03NL4Scp6yZAz0XCECAr3ZFtwSAaUmfMy00UjQJZPKFZsZHA8OGYzBfghz",
+	"qgf5NnNDJnbJUEGDFUWq0oYudAC7acURyIdB6iPVYCvSNkU/yIuJpgtNtOz0yM+TBaHESiZub6hIYBbS",
+	"YDrx4X6/0ArfwHwgC5ka583xkyxiWez7uZPOa92o4OZZQd4U5LLqnmkSvZVq+oYaCqsYUwE+TTmdZcZO",
+	"secIBI5GQR9eTrBfV2iELpBEwG5FxQK7tU3bjq0ALxYEkj5zMU+q6REKDtwU9q48jt6fINsG7kG7yh5J",
+	"l+xGnYDMJzzGd92qlyZjNVTYZNSGe+TUeIIounSvtdF0MKZcgMzpLQqO3DWdsgFxDMmnZXeQch27gned",
+	"38EpprmPgpROD4n2+rtRj3yqkHTJRYcbnqvYfghuoGNmtBtIDfUf1XTvCDVRcjbzJsQlFRkpHI+FPRNB",
+	"zsbyM1NqAqyObVx5Z16l3nQJtiB7dEVngLG1eAqwAUgzKhoHxb1qu8EN8CeQwcLnOW22CTCWwRb0yLHr",
+	"XrEuvg38pzTs3JxrT5tVBRdA7/CSJ5QJ+p/MEQy3SvXO0imczx822rbQduyqspaRe8m5lpaEqeX7r1ZP",
+	"UqzEhr1Pyx8ZnrKArL3uKuq/T5XPM436q5lGQavc3OqQ+t0h1ZAgaHuDc+lHF5AhS+V8WWrpbdsjLlad",
+	"OlJ3DT0/IBN2Y6ncblK7yHCbQfioYkknAAry1xyetPIldZSf1NITPpg2FMWF420FpXy20cvnSf/l7suX",
+	"B/GL5PnhK7o3YpT248NDmvR3D+n+cHQw2h3uDfvDl3t7cbJ7mDyPdw+H/VG/T/tWbJ9RY5iyE/zfv/S7",
+	"r2h3dNx9+/X35we3/1ynkpR2tSH3z0oscoRE7aYxzEzOOIMKkkIzUezWb1FxBtYpjMsXwTa7ZDdIGzzt",
+	"zXwfKa7YMp/aHIqsaoHUf4S9WhLRV5esJDu75EVEl1hzdho2pvT8ajcfs+mQKbuO7pJ0rAPX7KhgqFKU",
+	"CWfrfr2ovJ4kq4LCtoTYwCu2TIYuz4ymKQaywRoc+exnJ5/LkZNQvLLoZr9Oy8OuNvCq1Tk2xmQt6cQ+",
+	"MbrCi/Ne67RlJyOeN5zQ9/nBs8fRHU+/Ne7KdzbSTBieEi644TTlv7EEpKSRTFM5rwRa9GoMpasHJT8l",
+	"G22ofgq15PTaiyWWpDz93GfEK/S2pa23RION1rdvaTbywYpLBiI4gDv3Tq9utBTV0dgbTF7+X5k0tOHA",
+	"uxjfX+0j+TaB/xec4POJ1IzIuSARPALilN2Ao1BE/QiVJbeR5JqmGesMSCYg0mrlEt7tv9h/cbD7cu+g",
+	"f2c2ksdSVzcwd2utSmLO+QQybQC8epJNqYDzvYX9EDyIX7feAj+Qum14y1PWbBar8DVnEoNbVUgS7UQB",
+	"icIwCsjHL++t4LxqKavSVwXNaQNPrOQZ381bMHNZu5UA1vzLurNTggRYv6Sl5P+8wbpVreYs3234xkdO",
+	"rZ4IBPHJTby9jacQ26ob4YeCOBup9kGW7PsQ46e5YOpjIzgDxNA8wxgYuwuOY08ZFZosh8hgqiUrwr8L",
+	"OgQL+DZeyzM6Zij01IANEcH4eDKUGYCpzcAuIlXJf2pA4eKIX9Jr7q/ESc5KpLt6Gl/sEYewIiScufYw",
+	"VouZeaYxfPTI+SONygS4OzuVO6p0BNYdvqA1V9yw4taqza+/A0ELNt820d6ugUy3PblLJGZfDKC3Otoq",
+	"3GV1e1l4ykgsE9Yj77k2Ojdpl+KKNFNWMNAe18Yqd1IlTA3I688nxxcngUscCQi6ZQLy/tPrvwXk/en5",
+	"RUCO33w4/RiQzyfHb9wN5E4SvtwKWvh2K2jh662gZd+3/52eX7SCFrTQClq2iVpR4KzqQ6xO9aw6UX1k",
+	"Z+EsQzogefqkJrFMUzrTDMwpMMPCUzoFyaxyqupm4Ie4lYuntEErbp6g9ZmNuTZMvVnvA4ZQQ+WeZckR",
+	"0QxwzkxuL15x7z566EUOoXA3vw2atPHVHon+9eQiymluYmVPVKmkYEeIYhadfbmIglBEDgfm0klBU7og",
+	"wwJukbS5QStT2QrHdb0dyTV1Xz900KoMZtO7FSFwRXGpGUvdyV4B4LgDb/pHz3d1Mva62hg7tCWcBhyW",
+	"PBhIX1Kz1csn+PgxDMjqBJfbBDLkkuRt0CqpT1v1eFp6/jZopXmS28Y3XT6cvTesdLDVSAsxw8o0uZK7",
+	"NnOzohHjawhZtdX0YIDetLFNP/bRFRGqQMkqNqUy7+rC5+u4HLoDA8lnXiGPr00kuWXcTpWlfWCGJtTQ",
+	"suqJ8hgCzMKoI+KOEKBCmiJ10KpoudgHbjXkhqUY5TZIWyM02lfCW3UnCMV8Qg1IRFGxSBF4zAYeaddF",
+	"CaMnaSwk+qw1GgNX4HTtBYjOPnsLdCG8BHxtiIyQtwY/WEUJHbqgfGoXGY6zm1BN2lFpu5wjG7csIrie",
+	"oYhKTm7vNbCT7hzBZyAI93NpkyPnWLd3Hw7BXX7kWHgHinMScufuqbsNnrjOHbnOErQb0tNRlfZ9eDvS",
+	"6TNN2kZRoUfg2kYf05yqRKOiHZ0dX7x+F3XuqcH8sbnbOlazQdDDpZxT7dF5/zGiXpVwNw0XoxPt4CrR",
+	"iajHDlB76/TIW8RMpiYUXGhDMXoF2wjA9jz1jBXYVimrmgo9t/zuoH8AkTx8FIpSTAGkJIMDOmX0mmkQ",
+	"Mwna/UqO0xlTXCY8JnHKqMhmocDEjIRhDof3qZd67hGYq2am4t/mzq2CcZd5zE3u4j4ikZ17RBSbymsX",
+	"xgGMY4G8yqGCOiyXTAhI6TGl55Zd8ssem7tEcG48T9sDZmrNxwLzzwqKPLJrg0o6OoaXLGRbml7zseeQ",
+	"p9vQ6WmVPa5QKuL8OEICStEw3iGLJQAcqYwVIMAjrrQhK+6y5tEMpbTUlA+nQDKoH4lZBRE4Ktzpnjt+",
+	"Ovf0u/O751q3O/ZxdyvuZAI+3WFkZ7WGsTvFK6IYX6PHCnZjNltDcrMTgEnXFjG4gKgzkbvk4LGA9Mu2",
+	"J7t4QhIYca9VZ3CaKXZ9l+HUxVu6SbnG/IAbJcnt1LTqZN+ijGWkIwAfv43pcVavXSfZWIHNCnNbSWyk",
+	"JLAVJDihOggFIKlDts2ImXjCEkeFoKvHVORxJkMaXx35QBJsDQMEK6F3BWKYpdSJnBcTxCipJ4HsSQ1c",
+	"Iyg5YMU7nKMTMCHNFTf2lkPi23RyClUnFPc8OSQ/OKG418khlYODGs2ak0OigtQjzyquGJs5vc4JDpVB",
+	"kjaGumoi08Rn0HJ8zSeUdJ7O5NOZrDPNNNhj6u7AKpTBipRBMzO5bHABHpO//nxxRDydGktIoDMC/ISc",
+	"0V8zq2MogGWskQJLrr1C5Hwvx2PwZfQeIXdla0fqijswKPtWS4tQt4SYJXqeD63Gu25K8eHSsiyIy1nF",
+	"GuitHGfwsF1OWNog5Ofu8KIqAsR/3iP8qCnOqgTDKRJ2w7ADMEtxEaeZ5tcenZ1Ev4AgHkBY29eIcBEK",
+	"qmMmEijxpBKWg6798ks/IAdfA/LLi4C8+Po1OnKQJXMMQRWW0y5pT/adg6/BLy+CF1/Ljpz8j/UznNKb",
+	"U3xyDxaj+LAsFy9/XuKqTe4eH6SF2gguGlVQeqi3dZrelmFgtQdEsZjZ3i6bNvOdnCOEQsK14SI2S1u7",
+	"TKmbI1whVu5yHfHkg3ahyDITZjnCHU1KG+oE1MaRVfpfXYGcroPyWaruaO2p1iz5CaqurczpJ3/m8mI+",
+	"o+Ly1oXjT86FLsfsg08mFEOZiUSTNs01dI+g4NuDFdIu9gssIJkaM2+UCAXknJwKZy7BPLrfPcO6jY5I",
+	"Cu5iMKpYjpxXOVvLETYHh33RrCaw6P7Oqq2cVLZT56GyY0Rf6lbyTcVJi/dBcjn0e7qhT7f5S9fIpoHC",
+	"c+vCdCopzNXZNFChupevAxGIbM9rBGo0sWkJX1QGEw3KdnqimdENOmA5vGnbmIr7U8xD9//xNnJdvBXC",
+	"0D/YagPH7cloU7e239tmE4rIb34ULJ8VtOwV3CXaxvuW3xJVjXSDKScUViP9x5/DPx/nXs5KThflTOk4",
+	"U8oSAyQrlB2xbQzfw9J8Q3sH20cwlG1Vp6in1m9vFykRZyjuSZ0lewkS6t2pE8wlpI2JkaHwJNnp5SHR",
+	"y8YPv/7w8xNZ/0HJetMduBnao1izdXXO6kPsBwX+Xrmgok8wL6TuBUTZTumC0MRq1MTInnPoDUqKzTO9",
+	"EqR2RKJ+VI7GJ+fovaWC0MQKydooKCSLfBzd4DWid8lLiImtCMVnV4rwct57KOYTAHIyeWI4nqmD3f2q",
+	"Sb50NGrSAzbI9JtjfJsL0DkgipQZw5QOXKJbQKKevQIvEXW1Gx2BKzdK5ZgL+0MKweb2L3ZjmEjwOU8r",
+	"UX3kwFocinLizXH3P2j3t373Ve+y+/V/1mao/TyRdMq/iZ7SBJZudbjRiMWQ3dKQKNI2E8ZBKQygNGFZ",
+	"wH6myRJFdsrQVzldosA+kioUKxFGgctAcecBilYKWSaftXmRmymlyq3urBK7GCmrFB+Rfn2U1D2sVtna",
+	"Aor59thHlgLiLdk6rziaGze427fV6pBaKuu1yhIRogiKVpxbonPmVsCFOc4QlHoIgEJv/XrcBaqoVYOX",
+	"fHx2CgA9UATWuaqXGRgA8URBpdaqplPWhHYUeagGqvOqzhC2IVNXbFsK5pA4Q1GUGZ0pNuI3PeIrEfm4",
+	"BHteoQON7DPlwPW5JnA0WalYO7jKYRAFE5gYM7NEgd83rONff75YXR439tW1Qb7mID6gX2L5mGXlMdWs",
+	"y4VmQnN78nubh3YLLo+RrKkhDEsDlzTRU5qmkE/adZE6Rbhc9TpCK5ZPMgGEjbGiAjEzpqU8An3knmkD",
+	"OkZ+8K655kYi9/BJx9UuKKYactNxvblDHRT3nOVrOfyCcGbowPKohCRyLhBUwQVJKKazKci1gCedR/sD",
+	"7Ms//ROpQo2G4pxZ+XUd1hZsnYPacqgcm7YzFD870MicanNACpUJ7WIul9J4PIstLWsocmCE3FQCOL9R",
+	"TSy3FQ981hTgrWji8YCGGYRXIaJre0gTYE3UZIrlCKuBx1fFqCuQzzEGKukUAang1t+NAsKumbC7qsrT",
+	"oOAucWLJkOXFPPziI4/QoXgrlYOJ0gGh2JmnNv8Uaa9lIx2kAMTpsXyA6qaNvBMMG1ylABvquWXkjibG",
+	"Ni6zGWJYmoL8BfTgdrxjN+OKLUJBY+PyENyi5uoQFlAu7SCxN4/SLDZeCcI0/aq4LQXTPYJaXM7RHO1E",
+	"nu1HaKVdmgdK6AjdhbMB17MmbVh8S1n2pwCtGE5GLFQtSyKCzSEqzaPwWkIC70tmAuI8MZrhfDo+RI+G",
+	"jvbsDeEk0f6+k5vtdxXgysAJs3/PdKUmDMg0irmVzYncqa0l+i1hBuOy4LpTHQpH0U67tYSc8itmFVDq",
+	"AY4dsZ6Vj+EJjSelxS6K4JVyqSDajSFudHTTRTLpFg9YvnDcgE2M4FQ5IM1udATKQQXOEybhHoZAR//0",
+	"fuTH/AkylwCzgMVXGkPK0V00ojxFyFcWX7l90YNyF3YObei8E5TmFQr8cgd66gQYLQeB4k4Mq6kL44pg",
+	"BxjPrid8hs1AA1jIrh0d7MHHCrKvB+xymkp0sHsYIWbX5+IxznxxPsVjMyCU/PX808da+OJQROsBjCPb",
+	"5e5hNU6TrhpDXDxTgSR2BEy9EmZF2kWYepCHtwek1+t1HDBKs13Eg5vhAhaWEQdKFlMBvA5tdGQ+QXe4",
+	"M5mg6O5NNsVcggqAtKYLO3YMIQlFEV/Y9mMdrI8y7HhCgyxwey6AC0G5K9u73YYBiX4Pnc87bA1ICBnc",
+	"YSsgoXeA49e9Xi9s3UaVIYbCjXFeSRvvkU+CQbGQGTJ2TzO+MIuWJKVqzEhbXjMVCjPnMSNl0Pl3J8dv",
+	"Tj5fnp/+x0nUQd5RvlchWNlup2N6U3u67J7v7+a3PsBbdw27cbQ6wtBlRt5dXJyRlC4gql2zdHSE9gHo",
+	"JgiFHZPmv7EkH++YGVJq2zYCJMzENUvljPXICQLPzenCcUO8ldy9HxFf/dXviD8ePMm3xT9CYqoUnBlB",
+	"on/ruie7p4mXr5EP82TJjJHKMUm5YBrUKVebFXuxLS4sI56zNO1iqRHbAEobKG0j4YbCSnlkpuTNAjhj",
+	"dQDtRjtA97I3iDoeZOwoFDlRlzduSq+g2kW+Du+tLqtD8c6tNCIxgpfcQyB7snAkcXH64eTTlwsUn3x2",
+	"Qpt64DVf3IDmwmYHrECGXoHMkUp7Heqc/bsyCPa+Nl4VDAVq6VN57dBq3BBO37w/KQ3gM5tBfL+HwLeX",
+	"q9UBgB+jIADGNnvYZ1ZkQt7gGHCAtldg7SxxNRKcSalUFyPqubpzLpe8Aklvl9bD0i+j0aPAhUXpECPR",
+	"2SK4htp0iNHvOOKgwLycSwWSuS9/gHU7QNdKecxcaJCrmf/h9MIBaaBWowc7O3LGhMPwkGq8417SO/bZ",
+	"26BluAFzj1Nyjs9OW0ELjhxamnr9Xh8is2ZM0BlvDVr7vX5vH9GJJqAa74BWsqNL2azjJoBfpLzunCdF",
+	"DqsLO1kV6qsCntXhciniNGkNWv/KTJ5Cu1TSea/f/0aVztfk4tp1OujvNrWXD3CnUmMCXtrf/FJRtbBI",
+	"Jt38lq8KELR0Np1StQC0F6vEVJQiu4CG2s37pQXb2foatGrkMKuQQ1o5uC6dr28JMwfzFRyjwdahLqWo",
+	"ceyt7Ck4ECu7CvzuJ5ksmifrH+FspR5+PV2sX7Pzon7AwTbPlwpZfz8KONjd4o3lImXw3uE2w6spkPFQ",
+	"svsyS8BGIafsQWSX1fCWcyvOY967a/oI8LcsC/WmwRpiy8yjkFpmngjtD0RonxlivJY50J0J7TZo7SQy",
+	"br7OjomVVrv2iqEAc/ru4sP7oop4gVIphVE0BlxPguWIHCpwKNAOC8LqROagwdwUlWOW6idbWS9/3zkr",
+	"wIZnxYdMoGCwcku+sfPYeENCGZqJmabVq3GrQp4w9xltrOdYUwa62ogXzrtaxeSZkII9i44cVvOYPUOY",
+	"Hi6sSO2NX4VpA4VmrnKIOYR6DvIXzCK1HyMrnQ0iwqd0zJxRdiQFiMzDVA4HEQTwM+WiWwunArod1izK",
+	"PWnWLUtr8MvXMgUfn52WKGmGcc+efqfM0NZXIFDQNBspFCwarrIdmKikgNJogUP58NnzKyTznmsDQe8a",
+	"5Dxf76c1+KV+asUjEE7Uug02P+fisG6/fkvJLU/Sqy2LZNfVHlO0mvf+2Gz4QRzRbijch9rvqicm90Uj",
+	"NwQsIXvrSm3WgG1Vc9XXwy2QHG0B1HIwB2i60D3yJXdb5E4LwW42pHC6J6M63ocBmphjeZ8LvgRosXrB",
+	"b7HteR33pwv+MS94XNZSKVW3wdsStQOgKlhoiZ6QyFNWl05wLBY+uX45rR0u7tUKlT3yURqCASVFGfUq",
+	"kb6B3goifZAU+X0opn+w+Y28LLt9YW+LLoo0sAcRBy4noXemCgejdhs0yHt+83vktFqenpoyPEItb6q1",
+	"XazZ8ce7/taW3e/9kYnm4TaOIo/D42DcgRwAk+727vKPmeT5gl8bjSSQvgieDAhoQ790GXvISIyHGfPr",
+	"SpaskcsAlk02lAddej+89eTOHOwfcUl+T7ZZts7I0cOOjsN1bDLWlIn/J2kmS/HUegurzcOI+8e21zyR",
+	"doM96FFouk5m3Cld17Wyw7kLJDY+L7hHznFZNIkg2CpClKdXu7v9AdFcjFOfuRuEQmejEb/xn4m2yhNN",
+	"fWYv1STKSy/t2Obxh6iDFo5YCp/fkId0kXZ0Oup+lIJ1P1hWHwXEfvFBJnzEWdI95yLGlIXTURcH6J4o",
+	"Pf1FTKvPQ+COnw9Aj2aCG+d9dKXGXaYD1x5Fz5fht9uJoRANVizUxtxK3/VehkFtY5g4Hd3hUbuAH9xV",
+	"ucXjfnlhtRpNHxtUSrcAt0Frr/98m4OrDKdp6bX9LRmEH+0fm3ftbbEEiuVn4C04h/HVLVYPaOGjNOfU",
+	"cD3iEIP8YAXFx13S5fJXJXbkv9konk5YXUWQY0RsiwJfdAxZj0xqXG7vGE2ezlbpbNkFuef58q8+4Ixt",
+	"U94fI4a8iETaQmJUjRTk3cnxm06vdPyWSvMUIYGNrx3UvYbF3p31Qypf8NSqwAtmmtrC47lieC0dSD+l",
+	"pgYaCj8pDL9ClHFdnM66dmo9Ep89QH3dHrnnPUHAs1+E68bu1pK9f9lSgBcehnbVTazCD3y0TUXqfgBH",
+	"eKDCWmvoBf/qUo4X9Sop1IWkWL7AEkOPlCX8Eyx3V45+4hh2VJTbonlV1y74avCX3Ix25ALXQwEpZBiQ",
+	"5Mo5OuSSWAoX45suXC1Z5uvx9cjPYIDzjdhB+0KZGHUCgbZck2iv33dup9oiiLpS+wtjSPcgErYo+eeK",
+	"HkJNQbsq1Mgpj2maLhxAYik57lkJFvM1hJ0OfG1CCPgkbbAJdOzHPfsRbYgE0oxcTcESTlPHeXZ8Zctq",
+	"ROiRj2rK0wlc0USIOIcif7ArbnZTrE0H4FbaWfnt8kP6kpwx0emFAhqGMrwF4KN7v5RfV5gvfGUOF/0U",
+	"CkzFamvGSPRFM9VzSVYD8vcsGQMFkJGSEDRSU9MXS/dihXYoPyAKGdtlCixcGl9QqYxZlAiBYdh35y6u",
+	"kSvnknU2XEtpMyXHVjjF2SsG0TMOsNfFupVLNEJpTw+SmmNTZi5qNIFgtZTGEFPsa3Ni/LOScupCBhmR",
+	"DrfMwwIXsCP11eeq97pDP6re7HfWmLGy9L3UZXjV5xHhhbqNFAnDfu3Ljj4p2/fRlw/2Xm1+/ELKD1Qs",
+	"cMH1I1iQcu+dQ1lCqgtKvH4GVTdwl+5wtXmHTYNBySn4m28oLaesejtd5Gl0boBKGhnLFLTqs0/nF1EN",
+	"Zy6x4o7j1KFYZtWWD1jJaGv+bLVtYNAUg4axe8tlP/tIbcZyvpBPU3n2EDjAYEqm/MZkitUxBbdUT1zh",
+	"iSt8H65QDsZ6PIaw1hpnTyYiVDy+IHzs3LiOs+QwDd4SZs+jy5OqiauR8dUP7ed9WJCKjK/u4baFolf1",
+	"hICI3t+MFLxDGCL7HNhKTgeQYesS5kDwXCWHLzC8J4JoFChgfR6ZJJCt7fyOKIVrwz3esFznWw3tyIvB",
+	"Y64S177SBDcTX+LdATgaBGw8qla8dxmppTiCTBiZxROrHxx7rUKOAIgkryqPFT9cRXasE+MASktiTeAz",
+	"V1BuQpwPZJnL4gxpw4A6NQpn/8BKNcJZflYWAJ95FUHZMK7JkKE6425oovh4YtUaOccC/FBOuwK82akT",
+	"UI6HUhm8fH7YaJj+q61skaOUI0bPg04RLGgtpi1ClijGYH/0jMbsDnfwah2/r02hM1ikl5o863Xb0wRp",
+	"nCC901C4hC1AKYA0aoE53yqDtFDXkM9pd3BLDngXi6SUDT9tVPcz7fN5XZThu5PjN4jMdb7vvnrPtTmz",
+	"Bw6E8eVjRupOGWkzyEEcLCU6+5GkrGJrKdez6mx5QiGp9gAUjYYT6grFILdgSVAcziAUdCjxS0g8m8pr",
+	"FyiMhVw6DT64CqLyNwxdqvTTEMGUg9cCaf24oUzH+spB1TpiboCoXkEIfvBhfoDUFGz1+BuECr61ne1M",
+	"GE3N5LdGJzoYZ10sJZwqJQExA/A1+DVmdrqaSbVeLmj9gXfKIwb5v+fXTNhma0P7p8wovib95LP35A/L",
+	"SBawBHBqApJSw0TMmQ5IkUGbBIQCGJa3Yusgz1klMynTnuM6uTnXURRmsoz4OFMMGBZ8D7ASUwI9+1Ra",
+	"x+QRUYu080Tyk4vPp6/PL4/fvPkcdQgX2jBa6+v/4Ka+XcYKZJbfMWXF9eBxlM6UnDIzYZkmkKHObmZS",
+	"O+8UYBP1vtupb6CV0gin+erUUI1L0+15btt8HdMpI4mMsyliPZAof3dBp2kEHpVrZq8Iu9l/Pf/0sTaI",
+	"9dOMieOzU/v7Q++DZRyuWqbv+suH3nvkhb4op2wBkr6b2prFtgvWuNgnNzQ2ThjJ17t0rgDbBbB78tgc",
+	"56dYt97/fvzh/d3W2w/yjold33+93dRq1hv8XZvvB8e3cq7m5TvvSYF6eAlXLDZSLSxj8/GHR6HA7H4H",
+	"VDJ3KDmAo1EAg9TbVWFsD7xdDrcRRb4UqAKPvBmfAcOj8UqCcONtss0QelWtZJx5DIb6jLMv0PyfOuEs",
+	"hxdfm2/mwrZ/8HSzzG2nJyT8vEV+d62xzQP0ao94lmO/ALQA8TBbHt4j17faEJWAfmKEH+j0SJSp1MEv",
+	"v5e40xE0VLhaHf4ENRPANqFXtoEcRATRgl6tSToDiPh7eFZKdQV+4JSzu1pA/rw5akBJdz4GObvdQaje",
+	"tbIcgptJedXNZpa/NBQfycMKgII9BrArgxIKbjSBFEslM5PHOOgBEdJhDFKB4Q/cOLtMJXTmoA8uTPBc",
+	"wiwiYqQMvDeTigU2A+acRDJdFJp10Gn+lPr8lk6PvPYlrOxLUwYVbmUoYppiHERpwGNmAPGLUR95tUbF",
+	"+FcG181HOmXJCa7w0mH70wC55IDwgBNOwhZubNhaJbo13NVkSniDskPodNSCebvoKZepA/oD9BaNwmuP",
+	"fGQs0aFwuIYDqwt6SNsKzt7KNuDSQ6Wze4lO+OYf+1YsZK3fK+i3v3y9XRK+7Nq7NSzDVdinSwIYAqV+",
+	"A4bgccL/f+cH72F9fxh2ANt6J25wcuNqTrvbq4BN80IWbKCD/CxXv4COAcY4FKg05a/Y7fCY1Y5MgjKO",
+	"NegJdVtTbMcdJSl88faBfOU7iVD/mBys7cNBvLnxkTXOcz4WhG9idzIz34bfYTmEJ4YHK/wjcTyZmTsK",
+	"QNfyyrn6UcBxrAlSZsip8di4gFjp3HUoGQUkEynTrjSPA0CZAKA2EEEvFCAfkbuLR6WNuTvvk0+oZH8E",
+	"hXB78c9S4DbyX7nw0iOzxLwWzBNTPCtKKP0gbNFv7t1kQYTKxwReYIy+ojEyOgR/dmXPCTVEipiRNjyq",
+	"AeU5FJVSBL70EBQoTljSOSoxXdxQmrC8C1Q0HQQ+gCaDWBnJNIkK4dJTGsierkYr1D2pYgEjHYLEiV8Q",
+	"M1HSmJT5YrDeV1Dg/5IK/G8ohmwkFUMoeJ9AlI8DJm/K1W2GWTLG4iGZBk99D4HlnX0xr9dQrh4/wLQV",
+	"REEAWH5fqwVMmRjahWg1DQUedn7HSg23kVPO6y6fUBS3j8NLTxm1vdmbKabCnkRAapbXiM5NaAyLW2v1",
+	"BJWhcmrueGf5d7Glp7vrRxD21995uNOWqh3AY6luXeP1V5D6Wqgu5yWYSKINT1OobuWLXrm0UR+e2wZT",
+	"fqdHLpBryZHVX/2v0I5lc8tcLoAbbCxl7V2CwaO5F+ApjPGxYL3uZU9vwvRymdD+WoC9xjIEvp5bLsaT",
+	"YyKk6AJ6LKEaKMHVe1tYvsxSzVyBD6yob2ksKEn4R5bHgojjJaFKK41yUOBLHhWIoC52wN9WWHXHQbjP",
+	"2ZB8OSV6IueahK1TVz3Gth62IIsSbkop0kVnjRDU+sZu0saoPs3UnwtJvYkk7xVAV1S4bgYPK2rKQkIu",
+	"xLoOvSO0SDKtxwV7iF/yCRXsjwCd9LgwX04QReSt+7jr6xIy702hmXkQfT4Be/25qbNA6noYWdZJi6AY",
+	"NYfpgZ5rFR+foqChko3B8sa7/X4nIILNmTaY3VxB1uEqFFgIT/dIlFJtLqHGKJb5tsofHLuE+PZAUaRk",
+	"ykVmID/Adt0LxR0EkiNSETyc16VZiCgre1Q3GYSsOANCha8AWlQPBZ8PDrM2fusYiuV907QA7MJ2tk58",
+	"eIZF+np/XsdwUC04u6w3IZz3sg1hVWl6uABSaxN67YpNUmdaysvXViIGUD3Ksfpd8KWrABn5dJ4egcro",
+	"9lEpmKXzQZmu8/rAvtz3MwQSD4W3HwWF8actJFhIplwYTWLFEiYMp6kzFNIYAp0povPgUen0SFQuA5qX",
+	"wKNEZ0PNTNXchWrqANFToIpNyRSW0vgKsStxWQAADxL8e+TYEEbjid2yvG7jhGq0r66tYulLXy5Vu4Rh",
+	"UROKqZxCSjXYb0oVFU1hBNZMB3mv8JEYKXuhiLDYI7IpV2cW7uggXwfnBhllJlPsKOd53OAaQIsAUYvY",
+	"JL6SurNaqaJyJ9d5XnQo0Aa2UmOtKOwZITeNAtBjBKaEIdMUSSi0kcpXAgQ734TqyQCNaNz0CFSm5aa5",
+	"rGkomqqXkpripZ0lKxppR8WBjToDq72VbGauGK+rwwqFG5vjBJGl3UfiwTcfEitYbuEpYvAP7iAqQO8d",
+	"v93OSFa1B68zmZV9oFdsMYDE41rzvqxkBrncShQbchgmdBm4R1yqFkMLnDeb5xH6WFswFD5V6LX97/Li",
+	"4n1E2rsEUpzcynZ6ZI2IhDhOG2Qksl5EgrTK/agolOt6yJ9FZ5fGNKl6KQn5YhuZglWAkCG6UXaazYUl",
+	"ZvAEBvBAIck7VNecl4fJR9ulOP6NLU59huPK2UQ32bpDeSKSorAZ3uwlBWXgfnIhC1pnzCcTT61EMKIq",
+	"8KISnDpn4B66klVmomQ2npBaD50X2bCIu3C+OeQQHMUwFBnyGqteUIGK0hXWAeGjTjvRfAyCDuY52eGi",
+	"k1awORQj/U4nfJ0WRHIl6AImzEYjZqXHnP9hsEeJAZK7879QLDFAsh3/8y5DqlgI8oYvGQ5dlx2JpO0Y",
+	"D9DD3RyHnQbPIfK29XErePTsSUGPyp+EoX3L2/vEEmaaVmxuft8eXXGzvGY+kXTKG+0dbyH4YqU8U0BK",
+	"pjuusQYF5MlUtCQEVSvXa4XC+iuE8DMO4htaBFwPDdYAF7t+bxp6kDHroqw2ctBFzWI5P2m1LuHt3e+9",
+	"4HcgNuA1SC9NlXdd7WGI4UE2nuektqGgr4s6SKmBbCgJCpyS0gCOLpYW3gHbgBv2Sl94xZTDhYEwXIli",
+	"IHA7hepbXyBwOHahG21YCkwhlEp3Su+j/W+1gfNqOdv88lrZgPJYYMFr2gIgH18jICCpc+nZNlMJYR+l",
+	"VhwY0WozrysYtvA2oBYneTHsKuQvFgYoGo5zyPbllhHLIPCp4G6ypURad1uWGoM0ztuvt/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -47,7 +47,8 @@ type Content struct {
 	store   contentStore
 	uploads uploader
 	blobs   blobReader
-	limits  Limits // checked on the form's fields before any byte is stored
+	limits  Limits      // checked on the form's fields before any byte is stored
+	quotas  quotaKeeper // nil: no quotas (WithQuotas)
 	log     *slog.Logger
 }
 
@@ -145,16 +146,29 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	if err := uploadable(domain.CallerFrom(ctx), sh, replace); err != nil {
 		return false, err
 	}
-	form, err := h.readForm(ctx, sh.ID, mr)
+	return h.receive(ctx, sh, mr)
+}
+
+// receive reads one chunk for share sh (whose checks passed) and commits
+// it, holding its bytes against the owner's quota as they stream.
+func (h *Content) receive(ctx context.Context, sh *domain.Share, mr *multipart.Reader) (bool, error) {
+	qh, err := h.hold(ctx, sh)
+	if err != nil {
+		return false, err
+	}
+	form, err := h.readForm(ctx, sh.ID, mr, qh)
 	if err != nil {
 		if form != nil {
 			h.discard(ctx, form)
 		}
+		qh.done(ctx, "", false, false)
 		return false, err
 	}
 	p := form.pending
 	form.pending = nil // Commit records or discards it
-	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	done, err := h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	qh.done(ctx, form.dzuuid, err == nil, err == nil && done)
+	return done, err
 }
 
 // discard undoes what readForm stored for a chunk that is refused.
@@ -166,7 +180,7 @@ func (h *Content) discard(ctx context.Context, f *chunkForm) {
 // readForm streams the multipart body: small fields are read into memory,
 // the `upload` part straight to a chunk file. Fields that precede the file
 // are checked before any byte of it is stored.
-func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader) (*chunkForm, error) {
+func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader, qh *quotaHold) (*chunkForm, error) {
 	f := &chunkForm{totalSize: -1, declSize: -1, offset: -1}
 	for {
 		p, err := mr.NextPart()
@@ -194,6 +208,18 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 				// Checked at the part's end, before the store reports it
 				// stored: a mismatch fails the write, which keeps nothing.
 				body = &digestPart{r: body, h: sha256.New(), want: f.chunkSum}
+			}
+			// The quota: the declared file size up front, then the bytes
+			// as they arrive.
+			dzuuid := ""
+			if f.haveUUID {
+				dzuuid = f.dzuuid
+			}
+			if err := qh.check(ctx, dzuuid, f.totalSize); err != nil {
+				return f, err
+			}
+			if body, err = qh.reader(ctx, body); err != nil {
+				return f, err
 			}
 			if err := h.readUpload(ctx, shareID, f, body); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {

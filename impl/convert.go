@@ -31,7 +31,12 @@ func permsIn(ps gen.Permissions) (domain.Perm, error) {
 
 func userOut(u *domain.User) gen.User {
 	rd := u.RegisterDate
-	return gen.User{Username: u.Username, Permissions: permsOut(u.Perms), RegisterDate: &rd}
+	out := gen.User{Username: u.Username, Permissions: permsOut(u.Perms), RegisterDate: &rd}
+	out.Quota.SetNull()
+	if u.Quota != nil {
+		out.Quota.Set(*u.Quota)
+	}
+	return out
 }
 
 func shareOut(s *domain.Share) gen.Share {

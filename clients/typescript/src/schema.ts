@@ -503,6 +503,12 @@ export interface paths {
          *     share's content. Checks: `404`, `403` (owner), `423` (locked or
          *     already initialized), then the form (`400`, `413`; `429` when the
          *     chunk would start one upload more than its owner may have open).
+         *     `413` also when the upload would pass the share owner's storage
+         *     quota (see `User.quota`): judged up front on `dztotalfilesize` when
+         *     sent, and on the bytes as they stream, against the owner's usage
+         *     and what their other uploads in progress have reserved; the chunk
+         *     is then not kept and the share is unchanged. Replacing content
+         *     needs room for the old and the new until the upload completes.
          */
         post: operations["uploadShareContent"];
         delete?: never;
@@ -763,7 +769,26 @@ export interface components {
             username: components["schemas"]["Username"];
             permissions: components["schemas"]["Permissions"];
             register_date: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
+        /**
+         * Format: int64
+         * @description The user's storage quota in bytes: the most the content of the
+         *     shares they own may add up to. `null`: the server's
+         *     `default_quota`; `0`: unlimited. Set by an administrator with
+         *     `PATCH /users/{username}`. An upload that would pass it is refused
+         *     while it streams with `413`, naming the quota.
+         * @example 1073741824
+         */
+        UserQuota: number | null;
+        /**
+         * Format: int64
+         * @description Bytes of content of the shares the user owns, which the quota
+         *     bounds (a share's expired content counts until the purge removes
+         *     it). In `GET /users/{username}`; lists leave it out.
+         */
+        UsedBytes: number;
         /**
          * @description A new user. An unknown field is `400`, and so is `register_date`:
          *     the server sets it.
@@ -776,8 +801,9 @@ export interface components {
         };
         /**
          * @description Fields to change; absent ones stay. An unknown field is `400`.
-         *     `username` and `register_date` are accepted only with the values
-         *     the user has, so a body fetched with `GET` can be sent back.
+         *     `username`, `register_date` and `used_bytes` are accepted only with
+         *     the values the user has, so a body fetched with `GET` can be sent
+         *     back.
          */
         UserPatch: {
             /** @description Only the user's current name is accepted (users can't be renamed). */
@@ -785,11 +811,14 @@ export interface components {
             password?: components["schemas"]["Password"];
             permissions?: components["schemas"]["Permissions"];
             register_date?: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
         /**
-         * @description Every writable field. An unknown field is `400`. `username` and
-         *     `register_date` are accepted only with the values the user has, so
-         *     a body fetched with `GET` can be sent back (with a password).
+         * @description Every writable field. An unknown field is `400`. `username`,
+         *     `register_date` and `used_bytes` are accepted only with the values
+         *     the user has, so a body fetched with `GET` can be sent back (with a
+         *     password). `quota` absent keeps the user's quota.
          */
         UserPut: {
             /** @description Only the user's current name is accepted (users can't be renamed). */
@@ -797,6 +826,8 @@ export interface components {
             password: components["schemas"]["Password"];
             permissions: components["schemas"]["Permissions"];
             register_date?: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
         /**
          * Format: date-time
@@ -813,16 +844,41 @@ export interface components {
         };
         /** @description A neighbouring page, or null when there is none. */
         PageNumber: number | null;
+        /**
+         * @description The settings. `GET` always shows every one; in a `PUT`,
+         *     `default_quota` may be left out (it then stays as it is).
+         */
         Settings: {
             default_permissions: components["schemas"]["Permissions"];
+            default_quota?: components["schemas"]["DefaultQuota"];
         };
+        /**
+         * Format: int64
+         * @description The storage quota in bytes of users whose own `quota` is null;
+         *     `0` (the initial value): unlimited.
+         * @example 10737418240
+         */
+        DefaultQuota: number;
         SettingsPatch: {
             default_permissions?: components["schemas"]["Permissions"];
+            default_quota?: components["schemas"]["DefaultQuota"];
         };
         Whoami: {
             /** @description The caller's name, or null when not signed in. */
             username: string | null;
             permissions: components["schemas"]["Permissions"];
+            /**
+             * Format: int64
+             * @description The caller's effective storage quota in bytes (their own, else
+             *     the server's `default_quota`); null when unlimited, and for
+             *     anonymous callers, whose shares have no quota.
+             */
+            quota: number | null;
+            /**
+             * Format: int64
+             * @description Bytes of content of the shares the caller owns; 0 for anonymous callers.
+             */
+            used_bytes: number;
         };
         /**
          * @description 1–64 characters of UTF-8, no control characters; unique among the user's keys.

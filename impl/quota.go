@@ -1,0 +1,124 @@
+package impl
+
+import (
+	"context"
+	"io"
+
+	"github.com/sachet-server/sachet/domain"
+)
+
+// quotaKeeper reserves upload bytes against share owners' quotas
+// (db.Store; see db/quota.go).
+type quotaKeeper interface {
+	QuotaOf(ctx context.Context, owner string) (int64, error)
+	CheckQuota(ctx context.Context, owner, shareID, dzuuid string, declared int64) error
+	BeginHold(ctx context.Context, owner, shareID string) (int64, error)
+	Reserve(ctx context.Context, id int64, owner string, n int64) error
+	AttachHold(ctx context.Context, id int64, dzuuid string) error
+	DropHold(ctx context.Context, id int64) error
+	ReleaseHolds(ctx context.Context, shareID, dzuuid string) error
+}
+
+// WithQuotas makes h enforce the share owners' storage quotas on uploads.
+func (h *Content) WithQuotas(q quotaKeeper) *Content {
+	h.quotas = q
+	return h
+}
+
+// quotaStep is how many bytes a streaming chunk reserves at a time: one
+// database write per step, and a refusal within a step of the quota
+// (the last step is cut to the exact shortfall before it is refused).
+const quotaStep = 1 << 20
+
+// quotaHold is one chunk request's reservation against the quota of the
+// share's owner. nil when the owner has no quota (or the share is
+// anonymous users'): then nothing is reserved.
+type quotaHold struct {
+	q       quotaKeeper
+	owner   string
+	shareID string
+	id      int64 // 0 until begun
+}
+
+// hold returns the request's quota hold for a chunk to sh, nil if its
+// owner's storage is unlimited.
+func (h *Content) hold(ctx context.Context, sh *domain.Share) (*quotaHold, error) {
+	if h.quotas == nil || sh.Owner == nil {
+		return nil, nil
+	}
+	q, err := h.quotas.QuotaOf(ctx, *sh.Owner)
+	if err != nil || q == 0 {
+		return nil, err
+	}
+	return &quotaHold{q: h.quotas, owner: *sh.Owner, shareID: sh.ID}, nil
+}
+
+// check judges the whole file's declared size, before any byte streams.
+func (qh *quotaHold) check(ctx context.Context, dzuuid string, declared int64) error {
+	if qh == nil || declared < 0 {
+		return nil
+	}
+	return qh.q.CheckQuota(ctx, qh.owner, qh.shareID, dzuuid, declared)
+}
+
+// reader wraps the chunk's bytes so that they are reserved as they
+// arrive; a refusal fails the read, and the chunk store keeps nothing.
+func (qh *quotaHold) reader(ctx context.Context, r io.Reader) (io.Reader, error) {
+	if qh == nil {
+		return r, nil
+	}
+	id, err := qh.q.BeginHold(ctx, qh.owner, qh.shareID)
+	if err != nil {
+		return nil, err
+	}
+	qh.id = id
+	return &quotaReader{ctx: ctx, h: qh, r: r}, nil
+}
+
+// done ends the request's part: the chunk was recorded in upload dzuuid
+// (kept: the hold lasts as long as the upload), the upload completed
+// (its holds go: its content now counts), or the chunk was refused.
+func (qh *quotaHold) done(ctx context.Context, dzuuid string, recorded, completed bool) {
+	if qh == nil || qh.id == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	// Errors leave a hold that over-counts until cleanup purges it: never
+	// one that lets an upload pass the quota.
+	switch {
+	case completed:
+		_ = qh.q.DropHold(ctx, qh.id)
+		_ = qh.q.ReleaseHolds(ctx, qh.shareID, dzuuid)
+	case recorded:
+		_ = qh.q.AttachHold(ctx, qh.id, dzuuid)
+	default:
+		_ = qh.q.DropHold(ctx, qh.id)
+	}
+}
+
+type quotaReader struct {
+	ctx      context.Context
+	h        *quotaHold
+	r        io.Reader
+	read     int64
+	reserved int64
+}
+
+func (r *quotaReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.read += int64(n)
+	if r.read > r.reserved {
+		need := r.read - r.reserved
+		step := max(need, quotaStep)
+		rerr := r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, step)
+		if domain.IsKind(rerr, domain.TooLarge) && step > need {
+			step = need // a whole step no longer fits: the exact bytes may
+			rerr = r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, step)
+		}
+		if rerr != nil {
+			return 0, rerr
+		}
+		r.reserved += step
+	}
+	return n, err
+}
