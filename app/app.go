@@ -128,7 +128,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store),
+		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs),
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
 		Keys:     keys,

@@ -49,6 +49,7 @@ type Content struct {
 	blobs   blobReader
 	limits  Limits      // checked on the form's fields before any byte is stored
 	quotas  quotaKeeper // nil: no quotas (WithQuotas)
+	files   fileRemover
 	log     *slog.Logger
 }
 
@@ -162,6 +163,9 @@ func (h *Content) receive(ctx context.Context, sh *domain.Share, mr *multipart.R
 			h.discard(ctx, form)
 		}
 		qh.done(ctx, "", false, false)
+		if qh != nil && domain.IsKind(err, domain.TooLarge) && form != nil && form.haveUUID {
+			h.tidyRefused(ctx, sh.ID, form.dzuuid)
+		}
 		return false, err
 	}
 	p := form.pending

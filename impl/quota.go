@@ -17,12 +17,37 @@ type quotaKeeper interface {
 	AttachHold(ctx context.Context, id int64, dzuuid string) error
 	DropHold(ctx context.Context, id int64) error
 	ReleaseHolds(ctx context.Context, shareID, dzuuid string) error
+	UploadStatus(ctx context.Context, shareID, dzuuid string) (*domain.UploadStatus, error)
+	AbortUpload(ctx context.Context, shareID, dzuuid string) (files []string, err error)
 }
 
-// WithQuotas makes h enforce the share owners' storage quotas on uploads.
-func (h *Content) WithQuotas(q quotaKeeper) *Content {
-	h.quotas = q
+// WithQuotas makes h enforce the share owners' storage quotas on uploads;
+// files removes what an upload refused by its quota leaves.
+func (h *Content) WithQuotas(q quotaKeeper, files fileRemover) *Content {
+	h.quotas, h.files = q, files
 	return h
+}
+
+// tidyRefused removes the upload dzuuid that a chunk refused by the quota
+// opened, if it holds no chunk: a refusal leaves nothing behind. (A chunk
+// of the same upload still streaming concurrently then finds it gone and
+// is refused too; it would have passed the quota as well.)
+func (h *Content) tidyRefused(ctx context.Context, shareID, dzuuid string) {
+	if dzuuid == "" {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	st, err := h.quotas.UploadStatus(ctx, shareID, dzuuid)
+	if err != nil || st.Received > 0 {
+		return
+	}
+	files, err := h.quotas.AbortUpload(ctx, shareID, dzuuid)
+	if err != nil {
+		return
+	}
+	if err := h.files.Remove(ctx, files...); err != nil {
+		h.log.WarnContext(ctx, "removing an upload refused by its quota", "share", shareID, "err", err)
+	}
 }
 
 // quotaStep is how many bytes a streaming chunk reserves at a time: one
