@@ -123,15 +123,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	keys := impl.NewKeys(store)
 	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
+	content := impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs),
+		Content:  content,
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
 		Keys:     keys,
+		Requests: impl.NewRequests(store, content, blobs, log),
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),

@@ -130,21 +130,72 @@ func (s *Store) committed(ctx context.Context, g getter, owner, shareID, dzuuid 
 }
 
 // CheckQuota judges a whole file of declared bytes (dztotalfilesize) up
-// front: TooLarge, naming the quota, when owner's usage and the holds of
-// their other uploads leave no room for it. It reserves nothing.
-func (s *Store) CheckQuota(ctx context.Context, owner, shareID, dzuuid string, declared int64) error {
+// front: TooLarge, naming the limit, when owner's usage and the holds of
+// their other uploads leave no room for it under their quota, or (request
+// not "") the upload request's shares and holds leave none under its
+// max_bytes. It reserves nothing.
+func (s *Store) CheckQuota(ctx context.Context, owner, request, shareID, dzuuid string, declared int64) error {
 	quota, err := s.QuotaOf(ctx, owner)
-	if err != nil || quota == 0 {
+	if err != nil {
 		return err
 	}
-	used, err := s.committed(ctx, s.r, owner, shareID, dzuuid)
-	if err != nil {
-		return fail(err, "check quota")
+	if quota > 0 {
+		used, err := s.committed(ctx, s.r, owner, shareID, dzuuid)
+		if err != nil {
+			return fail(err, "check quota")
+		}
+		if used+declared > quota {
+			return quotaExceeded(owner, quota, used, declared)
+		}
 	}
-	if used+declared > quota {
-		return quotaExceeded(owner, quota, used, declared)
+	if request == "" {
+		return nil
+	}
+	max, used, err := s.requestCommitted(ctx, s.r, request, shareID, dzuuid, "")
+	if err != nil {
+		return fail(err, "check request bytes")
+	}
+	if max > 0 && used+declared > max {
+		return requestExceeded(max, used, declared)
 	}
 	return nil
+}
+
+func requestExceeded(max, used, want int64) error {
+	return domain.Errorf(domain.TooLarge,
+		"upload refused: it would pass this upload request's max_bytes of %d bytes (%s): %d bytes are uploaded or reserved, and this upload needs %d more",
+		max, humanBytes(max), used, want)
+}
+
+// requestCommitted is upload request's max_bytes (0: none) and the bytes
+// of its shares plus their holds, except those of the upload (shareID,
+// dzuuid) when dzuuid is not "". lock is appended to the request's read.
+func (s *Store) requestCommitted(ctx context.Context, g getter, request, shareID, dzuuid, lock string) (max, used int64, err error) {
+	var m sql.NullInt64
+	if err := g.GetContext(ctx, &m, `SELECT max_bytes FROM upload_requests WHERE id = ?`+lock, request); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, 0, nil
+		}
+		return 0, 0, err
+	}
+	if !m.Valid {
+		return 0, 0, nil
+	}
+	var size, held int64
+	if err := g.GetContext(ctx, &size, `SELECT COALESCE(SUM(s.size), 0) FROM upload_request_shares rs
+		JOIN shares s ON s.share_id = rs.share_id WHERE rs.request_id = ?`, request); err != nil {
+		return 0, 0, err
+	}
+	q, args := `SELECT COALESCE(SUM(h.bytes), 0) FROM upload_request_shares rs
+		JOIN quota_holds h ON h.share_id = rs.share_id WHERE rs.request_id = ?`, []any{request}
+	if dzuuid != "" {
+		q += ` AND NOT (h.share_id = ? AND h.dzuuid IS NOT NULL AND h.dzuuid = ?)`
+		args = append(args, shareID, []byte(dzuuid))
+	}
+	if err := g.GetContext(ctx, &held, q, args...); err != nil {
+		return 0, 0, err
+	}
+	return m.Int64, size + held, nil
 }
 
 // BeginHold records an empty hold for a chunk request to share shareID,
@@ -167,10 +218,12 @@ func (s *Store) BeginHold(ctx context.Context, owner, shareID string) (int64, er
 }
 
 // Reserve adds n bytes to hold id, unless owner's usage and holds would
-// then pass their quota: TooLarge, naming the quota. Reservations of one
-// owner are serialised on their user row, so concurrent uploads are judged
-// one after the other against each other's holds.
-func (s *Store) Reserve(ctx context.Context, id int64, owner string, n int64) error {
+// then pass their quota, or (request not "") the upload request's shares
+// and holds its max_bytes: TooLarge, naming the limit. Reservations are
+// serialised on the owner's user row (then the request's row), so
+// concurrent uploads are judged one after the other against each other's
+// holds.
+func (s *Store) Reserve(ctx context.Context, id int64, owner, request string, n int64) error {
 	return s.inTx(ctx, "reserve quota", func(tx *sqlx.Tx) error {
 		quota, err := s.quotaOf(ctx, tx, owner, s.forUpdate)
 		if err != nil {
@@ -183,6 +236,15 @@ func (s *Store) Reserve(ctx context.Context, id int64, owner string, n int64) er
 			}
 			if used+n > quota {
 				return quotaExceeded(owner, quota, used, n)
+			}
+		}
+		if request != "" {
+			max, used, err := s.requestCommitted(ctx, tx, request, "", "", s.forUpdate)
+			if err != nil {
+				return err
+			}
+			if max > 0 && used+n > max {
+				return requestExceeded(max, used, n)
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE quota_holds SET bytes = bytes + ? WHERE id = ?`, n, id)

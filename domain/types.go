@@ -119,3 +119,35 @@ type ShareUpdate struct {
 	SetExpiry bool
 	ExpiresAt *time.Time
 }
+
+// UploadRequest is a link through which someone without an account
+// uploads files into new shares owned by Owner. Nil limits are unlimited.
+type UploadRequest struct {
+	ID        string
+	Owner     string
+	Label     *string
+	MaxFiles  *int
+	MaxBytes  *int64
+	ExpiresAt *time.Time
+	FilesUsed int
+	BytesUsed int64 // content of the shares created through it (read only)
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Gone judges whether r still serves at now: nil, or a Gone
+// error saying why. files also requires a file (and a byte) left to start
+// a new file with.
+func (r *UploadRequest) Gone(now time.Time, files bool) error {
+	switch {
+	case r.RevokedAt != nil:
+		return Errorf(Gone, "This upload request has been revoked.")
+	case r.ExpiresAt != nil && !r.ExpiresAt.After(now):
+		return Errorf(Gone, "This upload request has expired.")
+	case files && r.MaxFiles != nil && r.FilesUsed >= *r.MaxFiles:
+		return Errorf(Gone, "This upload request has taken all the %d files it allows.", *r.MaxFiles)
+	case files && r.MaxBytes != nil && r.BytesUsed >= *r.MaxBytes:
+		return Errorf(Gone, "This upload request has taken all the %d bytes it allows.", *r.MaxBytes)
+	}
+	return nil
+}

@@ -134,6 +134,21 @@ func (e TokenResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for UploadRequestCreatedStatus.
+const (
+	UploadRequestCreatedStatusSuccess UploadRequestCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the UploadRequestCreatedStatus enum.
+func (e UploadRequestCreatedStatus) Valid() bool {
+	switch e {
+	case UploadRequestCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreateDate Example: 2026-05-20T23:05:31.546561Z
@@ -378,6 +393,25 @@ type Permissions = []Permission
 //
 // Example: 2026-05-20T23:05:31.546561Z
 type RegisterDate = time.Time
+
+// RequestFileCreate defines model for RequestFileCreate.
+type RequestFileCreate struct {
+	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+	//
+	// Example: report.pdf
+	FileName *FileName `json:"file_name,omitempty"`
+}
+
+// RequestLink defines model for RequestLink.
+type RequestLink struct {
+	// BytesLeft Bytes its files may still add; null when unlimited.
+	BytesLeft nullable.Nullable[int64]     `json:"bytes_left"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesLeft Files the link may still create; null when unlimited.
+	FilesLeft nullable.Nullable[int]    `json:"files_left"`
+	Label     nullable.Nullable[string] `json:"label"`
+}
 
 // Settings The settings. `GET` always shows every one; in a `PUT`,
 // `default_quota` may be left out (it then stays as it is).
@@ -661,6 +695,71 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadRequest defines model for UploadRequest.
+type UploadRequest struct {
+	// BytesUsed Bytes of content of the shares created through it.
+	BytesUsed  int64                        `json:"bytes_used"`
+	CreateDate time.Time                    `json:"create_date"`
+	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesUsed Files created through the link so far.
+	FilesUsed int                       `json:"files_used"`
+	Label     nullable.Nullable[string] `json:"label"`
+	MaxBytes  nullable.Nullable[int64]  `json:"max_bytes"`
+	MaxFiles  nullable.Nullable[int]    `json:"max_files"`
+
+	// RequestId The id that revokes it; not the token.
+	RequestId string `json:"request_id"`
+	Revoked   bool   `json:"revoked"`
+}
+
+// UploadRequestCreate The new request's limits; each absent one is unlimited (but see `expires_at`).
+type UploadRequestCreate struct {
+	// ExpiresAt When the link stops working (in the future); absent, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Label A note for the uploader (shown to them), e.g. what to send.
+	//
+	// Example: Scans for the 2026 tax return
+	Label *UploadRequestLabel `json:"label,omitempty"`
+
+	// MaxBytes How many bytes of content all its files may add up to; absent, unlimited.
+	MaxBytes *int64 `json:"max_bytes,omitempty"`
+
+	// MaxFiles How many files (shares) the link may create; absent, unlimited.
+	MaxFiles *int `json:"max_files,omitempty"`
+}
+
+// UploadRequestCreated defines model for UploadRequestCreated.
+type UploadRequestCreated struct {
+	Request UploadRequest              `json:"request"`
+	Status  UploadRequestCreatedStatus `json:"status"`
+
+	// Token The link's secret (≥ 128 random bits, URL-safe); shown only here.
+	Token string `json:"token"`
+
+	// UploadUrl The uploader's relative link, `/requests/<token>`.
+	UploadUrl string `json:"upload_url"`
+
+	// Url Relative path of the request (`DELETE` it to revoke the link).
+	//
+	// Example: /upload-requests/3f9c2a7d41e0b6583f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// UploadRequestCreatedStatus defines model for UploadRequestCreated.Status.
+type UploadRequestCreatedStatus string
+
+// UploadRequestLabel A note for the uploader (shown to them), e.g. what to send.
+//
+// Example: Scans for the 2026 tax return
+type UploadRequestLabel = string
+
+// UploadRequestList defines model for UploadRequestList.
+type UploadRequestList struct {
+	Data []UploadRequest `json:"data"`
+}
+
 // UploadStatus What the server holds of an unfinished upload.
 type UploadStatus struct {
 	// BytesHeld The bytes of the chunks held.
@@ -885,6 +984,12 @@ type PathDzuuid = string
 // PathKeyId Example: 3f9c2a7d41e0b658
 type PathKeyId = string
 
+// PathRequestId Example: 3f9c2a7d41e0b6583f9c2a7d41e0b658
+type PathRequestId = string
+
+// PathRequestToken Example: Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5
+type PathRequestToken = string
+
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
 
@@ -908,6 +1013,9 @@ type Conflict = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
+
+// Gone defines model for Gone.
+type Gone = Error
 
 // Locked defines model for Locked.
 type Locked = Error
@@ -1027,6 +1135,15 @@ type UploadShareContentMultipartRequestBody = Chunk
 // ReplaceShareContentMultipartRequestBody defines body for ReplaceShareContent for multipart/form-data ContentType.
 type ReplaceShareContentMultipartRequestBody = Chunk
 
+// CreateRequestFileJSONRequestBody defines body for CreateRequestFile for application/json ContentType.
+type CreateRequestFileJSONRequestBody = RequestFileCreate
+
+// UploadRequestFileContentMultipartRequestBody defines body for UploadRequestFileContent for multipart/form-data ContentType.
+type UploadRequestFileContentMultipartRequestBody = Chunk
+
+// CreateUploadRequestJSONRequestBody defines body for CreateUploadRequest for application/json ContentType.
+type CreateUploadRequestJSONRequestBody = UploadRequestCreate
+
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
 
@@ -1119,6 +1236,30 @@ type ServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx echo.Context, token PathRequestToken) error
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx echo.Context, token PathRequestToken) error
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx echo.Context) error
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx echo.Context) error
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -1636,6 +1777,160 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 	return err
 }
 
+// GetRequestLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestLink(ctx, token)
+	return err
+}
+
+// CreateRequestFile converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRequestFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRequestFile(ctx, token)
+	return err
+}
+
+// UploadRequestFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadRequestFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadRequestFileContent(ctx, token, shareId)
+	return err
+}
+
+// AbortRequestUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortRequestUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortRequestUpload(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// GetRequestUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestUploadStatus(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// ListUploadRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUploadRequests(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUploadRequests(ctx)
+	return err
+}
+
+// CreateUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateUploadRequest(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateUploadRequest(ctx)
+	return err
+}
+
+// RevokeUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUploadRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "request_id" -------------
+	var requestId PathRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", ctx.Param("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUploadRequest(ctx, requestId)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -1970,6 +2265,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
+	router.GET(options.BaseURL+"/upload-requests", wrapper.ListUploadRequests, options.OperationMiddlewares["listUploadRequests"]...)
+	router.POST(options.BaseURL+"/upload-requests", wrapper.CreateUploadRequest, options.OperationMiddlewares["createUploadRequest"]...)
+	router.DELETE(options.BaseURL+"/upload-requests/:request_id", wrapper.RevokeUploadRequest, options.OperationMiddlewares["revokeUploadRequest"]...)
+	router.GET(options.BaseURL+"/requests/:token", wrapper.GetRequestLink, options.OperationMiddlewares["getRequestLink"]...)
+	router.POST(options.BaseURL+"/requests/:token/files", wrapper.CreateRequestFile, options.OperationMiddlewares["createRequestFile"]...)
+	router.POST(options.BaseURL+"/requests/:token/files/:share_id/content", wrapper.UploadRequestFileContent, options.OperationMiddlewares["uploadRequestFileContent"]...)
+	router.DELETE(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.AbortRequestUpload, options.OperationMiddlewares["abortRequestUpload"]...)
+	router.GET(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.GetRequestUploadStatus, options.OperationMiddlewares["getRequestUploadStatus"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -2037,6 +2340,8 @@ type CreatedJSONResponse struct {
 type ErrorJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type GoneJSONResponse Error
 
 type LockedJSONResponse Error
 
@@ -2116,6 +2421,16 @@ type UnavailableJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type UploadCompletedJSONResponse Message
+
+type UploadRequestCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type UploadRequestCreatedJSONResponse struct {
+	Body UploadRequestCreated
+
+	Headers UploadRequestCreatedResponseHeaders
+}
 
 type GetSettingsRequestObject struct {
 }
@@ -4275,6 +4590,743 @@ func (response ReadyzdefaultJSONResponse) VisitReadyzResponse(w http.ResponseWri
 	return err
 }
 
+type GetRequestLinkRequestObject struct {
+	Token PathRequestToken `json:"token"`
+}
+
+type GetRequestLinkResponseObject interface {
+	VisitGetRequestLinkResponse(w http.ResponseWriter) error
+}
+
+type GetRequestLink200JSONResponse RequestLink
+
+func (response GetRequestLink200JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestLink404JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestLink410JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestLinkdefaultJSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFileRequestObject struct {
+	Token PathRequestToken `json:"token"`
+	Body  *CreateRequestFileJSONRequestBody
+}
+
+type CreateRequestFileResponseObject interface {
+	VisitCreateRequestFileResponse(w http.ResponseWriter) error
+}
+
+type CreateRequestFile201JSONResponse struct{ CreatedJSONResponse }
+
+func (response CreateRequestFile201JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRequestFile400JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateRequestFile404JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile410JSONResponse struct{ GoneJSONResponse }
+
+func (response CreateRequestFile410JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateRequestFile413JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateRequestFile415JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateRequestFiledefaultJSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Body    *multipart.Reader
+}
+
+type UploadRequestFileContentResponseObject interface {
+	VisitUploadRequestFileContentResponse(w http.ResponseWriter) error
+}
+
+type UploadRequestFileContent200JSONResponse struct{ ChunkAcceptedJSONResponse }
+
+func (response UploadRequestFileContent200JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent201JSONResponse struct{ UploadCompletedJSONResponse }
+
+func (response UploadRequestFileContent201JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UploadRequestFileContent400JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UploadRequestFileContent404JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent410JSONResponse struct{ GoneJSONResponse }
+
+func (response UploadRequestFileContent410JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UploadRequestFileContent413JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent423JSONResponse struct{ LockedJSONResponse }
+
+func (response UploadRequestFileContent423JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadRequestFileContent429JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadRequestFileContentdefaultJSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploadRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type AbortRequestUploadResponseObject interface {
+	VisitAbortRequestUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortRequestUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortRequestUpload200JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortRequestUpload404JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortRequestUpload409JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload410JSONResponse struct{ GoneJSONResponse }
+
+func (response AbortRequestUpload410JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortRequestUploaddefaultJSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type GetRequestUploadStatusResponseObject interface {
+	VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetRequestUploadStatus200JSONResponse UploadStatus
+
+func (response GetRequestUploadStatus200JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestUploadStatus404JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestUploadStatus410JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestUploadStatusdefaultJSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsRequestObject struct {
+}
+
+type ListUploadRequestsResponseObject interface {
+	VisitListUploadRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListUploadRequests200JSONResponse UploadRequestList
+
+func (response ListUploadRequests200JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUploadRequests401JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUploadRequests403JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUploadRequestsdefaultJSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestRequestObject struct {
+	Body *CreateUploadRequestJSONRequestBody
+}
+
+type CreateUploadRequestResponseObject interface {
+	VisitCreateUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateUploadRequest201JSONResponse struct {
+	UploadRequestCreatedJSONResponse
+}
+
+func (response CreateUploadRequest201JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateUploadRequest400JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateUploadRequest401JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateUploadRequest403JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateUploadRequest413JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUploadRequest415JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateUploadRequestdefaultJSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestRequestObject struct {
+	RequestId PathRequestId `json:"request_id"`
+}
+
+type RevokeUploadRequestResponseObject interface {
+	VisitRevokeUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type RevokeUploadRequest200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeUploadRequest200JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUploadRequest401JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUploadRequest403JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeUploadRequest404JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeUploadRequestdefaultJSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -5996,6 +7048,30 @@ type StrictServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx context.Context, request GetRequestLinkRequestObject) (GetRequestLinkResponseObject, error)
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx context.Context, request CreateRequestFileRequestObject) (CreateRequestFileResponseObject, error)
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx context.Context, request UploadRequestFileContentRequestObject) (UploadRequestFileContentResponseObject, error)
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx context.Context, request AbortRequestUploadRequestObject) (AbortRequestUploadResponseObject, error)
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx context.Context, request GetRequestUploadStatusRequestObject) (GetRequestUploadStatusResponseObject, error)
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx context.Context, request ListUploadRequestsRequestObject) (ListUploadRequestsResponseObject, error)
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx context.Context, request CreateUploadRequestRequestObject) (CreateUploadRequestResponseObject, error)
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx context.Context, request RevokeUploadRequestRequestObject) (RevokeUploadRequestResponseObject, error)
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -6756,6 +7832,262 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 	return nil
 }
 
+// GetRequestLink operation middleware
+func (sh *strictHandler) GetRequestLink(ctx echo.Context, token PathRequestToken) error {
+	var request GetRequestLinkRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestLink(ctx.Request().Context(), request.(GetRequestLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestLinkResponseObject); ok {
+		return validResponse.VisitGetRequestLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRequestFile operation middleware
+func (sh *strictHandler) CreateRequestFile(ctx echo.Context, token PathRequestToken) error {
+	var request CreateRequestFileRequestObject
+
+	request.Token = token
+
+	var body CreateRequestFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRequestFile(ctx.Request().Context(), request.(CreateRequestFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRequestFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRequestFileResponseObject); ok {
+		return validResponse.VisitCreateRequestFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadRequestFileContent operation middleware
+func (sh *strictHandler) UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error {
+	var request UploadRequestFileContentRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadRequestFileContent(ctx.Request().Context(), request.(UploadRequestFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadRequestFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadRequestFileContentResponseObject); ok {
+		return validResponse.VisitUploadRequestFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortRequestUpload operation middleware
+func (sh *strictHandler) AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortRequestUploadRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortRequestUpload(ctx.Request().Context(), request.(AbortRequestUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortRequestUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortRequestUploadResponseObject); ok {
+		return validResponse.VisitAbortRequestUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRequestUploadStatus operation middleware
+func (sh *strictHandler) GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetRequestUploadStatusRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestUploadStatus(ctx.Request().Context(), request.(GetRequestUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestUploadStatusResponseObject); ok {
+		return validResponse.VisitGetRequestUploadStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUploadRequests operation middleware
+func (sh *strictHandler) ListUploadRequests(ctx echo.Context) error {
+	var request ListUploadRequestsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUploadRequests(ctx.Request().Context(), request.(ListUploadRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUploadRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUploadRequestsResponseObject); ok {
+		return validResponse.VisitListUploadRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateUploadRequest operation middleware
+func (sh *strictHandler) CreateUploadRequest(ctx echo.Context) error {
+	var request CreateUploadRequestRequestObject
+
+	var body CreateUploadRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUploadRequest(ctx.Request().Context(), request.(CreateUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateUploadRequestResponseObject); ok {
+		return validResponse.VisitCreateUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeUploadRequest operation middleware
+func (sh *strictHandler) RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error {
+	var request RevokeUploadRequestRequestObject
+
+	request.RequestId = requestId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUploadRequest(ctx.Request().Context(), request.(RevokeUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUploadRequestResponseObject); ok {
+		return validResponse.VisitRevokeUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -7378,238 +8710,270 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pchu5luarINg9YfJOkqI2L1T0D5Utt3WvF40lR3V3pUcJZoIkrpIAC0CKYlUoot+hf8wDzZv0k0zg",
-	"HCAXMpOkFvtWeRThCItkJtaDg7N+5/dWLKczKZgwujX4vTVhNGEK/jyOYzYzn6kYM/icMB0rPjNcitag",
-	"dZzO6UKTaLgwTEe9VtDS8YRNqX2SiWzaGvzSgt9aX4OWWcxYa9DSRnExbt3eBq3XUhgmzBuuZ1JzbHO5",
-	"i4iLlAt2REY8ZYJO2b+EWb+/H9s/4S8WDYiZMGK/IEOqGJlPmCDcEK4JFeTz29fk1e5unxh5xUQo2qst",
-	"CmmY7pkbEwWEamhNsRFTTMSMaKaumSKaiUQTbjoBoaH4NZOGJV2cC5FmwtScaxaQWZrlvR6+evmCRL6X",
-	"v0RkJBURUnSPz1+fnobCfqt7xK6CkimhIiFDnnDFYjt3mnblNVOKJ4zEE6pobJjSxE4wZSNDZGZ6oagu",
-	"+Q2dzlK7yCtTVGwmlenNklFrzU68Z2JsJqubgN8TOYK1GcpkQbggsLPVTR9JNaUGBmCeHxRdcWHYmKly",
-	"X0BTq11d2MW3P+HCJwFhvXHPkRjpd3f7e/s7B/1+PyJtOtRMGFjWaJqlhs+oMjv2SWhBR53q6BrnDWP5",
-	"IjQ1XI84S2rIEPv/yw5Sn+a/eerrNWyBf8GOtXbNTy7oeLWjc6OkGJNrmvKEGqlIwhS/ZgkZKTmF5Y9x",
-	"zM80OX933N07fL5pku+pNh9kwutn9rM9LaV2yZxqklJtiGKzlMYsIe13FxdnJKGGbVzQ9zKm9QfZbmys",
-	"GDUsIYppmamYPdNkRs1kU6Mf5bngo1Ez/xFS2wcaOJD7tZ4HfZTnRiq2ru2utk9EAdGSUGQjlrcIZvnC",
-	"FZsZMlwQSmIaTxiRisyUvFnYoSj2a8aVXXSjMlY/NGy8fmyfmVGL45FhqoZOWCwtRzKSzCk3ZMhGUjFi",
-	"1MJyJDqmXNQua/kknlORDOVN89w1PoBT9/QhZ0ywxDIASoZKzjVTJKbimSEqEwSbIRJp6vjs9JkmUvHx",
-	"8nD8Crgu6hbgNmjNqKJTZtxldDryZHzORVyzZ9F+/yBC/l+m6AnVREhj2agYs4Ro+zYxE65JTtl2dNy2",
-	"gZdfK2hZvtkatE5HXd9rF7tdT6yno49SsA/UxJOtB6gNT1MYphTMsVnNiOUQet3AbE9d7GrToBrY7bll",
-	"snjjAdOVIl0QPmoYHSyZHZUl802rhj2uH9cZbboDZnTMLHErZjIlAmR/uz1yjL/MLIOyg2QisYeRTWdm",
-	"kY/m14ypRTEY+0ZlIAkb0Sw1rcFu0JrSGz61tLi3e/Di4OX+84MXQWvKBX65W3uFnVEzefNblvGkfvDZ",
-	"LJU0eaYJT0CigGuKuz2fZOJKPyNRAg1EZMRZmgwIFQuy+9//+V97h4ehgMsjIDOmYiZMl4lYJnjmDKyN",
-	"mZB2tBPZtqP/sfc26vTIsSA8IUK6zkMRU0Em9JoRmiSKac3sIRCMtKOD/kHUQeEBlsu2V6wWjms9+8pv",
-	"ucPk+XA/3mXdvVGfdg/il6z7Knkx6u7SveF+fJAcsuf1Eoddwr+xxWnDCl6xhVs+nLAy9lhwY9cyVszy",
-	"OzNnTFgeFU+YuYxAfgJBkN0YEl1GvfrpXbHF5dbT2x+9ivfoi+Rgl/WHzw9fNk7lfEIVa5qMtj96arC8",
-	"Ugoe05Skcs5UTDUjX76cvrFbuDATy75ZqkvbFgohsY2NewdPbT+9V5S96o/6z7v0xeFu96D/Ku7SVyPW",
-	"fbn34sXhi8Phq1e7B41T/qKZwm5rj4Bm6pkGqbxhIzL//rqx1nTNVD3XODVsqu2RAQ7RyAuYulzDDw5L",
-	"DGG339/ICRrYaq502IOMrFVXJNl/QUk2Cvzn7mG/X3zqd18Fe/3u3quokcOustcl2dN10aq9WO2KM21+",
-	"kglHxe54xv/GFq9BQLOfHfO3f9LZLOUo1u38XaNsV/T6z4qNWoPWP+0UOuQO/qp3Ko3m/RY7bSVwyw6X",
-	"OixkeatPdBNq6PZ9YoPQWXVPPgnHfC0noeSNkrPf7P2pzSJ1v7DEcc9V6Q1k2zEXj7Y20Npn3IaGtXkv",
-	"xzIzj9mjzMz6Ls+o1nOpktcTT9iP0vVSs/V9nzNjuBjrMy87PUrX1VY39PyIq+3bbOrScupHPm7lNm+h",
-	"W/jmkdezaHLNzB51JX2D9f3Ze+iRF7LUZHOfj7usRYtrenzERfXt1fUG3+iZFHr1bki+yeWQ1DFsJwcG",
-	"ZM7NpCT7BURP5FygNiJFzHokylSKEmDkLRARGfNrFopcYDYTaohi1/KKacJNj3wEBR7078Sq8KDAa6+6",
-	"zukCxaySNfS1faLrDHZN83PP73jLwpJVZN0r+XOwGj/RxDPrzWueX/6/t6ZMa5CQWlyAHYm42x4sdwMS",
-	"5qJX2BqQmZIzpszCalFTrrUVEYKWNtRkujVojShP7RS229MTpaRq2ks/CtsRTe3VzpIjWGs3YpAW0f4K",
-	"SpHVMlM+5abX8pIC2qO3osLaFYFG3CXP4JrPZ6qzOGZabz/ZD67VhumirMG1o7AjNBM7/Q/suKhYu0XH",
-	"OUoxSnn8eMd8w4bkZji7CoyMpBpyMHOTdpJhnyxw48xN4knHj9WPrzTUv+z8pTq63CQ85IKCJF4jjq6O",
-	"bT6RaW6C6FWPIRJBt/BKrDtTFQ9GMezuktdhXRM1fopSQ4XRfIs23MOl189ZnCluFt0zmfJ4sakdb7Mr",
-	"GZDXPQ7POBtwt2wEXsuGygbj26D1b10/2IvFjHU/wT7pLfgfmF1vS4b2d4w26MjuLe9jeNr+H2v7H1l2",
-	"WCM1uJ+OmmUCECW836FEV/e7pZHDfnN+fSwW7gJh9hFvTDjoH0YBiQ72XsF/+7v2P2dKOOzvR6Rttech",
-	"1SwUmaDXlKd0mLIO/PwiIm17Odmrd5SlKdiVboPWW7gGEibue8teTMA/whK8zD98enP69t/JjCm466To",
-	"fSMJI6ZpyhQ4fjMzYcLABZaQYWbAAUDTVM7ttY8y2dX95YjcrGc7S6GpbzWppW4CKxVZCvbmeY7ODWcb",
-	"9qI83ugw04/SvJWZuPdcP0qis3iCA/lWs/TWzsI5SBLJcGrshmvjp9LsybxY4/Jpx1IkHP3qXhDtLJ3/",
-	"7RkqmkCV4TT9tlKQG6ldFTuPI6KtzmKnABcaieWUgROg1v29or/8UDdnbnrd4m189vtdmqsEsrXks7Tl",
-	"SzT651g7nP7CKlkXUr6n6hFNic03JNH8N4YKIwQxsJuYsaRex3Q65ZliOWN4S3n6iCLKmpucRKcjdNtG",
-	"lpnbT1/EtOJkjsisNDQygrHBkGE7PkpzjsEq9jb/TtoiOIjLyjtcRcK5rO2V5LiSvGYqpTNd9iKHos2o",
-	"vUQMVUYTaiBSouTFxXsNgqfAmUt0Nhrxm86qEea+NFwO8EHrqNP473kvvpGCfTMLAjZ+G7Qu5BV7PK8D",
-	"tPbZGffqT5Fgcwxy2cZC9hj2sVuYpfxAxcLZu/R3oGgpyZSKhTtahBpjyU4fEcWMWpCUGqaWpgfxON08",
-	"IGfd5EqhO+X5fQHD070pLtNMkbBFUx6zsEVoqhhNFiDs7O+RTIy44HqSe7E0es+nUueirz14lBg+ZQMr",
-	"PMxSZhgEnbSlIikzhFtxa8YV6/iQIjixEFQkQAH5VrI7mMvmMksT7JJQIEWcSgAyvOUxci6YKk89FNH5",
-	"8et3JxeXH47/7fLT2cnHyy9n7z8dvzmPyksiBdOkTYUUi6nMNDiotROupWChGGbJmJlOD7UpoihoW2ZC",
-	"hVWzXkUDK1CCe55rMocoPTBMGy+jhyIXYnHhnToCkTOe3NzOWHF9lPLxxASgolKiU2lCMVKMaXvUuNEs",
-	"HWGoUBEUNM03TVt2iTulITwLI79CAaFfSL52oCBS2H6IYhQCS3vkNZog5SgfjVvOUMDKWzJRjFCMAqPO",
-	"5OqUwy/C6lZS8d/urz2dOrt0PoXEcZxvQFvHhSZY3KSkPbQ05TuXyjkG3DgC3N9QxIol9mWa6g5cUFSQ",
-	"goTc/qY0vsKFLmm4+WJ5lft7CEAJmzGRMBEvCr0/IE7F71hyKNkA1ohFX4TOZjNpKeEDSzi9AF3lfntd",
-	"9j2QaWb/YhgQRTUpG5YGZLnNAFS4sGXYjdmZpZSLsPUtKKTiHwHREcaXicRyGhKVRxk5K4zlC6GIlocc",
-	"kXYRs4hqs1XP4glVmpkIztWICwbUFArLQGRm7An3FAMn8rU75fc+YdhMzi2+paeDorRtiQnChp0/Axk6",
-	"EtnfJRcsgWh0NFfMC675TBdm3tt8RCW/o/3LOalcrAqGEV8mzuVbxL3s9feed/uH3b3+xd7+oH842N/t",
-	"HR48P3y++x+toNDB7YtdewdClAdNPol04UOPltTyoIU8Iu+sIXj6ii3sOZtpMpfqiovxERFZmua5CCVb",
-	"hm2u1zQc+xJyi4bhuPC1TVFqG6dlt+oy0yzZZmawr1WTGvWHJoAQZG5vRkLJlIvMsFC0Mf/C6jAqQbED",
-	"xBApYpY/1nGLxEcumNqOB+X9rRZn4yR9eNpmN/RH++Rt0Co4uN4Y01J6tOpE/6UIMnQBbuVmgwr9Vgls",
-	"ZV+KsGg5/DuLjR3jcqgWTbxl66x0TEY01SxYOjn3JGbS/vz2Ndnf338VeDvjKDOZsjuISRhBA5FXzuaL",
-	"bn+329+96PcH8K/xUP5xNrJm/zZtSbLKsK7YYrvRA0uGIId6WxG6xSAowge+YkIKEhympLivsB2XpQKn",
-	"VDMraVqB+diJcHCTDMhPjCqrWay+1yPnEGsBceETphgez2Jb3SiWWdBlf7TL9pL9+GB4SJ+/evHy5YtX",
-	"z+nh8CDeT/bY7qi/6fc6KvAXWCl7wN1kX2uezlRaE5jJUmr4tQsJcSY3q2ZYmm9Hb07en1ycRJaYIfbc",
-	"yoSEo6W4mPMO6A47oIbtXLGF3tkqTrhMV24qOMp8z4G9ryGw9xxjQarU5eMjuWFTvT2duT6oUnSxMj5o",
-	"s3kgH2vjfnf/+z//6/lBOVtNjsiXi7fdl1aSg2teybT0+xHJBP81Y4ROrTplirhhu6rVRR/S+CqbufyS",
-	"FoTpeiPo8wOI0/Ufd2uIIQ8zXcssGwJGe8SePSMNTe2lFiW/wd8YyRGBXlD5LpaZMBCcT61GJeOrPNq0",
-	"93dN2hE8xcV4QOzFFXVy6XtQ0fW4DoXfFFQTh9JMUIimY8VcqiN8CfEkVoiqdEVTLUOBuYtR8huOmP9m",
-	"+YEfsRXK4Ct0lbqHhgvD5GhkZdYj6CUUM8VALDYTtoDu4gmLrcrUjg76/YhIvP/1lJp40sGkTGwCJuJb",
-	"5iJhN+T//h9SHY4prXAooim9ae8GJGY8bS8NlOyUX+10Igiqx8Dekmiey6N8aeqYt5inC8AzdtXR+K6N",
-	"W/5Q2A4hKN+1C1kIINSM7AXt5h3YzQOrgOn0QhGKU2HYWHGzCIicOY9Tm5I45bh61LhkUsE4tIuxTvaq",
-	"1cCd0e7SGdjGusXYJ3Tv8DmsFNc43yIFMECiAHeQzwSzUyAkQhU/wtG7raIjsA6YDlK2S3GdUD1x4Vfw",
-	"MLUUadvQRjE6xSWzLIUqpn03NL4Scp6yZAz0XCECAr3ZFtwSAaUmfMy00UjQJZPKFZsZHA8OGYzBfghz",
-	"qgf5NnNDJnbJUEGDFUWq0oYudAC7acURyIdB6iPVYCvSNkU/yIuJpgtNtOz0yM+TBaHESiZub6hIYBbS",
-	"YDrx4X6/0ArfwHwgC5ka583xkyxiWez7uZPOa92o4OZZQd4U5LLqnmkSvZVq+oYaCqsYUwE+TTmdZcZO",
-	"secIBI5GQR9eTrBfV2iELpBEwG5FxQK7tU3bjq0ALxYEkj5zMU+q6REKDtwU9q48jt6fINsG7kG7yh5J",
-	"l+xGnYDMJzzGd92qlyZjNVTYZNSGe+TUeIIounSvtdF0MKZcgMzpLQqO3DWdsgFxDMmnZXeQch27gned",
-	"38EpprmPgpROD4n2+rtRj3yqkHTJRYcbnqvYfghuoGNmtBtIDfUf1XTvCDVRcjbzJsQlFRkpHI+FPRNB",
-	"zsbyM1NqAqyObVx5Z16l3nQJtiB7dEVngLG1eAqwAUgzKhoHxb1qu8EN8CeQwcLnOW22CTCWwRb0yLHr",
-	"XrEuvg38pzTs3JxrT5tVBRdA7/CSJ5QJ+p/MEQy3SvXO0imczx822rbQduyqspaRe8m5lpaEqeX7r1ZP",
-	"UqzEhr1Pyx8ZnrKArL3uKuq/T5XPM436q5lGQavc3OqQ+t0h1ZAgaHuDc+lHF5AhS+V8WWrpbdsjLlad",
-	"OlJ3DT0/IBN2Y6ncblK7yHCbQfioYkknAAry1xyetPIldZSf1NITPpg2FMWF420FpXy20cvnSf/l7suX",
-	"B/GL5PnhK7o3YpT248NDmvR3D+n+cHQw2h3uDfvDl3t7cbJ7mDyPdw+H/VG/T/tWbJ9RY5iyE/zfv/S7",
-	"r2h3dNx9+/X35we3/1ynkpR2tSH3z0oscoRE7aYxzEzOOIMKkkIzUezWb1FxBtYpjMsXwTa7ZDdIGzzt",
-	"zXwfKa7YMp/aHIqsaoHUf4S9WhLRV5esJDu75EVEl1hzdho2pvT8ajcfs+mQKbuO7pJ0rAPX7KhgqFKU",
-	"CWfrfr2ovJ4kq4LCtoTYwCu2TIYuz4ymKQaywRoc+exnJ5/LkZNQvLLoZr9Oy8OuNvCq1Tk2xmQt6cQ+",
-	"MbrCi/Ne67RlJyOeN5zQ9/nBs8fRHU+/Ne7KdzbSTBieEi644TTlv7EEpKSRTFM5rwRa9GoMpasHJT8l",
-	"G22ofgq15PTaiyWWpDz93GfEK/S2pa23RION1rdvaTbywYpLBiI4gDv3Tq9utBTV0dgbTF7+X5k0tOHA",
-	"uxjfX+0j+TaB/xec4POJ1IzIuSARPALilN2Ao1BE/QiVJbeR5JqmGesMSCYg0mrlEt7tv9h/cbD7cu+g",
-	"f2c2ksdSVzcwd2utSmLO+QQybQC8epJNqYDzvYX9EDyIX7feAj+Qum14y1PWbBar8DVnEoNbVUgS7UQB",
-	"icIwCsjHL++t4LxqKavSVwXNaQNPrOQZ381bMHNZu5UA1vzLurNTggRYv6Sl5P+8wbpVreYs3234xkdO",
-	"rZ4IBPHJTby9jacQ26ob4YeCOBup9kGW7PsQ46e5YOpjIzgDxNA8wxgYuwuOY08ZFZosh8hgqiUrwr8L",
-	"OgQL+DZeyzM6Zij01IANEcH4eDKUGYCpzcAuIlXJf2pA4eKIX9Jr7q/ESc5KpLt6Gl/sEYewIiScufYw",
-	"VouZeaYxfPTI+SONygS4OzuVO6p0BNYdvqA1V9yw4taqza+/A0ELNt820d6ugUy3PblLJGZfDKC3Otoq",
-	"3GV1e1l4ykgsE9Yj77k2Ojdpl+KKNFNWMNAe18Yqd1IlTA3I688nxxcngUscCQi6ZQLy/tPrvwXk/en5",
-	"RUCO33w4/RiQzyfHb9wN5E4SvtwKWvh2K2jh662gZd+3/52eX7SCFrTQClq2iVpR4KzqQ6xO9aw6UX1k",
-	"Z+EsQzogefqkJrFMUzrTDMwpMMPCUzoFyaxyqupm4Ie4lYuntEErbp6g9ZmNuTZMvVnvA4ZQQ+WeZckR",
-	"0QxwzkxuL15x7z566EUOoXA3vw2atPHVHon+9eQiymluYmVPVKmkYEeIYhadfbmIglBEDgfm0klBU7og",
-	"wwJukbS5QStT2QrHdb0dyTV1Xz900KoMZtO7FSFwRXGpGUvdyV4B4LgDb/pHz3d1Mva62hg7tCWcBhyW",
-	"PBhIX1Kz1csn+PgxDMjqBJfbBDLkkuRt0CqpT1v1eFp6/jZopXmS28Y3XT6cvTesdLDVSAsxw8o0uZK7",
-	"NnOzohHjawhZtdX0YIDetLFNP/bRFRGqQMkqNqUy7+rC5+u4HLoDA8lnXiGPr00kuWXcTpWlfWCGJtTQ",
-	"suqJ8hgCzMKoI+KOEKBCmiJ10KpoudgHbjXkhqUY5TZIWyM02lfCW3UnCMV8Qg1IRFGxSBF4zAYeaddF",
-	"CaMnaSwk+qw1GgNX4HTtBYjOPnsLdCG8BHxtiIyQtwY/WEUJHbqgfGoXGY6zm1BN2lFpu5wjG7csIrie",
-	"oYhKTm7vNbCT7hzBZyAI93NpkyPnWLd3Hw7BXX7kWHgHinMScufuqbsNnrjOHbnOErQb0tNRlfZ9eDvS",
-	"6TNN2kZRoUfg2kYf05yqRKOiHZ0dX7x+F3XuqcH8sbnbOlazQdDDpZxT7dF5/zGiXpVwNw0XoxPt4CrR",
-	"iajHDlB76/TIW8RMpiYUXGhDMXoF2wjA9jz1jBXYVimrmgo9t/zuoH8AkTx8FIpSTAGkJIMDOmX0mmkQ",
-	"Mwna/UqO0xlTXCY8JnHKqMhmocDEjIRhDof3qZd67hGYq2am4t/mzq2CcZd5zE3u4j4ikZ17RBSbymsX",
-	"xgGMY4G8yqGCOiyXTAhI6TGl55Zd8ssem7tEcG48T9sDZmrNxwLzzwqKPLJrg0o6OoaXLGRbml7zseeQ",
-	"p9vQ6WmVPa5QKuL8OEICStEw3iGLJQAcqYwVIMAjrrQhK+6y5tEMpbTUlA+nQDKoH4lZBRE4Ktzpnjt+",
-	"Ovf0u/O751q3O/ZxdyvuZAI+3WFkZ7WGsTvFK6IYX6PHCnZjNltDcrMTgEnXFjG4gKgzkbvk4LGA9Mu2",
-	"J7t4QhIYca9VZ3CaKXZ9l+HUxVu6SbnG/IAbJcnt1LTqZN+ijGWkIwAfv43pcVavXSfZWIHNCnNbSWyk",
-	"JLAVJDihOggFIKlDts2ImXjCEkeFoKvHVORxJkMaXx35QBJsDQMEK6F3BWKYpdSJnBcTxCipJ4HsSQ1c",
-	"Iyg5YMU7nKMTMCHNFTf2lkPi23RyClUnFPc8OSQ/OKG418khlYODGs2ak0OigtQjzyquGJs5vc4JDpVB",
-	"kjaGumoi08Rn0HJ8zSeUdJ7O5NOZrDPNNNhj6u7AKpTBipRBMzO5bHABHpO//nxxRDydGktIoDMC/ISc",
-	"0V8zq2MogGWskQJLrr1C5Hwvx2PwZfQeIXdla0fqijswKPtWS4tQt4SYJXqeD63Gu25K8eHSsiyIy1nF",
-	"GuitHGfwsF1OWNog5Ofu8KIqAsR/3iP8qCnOqgTDKRJ2w7ADMEtxEaeZ5tcenZ1Ev4AgHkBY29eIcBEK",
-	"qmMmEijxpBKWg6798ks/IAdfA/LLi4C8+Po1OnKQJXMMQRWW0y5pT/adg6/BLy+CF1/Ljpz8j/UznNKb",
-	"U3xyDxaj+LAsFy9/XuKqTe4eH6SF2gguGlVQeqi3dZrelmFgtQdEsZjZ3i6bNvOdnCOEQsK14SI2S1u7",
-	"TKmbI1whVu5yHfHkg3ahyDITZjnCHU1KG+oE1MaRVfpfXYGcroPyWaruaO2p1iz5CaqurczpJ3/m8mI+",
-	"o+Ly1oXjT86FLsfsg08mFEOZiUSTNs01dI+g4NuDFdIu9gssIJkaM2+UCAXknJwKZy7BPLrfPcO6jY5I",
-	"Cu5iMKpYjpxXOVvLETYHh33RrCaw6P7Oqq2cVLZT56GyY0Rf6lbyTcVJi/dBcjn0e7qhT7f5S9fIpoHC",
-	"c+vCdCopzNXZNFChupevAxGIbM9rBGo0sWkJX1QGEw3KdnqimdENOmA5vGnbmIr7U8xD9//xNnJdvBXC",
-	"0D/YagPH7cloU7e239tmE4rIb34ULJ8VtOwV3CXaxvuW3xJVjXSDKScUViP9x5/DPx/nXs5KThflTOk4",
-	"U8oSAyQrlB2xbQzfw9J8Q3sH20cwlG1Vp6in1m9vFykRZyjuSZ0lewkS6t2pE8wlpI2JkaHwJNnp5SHR",
-	"y8YPv/7w8xNZ/0HJetMduBnao1izdXXO6kPsBwX+Xrmgok8wL6TuBUTZTumC0MRq1MTInnPoDUqKzTO9",
-	"EqR2RKJ+VI7GJ+fovaWC0MQKydooKCSLfBzd4DWid8lLiImtCMVnV4rwct57KOYTAHIyeWI4nqmD3f2q",
-	"Sb50NGrSAzbI9JtjfJsL0DkgipQZw5QOXKJbQKKevQIvEXW1Gx2BKzdK5ZgL+0MKweb2L3ZjmEjwOU8r",
-	"UX3kwFocinLizXH3P2j3t373Ve+y+/V/1mao/TyRdMq/iZ7SBJZudbjRiMWQ3dKQKNI2E8ZBKQygNGFZ",
-	"wH6myRJFdsrQVzldosA+kioUKxFGgctAcecBilYKWSaftXmRmymlyq3urBK7GCmrFB+Rfn2U1D2sVtna",
-	"Aor59thHlgLiLdk6rziaGze427fV6pBaKuu1yhIRogiKVpxbonPmVsCFOc4QlHoIgEJv/XrcBaqoVYOX",
-	"fHx2CgA9UATWuaqXGRgA8URBpdaqplPWhHYUeagGqvOqzhC2IVNXbFsK5pA4Q1GUGZ0pNuI3PeIrEfm4",
-	"BHteoQON7DPlwPW5JnA0WalYO7jKYRAFE5gYM7NEgd83rONff75YXR439tW1Qb7mID6gX2L5mGXlMdWs",
-	"y4VmQnN78nubh3YLLo+RrKkhDEsDlzTRU5qmkE/adZE6Rbhc9TpCK5ZPMgGEjbGiAjEzpqU8An3knmkD",
-	"OkZ+8K655kYi9/BJx9UuKKYactNxvblDHRT3nOVrOfyCcGbowPKohCRyLhBUwQVJKKazKci1gCedR/sD",
-	"7Ms//ROpQo2G4pxZ+XUd1hZsnYPacqgcm7YzFD870MicanNACpUJ7WIul9J4PIstLWsocmCE3FQCOL9R",
-	"TSy3FQ981hTgrWji8YCGGYRXIaJre0gTYE3UZIrlCKuBx1fFqCuQzzEGKukUAang1t+NAsKumbC7qsrT",
-	"oOAucWLJkOXFPPziI4/QoXgrlYOJ0gGh2JmnNv8Uaa9lIx2kAMTpsXyA6qaNvBMMG1ylABvquWXkjibG",
-	"Ni6zGWJYmoL8BfTgdrxjN+OKLUJBY+PyENyi5uoQFlAu7SCxN4/SLDZeCcI0/aq4LQXTPYJaXM7RHO1E",
-	"nu1HaKVdmgdK6AjdhbMB17MmbVh8S1n2pwCtGE5GLFQtSyKCzSEqzaPwWkIC70tmAuI8MZrhfDo+RI+G",
-	"jvbsDeEk0f6+k5vtdxXgysAJs3/PdKUmDMg0irmVzYncqa0l+i1hBuOy4LpTHQpH0U67tYSc8itmFVDq",
-	"AY4dsZ6Vj+EJjSelxS6K4JVyqSDajSFudHTTRTLpFg9YvnDcgE2M4FQ5IM1udATKQQXOEybhHoZAR//0",
-	"fuTH/AkylwCzgMVXGkPK0V00ojxFyFcWX7l90YNyF3YObei8E5TmFQr8cgd66gQYLQeB4k4Mq6kL44pg",
-	"BxjPrid8hs1AA1jIrh0d7MHHCrKvB+xymkp0sHsYIWbX5+IxznxxPsVjMyCU/PX808da+OJQROsBjCPb",
-	"5e5hNU6TrhpDXDxTgSR2BEy9EmZF2kWYepCHtwek1+t1HDBKs13Eg5vhAhaWEQdKFlMBvA5tdGQ+QXe4",
-	"M5mg6O5NNsVcggqAtKYLO3YMIQlFEV/Y9mMdrI8y7HhCgyxwey6AC0G5K9u73YYBiX4Pnc87bA1ICBnc",
-	"YSsgoXeA49e9Xi9s3UaVIYbCjXFeSRvvkU+CQbGQGTJ2TzO+MIuWJKVqzEhbXjMVCjPnMSNl0Pl3J8dv",
-	"Tj5fnp/+x0nUQd5RvlchWNlup2N6U3u67J7v7+a3PsBbdw27cbQ6wtBlRt5dXJyRlC4gql2zdHSE9gHo",
-	"JgiFHZPmv7EkH++YGVJq2zYCJMzENUvljPXICQLPzenCcUO8ldy9HxFf/dXviD8ePMm3xT9CYqoUnBlB",
-	"on/ruie7p4mXr5EP82TJjJHKMUm5YBrUKVebFXuxLS4sI56zNO1iqRHbAEobKG0j4YbCSnlkpuTNAjhj",
-	"dQDtRjtA97I3iDoeZOwoFDlRlzduSq+g2kW+Du+tLqtD8c6tNCIxgpfcQyB7snAkcXH64eTTlwsUn3x2",
-	"Qpt64DVf3IDmwmYHrECGXoHMkUp7Heqc/bsyCPa+Nl4VDAVq6VN57dBq3BBO37w/KQ3gM5tBfL+HwLeX",
-	"q9UBgB+jIADGNnvYZ1ZkQt7gGHCAtldg7SxxNRKcSalUFyPqubpzLpe8Aklvl9bD0i+j0aPAhUXpECPR",
-	"2SK4htp0iNHvOOKgwLycSwWSuS9/gHU7QNdKecxcaJCrmf/h9MIBaaBWowc7O3LGhMPwkGq8417SO/bZ",
-	"26BluAFzj1Nyjs9OW0ELjhxamnr9Xh8is2ZM0BlvDVr7vX5vH9GJJqAa74BWsqNL2azjJoBfpLzunCdF",
-	"DqsLO1kV6qsCntXhciniNGkNWv/KTJ5Cu1TSea/f/0aVztfk4tp1OujvNrWXD3CnUmMCXtrf/FJRtbBI",
-	"Jt38lq8KELR0Np1StQC0F6vEVJQiu4CG2s37pQXb2foatGrkMKuQQ1o5uC6dr28JMwfzFRyjwdahLqWo",
-	"ceyt7Ck4ECu7CvzuJ5ksmifrH+FspR5+PV2sX7Pzon7AwTbPlwpZfz8KONjd4o3lImXw3uE2w6spkPFQ",
-	"svsyS8BGIafsQWSX1fCWcyvOY967a/oI8LcsC/WmwRpiy8yjkFpmngjtD0RonxlivJY50J0J7TZo7SQy",
-	"br7OjomVVrv2iqEAc/ru4sP7oop4gVIphVE0BlxPguWIHCpwKNAOC8LqROagwdwUlWOW6idbWS9/3zkr",
-	"wIZnxYdMoGCwcku+sfPYeENCGZqJmabVq3GrQp4w9xltrOdYUwa62ogXzrtaxeSZkII9i44cVvOYPUOY",
-	"Hi6sSO2NX4VpA4VmrnKIOYR6DvIXzCK1HyMrnQ0iwqd0zJxRdiQFiMzDVA4HEQTwM+WiWwunArod1izK",
-	"PWnWLUtr8MvXMgUfn52WKGmGcc+efqfM0NZXIFDQNBspFCwarrIdmKikgNJogUP58NnzKyTznmsDQe8a",
-	"5Dxf76c1+KV+asUjEE7Uug02P+fisG6/fkvJLU/Sqy2LZNfVHlO0mvf+2Gz4QRzRbijch9rvqicm90Uj",
-	"NwQsIXvrSm3WgG1Vc9XXwy2QHG0B1HIwB2i60D3yJXdb5E4LwW42pHC6J6M63ocBmphjeZ8LvgRosXrB",
-	"b7HteR33pwv+MS94XNZSKVW3wdsStQOgKlhoiZ6QyFNWl05wLBY+uX45rR0u7tUKlT3yURqCASVFGfUq",
-	"kb6B3goifZAU+X0opn+w+Y28LLt9YW+LLoo0sAcRBy4noXemCgejdhs0yHt+83vktFqenpoyPEItb6q1",
-	"XazZ8ce7/taW3e/9kYnm4TaOIo/D42DcgRwAk+727vKPmeT5gl8bjSSQvgieDAhoQ790GXvISIyHGfPr",
-	"SpaskcsAlk02lAddej+89eTOHOwfcUl+T7ZZts7I0cOOjsN1bDLWlIn/J2kmS/HUegurzcOI+8e21zyR",
-	"doM96FFouk5m3Cld17Wyw7kLJDY+L7hHznFZNIkg2CpClKdXu7v9AdFcjFOfuRuEQmejEb/xn4m2yhNN",
-	"fWYv1STKSy/t2Obxh6iDFo5YCp/fkId0kXZ0Oup+lIJ1P1hWHwXEfvFBJnzEWdI95yLGlIXTURcH6J4o",
-	"Pf1FTKvPQ+COnw9Aj2aCG+d9dKXGXaYD1x5Fz5fht9uJoRANVizUxtxK3/VehkFtY5g4Hd3hUbuAH9xV",
-	"ucXjfnlhtRpNHxtUSrcAt0Frr/98m4OrDKdp6bX9LRmEH+0fm3ftbbEEiuVn4C04h/HVLVYPaOGjNOfU",
-	"cD3iEIP8YAXFx13S5fJXJXbkv9konk5YXUWQY0RsiwJfdAxZj0xqXG7vGE2ezlbpbNkFuef58q8+4Ixt",
-	"U94fI4a8iETaQmJUjRTk3cnxm06vdPyWSvMUIYGNrx3UvYbF3p31Qypf8NSqwAtmmtrC47lieC0dSD+l",
-	"pgYaCj8pDL9ClHFdnM66dmo9Ep89QH3dHrnnPUHAs1+E68bu1pK9f9lSgBcehnbVTazCD3y0TUXqfgBH",
-	"eKDCWmvoBf/qUo4X9Sop1IWkWL7AEkOPlCX8Eyx3V45+4hh2VJTbonlV1y74avCX3Ix25ALXQwEpZBiQ",
-	"5Mo5OuSSWAoX45suXC1Z5uvx9cjPYIDzjdhB+0KZGHUCgbZck2iv33dup9oiiLpS+wtjSPcgErYo+eeK",
-	"HkJNQbsq1Mgpj2maLhxAYik57lkJFvM1hJ0OfG1CCPgkbbAJdOzHPfsRbYgE0oxcTcESTlPHeXZ8Zctq",
-	"ROiRj2rK0wlc0USIOIcif7ArbnZTrE0H4FbaWfnt8kP6kpwx0emFAhqGMrwF4KN7v5RfV5gvfGUOF/0U",
-	"CkzFamvGSPRFM9VzSVYD8vcsGQMFkJGSEDRSU9MXS/dihXYoPyAKGdtlCixcGl9QqYxZlAiBYdh35y6u",
-	"kSvnknU2XEtpMyXHVjjF2SsG0TMOsNfFupVLNEJpTw+SmmNTZi5qNIFgtZTGEFPsa3Ni/LOScupCBhmR",
-	"DrfMwwIXsCP11eeq97pDP6re7HfWmLGy9L3UZXjV5xHhhbqNFAnDfu3Ljj4p2/fRlw/2Xm1+/ELKD1Qs",
-	"cMH1I1iQcu+dQ1lCqgtKvH4GVTdwl+5wtXmHTYNBySn4m28oLaesejtd5Gl0boBKGhnLFLTqs0/nF1EN",
-	"Zy6x4o7j1KFYZtWWD1jJaGv+bLVtYNAUg4axe8tlP/tIbcZyvpBPU3n2EDjAYEqm/MZkitUxBbdUT1zh",
-	"iSt8H65QDsZ6PIaw1hpnTyYiVDy+IHzs3LiOs+QwDd4SZs+jy5OqiauR8dUP7ed9WJCKjK/u4baFolf1",
-	"hICI3t+MFLxDGCL7HNhKTgeQYesS5kDwXCWHLzC8J4JoFChgfR6ZJJCt7fyOKIVrwz3esFznWw3tyIvB",
-	"Y64S177SBDcTX+LdATgaBGw8qla8dxmppTiCTBiZxROrHxx7rUKOAIgkryqPFT9cRXasE+MASktiTeAz",
-	"V1BuQpwPZJnL4gxpw4A6NQpn/8BKNcJZflYWAJ95FUHZMK7JkKE6425oovh4YtUaOccC/FBOuwK82akT",
-	"UI6HUhm8fH7YaJj+q61skaOUI0bPg04RLGgtpi1ClijGYH/0jMbsDnfwah2/r02hM1ikl5o863Xb0wRp",
-	"nCC901C4hC1AKYA0aoE53yqDtFDXkM9pd3BLDngXi6SUDT9tVPcz7fN5XZThu5PjN4jMdb7vvnrPtTmz",
-	"Bw6E8eVjRupOGWkzyEEcLCU6+5GkrGJrKdez6mx5QiGp9gAUjYYT6grFILdgSVAcziAUdCjxS0g8m8pr",
-	"FyiMhVw6DT64CqLyNwxdqvTTEMGUg9cCaf24oUzH+spB1TpiboCoXkEIfvBhfoDUFGz1+BuECr61ne1M",
-	"GE3N5LdGJzoYZ10sJZwqJQExA/A1+DVmdrqaSbVeLmj9gXfKIwb5v+fXTNhma0P7p8wovib95LP35A/L",
-	"SBawBHBqApJSw0TMmQ5IkUGbBIQCGJa3Yusgz1klMynTnuM6uTnXURRmsoz4OFMMGBZ8D7ASUwI9+1Ra",
-	"x+QRUYu080Tyk4vPp6/PL4/fvPkcdQgX2jBa6+v/4Ka+XcYKZJbfMWXF9eBxlM6UnDIzYZkmkKHObmZS",
-	"O+8UYBP1vtupb6CV0gin+erUUI1L0+15btt8HdMpI4mMsyliPZAof3dBp2kEHpVrZq8Iu9l/Pf/0sTaI",
-	"9dOMieOzU/v7Q++DZRyuWqbv+suH3nvkhb4op2wBkr6b2prFtgvWuNgnNzQ2ThjJ17t0rgDbBbB78tgc",
-	"56dYt97/fvzh/d3W2w/yjold33+93dRq1hv8XZvvB8e3cq7m5TvvSYF6eAlXLDZSLSxj8/GHR6HA7H4H",
-	"VDJ3KDmAo1EAg9TbVWFsD7xdDrcRRb4UqAKPvBmfAcOj8UqCcONtss0QelWtZJx5DIb6jLMv0PyfOuEs",
-	"hxdfm2/mwrZ/8HSzzG2nJyT8vEV+d62xzQP0ao94lmO/ALQA8TBbHt4j17faEJWAfmKEH+j0SJSp1MEv",
-	"v5e40xE0VLhaHf4ENRPANqFXtoEcRATRgl6tSToDiPh7eFZKdQV+4JSzu1pA/rw5akBJdz4GObvdQaje",
-	"tbIcgptJedXNZpa/NBQfycMKgII9BrArgxIKbjSBFEslM5PHOOgBEdJhDFKB4Q/cOLtMJXTmoA8uTPBc",
-	"wiwiYqQMvDeTigU2A+acRDJdFJp10Gn+lPr8lk6PvPYlrOxLUwYVbmUoYppiHERpwGNmAPGLUR95tUbF",
-	"+FcG181HOmXJCa7w0mH70wC55IDwgBNOwhZubNhaJbo13NVkSniDskPodNSCebvoKZepA/oD9BaNwmuP",
-	"fGQs0aFwuIYDqwt6SNsKzt7KNuDSQ6Wze4lO+OYf+1YsZK3fK+i3v3y9XRK+7Nq7NSzDVdinSwIYAqV+",
-	"A4bgccL/f+cH72F9fxh2ANt6J25wcuNqTrvbq4BN80IWbKCD/CxXv4COAcY4FKg05a/Y7fCY1Y5MgjKO",
-	"NegJdVtTbMcdJSl88faBfOU7iVD/mBys7cNBvLnxkTXOcz4WhG9idzIz34bfYTmEJ4YHK/wjcTyZmTsK",
-	"QNfyyrn6UcBxrAlSZsip8di4gFjp3HUoGQUkEynTrjSPA0CZAKA2EEEvFCAfkbuLR6WNuTvvk0+oZH8E",
-	"hXB78c9S4DbyX7nw0iOzxLwWzBNTPCtKKP0gbNFv7t1kQYTKxwReYIy+ojEyOgR/dmXPCTVEipiRNjyq",
-	"AeU5FJVSBL70EBQoTljSOSoxXdxQmrC8C1Q0HQQ+gCaDWBnJNIkK4dJTGsierkYr1D2pYgEjHYLEiV8Q",
-	"M1HSmJT5YrDeV1Dg/5IK/G8ohmwkFUMoeJ9AlI8DJm/K1W2GWTLG4iGZBk99D4HlnX0xr9dQrh4/wLQV",
-	"REEAWH5fqwVMmRjahWg1DQUedn7HSg23kVPO6y6fUBS3j8NLTxm1vdmbKabCnkRAapbXiM5NaAyLW2v1",
-	"BJWhcmrueGf5d7Glp7vrRxD21995uNOWqh3AY6luXeP1V5D6Wqgu5yWYSKINT1OobuWLXrm0UR+e2wZT",
-	"fqdHLpBryZHVX/2v0I5lc8tcLoAbbCxl7V2CwaO5F+ApjPGxYL3uZU9vwvRymdD+WoC9xjIEvp5bLsaT",
-	"YyKk6AJ6LKEaKMHVe1tYvsxSzVyBD6yob2ksKEn4R5bHgojjJaFKK41yUOBLHhWIoC52wN9WWHXHQbjP",
-	"2ZB8OSV6IueahK1TVz3Gth62IIsSbkop0kVnjRDU+sZu0saoPs3UnwtJvYkk7xVAV1S4bgYPK2rKQkIu",
-	"xLoOvSO0SDKtxwV7iF/yCRXsjwCd9LgwX04QReSt+7jr6xIy702hmXkQfT4Be/25qbNA6noYWdZJi6AY",
-	"NYfpgZ5rFR+foqChko3B8sa7/X4nIILNmTaY3VxB1uEqFFgIT/dIlFJtLqHGKJb5tsofHLuE+PZAUaRk",
-	"ykVmID/Adt0LxR0EkiNSETyc16VZiCgre1Q3GYSsOANCha8AWlQPBZ8PDrM2fusYiuV907QA7MJ2tk58",
-	"eIZF+np/XsdwUC04u6w3IZz3sg1hVWl6uABSaxN67YpNUmdaysvXViIGUD3Ksfpd8KWrABn5dJ4egcro",
-	"9lEpmKXzQZmu8/rAvtz3MwQSD4W3HwWF8actJFhIplwYTWLFEiYMp6kzFNIYAp0povPgUen0SFQuA5qX",
-	"wKNEZ0PNTNXchWrqANFToIpNyRSW0vgKsStxWQAADxL8e+TYEEbjid2yvG7jhGq0r66tYulLXy5Vu4Rh",
-	"UROKqZxCSjXYb0oVFU1hBNZMB3mv8JEYKXuhiLDYI7IpV2cW7uggXwfnBhllJlPsKOd53OAaQIsAUYvY",
-	"JL6SurNaqaJyJ9d5XnQo0Aa2UmOtKOwZITeNAtBjBKaEIdMUSSi0kcpXAgQ734TqyQCNaNz0CFSm5aa5",
-	"rGkomqqXkpripZ0lKxppR8WBjToDq72VbGauGK+rwwqFG5vjBJGl3UfiwTcfEitYbuEpYvAP7iAqQO8d",
-	"v93OSFa1B68zmZV9oFdsMYDE41rzvqxkBrncShQbchgmdBm4R1yqFkMLnDeb5xH6WFswFD5V6LX97/Li",
-	"4n1E2rsEUpzcynZ6ZI2IhDhOG2Qksl5EgrTK/agolOt6yJ9FZ5fGNKl6KQn5YhuZglWAkCG6UXaazYUl",
-	"ZvAEBvBAIck7VNecl4fJR9ulOP6NLU59huPK2UQ32bpDeSKSorAZ3uwlBWXgfnIhC1pnzCcTT61EMKIq",
-	"8KISnDpn4B66klVmomQ2npBaD50X2bCIu3C+OeQQHMUwFBnyGqteUIGK0hXWAeGjTjvRfAyCDuY52eGi",
-	"k1awORQj/U4nfJ0WRHIl6AImzEYjZqXHnP9hsEeJAZK7879QLDFAsh3/8y5DqlgI8oYvGQ5dlx2JpO0Y",
-	"D9DD3RyHnQbPIfK29XErePTsSUGPyp+EoX3L2/vEEmaaVmxuft8eXXGzvGY+kXTKG+0dbyH4YqU8U0BK",
-	"pjuusQYF5MlUtCQEVSvXa4XC+iuE8DMO4htaBFwPDdYAF7t+bxp6kDHroqw2ctBFzWI5P2m1LuHt3e+9",
-	"4HcgNuA1SC9NlXdd7WGI4UE2nuektqGgr4s6SKmBbCgJCpyS0gCOLpYW3gHbgBv2Sl94xZTDhYEwXIli",
-	"IHA7hepbXyBwOHahG21YCkwhlEp3Su+j/W+1gfNqOdv88lrZgPJYYMFr2gIgH18jICCpc+nZNlMJYR+l",
-	"VhwY0WozrysYtvA2oBYneTHsKuQvFgYoGo5zyPbllhHLIPCp4G6ypURad1uWGoM0ztuvt/8vAAD//w==",
+	"7L3rcttIkij8KhXc/cLkfCBF3ew2FftD7cu0ZnzRseTtmWn4GEWgKGIEVnFQBUvsDkXs3/N7f5wnOE9y",
+	"3mSf5ERlZhUAEiCpW4+71x0dYZEE6pKVmZX3/KUTq9lcSSGN7ox+6UwFT0QOfx7HsZibD1xeCPicCB3n",
+	"6dykSnZGnePsii80i8YLI3Q06AQdHU/FjNsnhSxmndFPHfit8ynomMVcdEYdbfJUXnRuboLOCyWNkOZl",
+	"qudKpzjm8hRRKrNUiiM2STMh+Uz8W1gMh/ux/RP+EtGImalg9gs25rlgV1MhWWpYqhmX7MPrF+z57u6Q",
+	"GXUpZCi7qyNKZYQemGsTBYxrGC0XE5ELGQumRf5F5EwLmWiWml7AeCj/USgjkj7uhSkzFflVqkXA5lnh",
+	"Zz18/t0zFrlZ/hCxicqZVLJ/fPbi5CSU9ls9YBYKucoYlwkbp0mai9junWd99UXkeZoIFk95zmMjcs3s",
+	"BjMxMUwVZhDKOsiv+WyeWSCvbDEXc5WbwTyZdNacxBshL8x09RDwe6YmAJuxShYslQxOtn7oE5XPuIEF",
+	"mKcH5VSpNOJC5NW5AKdWpzq3wLc/IeCTgInBxYBQjA37u8O9/Z2D4XAYsS4fayENgDWaFZlJ5zw3O/ZJ",
+	"GEFHvfrqWvcNa/koNTepnqQiaUBDnP8PO4h9Ov3ZYd+g5QjcC3atjTB/dc4vVic6M7mSF+wLz9KEG5Wz",
+	"ROTpF5GwSa5mAP4Y1/xEs7Mfjvt7h083bfIN1+atStLmnf1oqaUyLrvimmVcG5aLecZjkbDuD+fnpyzh",
+	"RmwE6BsV82ZCtgcb54IbkbBcaFXksXii2Zyb6aZB36kzmU4m7fxHKm0faOFA9GszD3qnzozKxbqx+9o+",
+	"EQVMK8aRjVjeIoXlC5dibth4wTiLeTwVTOVsnqvrhV1KLv5RpLkFuskL0bw0HLx5bR+EyRfHEyPyBjwR",
+	"sbIcySh2xVPDxmKicsFMvrAciV/wVDaCtUqJZ1wmY3XdvneND+DWHX6ouZAisQyAs3GurrTIWczlE8Py",
+	"QjIchinEqePTkyeaqTy9WF6OgwBN0QSAm6Az5zmfCUOX0cnEofFZKuOGM4v2hwcR8v8qRk+5ZlIZy0bl",
+	"hUiYtm8zM00185htV5faMfDy6wQdyzc7o87JpO9m7eO065H1ZPJOSfGWm3i69QK1SbMMlqmkIDarBbMc",
+	"Qq9bmJ2pj1NtWlQLuz2zTBZvPGC6SmYLlk5aVgcgs6uyaL4Jajjj+nWd8rY7YM4vhEXuXJgilwGyv90B",
+	"O8Zf5pZB2UUKmVhiFLO5WfjV/KMQ+aJcjH2jtpBETHiRmc5oN+jM+HU6s7i4t3vw7OC7/acHz4LOLJX4",
+	"5W7jFXbKzfTlz0WRJs2LL+aZ4skTzdIEJAq4plI682khL/UTFiUwQMQmqciSEeNywXb/6z/+c+/wMJRw",
+	"eQRsLvJYSNMXMlYJ0pwB2Jgp60Y7kR07+v/2Xke9ATuWLE2YVDR5KGMu2ZR/EYwnSS60FpYIpGDd6GB4",
+	"EPVQeABw2fFKaOG61rMvf8sdJk/H+/Gu6O9Nhrx/EH8n+s+TZ5P+Lt8b78cHyaF42ixxWBD+WSxOWiB4",
+	"KRYEPtxwbixZpMbCMs6F5XfmSghpeVQ8FeZzBPITCILi2rDoczRo3t6lWHzeenv7k+fxHn+WHOyK4fjp",
+	"4XetW/kg/lEIbZq2cyzpSFiOD8HGWNdyJLshuFB6LaulV+6+4tvu4NyuZrtN0EnA+olA7X6yVF627AYe",
+	"3XIjf5s9//LX2evFX2evn8Z/+feD+C//viv++O5LPEuyv+3/aZr8eD38297rRfzH68PWTZ1NeS7acEzb",
+	"Hx2R2itMyTTmGcvUlchjrgX7+PHkpaWshZnaW1VkukJNoZQKx9hIUvDU9mf4nIvnw8nwaZ8/O9ztHwyf",
+	"x33+fCL63+09e3b47HD8/PnuQeuWP2qR47SNnEmL/IkGZanljAr3/rq1Nkwt8mZmfmLETFtOBoy7lUWL",
+	"/PMaNn1Y4dO7w+FGBt1y23ld0PJXvPF0TcH4N1QwosB97h8Oh+WnYf95sDfs7z2PWi++1VtvSSWgKTqN",
+	"8g4R1/cqSVHfPp6nfxaLFyA32890J9s/+XyepSht7/xdo8hdzvqvuZh0Rp1/2SlV+x38Ve/UBvXzlidt",
+	"FSN7Sy1NWKpYVs3rJ9zw7efEAWGy+pm8l3QnWgbP2ctczX+2Yo02i4x+EQkxn1WhGlSOi1Q+GGxgNOKF",
+	"LbB5oy5UYR5yRlWY9VOecq2vVJ68mDrEfpCpl4ZtnptW9jrNxAPj4erIN7CEM2FMKi/0qROiH2S2+qjN",
+	"e/XPPOD5ujHbprR3wwMDtjomgdR+88DwLIdcs7MHhaQbsHm+j8AjCKkeGKJNY7esQov8oScvh2yf82EP",
+	"txxxzYwPeLRuvKbZ4Bs9V1Kv3onJo1yKSdNFRWpJwK5SM62oIgHTU3UlUTlWMhYDFhV5hgpJ5AxiEbtI",
+	"v4hQev3NTLlhufiiLoVmqRmwd2BPAnNQwsYLtCdpZ0m54gsULyvG+Rf2iT7Zj9v2R8/vOEPXkpFu3Sv+",
+	"OYDG9x7/t4C5F3p+6cyE1iAZdlIJZk2nQoAhecRCL3KGnRGb52oucrOwSv0s1dqKRkFHG24K3Rl1JjzN",
+	"7Ba2O9NXea7ytrN0q7AT8cyKNCI5AljTikFKRncA6OhM5SxLZ6kZdJyEhO6RrbCwESIwCAk3AsQbv1Nd",
+	"xLHQevvNvqVRW7aLMlaqCcOO0GtB5ghwK6Cdh4COe1RykqXxw5H5hgPxVmELBcEmKh+n4HVh3aTAOUVA",
+	"6/QemqTn1urWV1nqH3b+UF+d91CMU8lBA2kQw1fXdjVVmbeIDepkiEjQL51k62iq5lArl91fcoKtG6LB",
+	"bVYZqPThbDEGPVx5/UzERZ6aRf9UZWm82DSOMyFX/BnrHodnyCXRr/ok1rKhqv/iJuj8pe8We76Yi/57",
+	"OCe9Bf8DL8BNxe/zg+AttgF6y7m8vh3/7+v4H1h2WCM10E9H7TIBiBLODVbBq7vd0shhH51fH8sFXSDC",
+	"PuKMKAfDwyhg0cHec/hnf9f+QyaUw+F+xLoJN3zMtQhlIfkXnmZ8nIke/PwsYl17Odmrd1JkGdjTboLO",
+	"a7gGEiHvesueT8FdJxK8zN++f3ny+q9sLnK465QcPJKEEfMsEznEIRRmKqSBCyxh48KAP4pnmbqy1/5N",
+	"0PmjkuJe+6ubZ8FdI67nVox+rO1lKQoUNE1A0izISeJ6ygttliUqzReaXU3TeDogQfTy7sKTt+HaRWQw",
+	"1GNtdWmawG7Rkq1zkaXoYCT/jNNfUIyBnb5T5rUq5J33+k4xXcRTXMhj7dKZtksHPUuUwK2J61Qbt5X2",
+	"aILzNW7XbqxkkmJsi8PT3hLT2/4WQXt3blKePa7oRyu1ULH7OGLaKmp2C3CLs1jNBDjiGkNQVpS235W4",
+	"4O3sW7yNz/56ksIqgmwt7i0d+RKO/jZgh9tf2EvhXKk3PH9Au3G7WMB0+rNALRkCicR1LETSrFiTIn2a",
+	"C88YXvM0e0C5bI34wqKTCYZORJaZ208f5awW6BGxeWVpbAJrgyXDcbxT5gwDxqwI8yupyBCkUbVYwFUk",
+	"KWzEXknEldQXkWd8rquRHKHsCm4vEcNzoxk3EK1UiaTAew0CGCGgguliMkmve6uWp7vicDXIDg3TZOa4",
+	"4734UknxaGYTHPwm6Hin+IOcMIz2gSyazVQkxRX61bcxCz6EUfAGdqnecrkgI5/+FTBaKTbjckGkxbgx",
+	"Fu30EcuFyRcs40bkS9uDmLi+D4pbt7lK+Fx1f2jKvzPGFVrkLOzwLI1F2GE8ywVPFiDs7O+xQk5Smeqp",
+	"d1lqjGCZKe3lfUt4nJl0JkZWeJhnwggI/OqqnGXCsNSQTN1zYX1AsRDYJ0HreiyFBWyEV6rIEpyScUBF",
+	"3EoAiovlMepKiry69VBGZ8cvfnh1/vnt8V8+vz999e7zx9M3749fnkVVkCgpNOtyqeRipgoN0QiahGsl",
+	"RSjHRXIhTG+AKiTLOaiYZsql1S2fRyMrUEIsRqrZFUTKgjXeOBk9lF6IRcCTDgbRaw7d6GSsuD7J0oup",
+	"CUAv50xnyoRykguhLamlRotsguF6ZWDezB+aRk3HnpSGEEmMvgwlhF8i+tqFgkhh52G54BDcPWAv0O6q",
+	"Jn41BM5QAuQtmuSCcYzE5GRnJo34o7QKpcrTn++uPZ2QMd5vISGO8wi4dVyqv+VNyrpji1NucpV7/ZEi",
+	"iuB8QxnnIrEv80z34ILikpUoROeb8fgSAV1R6z2wnJ3h1xCAEjEXMhEyXpTGjoCRXaNn0aFi+FgjFn2U",
+	"upjPlcWEtyJJ+TnoKnc766rDhc0K+5fAoESuWdWaNmLLYwagwoUdI67NzjzjqQw7j4EhNacQiI6wvkIm",
+	"ltOwqLrKiExPli+EMlpecsS6Zdwwqs1WPYunPNfCREBXk1QKwKZQWgaiCmMp3GEMUOQLovI7UxgO47nF",
+	"Y7p3OErbFpkgdJ+cOMjQEcn+rlIpEsgIQXPFVck1n+jStt3sSE8e05Pe6m6t27QqnlcMwm/3u4Zy2cja",
+	"5nc9YhHO8hneRW4dSnLJ5U8onvEr9856LKo4yO1f5E2lYDJMv/icUGxCGZi2N9x72h8e9veG53v7o+Hh",
+	"aH93cHjw9PDp7t86QWk3sS/2rdwCYVg8eS+zhYsNXDKlBB3k636ylqSTS7GwQJ1rdqXyy1ReHDFZZJnP",
+	"4arYn+xwg7bl2JeQw7csh8J+N0X3btyWJa/PhRbJNjsDWqzbfnmJzUYBQkMixSyVhRGh7GLemtU78wRF",
+	"RRAdLX77x3oEpHRCSSh2PYh/WwFn4yZd/OjmeIl39smboFPeunpj0Fnl0Xq0x09lcDZFoFaHDWr4W0ew",
+	"lXMp00nU+O8iNnaNy7GUPHHWyNMKmUx4pkWwRDl3RGbW/fD6Bdvf338eONvwpDBFbk8Qk9eCFiSv0eaz",
+	"/nC3P9w9Hw5H8H8rUX49B9lwfpuOJFllWJdisd3q4RqFaJxm+x76byF6xyUMYCIfIhym8tFXOA5l9wGV",
+	"amG1A6vkHJPYDYx3xL4XPLfa4Op7A3YGlxPk00xFLpA8y2OlVSyzoM/Dya7YS/bjg/Ehf/r82XffPXv+",
+	"lB+OD+L9ZE/sToabfm/CAid0VLKuSPr41PB0kWcNkdMi48beo3CHkpnUqoYW57vRy1dvXp2/iiwyQ86O",
+	"vV1Zitb9cs87oO/tgOq8cykWemer7IQqXtFWcJX+zIG9r0GwNykGLdWxywUwp0bM9PZ4RnPwPOeLlfXB",
+	"mO0LedcYmL/7X//xn08Pqlm+asI+nr/uf2elbxDNcpVVfj9ihUz/UQjGZ1YFNmVgv4VqHehjHl8Wc8rL",
+	"60AcvTNcPz2AQHr3cbcBGXwc+Fpm2RLRPWCW9owyPLOXWpT8DH9jyFEEulztu1gV0kBSE7dasIovfTj4",
+	"4O+adSN4KpUXI2YvrqjnNaZRTT9PdSjdoaBqP1ZmiooPv8gFpYjDlxD4ZAXf2lQ80yqUmPMdJT/jitOf",
+	"LT9wK7aCNHyFPn16aLwwQk0mVs84gllCOc8FqDJmKhYwXTwVsVVzu9HBcBhZEdJe7HrGTTztYTI7DgEb",
+	"cSOnMhHX7P/+b1ZfjqlAOJTRjF93dwMWizTrLi2U7VRf7fUiyHrByPuKOuV1iHRp65jv7dOs4BkLdXSY",
+	"aEPgD6WdELJmaFzI3gKhZmIvaNp3YA8PLDmmNwhlKE+kERd5ahYBU3PyEnY5i7MUoccNJeFLkcK4GJRn",
+	"r1oN3BltZb2RHaxfrn3K9w6fAqRSjfstU6cDRApw4bkMWrsF5rSCCFdPR8UnYNExPcRsKg0w5XpKcYLw",
+	"MLcYacfQJhd8hiCzLIXnQrtpeHwp1VUmkgvA5xoSMJjNjkAgAkxN0guhjUaErpjBLsXc4HpIXUp1uYQr",
+	"rkf+mFPDphZkqFQDRBGrtOELHcBpWnEE8ggR+1g9KpB1TTkP8mL06WvVG7AfpwvGmZVM6GxAE2MwGKTe",
+	"HO4PS03+JewHqjdwQx44t8ky6Mq+7x2rzlKCRgmfTenMd5SN/ESz6LXKZy+54QDFmEvwQ6vZvDB2iwNC",
+	"ECCNEj+cnGC/ruEIXyCKgP7J5QKntUPbia0ALxcMkuW9mKfy2REKDqkpbZQ+0cVRkB0Dz6BbZ4+sz3aj",
+	"XoDBEqwC9cpmMmEAPmTBGLAT4xCinJJe66K554KnEmROZwUidNd8JkaMGJIrZ9FDzCV2Be+Sr4iMCd6v",
+	"xCrUw6K94W40YO9rKF1xq+KBe7OIWwIt9EIYTQtpwP6jhukJUZNczefO7Ltk1kAMR7KwNBF4NuZppjIE",
+	"WIq7CHkyiXNnbgb7nSVd2RthEDhSAQ4AeYDl4GBsqdvb8AAcBQoAvM8FtkOAgROOYMCOafpc9PFt4D+V",
+	"ZXsTvKU2qwouAN/hJYcoU/QZmiNYbh3ryd4hKU4DDtqO0CV2VYNlRC+RO3BJmFq+/xr1pFxU2LDzQzqS",
+	"STMRsLXXXU39dyVGfCrgcDUVMOhUh1td0rA/5hoSq+1sQJdudQEbi0xdLUstg21nRGA1qSNN19DTAzYV",
+	"1xbL7SF1yxTUOcQ55yLpBYBB7ppDSqteUkeeUitPuKjvUJYXjrMVVBJOJ989TYbf7X733UH8LHl6+Jzv",
+	"TQTnw/jwkCfD3UO+P54cTHbHe+Ph+Lu9vTjZPUyexruH4+FkOORDK7bPuTEitxv8nz8N+895f3Lcf/3p",
+	"l6cHN//apJJUTrUlOddKLGqCSE3bGBfGM86gVoGmHSl2m4+opIF1CuPyRbDNKdkD0gapvZ3vI8aVR+ZK",
+	"QjjLY+lj+hrOaklEXwVZRXam7GKsyrOGdloOpvL86jTvitlY5BaOdEkS60CYHZUMVckq4mw9rxOV16Nk",
+	"XVDYFhFbeMWWRSSqO+NZhsGHAIMjVzWC5HM1IQnFKYu0+3VaHk61gVet7rE1jm5JJ3YFJWq82M/apC2T",
+	"jHjWQqFvPOFZciTydEdDVz7ZSAtp0oylMjUpz9KfRQJS0kRlmbqqBccMGgylq4TiqWSjDdVtoRGdXjix",
+	"xKKUw5+7rHgF37a09VZwsNX69phmIxdgumQgAgLcuXP9g1ZLUROOvcTqAv+jUIa3EDwFo//DPuKPCXz2",
+	"ELhwNVVaMHUlWQSPgDhlD+AolNEwQmWJDpJ94VkheiNWSIiOW7mEd4fP9p8d7H63dzC8NRvxQf/1A/Su",
+	"yFVJjByGINMGwKunxYxLoO8t7Ifg9f209RG4hTQdw+s0E+1msRpfI5MY3KpSsWgnClgUhlHA3n18YwXn",
+	"VUtZHb9qVfA28MRaIYDbeQvmlFZfCzr2XzbRTqVmx3qQVqpz+AGboFovKnC75ZvmEjBoy7u0cooz8Q42",
+	"UiGO1bTCtyVytmLtvSzZd0HG91dS5O9aq6dA3NMTjFuyp0Aceya41Gw5rAl906IM2S/xECzg23gtT/mF",
+	"QKGnoSQPkyK9mI5VAUUo52AXUXnFf2pA4Uqx7tOgfb4KJzmtoO4qNT7bY1SZSiqgue44zhdzA17ymVUx",
+	"0R9p8kKCu7NXu6MqJLCO+ILOVZ4aUd5ajQUwboHQUlxtWwnDwkBl21LuEorZFwOYrQm3SndZ01mWnjIW",
+	"q0QM2JtUG+1N2pVYMC1yKxhoVw/MKncqT0Q+Yi8+vDo+fxVQhlPA0C0TsDfvX/w5YG9Ozs4Ddvzy7cm7",
+	"gH14dfySbiCiJHy5E3Tw7U7Qwdc7Qce+b/85OTvvBB0YoRN07BCNosBp3YdY3+ppfaP6yO6CLEM6YD7P",
+	"V7NYZRmfawHmFNhh6SmdgWRWo6qmHbglbuXiqRzQipsn6HwQF6k2In+53gcM4aE5PSuSI6YF1Ic03l68",
+	"4t598NCLxoott6AXK4V93sZ17O/um5sGhKdlvEnRg1SfA/jI50xMGrTJ7+HCtyoOyINgf0UzNE+SaoBI",
+	"KUttIwqvcjuK3fzMTY3gbxVYAkts2chrWL5xuXLlPjCSoXUrm1ee8bEAeXvD+pY4FL5WW3RQPYoaSJqY",
+	"mC9mczuXIHpL8NUBi/746jzy7Gxq1RrU1pUUR1hYNDr9eB4FoYyoBthnErAtCMdlBWTWTQ0aMKsG3lQ3",
+	"myhpqLuGOASd2mI2vVvTL1Z04oa1rIO3r+5yCzL+Z+93dTNWEtoYlrZlYSPgwys0vPHlV/j4sXG0e0tG",
+	"F3QqmvlWM55UnreU63NeN75J6bFWJLGC51YrLSVYKy57+8na7PWasQVfw3KFW20PFuisZtvMYx9dkc7L",
+	"ConlodT2XQe8h+NyVBgsxO98Mz+rV9+6BUt7KwxPuOFVqwaK+ljzHVYdMSIhKNRsykxiq/17jQI8tsgN",
+	"KykLXbgcJugPqkW7614QyqspNyBsRyWQInDGjlzxe0oaQCflhVQYDkERrisV7q1shX5kK2D0IXIJ3LhY",
+	"HcaPBj9YHRxjBcCuoSlRBHc35Zp1o8pxUYwEHlnEEJ6hjCrxE84hZTfdO4LPgBD0c+WQI4rZsGIVLoHk",
+	"KnYsnW+O/M8peRKbboNvXOeWXGeprCfi01Ed9122C+LpE826JudSTyBqAt2XVzxPNNpwotPj8xc/RL07",
+	"KsdfN3dbx2o26BAIyiuuXcH8f4oWsYS4m5aLga92cbXAV5RxR2gY6A3Ya2xjwE0oU6kNx8AoHCMAmX/m",
+	"GCuwrUqRBS71leV3B8MDCBJLJ6GshKtAhQKIbcgE/yI0iJkMTcoVn/xc5KlK0pjFmeCymIcS87QSgSld",
+	"LlyjMvOAwV61MLXQiZQ8dhjS68O5fPTEEYvs3iOWi5n6QooAMI4F8ioq1E31rAopIcPPVJ5bjvZYdgbe",
+	"Jjh4Iz1tXyxZ6/RCYh5EiZFHFjZo/8GYgyXj65ZWfb92X4V8Gzw9qbPHFUzFWmeESIApGtY7FrGCIm95",
+	"Icq6/JM014ateGLbVzNWymKTX05Z2KR5JWa1pshRGanhuOP7M4e/O784rnWzYx+nW3GnkPDpFis7bbS5",
+	"3ioUFsX4BhOJFNdms6HNWzShv0NjX6FzCGiU3tsLjwVsWDVrWuBJxWDFg06TjjzPxZfbLKcplJc2RYO5",
+	"BbdKktupactGApCxjCIEcKkBmC1r9dp1ko0V2Kwwt5XExioCW4mCU66DUEJzE0i+mwgTT0VCWAi6esyl",
+	"D2Ea8/jyyMUo4WgYe1qL6iyrJlpMnaqrcoMYgPdNIPumBq4RlKi47C3o6BWYkK7y1NhbDpFvE+WUqk4o",
+	"70g5zBNOKO9EOaxGOKjRrKEcFpWoHjlWcSnEnPQ6Ehxqi2RdjKLWTGWJS6hP8TWXq9T7RpPfaLLJNNNi",
+	"j2m6A+uVTVakDF6Y6ecW7/Ix+9OP50fM4amxiAQ6I1SjUXP+j8LqGDmUpm2QAite41LkfKMuLsBNNniA",
+	"tKitffQrnuag6ravAKEJhLX06Da3SaGbhMvvXZyE79Q1KdmA1yWZmeaquJhCnYFgc8e+YJkJbJd5+HCu",
+	"lebNomtleU/e1aIVm/C8WS7c1ncCuVKfsX9lU2/DzV4a+z5sYs1slccrzX4adbA0Wc1ed4kQvnbHyiao",
+	"qkYFb71OsIS4tWZDzlVU7qEKj9oB104qqOLosnXWrWUj5t/JJHvug8tciyLwqekjBmWvSrEao/jJ4ca6",
+	"48IwLUTtZgWjVFMSsEPpFmMIYl89Cbgt9ReU5cHWybweb7cur/AG3lhG5PrKf1BXWBVnvMw+XJxp6YTl",
+	"ScKKOTOq3MN6F+z6qNsaebSsCifvIg/r1X2pzovauJZqvyD738aeQdsgZEOUZF6y6q3P5fa3z5qYLAuO",
+	"shtX97/+1/9hu3vfsZzLRM3YODU6YB8/vOlrPrHIp5fykjut8cCfG0M6y9BkMPDmLsLTLiNg0Y4L5aBO",
+	"qdh1t2yVeo+4UZc+1JJu7FBjJekYFtv367pTh7Q1OciuqVkFaJ6Vb2Z0bxxRrwR3KayAXwlwF7klBIgr",
+	"A2fSrEd1l6/srUCJ6vXdn8Vcaj/M3nDvKTP8mroq1rOB94hG1gVF1pd+/6zqFaq4W3I1DnPmKaoh2tVU",
+	"8jWV1fMgTn61Xtsq28frbCqyllvZ882yuyPkY90hHaAt76HSv0Em4lrgBODLS2WcFdqSChV+jH4C62UA",
+	"aSafIpbKUHIdC5lAq+o8Eb5a908/DQN28ClgPz0L2LNPn6IjKvt4hSlhcFEumZztOwefgp+eBc8+VQOr",
+	"/B/rdzjj1yf45B4Ao/ywbExc/rwkhbaFX7mkCTThItB4Di2Ut79pt0zLaBG3YmFn+9x2mP5qS1JtUhmb",
+	"paNdxtTNGWeQu/J5HfL4RVNqoCqkWc44RZFnwyXZmNdRm38VAh6vgyot1U+0kaq1SL5vFlo2qDo+EE9d",
+	"SV3NoYVAllCOVSETzbrcuzVcFTo3HkBIUy4GuI2K/EI4T04oIQf8RJKPCeta/OK0vJvoiGUQvgmeKHtN",
+	"+W7taznC5mSNj1o0BPrfPcJnq8geOymF9dg1YmzjVkahWtAkKtFJKYhumJMOf0n33rRQ6eIR28LmayWF",
+	"6rtpwcL8TtoIVnG1M6+xQqJfUiv4oraYaFQNbmBaGN1iOK+mG2wb43x3jLnv+T/cQa7Lf8D+Zfd2dQG5",
+	"ffN0NcH213Z0hTJyhx8Fy7SC7tCSu0TbhCz5W6Juxt/g/wrlmMeX/3w6/O1x7uUqQdmiWrkoLvLcIgMk",
+	"D1ej17qYThNz+QTCLnJhH8HUklVFrRlbH9+ZVEHOUN4ROytOJkTU22Mn+JhYFwuVhNKhZG/gUxSXPUYO",
+	"/vDzN7T+StF60x24udReCbN1jcGbU15HZQ3zSv6xL/hUSt0LyHqrmQoHFAU1qig2T/RKZP8Ri4ZRNTuW",
+	"nWHIG5eMJ1ZI1ibnRuXExzF2sEH0roRWobUcy5lbSLG0WocqlFdTKIZrfKEmpKmD3f16HEOFNBrSdTfI",
+	"9JvN/u0d26kwXCaMEbkOqPBEwKKBvQI/Y+eKfoRegChTF6m0P2SQ/Gn/EtdGyASfc7gSNYdbrq0LV02E",
+	"P+7/jfd/HvafDz73P/3/jRUjfpwqPksfRU9p67JldbjJRMRgNWxJ3O6aqUhBKQygl39VwH6i2RJG9hrT",
+	"c1Bgn6g8lCth2QFlhBM9TK3uJ1UVfdYayDdjSp1b3VolpsByqxQfsWFzaPkdrFbtzLB2PPaRpQRVi7YU",
+	"Sog+2ttlM7VqdYgtNXitskQsGQrdDs8s0pGPGuo0HhfY2GcMBT5fO3jcpnRop6HnzPHpCRTMnORq5uL7",
+	"lhkYFMaMsNiPq2+i+Uy0VR+NXOk0rhmnBG2IdVVZghMpKaibQShd9VPobTNJrwfMtbB1wZyWXmECjewz",
+	"S4Hrp5oBaVIIKv7dGRGESiYwNWZukQK/b4Hjn348XwUPrX0VNsjXqOQezMssH7OsPOZa9FOphdSppfzB",
+	"5qXdQJzIRK1i6xmABi5ppmc8y8D51Kfw5jLHoH4doRXLJX1DxbuLnEusYTer5PXqI3qmC9XqPOF9SXVq",
+	"FHIPVwSoPgXH0h+p6dFsRNRBec9ZvubLoUkyQweWRyUsUVcSi5xRZGkudDEDuRZ68vjsWyjD+C//wurt",
+	"GkJ5Jqz8uq72bdXLQ1XyNh1nKH+kwvsea72HJy+kpkSVpbR6x2IrYA2lL1TmTSXQKyVqSICz4oGrYgD1",
+	"DzVz9TnHBcSkY1eM7pgnwJq4KXIRrPQ4xFB1kM8xcDzplVk8EAu5GwVMfBHSnmpe3QYHLx+JJWPhu0A6",
+	"4COP0KF8rXIq26oDxnEyh23uKdZdy0Z6iAFYN9PyAa7bDvJWZZHhKoXWC45bRkSamBCyzGaYEVkG8hfg",
+	"A514zx7GpViEkseGkjcJqF4duhSLJ7p63MzePLkWsXFKEJbNqovbSgo9YKjFeY5GuBM5th+hlXZpHyih",
+	"Yyld3A3E62nWBeBbzLI/BWjFIBmxVLUsikhxBaH8rpOJRSTwvhQmYOSJ0QL303N5DTwk3LM3BEmiw32S",
+	"m+13tULyAQmzfy90rZkoyDS5IMh6JCe1tYK/lb4rCBaEO9ehJIwm7dYicpZeCquActckhpD1tEqGr3g8",
+	"rQC77J5eqW0AKQICe+9E131Ek375gOULxy39XbBYrC8QuRsdgXJQK68Pm6CHITvEPb0fuTW/h0oCUENM",
+	"xJca8/DQXTThaYZtM0R8SeeiR9Up7B66MHkvqOwrlPjlDszUCzDFALLrSAxr6K3ZhUyWXoBJgHqaznEY",
+	"GAA7oHejgz34WOuO4grokqYSHeweRlhD90P5WCpcV/c8jc2Icfans/fvGlvAhDJa3wQmslPuHtaTW/iq",
+	"MYSCwMvKvkfA1Gux6axb5vYFPicwYIPBoEeFCtvtIq7YMAKwtIxQkeCYS+B1aKNDt7jlOWgyQdHdmWzK",
+	"vQTLLWrt2jHuNpRlUkbXrXW0PjWj5xANqjJZugAuBH2S7ez2GEYs+iWkQIKwM2IhVFQKOwELXdQgfj0Y",
+	"DMLOTVRbYihpjVe1Mk4D9l4KaLg4R8buWwFTc0utWMbzC8G66ovIQ2mu0liwauOuH14dv3z14fPZyd9e",
+	"RT3kHdV7FaKa7HES05tZ6rJnvr/rb31oEdQ34ppwdYL5XoL9cH5+yjK+gFRALbLJEdoHYJoglHZNOv1Z",
+	"JH69F8Kwyth2EEBhIb+ITM3FgL3CQtBXfEHcEG8luvcjiykQiupOxJFHmvhjcY+wmOc50Ixk0V/69GT/",
+	"JHHyNfLhNFkyY2TqgmWpFC7IAsLzcBY74sIy4iuRZX1s12gHQGkDpW1E3FBaKY/Nc3W9AM5YX0C31Q7Q",
+	"/zwYRT1X9PcolB6pqwc345fQqsbD4Q2ExYXyB4I0VkYHL7lrSeLQglDi/OTtq/cfz1F8cimdXe4KIbsG",
+	"cdwLmz2wAhl+CTJHpux1qD37p1Zy9r42ThUMJWrpM/WFqkfSEk5evnlVWcAHMcegT2ojZi9XqwMAP0ZB",
+	"AIxtltjnVmRC3kAMOEDbK7B2kVCfOTIpVXoLRgNqWE61nWptvSxoXWuv5Y5eKHBhN3OsWU62iFRDU3Ps",
+	"c0YccVTWoL9SOUjmroUc9j4EXStLY0Hx1Khmd96enFP4EWo1erSzo+ZCUk09lV/s0Et6xz57E3RMajAg",
+	"CJWc49OTTtABkkNL02A4GEI4+1xIPk87o87+YDjYx2qhU1CNd0Ar2dGVEiAXbQ03EPP6V2lSFv6gsJNV",
+	"ob4u4FkdzksRJ0ln1PmjML7uSNBxFAsL2BsOH6wzlZ+jrQm4K2Bi4XQw3G0bzy9wp9anD17a3/xS2e6+",
+	"rMCx+S3XWS3o6GI24/kCouisElNTiiwADbeH91MHjrPzKeg0yGFWIYcyT+C6JF/fUg1LTPIkRoOjQ68t",
+	"2eDYWzlTcCDWThX43fcqWbRv1j2SivK00BN504wX62F2VvZgO9jm+e9roWq/EgYc7G7xxnKjZ3jvcJvl",
+	"NTQZvC/afZwnYKNQM3EvtCsaeMuZFeexWBANfQRxypaFOtNgA7IV5kFQrTDfEO0rQrQPAnsuVDnQrRHt",
+	"JujsJCpuv86OmZVW+/aK4dB24Ifzt29YWT7FV41X0uQ8hjr7DFu6UpeOUKIdFoTVqfJNPFJTdt88I5tE",
+	"/1Rlabywsp5/n5wVYMOz4kMhUTBYuSVf2n1svCGhlefUzLL61bhsa2+8A2Hvc97aE39pG6vQdMJ5X+cx",
+	"eyKVFE+iI+qdciGeYNnMVFqR2hm/StMGCs1p7ks+Y+uVwL9gFpn9GFnpbBSxdMYvBBllJ0qCyDzO1HgU",
+	"QXKGyCm6tXQqoNthDVDuiLMEls7op09VDD4+Palg0hyTxRz+zoThnU+AoD5LohFDwaJBbSnBRKUktJcO",
+	"qDSaKzm0gjJvUm0gU1CDnOd6pnZGPzVvrXwEwok6N8Hm5ygO6+bTY0puvrJBY2tZC1dLpmg1H3zdbPhe",
+	"HNEeKNyH2p2qQyb6opUbQm1Pe+sqbdYUv60X+Flfo4r5ElWgloM5QPOFHrCP3m3hnRZSXG+oe0FPRk28",
+	"DwM0sTDFXS74ShWw1Qt+i2P3fWy/XfAPecEjWBmXlJeg6YC3RWoqCFuy0Ao+IZJnoimd4FguXEWi5VpA",
+	"cHGvdvkfsHfKMAwoQTPhKrd9CbOVSHovKfLXwZjhweY33inzWhUSp9jbYooyd/5eyIHgZPzWWEFljW+C",
+	"FnnPHf6AnVTOPdWMm2pNqUbe1Gi7WHPiD3f9tVotsPz4V4w097dxlHkcrnjYLdABakTf3F7+MVNfZOFT",
+	"q5EEaj6AJwMC2tAvXS3YaBTGw1ykX2qlRYxaLijfZkO516X3u7ee3JqD/TMuyV+TbVatM2pyP9KhOutt",
+	"xpoq8n+vzHQpnlpvYbW5H3L/vu0131C7xR70IDjdJDPuVK7rRtnhjAKJjcsLHrAzBItmEQRbRVga8/nu",
+	"7nDEdCovMpe5G4RSF5NJeu0+M22VJ565zF6uWeRboe7Y4fGHqIcWjlhJl9/gQ7pYNzqZ9N8pKfpvLauP",
+	"Ama/eKuSdJKKpH+WyhhTFk4mfVwgPVF5+qOc1Z+HwB23H6jXXsjUkPcRq0tFlOmQald6eMDeYXFINZtj",
+	"KESLFQu1MYL0be9lWNQ2homTyS0etQB8S1flFo878AK0Wk0fG1RKAsBN0NkbPt2GcHOT8qzy2v6WDMKt",
+	"9uvmXXtbgCAXngZeg3MYX90CeoAL75Q54ybVkxRikO+toLi4S77cjrbCjtw3G8XTqWjq0HeMZW6jwDUB",
+	"RtajkgaX2w+CJ99oq0JbFiB3pC/36j1obOkg6zFmFNuAEUNORGJdqTCqRkn2w6vjl71BhfyWWmWWIYGt",
+	"rx00vcZ0EU+d9UPlTCqvAi+EaRsLyXPF8FohSLeltgFaGrHmGH6FXX90SZ1N4zR6JD64hlFNZ0TPO4SA",
+	"Zz9Kmsae1pK9f9lSgBcehnY1bazGD1y0TU3qvgdHuKfC2mjoBf/qUo4Xdyop9Gnn2E7MIsOAVSX8V9h+",
+	"uhr9lGLYUdn+ljPXKbYPvhr8xZvRjihwPZSQQoYBSdRenSqXxEpSjG+2QC8a5M5Bf+wB+xEMcG4Qu2jX",
+	"uB6jTiDQNtUs2hsOye3U2JRc13rxYgzpHkTCli24qQk59Pi2UOFGzdKYZ9mCqkpXkuOeVGqJv4Cw05Hr",
+	"FQ4Bn6wLNoGe/bhnP6INkUGaEfX4rhS37JFnx3War0eEHrmoJp9OQE3MIeIcmm7DqdDuZtgrGiqCarLy",
+	"W/BD+pKaC9kbhBIGZjzTqqySTe9X8utK84XrlEfRT6HEVKwulFn7qEU+oCSrEft7kVwABrBJriBoxPcN",
+	"dv14cS+hxDJf0A5MljI2ZQosKI0vqHWqL1v2wTLsu1cU15jm5JIlG67FtHmuLqxwirvPBUTPUJcDinWr",
+	"tkyHVvuusrwv6F1Q1GgCwWoZjyGm2PXKx/jnXKmZr8ukqNir66VQlh1p7gZdv9ep+lH9Zr+1xvzC7u5u",
+	"6jK86vKI8ELdRoqEZb+gnSXflO276MsHe883P36u1FsuFwhw/QAWJO+9oypLiHVBhdfPoQsentItrjbn",
+	"sGkxKJGCv/mG0mom6rfTuU+jowXmyqhYZaBVn74/O48aOHOFFfeIU4dymVVbPmAlo635s9W2gUFzDBrG",
+	"6S2X/eAitYXwfMFvM3fsgQpHMs5m6bUpctHEFAhU37jCN67w63CFajDWwzGEtdY4S5lYoeLhBeFjcuMS",
+	"Z/FlGpwlzNIj5Uk1xNWo+PJ37ee9X5CKii/v4LaFJrTNiIBtUB4NFZxDGCL7qNiKxwPIsKWEORA8V9Hh",
+	"IyzvG0K0ChQAnwdGCWRrO79glcK14R4vhdf5VkM7rDJiR4gwVynVrj1XaqYYiexEitRgwcajUhuoZKRW",
+	"4ggKaVQRT61+cOy0CjWBQiQQYVK2SQNlzTXXowKlFbEmcJkrKDdhnQ9kmcviDJVQ7jUonMMDK9VIsvys",
+	"AACfeR5Br9VUs7FAdYZuaJanF1Or1qirEWiQGV8uvNlrElCOxyo3ePn8bqNhhs+3skVOshRr9NyLigCg",
+	"jTVtsWRJLgScj57zWNziDl7tq/2pLXQGhGxIXKWs122pCdI4QXrnoaSELahSAGnUEnO+8wLSQmkgl9NO",
+	"5Zao8C52lqsafrqo7hfa5fNSlOEPr45fYmWus3366k2qzaklOBDGl8mMNVEZ6wrIQRwtJTq7lWSiZmup",
+	"NgHtbUmhkFR7AIpGC4VSdz3kFiIJSuIMQsnHCr+ExLOZ+kKBwtj9rtfig6tVVH7E0KXaPC0RTL54LaDW",
+	"7zeU6VhfUqlaQuaWEtUrFYLvTcz3kJqCrR5/iaWCb+xkO1PBMzP9udWJDsZZiqUEqsoVVMyA+hrpF8zs",
+	"pEaTjV4uGP2ed8oDBvm/Sb8IaYdtDO2fCZOna9JPPjhP/rhayQJAAFQTsIwbIeNU6ICVGbRJwDgUw3JW",
+	"bB34nFU2VyobENfx5lzCKMxkmaQXRS4SLCqff8FSWTMGM7tUWmLyWFGLdX0i+avzDycvzj4fv3z5Ieqx",
+	"VGojeKOv/y1tfbuMFcgsv2XKCs3g6iid5momzFQUmkGGurieK03eKahNNPjVqL4FVyornHnoNGANpekO",
+	"HLdtv475TLBExcUMaz2wyL+74LMsAo/KF5EbPOw/nb1/1xjE+n4u5PHpif39vvfBch2uRqZP8/mlDx4Y",
+	"0OfVlC2opE9bWwNsC7BWYL+65rEhYcTDu0JXUNsFavf42BzyU6yD91+P3765HbzdIm+Z2PXrw5u21gBv",
+	"8Hdtvh+Ib3mu5uQ750mBJsJJmovYqHxhGZuLPzwKJWb3U6GSK6qSA3U0ysIgzXZVWNs9b5fDbUSRj2VV",
+	"gQc+jA9Qw6P1SvKtUn6BYj83rSfxeqk9CQnKUjEeU4+BerZ/VUBOFJPKhHIGtSV7KEFDjyN/gti+iWVi",
+	"YiDBwidD+tKjkO+mcrKOp7nL8aLLDTOTfJ0a2M4Riw52hxFTMiYXLTQUSvVKkS87qrie8kIbClwAZy8G",
+	"RdirFlYGZWLQq4p6OjxkAdEmXPv+KfLyMWXr6jQtVE+9g6pwvqNdewv8/6OSD4DIv9zUUBmau3Bf8bXa",
+	"+gsacaVZRvXzKrjuEPyOwi8BFrodkky7TDJlxua9h28zS76gUnAcfUKVDClwevuCjnTGRCkBtrbATqPq",
+	"iucJi3wfrujIwbGa8QSpeaS5RkWeRb58SijnWWFFCp//QnTXSHCrNfSAkkIJBNNVOdBUD9GwNcmPoPM6",
+	"ze4UGF55/Z+Z8PeY9PWbyfNrJeoz4qYTVAGxt+MKkTcTdDs1tgRy35dAgwdyM3hp3cVElS5qrDg882kT",
+	"OpSbsmQDvPuc+2qlT2aq6d4DC1q3el0uUALqodMcVUq8zYlhlFwllJFvLRj5a5tYjSsqH2CVIyEnKo9F",
+	"Umr2C3tv5oKDf3y3FMf81V+Ju3EhgJdibkrLmbeNYT3JgDhNt1LckJiNs3STlY36ZjooPNGlP79sf4hx",
+	"V86YtuzUbw/FqfKY/4au96+St321DvRWJkhhNr4qLsUalqGEm93rt2aLt/GaHWtGjRjZ5oGa+VEoqwwJ",
+	"eIqTIOoUXSfewHumgP6fR6y75JRq9zgRpj6U4+mxPUL/PMF6jTtpudtym2TdnF6t25Kofx2cWa+TffV+",
+	"j9+QYraVJ2Opb/ca18aDKm3Bo3s5ltrOrjXS+h4JdQFXB1a1E9owaunp7RJSUOfPxBIE9bWI6GdIujN5",
+	"IawEZ7ermZN4oHvsCGQ+L0IuLTSChyBuPwAbSRPBvEkdqTj3xOMTS7XrbAvFtMFx8Juq36OkWN1CIyFs",
+	"EUbbqGq8hYKw3JEc0iC6HrlcWKniaqogkDY1Kza9gKxuQlMB34r9AOxf1HGkZoSgekGQp+rC7etdC7rc",
+	"YIehqkaRSsazrIcB8aGsNmhH7YRSOlyyScXe4Uqv+3bXoZyKXFTbEFETLNCAUqOhmtiAHS9XMmIxl2Cp",
+	"7Fb6qUgBsV+YX9AbYUHydqtFvdHxHbSBpu74d7JcNHY1/1a36JHqFm1hsdimeNFyD/Nf6K9NhYxOjDeE",
+	"qrmGoncQUWPQ+t0FQakXNGXAlHJWavxdQ3H0SALLRgVopMUXQc0y/0RTGZ3SUM8lg9qLRzUjPbAdkWnL",
+	"+7pchjJNqGuEq4LIxwqrRUPSTmqwyL7uNbtp7FW4SnXfQi+Xo7ahd/7DYOo9xLITLzZpyt/cVOkQ2/7l",
+	"K9UOXf3v5mqHH2H433SxQ9/adm2tQyoZ9DsvdVjQcTpcxc9b1BZuFItcc0jtuu34vgNQ1pq5Fi+utLx3",
+	"ZXYlykxChhJLX/cG3lWSsOiNwpOOYKAyzY9qn3Mzhbr6/NIO4AvYY6eK5+ukCg39rW4vTJQ9rX/H5Q5v",
+	"b2v5rcoZgEm3JgPPbnewTeRaFRUb6yh12S/mlr+0NL73Ka2Awa7/JLXgD6WVskHrzFVhfH6tHln1Avtb",
+	"cYmpt1bx0Go5bftgCOlzkDUHu4iYUSpwmXRcLnAYCCVOlECfAcgJ1LbHUakT8nsD9gLijand3UxwiS59",
+	"K/1j1Fi54AthoNuM4C7rf0142x8FXDfv+EwkrxDCS8T2m2ki4JsRQ49aFnbwYMPOKtKt4a6myKVLZqDu",
+	"cIQtqGmhdKkyajIF0qTGwKkBeydEokNJPbVGIEVSO8Vaj6eVY0DQo93nLiKgsxh9zadVscLVOi/+9Olm",
+	"KfDHwp5gWC2Vbp/+VOEI0KTvERiC61H7350fvAH4/m7YARzrrbjBq+uY+odwVm/Z44QstP1ju7lq53WY",
+	"GFpohhID9vwr9jhcv1RCk6DaQxX0hEZ7pj+OW0pS+OLNPfnKryRC/XPq/23vSfW25IeNdjxLLyRLN7E7",
+	"VZjH4XfYivsbwwMI/544nirMLQWgL+qSjNQo4BBrgnJt7MS4vozQLY0C7lAyClghMzLKeWP6FJq5AhIM",
+	"QgnyEbu9eFQ5mNvzPvWtI85XFki3QfxDa99m+c9dqY/AEt3Q35hicuqg/Lthi+5wbycLYptmLB4LjJHS",
+	"h4nRtTgvDPq2J7malc7sij0j8m6L3lGF6eKB8kT4KVDRpPbL0LATxMpIZUlUCpcO00D2BE+oxp779T6U",
+	"iIcgceIX4B8xJhOBd7FinkrZe5LVWk+GciwmKhfYhtgFRPp1uLyF0ts9LpILbFxfaIitGGBTY7Iv+l7h",
+	"l0LMHRhHWDINK3D7qAJIMpTClRVw4V2NzcV3fsEu4TcRKedNl08oy9uHevVmgtvZ7M2EjlXsEqq+YGdY",
+	"52ZutHqCylCjmlveWe5dHOnb3fV7EPbX33l40hRUYfXHeYk+rddfieprIyDJSzBVlGiirqR23lGKV3al",
+	"Ybpgyi8jctTE6q/uVxjHsrllLochcBdKNd4lWLjEewG+ldB4qJYyd7KntwU8UhVedy3AWWMLbBfZ78V4",
+	"dsykkn3oXMi4BkyYQBHQ0j9OzeXtT5A/Y4KKhH9keSyIOE4Sqo3SKgcFVESz0o2OYmTcbdUFrz61D74S",
+	"Y/bxhCLFws4JXp0wetiBCp5wUyqZLXprhKDOI7tJWyMrtch/W11821DyTj73j8Tc1jWuiRwHjKAYLMRI",
+	"jZ0jtCxw2tyT5j5+yW8dab6Gth0P22KGBFFMX7qLu76pGOidMbQw98LPb01lftvYWXaJuR9aNkmLoBi1",
+	"l4gAPdcqPq48lr2NfeDr7nDYW474rnR1SPNQahHnwugBizKuzWer7n22tAYh3wWQXcLceKAocjZLZWGg",
+	"NpWdehDKWwgkR6wmeJDXpV2IqCp7XLcZhKw4A0LFgGGSmlcdITyQltkYv3U8T/9sQfyIggNOsS7MnPDG",
+	"nvXgt+sYDiyQ7Fab9SZsJbtsQ1hVmu4vgGzKbgfTkjNm1yMGUD3yfaIp/zRCqo1cKbkBe28vB/uoksLi",
+	"+Wgp4NTOEWBpo1kqn2Dodyid/SgojT9dqcBCMkslRrUmQpqUZ2Qo5DEU2eHYGQJJpTdgUSVaLHJmfsaZ",
+	"LsZamLq5C9XUEUbRQqZHxRSW8fiS0jkALNB8CYpLD9ixYYLHU3tk8IoF15RrtK9Ww9Wgmp4WsWUWvr+p",
+	"C0arPAfL4iaUMzWDfEOw35RPlNwjU1rowM8KH5lRauBj9pFNBVi2Be7owMOB3CCTwhS5OPI8LzUIAxgR",
+	"2iNiXXwsQ1mp0eGWb792NXlDiTYwRxW1FIFLsXiiWYTcNHJJApBPhkxTJqHURkEKsUUdsPNNuZ6O0IiW",
+	"mgE7E9DCHfjcMZE28JsR+x4oLZRhMRzuxzgN/C0irIgSlZQXMWA8ordkRWPdqCTYqDey2lvFZobB12jX",
+	"6wJq9trjBJGl3UXiwTfvEytYHeFbxOBX7iAqExeI325nJKvbg9eZzKo+0EuxGGHSQJN5X9Wq0lFdTxQb",
+	"fAsQdBnQI1QmUKAFzpnNfXUoy1VSGUpXpu6F/efz+fmbiHV3GZTXI8j2BmyNiIQ9RDbISGy9iARpy/tg",
+	"7rEk7Wfwz6KzS2OCRLOUhHyxi0zBKkDIEGmVvXZzYYUZfMuGuKeQVKZPtNLL/eSj7RJP/ywW9QSKKm2i",
+	"m2wdUb6SicZS1kwLvNkrCsqIfqKQBa0L4QrZzqxEMOF54EQloDoycI8NhwZJLj2o0UPnRDZ4KZTkm0MO",
+	"kaIYhiIDXvqmlL7VlQzqrAPCR0k70ekFCDpYY88uF520UlxZ8e3XovB1WhDzStA5bFhMJsJKj57/YbBH",
+	"hQGy2/O/UC4xQLYd/3MuQ56LEOQNQgwUsquORNYlxgP4cDvHYa/Fc4i8bX3cCmV4aZGjR+U3wtAe8/Z+",
+	"ZREzy2o2N3duD664WV5zNVV8lq4tD2h1qqWE2oBVTHepxv7nkCdT05KwoU+1eqBVhlbteT/iIh7RIkAz",
+	"rE06v7sh4F7GrFrWewq6qFks5ydVz97qt1aKu/W9F2B9B+A1iC8N5asqvApjeJCN+3qo3Tk3U9f3O+MG",
+	"sqEUKHC5UgZ6OBZ51hl1dsA2QMtemYuqGlTChQExADVHiOB2C/W3PkLgcEyhG10ABaYQqlz3Ku+j/W91",
+	"gDPcnsY+/qW9YeUAqmsBgDeMBTVNXH/qgGXk0rNjZgrCPiqjUCOM1WFe1PonwtvQMTNhies+W2s3iU2p",
+	"y4Fj3y54BVr1+gOj5nIBWs2ECxixOrsld4RwmecPpQFYKo1qLQ9Qr1GI7J5WmJdxAstLxFLfgauUTOdR",
+	"qTNLF3plv1Dl9ObTzf8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -147,13 +147,14 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	if err := uploadable(domain.CallerFrom(ctx), sh, replace); err != nil {
 		return false, err
 	}
-	return h.receive(ctx, sh, mr)
+	return h.receive(ctx, sh, nil, mr)
 }
 
 // receive reads one chunk for share sh (whose checks passed) and commits
-// it, holding its bytes against the owner's quota as they stream.
-func (h *Content) receive(ctx context.Context, sh *domain.Share, mr *multipart.Reader) (bool, error) {
-	qh, err := h.hold(ctx, sh)
+// it, holding its bytes against the owner's quota, and the max_bytes of
+// the upload request ur it comes through (nil: none), as they stream.
+func (h *Content) receive(ctx context.Context, sh *domain.Share, ur *domain.UploadRequest, mr *multipart.Reader) (bool, error) {
+	qh, err := h.hold(ctx, sh, ur)
 	if err != nil {
 		return false, err
 	}

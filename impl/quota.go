@@ -11,9 +11,9 @@ import (
 // (db.Store; see db/quota.go).
 type quotaKeeper interface {
 	QuotaOf(ctx context.Context, owner string) (int64, error)
-	CheckQuota(ctx context.Context, owner, shareID, dzuuid string, declared int64) error
+	CheckQuota(ctx context.Context, owner, request, shareID, dzuuid string, declared int64) error
 	BeginHold(ctx context.Context, owner, shareID string) (int64, error)
-	Reserve(ctx context.Context, id int64, owner string, n int64) error
+	Reserve(ctx context.Context, id int64, owner, request string, n int64) error
 	AttachHold(ctx context.Context, id int64, dzuuid string) error
 	DropHold(ctx context.Context, id int64) error
 	ReleaseHolds(ctx context.Context, shareID, dzuuid string) error
@@ -61,21 +61,29 @@ const quotaStep = 1 << 20
 type quotaHold struct {
 	q       quotaKeeper
 	owner   string
+	request string // the upload request whose max_bytes also bounds it, or ""
 	shareID string
 	id      int64 // 0 until begun
 }
 
 // hold returns the request's quota hold for a chunk to sh, nil if its
-// owner's storage is unlimited.
-func (h *Content) hold(ctx context.Context, sh *domain.Share) (*quotaHold, error) {
+// owner's storage is unlimited and no upload request's max_bytes bounds
+// it (ur: the upload request the chunk comes through, or nil).
+func (h *Content) hold(ctx context.Context, sh *domain.Share, ur *domain.UploadRequest) (*quotaHold, error) {
 	if h.quotas == nil || sh.Owner == nil {
 		return nil, nil
 	}
 	q, err := h.quotas.QuotaOf(ctx, *sh.Owner)
-	if err != nil || q == 0 {
+	if err != nil {
 		return nil, err
 	}
-	return &quotaHold{q: h.quotas, owner: *sh.Owner, shareID: sh.ID}, nil
+	qh := &quotaHold{q: h.quotas, owner: *sh.Owner, shareID: sh.ID}
+	if ur != nil && ur.MaxBytes != nil {
+		qh.request = ur.ID
+	} else if q == 0 {
+		return nil, nil
+	}
+	return qh, nil
 }
 
 // check judges the whole file's declared size, before any byte streams.
@@ -83,7 +91,7 @@ func (qh *quotaHold) check(ctx context.Context, dzuuid string, declared int64) e
 	if qh == nil || declared < 0 {
 		return nil
 	}
-	return qh.q.CheckQuota(ctx, qh.owner, qh.shareID, dzuuid, declared)
+	return qh.q.CheckQuota(ctx, qh.owner, qh.request, qh.shareID, dzuuid, declared)
 }
 
 // reader wraps the chunk's bytes so that they are reserved as they
@@ -135,10 +143,10 @@ func (r *quotaReader) Read(b []byte) (int, error) {
 	if r.read > r.reserved {
 		need := r.read - r.reserved
 		step := max(need, quotaStep)
-		rerr := r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, step)
+		rerr := r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, step)
 		if domain.IsKind(rerr, domain.TooLarge) && step > need {
 			step = need // a whole step no longer fits: the exact bytes may
-			rerr = r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, step)
+			rerr = r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, step)
 		}
 		if rerr != nil {
 			return 0, rerr
