@@ -108,7 +108,6 @@ func TestShareExpiry(t *testing.T) {
 	})
 }
 
-
 // shareExpiry is a share's expires_at as GET shows it.
 func (s *server) shareExpiry(id string) *time.Time {
 	s.t.Helper()
