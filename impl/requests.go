@@ -244,11 +244,8 @@ func (h *Requests) UploadRequestFileContent(ctx context.Context, req gen.UploadR
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case sh.Locked:
-		return nil, errLocked
-	case sh.Initialized:
-		return nil, domain.Errorf(domain.Locked, "This file's upload is complete.")
+	if err := requestUploadable(sh); err != nil {
+		return nil, err
 	}
 	done, err := h.content.receive(ctx, sh, r, req.Body)
 	if err != nil {
@@ -258,6 +255,17 @@ func (h *Requests) UploadRequestFileContent(ctx context.Context, req gen.UploadR
 		return gen.UploadRequestFileContent201JSONResponse{UploadCompletedJSONResponse: gen.UploadCompletedJSONResponse(completed)}, nil
 	}
 	return gen.UploadRequestFileContent200JSONResponse{ChunkAcceptedJSONResponse: gen.ChunkAcceptedJSONResponse(accepted)}, nil
+}
+
+// requestUploadable: a link uploads a file's first content only.
+func requestUploadable(sh *domain.Share) error {
+	switch {
+	case sh.Locked:
+		return errLocked
+	case sh.Initialized:
+		return domain.Errorf(domain.Locked, "This file's upload is complete.")
+	}
+	return nil
 }
 
 // GetRequestUploadStatus says which chunks of an upload through the link
