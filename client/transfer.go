@@ -32,6 +32,9 @@ type UploadOptions struct {
 	// Replace replaces existing content (PUT) instead of setting the
 	// first (POST).
 	Replace bool
+	// requestToken sends the chunks through an upload request's link
+	// (UploadToRequest) instead of /files/{id}/content.
+	requestToken string
 }
 
 // Upload sends size bytes from r as the share's content, one chunk per
@@ -78,7 +81,7 @@ func (c *Client) Upload(ctx context.Context, shareID string, r io.Reader, size i
 		}
 		status, err := c.sendChunk(ctx, shareID, chunk{
 			uploadID: o.UploadID, index: i, total: total, offset: i * o.ChunkSize,
-			chunkSize: o.ChunkSize, fileSize: size, data: buf[:n],
+			chunkSize: o.ChunkSize, fileSize: size, data: buf[:n], requestToken: o.requestToken,
 		}, o.Replace)
 		if err != nil {
 			return err
@@ -99,6 +102,7 @@ type chunk struct {
 	// sha256 (dzchunksha256) and fileSHA256 (dzfilesha256) are sent when
 	// not "": the server checks them (see the Chunk schema).
 	sha256, fileSHA256 string
+	requestToken       string // see UploadOptions.requestToken
 }
 
 // form is the chunk as Dropzone sends it.
@@ -141,9 +145,12 @@ func (c *Client) sendChunk(ctx context.Context, shareID string, ch chunk, replac
 			return 0, err
 		}
 		var resp *http.Response
-		if replace {
+		switch {
+		case ch.requestToken != "":
+			resp, err = c.api.UploadRequestFileContentWithBody(ctx, ch.requestToken, shareID, ct, body)
+		case replace:
 			resp, err = c.api.ReplaceShareContentWithBody(ctx, shareID, ct, body)
-		} else {
+		default:
 			resp, err = c.api.UploadShareContentWithBody(ctx, shareID, ct, body)
 		}
 		if err == nil {
