@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -82,6 +84,20 @@ func uploadRequestOut(r *domain.UploadRequest) gen.UploadRequest {
 	return out
 }
 
+// validateLabel: 1–200 bytes of UTF-8 without control characters (it is
+// shown to uploaders).
+func validateLabel(l string) error {
+	if l == "" || len(l) > 200 || !utf8.ValidString(l) {
+		return domain.Errorf(domain.Invalid, "invalid request body: field \"label\" must be 1–200 bytes of UTF-8")
+	}
+	for _, r := range l {
+		if unicode.IsControl(r) {
+			return domain.Errorf(domain.Invalid, "invalid request body: field \"label\" must not contain control characters")
+		}
+	}
+	return nil
+}
+
 var errAnonymousRequest = domain.Errorf(domain.Unauthorized, "Sign in to make upload requests: the files uploaded through one are yours.")
 
 // CreateUploadRequest makes a link for uploads into the caller's shares.
@@ -93,8 +109,8 @@ func (h *Requests) CreateUploadRequest(ctx context.Context, req gen.CreateUpload
 	b := req.Body
 	r := &domain.UploadRequest{ID: rand.Text(), Owner: c.Username, MaxFiles: b.MaxFiles, MaxBytes: b.MaxBytes}
 	if b.Label != nil {
-		if err := domain.ValidateFileName(*b.Label); err != nil { // the same rules: printable, no control characters
-			return nil, domain.Errorf(domain.Invalid, "invalid request body: field \"label\": %s", domain.Message(err))
+		if err := validateLabel(*b.Label); err != nil {
+			return nil, err
 		}
 		r.Label = b.Label
 	}

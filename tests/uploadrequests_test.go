@@ -55,7 +55,8 @@ func TestUploadRequestLifecycle(t *testing.T) {
 		expect(t, s.req("POST", "/upload-requests", bob, map[string]any{"max_files": 0}), 400)
 		expect(t, s.req("POST", "/upload-requests", bob, map[string]any{"expires_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}), 400)
 		expect(t, s.req("POST", "/upload-requests", bob, map[string]any{"nope": 1}), 400)
-		token, id := s.requestLink(bob, map[string]any{"label": "Send me the scans", "max_files": 3})
+		expect(t, s.req("POST", "/upload-requests", bob, map[string]any{"label": "bad\x07bell"}), 400)
+		token, id := s.requestLink(bob, map[string]any{"label": "Send me the scans/2026", "max_files": 3})
 		if len(token) < 22 { // 128 bits in base64url
 			t.Fatalf("token %q is too short to hold 128 bits", token)
 		}
@@ -72,7 +73,7 @@ func TestUploadRequestLifecycle(t *testing.T) {
 
 		// The uploader: no account, the anonymous permissions empty.
 		info := expect(t, s.req("GET", "/requests/"+token, "", nil), 200).JSON(t)
-		if info["label"] != "Send me the scans" || info["files_left"].(float64) != 3 || info["bytes_left"] != nil {
+		if info["label"] != "Send me the scans/2026" || info["files_left"].(float64) != 3 || info["bytes_left"] != nil {
 			t.Errorf("link info %v", info)
 		}
 		wantOnlyKeys(t, info, "label", "files_left", "bytes_left", "expires_at")
