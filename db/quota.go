@@ -198,33 +198,17 @@ func (s *Store) requestCommitted(ctx context.Context, g getter, request, shareID
 	return m.Int64, size + held, nil
 }
 
-// BeginHold records an empty hold for a chunk request to share shareID,
-// owned by owner, and returns its id.
-func (s *Store) BeginHold(ctx context.Context, owner, shareID string) (int64, error) {
-	var id int64
-	err := s.inTx(ctx, "begin quota hold", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO quota_holds (owner_name, share_id, bytes, created_at) VALUES (?, ?, 0, ?)`,
-			owner, shareID, ts(s.now()))
-		if classify(err) == classForeignKey {
-			return shareNotFound(shareID)
-		}
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
-	})
-	return id, err
-}
-
-// Reserve adds n bytes to hold id, unless owner's usage and holds would
-// then pass their quota, or (request not "") the upload request's shares
-// and holds its max_bytes: TooLarge, naming the limit. Reservations are
-// serialised on the owner's user row (then the request's row), so
-// concurrent uploads are judged one after the other against each other's
-// holds.
-func (s *Store) Reserve(ctx context.Context, id int64, owner, request string, n int64) error {
-	return s.inTx(ctx, "reserve quota", func(tx *sqlx.Tx) error {
+// Reserve adds n bytes to hold id, or with id 0 records a new hold of n
+// bytes for a chunk request to share shareID (owned by owner), and returns
+// the hold's id; unless owner's usage and holds would then pass their
+// quota, or (request not "") the upload request's shares and holds its
+// max_bytes: TooLarge, naming the limit, and nothing is recorded.
+// Reservations are serialised on the owner's user row (then the request's
+// row), so concurrent uploads are judged one after the other against each
+// other's holds. One transaction either way: a chunk costs one write to
+// start its hold, not two.
+func (s *Store) Reserve(ctx context.Context, id int64, owner, request, shareID string, n int64) (int64, error) {
+	err := s.inTx(ctx, "reserve quota", func(tx *sqlx.Tx) error {
 		quota, err := s.quotaOf(ctx, tx, owner, s.forUpdate)
 		if err != nil {
 			return err
@@ -247,9 +231,22 @@ func (s *Store) Reserve(ctx context.Context, id int64, owner, request string, n 
 				return requestExceeded(max, used, n)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE quota_holds SET bytes = bytes + ? WHERE id = ?`, n, id)
+		if id != 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE quota_holds SET bytes = bytes + ? WHERE id = ?`, n, id)
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO quota_holds (owner_name, share_id, bytes, created_at) VALUES (?, ?, ?, ?)`,
+			owner, shareID, n, ts(s.now()))
+		if classify(err) == classForeignKey {
+			return shareNotFound(shareID)
+		}
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
 		return err
 	})
+	return id, err
 }
 
 // dzuuids are bound as bytes, as in uploads (see GetOrCreateUpload).

@@ -223,7 +223,13 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			if err := qh.check(ctx, dzuuid, f.totalSize); err != nil {
 				return f, err
 			}
-			if body, err = qh.reader(ctx, body); err != nil {
+			hint := int64(-1)
+			if want, most, _ := f.partLen(); want >= 0 {
+				hint = want
+			} else if most >= 0 {
+				hint = most
+			}
+			if body, err = qh.reader(ctx, body, hint); err != nil {
 				return f, err
 			}
 			if err := h.readUpload(ctx, shareID, f, body); err != nil {

@@ -12,8 +12,7 @@ import (
 type quotaKeeper interface {
 	QuotaOf(ctx context.Context, owner string) (int64, error)
 	CheckQuota(ctx context.Context, owner, request, shareID, dzuuid string, declared int64) error
-	BeginHold(ctx context.Context, owner, shareID string) (int64, error)
-	Reserve(ctx context.Context, id int64, owner, request string, n int64) error
+	Reserve(ctx context.Context, id int64, owner, request, shareID string, n int64) (int64, error)
 	AttachHold(ctx context.Context, id int64, dzuuid string) error
 	DropHold(ctx context.Context, id int64) error
 	ReleaseHolds(ctx context.Context, shareID, dzuuid string) error
@@ -50,9 +49,11 @@ func (h *Content) tidyRefused(ctx context.Context, shareID, dzuuid string) {
 	}
 }
 
-// quotaStep is how many bytes a streaming chunk reserves at a time: one
-// database write per step, and a refusal within a step of the quota
-// (the last step is cut to the exact shortfall before it is refused).
+// quotaStep is how many bytes a streaming chunk of unknown length
+// reserves at a time: one database write per step. A chunk whose length
+// the form's fields give (Dropzone sends them) reserves it all at once.
+// Either way a step that no longer fits is cut to the exact shortfall
+// before the chunk is refused, so a refusal is exact.
 const quotaStep = 1 << 20
 
 // quotaHold is one chunk request's reservation against the quota of the
@@ -63,7 +64,7 @@ type quotaHold struct {
 	owner   string
 	request string // the upload request whose max_bytes also bounds it, or ""
 	shareID string
-	id      int64 // 0 until begun
+	id      int64 // 0 until the first reservation records the hold
 }
 
 // hold returns the request's quota hold for a chunk to sh, nil if its
@@ -96,16 +97,13 @@ func (qh *quotaHold) check(ctx context.Context, dzuuid string, declared int64) e
 
 // reader wraps the chunk's bytes so that they are reserved as they
 // arrive; a refusal fails the read, and the chunk store keeps nothing.
-func (qh *quotaHold) reader(ctx context.Context, r io.Reader) (io.Reader, error) {
+// hint is the part's length as the fields give it (-1: unknown).
+func (qh *quotaHold) reader(ctx context.Context, r io.Reader, hint int64) (io.Reader, error) {
 	if qh == nil {
 		return r, nil
 	}
-	id, err := qh.q.BeginHold(ctx, qh.owner, qh.shareID)
-	if err != nil {
-		return nil, err
-	}
-	qh.id = id
-	return &quotaReader{ctx: ctx, h: qh, r: r}, nil
+	// The hold is recorded by the first reservation, with the first bytes.
+	return &quotaReader{ctx: ctx, h: qh, r: r, hint: hint}, nil
 }
 
 // done ends the request's part: the chunk was recorded in upload dzuuid
@@ -135,6 +133,7 @@ type quotaReader struct {
 	r        io.Reader
 	read     int64
 	reserved int64
+	hint     int64 // the part's expected length, -1 if unknown
 }
 
 func (r *quotaReader) Read(b []byte) (int, error) {
@@ -142,15 +141,16 @@ func (r *quotaReader) Read(b []byte) (int, error) {
 	r.read += int64(n)
 	if r.read > r.reserved {
 		need := r.read - r.reserved
-		step := max(need, quotaStep)
-		rerr := r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, step)
+		step := max(need, quotaStep, r.hint-r.reserved)
+		id, rerr := r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, r.h.shareID, step)
 		if domain.IsKind(rerr, domain.TooLarge) && step > need {
 			step = need // a whole step no longer fits: the exact bytes may
-			rerr = r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, step)
+			id, rerr = r.h.q.Reserve(r.ctx, r.h.id, r.h.owner, r.h.request, r.h.shareID, step)
 		}
 		if rerr != nil {
 			return 0, rerr
 		}
+		r.h.id = id
 		r.reserved += step
 	}
 	return n, err
