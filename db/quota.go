@@ -209,6 +209,15 @@ func (s *Store) requestCommitted(ctx context.Context, g getter, request, shareID
 // start its hold, not two.
 func (s *Store) Reserve(ctx context.Context, id int64, owner, request, shareID string, n int64) (int64, error) {
 	err := s.inTx(ctx, "reserve quota", func(tx *sqlx.Tx) error {
+		if s.dialect == DialectMySQL {
+			// Locks in the order checkOpenUploads takes them, the share's
+			// (which the hold's foreign key check takes anyway) before the
+			// owner's, so the two never wait on each other in a cycle.
+			var one int
+			if err := tx.GetContext(ctx, &one, `SELECT 1 FROM shares WHERE share_id = ? LOCK IN SHARE MODE`, shareID); err != nil {
+				return notFound(err, "reserve quota", "share %s not found", shareID)
+			}
+		}
 		quota, err := s.quotaOf(ctx, tx, owner, s.forUpdate)
 		if err != nil {
 			return err
