@@ -70,6 +70,11 @@ func TestQuota(t *testing.T) {
 			if q := num(whoami(t)["quota"]); q != 5000 {
 				t.Errorf("quota %d from the default, want 5000", q)
 			}
+			// A PUT from a client that predates default_quota keeps it.
+			expect(t, s.req("PUT", "/admin/settings", s.admin, map[string]any{"default_permissions": []string{}}), 200)
+			if q := num(adminGetSettings(t, s)["default_quota"]); q != 5000 {
+				t.Errorf("default_quota %d after a PUT without it, want 5000 kept", q)
+			}
 			expect(t, s.req("PATCH", "/admin/settings", s.admin, map[string]any{"default_quota": -1}), 400)
 			expect(t, s.req("PATCH", "/users/bob", s.admin, map[string]any{"quota": -5}), 400)
 			expect(t, s.req("PATCH", "/users/bob", s.admin, map[string]any{"quota": 0}), 200)
