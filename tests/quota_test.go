@@ -183,3 +183,32 @@ func TestQuota(t *testing.T) {
 		})
 	})
 }
+
+// TestQuotaAcrossProcesses: two servers on one MySQL database (several
+// servers share one; a second on a SQLite file is refused) judge
+// concurrent uploads of one user against each other's quota holds.
+func TestQuotaAcrossProcesses(t *testing.T) {
+	a := start(t, "mysql", nil)
+	b := startWith(t, serverOpts{peerOf: a})
+	tok := a.user("carol", "CREATE", "DELETE")
+	expect(t, a.req("PATCH", "/users/carol", a.admin, map[string]any{"quota": 5000}), 200)
+	for round := range 4 {
+		ids := []string{a.newShare(tok, "x"), a.newShare(tok, "y")}
+		codes := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, srv := range []*server{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = srv.sendChunk("POST", ids[i], tok, chunk{UUID: fmt.Sprint("p", round), Index: 0, Total: 1, Data: randBytes(3000)}).Status
+			}()
+		}
+		wg.Wait()
+		if !(codes[0] == 201 && codes[1] == 413 || codes[0] == 413 && codes[1] == 201) {
+			t.Fatalf("round %d: statuses %v, want one 201 and one 413", round, codes)
+		}
+		for _, id := range ids {
+			expect(t, a.req("DELETE", "/files/"+id, tok, nil), 200)
+		}
+	}
+}
