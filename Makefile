@@ -28,8 +28,9 @@ test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts 
 	$(MAKE) --no-print-directory lint
 	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout=40m ./...
 	@# The black-box upload and download suites again, with content on S3
-	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed).
-	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload)' ./tests/
+	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed),
+	@# and share expiry's purge and quota refusals, which go through the blob store.
+	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload|TestShareExpiry|TestQuota)' ./tests/
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
 

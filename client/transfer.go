@@ -32,6 +32,9 @@ type UploadOptions struct {
 	// Replace replaces existing content (PUT) instead of setting the
 	// first (POST).
 	Replace bool
+	// requestToken sends the chunks through an upload request's link
+	// (UploadToRequest) instead of /files/{id}/content.
+	requestToken string
 }
 
 // Upload sends size bytes from r as the share's content, one chunk per
@@ -78,7 +81,7 @@ func (c *Client) Upload(ctx context.Context, shareID string, r io.Reader, size i
 		}
 		status, err := c.sendChunk(ctx, shareID, chunk{
 			uploadID: o.UploadID, index: i, total: total, offset: i * o.ChunkSize,
-			chunkSize: o.ChunkSize, fileSize: size, data: buf[:n],
+			chunkSize: o.ChunkSize, fileSize: size, data: buf[:n], requestToken: o.requestToken,
 		}, o.Replace)
 		if err != nil {
 			return err
@@ -99,6 +102,7 @@ type chunk struct {
 	// sha256 (dzchunksha256) and fileSHA256 (dzfilesha256) are sent when
 	// not "": the server checks them (see the Chunk schema).
 	sha256, fileSHA256 string
+	requestToken       string // see UploadOptions.requestToken
 }
 
 // body is the chunk as Dropzone sends it, as a reader of n bytes: the
@@ -159,9 +163,12 @@ func (c *Client) sendChunk(ctx context.Context, shareID string, ch chunk, replac
 			return nil
 		}
 		var resp *http.Response
-		if replace {
+		switch {
+		case ch.requestToken != "":
+			resp, err = c.api.UploadRequestFileContentWithBody(ctx, ch.requestToken, shareID, ct, body, length)
+		case replace:
 			resp, err = c.api.ReplaceShareContentWithBody(ctx, shareID, ct, body, length)
-		} else {
+		default:
 			resp, err = c.api.UploadShareContentWithBody(ctx, shareID, ct, body, length)
 		}
 		if err == nil {
