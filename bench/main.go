@@ -59,9 +59,12 @@ type config struct {
 	verify    bool
 	keep      bool
 	scenarios string
+	peers     bool   // the peers section (peers.go)
+	peerDir   string // where scripts/install-peers put them
+	serverEnv []string
 }
 
-var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "link", "memory", "s3"}
+var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "link", "memory", "cli", "s3"}
 
 // dbScenarios are the scenarios runDB runs on each database; s3 runs
 // once, on its own servers (runS3).
@@ -108,6 +111,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.verify, "verify", false, "hash uploads and downloads and compare with the server's sha256 (costs client CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
+	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
+	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
+	fs.Func("server-env", "KEY=VALUE added to the sachet servers' environment, repeatable (e.g. SACHET_PPROF_ADDR=127.0.0.1:6060 to profile)", func(v string) error {
+		if !strings.HasPrefix(v, "SACHET_") || !strings.Contains(v, "=") {
+			return fmt.Errorf("-server-env %q: want SACHET_NAME=value", v)
+		}
+		c.serverEnv = append(c.serverEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -190,6 +202,7 @@ type bench struct {
 	nginxFile string
 	versions  []string
 	loadStart string
+	sections  []string // extra markdown sections of the README (the peers' table)
 }
 
 // loadavg is /proc/loadavg's first three fields, and the CPU pressure
@@ -296,6 +309,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 			runErr = errors.Join(runErr, fmt.Errorf("s3: %w", err))
 		}
 	}
+	if cfg.peers && ctx.Err() == nil {
+		if err := b.runPeers(ctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("peers: %w", err))
+		}
+	}
 	b.t.mu.Lock()
 	sum := &summary{
 		requests: b.t.reqs.Load(), failures: b.t.fails.Load(),
@@ -310,6 +328,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 	m := collectMachine(b.tmp)
 	fmt.Fprint(stdout, b.textTable())
+	for _, sec := range b.sections {
+		fmt.Fprint(stdout, "\n"+sec)
+	}
 	fmt.Fprintf(stdout, "\n%d requests, %d failed. Generator peak RSS %s MiB.\n", sum.requests, sum.failures, fmtNum(selfHWM()))
 	for _, n := range b.notes {
 		fmt.Fprintln(stdout, "note:", n)
@@ -360,7 +381,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 		}
 	}
 	b.logf("[%s] starting %s serve", label, b.cfg.bin)
-	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost)
+	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost, b.cfg.serverEnv...)
 	if err != nil {
 		return err
 	}
@@ -373,7 +394,8 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 	scen := map[string]func(context.Context) error{
 		"upload": s.scenarioUpload, "download": s.scenarioDownload, "range": s.scenarioRange,
 		"meta": s.scenarioMeta, "list": s.scenarioList, "login": s.scenarioLogin, "memory": s.scenarioMemory,
-		"link": s.scenarioLink,
+		"cli": s.scenarioCLI, // bench/cli.go
+		"link": s.scenarioLink, // bench/link.go
 	}
 	want := splitList(b.cfg.scenarios)
 	var errs []error

@@ -173,6 +173,21 @@ func (e TokenResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for UploadRequestCreatedStatus.
+const (
+	UploadRequestCreatedStatusSuccess UploadRequestCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the UploadRequestCreatedStatus enum.
+func (e UploadRequestCreatedStatus) Valid() bool {
+	switch e {
+	case UploadRequestCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreateDate Example: 2026-05-20T23:05:31.546561Z
@@ -343,6 +358,12 @@ type Created struct {
 
 // CreatedStatus defines model for Created.Status.
 type CreatedStatus string
+
+// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+// `0` (the initial value): unlimited.
+//
+// Example: 10737418240
+type DefaultQuota = int64
 
 // Error defines model for Error.
 type Error struct {
@@ -526,12 +547,39 @@ type Permissions = []Permission
 // Example: 2026-05-20T23:05:31.546561Z
 type RegisterDate = time.Time
 
-// Settings defines model for Settings.
+// RequestFileCreate defines model for RequestFileCreate.
+type RequestFileCreate struct {
+	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+	//
+	// Example: report.pdf
+	FileName *FileName `json:"file_name,omitempty"`
+}
+
+// RequestLink defines model for RequestLink.
+type RequestLink struct {
+	// BytesLeft Bytes its files may still add; null when unlimited.
+	BytesLeft nullable.Nullable[int64]     `json:"bytes_left"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesLeft Files the link may still create; null when unlimited.
+	FilesLeft nullable.Nullable[int]    `json:"files_left"`
+	Label     nullable.Nullable[string] `json:"label"`
+}
+
+// Settings The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions Permissions `json:"default_permissions"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // SettingsPatch defines model for SettingsPatch.
@@ -540,6 +588,13 @@ type SettingsPatch struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions *Permissions `json:"default_permissions,omitempty"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // Share defines model for Share.
@@ -548,6 +603,17 @@ type Share struct {
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -590,6 +656,17 @@ type ShareCreate struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -622,6 +699,16 @@ type ShareCreate struct {
 //
 // Example: 2026-05-20T23:05:31.546561Z
 type ShareCreateDate = time.Time
+
+// ShareExpiresAt When the share stops serving (RFC 3339; null: never). From that
+// instant the share, its metadata and its content answer `404` as if
+// it did not exist, it leaves `GET /files`, and the periodic cleanup
+// later deletes it with its content. When set, it must be in the
+// future (`400` otherwise); `null` removes the expiry. An upload
+// still running at the expiry cannot complete.
+//
+// Example: 2027-01-01T00:00:00Z
+type ShareExpiresAt = time.Time
 
 // ShareId The share's id, assigned by the server; it never changes.
 //
@@ -658,6 +745,17 @@ type SharePatch struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -689,12 +787,24 @@ type SharePatch struct {
 // SharePut Every writable field. An unknown field is `400`. The read-only
 // fields are accepted only with the values the share has, so a body
 // fetched with `GET` can be sent back; another value is `400`, naming
-// the field and how to change it.
+// the field and how to change it. `expires_at` absent keeps the
+// expiry the share has (clients older than it keep working).
 type SharePut struct {
 	// CreateDate When the share was created; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -738,6 +848,71 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadRequest defines model for UploadRequest.
+type UploadRequest struct {
+	// BytesUsed Bytes of content of the shares created through it.
+	BytesUsed  int64                        `json:"bytes_used"`
+	CreateDate time.Time                    `json:"create_date"`
+	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesUsed Files created through the link so far.
+	FilesUsed int                       `json:"files_used"`
+	Label     nullable.Nullable[string] `json:"label"`
+	MaxBytes  nullable.Nullable[int64]  `json:"max_bytes"`
+	MaxFiles  nullable.Nullable[int]    `json:"max_files"`
+
+	// RequestId The id that revokes it; not the token.
+	RequestId string `json:"request_id"`
+	Revoked   bool   `json:"revoked"`
+}
+
+// UploadRequestCreate The new request's limits; each absent one is unlimited (but see `expires_at`).
+type UploadRequestCreate struct {
+	// ExpiresAt When the link stops working (in the future); absent, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Label A note for the uploader (shown to them), e.g. what to send.
+	//
+	// Example: Scans for the 2026 tax return
+	Label *UploadRequestLabel `json:"label,omitempty"`
+
+	// MaxBytes How many bytes of content all its files may add up to; absent, unlimited.
+	MaxBytes *int64 `json:"max_bytes,omitempty"`
+
+	// MaxFiles How many files (shares) the link may create; absent, unlimited.
+	MaxFiles *int `json:"max_files,omitempty"`
+}
+
+// UploadRequestCreated defines model for UploadRequestCreated.
+type UploadRequestCreated struct {
+	Request UploadRequest              `json:"request"`
+	Status  UploadRequestCreatedStatus `json:"status"`
+
+	// Token The link's secret (≥ 128 random bits, URL-safe); shown only here.
+	Token string `json:"token"`
+
+	// UploadUrl The uploader's relative link, `/requests/<token>`.
+	UploadUrl string `json:"upload_url"`
+
+	// Url Relative path of the request (`DELETE` it to revoke the link).
+	//
+	// Example: /upload-requests/3f9c2a7d41e0b6583f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// UploadRequestCreatedStatus defines model for UploadRequestCreated.Status.
+type UploadRequestCreatedStatus string
+
+// UploadRequestLabel A note for the uploader (shown to them), e.g. what to send.
+//
+// Example: Scans for the 2026 tax return
+type UploadRequestLabel = string
+
+// UploadRequestList defines model for UploadRequestList.
+type UploadRequestList struct {
+	Data []UploadRequest `json:"data"`
+}
+
 // UploadStatus What the server holds of an unfinished upload.
 type UploadStatus struct {
 	// BytesHeld The bytes of the chunks held.
@@ -763,6 +938,11 @@ type UploadStatus struct {
 	TotalChunks int `json:"total_chunks"`
 }
 
+// UsedBytes Bytes of content of the shares the user owns, which the quota
+// bounds (a share's expired content counts until the purge removes
+// it). In `GET /users/{username}`; lists leave it out.
+type UsedBytes = int64
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -770,10 +950,25 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -818,8 +1013,9 @@ type UserPage struct {
 }
 
 // UserPatch Fields to change; absent ones stay. An unknown field is `400`.
-// `username` and `register_date` are accepted only with the values
-// the user has, so a body fetched with `GET` can be sent back.
+// `username`, `register_date` and `used_bytes` are accepted only with
+// the values the user has, so a body fetched with `GET` can be sent
+// back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -829,18 +1025,34 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. An unknown field is `400`. `username` and
-// `register_date` are accepted only with the values the user has, so
-// a body fetched with `GET` can be sent back (with a password).
+// UserPut Every writable field. An unknown field is `400`. `username`,
+// `register_date` and `used_bytes` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back (with a
+// password). `quota` absent keeps the user's quota.
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -850,14 +1062,38 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
+
+// UserQuota The user's storage quota in bytes: the most the content of the
+// shares they own may add up to. `null`: the server's
+// `default_quota`; `0`: unlimited. Set by an administrator with
+// `PATCH /users/{username}`. An upload that would pass it is refused
+// while it streams with `413`, naming the quota.
+//
+// Example: 1073741824
+type UserQuota = int64
 
 // Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 //
@@ -870,6 +1106,14 @@ type Whoami struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
+
+	// Quota The caller's effective storage quota in bytes (their own, else
+	// the server's `default_quota`); null when unlimited, and for
+	// anonymous callers, whose shares have no quota.
+	Quota nullable.Nullable[int64] `json:"quota"`
+
+	// UsedBytes Bytes of content of the shares the caller owns; 0 for anonymous callers.
+	UsedBytes int64 `json:"used_bytes"`
 
 	// Username The caller's name, or null when not signed in.
 	Username nullable.Nullable[string] `json:"username"`
@@ -901,6 +1145,12 @@ type PathLinkId = string
 
 // PathLinkToken Example: q3Vw0xT5m1bN8cYk2LzR7aHf4JdE6sPo
 type PathLinkToken = string
+
+// PathRequestId Example: 3f9c2a7d41e0b6583f9c2a7d41e0b658
+type PathRequestId = string
+
+// PathRequestToken Example: Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5
+type PathRequestToken = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -977,7 +1227,8 @@ type Login = LoginRequest
 // Logout defines model for Logout.
 type Logout = LogoutRequest
 
-// SettingsPut defines model for SettingsPut.
+// SettingsPut The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type SettingsPut = Settings
 
 // ListSharesParams defines parameters for ListShares.
@@ -1094,6 +1345,15 @@ type ReplaceShareContentMultipartRequestBody = Chunk
 // CreateShareLinkJSONRequestBody defines body for CreateShareLink for application/json ContentType.
 type CreateShareLinkJSONRequestBody = LinkCreate
 
+// CreateRequestFileJSONRequestBody defines body for CreateRequestFile for application/json ContentType.
+type CreateRequestFileJSONRequestBody = RequestFileCreate
+
+// UploadRequestFileContentMultipartRequestBody defines body for UploadRequestFileContent for multipart/form-data ContentType.
+type UploadRequestFileContentMultipartRequestBody = Chunk
+
+// CreateUploadRequestJSONRequestBody defines body for CreateUploadRequest for application/json ContentType.
+type CreateUploadRequestJSONRequestBody = UploadRequestCreate
+
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
 
@@ -1204,6 +1464,30 @@ type ServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx echo.Context, token PathRequestToken) error
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx echo.Context, token PathRequestToken) error
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx echo.Context) error
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx echo.Context) error
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -2005,6 +2289,160 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 	return err
 }
 
+// GetRequestLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestLink(ctx, token)
+	return err
+}
+
+// CreateRequestFile converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRequestFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRequestFile(ctx, token)
+	return err
+}
+
+// UploadRequestFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadRequestFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadRequestFileContent(ctx, token, shareId)
+	return err
+}
+
+// AbortRequestUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortRequestUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortRequestUpload(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// GetRequestUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestUploadStatus(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// ListUploadRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUploadRequests(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUploadRequests(ctx)
+	return err
+}
+
+// CreateUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateUploadRequest(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateUploadRequest(ctx)
+	return err
+}
+
+// RevokeUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUploadRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "request_id" -------------
+	var requestId PathRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", ctx.Param("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUploadRequest(ctx, requestId)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -2339,6 +2777,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
+	router.GET(options.BaseURL+"/upload-requests", wrapper.ListUploadRequests, options.OperationMiddlewares["listUploadRequests"]...)
+	router.POST(options.BaseURL+"/upload-requests", wrapper.CreateUploadRequest, options.OperationMiddlewares["createUploadRequest"]...)
+	router.DELETE(options.BaseURL+"/upload-requests/:request_id", wrapper.RevokeUploadRequest, options.OperationMiddlewares["revokeUploadRequest"]...)
+	router.GET(options.BaseURL+"/requests/:token", wrapper.GetRequestLink, options.OperationMiddlewares["getRequestLink"]...)
+	router.POST(options.BaseURL+"/requests/:token/files", wrapper.CreateRequestFile, options.OperationMiddlewares["createRequestFile"]...)
+	router.POST(options.BaseURL+"/requests/:token/files/:share_id/content", wrapper.UploadRequestFileContent, options.OperationMiddlewares["uploadRequestFileContent"]...)
+	router.DELETE(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.AbortRequestUpload, options.OperationMiddlewares["abortRequestUpload"]...)
+	router.GET(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.GetRequestUploadStatus, options.OperationMiddlewares["getRequestUploadStatus"]...)
 	router.GET(options.BaseURL+"/files/:share_id/links", wrapper.ListShareLinks, options.OperationMiddlewares["listShareLinks"]...)
 	router.POST(options.BaseURL+"/files/:share_id/links", wrapper.CreateShareLink, options.OperationMiddlewares["createShareLink"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/links/:link_id", wrapper.RevokeShareLink, options.OperationMiddlewares["revokeShareLink"]...)
@@ -2505,6 +2951,16 @@ type UnavailableJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type UploadCompletedJSONResponse Message
+
+type UploadRequestCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type UploadRequestCreatedJSONResponse struct {
+	Body UploadRequestCreated
+
+	Headers UploadRequestCreatedResponseHeaders
+}
 
 type GetSettingsRequestObject struct {
 }
@@ -5427,6 +5883,743 @@ func (response ReadyzdefaultJSONResponse) VisitReadyzResponse(w http.ResponseWri
 	return err
 }
 
+type GetRequestLinkRequestObject struct {
+	Token PathRequestToken `json:"token"`
+}
+
+type GetRequestLinkResponseObject interface {
+	VisitGetRequestLinkResponse(w http.ResponseWriter) error
+}
+
+type GetRequestLink200JSONResponse RequestLink
+
+func (response GetRequestLink200JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestLink404JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestLink410JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestLinkdefaultJSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFileRequestObject struct {
+	Token PathRequestToken `json:"token"`
+	Body  *CreateRequestFileJSONRequestBody
+}
+
+type CreateRequestFileResponseObject interface {
+	VisitCreateRequestFileResponse(w http.ResponseWriter) error
+}
+
+type CreateRequestFile201JSONResponse struct{ CreatedJSONResponse }
+
+func (response CreateRequestFile201JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRequestFile400JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateRequestFile404JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile410JSONResponse struct{ GoneJSONResponse }
+
+func (response CreateRequestFile410JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateRequestFile413JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateRequestFile415JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateRequestFiledefaultJSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Body    *multipart.Reader
+}
+
+type UploadRequestFileContentResponseObject interface {
+	VisitUploadRequestFileContentResponse(w http.ResponseWriter) error
+}
+
+type UploadRequestFileContent200JSONResponse struct{ ChunkAcceptedJSONResponse }
+
+func (response UploadRequestFileContent200JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent201JSONResponse struct{ UploadCompletedJSONResponse }
+
+func (response UploadRequestFileContent201JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UploadRequestFileContent400JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UploadRequestFileContent404JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent410JSONResponse struct{ GoneJSONResponse }
+
+func (response UploadRequestFileContent410JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UploadRequestFileContent413JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent423JSONResponse struct{ LockedJSONResponse }
+
+func (response UploadRequestFileContent423JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadRequestFileContent429JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadRequestFileContentdefaultJSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploadRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type AbortRequestUploadResponseObject interface {
+	VisitAbortRequestUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortRequestUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortRequestUpload200JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortRequestUpload404JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortRequestUpload409JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload410JSONResponse struct{ GoneJSONResponse }
+
+func (response AbortRequestUpload410JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortRequestUploaddefaultJSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type GetRequestUploadStatusResponseObject interface {
+	VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetRequestUploadStatus200JSONResponse UploadStatus
+
+func (response GetRequestUploadStatus200JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestUploadStatus404JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestUploadStatus410JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestUploadStatusdefaultJSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsRequestObject struct {
+}
+
+type ListUploadRequestsResponseObject interface {
+	VisitListUploadRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListUploadRequests200JSONResponse UploadRequestList
+
+func (response ListUploadRequests200JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUploadRequests401JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUploadRequests403JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUploadRequestsdefaultJSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestRequestObject struct {
+	Body *CreateUploadRequestJSONRequestBody
+}
+
+type CreateUploadRequestResponseObject interface {
+	VisitCreateUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateUploadRequest201JSONResponse struct {
+	UploadRequestCreatedJSONResponse
+}
+
+func (response CreateUploadRequest201JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateUploadRequest400JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateUploadRequest401JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateUploadRequest403JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateUploadRequest413JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUploadRequest415JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateUploadRequestdefaultJSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestRequestObject struct {
+	RequestId PathRequestId `json:"request_id"`
+}
+
+type RevokeUploadRequestResponseObject interface {
+	VisitRevokeUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type RevokeUploadRequest200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeUploadRequest200JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUploadRequest401JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUploadRequest403JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeUploadRequest404JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeUploadRequestdefaultJSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -7166,6 +8359,30 @@ type StrictServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx context.Context, request GetRequestLinkRequestObject) (GetRequestLinkResponseObject, error)
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx context.Context, request CreateRequestFileRequestObject) (CreateRequestFileResponseObject, error)
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx context.Context, request UploadRequestFileContentRequestObject) (UploadRequestFileContentResponseObject, error)
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx context.Context, request AbortRequestUploadRequestObject) (AbortRequestUploadResponseObject, error)
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx context.Context, request GetRequestUploadStatusRequestObject) (GetRequestUploadStatusResponseObject, error)
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx context.Context, request ListUploadRequestsRequestObject) (ListUploadRequestsResponseObject, error)
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx context.Context, request CreateUploadRequestRequestObject) (CreateUploadRequestResponseObject, error)
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx context.Context, request RevokeUploadRequestRequestObject) (RevokeUploadRequestResponseObject, error)
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -8106,6 +9323,262 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 	return nil
 }
 
+// GetRequestLink operation middleware
+func (sh *strictHandler) GetRequestLink(ctx echo.Context, token PathRequestToken) error {
+	var request GetRequestLinkRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestLink(ctx.Request().Context(), request.(GetRequestLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestLinkResponseObject); ok {
+		return validResponse.VisitGetRequestLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRequestFile operation middleware
+func (sh *strictHandler) CreateRequestFile(ctx echo.Context, token PathRequestToken) error {
+	var request CreateRequestFileRequestObject
+
+	request.Token = token
+
+	var body CreateRequestFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRequestFile(ctx.Request().Context(), request.(CreateRequestFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRequestFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRequestFileResponseObject); ok {
+		return validResponse.VisitCreateRequestFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadRequestFileContent operation middleware
+func (sh *strictHandler) UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error {
+	var request UploadRequestFileContentRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadRequestFileContent(ctx.Request().Context(), request.(UploadRequestFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadRequestFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadRequestFileContentResponseObject); ok {
+		return validResponse.VisitUploadRequestFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortRequestUpload operation middleware
+func (sh *strictHandler) AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortRequestUploadRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortRequestUpload(ctx.Request().Context(), request.(AbortRequestUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortRequestUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortRequestUploadResponseObject); ok {
+		return validResponse.VisitAbortRequestUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRequestUploadStatus operation middleware
+func (sh *strictHandler) GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetRequestUploadStatusRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestUploadStatus(ctx.Request().Context(), request.(GetRequestUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestUploadStatusResponseObject); ok {
+		return validResponse.VisitGetRequestUploadStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUploadRequests operation middleware
+func (sh *strictHandler) ListUploadRequests(ctx echo.Context) error {
+	var request ListUploadRequestsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUploadRequests(ctx.Request().Context(), request.(ListUploadRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUploadRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUploadRequestsResponseObject); ok {
+		return validResponse.VisitListUploadRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateUploadRequest operation middleware
+func (sh *strictHandler) CreateUploadRequest(ctx echo.Context) error {
+	var request CreateUploadRequestRequestObject
+
+	var body CreateUploadRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUploadRequest(ctx.Request().Context(), request.(CreateUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateUploadRequestResponseObject); ok {
+		return validResponse.VisitCreateUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeUploadRequest operation middleware
+func (sh *strictHandler) RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error {
+	var request RevokeUploadRequestRequestObject
+
+	request.RequestId = requestId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUploadRequest(ctx.Request().Context(), request.(RevokeUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUploadRequestResponseObject); ok {
+		return validResponse.VisitRevokeUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -8728,268 +10201,311 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39cts4tgf4KijduxVplpLlr6Qj1/3DkzjTnnESV+xsz73NrAmRkIQxBWgI0LK6y1X3He5W7QPtm9wn",
-	"2cI5AAlKpCR/pbszqUpVLInE58HB+fydX1uxnM6kYEKr1uDX1oTRhGXw53Ecs5n+RMWYweeEqTjjM82l",
-	"aA1ax+mcLhSJhgvNVNRrBS0VT9iUmieZyKetwc8t+K31JWjpxYy1Bi2lMy7Grbu7oPVGCs2EfsvVTCqO",
-	"bS53EXGRcsGOyIinTNAp+48w7/f3Y/Mn/MWiAdETRswXZEgzRuYTJgjXhCtCBfn07g15vbvbJ1peMxGK",
-	"9mqLQmqmevpWRwGhClrL2IhlTMSMKJbdsIwoJhJFuO4EhIbin7nULOniXIjUE5bNuWIBmaV50evh6x9e",
-	"kcj18qeIjGRGhBTd44s3p6ehMN+qHjGrkMmUUJGQIU94xmIzd5p25Q3LMp4wEk9oRmPNMkXMBFM20kTm",
-	"uheK6pLf0uksNYu8MsWMzWSme7Nk1FqzE2dMjPVkdRPweyJHsDZDmSwIFwR2trrpI5lNqYYB6JcHZVdc",
-	"aDZmmd8X0NRqV5dm8c1PuPBJQFhv3LMkRvrd3f7e/s5Bv9+PSJsOFRMaljWa5qnmM5rpHfMktKCiTnV0",
-	"jfOGsXwWimquRpwlNWSI/f9pB6lP8V8c9fUatsC9YMZau+Ynl3S82tGFzqQYkxua8oRqmZGEZfyGJWSU",
-	"ySksf4xjfqHIxY/H3b3Dl5smeUaVfi8TXj+zn8xp8dolc6pISpUmGZulNGYJaf94eXlOEqrZxgU9kzGt",
-	"P8hmY+OMUc0SkjEl8yxmLxSZUT3Z1OgHeSH4aNTMf4RU5oEGDmR/redBH+SFlhlb13ZXmSeigChJKLIR",
-	"w1sEM3zhms00GS4IJTGNJ4zIjMwyebswQ8nYP3OemUXXWc7qh4aNrx3bGRfX245vPqGaUJJycU0ydsNo",
-	"qr7OWD8xnS2OR5plNTTNYmm4p5ZkTrkmQzaSGSM6WxjuSceUi1oS8LnGBRXJUN42r4PCB3AZHC3LGRMs",
-	"McyKkmEm54plJKbihSZZLgg2QyTS//H56QtFZMbHy8NxK2C7qFuAu6A1oxmdMm0vztORO3IXXMQ19BXt",
-	"9w8ivKv80zehigipDcsXY5YQZd4mesIVKU6hGR03beBF3Qpahse3Bq3TUdf12sVu1x+s09EHKdh7quPJ",
-	"1gNUmqcpDFMKZq8ExYjhZmrdwExPXexq06AaroYLcyHg7QwXhBTpgvBRw+hgycyoDJlvWjXscQNr4+L6",
-	"nCo1l1lSz97MqQOWhg8FhSRiV6tHPjAnS4CAgiv7+dNZ49j+3r0wR1V3Te/dovvaO3dW/ro6+nPadNvO",
-	"6JiZo5kxnWciwItmt0eO8ZeZuQrMMGHQirDpTC+K8f4zZ9miHK55ozK4hI1onurWYDdoTektn5qTtLd7",
-	"8Orgh/2XB6+C1pQL/HK3Vlg4p3ry9pc85w1Lns9SSZMXivAEZDcQCOy6xpNcXKsXJEqggYiMOEuTAaFi",
-	"QXb/97//Z+/wMBRwTQdkxrKYCd1lIpYJcgwNa6MnpB3tRKbt6P/Yexd1euRYEJ4QIW3noYipIBN6wwhN",
-	"kowpxcwRFoy0o4P+QdRBMQ2Wy7RXrhaOaz3zLeSJw+TlcD/eZd29UZ92D+IfWPd18mrU3aV7w/34IDlk",
-	"L0cNO68nf2OL04YVvGYLu3w44UybQ821Wcs4Y4Zb6zljwnBYQ4lXEUiqIHKzW02iq6hXP71rtrjaenr7",
-	"o9fxHn2VHOyy/vDl4Q+NUzEH4XT9AeQJaUfm7yuz61zAbFKuNBfjI+Cu5gu4yDsNY7dvb7s3w13Wj1/T",
-	"vdFB8ortv1w7+EvT79rxw8gGZH/PsIauoqOKBtAeUsVeHuRZajZq9/WeYYeJnIZiyLUy9EmcXjIiVIBy",
-	"QtSEzqr0iTLCJhKFoWy5Cv/c/7/m/dvLw+nu8MMP8X9e75398ukV/XF08Nfk5KU6l42rcjGhGWvaU2V+",
-	"dAfcXN5S8JimJJVzlsVUMfL58+lbcyoXemJmzVLlzTQUQmIbG+cKT22/6a8pe90f9V926avD3e5B/3Xc",
-	"pa9HrPvD3qtXh68Oh69f7x40TvmzYhl2W8vVFMteKFBpG+gzd++vG2tN1yyrvwhONZsqwwWB6Teyd5Zd",
-	"rWHxhx6P3+33NzL3hnu+0NgNb8a7XlXUwP9ANTAK3OfuYb9ffup3Xwd7/e7e66jxWl2975cUN9tFq1bS",
-	"MyvOlP6zTDhaRY5n/G9s8Qa0G/PZSiPmTzqbpRx1op1/KFSMyl7/PWOj1qD1bzulAWYHf1U7lUaLfsud",
-	"NuqrueGWOiwVYSMYdBOq6fZ9YoPQWXVPPgp7nwJTIW8zOfvFCHRKL1L7C0vshbiqTljp6YkXyGvy7g6V",
-	"zzEXT9e8ae0TbnXD+p/Jscz1U/Yoc72+SycCvpm4w/MkXS81W9/3BdPmClXnTmF4kq6rrW7o+QlX27XZ",
-	"1KW5DZ6YYv02kWThmydez7LJNTN70pV0Ddb3Z+66J15Ir8nmPp92WcsW1/T4hIvq2qvrDb5RMynU6v2T",
-	"PMsFlNRdClZ9CMic64mnMgRETeRcoAouRcx6JMqzFBWHyJkIIzLmNywUhZ6lJ1STjN3Ia6YI14W2rGXG",
-	"EjJcoNVKOXvNnC5QlPPcFW/ME11rUW+an31+x5n+lsyW614pnoPV+DNNHLPevOaFgPFra8qUAimsxQUY",
-	"eomVKMC0PiBhId6FrQGZZXLGMr0wyveUK2XEkKClNNW5ag1aI8pTM4Xt9vQky2TWtJduFKYjmhrxgSVH",
-	"sNZ2xCCRooMEdGkiM5LyKde9lpNG0GG0FRXWrgg0YgUJBqJEMVOVxzFTavvJvretNkwX5RmuLIUdoR/H",
-	"mg3A0YLWJLvoOEcpRimPn+6Yb9iQwk5uVoGRkcyGHPxQpJ3k2CcL7DgLn1XScWN14/OG+qedP1VHV9iP",
-	"hlxQkPZrRN7Vsc0nMi3sbr3qMUQi6JZuw3VnquJiLIfdXXILrmuixpHoNVR6tbZowz7svX7B4jzjetE9",
-	"lymPF5vacYZqz8Oz7nF4xjppur6XZi0b8j06d0Hr71032MvFjHU/wj6pLfgf+EXuPE/Yj4w26OH2LecE",
-	"/L7939b2P7HssEZqsD8dNcsEIEo4x6BHVw+7pZHDPju/PhYLe4Ew84gzWBz0D6OARAd7r+G//V3znzVX",
-	"HPb3I9I2GvqQKhaKXNAbylM6TFkHfn4Vkba5nMzVO8rTFGxXd0HrHVwDCRMPvWUvJ+AUZAle5u8/vj19",
-	"959kxjK466ToPZOEEdM0ZRlEZuR6woSGCywhw1yDXZamqZyba/8uaP1FCvao+YGBc0IVYbczIzw/16Sg",
-	"H66s6JoErj8jHckczOmJnAsj0aiqOKXoQpH5hMcTmHFp0EiewUiSrBu/J8ODyXdLET4UcF615/zKhymP",
-	"8fR+JQEe/OMPFuJ9t96nQs16LNnh2aKFL3Cw7PSrd+zZW/ZZKdWcCOo5KWFH64cTeToHkVko5pkUY8uE",
-	"zmR8/ZilsqZ900UKTT3XrJe6Ccy5NITufMYcPe52Y5yqjRI3nMsPUr+TuXjwXD9IovJ4ggN5rlk6j0cZ",
-	"XUMSyXBq7JYr7abSHAp0uSYOoR1LkXAMTHOKYmfpft5e4EE3SKY5TZ9XS7EjNati5nFElGFJZgogcJJY",
-	"Thn4dmvjx1bY0zcl2Rbuly3exme/nlC7SiBbayZLW75Eo3+MtcPpL4zIcCnlGc2e0NTfLMESxX9haNCB",
-	"KEB2GzOW1NuArM3nPGMFY3hHefqEkssaSZtEpyOMJYoMMzefPotpJfIpIjNvaGQEY4Mhw3Z8kPoCoz2N",
-	"tP2VrDkQteQb1+AqEjaOylxJlivJG5aldKb80KZQtBk1l4immVaEagjf84Jz8F6D6GOI0SEqH434bWdV",
-	"xnooDfsRsui9sBa5B96Lb6Vgz2bhw8bvglYRb/EkOwytfbLG9/pTJNgchehtBOCnsF/fwSzleyoW1h6t",
-	"vgJFS0mmVCzs0SJUa0N26ohkTGcLklKNgqw3PQgS7RZRousm58WT+vP7DIbhB1NcrlhGwhZNeczCFqFp",
-	"xmiyAGFnf4/kYsQFV5PCk60wKGoqVaGaEoiv1XzKBkZ4mKVMM4iEbMuMpEwbER/1v46Lc4UTC5GuGIzz",
-	"XLo1mLPnMk8T7JJQIEWcSgA6tuExci5Y5k89FNHF8ZsfTy6v3h///erj+cmHq8/nZx+P315E/pJIwRRp",
-	"UyHFYipzBUEqygrXUrBQDPNkzHSnh9YOklGwhugJFSQ66L+OBkaghBAdrghoEqh0aiejh6IQYnHhrbkA",
-	"wjkdudmdMeL6KOXjiUYNhhKVSh2KUcaYMkeNa8XSEYZglpGq02LTlGGXuFMKYoYxHDkUEI+M5GsGCiKF",
-	"6YdkjEJmRo+8QReBHBWjscsZClh5QyYZIxRDk6l1iVi96bOguZ7IjP/ycO3p1PqNiikkluM8A20dl5aa",
-	"8iYl7SGtWjqs9cOZD2B/QxFnLDEv01R14IKigpQkZPc3pfE1LrRngSoWy5nEvoYAlLAZEwkT8aK0ywXE",
-	"muA6hhw8G90aseizUPlsJg0lvGcJp5egqzxsr33fIJnm5i+Gca5UEd/wOyDLbQagwoUtzW71ziylXISt",
-	"56CQiv8SREcYXy4Sw2lI5I8yslZSwxdCES0POSLtMpAe1WajnsUTmimmIzhXIy4YUFMoDAMBG5tgjmLg",
-	"RL6xp/zBJwybKbjFc3oiKUrbYEQz8pwzuABDRyL7h+SCJZDOheaKeck1X6jSDXNXjMiLCzB/WSeyjVfD",
-	"PJyrxIZklLFve/29l93+YXevf7m3P+gfDvZ3e4cHLw9f7v5XKyh1cPNi19yBEOlFk48iXbjwwyW1PGgh",
-	"jyg6a8g+umYLc85misxldo2BunmaFiH0ni3DNNdrGo55CblFw3BsVPKm4OON0zJbdZUrlmwzM9jXqsmb",
-	"ukMTQF4MNzcjoWTKRa5ZKNqYwGh0mCxBsQPEECliVjzWsYvERzbDx4wH5f2tFmfjJF2I6uYwkQ/mybug",
-	"VXJwtTHmzHu0GuTycxk7boNc/WaDCv1WCWxlX8pcHTn8B4u1GeNyuCZNnGXr3DsmI5oqFiydnAcSM2l/",
-	"eveG7O/vvw6cnXGU6zwzO4hZjEEDkVfO5qtuf7fb373s9wfwr/FQ/n42smb/Nm1Jssqwrtliu9EDS4Yg",
-	"pHpbEbqtIWjJ5TNgRicSHOZ02q+wHZvmCacUbPggMB9bEQ5ukgH5M6OZ0SxW3+uRC3CkQLLShGUMj2e5",
-	"rXYUyyzoqj/aZXvJfnwwPKQvX7/64YdXr1/Sw+FBvJ/ssd1Rf9PvdVTgLjAvpc3eZF9qns6ztCY4m6VU",
-	"8xsbsmVNbkbNMDTfjt6enJ1cnkSGmCGlyMiEhKOluJzzDugOO6CG7VyzhdrZKv3Dpys7FRxlsefA3tcQ",
-	"2BnHWK0qdbkYaa7ZVG1PZ7YPmmV0sTI+aLN5IB9qY/93//e//+flgZ/sIUfk8+W77g9GkoNrPpOp9/sR",
-	"yQX/Z84InRp1Spe5A2ZVq4s+pPF1PrNJjy0I1XdG0JcHEKvvPu7WEEMRar6WWTYEjfeIOXtaapqaSy1K",
-	"foG/MdIqAr2g8l0sc6Eh54oajUrG10XEee8firQjeIqL8YCYiyvqFNL3oKLrcRUKtymoJg6lnqAQTccZ",
-	"s1gB8CXEexkhqtIVTZUMBSb/R8kvOGL+i+EHbsRGKIOv0JNmHxouNJOjkZFZj6CXUMwyBmKxnrAFdBdP",
-	"WGxUpnZ00O9HROL9r6ZUx5MOohpgEzAR1zIXCbsl/9//S6rD0d4KhyKa0tv2bkBixtP20kDJjv9qpxNB",
-	"Yg0G93uieSGP8qWpY+J/kQUGz5hVR+O70nb5Q2E6hMQc2y4kl4FQMzIXtJ13YDYPrAK60wtFKE6FZuOM",
-	"60VA5Mx6nNqUxCnH1aPaojEIxqFdjEU0V60C7ox2l87ANNYtxz6he4cvYaW4wvmWOfQBEgW4g1x6spkC",
-	"IRGq+BGO3m4VHYF1QHeQsi1GxISqiQ2PhIepoUjThtIZo1NcMsNSaMaU64bG10LOU5aMgZ4rRECgN9OC",
-	"XSKg1ISPmdIKCdozqVyzmcbx4JDBGOyGMKdqUGwz12RilgwVNFhRpCql6UIFsJtGHIE0R6Q+Ug2GJG1d",
-	"9oO8GKMZlOz0yE+TBaHESCZ2b6hIYBZSIx7H4X6/1ArfwnwAxoNq681xkyxjzcz7hZPOad2o4BbJns4U",
-	"ZFO9XygSvZPZ9C3VFFYxpgJ8mnI6y7WZYs8SCByNkj6cnGC+rtAIXSCJgN2KigV2a5o2HRsBXiwIoCYU",
-	"Yp7MpkeF87+wdxW5NO4EmTZwD9pV9ki6ZDfqBBgmQrxV9yZjNFTYZNSGe+RUO4Iou7SvtdF0MKZcgMzp",
-	"LAqW3BWdsgGxDMnhmnSQci27gnet38EqpoWPgninh0R7/d2oRz5WSNpz0eGGFyq2G4Id6JhpZQdSQ/1H",
-	"Nd1bQk0yOZs5E+KSiowUjsfCnImgYGPFmfGaAKtjG1femlepM12CLcgcXdEZYOw7ngJsAFINy8ZBca/a",
-	"bnAD3AlksPBFqrJpAoxlsAU9cmy7z1gX3wb+4w27MOea02ZUwQXQO7zkCGWC/id9BMOtUr21dArr84eN",
-	"Ni20LbuqrGVkX7KupSVhavn+q9WTMuaxYefTckeGpywga6+7ivrvsGaKbMP+arZh0PKbWx1SvzukCvK+",
-	"TW9wLt3oAjJkqZwvSy29bXvExapTR+quoZcHZMJuDZWbTWqXWa4zCO/OWNIJgILcNYcnzb+kjoqT6j3h",
-	"gt1DUV44zlbg5bSOfniZ9H/Y/eGHg/hV8vLwNd0bMUr78eEhTfq7h3R/ODoY7Q73hv3hD3t7cbJ7mLyM",
-	"dw+H/VG/T/tGbJ9RrVlmJvh//9zvvqbd0XH33ZdfXx7c/XudSuLtakP+r5FY5AiJ2k5jmOuCcQYVKKJm",
-	"otit36LyDKxTGJcvgm12yWyQ0njam/k+Uly5ZQ5vIxR51QKpfg97tSSiry6ZJzvbBGaEZ1pzdho2xnt+",
-	"tZsP+XTIMrOO9pK0rAPX7KhkqFL4hLN1v05UXk+SVUFhW0Js4BVbYlz4M6NpioFssAZHDtTCyueQ/b/w",
-	"lEU7+3VaHna1gVetzrExJmtJJ3Z4FxVeXPRapy1bGfGi4YSeFQfPHEd7PN3W2Cvf2khzoXlKuOCa05T/",
-	"whKQkkYyTeW8EmjRqzGUrh6U4pRstKG6KdSS0xsnlhiScvTzkBGv0NuWtl6PBhutb89pNnLBiksGIjiA",
-	"Ow+GWGi0FNXRWJEgUJ114QtaFV+sxwYEwQAY3CSfUgGHYgujG7jdvmw9bjeQurG/4ylrtiVVmIG1I8FV",
-	"JCSJdqKARGEYBeTD5zMjba6al6qbUsEQ3MBIHGbZb+h3KmLua24p9xOBa4wlREkyoplRjhiJ/nJySXZS",
-	"Lq7Vzq/gzr7bsScNEQXvy9tdb1cpG9XcmdGU3l4VD5FumS0Q+U4wDVIzt9gtkHS5YSgNvjBvaDb+4Yrq",
-	"Nd4MiBpHd4Zi2c0z+uYmVF3NGiG2fpowa55i9UH23vEbSpkyKtBRN2Rp/c0KoTAvYOwMY/HyNO1tM1KH",
-	"D7QehiioGMGXoIeqh6sGQmgjhVfopn4o7mekGLtvFoeUbXVvrBKNjfTY5ASDLTJs0j5fEA04sV3Y/cOJ",
-	"pYDr2Qad4DRxrJhtkzFzoRFaoMqRS1AoDyoIyaveJwkHa3mffM60whyWzsDSYrsZ1N0EVYCVe7s0780D",
-	"fnOXZnGuN23mGTy4+bz8KOcYYlby4nLqLLsxgpmbmc+Di/ns3lv/9JndNvAsQJJrtr5GeEvtTbxple7v",
-	"H9TbAZmRdj2QWWfVNVohjvvDiTXInpe12WkBiewdj15bhIdGp+3Rcn4Q1aGI8Lk8S/GpQibY6OK1/TwI",
-	"H22Nz9Nhs8EON7GEUzGSDSIs9Um76k0ADDUHA4gRnhnelr1Vg98G8eZtzWkCV4I7U/9SIo5RbK62icYo",
-	"JHtzLq3uuDbj2lMzlwmn7NS2tXRBLW1hEy2d1UtSxyA/gVShnVAVkGZfdqGCbFI4XIs0T7iWmbq30xoG",
-	"/XiXv2OPD3P4l/LEquRPY6MUR8VRgPUzp0ARKtScZSQ62O1HPXJcxNfabONQRPabCECfIfwLju1EpjbP",
-	"WJDIBuiiVws+T2iuNEtsbpvj8ziQgi4S+Ms+WkohtddABSftfqKHf/1tAWMblLCHteiG/nZ4AIlFg7W7",
-	"U8Fcu9/w11yAePMV0n9vI2/HtupG+L60QzQaKB4V6fMQu8NHc8g/NAJYOsXK7YLlplNGhSLLKQSYZ87K",
-	"9NiSA0CE0DZs9ZyOGRqFa/kT4+PJUOaAijoDv7FV9lbuHdSKNl8rzUjQhvG92iMWWFhIMK+0h3G2mOkX",
-	"qlDE4MDqLBcQDlq1K3hHYB2HC1rzjGtW6oi1+ID3IGjB5ttLokFLpsn2ANQ+iZkXA+itjrbKcMK6vSwj",
-	"CUksE9YjhsGrIuTHy7tQLOM05crBORumKbOEZQPy5tPJ8eVJYIEvAoJhawE5+/jmbwE5O724DMjx2/en",
-	"HwLy6eT4bZVX4sutoIVvt4IWvt4KWuZ989/pxWUraEELraBlmqhlnefVGMvqVM+rE1VHZhbWc64CUsA/",
-	"GUE1TelMMRDhYIalvDIFy3XlVNXNwA1xq/vQ26CVWzFofWJjrjTL3q43D0AqVmafZckRUQyKE+ginmZF",
-	"V3xyE2EBAXm/Y2IRb6+eKES2rrm6c7ECv/l1h7w6HsOvNxp5t8TDBGp5qHzs+Ui2swZ5z98FrbRAstj4",
-	"pgW9MMzPXHFbjbS8K9FqZT1Z2wjz+PADjV2PVBo8G5evP3jzri58sY7LtjCrcdiZf2mipC2NV1V28p5p",
-	"aiRv36WEcgRWXoKBRsSSP5Qg0SUkSNILRSGugJ6PN4eXe9guLKbLaWuqE4SiEL2jcl0iiIQbuBJUNvsP",
-	"I8TGQmIsqkIn/0qdKcO4MYjPcK8u2BQghg4RCYvW4AejSGGg5g1Nc6ZsxifObkIVaUfeDtkAVdyliOB6",
-	"hiLyglddNJCZdOcIPgMN2J+9fY1swKzh2TgEy7TJsXCBUTb4j9swrrpooX9JZrEEvY40cVSlX5d6irT2",
-	"QpG2zqhQIwg7xfivOc0Shcp0dH58+ebHqPNA6fn3zZTWsYsNQgYu5ZwqV3rqtxEztq5voBQfC4QKKAd4",
-	"ZHYc9QWM4Vsyk2zpJS/GXhQd2WrY1dNS75FzllLAGVIw3iGLJWDFZjkriwiNeKY0WYlsah6N58fzj9Ra",
-	"3+AS3tNRGfnoDsvHi0tiQwx+dUR8t2Met4xuJxfw6R4jO6/V0e9lZ0KBqkakFuxWb1bMCg0YHAu1BRsv",
-	"IUFAFNFT8FhA+r4abBZPSAIj7rVqvRYZu7nPcOosZXZStjE34EbhYDuZtzrZd3htamkJwHlvEMlAabpY",
-	"d1mZO9jcz1tdwsS7g0sSnFAVhAKqxkFi9IjpeMISS4V/ObmMSExFERI8pPH1UVGxBVpDQ18lS6IEXzaU",
-	"OpHzcoIY0P79jv2GBPKG05Dre56FEwiCnGdcG0EACWgT9ZcSaCgeSP2kIP5QPIj6SYX4UdD8Tv3/iupo",
-	"gw5ad2NUMZpW7mSa68lVg+3+mPz1p8sjm2tmpBdGAdKHAq6WnNF/5syW16oN9vNs8qWAdibHYzBC9p4g",
-	"KXdrD8iKHT/wnSLeItQtIcJfXBRDq3Efay/xTRrmAAHHqyBKqx5jMI1fTVjaIBIXIYtlFT9IbHlA7F1T",
-	"ALmH/y8SdsuwA9DLuYjTXPEbV3qKRD+D2BpAvP6XiHARCqpiJhKERU1Ygfb888/9gBx8CcjPrwLy6suX",
-	"6Mhisc0xt0YYnrYUHmDeOfgS/PwqePXFt8AWf6yf4ZTenuKTe7AY5YdlKXL58xJnbLLTuuhzlN1x0WgG",
-	"RYl7WwfrbBnfXntAMhYz09tV02aWgTtQ4y/WS1u7TKmbU3cgCeBqHfEUg7Y5VjIXejl1D/XxDUXQagPk",
-	"K/2vrkBB14F/lqo7WnuqFasJdH6oTdiMC833W92uFb/AEifbVAgHnlvn4q3Ag1SH1bQQD7I3Irqf6XmN",
-	"9ISxNErCF5XBRAPfVkYU06pBbLl/ZFjwTWzkOl89lmB6tJoNp+C7ll23tl9byQ5F5DbfWl6qx2WzwoHn",
-	"CZyJVYVjG237Gzp4y8gb6cJHA4nzLDOThoQ83ynRxhAMrIk+NCqfeQTDEVbFy3qqeX5ltEokEPp0Pyoh",
-	"y0QSiu2phLQx3b/IM+h8p5v70c0mZr8ZH6q5Xq6NM0yZ1ixTgc3JDUjUiwISXSFAdDfC5IsolWMuzA8p",
-	"xH2Zv9itZiLB59yIonpHytroQz9H8Lj7X7T7S7/7unfV/fJ/1ibT/jSRdMqfUhrL19YULhxJ5pGl+Cez",
-	"NNbzgErqBo/RdoLY6j4iOBeUU7owc7D6OCAiHecIxz4EKK13Tqu4D0hXqwYp/Pj8FKCpoKq9tfwj+tSv",
-	"bth3AEEVBZXi8YpOWRPOV+RASqCSBob6AdKDTBPsyCh6iEEbirJu+ixjI37bI65GnnPzmO2HDhQiYqQc",
-	"sDG4IrDTNp4c/24N7AqVNDXRemb2H79vWMe//nS5ujx27Ktrg8fEgttAvwTKk3Bz5BXrcqGYUFzzGwTw",
-	"Xj+0O7CJ1cWhY9ER4CxETWmaQiZ1Fw2InkOZJkaLUjqjWmbWl+fCB+FGGGdUIFrM1IsQU0f2mTbgwhQO",
-	"/BuuIKA48NLtq11QTLLlumN7Q6OmCpzzSk8YLx1fXFg7RRAK01WRduV8ThlT+RRuO0BSL+K4APDo3/6N",
-	"VEF2Q3HBjDC0DmXOz1eweDSbtjMUP1m41IJqCyiWLBfKRiUsBWiaRZLKx+ZVoSggQQpFBhCuo5o4I4he",
-	"tvGwgDSkiEPCGuY6FK4GZntIE+BCVOcZK7CFg7KuEtc4IpIwAIzplCEb4CXZjQLCbpgwu5r506BgT7PY",
-	"2ENWlJlyi488QoXincwsQJoKCMXOHLW5p0h7LRvpIAUgQpXhA1Q1beS9AAgBcQkAcx23jOzRxMiBZTZD",
-	"NEtTgLkBerA73jGbcc0WoaCxtjg4dlELkemaLV4of7uJ0UoyxWLtBCUEqKjKCEbg7xGU7QqOZmkncmw/",
-	"AuamluaBYgWC1lWC4Nuw+IayzE8B6hjWCxaKsoZRxgSbA8R6Ub6KjwWY53IdEGuqUwzn03HB9TS0tGdu",
-	"CJQAD/r70aAA8axAtgY2oucfuapUKwMVJGN2ZQsit8JsUFsXDJcF152qUFiKtjKvIeSUXzOjylAH7W2J",
-	"9dw/hic0nniLXZZn9aJkIXiAIWJ6dNtFMumWDxi+cNyAyo2wbAUU0250BADeFSBbmIR9OBTe0/uRG/NH",
-	"iEkFtA4WXysMukJ74ojyFMGOWXxt90UN/C7MHNrQeSfw5hUK/HIHeuoEGHwAoVTWclxTEakNuEydACO+",
-	"1ITPsBloAEustqODPfhYwbR2UHXRwe4+/ncYIVrdp/IxzlzZ2IzHekAo+evFxw+1wN2hiNZDd0emy91D",
-	"H4TrCM3rVRXJuodLDL0jYOoVrzVpl4FcQREAFpBer9exkEDNupOD9cMFLHVsC8dnlCXD60IBqtJ8gv4S",
-	"q1ahJcwpcuVcguUyeGbs6M0LRRmu0XZjHawP2ug4QgMoB3MugAtBIUbTu9mGAYl+Da1TJGwNSAgwDGEr",
-	"IKHzkODXvV4vbN1FlSGGwo5xXsF+6JGPgkGZnBkydkczriSRkiSl2ZiRtrxhWSj0nMeM+OUWfjw5fnvy",
-	"6eri9L9Oog7yDv9ehZQ0s52W6U3N6TJ7vr9b3PoA7N7V7NbSKvB708iPl5fnJKULiBlTLB0dkXyGIZBU",
-	"B6EwY1L8F5YU4x0zTby2TSNAwkzcsFTOWI+cIOTinC4sN8Rbyd77EXF1yd2OuOPBk2Jb3CMkplkGZ0aQ",
-	"6O9d+2T3NHHyNfJhnngr8kKFIpVjknLBlE05g6rh2ItpcWEY8ZylaReL7JgGUNpAaRsJNxRGyiOzTN4u",
-	"gDNWB9BuVCu7V71B1HHwekehKIja37gpvYY6L8U6nPEpaAM/2pVGDFJwozjwb0cWliQuT9+ffPx8ieKT",
-	"i/1rUwc56Mp60ELY7AA+oabXIHOk0lyHqmD/tgCIua+10/pCga62qbyxOE12CKdvz068AXxiM4iec8Uf",
-	"zOVqdADgxygIgIXAHPaZEZmQN1gGHKB9Blg7S2x1EAxdjbyKMFHPVkS1WUKVYgxmaV1BhuU6DChwYblU",
-	"RAe1JVO5gqqpWJ3CcsRBifY6lxlI5q7wB1asCTGlNmbWd4wadev96aVNvEWtRg12duSMCYteI7Pxjn1J",
-	"7Zhn74KW5hqsB1bJOT4/bQUtOHJouOj1e31w3c+YoDPeGrT2e/3ePuJyTUA13gGtZEd5eQrjJmhrpLzu",
-	"nCfMyePK+iVXhfqqgGd0uEKKOE1ag9ZfmC6SI4yyjycWBrDX7z9ZKY6ij6bSjfZ3KKpx0N9taq8Y4E6l",
-	"ugq8tL/5pbKeLowCWNnmt1w9jKCl8umUZgvAOTJKTEUpMguoqdm8n1uwna0vQatGDjMKOSQMgWPBWuKX",
-	"0KIw/NMyGmwdKiaLGrP7yp6Ceb+yq8Dv/iyTRfNk3SOclbuFfoK7erpYv2YXZeWMg22e/zNNXG7m16OA",
-	"g90t3lguzwfvHW4zvJrSMI8lu8+zBGwUcsoeRXZ5DW+5MOI8gujZpo8Aec6wUGcFrCG2XD8JqeX6O6H9",
-	"jgjtE0N0Y58D3ZvQ7oLWTiLj5uvsmBhptWuuGAoAvz9evj8jZa5Mgc8qhc5oDIi2BDEmLIJFKNAOC8Lq",
-	"RBZw2VyXNZOWKvsbWU9VEDBCtOEZ8SEXKBis3JJvzTw23pBQgGmip2n1atyqhC3MfUYbK5kuTaMGZcDu",
-	"eFdlMXkhpGAvoiOLUj5mLzABmwsjUjvjV2naQKGZZwW4IoKcB8ULepGaj5GRzgYR4VM6ZtYoO5ICROZh",
-	"KoeDCADaWWbDn0r/AXoY1izKA2nWLktr8PMXn4KPz089SpphYJyj3ynTtPUFCBQ0zUYKBYuGrekIJiop",
-	"oCigxVko8stWSOaMKw1RkQrkPFfpqjX4uX5q5SPg7G/dBZufs1ESd1+eU3Irch5qC4KZdTXHFK3mvd83",
-	"G34URzQbCvehcrvqiMl+0cgNIUvc3LpS6TUwCtVMsPUJiSUUCKjlYA5QdKF65HPhtiicFoLdbsiIKRCO",
-	"angfhk9hyspDLngv5XP1gt9i2x3g1fcL/kkveFxWr4iw3eBtidpCC5Qs1KMnJPKU1cWbHgvbl0Uo9QG4",
-	"zMW9Wpu1Rz5IbeEE0Uy4ym3fQm8lkT5Kivw6FNM/2PzGB6nfyVxgF3tbdFHmCTyKOHA5Cb03VViAjLug",
-	"Qd5zm98jp8vAaxaOtZk31dou1uz4011/jVYLBLL5HRPN420ctEhcndoU/HuQA6CN3N1f/tGTIqHkS6OR",
-	"BPJbwJPRIxfOL+1n52uJoS9jflNJWNJyGZqoyYbyqEvvm7ee3JuD/RaX5Ndkm751Ro4ed3QsYk+TscYn",
-	"/j9LPVmKslRbWG0eR9zftr3mO2k32IOehKbrZMYd77qulR0ubG017RLHeuQCl0WRCIKtIoQqfr272x8Q",
-	"xcU4daldQShUPhrxW/eZKKM80dSlflFFoqLo2I5pHn+IOmjhiKVwUc9FSBdpR6ej7gcpWPe9YfVRQMwX",
-	"72XCR5wl3QsuYhYFoTDf4gDtE97Tn8W0+jwE7rj5QKXgXHBtvY+2yD5MH0o5WZyZHvmAsBFyOsNQiAYr",
-	"FmpjdqXvey/DoLYxTJyO7vGoWcD39qrc4nG3vLBajaaPDSqlXYC7oLXXf7nNwc00p6n32v6WDMKN9vfN",
-	"u/a2WIKMFWfgHTiH8dUtVg9o4YPUF1RzNeIQbvxoBcXFXdLlwm8eO3LfbBRPJ6yuFs6xwjyBwJXbQ9Yj",
-	"kxqX24+MJt/Plne2zII88Hy5Vx9xxpY2shpjZmMbMGLIiUikLSRG1UhBfjw5ftvpecdvqShVGRLY+NpB",
-	"3WtE5fHEWT+gNkOhAi+YbmoLj+eK4dU7kG5KTQ00lDzLMPwK8SNVeTrr2qn1SHxy0KN1e2SfdwQBz34W",
-	"thuzW0v2/mVLAV54GNpVN7EKP3DRNhWp+xEc4ZEKa62hF/yrvl22HKytiEoRmNYQQ4/4Ev4JFnr0o584",
-	"hh2VheZoUc+4C74a/KUwox3ZwPVQTOnCBSTZQqY2tT2Wwsb4pgtbRZm5SpQ98hMY4FwjZtCuRCxGnUCg",
-	"LVck2uv3rduptvynqlS9wxjSPYiELYtd2nKfUE3TrArVcspjmqYLizeFbSxtdI+8gbDTgavKCQGfpA02",
-	"gY75uGc+og2RyCwUrpqmB+TRsZ4dV9O1GhF65KKainQCWy4UIs6hvCXsip3dFKsyUgFmTrTym+Wf0BvI",
-	"BhGdOjnNYjJUr5N7q2lYyPtBOhq86pJXkItvI7rAsN+4Kq/fNbyHKGkHe683P34p5XsqFrjg6gnMFoXL",
-	"yGI/INUFHoOZAYgv7tI9+KnzEjRYMaxWuZktKjllVZZ4WeRu2QFmUstYpqDKnX+8uIxq2IF3/juWPYRi",
-	"mT+Y29Bcx1szBaPiAVegGKmK3Zuj/cmFBzOMpJBpWcPY1jwQbB5Y0D9KpvxW566uSJUp2KX6zhW+c4Wv",
-	"wxX8CKCnYwhrTUBQPqfRAIRB5VAWwyZ+WEnaVcyAkEhA9UlYYg7V3AgfiOkTCk+J4xmm2ihX8xtBGjRE",
-	"end65NgK964uiZUzQoE3uJGM4JxDmFOVz+yi2HEQkTa85dhM3ZEuQkTOuIN/eSYvVlEfZZ0jC2oWiGu1",
-	"LOybXey+wRIum4T9D/JCS5wQ9vUtOcbKQKNfKzm4P38x2rWf3fzzl7svq7Ej1WX2Tg1+/vJMescbm9dI",
-	"XVUsOEI+QHYpQmORU3PbmpNuj0woqCA0BuijwdqqmTYoCorclIZaSPaZTyQrIcS0K51SjWTx/HJ+WiKF",
-	"K7HhVJLaQ3lkFBszByiVY7QMSKDa3+60Wp3B3NHQnL3/EYPEyxPruDzIAshCztBKPHAledQV1RFpc6su",
-	"2NJ5BLJGi4pU1OpIXChNhT4i1VKhERYTUWQi50Z/q5Su49ot+MaiprBAZr1DAZupOkceFALmwpQVTZQ5",
-	"yQnGASYdTGSB/XXZbdwuSPT3LqY+dM25754XDSJXcOKNefSfOcsWRySCmn5gwaahWK0q1SPHHrg51WQq",
-	"lSa7/T4eHdL2WX4oHM8HrXNBxrLMasJtheQcRLpcSknSZc24CFYrCoiaYKUas50ixmwXXIxQQOIcwAGY",
-	"dRmUW2g03zxLI9JuLjcHtn142mw/Xkll6TVUuYuRY87oRDpEa8iTcwnRGwK1gP8+QDr0aks+KFbLL1D4",
-	"jQl6/ddb2T5HKUcgkz9MRNjDbzUXQmaPaopEt3ypNUt6O7/aQqtrA8Y+wVEvT+oA8x6FnBNMera5xFhB",
-	"LTDcAk6ttBzXJukAf7WP4kmTwoaN2ydmmYyZUgyPY5F87rLRlrP33pj/ri4vzwzjJIoMF676xBERsmDQ",
-	"hkWC9cvwW8MloLfEooNNGRUQ2TbwOLpZzDilHHIaLY8tcuKgNrzSdKEKBJNCqlA6IFOaGcZYFI1rlGar",
-	"92Yo7iPNFt9WUIANJ0cTt9mnTo/A1mG2/lJVO7QSEjqmXNRru+bxKi/7BmP6vu55xUXddF4fJYQGWz0O",
-	"9UqNyFrPG2SMJeWfQRY+thGkdgkKWCvnhDcSn71ja0L6ZXz9TYeYPi4+XsbXD4gYhUpq9ZcE1mZ4NlJw",
-	"saiQVGSx4Ao6AHAfi9WBXGrVTA/D+04QjWZlWJ8nJgk0bu38igi6awUHDGK2kIDLUeUkwhYiVIS5K38M",
-	"4jdDd5sFF9ZepdVSX7ZgOF4Icy60zOMJS4yUb5P3obSyxQIpS/mAn8gVcbLg2Z5xO3BJ82g9R8Q6NJwt",
-	"G7Xr9daOvZ9D0XY38soC4DOvjWoKox8yQGdxdlqS8fFEmxt9PgAVJaXLoNC1SsjxUGYaTZDfbCD+fVWB",
-	"R50iWNBavHUU3TLGUIWc0ZjdwxK7WhzyS1PUPlgIATPH2l23PU2AIIOCdygsVgQApIFMKBBuKssBkcY2",
-	"5OC0LDylBYXXYLPwfc5tAGjRuSrEf0xw+vHk+C0izF7s26/OuNLn5sCBS2b5mJG6U0baDOBPBksYS24k",
-	"Kau4eX1bWmfLEwrmqANwNzWc0IG1mwC3YElQHs4gFHQo8UvAvJjKG5ujmDIq8lmnIfyvgvb/jPbmSj8N",
-	"NucCWB1I69vNojhW1wS9DJaYG8onrKDXP/owP7sc/xZh7FGOnzCa6skvje4b1PgwjQtOFarbCO3Hb6yZ",
-	"DYvy1wbYQeuPvFOeML/4jN8wYZqtzSquGGDXwrkYGceiteIS8F9YiVdZmguLQjhV+y8gsU2oIikb6UEl",
-	"rb3iJoN4NxeE0iMfAClOSMAEQ8M+mHIrAIYF/qmNEcuYvXUqpvpQ+AwykX454mVeWDEQBGiyCUW7DjlP",
-	"5hAKUEwUOeiuNTrAsoBxuIQHRGDxJmM0V8XlITOE9TrC/0IxztHwgzEHmdQ6BVvFNSsgkAYenhGpwBkZ",
-	"ZvvBcmrpcsXNEBRpRxXvmdmeLjwUdXrkozCyMRz4ULjT4IV5gzVcMFLaj4wuUiyIuUGKxbkyux9BbFFK",
-	"x2YECADWYKxquh+sreV+jMO8VIJdf3lmN+apGMmmK8Ua8s2J+vpOTH8ZPjnQg4fFFGzB0/4iBbtvZIA1",
-	"sz81I4QiQb5Ryfqjnsi2ZNYVCj3Ze6bWtdUcNHBLY50uEM9vQ4ZpIUq2bf5FUJ/4EZDo5JKOo4AU2I5v",
-	"uZpJBQ+ar4VUgo9GiC0YCkVFMpS35M3FeSewTrhab2gtEw7FNlyYNDPhUKzhwgHxzcI2BtUPS0ZRdbcf",
-	"kXuyaceWQ7HMd0sE7iZufeSh8Bc2cHAeelkvln2Tbbi3C9GqYd9ebBdGRJu1LfYdkZt/8mz44P0ruDBa",
-	"h5RedtkOwOiNp8j6AKzaryxKrelwPpFpGfnWBhmpg+4JSqK9/ssIEWRD0YY4lo4dorMgaHDWkj753//+",
-	"f0qszgJF0D4GvoZQSBGzwIgQQHrcenNBIWMK0o6gQ3jJyRCIsNymocDnkqLxAG4vZq5xSqJ9iLCj5kbf",
-	"c3+8REXMiCuol4XCEias5BEAFYKvxveiLhOUhaSyhy8UvPD0wIhm2iIXowu4R96YtgEiVRFmTj/JRWKu",
-	"2CK8OV7gOSvBu5XnbyG+u4VYmM6pnAKWZOH/N1LrEMKJpPOHg7YrR+QDMRwsTZmXKgYwHjBF6/U1F3vR",
-	"v7m8cazpAn4Zu1Bx6MuddcRKtqcRyPLYMiyAwyTLwsYs4zdUs8BIHSCQREYAwYOeoIgSimvGZtX4SyS+",
-	"YSbnCmK8ADkZIkjadqOheLnZSBtH0IGpG7Zh2nThCOUOFtub8KTcfzOuLBQQgG6IAO1QdTwmV6AlrRFa",
-	"Hpp2U5Vdgu8pcL+DFLjfSJD6bbLgfgfyW3MuHdym+XhiWVetQHff3LkjV+G85jKtz6v7fr6/jTQ8T0Mr",
-	"RbtVpfwhKXWFILtlRl2/eXRNd9CKWPIvmK1nmdVyETyJJincPbe16ggRlwmgLW8cpCeRbxoiPIpPPkUO",
-	"YQNXXJdRuA1ffLyiO2U642vAM911QIZ+HQ4MVqQ6VwEsvYg5UwEp8b+NyhJrflPk4KmgFHdnUqY9qyYW",
-	"JkhrlEYczhEf5+ZIaInfg0w8JdCzAwK3hkeeAeJku4DBP7n8dPrm4ur47dtPUQeCXRmtRSp4b6e+Hd4m",
-	"4OLfE3DT9uDk/fNMTpmesFwRwNdnt06dJ1j3tvcbxPdU6NEb4bRYnRrDswUZ7znLWrNHj06NChLnU6xU",
-	"QaLi3QWdphHkg96wTONm//Xi44daCK6PMyaOz0/N7491KS1XEas18tn+iqH3nnihL33AWSgUbae2ZrHN",
-	"gm00QaHKadfbO1elflWoi9amsG69//P4/dn91tsN8p6wtF9/ve3UatYbsnU3u5jYshJv1WSnSJsfSMIz",
-	"FmuJFiWHnnQUCqxNYMuszG2NH7zbigoQ9SGLMLZHOqgOt/Fmfi5rIjzxZnyCCiSNXi0AS9sGKxfLVmYr",
-	"eLmugkQ9Xu5naP4PDZdblC5ei5ZrQee+cbDc3G6nIyT8vAU6fW28nituqly9tiJTAgojkIoX0DeGtwFT",
-	"YQ75O1g8odOzuRrgMDyTsfV2moZcUm5RPYPqCVRmodemgaIECtY6er0GMhfKTz8gCcOrWf4NA+Z+s/kU",
-	"q+kRORLC/Y5BwW53sG7tWlkOS7NJed3NZ4a/oKNruW5hVKQAAAW7grgBhqeEgmtFACA6k7mGXCkw5ILR",
-	"GCskUoHQFVzb0K4K8AdkBoTCy8IjWsrApcUbHRGaAWeIMyFjOTdb+M2dUufU6vTIG3Bp2IKpU0aN7CRD",
-	"EdM0Rcm9HPCYafCBMOp0vjUqxl8YXDcf6JQlJ7jCS4ftD1OGpsgWg9LMJGzhxoatVaJbw111ngkXk2rr",
-	"i1pqQdRxhFyQqS1TaHNQQHi14SShoM6NScuCvJUqgSvbgEuPau9DRCerMP+ub8U1GRtLwpdZe7uGfrEN",
-	"87QngGGZ12dgCK5o9r86PziD9f1m2AFs6724wcltbCtQUVIt+uaELHRoYsFSv6I/dAwexFBUDYKwHa7i",
-	"tiWTwK/CDXpCLU5CsR33TWeFF+8eyVe+kgj12yDI/ubepws+FoRvYncy18/D72SuvzM8w/DMCn9LHE/m",
-	"+p4CUJlmjAKOZU0A+ElOtavsC/U2bcQ/SkYByUXKlMLwEFu+ZQLlwDGlNhQYbnt/8cjbmPvzPvm9ptrv",
-	"PMG+Pj13o/znrtRnYIkFGsh3pljEDXwzbLGIyLyXLIiF/jEuHRijTSuwjA5LV89lhpn+NqKvbQG2Rpmc",
-	"hsLWnfLtGVERstc58pgubihNWNEFKpq2gD+UfAaxMpJpElUCCTC/CoM3y9iSaiVjpEOQOPGLImDU0ruH",
-	"JlEfLhqKIRvJjGEhexfHWYyjCGfE1XmhyDBPDAly5YWxufP5Qrl7QJFrxmZuGQcIZIM1HAqkG3D0Wlim",
-	"UERYa2f1SO+Y5nZ+vWaLK57cRS7Xo+byCUV5+9hq7ymjpjdzM8VUmJMIdaYlRowqBwNVa/UElaFyau55",
-	"Z7l3saXvd9e3IOyvv/Nwpw1V2/KUs5J8Gq+/ktTXFhorEZSU5mlqmrd5qcqF0bgM/zaY8js9colcS46M",
-	"/up+hXYMm1vmchjLP5ay9i7B/PPCC/A9E/qpipI9yJ7eVJFsCRwH9pprxdLRKs7jMRFSdKH2LaEKKGFk",
-	"Q5gd1FyAkosNaBNSB56Ef2R4LIg4ThKqtNIoB4GwhIDarp6pjR0oMlYgz8QWoJ+zIfl8CjBmioStU7w6",
-	"ofWwRaSwN6UU6aKzRghqPbObtDExWLHsj1UHvokkHxQG9tkyt3WlzyLHATHlD9Llh84Rmgs03iUNVc0e",
-	"45f8XtPs91D46WmLlFlBFOuGPcRdX4fs/WAKzfWj6PN7WbI/NnWWdcYeR5Z10iIoRhvgpY3i41BOzG3c",
-	"9sBHO0uY0qQCKR0KxeKMadUjUUqVvjLq3pU5a5B7nsOxSwowU0QWJVMucg0QI6brGpTbNQJJBeM2cF6X",
-	"ZiHCV/aoajIIGXEGhIoeQbD3QnUk4PPBYdbGbx0D+NyzIotgF+uwrC3dmL3u/XEdw9sBSi/ZEFaVpscL",
-	"IBsgpdG05IzZ1YgBCyYN75XBlxGe2sghAvXIR3M5mEelYIbOBz5dW2iMAMPLp1y8wDLoJepvUBp/2kKC",
-	"hWTKhVYkzljChOY0tYZCGkOgM8W8ADwqnR6JvGixyJn5CSUqHyqmq+YuVFMHmNcNgPOeKSyl8TWmIeOy",
-	"QPk+AIrukWNNGI0nZsvgFbNcgJnJdTV3G0CRFIsNsygAgl0wmvccDIvqUGBuqrXflE+U3COViqmg6BU+",
-	"Ei1lLxQWpBrZlEUdgTs6KNbBukEQuPqo4HmYPhwKaBEK7OZC87SaxelAR5CJqQJacS0c8zVbvFAkQm5a",
-	"D8ccCgu1sQzHDEY0rnvkgglATAYvjJ9OPyB/hpMWIihzjN1YgGbEFonKkxcRYDyss2RFI+2oPLBRZ2C0",
-	"N89mhpDNaNdrA2muQWxGlvYQiQfffEysoN/C94jB37mDqCzZb/ntdkayqj14W6jla7YYAHZhrXlfVjKD",
-	"LDzbvcGVyRK2cig2gyvXlOfwRCQzio0yElkvIhWFAo7hSBc9FM+is0thmlS9lIR8sY1MwShAyBDtKDvN",
-	"5kKPGXzHE30ivOM15+Vx8tF2KGl/Y4sC7HjlbKKbbN2hPBEFBoZieLN7CsrA/mRDFpTKmcMjnBqJYESz",
-	"wIlKcOqsgXuoKZTYc5mMtR46J7JhDQNhfXPIITiKYSgy4KWvS+lbzkVQZR0QPmq1E8XHIOhgnpMZLjpp",
-	"BZsb8e1rnfB1WhAplKBLmDAbjZiRHgv+h8EeXx9c3vA/5zKkGYPqGY4wUMj2HYkOswfp4X6Ow06D5xB5",
-	"2/q4FTx65qSgR+UPwtCe8/Y+MYSZphWbm9u3J1fcDK+ZTySd8kZ7xzsIvvAApJzS5pnuuCIiT1PMk6lo",
-	"SYi15ONPGWVo1Z73Ew7iGS0CtocGa4CNXX8wDT3KmHXpq40cdFG9WM5P8vfe6LdGirv3vRf8CsQGvAbp",
-	"pSbh1+NVRYkmo5S5nNT2jOqJslEHKdWQDSVBgcuk1JCyn2dpa9DaAduAHfYqIABcMX64MBAGkOYACdxM",
-	"ofrWZwgcjm3oRhuWAlMIZaY63vto/1tt4AKnp5jWXIxLe8PKBvhjgQWvaQuw0KZMU8OgAyitgZjFCRQQ",
-	"sBClthWLZ77azJtKBV54G1AckhL6qQIvAEn6XsNxgbaz3PJ5WcnLqPKrEAVoe5kxOUuLOl6kLOPldYKQ",
-	"BatdIOJq4LLN7Xp6ubr2QvaagkzRuy93/38AAAD//w==",
+	"7L3rcttIlj/4Khmc/4bJWZCibnaZiv8HlS9d6vFFa8lTPV3wGkkgKaIFZrKRCUusCkXM1/3834h9gn2S",
+	"fZN5ko0852QCIAGSurmqPO7oiLIkIJGXc06e6+/81onVbK6kkEZ3Rr91poInIod/HsexmJsPXF4I+DkR",
+	"Os7TuUmV7Iw6x9kVX2gWjRdG6GjQCTo6nooZt08KWcw6o1868LfOp6BjFnPRGXW0yVN50bm5CTovlDRC",
+	"mpepniud4pjLn4hSmaVSHLFJmgnJZ+J/hsVwuB/bf8K/RDRiZiqY/QUb81ywq6mQLDUs1YxL9uH1C/Z8",
+	"d3fIjLoUMpTd1RGlMkIPzLWJAsY1jJaLiciFjAXTIv8icqaFTDRLTS9gPJT/LJQRSR/XwpSZivwq1SJg",
+	"86zwXz18/sMzFrmv/GvEJipnUsn+8dmLk5NQ2t/qAbO7kKuMcZmwcZqkuYjt2nnWV19EnqeJYPGU5zw2",
+	"ItfMLjATE8NUYQahrG/5NZ/NM7vJK0vMxVzlZjBPJp01J/FGyAszXT0E/D1TE9ibsUoWLJUMTrZ+6BOV",
+	"z7iBCZinB+WnUmnEhcir3wKaWv3Uud18+yfc+CRgYnAxIBJjw/7ucG9/52A4HEasy8daSAPbGs2KzKRz",
+	"npsd+ySMoKNefXat64a5fJSam1RPUpE0kCF+/193kPp0+qujvkHLEbgX7Fwb9/zVOb9Y/dCZyZW8YF94",
+	"libcqJwlIk+/iIRNcjWD7Y9xzk80O/vpuL93+HTTIt9wbd6qJG1e2c+WWyrjsiuuWca1YbmYZzwWCev+",
+	"dH5+yhJuxMYNfaNi3szI9mDjXHAjEpYLrYo8Fk80m3Mz3TToO3Um08mkXf5Ipe0DLRKI/tosg96pM6Ny",
+	"sW7svrZPRAHTinEUI1a2SGHlwqWYGzZeMM5iHk8FUzmb5+p6YaeSi38WaW433eSFaJ4aDr52bm9Sebnt",
+	"/K6m3DDOslReslx8ETzTX2euH4TJF8cTI/IGmhaxstLTKHbFU8PGYqJywUy+sNKTX/BUNpJAVWqccZmM",
+	"1XX7Pmh8ALfB0bKaCykSK6w4G+fqSoucxVw+MSwvJMNhmEL6Pz49eaKZytOL5em4HaBPNG3ATdCZ85zP",
+	"hKGL82TiWO4slXEDfUX7w4MI76oq9025ZlIZK/LlhUiYtm8zM00181xoZ5faMfCi7gQdK+M7o87JpO++",
+	"2sfPrmesk8k7JcVbbuLp1hPUJs0ymKaSgq4ELZiVZnrdxOyX+vipTZNquRrO7IWAtzNcEEpmC5ZOWmYH",
+	"W2ZnZcl8067hFzeItlRennKtr1SeNIs3y3Ug0vChwGsitFsD9k44XQIUFNzZjx/etM7tb/0zy6qmb7/e",
+	"959vvHPn5V9XZ3/K227bOb8QljVzYYpcBnjR7A7YMf5lbq8CO02YtGZiNjcLP99/FiJflNO1b9Qml4gJ",
+	"LzLTGe0GnRm/TmeWk/Z2D54d/LD/9OBZ0JmlEn+526gsnHIzfflrUaQtW17MM8WTJ5qlCehuoBDQvsbT",
+	"Ql7qJyxKYICITVKRJSPG5YLt/td//q+9w8NQwjUdsLnIYyFNX8hYJSgxDOyNmbJutBPZsaP/be911Buw",
+	"Y8nShElFHw9lzCWb8i+C8STJhdbCsrAUrBsdDA+iHqppsF12vHK3cF7rha/XJw6Tp+P9eFf09yZD3j+I",
+	"fxD958mzSX+X743344PkUDydtJy8mf6bWJy07OClWND24YJzY5k6NXYv41xYaW2uhJBWwlpK/ByBpgoq",
+	"t7g2LPocDZqXdykWn7de3v7kebzHnyUHu2I4fnr4Q+tSLCOcrGfANGHdyP77sz31VMJqslSbVF4cgXS1",
+	"v4CLvNcyd3p727MZ74ph/JzvTQ6SZ2L/6drJn9vvrp0/zGzE9vesaOhrPqlZAN0x1+LpQZFn9qB2n+9Z",
+	"cZioWSjHqdGWPpmzSyaMSzBOmJ7yeZ0+UUfYRKIwlS134Z/7/341vD4/nO2O3/0Q/8fl3ptfPzzjP00O",
+	"/pq8eqpPVeuufBD/LIQ2Tad6LInLWI4P0fFudYj0yt2JcGuipBW0HG3TIoi5YP4kc5FK5eXg/kfx99nz",
+	"L/8xe734j9nrp/Hf/v0g/tu/74q/vPsSz5Ls7/t/nSY/Xw//vvd6Ef/l+rB1UWdTnos2VtP2j07uWp1K",
+	"yTTmGcvUlchjrgX7+PHkpRWWCzO1xCgyXSHAUEqFY2wkQXhq+zN8zsXz4WT4tM+fHe72D4bP4z5/PhH9",
+	"H/aePTt8djh+/nz3oHXJH7XI8bONl40W+RMNnoaWMyrc++vm2vBpkTffzydGzLS9nOAubr11Rf55zc17",
+	"WLl6d4fDjXdui/rlHSn2ykQVTNes8/+J1nkUuJ/7h8Nh+dOw/zzYG/b3nket2s6qGrZkT9MnOo0KODHX",
+	"jypJ0Vl1PE//TSxegNFpfyYl0f6Tz+dZiqbqzj802qvlV/9HLiadUedfdkq/2A7+Ve/UBvXfLU/6Jui8",
+	"sIrH0gdL/4TV1/oJN3z7b+KA8LH6mbyXpOaArGcvczX/1erZ2iwy+otISPisWnmk1D7wBlWGvLlBn8BF",
+	"Kh9ueDsayduW/X+jLlRhHvKLqjDrP+k08xdTxzwP8umlYZu/TTN7nWbigY9ydWQ80TNhrC6lT53l+CBf",
+	"q4/avFb/zAOerxuz7ZP2/nngja2OSVtqf/PA+1kOuWZlD7qTbsDm730EOURE9cA72jR2yyy0yB/64+WQ",
+	"7d982MMtR1zzxQc8Wjde09fgN3qupF69d5NHuXiTpsuQrNmAXaVmWrFgA6an6kqiR0jJWAxYVOQZ2rGR",
+	"81hH7CL9IkLpzX4z5Ybl4ou6FJqlxjtvjMpFwsYLdKJq5z684gtUYSvRsxf2iT4FeNrWR8/vOE/0khd9",
+	"3Sv+OdiNHz39b7HnXrH6rTMTWoP22UklxB2cmQKRnhELvVobdkZsnqu5yM2CpZrNUq2t+hV0tOGm0J1R",
+	"Z8LTzC5huzN9lecqbztLNwv7IZ5ZtUkkR7DXNGPQxDFeB64dpnKWpbPUDDpOC8P45VZU2LgjMAgpUAJU",
+	"KL9SXcSx0Hr7xb6lUVuWi3pcqonCjjCsSF4siPuhc5M2Hdeo5CRL44dj8w0H4sM2dhcEm6h8nEJYlHWT",
+	"Ar8pApqnD6EmPTdXN7/KVP9151/rs/PuzHEqOVg5Dar+6tyupirzbuBBnQ2RCPplFHsdT9Ui3uW0+0tR",
+	"6nVDNMS1KwOVQdYtxqCHK6+fibjIU7Pon6osjRebxnFxk0rAcd3j8AzFDPvVoOFaMVQNMN4Enb/13WTP",
+	"F3PRfw/npLeQfxCmu6kEZn8SvMX/QG+5mPT34/+2jv+BdYc1WgP96ahdJwBVwsWpK3R1t1saJeyjy+tj",
+	"uaALRNhHnKPmYHgYBSw62HsO/9nftf8hN83hcD9i3YQbPuZahLKQ/AtPMz7ORA/+/CxiXXs52at3UmQZ",
+	"+Oxugs5ruAYSIe96y55PIUYtErzM375/efL6P9hc5HDXKTl4JA0j5lkmckgUKsxUSAMXWMLGhYEwAc8y",
+	"dWWv/Zug8xclxb3WV3cBQ0xQXM+tGv1YywMPf+o/E5A2C3qSuJ7yQptljUrzhWZX0zSewqJLX07yCP6h",
+	"ZN3EK2o8Ocm30uJDCSxrKuHYYpylMTLwV9LhIWPjznp8NdD8wVta96A8oANkL+6j06PlMHRzqJku2kcl",
+	"UcsKvBI2hxNtnk5UMTuYykN5lSt5QXLojYov77NVFNWwn8hgqMda9dJnAsuQltBdFkOKOSB0MM7aRqUb",
+	"+PKdMq9VIe+81neK6SKe4kQea5Uu2FPme7FECVyauE61cUtpT047X5MZ042VTFJMlXRStbd0RW+v82AE",
+	"KDcpzx7XUKGZ2l2x6zhi2ookuwTQOVmsZgKyDRozGlfE0zel3PrI0xZv47NfT69dJZCtjZOlI1+i0T/H",
+	"3uHyF1aFOVfqDc8fMMrRrsQynf4q0KcDeaniOhYiaXYDkdvnNBdeMLzmafaAmssaZZtFJxPMbousMLc/",
+	"fZSzWi5exOaVqbEJzA2mDMfxTpkzzD+2CvdXcuhAHl3VvwZXkaTMPnslkVRSX0Se8bmuJtuFsiu4vUQM",
+	"z41m3EBCaSVdDO81yIeHrDGmi8kkve6t6lh3peFqzjaGUcgpd8d78aWS4tGcfDj4TdDxaSIPcsIw2gfy",
+	"vzdzkRRXqERvowA/hAv7Blap3nK5IJe0/goUrRSbcbkg1mLcGEt2+ojlwuQLlnGDimxleZC23Pd5y+sW",
+	"V8lwrq4PA093prhCi5yFHZ6lsQg7jGe54MkClJ39PVbISSpTPfVBfI1pejOlvXXKIOPbpDMxssrDPBNG",
+	"QG5uV+UsE8aq+GgB9lzmNXAs5F5jethjmdfg0b5SRZbgJxkHUsSlBGBmWxmjrqTIq0sPZXR2/OKnV+ef",
+	"3x7/7fP701fvPn88ffP++OVZVN0SJYVmXS6VXMxUoSE/R5NyraQI5bhILoTpDdDhwXIODhEz5ZJFB8Pn",
+	"0cgqlJCdlGoGlgQancbp6KH0SixuPHkMIMHYkRudjFXXJ1l6MTVowXCmM2VCOcmF0JbVUqNFNsGk4DJ3",
+	"euYPTaNdbk9KQxY7JsiHEjLkkXztREGlsN9hueBQKzRgLzBKoCZ+NrSdoYSdt2SSC8YxWZ5TVITspo+S",
+	"F2aq8vTXu1tPJxQ68ktISOI8Am0dl86a8iZl3bGlKfdxlXtvB7kP4HxDGecisS/zTPfgguKSlSRE55vx",
+	"+BI3uuKE8pvlvGJfQwFKxFzIRMh4UbrmAkZeuJ4lh4qbbo1a9FHqYj5XlhLeiiTl52Cr3O2sq+FBNivs",
+	"vwRmXnPNqr7fEVseMwATLuwYcW125hlPZdh5DAqphTBBdYT5FTKxkoZF1VlG5Ci1ciGU0fKUI9YtSzvQ",
+	"bLbmWTzluRYmAr6apFIANYXSChBVGMj3J4oBjnxBXH5nDsNhvLR4zGAkR20bnGhWn3MOFxDoSGT/UKkU",
+	"CRQYorviqpSaT3QZiWlO+0geM++j1a1Y98AuOxjX+BdDuRwSaMsSOGIRfuUzvIvSOpQUQM6fUIbvHzyX",
+	"wFNRJZ3D/oti/5ReidV8nxPKpClTNfeGe0/7w8P+3vB8b380PBzt7w4OD54ePt39eyco/Sb2xb7VWyAx",
+	"kSfvZbZw2bJLrpSgg3Ldf6ylhvFSLOymzjW7UvklpvsXWeYLcSr+JzvcoG069iWU8C3TodqGTSUMG5dl",
+	"2etzoUWyzcqAF+uRCl5Ss1FA0FDrNktlYUQou1gGbe3OPEFVEVRHS9/+sR5tUjqhOkE7H6S/rTZn4yJd",
+	"RvXm7J539smboFPeunpjimTl0Xpu0i9lBQrlZFeHDWr0WyewlXMpK/7U+B8iNnaOy9nFPHHeyNMKm0x4",
+	"pkWwxDl3JGbW/fD6Bdvf338eON/wpDBFbk8Qa6GDFiKv8eaz/nC3P9w9Hw5H8P9WpvzjHGTD+W06kmRV",
+	"YF2KxXazh2sUcsea/XuYbQC5Zq4qCuvCkeCwMpx+heNQsThwKcRdwMg5JrUbBO+I/Sh4bq3B1fcG7Awu",
+	"Jyh5nIpcIHuWx0qzWBZBn4eTXbGX7McH40P+9PmzH3549vwpPxwfxPvJntidDDf9vYkKnNJRKYwl7eNT",
+	"w9NFnjXUEoiMG3uPwh1KblJrGlqa70YvX715df4qssQMhYn2dmUpevfLNe+AvbcDpvPOpVjona3qdap0",
+	"RUvBWfozB/G+hsDepJhiV6cul9KfGjHT29MZfYPnOV+szA/GbJ/Iu8ZSld3/+s//9fSgWjKmJuzj+ev+",
+	"D1b7BtUsV1nl70eskOk/C8H4zJrApix1sbta3/Qxjy+LOZVOd6CyxDmunx5AaYn7cbeBGHxlxFph2VLj",
+	"MGCW94wyPLOXWpT8Cv/GBLkIbLna72JVSAOVm9xawSq+9AUSg39o1o3gqVRejJi9uKKet5hGNfs81aF0",
+	"h4Km/ViZKRo+/CIXhDgCv4Q0Pav41j7FM61CiRAiUfIrzjj91coDN2OrSMOvMPpJD40XRqjJxNoZR/CV",
+	"UM5zAaaMmYoFfC6eitiaud3oYDiMrAppL3Y94yae9hAbBYeAhbiRU5mIa/b//T+sPh1T2eFQRjN+3d0N",
+	"WCzSrLs0UbZTfbXXi6AODGtRKuaUtyHSpaUjfIivJYVn7K5jwEQb2v5Q2g9CHRmNCyWqoNRM7AVN6w7s",
+	"4YEnx/QGoQzliTTiIk/NImBqTlHCLmdxluLucUOYLlKkMC6mkNqrVoN0Rl9Zb2QH65dzn/K9w6ewU6nG",
+	"9ZZIHAESBYTwHMiBXQJzVkGEs6ej4hPw6JgeUjYhzUy5nlJWKzzMLUXaMbTJBZ/hllmRwnOh3Wd4fCnV",
+	"VSaSC6DnGhEw+JodgbYIKDVJL4Q2Ggm64ga7FHOD8yFzKdXlFK64HvljTg2b2i1Doxp2FKlKG77QAZym",
+	"VUegWBqpj9VzWFnXlN9BWYwZKFr1Buzn6YJxZjUTOhuwxBgMBsVoh/vD0pJ/CesBMCBuKALnFlmmCNr3",
+	"fWDVeUrQKeFLxp37jgAjnmgWvVb57CU3HHYx5hLi0Go2L4xd4oAIBFijpA+nJ9hf12iEL5BEwP7kcoGf",
+	"tUPbD1sFXi4YYK94NU/lsyOfsOF9lL70y3GQHQPPoFsXj6zPdqNegKk9rLLrlcVkwsD+kAdjwE6MI4jy",
+	"k/RaF909FzyVoHM6LxCRu+YzMWIkkBw6Ug8pl8QVvEuxInIm+LgSq3APi/aGu9GAva+RdCWsigfu3SJu",
+	"CjTRC2E0TaSB+o8aPk+EmuRqPndu3yW3BlI4soXlicCLMc8zlSHAU9zFnSeXOHfuZvDfWdaVvRGWLCAX",
+	"4ABQGVsODs6Wur8ND8BxoICN94AHdghwcMIRDNgxfT4XfXwb5E9l2t4Fb7nNmoILoHd4yRHKFGOG5gim",
+	"W6d68ndIytOAg7YjdElc1fYyopcoHLikTC3ff412Ui4qYtjFIR3LpJkI2Nrrrmb+O8QqXxw7XC2ODTrV",
+	"4VanNOyPuQb0CPs14Es3u4CNRaaulrWWwbZfxM1qMkearqGnB2wqri2V20PqlkXZc8jKz0XSC4CC3DWH",
+	"nFa9pI48p1aecDUKoSwvHOcrqJRgT354mgx/2P3hh4P4WfL08DnfmwjOh/HhIU+Gu4d8fzw5mOyO98bD",
+	"8Q97e3Gye5g8jXcPx8PJcMiHVm2fc2NEbhf4f/4y7D/n/clx//Wn354e3PyPJpOkcqot5epWY1ETJGpa",
+	"xrgwXnAGNUCzdqLYbT6ikgfWGYzLF8E2p2QPSBvk9na5jxRXHplD7XGexzLG9Ec4qyUVfXXLKroz1dsj",
+	"yNsa3mk5mMrzq595V8zGIrf7SJckiQ7cs6NSoCpZJZytv+tU5fUkWVcUtiXEFlmxJVJOdWU8yzD5EPbg",
+	"yEHjkH4OGCKLirFIq19n5eGnNsiq1TW25tEt2cQONacmi/1Xm6xl0hHPWjj0jWc8y47Enu5o6MonH2kh",
+	"TZqxVKYm5Vn6q0hAS5qoLFNXteSYQYOjdJVRPJds9KG6JTSS0wunlliScvRzlxmv0NuWvt4KDbZ63x7T",
+	"beQSTJccRMCAO3dGBGn1FDXR2EvE2/g/CmV4C8NT6cQ/7SP+mCBmD4kLV1OlBVNXkkXwCKhT9gCOQhkN",
+	"IzSW6CDZF54VojdihYTsuJVLeHf4bP/Zwe4PewfDW4sRX6JSP0AfilzVxChgCDptALJ6Wsy4BP7ewn8I",
+	"Ud9PWx+Bm0jTMbxOM9HuFqvJNXKJwa0qFYt2ooBFYRgF7N3HN1ZxXvWU1emrBqq6QSY6EMffMYSWqCvp",
+	"c5WWU9PoTwxuZJEwrdiE59bOEyz6y6tztpOl8lLv/Aax0psdEhoIsXrba8p97XMmJg3XfzTj15/9Q6zP",
+	"/L+jajzPgAGQEpgVlP1umEpLWK8yNUq/+czNmsAMFC1gZEaL/MsjhhmnXH+et2IO/jwV5GkTzTUeFfYb",
+	"K5UJLjHmOBZZs4iCTKwnMHeBqaBFlg22makDTFuPyxbU/PlLWGx15mrAVNtI4TW6aZ6K+zNSDJ0bATOL",
+	"ra7AVaKhRKNN8Tw4Iism6XlPNJBD4ao+7k4sHihrG5SOk8SJYrFNwdaZQXCLukQuUfIqIF1IXs3hVWCs",
+	"5XOqSqYV4bDEA0ub7VbQdBPUoY1uHZ29tQz43aOznq83HeYbeHAzv/ykrjDDsZTF5dJF/sXqmG5lVRlc",
+	"KiG3NqWrwm4bYCQgyTVH36CHZnQTb9ql24c6zXbIjqzbjOzYW43y1ojj9viKLWr0eWNxZMAiuuMxAI14",
+	"+Rh/PlouT+MmlBE+V+QZPuV1go3RavrOnQAj14RvHUIinHCbSDiRE9WiwvIqadcDI4Be6HBRMcE4x9ty",
+	"sOq73KDevGzgJoiKOJ76b6XiWBvt8zaJJV6zt3xJZvDamv+KxbxMOOVHaaylC2rpCNto6U2zJnUM+hNo",
+	"FcYpVQFrD8t7E2STweFG5EWSGpXrW8ffYdL3z15w4vFuuQulPrGq+fPY2veRZwXYP8sFmnGpr0TOooPd",
+	"YTRgxz69m6rcQxnRbyJAwYdMNmDbqcoSHEqyiPLDMUAHP1MdPJVWOjmPE/F0kcC/6NFSC2m8BmoIhbdT",
+	"ParX3xa43kEJONqIK1o9jgo0qR+w8XRqaIe3m/6aCxBvPq/9DzbKdhyraYZvSz9Eq4PiXklLd/E7vLdM",
+	"/q4VOtYZVu4USJrOBJeaLVewYBqyKKuzSwkAyU7biNVTfiHQv90on0R6MR2rAmCi5xACJ2Nv5d5Bq2jz",
+	"tdIOjW8F37M9RkjrUoF7pTuO88XcQEI0GmLAsCYvJGS21v0KFRZYJ+GCzlWeGlHaiI3InLcgaCmuttdE",
+	"g47Kku0R+askZl8M4GtNtFVmRjadZZkUyWKViAGzAl777KVK2Y8WecqzVDt8eys0VZ6IfMRefHh1fP4q",
+	"IOiVgGEGXsDevH/xbwF7c3J2HrDjl29P3gXsw6vjl3VZiS93gg6+3Qk6+Hon6Nj37X9Ozs47QQdG6AQd",
+	"O0Sj6Dytp4vWl3paX6g+squgJAAdMA9AZhXVLONzLUCFgxWW+soMnPA1rmpagZviVvdh5YBWbsWg80Fc",
+	"pNqI/OV69wBUAub0rEiOmBbQrcX41KAVW/HBXYSNULK34Jc7KHNN9htNo9lnCnKkRbX+EXy7VkkH1z+k",
+	"2qBuzZOkqsGWbvO7uXzqSvTdNd+2hbyG6XtNvFwHelVal7J55t5LsGF+y64e8upUJh1Uj6K2JU1CzKPs",
+	"3i77ExPj8NUBeKIjL86m6kpTYFZJcYRtfqLTj+dREMqIANA/UyzFbuG47J3GuqlBFbCay5Pq5mwUGuqu",
+	"2exBpzaZTe/WQkkranXDXNbtt4edvQUb/97rXV2M1YQ2hk+2RFwGObzCwxtffoWPH5s7W62VIOx2PtrK",
+	"85ZzPbzRxjcJCcmqJFbx3GqmpQaLvmQKlW9jYuPDd3RB39OUr3ieq1Z9Zd31jff7uOyhJj8ArXyzPKvD",
+	"gt9CpL0VhlvjuBrARlUfu0XCrCNGLARt00wJGpUMQuktCnDFoTSsVKd3fVBjubBZ94JQeus4Kjcpgrzb",
+	"kWubSfXhmI96IRVmvlMx40pvTKtbYcqwVTD64PaDjF2ErfWjwR+uUjPFtHAIYWvCBMDVTblm3ahyXJQO",
+	"j0cWMdzPUEaVVHmXe2gX3TuCn4Eg6M+VQ44oPd+qVTgF0qvYsXRpmJRqnFLSaNNt8F3q3FLqLPU0QXo6",
+	"qtO+AzZAOn2iWdfkXOoJJMhjpuoVzxONvrLo9Pj8xU9R747G8R9buq0TNRtsCNzKK65dq83fxYpYItxN",
+	"022JoqGOO0LHQG/AXmMDVG5CmUptONbA4BgB6PwzJ1hBbFUCFt51ODyAeqB0EspKZQKA0UFwLhP8i9CU",
+	"8ACqbiX9ei7yVCVpzOJMcFnMQ4mQHIlA9A6XmV/58oDBWrUwtSz5lJIzMT7oK3d8ovwRi+zaI5aLmfpC",
+	"hgAIjgXKKmo8R0DbhZQA5mIqzy0n9i+HYG4TadzIT9t3itI6vZBY8l5S5JHdG/T/YHr5ktt7ywQuP3ff",
+	"VW8bOj2pi8fmDAtHSEApGuY7FrEC9Pm8EGWXzEmaa8NWkm7bZ1PJy6jK0LW5HkvwkUdlUr6Tju/PHP3u",
+	"/Oak1s2OfZxuxZ1Cwk+3mNlpo8/1VnEDVOMbXCRSXJvNjjbv0YRAcWNH8nOoXZM+sRceC9iw6ta0mycV",
+	"gxkPOo1R6Fx8uc10miIftCgazE24VZPczkxbdhKAjmUUEYCLxiMwkrVr12k2VmGzytxWGhurKGwlCU65",
+	"DkIJbZEBZ2UiTDwVCVEh2Ooxl75aZczjyyPfkhBGw8BNrYCvbOdgKXWqrsoFYq3Vd4Xsuxm4RlGirje3",
+	"4KNX4EK6ylNjbzkkvk2cU5o6obwj5zDPOKG8E+ewGuOgRbOGc1zw05J65ETFpRBzsutIcahNknWxYFYz",
+	"lSUOOy3F1xwsRe87T37nyU1ZFpXFNt2BdRDLFS2DF2b6uSW6fMz++vP5EXN0aiwhgc0IwKNqzv9ZCOqI",
+	"25iOXokalyrnG3VxAWGywQMgYGwdo1+JNAfVsH1lE5q2sIaE1RY2KXSTcvmjS4n3ffMnpRjwtiQz01wV",
+	"F1PWkoa0qkctCYHt0hgfLrTSvFgMrSyvqUx6gsT3Zr1w29gJZlbCjtfWsH18yb4Pi1jztVoGsu903GiD",
+	"pckqUJmrefe51yuLcEkuJd16m2CJcGudll2oqFxDdT+WMq0qJxVUaXTZO7uacNNC+XdyyZ77OiLXnxli",
+	"avqIAcJxqVZjwTYF3Fh3XBgGFRKVm7W3mhF425Q7j/fUlkcMxvLgYTODa7tYSxH2hNySHjxeFh+upLAM",
+	"wvIkYcWcGVWuYX0Idn2acI09WmaFH++iDOvVY6kuito4l2qzZPu/jQ2TtyHIhkTkvBTVW5/LYyQlUyvy",
+	"7n/9X/8v2937gdrJs3FqdODzlHtHhI9YS05uKf383Jp2XAFCzF0xH3Z7iXZcKkdD/vGgc68SQYcU0YIs",
+	"5UhjBV8KJtv387pTe/gt8pUrm+ZF+WZBt13yqdtwywiQVwbBpFmPGkJd2VuBMMnqqz+LudR+mL3h3lNm",
+	"+DXLhSlyWU883SMeWZd5Wp/6/VNQV7jibrmoOMyZ56iGrHBTgeZR1s6DkuhVaO5VsY/X2VRkLbeyl5u+",
+	"pl8D9MYdSuraStwrjSVlIq4FfgBieamMs0JbViGM/+gX8F4GgCjwKWKpDCXXsZAJNttJhG8j9ssvw4Ad",
+	"fArYL88C9uzTp+iIEP6vEP0DLsoll7N95+BT8Muz4NmnamKV/8f6Fc749Qk+uQebUf6w7Exc/nlJC21L",
+	"v3L18ejCxU3jeZ5+Wbqh1t60W1bgt6hbsbBf+9x2mGU9TqpNKmOzdLTLlLoZXARgCj6vIx4/aUKBUYU0",
+	"y+BCqPJsuCQbS/hr31/dAU/XQZWX6ifayNVaJD82Ky0bTB2fiKeupK7CJUEiSyjHqpCJZl3uwxoOcNyN",
+	"BzukqewewkZFfiFcJCeUAPd1IinGhBCGvzkr7yY6Yhmkb0Ikyl5TqjBLWKxNEmFzXf5HLRpquu+e4bNV",
+	"Zo/9KKX12DlibuNWTqFa0iQa0UmpiG74Jh3+ku29aaLS5SO2pc3X0GPrq2mhwvxO1gg27LBfXuOFxLik",
+	"VvCL2mSiUTW5gWlhdIvj/PbVdsE9KOa+5/9wB7mu/gEbq9871AXs9j3S1bS3XzvQFcrIHX4ULPMKhkNL",
+	"6RJtk7Lkb4m6G39D/CuUYx5f/v58+OeT3MuAsNmiClIbF3luiQFwoqrZa10sp4m5fAJpF7mwj2Bpyaqh",
+	"1kytjx9MqhAn1LDdhTorQSYk1NtTJ8SYWBcxKUPpSLI38Gg0yxEjt//w5+9k/Qcl60134GZU9XLPmi0E",
+	"nG4zutGobFdVgZry2L6l1r2Aqreaq3BAWVCjimHzRK9k9h+xaBhVgZDYGaa8ccl4YpVkbXJuVE5yHHMH",
+	"G1TvSmoVesuxc5XdKZZWIYdD6TE7HCYv8tTB7n49j6HCGg3ITPcu5f7YSkxUbJwJY0SuA8IYDFg0sFfg",
+	"Z2xS2I8wChBl6iKV9g8ZFH/af4lrI2SCzzlaiZrTLdeWIFcxz477f+f9X4f954PP/U//eyM44M9TxWfp",
+	"o9gpbe2/rQ03mQio923D6OqaqUjBKAygpriqYD/RbIkie43lOaiwT1QeypW07IDAv4gfptb2k6pKPmsd",
+	"5JsppS6tbm0SU2K5NYqP2LA5tfwOXqt2YVg7HvvIUoGqJVtKJcQY7e2qmVqtOqSW2n6tikTsDlHkqVmc",
+	"WaKjGDVA8h8X2MN1DL0cXrv9uE2XiE5De9Hj0xPojTDJ1czl9y0LMOiBECGuq0Og0Xwm2hpNRA4lG9pv",
+	"Y4E25LqqLMEPKSmocV0oXaMLaGM6Sa8H7NhdSJTMafkVPqBRfGYpSP1UM2BNSkHFf3dGtEOlEJgaM7dE",
+	"gb9v2ce//ny+uj0099W9QblG6OrwXQY9zVNLtFr0U6mF1Knl/MHmqd1AnkgTegh2KodLmukZzzIIPvUp",
+	"vbmsMahfR+jFckXfAG5+kXOJcOWzSl2vPqJnugBM7hnvS6oBBiKo4L3WP8ER5TE1PfoaMXVQ3nNWrnlg",
+	"F0lu6MDKqKQEy3KZpbnQxQz0Wmi/6qtvAXH/X/6F1TvzhfJMWP11XZuTapSHANE3HWcof6Yea55qfYQn",
+	"L6SmQpWlsnonYivbGkqPSe1dJdAWM2oogAPMCUIxAKh7zVwrhnEBOenYALE75gmIJm6KXPiGhIHDq8BU",
+	"ddDPMXE86ZVVPJALuRsFTHwR0p5qXl0GhygfqSVj4RqA+s1HGaFD+Vrl1KFDB4zjxxy1uadYd60Y6SEF",
+	"YIsEKwe4bjvIW3XAgasUuuw5aRkRa2JByLKYYUZkGehfQA904j17GJdiEUoeGyrepE315tClWDzR1eNm",
+	"9ubJtYiNM4IQIbmubisp9IChFeclGtFO5MR+hF7apXWgho5dU2rQJV3YfEtZ9k8BejFIRyxNLUsiUlxB",
+	"Kr9rWmkJCaIvhQkYRWK0wPX0XF0DD4n27A1Bmuhwn/Rm+7taz7CAlNl/FNrAPUpkBDpNLmhnPZGT2Vqh",
+	"30qLTdwW3HeuQ0kUTdatJeQsvRTWAOWuHygR62mVDV/xeFrZbGzDUu++iSUCAtusRtd9JJN++YCVC8ct",
+	"rTyxL4jvBbAbHYFxUOukBough6E6xD29H7k5vwckAYCLFvGlxjo8DBdNeJphh0QRX9K56FH1E3YNXfh4",
+	"L6isK5T4yx34Ui/AEgOoriM1zHeg9Si3MM6BfRiy6vQ0neMwMAAg4tlH9uDHWiNM1yuFLJXoYPcwwnYp",
+	"H8rHUoG5rFZ3is2IcfbXs/fvGrt9hjJa3+8zsp/cPawXt/BVZwglgZdNXI5AqNdy01m3rO0LfE1gwAaD",
+	"QY8w6dv9Iq6vDG5g6RmhfjAxlyDr0EeHYXErc9Blgqq7c9mUawlq/VY1X9i5Y95tKMuijK6b62h9aUbP",
+	"ERoA8Fq+ACkk7E/26/YYRiz6LaREgrAzYiGA54adgIUuaxB/PRgMws5NVJtiKGmOVzXE3gF7LwX01p+j",
+	"YHc0Q70h7U5lPL8QrKu+iDyU5iqNBav2aP7p1fHLVx8+n538/VXUQ9lRvVchq8keJwm9meUue+b7u/7W",
+	"h26wfSOuiVYnWO8l2E/n56cs4wsoBdQimxyhfwA+E4TSzkmnv4rEz/dCGFYZ2w4CJCzkF5GpuRiwV9jz",
+	"54ovSBrirUT3fmQpBVJR3Yk49kgTfyzuERbzPAeekSz6W5+e7J8kTr9GOZwmS26MTF2wLJXCJVlAeh5+",
+	"xY64sIL4SmRZHzvz2wFQ20BtGwk3lFbLY/NcXS9AMtYn0G31A/Q/D0ZRz/V3OQqlJ+rqwc34JXQl9fvw",
+	"BtLiQvkT7TQ2wYIoues+6ciCSOL85O2r9x/PUX1yJZ1d7nreuF7g3CubPfACGX4JOkem7HWovfinruH2",
+	"vjbOFAwlWukz9YUaBdAUTl6+eVWZwAcxx6RP6hhtL1drA4A8RkUAnG2W2edWZULZQAI4QN8riHaRUEtx",
+	"cilV2shHAxYdDvcjh+1U6+Bst9Z1cV5u3owKV3Q4fBZReyryRaSaTazhCy2tSSKOynZjVyoHzdx1C8c2",
+	"9yECIcaC8qnRzO68PTmn9CO0avRoZ0fNhST4dJVf7NBLesc+exN0TGowIQiNnOPTk07QAZZDT9NgOBhC",
+	"OvtcSD5PO6PO/mA42MfGEFMwjXfAKtnRFQiQi7beikh5/as0KYE/KO1kVamvK3jWhvNaxEnSGXX+IozH",
+	"HQk6jmNhAnvD4YM1IfbfaGk87AFM7D4dDHfbxvMT3Km1ZIeX9je/9Frl4zRJhKwgcGx+yzXRDjq6mM14",
+	"voAsOmvE1Iwiu4GG28P7pQPH2fkUdBr0MGuQA8wThC4p1rfUrgCLPEnQ4OjQVlk2BPZWzhQCiLVTBXn3",
+	"o0oW7Yt1j6SiPC2MRN4008X6PTsr220fbPP8j7VUta9EAQe7W7xxyhdW6J4r9cbe8Pje4TbTa+gnf1+y",
+	"+zhPwEehZuJeZFc0yJYzq84jWBANfQR5ylaEOtdgA7EV5kFIrTDfCe0PRGgfBLbXq0qgWxPaTdDZSVTc",
+	"fp0dM6ut9u0Vw6HD3E/nb9+wEj7FNwhT0uQ8hpZqDJGBCXc4lOiHBWV1qny/xtRo5gyvM/JJ9E9VlsYL",
+	"q+vpGm5xiD48qz4UEhWDlVvypV3HxhvSKuc7UzPL6lfjsq+98Q6Etc/5BXhaq33tm5fRgA1LJ97Xecye",
+	"SCXFk+iI2mReiCcIm5lKq1I751fp2kClOc19dx/sshn4F8wisz9GVjsbRSyd8QtBTtmJkqAyjzM1HkVQ",
+	"nCFyym4tgwoYdlizKXekWdqWzuiXT1UKPj49qVDSHIvFHP3OhOGdT0CgvkqikULBo4EefHRRKclMOhOE",
+	"jushh1ZI5k2qDVQKatDzcj4TBg70l+allY9AOlHnJtj8HOVh3Xx6TM3NIxs0kO0x7KtlU/SaD/7YYvhe",
+	"EtEeKNyH2p2qIyb6Ras0BGxPe+sqbdaA39YBftZjVJUAzmCWgztA84UesI8+bOGDFlJcb8C98Lj0DbIP",
+	"EzQRmOIuF3wFBWz1gt/i2F110PcL/kEveNxWxiXVJWg64G2JmgBhSxFaoSck8kw0lRMcy4VDJFrGAoKL",
+	"e6VqRA/YO2WoCQy6CVel7Uv4Wkmk99Iivw7FDA82v/FOmdeqkPiJvS0+UdbO34s4cDsZvzVVEKzxTdCi",
+	"77nDH7CT5XYZVUypRtnU6LtYc+IPd/21ei0QfvwPTDT393GUdRwOPOwW5AAY0Te313/M1IMsfGp1kgDm",
+	"A0QyIKEN49JVwEajMB/mIv1SgxYxahlQvs2Hcq9L75v3ntxagv0el+TXFJtV74ya3I91CGe9zVlTJf4f",
+	"lZku5VPrLbw29yPub9tf8520W/xBD0LTTTrjTuW6btQdziiR2Li64AE7w23RLIJkqwihMZ/v7g5HTKfy",
+	"InOVu0EodTGZpNfuZ6at8cQzV9nLNYtmRWbSOc/Njh0e/xD10MMRK+nqG3xKF+tGJ5P+OyVF/60V9VHA",
+	"7C/eqiSdpCLpn6UyxpKFk0kfJ0hPVJ7+KGf15yFxx60H8NoLmRqKPiK6VESVDql20MMD9g7BIdVsjqkQ",
+	"LV4stMZop297L8OktnFMnExu8ajdwLd0VW7xuNte2K1W18cGk5I24Cbo7A2fbsO4uUl5Vnltf0sB4Wb7",
+	"x5Zde1tsQS48D7yG4DC+usXuAS28U+aMm1RPUshBvreB4vIuS3kUe6p24sj9ZqN6OhVNzdiPEeY2QkNV",
+	"FZiwMVZJQ8jtJ8GT77xV4S27IXfkL/fqPXhs6SDrOWaU24AZQ05FYl2pMKtGSfbTq+OXvUGF/erjvStT",
+	"AltfO2h6jekinjrvB3TU9SbwQpi2sZA9VxyvFYZ0S2ob4Gmz1zHH9Cvs+qNL7mwapzEi8cE1jGo6I3re",
+	"EQQ8+1HSZ+xpLfn7lz0FeOFhalfTwmrywGXb1LTue0iEexqsjY5eiK8u1XhxZ5JOuQE0SUAGWQgzYFUN",
+	"H/KpQlnNfkox7YhQJ2Col7ma/2rVEYjV4F+8G+2IEtdDCSVkmJBk9Qu5cMglsZKU45stMIoGtXN9TTjd",
+	"qRuU8sJh26iOixJtU82iveGQwk5uvrA6j/VMScXop8Yc0j3IhAUMe3jxHwqigVZHhF3hRs3SmGfZglCl",
+	"K8VxTypY4i8g7XSEOOYB5qayLvgEevbHPfsj+hAZlBllueDJglXALXsU2QFUMZXP6hmhRy6ryZcT4P5j",
+	"xrk2PEcQNFrdTOHZSnBzopffbj+UL6m5kL1BKGFgxjOtSpRser9SX1e6L1ynPMp+CiWWYmEj+o9a5AMq",
+	"shqxfxTJBVAAm+QKkkaYAyYB/Rt6RNiPhhJhvqAdmCx1bKoUWFAZX8D4BU8l1SqWLftgGvbdK8prTHMK",
+	"yZIP11LaPFcXVjnF1ecCsmeoywHlumEEBIuXLsXceGR5D+hdUNZoAslqGY8hpxjPP5SY/5wrNSt7ixLY",
+	"q+ulUMKOrGCQN6jMhH5Uv9lvbTG/sKu7m7kMr7o6IrxQt9EiYdovaGXJd2P7Lvbywd7zzY+fK/WWywVu",
+	"uH4AD5KP3hHKElJdUJH1c+iCh6d0i6vNBWxaHEpk4G++obSaifrtdO7L6GiCuTIqVhlY1afvz86jBslc",
+	"EcU9ktShXBbVVg5YzWhr+WytbRDQHJOG8fNWyn5wmdpCeLngl5k78UDAkYyzWXptCteYuy4UaKu+S4Xv",
+	"UuHrSIVqMtbDCYS13jjoP9/qi8P8fgALrZZC+xIozE4F/LxEJJaprqweiOh5oazY02mOVU+adRFKDBF5",
+	"8PrvDdgx2VnuOieVL5SoTFHBOIsg46wuZ3ZRAzyICOLUiZkmlvbZOm9SB7T2SAFF32B8XUwR4HXlpV62",
+	"u+wp9l9gD/RNdtc7dWYULgi/9S3FKMucr99q5dC/fLoJ6oXmv3y6+bSaxlPf5grX4M+fHskEfEElppzN",
+	"i3GWxshC1fZ1pTUTAGHb29ZyOrGM1bIZjwFCb0QRc5jyzm/ARmW4nPLToEt8RZ83KpRXUyVKsE6PcF1P",
+	"KqqESKsVohyuxBauZI1MeWRtTLsG6DVvDT6oZdvfjlvJfLN3NAxH9z/iS1RK9nquJNWjB6k5OuxH9bYO",
+	"3XpvqR6DAl4PfszJXKUOWkcsmvHrz670RkeEe82m6sqa0nLhy3KgBIc2HI2xdcczgeJQbkKJeIi9owqM",
+	"CJYllS3BraknEkzJTHpYUwTn6woNU9qQ6G99rELpW77vn/oBUSo49QaRV0S+OGIRQF9DMIGHsoaMCxs/",
+	"YMeVZhfcIFTN7nCIrMO6VZEfSifzj9BsvFBlgRkeK9RJYXuQpeowUwIuR7BbUUCIypADrGSMhUe4GaGE",
+	"GkZAZrD7MiqPMNUsKvIsYt2Idn+1kh7CLPC0PX68ksBIp4sMjFk3cyzfnSqPiZ8a1nW16Rty5kD+3kE7",
+	"tO/dJ22ufP+bU/SGz7dyQ0+yFOGZ/jTJeXe/1Vw2H7FqhkS3fKm1a3o7v9n/bMrd+0DNERynjbAEVaor",
+	"hvXnVNZtbTHA3zTItYokLtVLgXylR73LCd1F9MQ8V7HQWiA7ehwAVxi4XEj5wv7n8/n5Gys4mWbjhesN",
+	"e8Sk8gLaikju8WdT7KgIHS5ELqAaEZIMRxWJbjczzngK5aUkY3154oCdGGqOncraPZhBu8QZz61gjEhC",
+	"Rq3abP3eDOVttFn/21pXIivJMdqAsO0Mjg6BE5zA9rJybziM0LHXbO3ax+uy7BtMr/y6/Iqbuolf76WE",
+	"Bls9bo8UVNZm2aDiS8QpfHhd+JiSeWkLPFify4ewGh/dsQ3VFSq+/Kazfe9XqqDiyzsk7755/+LfWtwB",
+	"2Azz0UjBpQVDfRdBbno6AJwlgk1BKbXqpofpfSeIVrcy7M8DkwQ6t3Z+Q6z6tYrDS+Ejf6sJ/izCESI0",
+	"hFPtmjRb9Vtg5JNg/A3arEd1e5lwiSrZ5IU0qoinIrFaPsWW1ATtM1lrlg0hO9dindpUVJzbgcMvQO85",
+	"oj2i42zZqd1st/bofg5l193IKxuAzzy3pinMfiwwqEV+WpanF1Njb/SrEZgoGV9uv9BohByPVW7QBfnN",
+	"1kTc1hS4FxfBhjZ2NkHVLRcCTcg5j8UtPLG/uNhM4Hyyn9oKKMBDCPBF5HfdlpsAzAcV71ASbAdg1YFO",
+	"KBH5Ky8AHIgGcshmBLpL7Vewv3g1/N/FoG+hvfqPtWY/vTp+ifjMZ/v0qzepNqeW4SAks8xmrInLWFcA",
+	"Es1oCe7KzSQTtYh71ZfW25JDwR11AOGmFg6lHusoLUQSlMwZhJKPFf4S4Edm6guVi2IP9F5LJmatr84j",
+	"+ptr32nxOfsWJkBa325By7G+pIYlRMwtjYpW+sTcm5kfXY9/iQ1jUI+fCp6Z6a+t4Ru0+LCiDrgKzW1E",
+	"WUy/kJtN5F+oI+hKriOMfs875QFLvd+kX4S0wzYWeNccsGuRdayOQ2i6uAXpr6KEDi3dhb57cN3/C6B4",
+	"U65ZJiZmVEMYqIXJIPXQ5QMN2DtIWpEK4NnQsQ+u3BqWpIeipXS9XPAyr8W76kNZFZCJgkdnADC9Igtr",
+	"DoIAXTah7DaBGKoCUgH8QlGC7pLTAbYFnMMlUiPC8rc5o1PtLw+VI8LaEf4nlBcFOn4w5yBXxmTgq7gU",
+	"Ho1qVIGWYjVkKSts35GkVq5s305Bs25Ui57Z4+nDQ1FvwN5LqxsDw4fScUMl4x684VKw0n9kbRG/IfYG",
+	"8Zvz2Z5+BGleGb+wM0AsthZnVdv9QL6W2wkO+1LZK+DTI4cxT+REtV0p5Mi3HPX1g5jVbfjg8CfullOw",
+	"hUz7i5LitpkB5GZ/aEEI7fiqTiWKRz2Qb8nuK/ShpnumMbTVnjRwzWOTLTBHcEOxr1clu1QKEzTX4AQs",
+	"enXOL6KAeZjNl6meKw0P2l9LpWU6mSDMYyg1l8lYXbMXZ6e9gIJwjdHQRiEcym2kMGsXwqFcI4UDVnUL",
+	"UzpwNUMcVdXdYcRuKaadWA7lstwtwdDbpPUR48yLdecDh+BhpQCJxDfbRnq7FK0G8V3J7cLkdLu3/twR",
+	"RPvnig8fon9eCvvk1KWQ7Qic3shFFAMgs18TYLD94NVUZWXmWxd0pB6GJziL9oZPIwTzDWUX8lh6NEXn",
+	"QTAQrGVD9l//+X+XsKke0JEeg1hDKJWMRWBVCCC9lKK5YJAJDRVg8EF4yekQCHbd5aHE5xI/eAC3l7DX",
+	"OGfRPmTYcXuj77l/PEVDzKoraJeFkggTdvIIMCMhVlONoi4TFKGDEfNBui5FemBGc0Mg0hgCHrAXdmxA",
+	"q9VMWO5nhUzsFeszzeMF8lmJo64r8RZWDbcwQkydqRnk+vr4v9Vax5BOpFw8HKxdNWHvmJVgWSYqVXuA",
+	"qAJLpKivvdj99+3ljXPNFvCXC5e1D99yvI6w1cSNQJbHJLAAmZQtKxvzPP3CjQis1gEKSWQVEGT0BFWU",
+	"UJZ9g6qAGJyNc3WlIccLQKwhg6RLB80SJUAWUR5BD5ZuxYYd06UjlCfojzdJk/L87byg68YCicA1c1mV",
+	"MYUGK2mN0nLXCqi67hJ8r0b8A1Qj/k6K1O9TkPgH0N/ayxrhNi0upiS6GhW625YxHpFXq+kybS5x/M7f",
+	"30ZFZMVCK1W7VaP8LtWNXpHdsrhx2D67tjtoRS35b1g4ScJqueOpQpcUnp47Wn2E4NcMgK83TrKikW+a",
+	"IjyKTz5EOWeLVFxX3LmNXLy/oTsTJk/X4Ji664CNqy1RMFmRm0IHsPUyToUOWAnFbk0W6KrmyiF1UKq7",
+	"c6WyAZmJ3gVJTmmERJ2kF4VlCaPw96ATzxh82WGyk+MRW7Oxru9I8Or8w8mLs8/HL19+iHqQ7Cp4I2jE",
+	"W1r6dtCn0KLgltin9AWn75/maibMVBSaQasDce3MeYbN0wa/Q35PjR4rM5z53WlwPBPe+8B51tojenxm",
+	"TZC4mGHTEBb5dxd8lkVQmvtF5AYP+69n7981oqG9nwt5fHpi/37fkNJyQ7dGJx99z0998MAbfV7F/g3s",
+	"xtDS1my23bCNLig0OWm/K3xV2lfeXCSfwrr9/o/jt29ut99ukrdECP76+01La9hvKJzeHGISy0Y8mcnO",
+	"kLZ/YEmai9go9Cg5IKujUGKbCOp4c0XtlvBu8804mlMWYW73DFAdbhPN/Fi2p3jgw/gAzWBao1qOQDcG",
+	"tl6TUxFvGGjzlpqpVc8o3IRRnHXey1Ci+7JHSfZ8LDJ/glQPkYmJAaTO5ZhXKCFrXuXk3UxzBxZMlxtC",
+	"3PqGR7CcI3QseZdUKJ1CuNwtzo4qrqe80IYUOUANQAUUPHLg0jEqlFiej6k+8JDdiLb4C13pa1JeHySO",
+	"Uv3M+lBKdZ8f3wa/ZzrsTUNYwrcOJtKl6iumTZpl1IixQuuOwO+owtHGVrW4ZZYpob/vPfzmgi8oLq5A",
+	"7UL013cGpTMmTgnQJAd4e6OueJ6gSxvmGx25faxC5wLGMyW/YPGL68MTynlWWJXCA6kS3zUy3GozRuCk",
+	"UALDdFUOPNVDMmytfKHdeZ1md0IYrLz+eyJHP66P689Xk1Jn6jOSphPMIiErbJnJmxm6nRtbEAHvy6DB",
+	"A2Uqe23dgeuUWAdYvDHz+Js6lJvg1gMKRlAGPBWXub0001TTvQdJeN3qdblADaiH6AtoUuJtTgKjlCqh",
+	"BOFBoIHu2iZR80RjD+0A22UJOVF5LJIyOWhh781ccABa2C3VMX/1VwBcnEuEarcp1OnT67AxKaWasG7F",
+	"o0PCplcvcYGxyl14oktgCB8gIQAfl4+3jA7RjulSlTH/DTEc/pCy7Q+LxNAqBAmvxbdXJtCqahX3JpyG",
+	"W4vF2yTeH2sWISY72zxQszwKZVUggUwZsCaOrjNv4JPbgf+fR6y7lNfenrROlPpQueuPX1/6eynWazLS",
+	"y0NbKS+radbNOP26LUHn69DMepvsD586/ScyzLZKhq5T0rrs6Ac12oJHT5TGFfb9rNc5abH3zhO9pODq",
+	"JXSbZgicUHbR9eGLgaHbT14Iq8EhAI7TeADzYAQ6n1chlyYawUMAABmAj6QN06am63wFZvHujHaAm7Z9",
+	"HPypGkEpKVaX0MgIW+CxNZoab6GzMHcshzxIGEmIp3I1VZAkmJoVn15AXjehXfZx6T8A/xe64OpOCGo8",
+	"BYDnDrcRqdZnxTn8j6pFkUrGs6yHyIqhrIKtoHVC2KANOB+uhz+gfCDBT0UuRlURg1lRYAEB7grX0wE7",
+	"Xm6JxWIuwVNZ1sFr6IdsZRrW+VAZfbvXokbCd7EGagPcx3PRMND3BliP1gBrC4/FNl2wlmT0zm/0r02o",
+	"GifGO0LVXEP3RCjKo4TMLihKvaAJSrXUs1JTybs8L1lg2amQImJFUPPMP9HUj6l01HOJcEtHNSe9h3F6",
+	"olmXy1CmCTMiy8p2mpiJeTUVEO5PDRPXqTbNVQ4IgrDKdd+rt5fh/xAs4kEo9R5qmceJgJ5J27TMzMVF",
+	"qk2+0jbTNZJvbpv5EYb/U3fNtEvY3DSTek994z0zCzpOR6v48xZNqhvVog9AUhBCJlwuh9IF/dFZrQKt",
+	"GsrsStSZhAwl9lDvDXyoJGHRGxVTpZ0dqMSLpib63Fi1gxl+aQdwBAz4OQfD5+u0Ci3yOykTWuTfft/M",
+	"bxbLaxWaq0BCuB0beHG7I66NkMlaExX4IVPqsl/MrXxBHw6+/psj2ZvIw08BBUc4cBSgcRFKq2WD1Zmr",
+	"wnigdg0FC/CFmEvEcE8NwQrU8P8BlSqUFQRIZpQKHCQzlwscBgpxXPkC6gkQ49h1kPQ+JaE3YC+gnAaL",
+	"/gGqC0P6VvvHrLFywhfCQP2N4C7fcE16218EXDfv+Ewkr3CHl5jtzyBnoVOjRyq0x5qwsIMHG3ZWiW6N",
+	"dDVFLh0eCphnnlrQ0kLtUmUJ/RXxzyBxikqZQ8ldCZ3VIk9P2KVYUKOHNvxd3Hr0+9xFBXQeoz/yaa1B",
+	"C1tK/LF7T3tY7blvn/5UkQiZukjlIwgEGPe7PEjewP5+M+IAjvVW0uDVNTbbcLqWB0bwShb6/oFSB+y4",
+	"TOKCD0P1WijryehwHMaF0ZFMAo+faH9n7YRGf6Y/jttCqcKLN/eUK19Jhfp9Gkn+7pVPZ+mFZOkmcacK",
+	"8zjyThXmu8CzAs/u8Lck8VRhbqkAlRC3qOCQaIK+f+zEIPj2WGRWqFHCHWpGAStkRk4570yfcu2bE4QS",
+	"oV5urx5VDub2sk992616vwFw52Zo2I36n7tSH0EkeiT670LR16x+M2LRo4HcShcE6AfCRALBSJBWJOha",
+	"ghfU3GWSq1kZzK74MyIftugdVYQuHihPhP8EGpqhJEvzmOpAIpUlUa2IFbH9EDikrGumQk8CIUE6BI0T",
+	"f+HBSgIfYnVI5s1QJaEci4nKBYunIr50CZF+Hh5Kw0e7x0ViSTDVFQgFx59PtLsHNIQ73TaOsIkCtnL3",
+	"WQVQZEgtQULp07uWWXrHDrfz26VYfE6Tm8jhjDVcPqEsbx9gXc4ywe3X7M2EgVVwfDKFaCXahZkbvZ5g",
+	"MtS45pZ3lnsXR/p+d30Lyv76Ow9PmpIqrP04L8mn9forSX1tBmTZvQMLTdSV1C46SvnKDl26C678MiNH",
+	"Taz96v4K41gxtyzlMAXuQqnGuwSxj30U4DsK731bf8N+3tWf3pbwuNSYAc46NVpkk9UeY8dMKtnnySyV",
+	"jGughAnB57j4eICaC4EpSGWCioZ/ZGUsqDhOE6qN0qoHBdSNleViInJhrxjKkfFoaRDVRxgvdiXG7OMJ",
+	"ZYqFnRO8OmH0sAOtYOGmVDJb9NYoQZ1HDpO2ZlZqkf9pcsJA0WojyTvF3D+ScMNiFEAsWS2ydRIQ4SYh",
+	"R2rsAqFlp9yVkz21w90nLnlKCCrf7MX81ZpP/m5hyY/zhBsB/eUQWIMUUSxfuku4vqmr7J0ptDD3os9v",
+	"2+Xx7VOn63h6X7Js0hbBMNrQ2tQaPg5h397G3Urju95yxnetnWkotYhzYfSARRnX5rM19z5bXoOU7wLY",
+	"LvGN9LCrHZulsjAAb28/3dBhcY1CUuuvGLioS7sSUTX2uG5zCFl1BpSKAcMiNW86QnogTbMxf+sYGh89",
+	"arY5fmJdmjnRjT3rwZ83MLxdM9MlH8Kq0XR/BWRTdTu4lpwzu54xQI1M4b0S+CNCro1cN4oBe28vB/uo",
+	"ksLS+Wgp4dR+I0Boo1kqn2Dqd9lxMiidP12pwEMySyVmtSZCmpRn5CjkMYDscMSkQlbpDVhUyRaLnJuf",
+	"caaLsRam7u5CM3WEWbRQ6VFxhWU8vqRyDk5AppxBk9IBOzZM8HhqjwxesdsF/dpSU0fegIYcWsRWWPjm",
+	"lC4ZrfIcTIubUCIuKvlvyidK6ZEpLXTgvwo/MqPUwOfso5gixHu4owO/DxQGwaapR17mIXRtKGHE9IvQ",
+	"WAZQRxB1gPcoxLRv67W2FeilWDzRLEJp2twKNJQE877cChScaKkZsDMhoVsnRGGqUM4j9iNwWogNQWP8",
+	"DDUHRUSUqOS8iIHgEb0lLxrrRiXDRr2Rtd4qPjNMvka/XhdIc023UBRpd9F48M375ApWR/ieMfgHDxCV",
+	"hQskb7dzktX9wdu2+bwUixEWDTS591UNlY5aA926sSdb6usZys2NPRtaw1dUJDuLjToSW68i+SbVx8DS",
+	"/gv+WQx2aSyQaNaSUC52UShYAwgFIs2y1+4urAiD79UQD9Rrcw2/3E8/2q7w9N/Eol5AUeVNDJOtY8pX",
+	"0uOva4E3e8VAGdGfKGVB60K4XlgzqxFMeB44VQm4jhzcY8NTWSkPaozQOZUN+2dLis2hhEhRDUOVAS99",
+	"U2rf6koGddEB6aNknej0AhQdxNiz08UgrRRXVn37Why+zgpi3gg6hwWLyURY7dHLP0z2+PqNja38cyFD",
+	"ngvo3O4IA5XsaiDR9YtAerhd4LDXEjlE2bY+b4UqvLTIMaLyJxFoj3l7v7KEmWU1n5s7twc33KysuZoq",
+	"PkvXwgNam2qpoDZgFdddqpksMsQ4qltJ2Oejih5ojaFVf97POIlH9AjQF9YWnd/dEXAvZ1at6j0FW9Qs",
+	"luuTqmdv7Vurxd363gsQ3wFkDdJLA3xVRVZRewgQ4x4PtTvnZqop6yDjBqqhFBhwuVIG4KKLPOuMOjvg",
+	"G6Bpr4JRI6pBJV0YCANIc4QEbpdQf+sjJA7HlLrRha3AEkKV617lffT/rQ5whsvTwphUXpT+hpUDqM4F",
+	"NrxhLMA0mQnDrYAOoK079stMoHk1tcejUaiX7uowLwgrrNIrFBDEk7LtSA3aGurqKwPHvtPDym7V8QdG",
+	"zXABWs2ESxixNrtld9zhss4foAFYKo1qhQeoYxSiuKcZ5mWewPIUT4txlsbwsrZktILgje6huVDzrGmK",
+	"lX1ARO/VT2BDwsCBMdORV6BsSWeoDAVAqjefbv7/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

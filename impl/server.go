@@ -15,6 +15,7 @@ type Server struct {
 	*Meta
 	*Keys
 	*Links
+	*Requests
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
