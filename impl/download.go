@@ -126,7 +126,7 @@ func (d *download) serve(w http.ResponseWriter) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 
-	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead}
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, pooled: pooledCopy(d.file)}
 	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
 		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
 	}
@@ -240,6 +240,7 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
+	pooled  bool // copy through copyPooled (content not in a local file)
 }
 
 func (w *errorBodyWriter) WriteHeader(code int) {
@@ -285,6 +286,9 @@ func (w *errorBodyWriter) Write(p []byte) (int, error) {
 func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.swallow {
 		return io.Copy(io.Discard, r)
+	}
+	if w.pooled {
+		return copyPooled(w.ResponseWriter, r)
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
