@@ -199,9 +199,13 @@ func (s *Store) Begin(ctx context.Context) (string, error) {
 	return handle{id, up}.String(), nil
 }
 
-// Put spools the chunk and stores it: as a part of the upload when it is
-// large enough, staged otherwise.
-func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, max int64) (blob.Part, error) {
+// Put stores the chunk: as a part of the upload when it is large enough,
+// staged otherwise. Of known size it streams (see stream); else it is
+// spooled first, since S3 needs the length before the first byte.
+func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, size, max int64) (blob.Part, error) {
+	if size >= 0 {
+		return s.stream(ctx, h, index, r, size, max, nil)
+	}
 	sp, err := s.spoolChunk(ctx, r, max, nil)
 	if err != nil {
 		return blob.Part{}, err
@@ -213,7 +217,7 @@ func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, max i
 // Append is Put that also carries the SHA-256 of the upload's in-order
 // stream over the chunk: S3 has no file to append to, but completion of
 // an upload sent in order then hashes nothing.
-func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream, r io.Reader, max, maxTotal int64) (blob.Part, []byte, error) {
+func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream, r io.Reader, size, max, maxTotal int64) (blob.Part, []byte, error) {
 	var sh hash.Hash
 	switch {
 	case st.Hash != nil:
@@ -224,17 +228,27 @@ func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream,
 	case st.Len == 0:
 		sh = sha256.New()
 	}
-	sp, err := s.spoolChunk(ctx, r, max, sh)
-	if err != nil {
-		return blob.Part{}, nil, err
-	}
-	defer sp.close()
-	if maxTotal > 0 && st.Len+sp.size > maxTotal {
-		return blob.Part{}, nil, tooLargeFile(maxTotal)
-	}
-	p, err := s.store(ctx, h, index, sp)
-	if err != nil {
-		return blob.Part{}, nil, err
+	var p blob.Part
+	if size >= 0 {
+		if maxTotal > 0 && st.Len+size > maxTotal {
+			return blob.Part{}, nil, tooLargeFile(maxTotal)
+		}
+		var err error
+		if p, err = s.stream(ctx, h, index, r, size, max, sh); err != nil {
+			return blob.Part{}, nil, err
+		}
+	} else {
+		sp, err := s.spoolChunk(ctx, r, max, sh)
+		if err != nil {
+			return blob.Part{}, nil, err
+		}
+		defer sp.close()
+		if maxTotal > 0 && st.Len+sp.size > maxTotal {
+			return blob.Part{}, nil, tooLargeFile(maxTotal)
+		}
+		if p, err = s.store(ctx, h, index, sp); err != nil {
+			return blob.Part{}, nil, err
+		}
 	}
 	p.Appended, p.Offset = true, st.Len
 	var state []byte
