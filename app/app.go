@@ -122,13 +122,22 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	keys := impl.NewKeys(store)
+	content := impl.NewContent(store, uploads, blobs, impl.Limits(limits), log)
+	if cfg.S3PresignedRedirect {
+		p, ok := blobs.(*s3store.Store)
+		if !ok {
+			store.Close()
+			return nil, fmt.Errorf("SACHET_S3_PRESIGNED_REDIRECT needs content on S3 (SACHET_STORAGE=s3://...)")
+		}
+		content.WithPresignedRedirect(p)
+	}
 	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
+		Content:  content,
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
 		Keys:     keys,

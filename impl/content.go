@@ -49,6 +49,7 @@ type Content struct {
 	blobs   blobReader
 	limits  Limits // checked on the form's fields before any byte is stored
 	log     *slog.Logger
+	presign presigner // nil: downloads are served here (see WithPresignedRedirect)
 }
 
 // NewContent returns the content handlers. limits should be the ones

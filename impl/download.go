@@ -75,6 +75,9 @@ func (h *Content) download(ctx context.Context, id string) (*download, error) {
 // GetShareContent streams a share's bytes with Range and conditional
 // request support.
 func (h *Content) GetShareContent(ctx context.Context, req gen.GetShareContentRequestObject) (gen.GetShareContentResponseObject, error) {
+	if res, err := h.presignedRedirect(ctx, req.ShareId); res != nil || err != nil {
+		return res, err
+	}
 	return h.download(ctx, req.ShareId)
 }
 
