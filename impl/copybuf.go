@@ -33,3 +33,9 @@ func copyPooled(w http.ResponseWriter, r io.Reader) (int64, error) {
 }
 
 type writerOnly struct{ io.Writer }
+
+// nWriterTo is a download's reader that writes its next n bytes itself
+// (s3store: spliced from S3's connection, or a pooled copy).
+type nWriterTo interface {
+	WriteNTo(w io.Writer, n int64) (int64, error)
+}

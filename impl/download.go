@@ -291,6 +291,15 @@ func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 		return io.Copy(io.Discard, r)
 	}
 	if w.pooled {
+		// The S3 store's reader writes itself (splicing from S3's
+		// connection when it can); anything else, a pooled copy.
+		if lr, ok := r.(*io.LimitedReader); ok {
+			if nw, ok := lr.R.(nWriterTo); ok {
+				n, err := nw.WriteNTo(w.ResponseWriter, lr.N)
+				lr.N -= n
+				return n, err
+			}
+		}
 		return copyPooled(w.ResponseWriter, r)
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {

@@ -51,6 +51,9 @@ type Store struct {
 	bucket string
 	prefix string
 	spool  string
+	// splice: downloads may be spliced from S3's connections (plain
+	// http://; see splice.go).
+	splice bool
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -89,6 +92,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 2 * time.Minute
 	tr.MaxIdleConnsPerHost = 256
+	// Explicit, because splicing a download needs the draining read to
+	// be at least this large (splice.go).
+	tr.ReadBufferSize = drainMin / 2
 	// The standard chain: environment, shared credentials file (profiles),
 	// then the instance or container role.
 	creds := cfg.Creds
@@ -106,7 +112,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: cfg.Prefix, spool: cfg.SpoolDir}
+	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: cfg.Prefix, spool: cfg.SpoolDir,
+		splice: !secure && !cfg.NoSplice}
 	if s.spool == "" {
 		s.spool = os.TempDir()
 	}
@@ -396,11 +403,11 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadSeekCloser, int64, 
 	// sends the headers before it reads, and a blob replaced and removed
 	// in between would cut a download that had promised its length. A
 	// whole-content GET reads this body; a HEAD or a range closes it.
-	body, info, _, err := s.core.GetObject(ctx, s.bucket, s.blobKey(id), minio.GetObjectOptions{})
+	body, info, conn, err := s.getBody(ctx, s.blobKey(id), minio.GetObjectOptions{}, -1)
 	if err != nil {
 		return nil, 0, s.fail(err, "opening content")
 	}
-	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size, body: newBufBody(body)}, info.Size, nil
+	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size, body: newBufBody(body), conn: conn}, info.Size, nil
 }
 
 // Remove deletes blobs and staged chunks and aborts uploads' multipart
