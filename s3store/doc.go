@@ -36,9 +36,9 @@
 // blob.Exact, which holds back its last bytes until the client's stream
 // is known to end there: a short or long chunk, or one failing the
 // caller's dzchunksha256 check, never reaches S3 whole, so S3 keeps
-// nothing of it. No spool doubles the chunk's trip (this took one-stream
-// uploads from under 0.5× to about the direct rate, bench/README.md); a
-// failed request is not retried from here, the client re-sends. A chunk
+// nothing of it. No spool doubles the chunk's trip (bench/README.md, S3,
+// gives the before and after); a failed request is not retried from
+// here, the client re-sends. A chunk
 // of unknown size is first spooled to an unlinked local temporary file
 // while its SHA-256 is computed (memory stays flat whatever the chunk
 // size, the size is known before the request to S3 starts, S3 verifies
@@ -74,7 +74,10 @@
 // offset; the first Read after it sends one ranged GetObject and streams
 // the body, so http.ServeContent's Range, multipart ranges, conditional
 // requests and HEAD work unchanged and memory does not grow with the
-// file (a HEAD reads nothing). PresignGet gives the URL of
+// file (a HEAD reads nothing). A download of 1 MiB or more over plain
+// http:// is spliced from the S3 connection to the client's
+// (WriteNTo, splice.go: the bytes never enter user space); anything else
+// is copied through a pooled 1 MiB buffer. PresignGet gives the URL of
 // SACHET_S3_PRESIGNED_REDIRECT, signed locally (no request).
 //
 // Failures: a request that cannot reach S3 (refused, reset, timed out,
