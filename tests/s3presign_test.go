@@ -119,3 +119,40 @@ func TestS3PresignedRedirect(t *testing.T) {
 		expect(t, noFollow.content(id, ""), 401)
 	})
 }
+
+// TestS3DownloadSpliced: downloads of 1 MiB and more from S3 are spliced
+// from the S3 connection (s3store/splice.go); whole, ranged from the
+// middle (a new GET), to the end, several ranges at once and many in a
+// row, the bytes are the file's. It always runs on S3.
+func TestS3DownloadSpliced(t *testing.T) {
+	eachDBWith(t, func(c *app.Config) {
+		srv := testS3(t)
+		c.Storage = srv.Storage(s3Bucket, s3Prefix())
+		c.S3Endpoint, c.S3PathStyle, c.S3Region = srv.Endpoint, true, "us-east-1"
+	}, func(t *testing.T, s *server) {
+		s = s.on(t)
+		id := s.newShare(s.admin, "big.bin")
+		data := pcgBytes(12, 5<<20+321)
+		s.upload("POST", id, s.admin, data, 2<<20)
+		for i := 0; i < 3; i++ {
+			r := expect(t, s.content(id, s.admin), 200)
+			if !bytes.Equal(r.Body, data) {
+				t.Fatalf("whole download %d: %d bytes, not the file", i, len(r.Body))
+			}
+		}
+		for _, rg := range [][2]int{{1000, 3<<20 + 7}, {2 << 20, len(data) - 1}, {0, 1<<20 + 1}} {
+			r := expect(t, s.content(id, s.admin, "Range", fmt.Sprintf("bytes=%d-%d", rg[0], rg[1])), 206)
+			if !bytes.Equal(r.Body, data[rg[0]:rg[1]+1]) {
+				t.Fatalf("range %v: %d bytes, not the file's", rg, len(r.Body))
+			}
+		}
+		r := expect(t, s.content(id, s.admin, "Range", "bytes=-1500000"), 206)
+		if !bytes.Equal(r.Body, data[len(data)-1500000:]) {
+			t.Fatalf("suffix range: %d bytes, not the file's", len(r.Body))
+		}
+		r = expect(t, s.content(id, s.admin, "Range", "bytes=0-9,3000000-4100000"), 206)
+		if !bytes.Contains(r.Body, data[3000000:4100001]) || !bytes.Contains(r.Body, data[:10]) {
+			t.Fatalf("multipart ranges: the parts are not the file's")
+		}
+	})
+}
