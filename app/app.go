@@ -122,8 +122,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	keys := impl.NewKeys(store)
-	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	content := impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs)
+	if cfg.S3PresignedRedirect {
+		p, ok := blobs.(*s3store.Store)
+		if !ok {
+			store.Close()
+			return nil, fmt.Errorf("SACHET_S3_PRESIGNED_REDIRECT needs content on S3 (SACHET_STORAGE=s3://...)")
+		}
+		content.WithPresignedRedirect(p)
+	}
+	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
