@@ -1,0 +1,118 @@
+package api
+
+// Sending a file to a slow client. A download is stalled when the peer has
+// acknowledged no bytes for the idle timeout, not when one write slice did
+// not finish within it: at 64 KiB/s a 4 MiB slice takes a minute, and with
+// thousands of clients sharing the machine longer still, so a per-slice
+// deadline cut slow but moving downloads.
+//
+// So between slices the goroutine parks on the socket itself until it can
+// take more (TCP_NOTSENT_LOWAT keeps the queue short and wakes us when it
+// drains), outside net/http's ReadFrom, which holds a 32 KiB copy buffer for
+// as long as it runs: a parked download then holds no buffer. The write
+// deadline is only a probe: when it passes, the socket's acknowledged byte
+// count says whether the client is still reading, and only a download
+// whose peer acknowledged nothing for the idle timeout is cut.
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+const (
+	// sendLowat is TCP_NOTSENT_LOWAT for downloads: enough unsent data
+	// queued to keep a fast client busy between wake-ups, little enough
+	// that ten thousand slow ones hold little kernel memory.
+	sendLowat = 128 << 10
+	// firstSlice and minSlice bound the adaptive slice: it doubles (up to
+	// sliceBytes) while the socket takes each slice without waiting, and
+	// halves when it had to wait, so a fast client gets big sendfile
+	// calls and a slow one small ones that finish without blocking.
+	firstSlice = 256 << 10
+	minSlice   = 64 << 10
+)
+
+// sockWatch follows one download's socket.
+type sockWatch struct {
+	rc    syscall.RawConn
+	acked uint64    // the peer's acknowledged bytes when last looked at
+	moved time.Time // when they were last seen to grow
+}
+
+// watchSock returns a watch over c's socket, or nil where the socket
+// cannot say what the peer acknowledged (not TCP, not Linux).
+func watchSock(c net.Conn) *sockWatch {
+	sc, ok := c.(syscall.Conn)
+	if c == nil || !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	acked, ok := bytesAcked(rc)
+	if !ok {
+		return nil
+	}
+	setNotsentLowat(rc, sendLowat)
+	return &sockWatch{rc: rc, acked: acked, moved: time.Now()}
+}
+
+// alive reports whether the peer acknowledged bytes within the last idle.
+func (s *sockWatch) alive(now time.Time, idle time.Duration) bool {
+	if a, ok := bytesAcked(s.rc); ok && a != s.acked {
+		s.acked, s.moved = a, now
+	}
+	return now.Sub(s.moved) < idle
+}
+
+// readFromWatched sends remain bytes (-1: to EOF) of f through rf, the
+// server's sendfile path, waiting on the socket between slices.
+func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.File, remain int64) (total int64, err error) {
+	// The deadline is a probe, a quarter of the idle timeout: a stall is
+	// then cut between idle and 1.25 idle after the peer's last ack.
+	probe := w.idle / 4
+	slice := int64(firstSlice)
+	for remain != 0 {
+		_ = w.ctl.SetWriteDeadline(time.Now().Add(probe))
+		var waited bool
+		waited, err = waitWritable(s.rc)
+		if err != nil {
+			if isTimeout(err) && s.alive(time.Now(), w.idle) {
+				continue
+			}
+			w.count(0, err)
+			break
+		}
+		if waited {
+			slice = max(slice/2, minSlice)
+		} else {
+			slice = min(slice*2, sliceBytes)
+		}
+		n := slice
+		if remain > 0 && remain < n {
+			n = remain
+		}
+		var m int64
+		m, err = rf.ReadFrom(&io.LimitedReader{R: f, N: n})
+		total += m
+		if remain > 0 {
+			remain -= m
+		}
+		if err != nil && isTimeout(err) && s.alive(time.Now(), w.idle) {
+			// Timed out mid-slice while the client still reads: the
+			// connection stays usable, go on from where sendfile stopped.
+			w.count(m, nil)
+			err = nil
+			continue
+		}
+		w.count(m, err)
+		if err != nil || m < n {
+			break
+		}
+	}
+	return total, err
+}
