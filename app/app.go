@@ -310,6 +310,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer release()
+	a.raiseFileLimit()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
