@@ -4,6 +4,7 @@ package tests
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,4 +38,54 @@ func TestServeRaisesFileLimit(t *testing.T) {
 	if out := log.String(); !strings.Contains(out, "raised the open-file limit") {
 		t.Errorf("no log line for the raised limit in:\n%s", out)
 	}
+}
+
+// TestDownloadOutOfFilesIs503: a download the server cannot open because
+// the process is out of file descriptors is answered 503 with Retry-After
+// and the JSON envelope, never 500; once descriptors are free again the
+// same request succeeds. Not parallel: it lowers the open-file limit of the
+// whole test process for a moment.
+func TestDownloadOutOfFilesIs503(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *server) {
+		id := s.newShare(s.admin, "busy.bin")
+		data := randBytes(64 << 10)
+		s.upload("POST", id, s.admin, data, 1<<20)
+		// Warm what the request needs (the share row, a pooled database
+		// connection, the client's keep-alive connection).
+		expect(t, s.content(id, s.admin), 200)
+
+		var orig syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+			t.Fatal(err)
+		}
+		// open(2) takes the lowest free number: once this one is taken,
+		// every number below it is, and a limit just above forbids more.
+		fill, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fill.Close()
+		low := syscall.Rlimit{Cur: uint64(fill.Fd()) + 1, Max: orig.Max}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+			t.Fatal(err)
+		}
+		s.allow5xx = true
+		r := s.content(id, s.admin)
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig)
+		s.allow5xx = false
+
+		if r.Status != 503 {
+			t.Fatalf("download with no file descriptor left: %d %.200s, want 503", r.Status, r.Body)
+		}
+		if ra := r.Header.Get("Retry-After"); ra == "" {
+			t.Error("503 without Retry-After")
+		}
+		if m := r.Message(); !strings.Contains(m, "too many files open") {
+			t.Errorf("message %q", m)
+		}
+		got := expect(t, s.content(id, s.admin), 200)
+		if sha256Hex(got.Body) != sha256Hex(data) {
+			t.Error("wrong content once descriptors are free again")
+		}
+	})
 }
