@@ -59,6 +59,7 @@ type config struct {
 	verify    bool
 	keep      bool
 	scenarios string
+	conns     connsConfig // issue 14 item 3 (bench/conns.go)
 }
 
 var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
@@ -108,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.verify, "verify", false, "hash uploads and downloads and compare with the server's sha256 (costs client CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
+	c.conns.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -264,6 +266,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 
 	b.versions = append(b.versions, "Go "+strings.TrimPrefix(runtime.Version(), "go"))
+	if len(cfg.conns.ns) > 0 {
+		return b.runConns(ctx, stdout)
+	}
 	want := splitList(cfg.scenarios)
 	wantDB := slices.ContainsFunc(want, func(sc string) bool { return slices.Contains(dbScenarios, sc) })
 	if cfg.nginx != "off" && wantDB {
