@@ -27,12 +27,12 @@ const (
 	// queued to keep a fast client busy between wake-ups, little enough
 	// that ten thousand slow ones hold little kernel memory.
 	sendLowat = 128 << 10
-	// firstSlice and minSlice bound the adaptive slice: it doubles (up to
-	// sliceBytes) while the socket takes each slice without waiting, and
-	// halves when it had to wait, so a fast client gets big sendfile
-	// calls and a slow one small ones that finish without blocking.
+	// A slice is what the socket can take now (sendRoom), at least
+	// minSlice and at most sliceBytes; where the room is unknown it
+	// starts at firstSlice, doubles while the socket takes each slice
+	// without waiting and halves when it had to wait.
 	firstSlice = 256 << 10
-	minSlice   = 64 << 10
+	minSlice   = 16 << 10
 )
 
 // sockWatch follows one download's socket.
@@ -87,7 +87,11 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 			w.count(0, err)
 			break
 		}
-		if waited {
+		// As much as the socket takes without waiting: a slice that does
+		// not fit waits inside net/http's ReadFrom, holding its buffer.
+		if room, ok := sendRoom(s.rc, sendLowat); ok {
+			slice = min(max(room, minSlice), sliceBytes)
+		} else if waited {
 			slice = max(slice/2, minSlice)
 		} else {
 			slice = min(slice*2, sliceBytes)

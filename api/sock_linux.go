@@ -2,6 +2,7 @@ package api
 
 import (
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,4 +55,34 @@ func waitWritable(rc syscall.RawConn) (waited bool, err error) {
 		}
 	})
 	return calls > 1, err
+}
+
+// soMeminfo is SO_MEMINFO (asm-generic), and the indexes of its array
+// (include/uapi/linux/sock_diag.h) this file reads.
+const (
+	soMeminfo        = 55
+	skMeminfoSndbuf  = 3
+	skMeminfoWQueued = 5
+	skMeminfoVars    = 9
+)
+
+// sendRoom estimates how many more bytes the socket takes before a write
+// would wait: the send buffer's free space (SO_MEMINFO: the buffer size
+// against what is queued, in the same units) and, under TCP_NOTSENT_LOWAT,
+// the room left below the low-water mark. ok is false when unknown.
+func sendRoom(rc syscall.RawConn, lowat int) (room int64, ok bool) {
+	cerr := rc.Control(func(fd uintptr) {
+		var mi [skMeminfoVars]uint32
+		l := uint32(unsafe.Sizeof(mi))
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, soMeminfo, uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
+		if e != 0 {
+			return
+		}
+		room = int64(mi[skMeminfoSndbuf]) - int64(mi[skMeminfoWQueued])
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			room = min(room, int64(lowat)-int64(ti.Notsent_bytes))
+		}
+		ok = true
+	})
+	return max(room, 0), ok && cerr == nil
 }

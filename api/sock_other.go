@@ -11,3 +11,5 @@ func setNotsentLowat(syscall.RawConn, int) {}
 func bytesAcked(syscall.RawConn) (uint64, bool) { return 0, false }
 
 func waitWritable(syscall.RawConn) (bool, error) { return false, nil }
+
+func sendRoom(syscall.RawConn, int) (int64, bool) { return 0, false }
