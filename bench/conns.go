@@ -118,7 +118,7 @@ func (b *bench) runConns(ctx context.Context, stdout io.Writer) (*summary, error
 	for _, r := range results {
 		fmt.Fprintf(stdout, "| %s | %d of %d | %d | %d | %.0f → %.0f (%.0f) | %.1f KiB | %.1f ms · %.0f | %.0f · %.0f · %.0f | %s |\n",
 			r.db, r.open, r.n, r.refused, r.cut, r.baseRSS, r.rss, r.peak, r.perConn(),
-			ms(r.meta.pct(0.99)), r.meta.rate(), r.goroutines, r.heapInuse/float64(MiB), r.stackInuse/float64(MiB), r.load)
+			ms(r.meta.pct(99)), r.meta.rate(), r.goroutines, r.heapInuse/float64(MiB), r.stackInuse/float64(MiB), r.load)
 	}
 	b.t.mu.Lock()
 	sum := &summary{requests: b.t.reqs.Load(), failures: b.t.fails.Load(), failSamples: slices.Clone(b.t.samples), rows: b.rows, notes: b.notes}
@@ -161,36 +161,50 @@ func (b *bench) connsDB(ctx context.Context, db string) ([]connsResult, error) {
 			return nil, err
 		}
 	}
-	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost, extra...)
-	if err != nil {
-		return nil, err
-	}
-	defer srv.stop()
-	s := &session{b: b, db: label, dir: dir, srv: srv, user: "bench", pw: "bench-" + randomHex(12)}
-	if err := s.setupAdmin(ctx); err != nil {
-		return nil, err
-	}
-	id, _, err := s.uploadOne(ctx, newUploader(s.a), "conns.bin", c.size, 14)
-	if err != nil {
-		return nil, err
-	}
+	// A fresh server for each count: what one run leaves behind (memory
+	// the runtime keeps) must not count in the next one's figures.
 	var out []connsResult
-	for _, n := range c.ns {
+	for i, n := range c.ns {
 		if ctx.Err() != nil {
 			break
 		}
-		r, err := s.connsRun(ctx, id, n, pprofAddr)
+		r, err := b.connsFresh(ctx, label, filepath.Join(dir, strconv.Itoa(i)), database, extra, n, pprofAddr)
 		if err != nil {
 			return out, err
 		}
 		out = append(out, r)
-		select {
-		case <-srv.exited:
-			return out, fmt.Errorf("the server exited (%v); its log:\n%s", srv.waitErr, srv.logTail())
-		default:
-		}
 	}
 	return out, nil
+}
+
+// connsFresh starts a server, uploads the share and runs one count.
+func (b *bench) connsFresh(ctx context.Context, label, dir, database string, extra []string, n int, pprofAddr string) (connsResult, error) {
+	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost, extra...)
+	if err != nil {
+		return connsResult{}, err
+	}
+	defer srv.stop()
+	s := &session{b: b, db: label, dir: dir, srv: srv, user: "bench", pw: "bench-" + randomHex(12)}
+	if database != "" {
+		s.user += randomHex(3) // one database for all counts
+	}
+	if err := s.setupAdmin(ctx); err != nil {
+		return connsResult{}, err
+	}
+	id, _, err := s.uploadOne(ctx, newUploader(s.a), "conns.bin", b.cfg.conns.size, 14)
+	if err != nil {
+		return connsResult{}, err
+	}
+	r, err := s.connsRun(ctx, id, n, pprofAddr)
+	if err != nil {
+		return r, err
+	}
+	select {
+	case <-srv.exited:
+		return r, fmt.Errorf("the server exited (%v); its log:\n%s", srv.waitErr, srv.logTail())
+	default:
+	}
+	return r, nil
 }
 
 // slowConn is one paced download.
@@ -207,6 +221,31 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 	settle(s.srv.pid())
 	if rss, _, err := procMem(s.srv.pid()); err == nil {
 		r.baseRSS = float64(rss) / 1024
+	}
+	// The metadata client's connections are opened first: with every
+	// descriptor the server may have in use by downloads, a new one would
+	// wait in the listen backlog.
+	path := "/files/" + id
+	loadFor(ctx, s.b.t, s.b.cfg.metaConc, time.Second, func(ctx context.Context, _ int, _ *rand.Rand) error {
+		return s.a.get(ctx, path, http.StatusOK)
+	})
+	// Kept warm while the downloads open (the server closes a connection
+	// idle for its idle timeout).
+	warmStop := make(chan struct{})
+	var warm sync.WaitGroup
+	for range s.b.cfg.metaConc {
+		warm.Add(1)
+		go func() {
+			defer warm.Done()
+			for {
+				select {
+				case <-warmStop:
+					return
+				case <-time.After(5 * time.Second):
+				}
+				s.b.t.record(s.a.get(ctx, path, http.StatusOK))
+			}
+		}()
 	}
 	smp := s.sample()
 	s.logf("conns %d: opening (RSS %.0f MiB)", n, r.baseRSS)
@@ -238,7 +277,9 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 				var ra retryAfterError
 				if errors.As(err, &ra) && attempt < 3 {
 					refused.Add(1)
+					<-dialSem // others dial while this one waits
 					time.Sleep(time.Duration(ra) * time.Second)
+					dialSem <- struct{}{}
 					continue
 				}
 				sc.err = err
@@ -281,11 +322,12 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 	for range n {
 		<-ready
 	}
+	close(warmStop)
+	warm.Wait()
 	r.open = int(opened.Load())
 	s.logf("conns %d: %d open in %v (%d refused with 503 and retried)", n, r.open, time.Since(t0).Round(time.Millisecond), refused.Load())
 
 	// Hold: metadata load meanwhile, then the figures.
-	path := "/files/" + id
 	r.meta = loadFor(ctx, s.b.t, s.b.cfg.metaConc, c.hold, func(ctx context.Context, _ int, _ *rand.Rand) error {
 		return s.a.get(ctx, path, http.StatusOK)
 	})
@@ -321,8 +363,8 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 	if r.cut > 0 {
 		s.note("conns %d: %d downloads ended early, e.g. %s", n, r.cut, strings.Join(samples, "; "))
 	}
-	s.logf("conns %d: RSS %.0f → %.0f MiB (peak %.0f), %.1f KiB per connection; metadata p99 %.1f ms, %.0f req/s; %d cut, %d refused; load %s",
-		n, r.baseRSS, r.rss, r.peak, r.perConn(), ms(r.meta.pct(0.99)), r.meta.rate(), r.cut, r.refused, r.load)
+	s.logf("conns %d: RSS %.0f → %.0f MiB (peak %.0f), %.1f KiB per connection; metadata p99 %.1f ms, %.0f req/s (%d failed); %d cut, %d refused; load %s",
+		n, r.baseRSS, r.rss, r.peak, r.perConn(), ms(r.meta.pct(99)), r.meta.rate(), r.meta.fails, r.cut, r.refused, r.load)
 	return r, nil
 }
 
