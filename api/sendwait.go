@@ -24,9 +24,13 @@ import (
 
 const (
 	// sendLowat is TCP_NOTSENT_LOWAT for downloads: enough unsent data
-	// queued to keep a fast client busy between wake-ups, little enough
-	// that ten thousand slow ones hold little kernel memory.
-	sendLowat = 128 << 10
+	// queued that a slow client wakes its goroutine every few seconds
+	// (each wake costs a handful of syscalls; at 128 KiB, ten thousand
+	// clients at 64 KiB/s cost the server more CPU than sendfile did), yet
+	// bounded so a slow client does not hold the socket's whole buffer.
+	// The bytes queued are page-cache pages sendfile references, not
+	// copies.
+	sendLowat = 512 << 10
 	// A slice is what the socket can take now (sendRoom), at least
 	// minSlice and at most sliceBytes; where the room is unknown it
 	// starts at firstSlice, doubles while the socket takes each slice
@@ -76,8 +80,14 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 	// then cut between idle and 1.25 idle after the peer's last ack.
 	probe := w.idle / 4
 	slice := int64(firstSlice)
+	var set time.Time
 	for remain != 0 {
-		_ = w.ctl.SetWriteDeadline(time.Now().Add(probe))
+		// The probe deadline is pushed back at most every probe/8: a
+		// timer update per wake-up is measurable at thousands of clients.
+		if now := time.Now(); now.Sub(set) > probe/8 {
+			_ = w.ctl.SetWriteDeadline(now.Add(probe))
+			set = now
+		}
 		var waited bool
 		waited, err = waitWritable(s.rc)
 		if err != nil {
@@ -89,8 +99,13 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		}
 		// As much as the socket takes without waiting: a slice that does
 		// not fit waits inside net/http's ReadFrom, holding its buffer.
-		if room, ok := sendRoom(s.rc, sendLowat); ok {
+		if room, ok := sendRoom(s.rc); ok {
 			slice = min(max(room, minSlice), sliceBytes)
+			if waited {
+				// A client that let the queue fill: past half the mark
+				// (what is sure to be free now) sendfile would wait.
+				slice = min(slice, sendLowat/2)
+			}
 		} else if waited {
 			slice = max(slice/2, minSlice)
 		} else {

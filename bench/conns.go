@@ -38,6 +38,7 @@ type connsConfig struct {
 	hold    time.Duration // how long all N are held open (metadata load meanwhile)
 	profile string        // directory for heap and goroutine profiles of each run
 	srcs    int           // loopback source addresses (127.0.0.1..n) to spread ports over
+	godebug string        // GODEBUG for the server, e.g. adaptivestackstart=0
 }
 
 func (c *connsConfig) flags(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (c *connsConfig) flags(fs *flag.FlagSet) {
 	fs.Var((*size)(&c.size), "conns-size", "size of the share the slow downloads fetch")
 	fs.DurationVar(&c.hold, "conns-hold", c.hold, "how long all slow downloads are held open, metadata load running meanwhile")
 	fs.StringVar(&c.profile, "conns-profile", "", "write the server's heap and goroutine profiles of each run here (sets SACHET_PPROF_ADDR)")
+	fs.StringVar(&c.godebug, "conns-godebug", "", "GODEBUG for the server of this scenario (e.g. adaptivestackstart=0)")
 	fs.IntVar(&c.srcs, "conns-srcs", c.srcs, "loopback source addresses the downloads dial from (ephemeral ports per address are limited)")
 }
 
@@ -77,6 +79,7 @@ func (v *ints) Set(s string) error {
 type connsResult struct {
 	db                    string
 	n, open, refused, cut int
+	never                 int     // downloads that never started
 	baseRSS, rss, peak    float64 // MiB
 	meta                  stat
 	goroutines, heapInuse float64 // from the server's /metrics, at the end of the hold
@@ -113,11 +116,13 @@ func (b *bench) runConns(ctx context.Context, stdout io.Writer) (*summary, error
 	}
 	fmt.Fprintf(stdout, "Slow downloads at %s/s each of a %s share, metadata GET at concurrency %d for %s while all are open.\n\n",
 		fmtSize(c.rate), fmtSize(c.size), b.cfg.metaConc, c.hold)
-	fmt.Fprintln(stdout, "| database | downloads open | refused (503) | cut | server RSS before → held (peak), MiB | RSS per connection | metadata p99 · req/s | goroutines · heap in use · stacks in use (MiB) | load average |")
+	fmt.Fprintln(stdout, "| database | downloads open | 503s (retried) · never started | cut | server RSS before → held (peak), MiB | RSS per connection | metadata p99 · req/s | goroutines · heap in use · stacks in use (MiB) | load average |")
 	fmt.Fprintln(stdout, "|---|---|---|---|---|---|---|---|---|")
+	// "cut" is a download that started and ended before the client
+	// closed it; "never started" got no 200 after three tries.
 	for _, r := range results {
-		fmt.Fprintf(stdout, "| %s | %d of %d | %d | %d | %.0f → %.0f (%.0f) | %.1f KiB | %.1f ms · %.0f | %.0f · %.0f · %.0f | %s |\n",
-			r.db, r.open, r.n, r.refused, r.cut, r.baseRSS, r.rss, r.peak, r.perConn(),
+		fmt.Fprintf(stdout, "| %s | %d of %d | %d · %d | %d | %.0f → %.0f (%.0f) | %.1f KiB | %.1f ms · %.0f | %.0f · %.0f · %.0f | %s |\n",
+			r.db, r.open, r.n, r.refused, r.never, r.cut, r.baseRSS, r.rss, r.peak, r.perConn(),
 			ms(r.meta.pct(99)), r.meta.rate(), r.goroutines, r.heapInuse/float64(MiB), r.stackInuse/float64(MiB), r.load)
 	}
 	b.t.mu.Lock()
@@ -149,6 +154,9 @@ func (b *bench) connsDB(ctx context.Context, db string) ([]connsResult, error) {
 		database = "mysql:" + m.dsn
 	}
 	var extra []string
+	if c.godebug != "" {
+		extra = append(extra, "GODEBUG="+c.godebug)
+	}
 	pprofAddr := ""
 	if c.profile != "" {
 		port, err := freePort()
@@ -209,8 +217,9 @@ func (b *bench) connsFresh(ctx context.Context, label, dir, database string, ext
 
 // slowConn is one paced download.
 type slowConn struct {
-	err  error // why it ended before the client closed it
-	read int64
+	err   error // why it ended before the client closed it
+	never bool  // it never started: refused, or no answer
+	read  int64
 }
 
 // connsRun opens n paced downloads, holds them while metadata load runs,
@@ -282,7 +291,7 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 					dialSem <- struct{}{}
 					continue
 				}
-				sc.err = err
+				sc.err, sc.never = err, true
 				<-dialSem
 				ready <- struct{}{}
 				return
@@ -353,6 +362,10 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 	r.refused = int(refused.Load())
 	var samples []string
 	for _, sc := range conns {
+		if sc.never {
+			r.never++
+			continue
+		}
 		if sc.err != nil {
 			r.cut++
 			if len(samples) < 3 {
@@ -363,8 +376,8 @@ func (s *session) connsRun(ctx context.Context, id string, n int, pprofAddr stri
 	if r.cut > 0 {
 		s.note("conns %d: %d downloads ended early, e.g. %s", n, r.cut, strings.Join(samples, "; "))
 	}
-	s.logf("conns %d: RSS %.0f → %.0f MiB (peak %.0f), %.1f KiB per connection; metadata p99 %.1f ms, %.0f req/s (%d failed); %d cut, %d refused; load %s",
-		n, r.baseRSS, r.rss, r.peak, r.perConn(), ms(r.meta.pct(99)), r.meta.rate(), r.meta.fails, r.cut, r.refused, r.load)
+	s.logf("conns %d: RSS %.0f → %.0f MiB (peak %.0f), %.1f KiB per connection; metadata p99 %.1f ms, %.0f req/s (%d failed); %d cut, %d 503s, %d never started; load %s",
+		n, r.baseRSS, r.rss, r.peak, r.perConn(), ms(r.meta.pct(99)), r.meta.rate(), r.meta.fails, r.cut, r.refused, r.never, r.load)
 	return r, nil
 }
 
