@@ -80,11 +80,20 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 	// then cut between idle and 1.25 idle after the peer's last ack.
 	probe := w.idle / 4
 	slice := int64(firstSlice)
+	// Where the file stands: net/http falls back from sendfile to a copy
+	// through a 32 KiB buffer when the deadline has passed before the
+	// call, and that copy reads from the file what it then fails to send.
+	// After a timeout the file is put back to what was sent.
+	start, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
 	var set time.Time
 	for remain != 0 {
-		// The probe deadline is pushed back at most every probe/8: a
-		// timer update per wake-up is measurable at thousands of clients.
-		if now := time.Now(); now.Sub(set) > probe/8 {
+		// The probe deadline is pushed back only when half of it is
+		// spent: a timer update per wake-up is measurable at thousands of
+		// clients.
+		if now := time.Now(); now.Sub(set) > probe/2 {
 			_ = w.ctl.SetWriteDeadline(now.Add(probe))
 			set = now
 		}
@@ -120,6 +129,12 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		total += m
 		if remain > 0 {
 			remain -= m
+		}
+		if err != nil && isTimeout(err) {
+			if _, serr := f.Seek(start+total, io.SeekStart); serr != nil {
+				w.count(m, err)
+				break
+			}
 		}
 		if err != nil && isTimeout(err) && s.alive(time.Now(), w.idle) {
 			// Timed out mid-slice while the client still reads: the

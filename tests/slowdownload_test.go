@@ -53,19 +53,21 @@ func TestStallSlowDownloadPastSocketBuffers(t *testing.T) {
 		}
 		buf := make([]byte, 96<<10)
 		var got []byte
+		var rerr error
 		t0 := time.Now()
 		for {
 			c.SetReadDeadline(time.Now().Add(30 * time.Second))
 			n, err := io.ReadFull(resp.Body, buf)
 			got = append(got, buf[:n]...)
 			if err != nil {
+				rerr = err
 				break
 			}
 			time.Sleep(40 * time.Millisecond)
 		}
 		took := time.Since(t0)
 		if len(got) != len(data) || sha256Hex(got) != sha256Hex(data) {
-			t.Fatalf("slow download cut: %d of %d bytes after %v (idle timeout %v)", len(got), len(data), took, obIdle)
+			t.Fatalf("slow download cut: %d of %d bytes after %v (idle timeout %v): %v", len(got), len(data), took, obIdle, rerr)
 		}
 		if n := stalled(); n != 0 {
 			t.Errorf("%v downloads counted as stalled, want 0", n)
