@@ -108,13 +108,8 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		}
 		// As much as the socket takes without waiting: a slice that does
 		// not fit waits inside net/http's ReadFrom, holding its buffer.
-		if room, ok := sendRoom(s.rc); ok {
+		if room, ok := sendRoom(s.rc, sendLowat); ok {
 			slice = min(max(room, minSlice), sliceBytes)
-			if waited {
-				// A client that let the queue fill: past half the mark
-				// (what is sure to be free now) sendfile would wait.
-				slice = min(slice, sendLowat/2)
-			}
 		} else if waited {
 			slice = max(slice/2, minSlice)
 		} else {

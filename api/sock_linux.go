@@ -68,10 +68,10 @@ const (
 
 // sendRoom estimates how many more bytes the socket takes before a write
 // would wait: the send buffer's free space (SO_MEMINFO: the buffer size
-// against what is queued, in the same units). The low-water mark's room is
-// at least half the mark once waitWritable returns, so it is not read
-// (one syscall less per wake-up). ok is false when unknown.
-func sendRoom(rc syscall.RawConn) (room int64, ok bool) {
+// against what is queued, in the same units) and the room left below the
+// TCP_NOTSENT_LOWAT mark (TCP_INFO's unsent bytes). ok is false when
+// unknown.
+func sendRoom(rc syscall.RawConn, lowat int) (room int64, ok bool) {
 	cerr := rc.Control(func(fd uintptr) {
 		var mi [skMeminfoVars]uint32
 		l := uint32(unsafe.Sizeof(mi))
@@ -80,6 +80,9 @@ func sendRoom(rc syscall.RawConn) (room int64, ok bool) {
 			return
 		}
 		room = int64(mi[skMeminfoSndbuf]) - int64(mi[skMeminfoWQueued])
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			room = min(room, int64(lowat)-int64(ti.Notsent_bytes))
+		}
 		ok = true
 	})
 	return max(room, 0), ok && cerr == nil

@@ -12,4 +12,4 @@ func bytesAcked(syscall.RawConn) (uint64, bool) { return 0, false }
 
 func waitWritable(syscall.RawConn) (bool, error) { return false, nil }
 
-func sendRoom(syscall.RawConn) (int64, bool) { return 0, false }
+func sendRoom(syscall.RawConn, int) (int64, bool) { return 0, false }
