@@ -56,12 +56,11 @@ test-clients: build lint-spec $(TS)/node_modules/.package-lock.json $(BROWSER)/n
 	cd $(TS) && SACHET_BIN=$(CURDIR)/$(BIN) npm test
 	cd $(BROWSER) && SACHET_BIN=$(CURDIR)/$(BIN) npm test
 
-lint-spec: $(TS)/node_modules/.package-lock.json ## lint openapi.yaml (.redocly.yaml), then check it for breaking changes since the last release tag (oasdiff)
+lint-spec: $(TS)/node_modules/.package-lock.json ## lint openapi.yaml (.redocly.yaml), then check it for breaking changes against the last release (api/releases/, oasdiff)
 	cd $(TS) && npm run --silent lint:spec
-	@tag=$$(git describe --tags --abbrev=0 2>/dev/null || true); \
-	if [ -z "$$tag" ]; then echo "oasdiff: no release tag yet, so no breaking-change check"; \
-	else echo "oasdiff: openapi.yaml against $$tag"; \
-	  $(GO) run $(OASDIFF) breaking --fail-on ERR --color never "$$tag:openapi.yaml" openapi.yaml; fi
+	@base=$$(ls api/releases/v*.yaml | sort -V | tail -n1); \
+	echo "oasdiff: openapi.yaml against $$base"; \
+	$(GO) run $(OASDIFF) breaking --fail-on ERR --color never "$$base" openapi.yaml
 
 %/node_modules/.package-lock.json: %/package-lock.json
 	cd $* && $(NPM_CI)
