@@ -46,46 +46,73 @@ func TestServeRaisesFileLimit(t *testing.T) {
 // same request succeeds. Not parallel: it lowers the open-file limit of the
 // whole test process for a moment.
 func TestDownloadOutOfFilesIs503(t *testing.T) {
-	eachDB(t, func(t *testing.T, s *server) {
-		id := s.newShare(s.admin, "busy.bin")
-		data := randBytes(64 << 10)
-		s.upload("POST", id, s.admin, data, 1<<20)
-		// Warm what the request needs (the share row, a pooled database
-		// connection, the client's keep-alive connection).
-		expect(t, s.content(id, s.admin), 200)
+	// One database after the other (not eachDB, whose subtests run in
+	// parallel): the limit is the whole process's.
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) { outOfFiles(t, start(t, d, nil)) })
+	}
+}
 
-		var orig syscall.Rlimit
-		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
-			t.Fatal(err)
-		}
-		// open(2) takes the lowest free number: once this one is taken,
-		// every number below it is, and a limit just above forbids more.
-		fill, err := os.Open(os.DevNull)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fill.Close()
-		low := syscall.Rlimit{Cur: uint64(fill.Fd()) + 1, Max: orig.Max}
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
-			t.Fatal(err)
-		}
-		s.allow5xx = true
-		r := s.content(id, s.admin)
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig)
-		s.allow5xx = false
+// outOfFiles: see TestDownloadOutOfFilesIs503.
+func outOfFiles(t *testing.T, s *server) {
+	id := s.newShare(s.admin, "busy.bin")
+	data := randBytes(64 << 10)
+	s.upload("POST", id, s.admin, data, 1<<20)
+	// Warm what the request needs (the share row, a pooled database
+	// connection, the client's keep-alive connection).
+	expect(t, s.content(id, s.admin), 200)
 
-		if r.Status != 503 {
-			t.Fatalf("download with no file descriptor left: %d %.200s, want 503", r.Status, r.Body)
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig) })
+	// open(2) takes the lowest free number: once this one is taken,
+	// every number below it is, and a limit just above forbids more.
+	first, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := []*os.File{first}
+	defer func() {
+		for _, f := range fill {
+			f.Close()
 		}
-		if ra := r.Header.Get("Retry-After"); ra == "" {
-			t.Error("503 without Retry-After")
+	}()
+	low := syscall.Rlimit{Cur: uint64(first.Fd()) + 1, Max: orig.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	s.allow5xx = true
+	var r reply
+	// A descriptor the process closes meanwhile (a connection, a
+	// file) frees a number: take those too, and try again.
+	for range 5 {
+		for {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				break
+			}
+			fill = append(fill, f)
 		}
-		if m := r.Message(); !strings.Contains(m, "too many files open") {
-			t.Errorf("message %q", m)
+		if r = s.content(id, s.admin); r.Status == 503 {
+			break
 		}
-		got := expect(t, s.content(id, s.admin), 200)
-		if sha256Hex(got.Body) != sha256Hex(data) {
-			t.Error("wrong content once descriptors are free again")
-		}
-	})
+	}
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig)
+	s.allow5xx = false
+
+	if r.Status != 503 {
+		t.Fatalf("download with no file descriptor left: %d %.200s, want 503", r.Status, r.Body)
+	}
+	if ra := r.Header.Get("Retry-After"); ra == "" {
+		t.Error("503 without Retry-After")
+	}
+	if m := r.Message(); !strings.Contains(m, "too many files open") {
+		t.Errorf("message %q", m)
+	}
+	got := expect(t, s.content(id, s.admin), 200)
+	if sha256Hex(got.Body) != sha256Hex(data) {
+		t.Error("wrong content once descriptors are free again")
+	}
 }
