@@ -135,7 +135,7 @@ func (o *Observer) finish(r *http.Request, info *reqInfo, d time.Duration) {
 	level := slog.LevelInfo
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), // never the query: it is the client's to fill
+		slog.String("path", logPath(r.URL.Path)), // never the query: it is the client's to fill; never a link token
 		slog.String("op", info.op),
 		slog.Int("status", status),
 		slog.Duration("duration", d),

@@ -153,7 +153,7 @@ func (b *bench) connsDB(ctx context.Context, db string) ([]connsResult, error) {
 		defer m.drop()
 		database = "mysql:" + m.dsn
 	}
-	var extra []string
+	extra := append([]string(nil), b.cfg.serverEnv...)
 	if c.godebug != "" {
 		extra = append(extra, "GODEBUG="+c.godebug)
 	}

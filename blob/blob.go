@@ -171,3 +171,17 @@ type Store interface {
 	// checks.
 	Writable(ctx context.Context) error
 }
+
+// ReadAtCloser reads a blob at offsets; Close releases it.
+type ReadAtCloser interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// SharedOpener is optional: a store whose blobs can be read by offset
+// from a handle shared between requests (the filesystem keeps recently
+// opened files open for a second), which makes small range requests cost
+// one pread. Open is still the way for whole downloads (sendfile).
+type SharedOpener interface {
+	OpenShared(ctx context.Context, id string) (r ReadAtCloser, size int64, err error)
+}

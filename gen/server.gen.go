@@ -134,6 +134,21 @@ func (e TokenResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for UploadRequestCreatedStatus.
+const (
+	UploadRequestCreatedStatusSuccess UploadRequestCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the UploadRequestCreatedStatus enum.
+func (e UploadRequestCreatedStatus) Valid() bool {
+	switch e {
+	case UploadRequestCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreateDate Example: 2026-05-20T23:05:31.546561Z
@@ -305,6 +320,12 @@ type Created struct {
 // CreatedStatus defines model for Created.Status.
 type CreatedStatus string
 
+// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+// `0` (the initial value): unlimited.
+//
+// Example: 10737418240
+type DefaultQuota = int64
+
 // Error defines model for Error.
 type Error struct {
 	// Message What was wrong, for humans.
@@ -373,12 +394,39 @@ type Permissions = []Permission
 // Example: 2026-05-20T23:05:31.546561Z
 type RegisterDate = time.Time
 
-// Settings defines model for Settings.
+// RequestFileCreate defines model for RequestFileCreate.
+type RequestFileCreate struct {
+	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+	//
+	// Example: report.pdf
+	FileName *FileName `json:"file_name,omitempty"`
+}
+
+// RequestLink defines model for RequestLink.
+type RequestLink struct {
+	// BytesLeft Bytes its files may still add; null when unlimited.
+	BytesLeft nullable.Nullable[int64]     `json:"bytes_left"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesLeft Files the link may still create; null when unlimited.
+	FilesLeft nullable.Nullable[int]    `json:"files_left"`
+	Label     nullable.Nullable[string] `json:"label"`
+}
+
+// Settings The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions Permissions `json:"default_permissions"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // SettingsPatch defines model for SettingsPatch.
@@ -387,6 +435,13 @@ type SettingsPatch struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions *Permissions `json:"default_permissions,omitempty"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // Share defines model for Share.
@@ -395,6 +450,17 @@ type Share struct {
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -437,6 +503,17 @@ type ShareCreate struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -469,6 +546,16 @@ type ShareCreate struct {
 //
 // Example: 2026-05-20T23:05:31.546561Z
 type ShareCreateDate = time.Time
+
+// ShareExpiresAt When the share stops serving (RFC 3339; null: never). From that
+// instant the share, its metadata and its content answer `404` as if
+// it did not exist, it leaves `GET /files`, and the periodic cleanup
+// later deletes it with its content. When set, it must be in the
+// future (`400` otherwise); `null` removes the expiry. An upload
+// still running at the expiry cannot complete.
+//
+// Example: 2027-01-01T00:00:00Z
+type ShareExpiresAt = time.Time
 
 // ShareId The share's id, assigned by the server; it never changes.
 //
@@ -505,6 +592,17 @@ type SharePatch struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -536,12 +634,24 @@ type SharePatch struct {
 // SharePut Every writable field. An unknown field is `400`. The read-only
 // fields are accepted only with the values the share has, so a body
 // fetched with `GET` can be sent back; another value is `400`, naming
-// the field and how to change it.
+// the field and how to change it. `expires_at` absent keeps the
+// expiry the share has (clients older than it keep working).
 type SharePut struct {
 	// CreateDate When the share was created; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -585,6 +695,71 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadRequest defines model for UploadRequest.
+type UploadRequest struct {
+	// BytesUsed Bytes of content of the shares created through it.
+	BytesUsed  int64                        `json:"bytes_used"`
+	CreateDate time.Time                    `json:"create_date"`
+	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesUsed Files created through the link so far.
+	FilesUsed int                       `json:"files_used"`
+	Label     nullable.Nullable[string] `json:"label"`
+	MaxBytes  nullable.Nullable[int64]  `json:"max_bytes"`
+	MaxFiles  nullable.Nullable[int]    `json:"max_files"`
+
+	// RequestId The id that revokes it; not the token.
+	RequestId string `json:"request_id"`
+	Revoked   bool   `json:"revoked"`
+}
+
+// UploadRequestCreate The new request's limits; each absent one is unlimited (but see `expires_at`).
+type UploadRequestCreate struct {
+	// ExpiresAt When the link stops working (in the future); absent, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Label A note for the uploader (shown to them), e.g. what to send.
+	//
+	// Example: Scans for the 2026 tax return
+	Label *UploadRequestLabel `json:"label,omitempty"`
+
+	// MaxBytes How many bytes of content all its files may add up to; absent, unlimited.
+	MaxBytes *int64 `json:"max_bytes,omitempty"`
+
+	// MaxFiles How many files (shares) the link may create; absent, unlimited.
+	MaxFiles *int `json:"max_files,omitempty"`
+}
+
+// UploadRequestCreated defines model for UploadRequestCreated.
+type UploadRequestCreated struct {
+	Request UploadRequest              `json:"request"`
+	Status  UploadRequestCreatedStatus `json:"status"`
+
+	// Token The link's secret (≥ 128 random bits, URL-safe); shown only here.
+	Token string `json:"token"`
+
+	// UploadUrl The uploader's relative link, `/requests/<token>`.
+	UploadUrl string `json:"upload_url"`
+
+	// Url Relative path of the request (`DELETE` it to revoke the link).
+	//
+	// Example: /upload-requests/3f9c2a7d41e0b6583f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// UploadRequestCreatedStatus defines model for UploadRequestCreated.Status.
+type UploadRequestCreatedStatus string
+
+// UploadRequestLabel A note for the uploader (shown to them), e.g. what to send.
+//
+// Example: Scans for the 2026 tax return
+type UploadRequestLabel = string
+
+// UploadRequestList defines model for UploadRequestList.
+type UploadRequestList struct {
+	Data []UploadRequest `json:"data"`
+}
+
 // UploadStatus What the server holds of an unfinished upload.
 type UploadStatus struct {
 	// BytesHeld The bytes of the chunks held.
@@ -610,6 +785,11 @@ type UploadStatus struct {
 	TotalChunks int `json:"total_chunks"`
 }
 
+// UsedBytes Bytes of content of the shares the user owns, which the quota
+// bounds (a share's expired content counts until the purge removes
+// it). In `GET /users/{username}`; lists leave it out.
+type UsedBytes = int64
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -617,10 +797,25 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -665,8 +860,9 @@ type UserPage struct {
 }
 
 // UserPatch Fields to change; absent ones stay. An unknown field is `400`.
-// `username` and `register_date` are accepted only with the values
-// the user has, so a body fetched with `GET` can be sent back.
+// `username`, `register_date` and `used_bytes` are accepted only with
+// the values the user has, so a body fetched with `GET` can be sent
+// back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -676,18 +872,34 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. An unknown field is `400`. `username` and
-// `register_date` are accepted only with the values the user has, so
-// a body fetched with `GET` can be sent back (with a password).
+// UserPut Every writable field. An unknown field is `400`. `username`,
+// `register_date` and `used_bytes` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back (with a
+// password). `quota` absent keeps the user's quota.
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -697,14 +909,38 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
+
+// UserQuota The user's storage quota in bytes: the most the content of the
+// shares they own may add up to. `null`: the server's
+// `default_quota`; `0`: unlimited. Set by an administrator with
+// `PATCH /users/{username}`. An upload that would pass it is refused
+// while it streams with `413`, naming the quota.
+//
+// Example: 1073741824
+type UserQuota = int64
 
 // Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 //
@@ -717,6 +953,14 @@ type Whoami struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
+
+	// Quota The caller's effective storage quota in bytes (their own, else
+	// the server's `default_quota`); null when unlimited, and for
+	// anonymous callers, whose shares have no quota.
+	Quota nullable.Nullable[int64] `json:"quota"`
+
+	// UsedBytes Bytes of content of the shares the caller owns; 0 for anonymous callers.
+	UsedBytes int64 `json:"used_bytes"`
 
 	// Username The caller's name, or null when not signed in.
 	Username nullable.Nullable[string] `json:"username"`
@@ -739,6 +983,12 @@ type PathDzuuid = string
 
 // PathKeyId Example: 3f9c2a7d41e0b658
 type PathKeyId = string
+
+// PathRequestId Example: 3f9c2a7d41e0b6583f9c2a7d41e0b658
+type PathRequestId = string
+
+// PathRequestToken Example: Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5
+type PathRequestToken = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -763,6 +1013,9 @@ type Conflict = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
+
+// Gone defines model for Gone.
+type Gone = Error
 
 // Locked defines model for Locked.
 type Locked = Error
@@ -809,7 +1062,8 @@ type Login = LoginRequest
 // Logout defines model for Logout.
 type Logout = LogoutRequest
 
-// SettingsPut defines model for SettingsPut.
+// SettingsPut The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type SettingsPut = Settings
 
 // ListSharesParams defines parameters for ListShares.
@@ -880,6 +1134,15 @@ type UploadShareContentMultipartRequestBody = Chunk
 
 // ReplaceShareContentMultipartRequestBody defines body for ReplaceShareContent for multipart/form-data ContentType.
 type ReplaceShareContentMultipartRequestBody = Chunk
+
+// CreateRequestFileJSONRequestBody defines body for CreateRequestFile for application/json ContentType.
+type CreateRequestFileJSONRequestBody = RequestFileCreate
+
+// UploadRequestFileContentMultipartRequestBody defines body for UploadRequestFileContent for multipart/form-data ContentType.
+type UploadRequestFileContentMultipartRequestBody = Chunk
+
+// CreateUploadRequestJSONRequestBody defines body for CreateUploadRequest for application/json ContentType.
+type CreateUploadRequestJSONRequestBody = UploadRequestCreate
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
@@ -973,6 +1236,30 @@ type ServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx echo.Context, token PathRequestToken) error
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx echo.Context, token PathRequestToken) error
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx echo.Context) error
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx echo.Context) error
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -1490,6 +1777,160 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 	return err
 }
 
+// GetRequestLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestLink(ctx, token)
+	return err
+}
+
+// CreateRequestFile converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRequestFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRequestFile(ctx, token)
+	return err
+}
+
+// UploadRequestFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadRequestFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadRequestFileContent(ctx, token, shareId)
+	return err
+}
+
+// AbortRequestUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortRequestUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortRequestUpload(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// GetRequestUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestUploadStatus(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// ListUploadRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUploadRequests(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUploadRequests(ctx)
+	return err
+}
+
+// CreateUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateUploadRequest(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateUploadRequest(ctx)
+	return err
+}
+
+// RevokeUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUploadRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "request_id" -------------
+	var requestId PathRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", ctx.Param("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUploadRequest(ctx, requestId)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -1824,6 +2265,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
+	router.GET(options.BaseURL+"/upload-requests", wrapper.ListUploadRequests, options.OperationMiddlewares["listUploadRequests"]...)
+	router.POST(options.BaseURL+"/upload-requests", wrapper.CreateUploadRequest, options.OperationMiddlewares["createUploadRequest"]...)
+	router.DELETE(options.BaseURL+"/upload-requests/:request_id", wrapper.RevokeUploadRequest, options.OperationMiddlewares["revokeUploadRequest"]...)
+	router.GET(options.BaseURL+"/requests/:token", wrapper.GetRequestLink, options.OperationMiddlewares["getRequestLink"]...)
+	router.POST(options.BaseURL+"/requests/:token/files", wrapper.CreateRequestFile, options.OperationMiddlewares["createRequestFile"]...)
+	router.POST(options.BaseURL+"/requests/:token/files/:share_id/content", wrapper.UploadRequestFileContent, options.OperationMiddlewares["uploadRequestFileContent"]...)
+	router.DELETE(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.AbortRequestUpload, options.OperationMiddlewares["abortRequestUpload"]...)
+	router.GET(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.GetRequestUploadStatus, options.OperationMiddlewares["getRequestUploadStatus"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -1891,6 +2340,8 @@ type CreatedJSONResponse struct {
 type ErrorJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type GoneJSONResponse Error
 
 type LockedJSONResponse Error
 
@@ -1970,6 +2421,16 @@ type UnavailableJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type UploadCompletedJSONResponse Message
+
+type UploadRequestCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type UploadRequestCreatedJSONResponse struct {
+	Body UploadRequestCreated
+
+	Headers UploadRequestCreatedResponseHeaders
+}
 
 type GetSettingsRequestObject struct {
 }
@@ -4129,6 +4590,743 @@ func (response ReadyzdefaultJSONResponse) VisitReadyzResponse(w http.ResponseWri
 	return err
 }
 
+type GetRequestLinkRequestObject struct {
+	Token PathRequestToken `json:"token"`
+}
+
+type GetRequestLinkResponseObject interface {
+	VisitGetRequestLinkResponse(w http.ResponseWriter) error
+}
+
+type GetRequestLink200JSONResponse RequestLink
+
+func (response GetRequestLink200JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestLink404JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestLink410JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestLinkdefaultJSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFileRequestObject struct {
+	Token PathRequestToken `json:"token"`
+	Body  *CreateRequestFileJSONRequestBody
+}
+
+type CreateRequestFileResponseObject interface {
+	VisitCreateRequestFileResponse(w http.ResponseWriter) error
+}
+
+type CreateRequestFile201JSONResponse struct{ CreatedJSONResponse }
+
+func (response CreateRequestFile201JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRequestFile400JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateRequestFile404JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile410JSONResponse struct{ GoneJSONResponse }
+
+func (response CreateRequestFile410JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateRequestFile413JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateRequestFile415JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateRequestFiledefaultJSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Body    *multipart.Reader
+}
+
+type UploadRequestFileContentResponseObject interface {
+	VisitUploadRequestFileContentResponse(w http.ResponseWriter) error
+}
+
+type UploadRequestFileContent200JSONResponse struct{ ChunkAcceptedJSONResponse }
+
+func (response UploadRequestFileContent200JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent201JSONResponse struct{ UploadCompletedJSONResponse }
+
+func (response UploadRequestFileContent201JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UploadRequestFileContent400JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UploadRequestFileContent404JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent410JSONResponse struct{ GoneJSONResponse }
+
+func (response UploadRequestFileContent410JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UploadRequestFileContent413JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent423JSONResponse struct{ LockedJSONResponse }
+
+func (response UploadRequestFileContent423JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadRequestFileContent429JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadRequestFileContentdefaultJSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploadRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type AbortRequestUploadResponseObject interface {
+	VisitAbortRequestUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortRequestUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortRequestUpload200JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortRequestUpload404JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortRequestUpload409JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload410JSONResponse struct{ GoneJSONResponse }
+
+func (response AbortRequestUpload410JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortRequestUploaddefaultJSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type GetRequestUploadStatusResponseObject interface {
+	VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetRequestUploadStatus200JSONResponse UploadStatus
+
+func (response GetRequestUploadStatus200JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestUploadStatus404JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestUploadStatus410JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestUploadStatusdefaultJSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsRequestObject struct {
+}
+
+type ListUploadRequestsResponseObject interface {
+	VisitListUploadRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListUploadRequests200JSONResponse UploadRequestList
+
+func (response ListUploadRequests200JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUploadRequests401JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUploadRequests403JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUploadRequestsdefaultJSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestRequestObject struct {
+	Body *CreateUploadRequestJSONRequestBody
+}
+
+type CreateUploadRequestResponseObject interface {
+	VisitCreateUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateUploadRequest201JSONResponse struct {
+	UploadRequestCreatedJSONResponse
+}
+
+func (response CreateUploadRequest201JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateUploadRequest400JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateUploadRequest401JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateUploadRequest403JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateUploadRequest413JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUploadRequest415JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateUploadRequestdefaultJSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestRequestObject struct {
+	RequestId PathRequestId `json:"request_id"`
+}
+
+type RevokeUploadRequestResponseObject interface {
+	VisitRevokeUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type RevokeUploadRequest200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeUploadRequest200JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUploadRequest401JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUploadRequest403JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeUploadRequest404JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeUploadRequestdefaultJSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -5850,6 +7048,30 @@ type StrictServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx context.Context, request GetRequestLinkRequestObject) (GetRequestLinkResponseObject, error)
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx context.Context, request CreateRequestFileRequestObject) (CreateRequestFileResponseObject, error)
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx context.Context, request UploadRequestFileContentRequestObject) (UploadRequestFileContentResponseObject, error)
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx context.Context, request AbortRequestUploadRequestObject) (AbortRequestUploadResponseObject, error)
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx context.Context, request GetRequestUploadStatusRequestObject) (GetRequestUploadStatusResponseObject, error)
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx context.Context, request ListUploadRequestsRequestObject) (ListUploadRequestsResponseObject, error)
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx context.Context, request CreateUploadRequestRequestObject) (CreateUploadRequestResponseObject, error)
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx context.Context, request RevokeUploadRequestRequestObject) (RevokeUploadRequestResponseObject, error)
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -6610,6 +7832,262 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 	return nil
 }
 
+// GetRequestLink operation middleware
+func (sh *strictHandler) GetRequestLink(ctx echo.Context, token PathRequestToken) error {
+	var request GetRequestLinkRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestLink(ctx.Request().Context(), request.(GetRequestLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestLinkResponseObject); ok {
+		return validResponse.VisitGetRequestLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRequestFile operation middleware
+func (sh *strictHandler) CreateRequestFile(ctx echo.Context, token PathRequestToken) error {
+	var request CreateRequestFileRequestObject
+
+	request.Token = token
+
+	var body CreateRequestFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRequestFile(ctx.Request().Context(), request.(CreateRequestFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRequestFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRequestFileResponseObject); ok {
+		return validResponse.VisitCreateRequestFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadRequestFileContent operation middleware
+func (sh *strictHandler) UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error {
+	var request UploadRequestFileContentRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadRequestFileContent(ctx.Request().Context(), request.(UploadRequestFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadRequestFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadRequestFileContentResponseObject); ok {
+		return validResponse.VisitUploadRequestFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortRequestUpload operation middleware
+func (sh *strictHandler) AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortRequestUploadRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortRequestUpload(ctx.Request().Context(), request.(AbortRequestUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortRequestUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortRequestUploadResponseObject); ok {
+		return validResponse.VisitAbortRequestUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRequestUploadStatus operation middleware
+func (sh *strictHandler) GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetRequestUploadStatusRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestUploadStatus(ctx.Request().Context(), request.(GetRequestUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestUploadStatusResponseObject); ok {
+		return validResponse.VisitGetRequestUploadStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUploadRequests operation middleware
+func (sh *strictHandler) ListUploadRequests(ctx echo.Context) error {
+	var request ListUploadRequestsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUploadRequests(ctx.Request().Context(), request.(ListUploadRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUploadRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUploadRequestsResponseObject); ok {
+		return validResponse.VisitListUploadRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateUploadRequest operation middleware
+func (sh *strictHandler) CreateUploadRequest(ctx echo.Context) error {
+	var request CreateUploadRequestRequestObject
+
+	var body CreateUploadRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUploadRequest(ctx.Request().Context(), request.(CreateUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateUploadRequestResponseObject); ok {
+		return validResponse.VisitCreateUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeUploadRequest operation middleware
+func (sh *strictHandler) RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error {
+	var request RevokeUploadRequestRequestObject
+
+	request.RequestId = requestId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUploadRequest(ctx.Request().Context(), request.(RevokeUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUploadRequestResponseObject); ok {
+		return validResponse.VisitRevokeUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -7232,224 +8710,270 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbhs5muirENo9iDSnJMu3JJaxPzyJs+0ZJzFiB727XTkpqoqSOC6RGpJlWd0wsO+wP84DnTfZJzng",
-	"95F1kaok+ZbtzgQIEEuq4uXjx+9++a0Vy+lMCiaMbg1+a00YTZiCP0/imM3MJyrGDD4nTMeKzwyXojVo",
-	"naRzutAkGi4M01GvFbR0PGFTap9kIpu2Br+04LfWl6BlFjPWGrS0UVyMW3d3QeuNFIYJ85brmdQcx1ye",
-	"IuIi5YIdkxFPmaBT9i9h1u/vx/ZP+ItFA2ImjNgvyJAqRuYTJgg3hGtCBfn07g052t3tEyOvmQhFe3VE",
-	"IQ3TPXNrooBQDaMpNmKKiZgRzdQNU0QzkWjCTScgNBR/z6RhSRf3QqSZMDXnmgVklmb5rIdHr1+RyM/y",
-	"p4iMpCJCiu7J5Zuzs1DYb3WPWCgomRIqEjLkCVcstnunaVfeMKV4wkg8oYrGhilN7AZTNjJEZqYXiirI",
-	"b+l0llogr2xRsZlUpjdLRq01J3HOxNhMVg8BvydyBLAZymRBuCBwstVDH0k1pQYWYF4eFFNxYdiYqfJc",
-	"gFOrU11Z4NufEPBJQFhv3HMoRvrd3f7e/s5Bv9+PSJsONRMGwBpNs9TwGVVmxz4JI+ioU11d475hLZ+F",
-	"pobrEWdJDRri/H/aQezT/FePfb2GI/Av2LXWwvz0io5XJ7o0SooxuaEpT6iRiiRM8RuWkJGSUwB/jGt+",
-	"ocnlTyfdvcOXmzZ5TrV5LxNev7Of7W0pjUvmVJOUakMUm6U0Zglp/3R1dUESathGgJ7LmNZfZHuwsWLU",
-	"sIQopmWmYvZCkxk1k02DfpCXgo9GzfRHSG0faKBA7td6GvRBXhqp2Lqxu9o+EQVES0KRjFjaIpilC9ds",
-	"ZshwQSiJaTxhRCoyU/J2YZei2N8zrizQjcpY/dJw8Pq1fWJGLU5GhqkaPGGxtBTJSDKn3JAhG0nFiFEL",
-	"S5HomHJRC9byTbykIhnK2+a9a3wAt+7xQ86YYIklAJQMlZxrpkhMxQtDVCYIDkMk4tTJxdkLTaTi4+Xl",
-	"eAi4KeoAcBe0ZlTRKTOOGZ2NPBpfchHXnFm03z+IkP6XMXpCNRHSWDIqxiwh2r5NzIRrkmO2XR23YyDz",
-	"awUtSzdbg9bZqOtn7eK065H1bPRBCvaemniy9QK14WkKy5SCOTKrGbEUQq9bmJ2pi1NtWlQDub20RBY5",
-	"HhBdKdIF4aOG1QHI7Kosmm+CGs64fl0XtIkHzOiYWeRWzGRKBEj+dnvkBH+ZWQJlF8lEYi8jm87MIl/N",
-	"3zOmFsVi7BuVhSRsRLPUtAa7QWtKb/nU4uLe7sGrg9f7Lw9eBa0pF/jlbi0Lu6Bm8vbXLONJ/eKzWSpp",
-	"8kITnoBEAWyKuzOfZOJavyBRAgNEZMRZmgwIFQuy+9//+V97h4ehAOYRkBlTMROmy0QsE7xzBmBjJqQd",
-	"7UR27Oh/7b2LOj1yIghPiJBu8lDEVJAJvWGEJoliWjN7CQQj7eigfxB1UHgAcNnxCmjhutaTr5zLHSYv",
-	"h/vxLuvujfq0exC/Zt2j5NWou0v3hvvxQXLIXtZLHBaEf2WLswYIXrOFAx9uWBl7LbixsIwVs/TOzBkT",
-	"lkbFE2a+RiA/gSDIbg2Jvka9+u1ds8XXrbe3PzqK9+ir5GCX9YcvD183buVyQhVr2oy2P3pssLRSCh7T",
-	"lKRyzlRMNSOfP5+9tUe4MBNLvlmqS8cWCiFxjI1nB09tv70jyo76o/7LLn11uNs96B/FXXo0Yt3Xe69e",
-	"Hb46HB4d7R40bvmzZgqnrb0CmqkXGqTyhoPI/Pvr1lozNVP1VOPMsKm2VwYoRCMtYOrrGnpwWCIIu/3+",
-	"RkrQQFZzpcNeZCStuiLJ/gtKslHgP3cP+/3iU797FOz1u3tHUSOFXSWvS7Knm6JVy1gtxJk2f5YJR8Xu",
-	"ZMb/yhZvQECznx3xt3/S2SzlKNbt/E2jbFfM+s+KjVqD1j/tFDrkDv6qdyqD5vMWJ20lcEsOlyYsZHmr",
-	"T3QTauj2c+KAMFn1TD4KR3wtJaHkrZKzXy3/1GaRul9Y4qjnqvQGsu2YiyeDDYz2CY+hATbnciwz85Qz",
-	"ysysn/KCaj2XKnkz8Yj9JFMvDVs/9yUzhouxvvCy05NMXR11w8xPCG0/ZtOUllI/8XUrj3kH08I3TwzP",
-	"Ysg1O3tSSPoB6+ezfOiJAVkasnnOpwVrMeKaGZ8QqH68utngGz2TQq/yhuRZmENSR7CdHBiQOTeTkuwX",
-	"ED2Rc4HaiBQx65EoUylKgJG3QERkzG9YKHKB2UyoIYrdyGumCTc98gEUeNC/E6vCgwKvveo6pwsUs0rW",
-	"0Df2ia4z2DXtzz2/4y0LS1aRda/kzwE0/kwTT6w3wzxn/r+1pkxrkJBaXIAdiThuD5a7AQlz0StsDchM",
-	"yRlTZmG1qCnX2ooIQUsbajLdGrRGlKd2C9ud6alSUjWdpV+FnYimlrWz5Bhg7VYM0iLaX0Epslpmyqfc",
-	"9FpeUkB79FZYWAsRGMQxeQZsPt+pzuKYab39Zt+7URu2i7IG1w7DjtFM7PQ/sOOiYu2AjnuUYpTy+Omu",
-	"+YYDyc1wFgqMjKQacjBzk3aS4ZwscOvMTeJJx6/Vr6+01D/t/Km6utwkPOSCgiReI46urm0+kWluguhV",
-	"ryEiQbfwSqy7UxUPRrHs7pLXYd0QNX6K0kCF0XyLMdzDpdcvWZwpbhbdC5nyeLFpHG+zKxmQ1z0Ozzgb",
-	"cLdsBF5LhsoG47ug9W9dv9irxYx1P8I56S3oH5hd70qG9p8YbdCR3Vvex/Dj+L+v439i2WGN1OB+Om6W",
-	"CUCU8H6HEl49jEsjhX12en0iFo6BMPuINyYc9A+jgEQHe0fw3/6u/c+ZEg77+xFpW+15SDULRSboDeUp",
-	"HaasAz+/ikjbMifLekdZmoJd6S5ovQM2kDDxUC57NQH/CEuQmb//+Pbs3b+TGVPA66ToPZOEEdM0ZQoc",
-	"v5mZMGGAgSVkmBlwANA0lXPL9lEmu364HJGb9exkKQz1XJtamiawUpHFYG+e5+jccLZhL8ojR4edfpDm",
-	"nczEg/f6QRKdxRNcyHPt0ls7C+cgSSTDrbFbro3fSrMn82qNy6cdS5Fw9Kt7QbSzdP+3J6hoAlWG0/R5",
-	"pSC3UgsVu49joq3OYrcADI3EcsrACVDr/l7RX74rzpmbXrd4G5/9dkxzFUG2lnyWjnwJR/8YsMPtL6yS",
-	"dSXlOVVPaEps5pBE818ZKowQxMBuY8aSeh3T6ZQXiuWE4R3l6ROKKGs4OYnORui2jSwxt58+i2nFyRyR",
-	"WWlpZARrgyXDcXyQ5hKDVSw3/0baIjiIy8o7sCLhXNaWJTmqJG+YSulMl73IoWgzapmIocpoQg1ESpS8",
-	"uMjXIHgKnLlEZ6MRv+2sGmEeisPlAB+0jjqN/4F88a0U7NksCDj4XdC6ktfs6bwOMNonZ9yrv0WCzTHI",
-	"ZRsL2VPYx+5gl/I9FQtn79LfAKOlJFMqFu5qEWqMRTt9TBQzakFSapha2h7E43TzgJx1myuF7pT39xkM",
-	"Tw/GuEwzRcIWTXnMwhahqWI0WYCws79HMjHigutJ7sXS6D2fSp2LvvbiUWL4lA2s8DBLmWEQdNKWiqTM",
-	"EG7FrRlXrONDiuDGQlCRAAXkuWR3MJfNZZYmOCWhgIq4lQBkeEtj5FwwVd56KKLLkzc/nV59fX/yb18/",
-	"Xpx++Pr54vzjydvLqAwSKZgmbSqkWExlpsFBrZ1wLQULxTBLxsx0eqhNEUVB2zITKqyadRQNrEAJ7nmu",
-	"yRyi9MAwbbyMHopciEXAO3UEImc8urmTseL6KOXjiQlARaVEp9KEYqQY0/aqcaNZOsJQoSIoaJofmrbk",
-	"Ek9KQ3gWRn6FAkK/EH3tQkGksPMQxSgElvbIGzRBylG+GgfOUADkLZooRihGgVFncnXK4WdhdSup+K8P",
-	"157OnF0630LiKM4z4NZJoQkWnJS0hxan/ORSOceAW0eA5xuKWLHEvkxT3QEGRQUpUMidb0rjawR0ScPN",
-	"geVV7m8hACVsxkTCRLwo9P6AOBW/Y9GhZANYIxZ9FjqbzaTFhPcs4fQKdJWHnXXZ90Cmmf2LYUAU1aRs",
-	"WBqQ5TEDUOHClmG3ZmeWUi7C1nNgSMU/AqIjrC8TiaU0JCqvMnJWGEsXQhEtLzki7SJmEdVmq57FE6o0",
-	"MxHcqxEXDLApFJaAyMzYG+4xBm7kG3fLH3zDcJicWjynp4OitG2RCcKGnT8DCToi2d8kFyyBaHQ0V8wL",
-	"qvlCF2beu3xFJb+j/cs5qVysCoYRf02cy7eIe9nr773s9g+7e/2rvf1B/3Cwv9s7PHh5+HL3P1pBoYPb",
-	"F7uWB0KUB00+inThQ4+W1PKghTQin6whePqaLew9m2kyl+qai/ExEVma5rkIJVuGHa7XtBz7ElKLhuW4",
-	"8LVNUWobt2WP6mumWbLNzuBcqyY16i9NACHI3HJGQsmUi8ywULQx/8LqMCpBsQPEEClilj/WcUDiIxdM",
-	"bdeD8v5WwNm4SR+ettkN/cE+eRe0CgquN8a0lB6tOtF/KYIMXYBbediggr9VBFs5lyIsWg7/xmJj17gc",
-	"qkUTb9m6KF2TEU01C5ZuzgORmbQ/vXtD9vf3jwJvZxxlJlP2BDEJI2hA8srdfNXt73b7u1f9/gD+NV7K",
-	"389B1pzfpiNJVgnWNVtst3ogyRDkUG8rQrcYBEX4wFdMSEGEw5QU9xWO47JU4JZqZiVNKzCfOBEOOMmA",
-	"/JlRZTWL1fd65BJiLSAufMIUw+tZHKtbxTIJ+tof7bK9ZD8+GB7Sl0evXr9+dfSSHg4P4v1kj+2O+pt+",
-	"r8MCz8BK2QOOk32peTpTaU1gJkup4TcuJMSZ3KyaYXG+Hb09PT+9Oo0sMkPsuZUJCUdLcbHnHdAddkAN",
-	"27lmC72zVZxwGa/cVnCV+ZkDeV+DYOccY0Gq2OXjI7lhU709nrk5qFJ0sbI+GLN5IR9q4353//s//+vl",
-	"QTlbTY7I56t33ddWkgM2r2Ra+v2YZIL/PWOETq06ZYq4YQvVKtCHNL7OZi6/pAVhut4I+vIA4nT9x90a",
-	"ZMjDTNcSy4aA0R6xd89IQ1PL1KLkV/gbIzki0Asq38UyEwaC86nVqGR8nUeb9v6mSTuCp7gYD4hlXFEn",
-	"l74HFV2P61D4Q0E1cSjNBIVoOlbMpTrClxBPYoWoylQ01TIUmLsYJb/iivmvlh74FVuhDL5CV6l7aLgw",
-	"TI5GVmY9hllCMVMMxGIzYQuYLp6w2KpM7eig34+IRP6vp9TEkw4mZeIQsBE/MhcJuyX/7/+S6nJMCcKh",
-	"iKb0tr0bkJjxtL20ULJTfrXTiSCoHgN7S6J5Lo/ypa1j3mKeLgDPWKij8V0bB/5Q2AkhKN+NC1kIINSM",
-	"LIN2+w7s4YFVwHR6oQjFmTBsrLhZBETOnMepTUmccoQeNS6ZVDAO42Ksk2W1Gqgz2l06AztYt1j7hO4d",
-	"vgRIcY37LVIAA0QKcAf5TDC7BUIiVPEjXL07KjoC64DpIGa7FNcJ1RMXfgUPU4uRdgxtFKNTBJklKVQx",
-	"7aeh8bWQ85QlY8DnChIQmM2O4EAEmJrwMdNGI0KXTCrXbGZwPbhkMAb7JcypHuTHzA2ZWJChggYQRazS",
-	"hi50AKdpxRHIh0HsI9VgK9I2xTxIi4mmC0207PTIz5MFocRKJu5sqEhgF9JgOvHhfr/QCt/CfiALmRrn",
-	"zfGbLGJZ7Pu5k85r3ajg5llB3hTksupeaBK9k2r6lhoKUIypAJ+mnM4yY7fYcwgCV6PADy8n2K8rOEIX",
-	"iCJgt6JigdPaoe3EVoAXCwJJn7mYJ9X0GAUHbgp7Vx5H72+QHQPPoF0lj6RLdqNOQOYTHuO7DuqlzVgN",
-	"FQ4ZteEeOTMeIYop3WttNB2MKRcgc3qLgkN3TadsQBxB8mnZHcRcR67gXed3cIpp7qMgpdtDor3+btQj",
-	"HysoXXLR4YHnKrZfglvomBntFlKD/cc10ztETZSczbwJcUlFRgzHa2HvRJCTsfzOlIYAq2MbIe/Mq9Sb",
-	"LsEWZK+u6AwwthZvAQ4AaUbF4KC4V203eAD+BjIAfJ7TZocAYxkcQY+cuOkV6+LbQH9Ky87Nufa2WVVw",
-	"AfgOL3lEmaD/yRzDcqtY7yydwvn84aDtCG1HriqwjNxLzrW0JEwt879aPUmxEhn2Pi1/ZXjKArKW3VXU",
-	"f58qn2ca9VczjYJWebjVJfW7Q6ohQdDOBvfSry4gQ5bK+bLU0tt2RgRWnTpSx4ZeHpAJu7VYbg+pXWS4",
-	"zSB8VLGkEwAGeTaHN63MpI7zm1p6wgfThqJgON5WUMpnG71+mfRf775+fRC/Sl4eHtG9EaO0Hx8e0qS/",
-	"e0j3h6OD0e5wb9gfvt7bi5Pdw+RlvHs47I/6fdq3YvuMGsOU3eD/+aXfPaLd0Un33ZffXh7c/XOdSlI6",
-	"1YbcPyuxyBEitdvGMDM54QwqlRSakWK3/oiKO7BOYVxmBNuckj0gbfC2N9N9xLjiyHxqcyiyqgVS/x7O",
-	"aklEXwVZSXZ2yYtYXWLN3Wk4mNLzq9N8yKZDpiwcHZN0pANhdlwQVCnKiLP1vF5UXo+SVUFhW0RsoBVb",
-	"JkOXd0bTFAPZAAbHPvvZyedy5CQUryy63a/T8nCqDbRqdY+NMVlLOrFPjK7Q4nzWOm3ZyYiXDTf0PL94",
-	"9jq66+mPxrF8ZyPNhOEp4YIbTlP+K0tAShrJNJXzSqBFr8ZQunpR8luy0Ybqt1CLTm+8WGJRyuPPQ1a8",
-	"gm9b2npLONhofXtOs5EPVlwyEMEF3HlwenWjpagOx/IA5Oquc1/QqvjiPDYgCAZA4CbZlAq4FFsY3cDt",
-	"9mXrdfuF1K39HU9Zsy2pQgycHQlYkZAk2okCEoVhFJAPn8+ttLlqXqoeSqUE0gZCUknOvZ+JfeZSXStR",
-	"n/mXdQhXyqNfD9JSxnw+YB1Uq4m+91u+8eFGq4QcK9/kdtHeRtTFsepW+L5AzkasfZT59yHI+HEumPrQ",
-	"WNEAAk9eYOCIPQVH5qaMCk2W40owP5EVMdMFHoLZeBtX3wUdM5QUair0EMH4eDKUGVQgm4ExQaqS09GA",
-	"lsKx6Eeveb4SBb0ooe7qbXy1R1xZEiHhzrWHsVrMzAuNMZfHzolnVCbAR9ipEPbSFVh3+YLWXHHDClJf",
-	"m5R+D4QWbL5tdrqFgUy3vblLKGZfDGC2OtwqfEx1Z1m4l0gsE9Yj51wbnduBS8E4minLTbUvBmM1IqkS",
-	"pgbkzafTk6vTwGVbBAR9GQE5//jmrwE5P7u8CsjJ2/dnHwLy6fTkrZPH3U3Cl1tBC99uBS18vRW07Pv2",
-	"v7PLq1bQghFaQcsOUcs/L6qOt+pWL6ob1cd2F86cogOS5xxqEss0pTPNwAYBOyzci1MQZyq3qm4Hfolb",
-	"+UVKB7TiGwlan9iYa8PU2/WOU4jPU+5ZlhwTzaA4mMmNrCs+0SePV8jrDtzvmrgSKF+fyG9aN1zdvVip",
-	"+fBtl7y6HkuvN0acbFmEAbDlLmhZafDrNi7sXBy6C1olwXmrKc9Kz98FrTRPb9r4psuEssTPsritVlrw",
-	"SsuYc/Vmbc5eRRfC17BY0VbbgwV6pXabeeyjK3JAUR+pOJTKvquAz+G4HLQBC8l3/qUJk7YM0qiSk/fM",
-	"0IQaWtYzUI7AaqKw0Ig49IcSgKbIE0t6ocjFFfChIOcoBaS2QUoYoYW2EsuoO0Eo5hNqgJNHBVwicI8M",
-	"fFlVFxKKboOxkOig1Gj5Wamdagk3enYs9epCLAE4VjANPh8NfrACPnrvbmiaMe3CgHF3E6pJOyqdkPNa",
-	"4ilFBOEZiqjk0fQmYrvpzjF8BhxwP5fONXJeVEuzcQmOaJMT4a3lziPEnW2/zoT8D0kslmpxIU4cV/HX",
-	"xyMjrr3QpG0UFXoEvkh0CsypSjQqedHFydWbn6LOA6Xn3zdRWkcuNggZCEqrwMc+1fl/QszYuuCd1nws",
-	"MH+kWOCxPXHUF9Cxs6Ssb2k6ydeelyzcatnV27ICZ6zT4UxbkHyqYb1DFksoUKIyVhTxHHGlDVkxdzev",
-	"ZihlyqjIl1NkItevxKwmAR8X7jB/WT5eXhFnd/rNI/Hdjn3cEbqdTMCne6zsolZHv1e8EQpUNSK1YLdm",
-	"s2KWa8BQDLa2CPkVRI2I3KQOjwWkX1aDLfCEJLDiXqtO950pdnOf5dTFS7lNucH8ghuFg+1k3upm3yHb",
-	"NNIhgI+/xPQWbehiHbOyPNjy562YMCnx4AIFJ1QHoYBKyBAtP2ImnrDEYeG/nl5FJKYi9xMPaXx97B3B",
-	"OBoG+FRCZ4qKPxZTJ3JebBCjHH7w2O9IIG+4DZm55104Bc/YXHFjBQFEoE3YX0igoXgg9pMc+UPxIOwn",
-	"FeRHQfMH9v8jqqMNOmgdx6gm7q7wZJqZydcG2/0J+cvPV8cuANFKL4xCnieFZGs5o3/PGEERqdYDVLLJ",
-	"FwLauRyPwQjZe4JI7a09ICt2/KDsFCkBoQ6EmBN1mS+txi1mStGQ0hIH8EKvZtb2Vq4kmMa/TljaIBLn",
-	"fqyiBjhEOz3A2d4UVVAqOicSdstwAtDLuYjTTPMbX4uYRL+A2BpAEMeXiHARCqpjJhJoaKISlpcY+uWX",
-	"fkAOvgTkl1cBefXlS3TsEvTnGHAlLE1biu6w7xx8CX55Fbz6UrbA5n+s3+GU3p7hk3sAjOLDshS5/HmJ",
-	"MjbZaX1IAsruCDSqoNFGb+uklC2DHmoviGIxs7N9bTrMn+QcE4YTrg0XsVk62mVM3RzPBZEhX9chT75o",
-	"F3gnM2GW4zlRH99QFbs2aqIy/yoEcrwOynepeqK1t1qzGu/3Q23Cdl1ovt+Ku1b8AkuUbFP1VXhunYu3",
-	"kjNWXVYTIB5kb8SSD3bmNdITBoNqCV9UFhMNyrYyopnRDWJL2TW+rT/uezjIdb56rPv7aDUbbsEPLbsO",
-	"tt9ayQ5F5A/fWV6q12WzwoH3CZyJVYVjG237O7p4y+lY6aKcIhZnStlNQ5Rm2SnRxhAM7Ek0tCqffQTD",
-	"EVbFy3qseX5ltIokobg3lpBlJAnF9lhC2pgDQjxqdH7gzf3wZhOx35w03NxAxSVSpswYpnTgArUDEvWi",
-	"gERfsWpYNzqGaIgolWMu7A8pxH3Zv9itYSLB5/yKonpHyto8ynLg6En3P2j31373qPe1++V/10ZY/zyR",
-	"dMqfUhrL1jaZyR1J9pGl+CcLGud5QCV1g8doO0Fs9RwxYxtq+F7aPTh9HNJkTzKs0TeE/Op3Xqu4T+Z2",
-	"q6Z83MnFGeQrQ08sZ/nHlOTf/LLvIC85CiqtpzSdsqbk78hnrlGdN7mD9B+Zut6DVtHDwkShKLouzRQb",
-	"8dse8YXZvZvHHj9MoDFNKuWQMMU1gZNmpd6V4HmARRQ4NTFmZs8fv2+A419+vloFj1v7KmzwmriMR5iX",
-	"2GthSUBMNetyoZnQ3PAb1tu8tDuwiY1kTUs1AA1QFqKnNE0hvL6LBsSSQ5kmVovSRkGbR1RzfPggcISx",
-	"ogJTCKelCDF97J5pQ7Jg7sC/4ZobaalFkYNRnYJi5DU3HTcbGjV14J1XZsJ44fjiwtkpglDYqRI5F5hj",
-	"5nxOiulsCtwOyuvlcVyQBftP/0SqlZdCccmsMLSu9AC2aMXKAy5JcdNxhuJnV0Mnx9o8P09lQvuGrtUA",
-	"TQskqcsFm3Qo8jyxXJGBsmdRTZxR1CMe0TD9VBOfHj3MTCh844X2kCZAhajJFMsLTgW+3FQACRDAxBMG",
-	"WYSdImQDvCS7UUDYDRP2VFV5GxTsaa5g2pDltY098JFG6FC8k8plzeuAUJzMY5t/irTXkpEOYgCmLVs6",
-	"QHXTQd6rKgWk4UIVJU8tI3c1MXJgmcwQw9IUch8BH9yJd+xhXLNFKGhsXHKkA2ouMmE/udIJEquVKM1i",
-	"4wUlzFqqyghW4O8RlO1yiuZwJ/JkPwLippf2gWIFVjLA3YAXQJM2AN9ilv0pQB3DecFC4bm1RRHB5lB3",
-	"zxcls4gE5rnMBMSZ6jTD/XQIFXpu6XfocM9yCJQAD/r7rkmy/a5SxydwET1/y3SlRDaoIIo5yOZI7oTZ",
-	"Ev6WSqghWBDuVIfCYbSTeS0ip/yaWVWG+npvDlkvytfwlMaTErCLniClKFkIHmBYRi+67SKadIsHLF04",
-	"aSjVhrn6eX7ubnQMVd0q1Y1gE+7hUJSe3o/8mj9CTCqkcLH4WmPQFdoTR5SnWAGLxdfuXPSgPIXdQxsm",
-	"7wSlfYUCv9yBmToBBh9AKJWzHNeUyXY9AQOM+NITPsNhYADs69GODvbgY6XQma9fEB3s7uN/hxGWMPhU",
-	"PMaZ71WieGwGhJK/XH78UFvNLRTR+npukZ1y97CcmX2M5vWqiuTcw0VhhWMg6hWvNWkXgVxBHgAWkF6v",
-	"13F5os26k6/1gAAsdGxXo8EqS5bWhQJUpfkE/SVOrUJLmFfkys2/y/X0NIVGvOjNC0URrtH2ax2sD9ro",
-	"eESD/B57L4AKQfV/O7s9hgGJfgudUyRsDUgIuTlhKyCh95Dg171eL2zdRZUlhsKtcV5JCOqRj4JB7eQZ",
-	"EnaPM75OtZYkpWrMSFveMBUKM+cxI+UanD+dnrw9/fT18uw/TqMO0o4yX4XKUvY4HdGb2ttlz3x/N+f6",
-	"UO2va9itw9W8+zU07E3pAmLGNEtHxySbYQgkNUEo7Jo0/5Ul+XrHzJDS2HYQQGEmblgqZ6xHTrEOx5wu",
-	"HDVEruT4fkR8Myx/Iv568CQ/Fv8IialScGcEif6t657sniVevkY6zJMSRF7oUKRyTFIumIawTNeqCmex",
-	"Iy4sIZ6zNO1i5WU7AEobKG0j4obCSnnYfxooY3UB7Ua1svu1N4g6vubCcShypC4f3JReQ/HfHA7nfAra",
-	"wE8O0liYBtwoviKcRwuHEldn708/fr5C8cnH/rWpr0Pha73SXNjsQNEKQ69B5kilZYc6J/+uKqzl18Zr",
-	"fa55LpnKG5e865Zw9vb8tLSAT2yGzchdRVDLXK0OAPQYBQGwENjLPrMiE9IGR4ADtM8AaWeJKxmLoatR",
-	"qUxw1HNtOFyWUKVCpwWtr9K5XJwTBS7s0YElY1yfDq6hVQeWLHUUcVCUAJpLBZK5rwaLZYxB17L6vvMd",
-	"uxai78+uXF4hajV6sLMjZ0y4lEapxjvuJb1jn70LWoYbsB44Jefk4qwVtODKoeGi1+/1wXU/Y4LOeGvQ",
-	"2u/1e/uYrD0B1XgHtJIdXcpTGDfVO0PM6855wrw87vuorgr1VQHP6nC5FHGWtAatf2UmT45Y6nC31+8/",
-	"U+PHuj3h71Bp9aC/2zRevsCdSsldeGl/80tFExdYhWtwu+ktXyQ1aOlsOqVqAcmvVompKEUWgIbaw/ul",
-	"BcfZ+hK0auQwq5BDwhA4FmpbomNSl3do4ujQpkfUmN1XzhTM+5VT9X1tF82bLbW+XW4PWo8X62F2WZRT",
-	"Pdjm+VJfv2+HAQe7W7yx3LMB3jvcZnk19YIfi3afZwnYKOSUPQrtMlPX9t5oV1nBDX0M5QgsCfVWwBpk",
-	"y8yToFpmfiDa7wjRPjEseVWmQPdGtLugtZPIuJmdnRArrXYti6FQ9emnq/fnRVPFomiPFEbRGMocEazO",
-	"7oqkhQLtsCCsTmReQ42bopD2Ujs5K+vl70Nb+RBteFZ8yAQKBitc8q3dx0YOCVW5J2aaVlnjVn2NYO++",
-	"TXtNb4+arnjVQbxw3tUqJi+EFOxFdOxK143ZC0zA5sKK1N74VZg2UGjmKq+4gZXvgvwFs0jtx8hKZ4OI",
-	"8CkdM2eUHUkBIvMwlcNBBFX7mHLhT9u3sb97IM46sLQGv3wpY/DJxVkJk1x7e4+/U2Zo6wsgKGiajRgK",
-	"Fg3X6ANMVFJAp4gAS2vl+WUrKHPOtYGoSA1yni9/3hr8Ur+14hFw9rfugs3PuSiJuy/PKbnlOQ+1VeIt",
-	"XO01Rat57/dNhh9FEe2BAj/U/lQ9MrkvGqkhZIlbriu1WVNGoZoJtj4hkeT5iKCWgzlA04Xukc+52yJ3",
-	"Wgh2uyEjxj0Z1dE+DJ/ClJWHMPhy//UVPN3i2PO2lj8Y/FMyeARrqbOUO+BtkdqVFihIaAmfEMlTVhdv",
-	"eiLcXKUW5h5RLeNebdjTIx+kIfMJT1mpq2QVSd/CbAWSPkqK/DYY0z/Y/EbepdK+sLfFFEWewKOQA8FJ",
-	"6L2xwhXIuAsa5D1/+D1yVu3WSQ0E5ayjTbW2izUn/nTsb20X0t7vGWkeb+OgeeLq1KXg3wMdoNrI3f3l",
-	"HzPJE0q+NBpJIL8FPBk9cun90uXsfCMx9GXMbyoJS0YulyZqsqE8iul999aTe1Ow/wkm+S3JZtk6I0eP",
-	"uzquYk+TsaaM/H+WZrIUZam3sNo8Drm/b3vND9RusAc9CU7XyYw7JXZdKztcuoL7xieO9cglgkWTCIKt",
-	"ImzJc7S72x8QzcU49aldQSiwc6r/vNwzurFddActHDWdsjVpR2ej7gcpmOtbG2AP22rP2iAU9ltcYFDq",
-	"chvU97iFwB2/H2gflQlunPfRdV6E7UN9b1dnxncltceJoRANVizUxhyk78uXfdPjjQ+eje7xqAXge8cq",
-	"t3jcgxeg1Wj62KBSOgDcBa29/sttLm6lrfld0NrfkkAU3a9/z7RrbwsQrDaFhle3gF5dc+ZHKyg+7pIu",
-	"dwMokSP/zUbxdFLbh/xEY55A4HswIOmRSY3L7SdGkx93q3S3oLX7w+6Xf/URd2ybbqcYMeRFJNIWEqNq",
-	"pCA/nZ687fRK12+pUnkREtj42kHda9j70lk/oE14rgIvmGkaC6/niuF1tRV64wANdfDz5uWQFlDczrpx",
-	"nqnbeIkILFsKkOFhaFfdxir0wEfbVKTuR1CERyqstYZe8K+W7bLFYl2bHIqFaS0y9EhZwj/F7h/l6CeO",
-	"YUdF9wGaN7nqgq8Gf8nNaMcucD0UU7rwAUmuu41LbY+lcDG+6cK11mK+PUmP/AwGOD+IXbTvG4RRJxBo",
-	"yzWJ9vp953aq7QmjK60QMIZ0DyJhiw4o5d6oFirUyCmPaZouXL0pHGO5Vyp5A2GnA9+qBQI+SRtsAh37",
-	"cc9+RBsitJr1LVZKhTw6zrPjG/1UI0KPfVRTnk6w2qLbnorb3RRbdVBR6tJtwT+hN5ANIjp1cpqryVBl",
-	"J/dW07C724N0NHjVJ68gFd9GdFnq0vtDw3uAknawd7T58aXG+Y83W+QuI1f7AbEuKBGYGRTxxVO6Bz31",
-	"XoIGK4bTKjeTRS2nrEoSr/LcLbdAJY2MZQqq3MXHy6uohhyU7n/HkYdQLNMHyw0tO96aKFgVD6gCxUhV",
-	"nN5e7U8+PJhhJIVMi8ZWUvlCkIEr+kfJlN+azPcTrRIFB6ofVOEHVfg2VKEcAfR0BGGtCcjeTEyxfnrp",
-	"68T5Dh1lyROavfnF3keXnFMTzCHj6+/aufi4yAgZXz/AVwg19OsRAatyPhsqeC8khJO5KgA5HkBap8vS",
-	"go5+q+jwGZb3AyEaBQqAzxOjBJK1nd+wdtLaGAN0X7tiEMvxBHlDRkyQ4doXD+Zm4tssFi1VZZq4TMVc",
-	"2XBpkCXndSaMzOIJS/KujqGQI/t+0dkRizi7rohYvtuVTSuJNYFPl0C5CWsVIMlcFmdIGxbUqdFy+gdW",
-	"qhHO3LACAHzmKCJtTOwZMsjLy1t2Kj6emFAIOccmmNDSrlIOrFZrORlKZZD5fLchGP2jrQxgo5RjNYtH",
-	"3SIAaG2lPaBRI8UYNimd0ZjdgwevtgX50hSvAUI2ZEu6VMttbxPkDoL0TkPhsoQgNR5ydwUmGqsMchF9",
-	"x2GXSO0Kk7hygHaMqrWhDal5JtM+idSFtv10evIWawtd7ruvzrk2F/bCgTC+fM1I3S0jbWxAPVjKrvUr",
-	"SVlFwS+3GehseUMhk/MAFI2GGzpwCgFQC5YExeUMQkGHEr+EbKepvHHRqSmjIpt1Ghw/lTqPzxgvU5mn",
-	"IWwmL6kHqPX9xs+c6GtSajTcWDhzpW7hoy/zI6SmYKvH32IBwzs72c6E0dRMfm303IJF0AXwwa1SEso0",
-	"QFEHfoPphHb/rtjqimsFRn8kT3nCyPJzfsOEHbY2nnzKjOJrch4+effxsFw+AUAAtyYgKTVMxJzpgBRp",
-	"m0lAaGz4TW461UGeKElmUqY9R3XyGvwOozB9YsTHmYLu1/g91DKYQsdR4fM3HZHnChIF2nn28unVp7M3",
-	"l19P3r79FHUIF9owWutgfu+2vl2aBKQz3zNPws3gi/dcKDllZsIyTSAtmt3OpHYuESiI0/tmt74BV0or",
-	"nObQqcEalxva89S2mR3TKSOJjLMpFhggUf7ugk7TCMz4N0wZPOy/XH78UBs5+XHGxMnFmf39sfxgufhT",
-	"LdF38+VL7z0xoK/KeUJQ39dtbQ2wLcAagX16S2PjhJEc3qV7BQVFoGBMHhDiuuivg/e/n7w/vx+8/SLv",
-	"mU307eHttlYDb3CybOYPjm7lVM3Ld77jPvR/SrhisZFqYQmbD3o7DgWmlLvqGHNXmgXb+ueJ+/V2VVjb",
-	"I7nL4TaiyOcilf2JD+MTFI5oZEkQ47pNihNWG1QraU4+8b8+zekzDP+HznLKK86uTXJyscLfeY5T5o7T",
-	"IxJ+3iKpuNbY5mtSal9mKy84Avnsea1NX1Mi17fa4Aq3VMHqPJoJ0+mRKFOpKyB7LvGkIxgob6rlix5Q",
-	"M4GCGvTaDpBXrsASNUdrMp2gavADPCulUtPfcZ7TfS0gf9zEKMCke1+DnNzuYLnRtbIcVtSS8rqbzSx9",
-	"wQyY5XJzkSt/w7A6q69jGqBuGQpuNIG8PiUzAyWcrICiB0RIV9iOCow44MbZZSrxGgd9cGGC5xJ2EREj",
-	"ZeC9mVQscBgw5+T9ZqEKl6vX5W+pT6ro9Mgb31jDvjRl1MpOMhQxTVOU3IsFj5mBMlOM+nCfNSrGvzJg",
-	"Nx/olCWnCOGly/aHqR6SlyqGirokbOHBhq1VpFtDXU2mhDcou7KQDlswWRQ95TJ11eWgZIhG4bVHPjCW",
-	"6FC4YnoDqwv6OqqV4m4rx4Cgh/4rDxKd8M3fN1csZK3fKiVXf/lytyR8Wdg7GJZrJNinSwIYVud8BoLg",
-	"ax3/o9ODc4Dvd0MO4FjvRQ1Ob13fSMe9ilpdXsiCA3R1JsuF2GFiqJ0bClSa8lfscfhCyQ5NgnLxZNAT",
-	"6o6mOI57SlL44t0j6co3EqH+ZxJ/tg8H8ebGJ9Y4L/lYEL6J3MnMPA+9w5LuPwgeQPh7ongyM/cUgG7k",
-	"tXP1o4DjSBPkaZAz4wuyQplE565DySggmUiZdp1FXNWNCVRxBiTohQLkI3J/8ah0MPenffJHKazfg0K4",
-	"vfhnMXAb+a/cOeSJSWLez+IHUbwomo18J2TRH+79ZEGsz45Zo0AYfZ9FJHRYcXguFdT+poZIETPShkc1",
-	"lBYORaX+vW+fAm0TE5Z0jktEFw+UJiyfAhVNV3cdKvWCWBnJNIkK4dJjGsie0FtPY7ONagFaxEOQOPEL",
-	"YiZKGpMyh++5r6AoOksqNWdDMWQjqRjWH/dZK/k6YPOVNvzDLBljx4pMg6e+h9XMnX0xbxJwzdjMgxGC",
-	"RhYu9R5qwfsGIWDKxNAuLJHS0FVg5zdsD3AXOeW8jvmEouA+rkh3yqidzXKmmAp7E6E8sLzBktCExgDc",
-	"WqsnqAyVW3NPnuXfxZF+8K7vQdhfz/PwpC1Wu6qCpQ5PjeyvQPW19aGcl2AiiTY8Te3wLqhM+1xFH57b",
-	"BlN+p0eukGrJkdVf/a8wjiVzy1QuAA42lrKWl2DwaO4F+BHG+FS1pB5kT28qJOXSbz1bgLPG2vcYHFmI",
-	"LZb3CCm6ULKUUA2YMILsP7GwdJmlmrmuEtjn1+JYUJLwjy2NBRHHS0KVURrloMD32SnKULrYAc+tsNWL",
-	"qxs+Z0Py+YzoiZxrErbOXMsSO3rYIlI4TilFuuisEYJaz+wmbYzq00z9scp3N6HkgwLoiqanzRWrSu0N",
-	"p3SBsa5D7wjNXD+MpKEY1WP8kj9KUf0e6vU8bW0pJ4hiuaeHuOvrEjIfjKGZeRR+/qgm9cfGzqI81OPQ",
-	"sk5aBMWoOUwP9Fyr+PgUBQ3tUwyZSm3Ibr/fCYhgc6YNce39S+VcuAoFdl/TPRKlVJuvVt1z7Wat8gfX",
-	"LiF+PFAUKZlykRnID7BT90JxD4HkmFQED+d1aRYiysoe1U0GISvOgFDh204WLSvB54PLrI3fOoEObc+a",
-	"FoBT2MnWiQ8vsDNc74/rGA6qXU6X9SasIb1sQ1hVmh4vgNTahN64DofUmZbynqmViAFUj/IC8S740rUd",
-	"jHw6T49AD2H7qBTM4vmgjNd5/1nqmnq+wOrVofD2o6Aw/rSFBAvJlAujSaxYwoThNHWGQhpDoDPFkjB4",
-	"VTo9EpV7T+Z91yjR2VAzUzV3oZo6wJId0DqlZApLaXyNBRMRLFB1zXWkPjGE0XhijyxvFjihGu2ra1sn",
-	"+n6LSy0WYVnUhGIqp5BSDfabUhs/UxiBNdNBPit8JEbKXigi7DCIZMo1NwUeHeRwcG6QUWYyxY5zmscN",
-	"wgBGhLqomTA8dT2+cquVKtpFcp3nRYcCbWArjb2KbpIRUtMoAD1GYEoYEk2RhEIbqXz7ObDzTaieDNCI",
-	"xk2PQDtUbpp7aYaiqWUmqemY2VmyopF2VFzYqDOw2lvJZuY6wLrmn9AtsDlOEEnaQyQefPMxsYLlEX5E",
-	"DP7OHURFpXVHb7czklXtwetMZmUf6DVbDCDxuNa8LyuZQS63EsUGFESkcC4D94hL1WJogfNm8zxCHxva",
-	"hcKnCr2x/329ujqPSHuXQIqTg2ynR9aISNjZbYOMRNaLSJBWuR8V3VndDPmz6OzSmCZVLyUhXWwjUbAK",
-	"EBJEt8pOs7mwRAx+FAN4pJDkHapr7svj5KPtUhz/yhZnPsNx5W6im2zdpTwVSdFNCzl7SUEZuJ9cyILW",
-	"GfPJxFMrEYyoCryoBLfOGbiHrk+SmSiZjSek1kPnRTbsHC6cbw4pBEcxDEWGvLGnF1SgjXGFdED4qNNO",
-	"NB+DoIN5Tna56KQVbA4dML/RDV+nBZFcCbqCDbPRiFnpMad/GOxRIoDk/vQvFEsEkGxH/7zLkCoWgrzh",
-	"+1TD1GVHImk7wgP4cD/HYafBc4i0bX3cCl49e1PQo/IHIWjPyb1PLWKmacXm5s/tyRU3S2vmE0mnvNHe",
-	"8Q6CL1Z6AgWkZLrjGhsfQJ5MRUvy7fyL16Gb+woi/IyLeEaLgJuhwRrgYtcfjEOPMmZdldVGDrqoWSzn",
-	"J602w7u7P98LfgNkA1qD+NLU7tU1vIUYHiTjeU5qG7rIuqiDlBrIhpKgwCkpDRRvxX62O2AbcMtemQtZ",
-	"TDlcGBDD9cUFBLdbqL71GQKHYxe60QZQYAqhVLpTeh/tf6sDXFZ7qObMa+UAymsBgNeMBYV8fGH6gKTO",
-	"pWfHTCWEfZRGccWIVod5UymcCm9Dqdwk78BcrTOL1eiLgeO8TvjyyFjLIPCp4G6zpURaxy1Lg0Ea592X",
-	"u/8fAAD//w==",
+	"7L3rcttIkij8KhXc/cLkfCBF3ew2FftD7cu0ZnzRseTtmWn4GEWgKGIEVnFQBUvsDkXs3/N7f5wnOE9y",
+	"3mSf5ERlZhUAEiCpW4+71x0dYZEE6pKVmZX3/KUTq9lcSSGN7ox+6UwFT0QOfx7HsZibD1xeCPicCB3n",
+	"6dykSnZGnePsii80i8YLI3Q06AQdHU/FjNsnhSxmndFPHfit8ynomMVcdEYdbfJUXnRuboLOCyWNkOZl",
+	"qudKpzjm8hRRKrNUiiM2STMh+Uz8W1gMh/ux/RP+EtGImalg9gs25rlgV1MhWWpYqhmX7MPrF+z57u6Q",
+	"GXUpZCi7qyNKZYQemGsTBYxrGC0XE5ELGQumRf5F5EwLmWiWml7AeCj/USgjkj7uhSkzFflVqkXA5lnh",
+	"Zz18/t0zFrlZ/hCxicqZVLJ/fPbi5CSU9ls9YBYKucoYlwkbp0mai9junWd99UXkeZoIFk95zmMjcs3s",
+	"BjMxMUwVZhDKOsiv+WyeWSCvbDEXc5WbwTyZdNacxBshL8x09RDwe6YmAJuxShYslQxOtn7oE5XPuIEF",
+	"mKcH5VSpNOJC5NW5AKdWpzq3wLc/IeCTgInBxYBQjA37u8O9/Z2D4XAYsS4fayENgDWaFZlJ5zw3O/ZJ",
+	"GEFHvfrqWvcNa/koNTepnqQiaUBDnP8PO4h9Ov3ZYd+g5QjcC3atjTB/dc4vVic6M7mSF+wLz9KEG5Wz",
+	"ROTpF5GwSa5mAP4Y1/xEs7Mfjvt7h083bfIN1+atStLmnf1oqaUyLrvimmVcG5aLecZjkbDuD+fnpyzh",
+	"RmwE6BsV82ZCtgcb54IbkbBcaFXksXii2Zyb6aZB36kzmU4m7fxHKm0faOFA9GszD3qnzozKxbqx+9o+",
+	"EQVMK8aRjVjeIoXlC5dibth4wTiLeTwVTOVsnqvrhV1KLv5RpLkFuskL0bw0HLx5bR+EyRfHEyPyBjwR",
+	"sbIcySh2xVPDxmKicsFMvrAciV/wVDaCtUqJZ1wmY3XdvneND+DWHX6ouZAisQyAs3GurrTIWczlE8Py",
+	"QjIchinEqePTkyeaqTy9WF6OgwBN0QSAm6Az5zmfCUOX0cnEofFZKuOGM4v2hwcR8v8qRk+5ZlIZy0bl",
+	"hUiYtm8zM00185htV5faMfDy6wQdyzc7o87JpO9m7eO065H1ZPJOSfGWm3i69QK1SbMMlqmkIDarBbMc",
+	"Qq9bmJ2pj1NtWlQLuz2zTBZvPGC6SmYLlk5aVgcgs6uyaL4Jajjj+nWd8rY7YM4vhEXuXJgilwGyv90B",
+	"O8Zf5pZB2UUKmVhiFLO5WfjV/KMQ+aJcjH2jtpBETHiRmc5oN+jM+HU6s7i4t3vw7OC7/acHz4LOLJX4",
+	"5W7jFXbKzfTlz0WRJs2LL+aZ4skTzdIEJAq4plI682khL/UTFiUwQMQmqciSEeNywXb/6z/+c+/wMJRw",
+	"eQRsLvJYSNMXMlYJ0pwB2Jgp60Y7kR07+v/2Xke9ATuWLE2YVDR5KGMu2ZR/EYwnSS60FpYIpGDd6GB4",
+	"EPVQeABw2fFKaOG61rMvf8sdJk/H+/Gu6O9Nhrx/EH8n+s+TZ5P+Lt8b78cHyaF42ixxWBD+WSxOWiB4",
+	"KRYEPtxwbixZpMbCMs6F5XfmSghpeVQ8FeZzBPITCILi2rDoczRo3t6lWHzeenv7k+fxHn+WHOyK4fjp",
+	"4XetW/kg/lEIbZq2cyzpSFiOD8HGWNdyJLshuFB6LaulV+6+4tvu4NyuZrtN0EnA+olA7X6yVF627AYe",
+	"3XIjf5s9//LX2evFX2evn8Z/+feD+C//viv++O5LPEuyv+3/aZr8eD38297rRfzH68PWTZ1NeS7acEzb",
+	"Hx2R2itMyTTmGcvUlchjrgX7+PHkpaWshZnaW1VkukJNoZQKx9hIUvDU9mf4nIvnw8nwaZ8/O9ztHwyf",
+	"x33+fCL63+09e3b47HD8/PnuQeuWP2qR47SNnEmL/IkGZanljAr3/rq1Nkwt8mZmfmLETFtOBoy7lUWL",
+	"/PMaNn1Y4dO7w+FGBt1y23ld0PJXvPF0TcH4N1QwosB97h8Oh+WnYf95sDfs7z2PWi++1VtvSSWgKTqN",
+	"8g4R1/cqSVHfPp6nfxaLFyA32890J9s/+XyepSht7/xdo8hdzvqvuZh0Rp1/2SlV+x38Ve/UBvXzlidt",
+	"FSN7Sy1NWKpYVs3rJ9zw7efEAWGy+pm8l3QnWgbP2ctczX+2Yo02i4x+EQkxn1WhGlSOi1Q+GGxgNOKF",
+	"LbB5oy5UYR5yRlWY9VOecq2vVJ68mDrEfpCpl4ZtnptW9jrNxAPj4erIN7CEM2FMKi/0qROiH2S2+qjN",
+	"e/XPPOD5ujHbprR3wwMDtjomgdR+88DwLIdcs7MHhaQbsHm+j8AjCKkeGKJNY7esQov8oScvh2yf82EP",
+	"txxxzYwPeLRuvKbZ4Bs9V1Kv3onJo1yKSdNFRWpJwK5SM62oIgHTU3UlUTlWMhYDFhV5hgpJ5AxiEbtI",
+	"v4hQev3NTLlhufiiLoVmqRmwd2BPAnNQwsYLtCdpZ0m54gsULyvG+Rf2iT7Zj9v2R8/vOEPXkpFu3Sv+",
+	"OYDG9x7/t4C5F3p+6cyE1iAZdlIJZk2nQoAhecRCL3KGnRGb52oucrOwSv0s1dqKRkFHG24K3Rl1JjzN",
+	"7Ba2O9NXea7ytrN0q7AT8cyKNCI5AljTikFKRncA6OhM5SxLZ6kZdJyEhO6RrbCwESIwCAk3AsQbv1Nd",
+	"xLHQevvNvqVRW7aLMlaqCcOO0GtB5ghwK6Cdh4COe1RykqXxw5H5hgPxVmELBcEmKh+n4HVh3aTAOUVA",
+	"6/QemqTn1urWV1nqH3b+UF+d91CMU8lBA2kQw1fXdjVVmbeIDepkiEjQL51k62iq5lArl91fcoKtG6LB",
+	"bVYZqPThbDEGPVx5/UzERZ6aRf9UZWm82DSOMyFX/BnrHodnyCXRr/ok1rKhqv/iJuj8pe8We76Yi/57",
+	"OCe9Bf8DL8BNxe/zg+AttgF6y7m8vh3/7+v4H1h2WCM10E9H7TIBiBLODVbBq7vd0shhH51fH8sFXSDC",
+	"PuKMKAfDwyhg0cHec/hnf9f+QyaUw+F+xLoJN3zMtQhlIfkXnmZ8nIke/PwsYl17Odmrd1JkGdjTboLO",
+	"a7gGEiHvesueT8FdJxK8zN++f3ny+q9sLnK465QcPJKEEfMsEznEIRRmKqSBCyxh48KAP4pnmbqy1/5N",
+	"0PmjkuJe+6ubZ8FdI67nVox+rO1lKQoUNE1A0izISeJ6ygttliUqzReaXU3TeDogQfTy7sKTt+HaRWQw",
+	"1GNtdWmawG7Rkq1zkaXoYCT/jNNfUIyBnb5T5rUq5J33+k4xXcRTXMhj7dKZtksHPUuUwK2J61Qbt5X2",
+	"aILzNW7XbqxkkmJsi8PT3hLT2/4WQXt3blKePa7oRyu1ULH7OGLaKmp2C3CLs1jNBDjiGkNQVpS235W4",
+	"4O3sW7yNz/56ksIqgmwt7i0d+RKO/jZgh9tf2EvhXKk3PH9Au3G7WMB0+rNALRkCicR1LETSrFiTIn2a",
+	"C88YXvM0e0C5bI34wqKTCYZORJaZ208f5awW6BGxeWVpbAJrgyXDcbxT5gwDxqwI8yupyBCkUbVYwFUk",
+	"KWzEXknEldQXkWd8rquRHKHsCm4vEcNzoxk3EK1UiaTAew0CGCGgguliMkmve6uWp7vicDXIDg3TZOa4",
+	"4734UknxaGYTHPwm6Hin+IOcMIz2gSyazVQkxRX61bcxCz6EUfAGdqnecrkgI5/+FTBaKTbjckGkxbgx",
+	"Fu30EcuFyRcs40bkS9uDmLi+D4pbt7lK+Fx1f2jKvzPGFVrkLOzwLI1F2GE8ywVPFiDs7O+xQk5Smeqp",
+	"d1lqjGCZKe3lfUt4nJl0JkZWeJhnwggI/OqqnGXCsNSQTN1zYX1AsRDYJ0HreiyFBWyEV6rIEpyScUBF",
+	"3EoAiovlMepKiry69VBGZ8cvfnh1/vnt8V8+vz999e7zx9M3749fnkVVkCgpNOtyqeRipgoN0QiahGsl",
+	"RSjHRXIhTG+AKiTLOaiYZsql1S2fRyMrUEIsRqrZFUTKgjXeOBk9lF6IRcCTDgbRaw7d6GSsuD7J0oup",
+	"CUAv50xnyoRykguhLamlRotsguF6ZWDezB+aRk3HnpSGEEmMvgwlhF8i+tqFgkhh52G54BDcPWAv0O6q",
+	"Jn41BM5QAuQtmuSCcYzE5GRnJo34o7QKpcrTn++uPZ2QMd5vISGO8wi4dVyqv+VNyrpji1NucpV7/ZEi",
+	"iuB8QxnnIrEv80z34ILikpUoROeb8fgSAV1R6z2wnJ3h1xCAEjEXMhEyXpTGjoCRXaNn0aFi+FgjFn2U",
+	"upjPlcWEtyJJ+TnoKnc766rDhc0K+5fAoESuWdWaNmLLYwagwoUdI67NzjzjqQw7j4EhNacQiI6wvkIm",
+	"ltOwqLrKiExPli+EMlpecsS6Zdwwqs1WPYunPNfCREBXk1QKwKZQWgaiCmMp3GEMUOQLovI7UxgO47nF",
+	"Y7p3OErbFpkgdJ+cOMjQEcn+rlIpEsgIQXPFVck1n+jStt3sSE8e05Pe6m6t27QqnlcMwm/3u4Zy2cja",
+	"5nc9YhHO8hneRW4dSnLJ5U8onvEr9856LKo4yO1f5E2lYDJMv/icUGxCGZi2N9x72h8e9veG53v7o+Hh",
+	"aH93cHjw9PDp7t86QWk3sS/2rdwCYVg8eS+zhYsNXDKlBB3k636ylqSTS7GwQJ1rdqXyy1ReHDFZZJnP",
+	"4arYn+xwg7bl2JeQw7csh8J+N0X3btyWJa/PhRbJNjsDWqzbfnmJzUYBQkMixSyVhRGh7GLemtU78wRF",
+	"RRAdLX77x3oEpHRCSSh2PYh/WwFn4yZd/OjmeIl39smboFPeunpj0Fnl0Xq0x09lcDZFoFaHDWr4W0ew",
+	"lXMp00nU+O8iNnaNy7GUPHHWyNMKmUx4pkWwRDl3RGbW/fD6Bdvf338eONvwpDBFbk8Qk9eCFiSv0eaz",
+	"/nC3P9w9Hw5H8H8rUX49B9lwfpuOJFllWJdisd3q4RqFaJxm+x76byF6xyUMYCIfIhym8tFXOA5l9wGV",
+	"amG1A6vkHJPYDYx3xL4XPLfa4Op7A3YGlxPk00xFLpA8y2OlVSyzoM/Dya7YS/bjg/Ehf/r82XffPXv+",
+	"lB+OD+L9ZE/sToabfm/CAid0VLKuSPr41PB0kWcNkdMi48beo3CHkpnUqoYW57vRy1dvXp2/iiwyQ86O",
+	"vV1Zitb9cs87oO/tgOq8cykWemer7IQqXtFWcJX+zIG9r0GwNykGLdWxywUwp0bM9PZ4RnPwPOeLlfXB",
+	"mO0LedcYmL/7X//xn08Pqlm+asI+nr/uf2elbxDNcpVVfj9ihUz/UQjGZ1YFNmVgv4VqHehjHl8Wc8rL",
+	"60AcvTNcPz2AQHr3cbcBGXwc+Fpm2RLRPWCW9owyPLOXWpT8DH9jyFEEulztu1gV0kBSE7dasIovfTj4",
+	"4O+adSN4KpUXI2YvrqjnNaZRTT9PdSjdoaBqP1ZmiooPv8gFpYjDlxD4ZAXf2lQ80yqUmPMdJT/jitOf",
+	"LT9wK7aCNHyFPn16aLwwQk0mVs84gllCOc8FqDJmKhYwXTwVsVVzu9HBcBhZEdJe7HrGTTztYTI7DgEb",
+	"cSOnMhHX7P/+b1ZfjqlAOJTRjF93dwMWizTrLi2U7VRf7fUiyHrByPuKOuV1iHRp65jv7dOs4BkLdXSY",
+	"aEPgD6WdELJmaFzI3gKhZmIvaNp3YA8PLDmmNwhlKE+kERd5ahYBU3PyEnY5i7MUoccNJeFLkcK4GJRn",
+	"r1oN3BltZb2RHaxfrn3K9w6fAqRSjfstU6cDRApw4bkMWrsF5rSCCFdPR8UnYNExPcRsKg0w5XpKcYLw",
+	"MLcYacfQJhd8hiCzLIXnQrtpeHwp1VUmkgvA5xoSMJjNjkAgAkxN0guhjUaErpjBLsXc4HpIXUp1uYQr",
+	"rkf+mFPDphZkqFQDRBGrtOELHcBpWnEE8ggR+1g9KpB1TTkP8mL06WvVG7AfpwvGmZVM6GxAE2MwGKTe",
+	"HO4PS03+JewHqjdwQx44t8ky6Mq+7x2rzlKCRgmfTenMd5SN/ESz6LXKZy+54QDFmEvwQ6vZvDB2iwNC",
+	"ECCNEj+cnGC/ruEIXyCKgP7J5QKntUPbia0ALxcMkuW9mKfy2REKDqkpbZQ+0cVRkB0Dz6BbZ4+sz3aj",
+	"XoDBEqwC9cpmMmEAPmTBGLAT4xCinJJe66K554KnEmROZwUidNd8JkaMGJIrZ9FDzCV2Be+Sr4iMCd6v",
+	"xCrUw6K94W40YO9rKF1xq+KBe7OIWwIt9EIYTQtpwP6jhukJUZNczefO7Ltk1kAMR7KwNBF4NuZppjIE",
+	"WIq7CHkyiXNnbgb7nSVd2RthEDhSAQ4AeYDl4GBsqdvb8AAcBQoAvM8FtkOAgROOYMCOafpc9PFt4D+V",
+	"ZXsTvKU2qwouAN/hJYcoU/QZmiNYbh3ryd4hKU4DDtqO0CV2VYNlRC+RO3BJmFq+/xr1pFxU2LDzQzqS",
+	"STMRsLXXXU39dyVGfCrgcDUVMOhUh1td0rA/5hoSq+1sQJdudQEbi0xdLUstg21nRGA1qSNN19DTAzYV",
+	"1xbL7SF1yxTUOcQ55yLpBYBB7ppDSqteUkeeUitPuKjvUJYXjrMVVBJOJ989TYbf7X733UH8LHl6+Jzv",
+	"TQTnw/jwkCfD3UO+P54cTHbHe+Ph+Lu9vTjZPUyexruH4+FkOORDK7bPuTEitxv8nz8N+895f3Lcf/3p",
+	"l6cHN//apJJUTrUlOddKLGqCSE3bGBfGM86gVoGmHSl2m4+opIF1CuPyRbDNKdkD0gapvZ3vI8aVR+ZK",
+	"QjjLY+lj+hrOaklEXwVZRXam7GKsyrOGdloOpvL86jTvitlY5BaOdEkS60CYHZUMVckq4mw9rxOV16Nk",
+	"XVDYFhFbeMWWRSSqO+NZhsGHAIMjVzWC5HM1IQnFKYu0+3VaHk61gVet7rE1jm5JJ3YFJWq82M/apC2T",
+	"jHjWQqFvPOFZciTydEdDVz7ZSAtp0oylMjUpz9KfRQJS0kRlmbqqBccMGgylq4TiqWSjDdVtoRGdXjix",
+	"xKKUw5+7rHgF37a09VZwsNX69phmIxdgumQgAgLcuXP9g1ZLUROOvcTqAv+jUIa3EDwFo//DPuKPCXz2",
+	"ELhwNVVaMHUlWQSPgDhlD+AolNEwQmWJDpJ94VkheiNWSIiOW7mEd4fP9p8d7H63dzC8NRvxQf/1A/Su",
+	"yFVJjByGINMGwKunxYxLoO8t7Ifg9f209RG4hTQdw+s0E+1msRpfI5MY3KpSsWgnClgUhlHA3n18YwXn",
+	"VUtZHb9qVfA28MRaIYDbeQvmlFZfCzr2XzbRTqVmx3qQVqpz+AGboFovKnC75ZvmEjBoy7u0cooz8Q42",
+	"UiGO1bTCtyVytmLtvSzZd0HG91dS5O9aq6dA3NMTjFuyp0Aceya41Gw5rAl906IM2S/xECzg23gtT/mF",
+	"QKGnoSQPkyK9mI5VAUUo52AXUXnFf2pA4Uqx7tOgfb4KJzmtoO4qNT7bY1SZSiqgue44zhdzA17ymVUx",
+	"0R9p8kKCu7NXu6MqJLCO+ILOVZ4aUd5ajQUwboHQUlxtWwnDwkBl21LuEorZFwOYrQm3SndZ01mWnjIW",
+	"q0QM2JtUG+1N2pVYMC1yKxhoVw/MKncqT0Q+Yi8+vDo+fxVQhlPA0C0TsDfvX/w5YG9Ozs4Ddvzy7cm7",
+	"gH14dfySbiCiJHy5E3Tw7U7Qwdc7Qce+b/85OTvvBB0YoRN07BCNosBp3YdY3+ppfaP6yO6CLEM6YD7P",
+	"V7NYZRmfawHmFNhh6SmdgWRWo6qmHbglbuXiqRzQipsn6HwQF6k2In+53gcM4aE5PSuSI6YF1Ic03l68",
+	"4t598NCLxoott6AXK4V93sZ17O/um5sGhKdlvEnRg1SfA/jI50xMGrTJ7+HCtyoOyINgf0UzNE+SaoBI",
+	"KUttIwqvcjuK3fzMTY3gbxVYAkts2chrWL5xuXLlPjCSoXUrm1ee8bEAeXvD+pY4FL5WW3RQPYoaSJqY",
+	"mC9mczuXIHpL8NUBi/746jzy7Gxq1RrU1pUUR1hYNDr9eB4FoYyoBthnErAtCMdlBWTWTQ0aMKsG3lQ3",
+	"myhpqLuGOASd2mI2vVvTL1Z04oa1rIO3r+5yCzL+Z+93dTNWEtoYlrZlYSPgwys0vPHlV/j4sXG0e0tG",
+	"F3QqmvlWM55UnreU63NeN75J6bFWJLGC51YrLSVYKy57+8na7PWasQVfw3KFW20PFuisZtvMYx9dkc7L",
+	"ConlodT2XQe8h+NyVBgsxO98Mz+rV9+6BUt7KwxPuOFVqwaK+ljzHVYdMSIhKNRsykxiq/17jQI8tsgN",
+	"KykLXbgcJugPqkW7614QyqspNyBsRyWQInDGjlzxe0oaQCflhVQYDkERrisV7q1shX5kK2D0IXIJ3LhY",
+	"HcaPBj9YHRxjBcCuoSlRBHc35Zp1o8pxUYwEHlnEEJ6hjCrxE84hZTfdO4LPgBD0c+WQI4rZsGIVLoHk",
+	"KnYsnW+O/M8peRKbboNvXOeWXGeprCfi01Ed9122C+LpE826JudSTyBqAt2XVzxPNNpwotPj8xc/RL07",
+	"KsdfN3dbx2o26BAIyiuuXcH8f4oWsYS4m5aLga92cbXAV5RxR2gY6A3Ya2xjwE0oU6kNx8AoHCMAmX/m",
+	"GCuwrUqRBS71leV3B8MDCBJLJ6GshKtAhQKIbcgE/yI0iJkMTcoVn/xc5KlK0pjFmeCymIcS87QSgSld",
+	"LlyjMvOAwV61MLXQiZQ8dhjS68O5fPTEEYvs3iOWi5n6QooAMI4F8ioq1E31rAopIcPPVJ5bjvZYdgbe",
+	"Jjh4Iz1tXyxZ6/RCYh5EiZFHFjZo/8GYgyXj65ZWfb92X4V8Gzw9qbPHFUzFWmeESIApGtY7FrGCIm95",
+	"Icq6/JM014ateGLbVzNWymKTX05Z2KR5JWa1pshRGanhuOP7M4e/O784rnWzYx+nW3GnkPDpFis7bbS5",
+	"3ioUFsX4BhOJFNdms6HNWzShv0NjX6FzCGiU3tsLjwVsWDVrWuBJxWDFg06TjjzPxZfbLKcplJc2RYO5",
+	"BbdKktupactGApCxjCIEcKkBmC1r9dp1ko0V2Kwwt5XExioCW4mCU66DUEJzE0i+mwgTT0VCWAi6esyl",
+	"D2Ea8/jyyMUo4WgYe1qL6iyrJlpMnaqrcoMYgPdNIPumBq4RlKi47C3o6BWYkK7y1NhbDpFvE+WUqk4o",
+	"70g5zBNOKO9EOaxGOKjRrKEcFpWoHjlWcSnEnPQ6Ehxqi2RdjKLWTGWJS6hP8TWXq9T7RpPfaLLJNNNi",
+	"j2m6A+uVTVakDF6Y6ecW7/Ix+9OP50fM4amxiAQ6I1SjUXP+j8LqGDmUpm2QAite41LkfKMuLsBNNniA",
+	"tKitffQrnuag6ravAKEJhLX06Da3SaGbhMvvXZyE79Q1KdmA1yWZmeaquJhCnYFgc8e+YJkJbJd5+HCu",
+	"lebNomtleU/e1aIVm/C8WS7c1ncCuVKfsX9lU2/DzV4a+z5sYs1slccrzX4adbA0Wc1ed4kQvnbHyiao",
+	"qkYFb71OsIS4tWZDzlVU7qEKj9oB104qqOLosnXWrWUj5t/JJHvug8tciyLwqekjBmWvSrEao/jJ4ca6",
+	"48IwLUTtZgWjVFMSsEPpFmMIYl89Cbgt9ReU5cHWybweb7cur/AG3lhG5PrKf1BXWBVnvMw+XJxp6YTl",
+	"ScKKOTOq3MN6F+z6qNsaebSsCifvIg/r1X2pzovauJZqvyD738aeQdsgZEOUZF6y6q3P5fa3z5qYLAuO",
+	"shtX97/+1/9hu3vfsZzLRM3YODU6YB8/vOlrPrHIp5fykjut8cCfG0M6y9BkMPDmLsLTLiNg0Y4L5aBO",
+	"qdh1t2yVeo+4UZc+1JJu7FBjJekYFtv367pTh7Q1OciuqVkFaJ6Vb2Z0bxxRrwR3KayAXwlwF7klBIgr",
+	"A2fSrEd1l6/srUCJ6vXdn8Vcaj/M3nDvKTP8mroq1rOB94hG1gVF1pd+/6zqFaq4W3I1DnPmKaoh2tVU",
+	"8jWV1fMgTn61Xtsq28frbCqyllvZ882yuyPkY90hHaAt76HSv0Em4lrgBODLS2WcFdqSChV+jH4C62UA",
+	"aSafIpbKUHIdC5lAq+o8Eb5a908/DQN28ClgPz0L2LNPn6IjKvt4hSlhcFEumZztOwefgp+eBc8+VQOr",
+	"/B/rdzjj1yf45B4Ao/ywbExc/rwkhbaFX7mkCTThItB4Di2Ut79pt0zLaBG3YmFn+9x2mP5qS1JtUhmb",
+	"paNdxtTNGWeQu/J5HfL4RVNqoCqkWc44RZFnwyXZmNdRm38VAh6vgyot1U+0kaq1SL5vFlo2qDo+EE9d",
+	"SV3NoYVAllCOVSETzbrcuzVcFTo3HkBIUy4GuI2K/EI4T04oIQf8RJKPCeta/OK0vJvoiGUQvgmeKHtN",
+	"+W7taznC5mSNj1o0BPrfPcJnq8geOymF9dg1YmzjVkahWtAkKtFJKYhumJMOf0n33rRQ6eIR28LmayWF",
+	"6rtpwcL8TtoIVnG1M6+xQqJfUiv4oraYaFQNbmBaGN1iOK+mG2wb43x3jLnv+T/cQa7Lf8D+Zfd2dQG5",
+	"ffN0NcH213Z0hTJyhx8Fy7SC7tCSu0TbhCz5W6Juxt/g/wrlmMeX/3w6/O1x7uUqQdmiWrkoLvLcIgMk",
+	"D1ej17qYThNz+QTCLnJhH8HUklVFrRlbH9+ZVEHOUN4ROytOJkTU22Mn+JhYFwuVhNKhZG/gUxSXPUYO",
+	"/vDzN7T+StF60x24udReCbN1jcGbU15HZQ3zSv6xL/hUSt0LyHqrmQoHFAU1qig2T/RKZP8Ri4ZRNTuW",
+	"nWHIG5eMJ1ZI1ibnRuXExzF2sEH0roRWobUcy5lbSLG0WocqlFdTKIZrfKEmpKmD3f16HEOFNBrSdTfI",
+	"9JvN/u0d26kwXCaMEbkOqPBEwKKBvQI/Y+eKfoRegChTF6m0P2SQ/Gn/EtdGyASfc7gSNYdbrq0LV02E",
+	"P+7/jfd/HvafDz73P/3/jRUjfpwqPksfRU9p67JldbjJRMRgNWxJ3O6aqUhBKQygl39VwH6i2RJG9hrT",
+	"c1Bgn6g8lCth2QFlhBM9TK3uJ1UVfdYayDdjSp1b3VolpsByqxQfsWFzaPkdrFbtzLB2PPaRpQRVi7YU",
+	"Sog+2ttlM7VqdYgtNXitskQsGQrdDs8s0pGPGuo0HhfY2GcMBT5fO3jcpnRop6HnzPHpCRTMnORq5uL7",
+	"lhkYFMaMsNiPq2+i+Uy0VR+NXOk0rhmnBG2IdVVZghMpKaibQShd9VPobTNJrwfMtbB1wZyWXmECjewz",
+	"S4Hrp5oBaVIIKv7dGRGESiYwNWZukQK/b4Hjn348XwUPrX0VNsjXqOQezMssH7OsPOZa9FOphdSppfzB",
+	"5qXdQJzIRK1i6xmABi5ppmc8y8D51Kfw5jLHoH4doRXLJX1DxbuLnEusYTer5PXqI3qmC9XqPOF9SXVq",
+	"FHIPVwSoPgXH0h+p6dFsRNRBec9ZvubLoUkyQweWRyUsUVcSi5xRZGkudDEDuRZ68vjsWyjD+C//wurt",
+	"GkJ5Jqz8uq72bdXLQ1XyNh1nKH+kwvsea72HJy+kpkSVpbR6x2IrYA2lL1TmTSXQKyVqSICz4oGrYgD1",
+	"DzVz9TnHBcSkY1eM7pgnwJq4KXIRrPQ4xFB1kM8xcDzplVk8EAu5GwVMfBHSnmpe3QYHLx+JJWPhu0A6",
+	"4COP0KF8rXIq26oDxnEyh23uKdZdy0Z6iAFYN9PyAa7bDvJWZZHhKoXWC45bRkSamBCyzGaYEVkG8hfg",
+	"A514zx7GpViEkseGkjcJqF4duhSLJ7p63MzePLkWsXFKEJbNqovbSgo9YKjFeY5GuBM5th+hlXZpHyih",
+	"Yyld3A3E62nWBeBbzLI/BWjFIBmxVLUsikhxBaH8rpOJRSTwvhQmYOSJ0QL303N5DTwk3LM3BEmiw32S",
+	"m+13tULyAQmzfy90rZkoyDS5IMh6JCe1tYK/lb4rCBaEO9ehJIwm7dYicpZeCquActckhpD1tEqGr3g8",
+	"rQC77J5eqW0AKQICe+9E131Ek375gOULxy39XbBYrC8QuRsdgXJQK68Pm6CHITvEPb0fuTW/h0oCUENM",
+	"xJca8/DQXTThaYZtM0R8SeeiR9Up7B66MHkvqOwrlPjlDszUCzDFALLrSAxr6K3ZhUyWXoBJgHqaznEY",
+	"GAA7oHejgz34WOuO4grokqYSHeweRlhD90P5WCpcV/c8jc2Icfans/fvGlvAhDJa3wQmslPuHtaTW/iq",
+	"MYSCwMvKvkfA1Gux6axb5vYFPicwYIPBoEeFCtvtIq7YMAKwtIxQkeCYS+B1aKNDt7jlOWgyQdHdmWzK",
+	"vQTLLWrt2jHuNpRlUkbXrXW0PjWj5xANqjJZugAuBH2S7ez2GEYs+iWkQIKwM2IhVFQKOwELXdQgfj0Y",
+	"DMLOTVRbYihpjVe1Mk4D9l4KaLg4R8buWwFTc0utWMbzC8G66ovIQ2mu0liwauOuH14dv3z14fPZyd9e",
+	"RT3kHdV7FaKa7HES05tZ6rJnvr/rb31oEdQ34ppwdYL5XoL9cH5+yjK+gFRALbLJEdoHYJoglHZNOv1Z",
+	"JH69F8Kwyth2EEBhIb+ITM3FgL3CQtBXfEHcEG8luvcjiykQiupOxJFHmvhjcY+wmOc50Ixk0V/69GT/",
+	"JHHyNfLhNFkyY2TqgmWpFC7IAsLzcBY74sIy4iuRZX1s12gHQGkDpW1E3FBaKY/Nc3W9AM5YX0C31Q7Q",
+	"/zwYRT1X9PcolB6pqwc345fQqsbD4Q2ExYXyB4I0VkYHL7lrSeLQglDi/OTtq/cfz1F8cimdXe4KIbsG",
+	"cdwLmz2wAhl+CTJHpux1qD37p1Zy9r42ThUMJWrpM/WFqkfSEk5evnlVWcAHMcegT2ojZi9XqwMAP0ZB",
+	"AIxtltjnVmRC3kAMOEDbK7B2kVCfOTIpVXoLRgNqWE61nWptvSxoXWuv5Y5eKHBhN3OsWU62iFRDU3Ps",
+	"c0YccVTWoL9SOUjmroUc9j4EXStLY0Hx1Khmd96enFP4EWo1erSzo+ZCUk09lV/s0Et6xz57E3RMajAg",
+	"CJWc49OTTtABkkNL02A4GEI4+1xIPk87o87+YDjYx2qhU1CNd0Ar2dGVEiAXbQ03EPP6V2lSFv6gsJNV",
+	"ob4u4FkdzksRJ0ln1PmjML7uSNBxFAsL2BsOH6wzlZ+jrQm4K2Bi4XQw3G0bzy9wp9anD17a3/xS2e6+",
+	"rMCx+S3XWS3o6GI24/kCouisElNTiiwADbeH91MHjrPzKeg0yGFWIYcyT+C6JF/fUg1LTPIkRoOjQ68t",
+	"2eDYWzlTcCDWThX43fcqWbRv1j2SivK00BN504wX62F2VvZgO9jm+e9roWq/EgYc7G7xxnKjZ3jvcJvl",
+	"NTQZvC/afZwnYKNQM3EvtCsaeMuZFeexWBANfQRxypaFOtNgA7IV5kFQrTDfEO0rQrQPAnsuVDnQrRHt",
+	"JujsJCpuv86OmZVW+/aK4dB24Ifzt29YWT7FV41X0uQ8hjr7DFu6UpeOUKIdFoTVqfJNPFJTdt88I5tE",
+	"/1Rlabywsp5/n5wVYMOz4kMhUTBYuSVf2n1svCGhlefUzLL61bhsa2+8A2Hvc97aE39pG6vQdMJ5X+cx",
+	"eyKVFE+iI+qdciGeYNnMVFqR2hm/StMGCs1p7ks+Y+uVwL9gFpn9GFnpbBSxdMYvBBllJ0qCyDzO1HgU",
+	"QXKGyCm6tXQqoNthDVDuiLMEls7op09VDD4+Palg0hyTxRz+zoThnU+AoD5LohFDwaJBbSnBRKUktJcO",
+	"qDSaKzm0gjJvUm0gU1CDnOd6pnZGPzVvrXwEwok6N8Hm5ygO6+bTY0puvrJBY2tZC1dLpmg1H3zdbPhe",
+	"HNEeKNyH2p2qQyb6opUbQm1Pe+sqbdYUv60X+Flfo4r5ElWgloM5QPOFHrCP3m3hnRZSXG+oe0FPRk28",
+	"DwM0sTDFXS74ShWw1Qt+i2P3fWy/XfAPecEjWBmXlJeg6YC3RWoqCFuy0Ao+IZJnoimd4FguXEWi5VpA",
+	"cHGvdvkfsHfKMAwoQTPhKrd9CbOVSHovKfLXwZjhweY33inzWhUSp9jbYooyd/5eyIHgZPzWWEFljW+C",
+	"FnnPHf6AnVTOPdWMm2pNqUbe1Gi7WHPiD3f9tVotsPz4V4w097dxlHkcrnjYLdABakTf3F7+MVNfZOFT",
+	"q5EEaj6AJwMC2tAvXS3YaBTGw1ykX2qlRYxaLijfZkO516X3u7ee3JqD/TMuyV+TbVatM2pyP9KhOutt",
+	"xpoq8n+vzHQpnlpvYbW5H3L/vu0131C7xR70IDjdJDPuVK7rRtnhjAKJjcsLHrAzBItmEQRbRVga8/nu",
+	"7nDEdCovMpe5G4RSF5NJeu0+M22VJ565zF6uWeRboe7Y4fGHqIcWjlhJl9/gQ7pYNzqZ9N8pKfpvLauP",
+	"Ama/eKuSdJKKpH+WyhhTFk4mfVwgPVF5+qOc1Z+HwB23H6jXXsjUkPcRq0tFlOmQald6eMDeYXFINZtj",
+	"KESLFQu1MYL0be9lWNQ2homTyS0etQB8S1flFo878AK0Wk0fG1RKAsBN0NkbPt2GcHOT8qzy2v6WDMKt",
+	"9uvmXXtbgCAXngZeg3MYX90CeoAL75Q54ybVkxRikO+toLi4S77cjrbCjtw3G8XTqWjq0HeMZW6jwDUB",
+	"RtajkgaX2w+CJ99oq0JbFiB3pC/36j1obOkg6zFmFNuAEUNORGJdqTCqRkn2w6vjl71BhfyWWmWWIYGt",
+	"rx00vcZ0EU+d9UPlTCqvAi+EaRsLyXPF8FohSLeltgFaGrHmGH6FXX90SZ1N4zR6JD64hlFNZ0TPO4SA",
+	"Zz9Kmsae1pK9f9lSgBcehnY1bazGD1y0TU3qvgdHuKfC2mjoBf/qUo4Xdyop9Gnn2E7MIsOAVSX8V9h+",
+	"uhr9lGLYUdn+ljPXKbYPvhr8xZvRjihwPZSQQoYBSdRenSqXxEpSjG+2QC8a5M5Bf+wB+xEMcG4Qu2jX",
+	"uB6jTiDQNtUs2hsOye3U2JRc13rxYgzpHkTCli24qQk59Pi2UOFGzdKYZ9mCqkpXkuOeVGqJv4Cw05Hr",
+	"FQ4Bn6wLNoGe/bhnP6INkUGaEfX4rhS37JFnx3War0eEHrmoJp9OQE3MIeIcmm7DqdDuZtgrGiqCarLy",
+	"W/BD+pKaC9kbhBIGZjzTqqySTe9X8utK84XrlEfRT6HEVKwulFn7qEU+oCSrEft7kVwABrBJriBoxPcN",
+	"dv14cS+hxDJf0A5MljI2ZQosKI0vqHWqL1v2wTLsu1cU15jm5JIlG67FtHmuLqxwirvPBUTPUJcDinWr",
+	"tkyHVvuusrwv6F1Q1GgCwWoZjyGm2PXKx/jnXKmZr8ukqNir66VQlh1p7gZdv9ep+lH9Zr+1xvzC7u5u",
+	"6jK86vKI8ELdRoqEZb+gnSXflO276MsHe883P36u1FsuFwhw/QAWJO+9oypLiHVBhdfPoQsentItrjbn",
+	"sGkxKJGCv/mG0mom6rfTuU+jowXmyqhYZaBVn74/O48aOHOFFfeIU4dymVVbPmAlo635s9W2gUFzDBrG",
+	"6S2X/eAitYXwfMFvM3fsgQpHMs5m6bUpctHEFAhU37jCN67w63CFajDWwzGEtdY4S5lYoeLhBeFjcuMS",
+	"Z/FlGpwlzNIj5Uk1xNWo+PJ37ee9X5CKii/v4LaFJrTNiIBtUB4NFZxDGCL7qNiKxwPIsKWEORA8V9Hh",
+	"IyzvG0K0ChQAnwdGCWRrO79glcK14R4vhdf5VkM7rDJiR4gwVynVrj1XaqYYiexEitRgwcajUhuoZKRW",
+	"4ggKaVQRT61+cOy0CjWBQiQQYVK2SQNlzTXXowKlFbEmcJkrKDdhnQ9kmcviDJVQ7jUonMMDK9VIsvys",
+	"AACfeR5Br9VUs7FAdYZuaJanF1Or1qirEWiQGV8uvNlrElCOxyo3ePn8bqNhhs+3skVOshRr9NyLigCg",
+	"jTVtsWRJLgScj57zWNziDl7tq/2pLXQGhGxIXKWs122pCdI4QXrnoaSELahSAGnUEnO+8wLSQmkgl9NO",
+	"5Zao8C52lqsafrqo7hfa5fNSlOEPr45fYmWus3366k2qzaklOBDGl8mMNVEZ6wrIQRwtJTq7lWSiZmup",
+	"NgHtbUmhkFR7AIpGC4VSdz3kFiIJSuIMQsnHCr+ExLOZ+kKBwtj9rtfig6tVVH7E0KXaPC0RTL54LaDW",
+	"7zeU6VhfUqlaQuaWEtUrFYLvTcz3kJqCrR5/iaWCb+xkO1PBMzP9udWJDsZZiqUEqsoVVMyA+hrpF8zs",
+	"pEaTjV4uGP2ed8oDBvm/Sb8IaYdtDO2fCZOna9JPPjhP/rhayQJAAFQTsIwbIeNU6ICVGbRJwDgUw3JW",
+	"bB34nFU2VyobENfx5lzCKMxkmaQXRS4SLCqff8FSWTMGM7tUWmLyWFGLdX0i+avzDycvzj4fv3z5Ieqx",
+	"VGojeKOv/y1tfbuMFcgsv2XKCs3g6iid5momzFQUmkGGurieK03eKahNNPjVqL4FVyornHnoNGANpekO",
+	"HLdtv475TLBExcUMaz2wyL+74LMsAo/KF5EbPOw/nb1/1xjE+n4u5PHpif39vvfBch2uRqZP8/mlDx4Y",
+	"0OfVlC2opE9bWwNsC7BWYL+65rEhYcTDu0JXUNsFavf42BzyU6yD91+P3765HbzdIm+Z2PXrw5u21gBv",
+	"8Hdtvh+Ib3mu5uQ750mBJsJJmovYqHxhGZuLPzwKJWb3U6GSK6qSA3U0ysIgzXZVWNs9b5fDbUSRj2VV",
+	"gQc+jA9Qw6P1SvKtUn6BYj83rSfxeqk9CQnKUjEeU4+BerZ/VUBOFJPKhHIGtSV7KEFDjyN/gti+iWVi",
+	"YiDBwidD+tKjkO+mcrKOp7nL8aLLDTOTfJ0a2M4Riw52hxFTMiYXLTQUSvVKkS87qrie8kIbClwAZy8G",
+	"RdirFlYGZWLQq4p6OjxkAdEmXPv+KfLyMWXr6jQtVE+9g6pwvqNdewv8/6OSD4DIv9zUUBmau3Bf8bXa",
+	"+gsacaVZRvXzKrjuEPyOwi8BFrodkky7TDJlxua9h28zS76gUnAcfUKVDClwevuCjnTGRCkBtrbATqPq",
+	"iucJi3wfrujIwbGa8QSpeaS5RkWeRb58SijnWWFFCp//QnTXSHCrNfSAkkIJBNNVOdBUD9GwNcmPoPM6",
+	"ze4UGF55/Z+Z8PeY9PWbyfNrJeoz4qYTVAGxt+MKkTcTdDs1tgRy35dAgwdyM3hp3cVElS5qrDg882kT",
+	"OpSbsmQDvPuc+2qlT2aq6d4DC1q3el0uUALqodMcVUq8zYlhlFwllJFvLRj5a5tYjSsqH2CVIyEnKo9F",
+	"Umr2C3tv5oKDf3y3FMf81V+Ju3EhgJdibkrLmbeNYT3JgDhNt1LckJiNs3STlY36ZjooPNGlP79sf4hx",
+	"V86YtuzUbw/FqfKY/4au96+St321DvRWJkhhNr4qLsUalqGEm93rt2aLt/GaHWtGjRjZ5oGa+VEoqwwJ",
+	"eIqTIOoUXSfewHumgP6fR6y75JRq9zgRpj6U4+mxPUL/PMF6jTtpudtym2TdnF6t25Kofx2cWa+TffV+",
+	"j9+QYraVJ2Opb/ca18aDKm3Bo3s5ltrOrjXS+h4JdQFXB1a1E9owaunp7RJSUOfPxBIE9bWI6GdIujN5",
+	"IawEZ7ermZN4oHvsCGQ+L0IuLTSChyBuPwAbSRPBvEkdqTj3xOMTS7XrbAvFtMFx8Juq36OkWN1CIyFs",
+	"EUbbqGq8hYKw3JEc0iC6HrlcWKniaqogkDY1Kza9gKxuQlMB34r9AOxf1HGkZoSgekGQp+rC7etdC7rc",
+	"YIehqkaRSsazrIcB8aGsNmhH7YRSOlyyScXe4Uqv+3bXoZyKXFTbEFETLNCAUqOhmtiAHS9XMmIxl2Cp",
+	"7Fb6qUgBsV+YX9AbYUHydqtFvdHxHbSBpu74d7JcNHY1/1a36JHqFm1hsdimeNFyD/Nf6K9NhYxOjDeE",
+	"qrmGoncQUWPQ+t0FQakXNGXAlHJWavxdQ3H0SALLRgVopMUXQc0y/0RTGZ3SUM8lg9qLRzUjPbAdkWnL",
+	"+7pchjJNqGuEq4LIxwqrRUPSTmqwyL7uNbtp7FW4SnXfQi+Xo7ahd/7DYOo9xLITLzZpyt/cVOkQ2/7l",
+	"K9UOXf3v5mqHH2H433SxQ9/adm2tQyoZ9DsvdVjQcTpcxc9b1BZuFItcc0jtuu34vgNQ1pq5Fi+utLx3",
+	"ZXYlykxChhJLX/cG3lWSsOiNwpOOYKAyzY9qn3Mzhbr6/NIO4AvYY6eK5+ukCg39rW4vTJQ9rX/H5Q5v",
+	"b2v5rcoZgEm3JgPPbnewTeRaFRUb6yh12S/mlr+0NL73Ka2Awa7/JLXgD6WVskHrzFVhfH6tHln1Avtb",
+	"cYmpt1bx0Go5bftgCOlzkDUHu4iYUSpwmXRcLnAYCCVOlECfAcgJ1LbHUakT8nsD9gLijand3UxwiS59",
+	"K/1j1Fi54AthoNuM4C7rf0142x8FXDfv+EwkrxDCS8T2m2ki4JsRQ49aFnbwYMPOKtKt4a6myKVLZqDu",
+	"cIQtqGmhdKkyajIF0qTGwKkBeydEokNJPbVGIEVSO8Vaj6eVY0DQo93nLiKgsxh9zadVscLVOi/+9Olm",
+	"KfDHwp5gWC2Vbp/+VOEI0KTvERiC61H7350fvAH4/m7YARzrrbjBq+uY+odwVm/Z44QstP1ju7lq53WY",
+	"GFpohhID9vwr9jhcv1RCk6DaQxX0hEZ7pj+OW0pS+OLNPfnKryRC/XPq/23vSfW25IeNdjxLLyRLN7E7",
+	"VZjH4XfYivsbwwMI/544nirMLQWgL+qSjNQo4BBrgnJt7MS4vozQLY0C7lAyClghMzLKeWP6FJq5AhIM",
+	"QgnyEbu9eFQ5mNvzPvWtI85XFki3QfxDa99m+c9dqY/AEt3Q35hicuqg/Lthi+5wbycLYptmLB4LjJHS",
+	"h4nRtTgvDPq2J7malc7sij0j8m6L3lGF6eKB8kT4KVDRpPbL0LATxMpIZUlUCpcO00D2BE+oxp779T6U",
+	"iIcgceIX4B8xJhOBd7FinkrZe5LVWk+GciwmKhfYhtgFRPp1uLyF0ts9LpILbFxfaIitGGBTY7Iv+l7h",
+	"l0LMHRhHWDINK3D7qAJIMpTClRVw4V2NzcV3fsEu4TcRKedNl08oy9uHevVmgtvZ7M2EjlXsEqq+YGdY",
+	"52ZutHqCylCjmlveWe5dHOnb3fV7EPbX33l40hRUYfXHeYk+rddfieprIyDJSzBVlGiirqR23lGKV3al",
+	"Ybpgyi8jctTE6q/uVxjHsrllLochcBdKNd4lWLjEewG+ldB4qJYyd7KntwU8UhVedy3AWWMLbBfZ78V4",
+	"dsykkn3oXMi4BkyYQBHQ0j9OzeXtT5A/Y4KKhH9keSyIOE4Sqo3SKgcFVESz0o2OYmTcbdUFrz61D74S",
+	"Y/bxhCLFws4JXp0wetiBCp5wUyqZLXprhKDOI7tJWyMrtch/W11821DyTj73j8Tc1jWuiRwHjKAYLMRI",
+	"jZ0jtCxw2tyT5j5+yW8dab6Gth0P22KGBFFMX7qLu76pGOidMbQw98LPb01lftvYWXaJuR9aNkmLoBi1",
+	"l4gAPdcqPq48lr2NfeDr7nDYW474rnR1SPNQahHnwugBizKuzWer7n22tAYh3wWQXcLceKAocjZLZWGg",
+	"NpWdehDKWwgkR6wmeJDXpV2IqCp7XLcZhKw4A0LFgGGSmlcdITyQltkYv3U8T/9sQfyIggNOsS7MnPDG",
+	"nvXgt+sYDiyQ7Fab9SZsJbtsQ1hVmu4vgGzKbgfTkjNm1yMGUD3yfaIp/zRCqo1cKbkBe28vB/uoksLi",
+	"+Wgp4NTOEWBpo1kqn2Dodyid/SgojT9dqcBCMkslRrUmQpqUZ2Qo5DEU2eHYGQJJpTdgUSVaLHJmfsaZ",
+	"LsZamLq5C9XUEUbRQqZHxRSW8fiS0jkALNB8CYpLD9ixYYLHU3tk8IoF15RrtK9Ww9Wgmp4WsWUWvr+p",
+	"C0arPAfL4iaUMzWDfEOw35RPlNwjU1rowM8KH5lRauBj9pFNBVi2Be7owMOB3CCTwhS5OPI8LzUIAxgR",
+	"2iNiXXwsQ1mp0eGWb792NXlDiTYwRxW1FIFLsXiiWYTcNHJJApBPhkxTJqHURkEKsUUdsPNNuZ6O0IiW",
+	"mgE7E9DCHfjcMZE28JsR+x4oLZRhMRzuxzgN/C0irIgSlZQXMWA8ordkRWPdqCTYqDey2lvFZobB12jX",
+	"6wJq9trjBJGl3UXiwTfvEytYHeFbxOBX7iAqExeI325nJKvbg9eZzKo+0EuxGGHSQJN5X9Wq0lFdTxQb",
+	"fAsQdBnQI1QmUKAFzpnNfXUoy1VSGUpXpu6F/efz+fmbiHV3GZTXI8j2BmyNiIQ9RDbISGy9iARpy/tg",
+	"7rEk7Wfwz6KzS2OCRLOUhHyxi0zBKkDIEGmVvXZzYYUZfMuGuKeQVKZPtNLL/eSj7RJP/ywW9QSKKm2i",
+	"m2wdUb6SicZS1kwLvNkrCsqIfqKQBa0L4QrZzqxEMOF54EQloDoycI8NhwZJLj2o0UPnRDZ4KZTkm0MO",
+	"kaIYhiIDXvqmlL7VlQzqrAPCR0k70ekFCDpYY88uF520UlxZ8e3XovB1WhDzStA5bFhMJsJKj57/YbBH",
+	"hQGy2/O/UC4xQLYd/3MuQ56LEOQNQgwUsquORNYlxgP4cDvHYa/Fc4i8bX3cCmV4aZGjR+U3wtAe8/Z+",
+	"ZREzy2o2N3duD664WV5zNVV8lq4tD2h1qqWE2oBVTHepxv7nkCdT05KwoU+1eqBVhlbteT/iIh7RIkAz",
+	"rE06v7sh4F7GrFrWewq6qFks5ydVz97qt1aKu/W9F2B9B+A1iC8N5asqvApjeJCN+3qo3Tk3U9f3O+MG",
+	"sqEUKHC5UgZ6OBZ51hl1dsA2QMtemYuqGlTChQExADVHiOB2C/W3PkLgcEyhG10ABaYQqlz3Ku+j/W91",
+	"gDPcnsY+/qW9YeUAqmsBgDeMBTVNXH/qgGXk0rNjZgrCPiqjUCOM1WFe1PonwtvQMTNhies+W2s3iU2p",
+	"y4Fj3y54BVr1+gOj5nIBWs2ECxixOrsld4RwmecPpQFYKo1qLQ9Qr1GI7J5WmJdxAstLxFLfgauUTOdR",
+	"qTNLF3plv1Dl9ObTzf8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

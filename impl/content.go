@@ -47,7 +47,9 @@ type Content struct {
 	store   contentStore
 	uploads uploader
 	blobs   blobReader
-	limits  Limits // checked on the form's fields before any byte is stored
+	limits  Limits      // checked on the form's fields before any byte is stored
+	quotas  quotaKeeper // nil: no quotas (WithQuotas)
+	files   fileRemover
 	log     *slog.Logger
 }
 
@@ -145,16 +147,33 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	if err := uploadable(domain.CallerFrom(ctx), sh, replace); err != nil {
 		return false, err
 	}
-	form, err := h.readForm(ctx, sh.ID, mr)
+	return h.receive(ctx, sh, nil, mr)
+}
+
+// receive reads one chunk for share sh (whose checks passed) and commits
+// it, holding its bytes against the owner's quota, and the max_bytes of
+// the upload request ur it comes through (nil: none), as they stream.
+func (h *Content) receive(ctx context.Context, sh *domain.Share, ur *domain.UploadRequest, mr *multipart.Reader) (bool, error) {
+	qh, err := h.hold(ctx, sh, ur)
+	if err != nil {
+		return false, err
+	}
+	form, err := h.readForm(ctx, sh.ID, mr, qh)
 	if err != nil {
 		if form != nil {
 			h.discard(ctx, form)
+		}
+		qh.done(ctx, "", false, false)
+		if qh != nil && domain.IsKind(err, domain.TooLarge) && form != nil && form.haveUUID {
+			h.tidyRefused(ctx, sh.ID, form.dzuuid)
 		}
 		return false, err
 	}
 	p := form.pending
 	form.pending = nil // Commit records or discards it
-	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	done, err := h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	qh.done(ctx, form.dzuuid, err == nil, err == nil && done)
+	return done, err
 }
 
 // discard undoes what readForm stored for a chunk that is refused.
@@ -166,7 +185,7 @@ func (h *Content) discard(ctx context.Context, f *chunkForm) {
 // readForm streams the multipart body: small fields are read into memory,
 // the `upload` part straight to a chunk file. Fields that precede the file
 // are checked before any byte of it is stored.
-func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader) (*chunkForm, error) {
+func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader, qh *quotaHold) (*chunkForm, error) {
 	f := &chunkForm{totalSize: -1, declSize: -1, offset: -1}
 	for {
 		p, err := mr.NextPart()
@@ -194,6 +213,24 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 				// Checked at the part's end, before the store reports it
 				// stored: a mismatch fails the write, which keeps nothing.
 				body = &digestPart{r: body, h: sha256.New(), want: f.chunkSum}
+			}
+			// The quota: the declared file size up front, then the bytes
+			// as they arrive.
+			dzuuid := ""
+			if f.haveUUID {
+				dzuuid = f.dzuuid
+			}
+			if err := qh.check(ctx, dzuuid, f.totalSize); err != nil {
+				return f, err
+			}
+			hint := int64(-1)
+			if want, most, _ := f.partLen(); want >= 0 {
+				hint = want
+			} else if most >= 0 {
+				hint = most
+			}
+			if body, err = qh.reader(ctx, body, hint); err != nil {
+				return f, err
 			}
 			if err := h.readUpload(ctx, shareID, f, body); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sachet-server/sachet/blob"
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 )
@@ -65,6 +66,9 @@ func (h *Content) download(ctx context.Context, id string) (*download, error) {
 	if r == nil {
 		return nil, errors.New("impl: RequestInContext middleware not installed")
 	}
+	if d, err := h.smallDownload(ctx, r, id); d != nil || err != nil {
+		return d, err // one small range: one pread (smallrange.go)
+	}
 	sh, f, err := h.openContent(ctx, id)
 	if err != nil {
 		return nil, err
@@ -93,6 +97,7 @@ type download struct {
 	// which ServeContent's copy hands to sendfile.
 	file  io.ReadSeekCloser
 	share *domain.Share
+	at    blob.ReadAtCloser // set for a small range (smallrange.go); file reads it too
 }
 
 func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
@@ -133,6 +138,9 @@ func (d *download) serve(w http.ResponseWriter) error {
 	if !checkRange(d.req.Header, size) {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		ew.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return nil
+	}
+	if d.at != nil && d.serveSmall(ew, mod, size) {
 		return nil
 	}
 	http.ServeContent(ew, d.req, "", mod, d.file)

@@ -16,7 +16,10 @@ import (
 // the handle).
 type Blobs struct{ fs *FS }
 
-var _ blob.Store = (*Blobs)(nil)
+var (
+	_ blob.Store        = (*Blobs)(nil)
+	_ blob.SharedOpener = (*Blobs)(nil)
+)
 
 // Store returns f as a blob.Store.
 func (f *FS) Store() *Blobs { return &Blobs{fs: f} }
@@ -136,6 +139,16 @@ func (b *Blobs) Open(_ context.Context, id string) (io.ReadSeekCloser, int64, er
 		return nil, 0, err
 	}
 	return f, fi.Size(), nil
+}
+
+// OpenShared opens a blob for small range reads (blob.SharedOpener): a
+// pread on a file that may stay open for the next request (openCache).
+func (b *Blobs) OpenShared(_ context.Context, id string) (blob.ReadAtCloser, int64, error) {
+	f, err := b.fs.OpenShared(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, f.Size(), nil
 }
 
 // Remove deletes chunk, blob and assembly files by id; "" (an appended
