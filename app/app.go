@@ -320,6 +320,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer release()
+	a.raiseFileLimit()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
@@ -340,7 +341,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// answers 431 itself, with a text body.
 		MaxHeaderBytes: hardHeaderLimit(a.cfg.MaxHeaderBytes),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// The idle watchdog looks at each download's socket (api/sendwait.go).
+		ConnContext: api.ConnContext,
+		ErrorLog:    slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
