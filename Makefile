@@ -9,7 +9,7 @@ OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 # staticcheck, pinned: v0.8.x is the line that supports Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate build run test test-deps test-fuzz bench bench-peers clean test-clients lint lint-spec
+.PHONY: all generate build run test test-deps test-fuzz bench bench-conns bench-peers clean test-clients lint lint-spec
 
 all: build
 
@@ -49,6 +49,9 @@ test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
 
 bench: build ## benchmark suite of issues 4, 11 and 13 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md
+
+bench-conns: build ## issue 14 item 3: 1 000, 5 000 and 10 000 slow downloads (64 KiB/s of a 64 MiB share): server RSS per connection, metadata p99 meanwhile, downloads cut (SQLite, then MariaDB; ~15 min)
+	$(GO) run ./bench -bin $(BIN) -conns 1000,5000,10000
 
 bench-peers: build ## issue 14's peers side by side: installs tusd and filebrowser (pinned) into bin/peers, then drives each next to sachet; writes bench/PEERS.md
 	scripts/install-peers || echo "bench-peers: a peer did not install; the table says which"

@@ -81,7 +81,7 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		o.inFlight.Inc()
 		defer o.inFlight.Dec()
 
-		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info}
+		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx)}
 		var body *transferBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &transferBody{rc: r.Body, ctl: tw.ctl, idle: o.cfg.IdleTimeout, info: info}

@@ -122,8 +122,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	keys := impl.NewKeys(store)
-	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	content := impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs)
+	if cfg.S3PresignedRedirect {
+		p, ok := blobs.(*s3store.Store)
+		if !ok {
+			store.Close()
+			return nil, fmt.Errorf("SACHET_S3_PRESIGNED_REDIRECT needs content on S3 (SACHET_STORAGE=s3://...)")
+		}
+		content.WithPresignedRedirect(p)
+	}
+	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
@@ -313,6 +321,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer release()
+	a.raiseFileLimit()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
@@ -333,7 +342,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// answers 431 itself, with a text body.
 		MaxHeaderBytes: hardHeaderLimit(a.cfg.MaxHeaderBytes),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// The idle watchdog looks at each download's socket (api/sendwait.go).
+		ConnContext: api.ConnContext,
+		ErrorLog:    slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()

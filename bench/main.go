@@ -59,6 +59,7 @@ type config struct {
 	verify    bool
 	keep      bool
 	scenarios string
+	conns     connsConfig // issue 14 item 3 (bench/conns.go)
 	peers     bool   // the peers section (peers.go)
 	peerDir   string // where scripts/install-peers put them
 	serverEnv []string
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.verify, "verify", false, "hash uploads and downloads and compare with the server's sha256 (costs client CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
+	c.conns.flags(fs)
 	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
 	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
 	fs.Func("server-env", "KEY=VALUE added to the sachet servers' environment, repeatable (e.g. SACHET_PPROF_ADDR=127.0.0.1:6060 to profile)", func(v string) error {
@@ -277,6 +279,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 
 	b.versions = append(b.versions, "Go "+strings.TrimPrefix(runtime.Version(), "go"))
+	if len(cfg.conns.ns) > 0 {
+		return b.runConns(ctx, stdout)
+	}
 	want := splitList(cfg.scenarios)
 	wantDB := slices.ContainsFunc(want, func(sc string) bool { return slices.Contains(dbScenarios, sc) })
 	if cfg.nginx != "off" && wantDB {

@@ -6420,6 +6420,12 @@ type GetShareContentResponse206Headers struct {
 	LastModified       *string
 }
 
+// GetShareContentResponse302Headers the declared response headers of an HTTP 302 response for GetShareContent
+type GetShareContentResponse302Headers struct {
+	CacheControl *string
+	Location     string
+}
+
 // GetShareContentResponse304Headers the declared response headers of an HTTP 304 response for GetShareContent
 type GetShareContentResponse304Headers struct {
 	ETag *string
@@ -6449,6 +6455,8 @@ type GetShareContentResponse struct {
 	Headers200 *GetShareContentResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *GetShareContentResponse206Headers
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetShareContentResponse302Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetShareContentResponse304Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
@@ -11816,6 +11824,9 @@ func ParseGetShareContentResponse(rsp *http.Response) (*GetShareContentResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
 	case rsp.StatusCode == 304:
 		break // No content-type
 
@@ -11961,6 +11972,23 @@ func ParseGetShareContentResponse(rsp *http.Response) (*GetShareContentResponse,
 			headers.LastModified = &value
 		}
 		response.Headers206 = &headers
+	case rsp.StatusCode == 302:
+		var headers GetShareContentResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers302 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetShareContentResponse304Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {

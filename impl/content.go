@@ -25,7 +25,7 @@ type contentStore interface {
 
 // uploader runs the chunked-upload protocol (upload.Manager).
 type uploader interface {
-	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader) (*upload.Pending, error)
+	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader, size int64) (*upload.Pending, error)
 	Commit(ctx context.Context, p *upload.Pending, k upload.Key, fileSHA256 string) (completed bool, err error)
 	Discard(ctx context.Context, p *upload.Pending)
 }
@@ -51,6 +51,7 @@ type Content struct {
 	quotas  quotaKeeper // nil: no quotas (WithQuotas)
 	files   fileRemover
 	log     *slog.Logger
+	presign presigner // nil: downloads are served here (see WithPresignedRedirect)
 }
 
 // NewContent returns the content handlers. limits should be the ones
@@ -206,7 +207,8 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			// The fields read so far may fix the part's length: checked as
 			// it streams, so a wrong chunk is refused before it is kept.
 			var body io.Reader = p
-			if want, max, why := f.partLen(); want >= 0 || max >= 0 {
+			want, max, why := f.partLen()
+			if want >= 0 || max >= 0 {
 				body = &sizedPart{r: p, want: want, max: max, why: why}
 			}
 			if f.chunkSum != nil {
@@ -223,16 +225,14 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			if err := qh.check(ctx, dzuuid, f.totalSize); err != nil {
 				return f, err
 			}
-			hint := int64(-1)
-			if want, most, _ := f.partLen(); want >= 0 {
-				hint = want
-			} else if most >= 0 {
-				hint = most
+			hint := want
+			if hint < 0 {
+				hint = max
 			}
 			if body, err = qh.reader(ctx, body, hint); err != nil {
 				return f, err
 			}
-			if err := h.readUpload(ctx, shareID, f, body); err != nil {
+			if err := h.readUpload(ctx, shareID, f, body, want); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {
 					return f, domain.Wrap(domain.Invalid, err, "the upload was interrupted")
 				}
@@ -270,13 +270,14 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 
 // readUpload stores the `upload` part. When the fields before it name the
 // chunk, the upload protocol may append it to the upload's in-order
-// stream; otherwise it is stored on its own.
-func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader) error {
+// stream; otherwise it is stored on its own. size is the part's length
+// when the fields fix it (-1 if not), so that the store can stream it.
+func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader, size int64) error {
 	var k *upload.Key
 	if f.haveUUID && f.haveIndex && f.haveTotal {
 		k = &upload.Key{DZUUID: f.dzuuid, Index: f.index, Total: f.total}
 	}
-	pending, err := h.uploads.Receive(ctx, shareID, k, p)
+	pending, err := h.uploads.Receive(ctx, shareID, k, p, size)
 	if pending != nil {
 		f.pending, f.chunkSize = pending, pending.Size()
 	}

@@ -79,6 +79,9 @@ func (h *Content) download(ctx context.Context, id string) (*download, error) {
 // GetShareContent streams a share's bytes with Range and conditional
 // request support.
 func (h *Content) GetShareContent(ctx context.Context, req gen.GetShareContentRequestObject) (gen.GetShareContentResponseObject, error) {
+	if res, err := h.presignedRedirect(ctx, req.ShareId); res != nil || err != nil {
+		return res, err
+	}
 	return h.download(ctx, req.ShareId)
 }
 
@@ -135,7 +138,7 @@ func (d *download) serve(w http.ResponseWriter) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 
-	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, claim: d.claim}
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, pooled: pooledCopy(d.file), claim: d.claim}
 	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
 		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
 	}
@@ -252,6 +255,7 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
+	pooled  bool                   // copy through copyPooled (content not in a local file)
 	claim   func(status int) error // see download.claim
 	refused error                  // what claim answered: nothing is written
 }
@@ -324,6 +328,18 @@ func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 	}
 	if w.swallow {
 		return io.Copy(io.Discard, r)
+	}
+	if w.pooled {
+		// The S3 store's reader writes itself (splicing from S3's
+		// connection when it can); anything else, a pooled copy.
+		if lr, ok := r.(*io.LimitedReader); ok {
+			if nw, ok := lr.R.(nWriterTo); ok {
+				n, err := nw.WriteNTo(w.ResponseWriter, lr.N)
+				lr.N -= n
+				return n, err
+			}
+		}
+		return copyPooled(w.ResponseWriter, r)
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)

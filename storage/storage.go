@@ -441,7 +441,10 @@ func (f *FS) OpenBlob(id string) (*os.File, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, domain.Wrap(domain.NotFound, err, "content not found")
 	}
-	return file, err
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return file, nil
 }
 
 // OpenShared opens a finished blob for ReadAt, through the open-file cache:
@@ -683,13 +686,16 @@ func syncDir(dir string) error {
 }
 
 // storageErr gives out-of-space and read-only failures their kinds, so
-// clients get 507 rather than 500.
+// clients get 507 rather than 500, and running out of file descriptors
+// 503 with Retry-After.
 func storageErr(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
 		return domain.Wrap(domain.InsufficientStorage, err, "not enough storage space")
 	case errors.Is(err, syscall.EROFS):
 		return domain.Wrap(domain.InsufficientStorage, err, "storage is read-only")
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return domain.OutOfFiles(err)
 	}
 	return err
 }

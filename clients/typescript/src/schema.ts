@@ -2919,6 +2919,27 @@ export interface operations {
         responses: {
             200: components["responses"]["Content"];
             206: components["responses"]["PartialContent"];
+            /**
+             * @description Only on a server started with `SACHET_S3_PRESIGNED_REDIRECT=true`
+             *     (content on S3; off by default): the bytes are at `Location`, a
+             *     presigned URL of the S3 server, valid for 5 minutes, which serves
+             *     the same bytes with the same `Content-Type` and
+             *     `Content-Disposition`, and answers `Range` itself (the S3 server's
+             *     `ETag` is not Sachet's). Sent for a `GET` with no conditional
+             *     header and a satisfiable `Range` or none; other requests are
+             *     answered as without the setting. Never cached (`Cache-Control:
+             *     no-store`).
+             */
+            302: {
+                headers: {
+                    /** @description The presigned URL of the content. */
+                    Location: string;
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
