@@ -27,6 +27,7 @@ func (s *Store) ImportUser(ctx context.Context, u *domain.User) error {
 	}
 	date := utc(u.RegisterDate)
 	var id int64
+	defer s.usersChanged()
 	err := s.inTx(ctx, "import user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO users (username, password_hash, permissions, register_date) VALUES (?, ?, ?, ?)`,
