@@ -261,20 +261,9 @@ func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 		}
 		maxAnchors, _ := s.lists.limits()
 		sn.step = listStep(sn.total, maxAnchors)
-		var rows []struct {
-			Date timestamp `db:"create_date"`
-			ID   string    `db:"share_id"`
-		}
-		// Every step-th key, read from the index alone: the list order's
-		// row numbers, kept where they are multiples of step.
-		if err := tx.SelectContext(ctx, &rows, `SELECT create_date, share_id FROM (
-				SELECT create_date, share_id, ROW_NUMBER() OVER (ORDER BY create_date, share_id) - 1 AS rn FROM shares
-			) t WHERE rn % ? = 0 ORDER BY rn`, sn.step); err != nil {
+		var err error
+		if sn.anchors, err = s.readAnchors(ctx, tx, sn.total, sn.step); err != nil {
 			return err
-		}
-		sn.anchors = make([]listKey, len(rows))
-		for i, r := range rows {
-			sn.anchors[i] = listKey{date: ts(r.Date.Time), id: r.ID}
 		}
 		if sn.total == 0 {
 			return nil
@@ -294,6 +283,48 @@ func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 		return nil, err
 	}
 	return sn, nil
+}
+
+// readAnchors reads the key of every step-th share in list order, by
+// hops: the first share's, then from each anchor the key step entries on
+// (LIMIT 1 OFFSET step), a seek and a walk of step entries on the
+// (create_date, share_id) index, reading nothing else. One window function
+// (ROW_NUMBER() OVER the list order) said the same in one statement, but
+// both engines materialize its whole input: at 10⁶ shares SQLite, with the
+// server's small page cache, spilled it to a temporary file and took 14 s
+// on a loaded machine, every cache TTL, while lists waited (issue 14).
+// total is the count in the same snapshot: the hops stop at the last
+// anchor it implies.
+func (s *Store) readAnchors(ctx context.Context, tx *sqlx.Tx, total, step int) ([]listKey, error) {
+	anchors := make([]listKey, 0, (total+step-1)/step)
+	if total == 0 {
+		return anchors, nil
+	}
+	type key struct {
+		Date timestamp `db:"create_date"`
+		ID   string    `db:"share_id"`
+	}
+	var k key
+	if err := tx.GetContext(ctx, &k, `SELECT create_date, share_id FROM shares ORDER BY create_date, share_id LIMIT 1`); err != nil {
+		return nil, err
+	}
+	q, _ := s.listSeek(listKey{})
+	hop, err := tx.PreparexContext(ctx, `SELECT create_date, share_id`+q)
+	if err != nil {
+		return nil, err
+	}
+	defer hop.Close()
+	for {
+		a := listKey{date: ts(k.Date.Time), id: k.ID}
+		anchors = append(anchors, a)
+		if len(anchors)*step >= total {
+			return anchors, nil
+		}
+		_, args := s.listSeek(a)
+		if err := hop.GetContext(ctx, &k, append(args, 1, step)...); err != nil {
+			return nil, err // sql.ErrNoRows too: the snapshot holds total shares
+		}
+	}
 }
 
 // listStep is the distance between anchors for total shares: listBlock, or
