@@ -73,6 +73,12 @@ type listCache struct {
 	// (O(total)) that the next write would void too: under a stream of
 	// writes, the cache then costs one snapshot read per TTL.
 	retryAt time.Time
+	// How long the last snapshot read took: a snapshot is read again that
+	// long (twice, at most half the TTL) before it expires, by one request
+	// while the others go on using it, so lists do not all wait for the
+	// read at every expiry (at 10⁶ shares it is a walk of the whole index).
+	took  time.Duration
+	early uint64 // the id of the last snapshot read again early: once per snapshot
 
 	// Tests only: limits other than listMaxAnchors and listMaxRows (0:
 	// those), and a hook run after each read from the database, before
@@ -205,22 +211,31 @@ func (c *listCache) end(key listLoad, done chan struct{}) {
 }
 
 // listSnapshot returns a snapshot no older than ttl, from the cache or read
-// now, or nil when the list should be read uncached (see retryAt).
+// now, or nil when the list should be read uncached (see retryAt). A
+// snapshot close to its expiry (see took) is read again by the one caller
+// that finds it so; it keeps the snapshot in hand if that read fails or is
+// voided by a write.
 func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap, error) {
 	c := &s.lists
 	key := listLoad{block: -1}
 	for waited := false; ; waited = true {
 		c.mu.Lock()
 		now := s.now()
-		if sn := c.snap; sn != nil && now.Before(sn.expires) {
+		sn := c.snap
+		fresh := sn != nil && now.Before(sn.expires)
+		if fresh && (waited || c.loading[key] != nil || now.Before(c.retryAt) || c.early == sn.id ||
+			now.Before(sn.expires.Add(-min(2*c.took, ttl/2)))) {
 			c.mu.Unlock()
 			return sn, nil
 		}
-		if waited || now.Before(c.retryAt) { // the read in front was voided, or failed
+		if !fresh && (waited || now.Before(c.retryAt)) { // the read in front was voided, or failed
 			c.mu.Unlock()
 			return nil, nil
 		}
-		wait, done, gen, _ := c.begin(key, false)
+		if fresh {
+			c.early = sn.id // a write voiding this read must not start another
+		}
+		wait, done, gen, _ := c.begin(key, false) // no load in flight when fresh
 		c.mu.Unlock()
 		if wait != nil {
 			select {
@@ -230,8 +245,9 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 				return nil, fail(ctx.Err(), "list shares")
 			}
 		}
-		expires := s.now().Add(ttl) // from before the read: staleness stays within ttl
-		sn, err := s.readListSnap(ctx)
+		start := s.now()
+		expires := start.Add(ttl) // from before the read: staleness stays within ttl
+		read, err := s.readListSnap(ctx)
 		if c.afterRead != nil {
 			c.afterRead(-1)
 		}
@@ -239,16 +255,25 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 		switch {
 		case err != nil:
 		case c.gen == gen:
+			c.took = s.now().Sub(start)
 			c.ids++
 			c.epoch++
-			sn.id, sn.epoch, sn.expires = c.ids, c.epoch, expires
-			c.snap, c.rows = sn, 0
-		default:
+			read.id, read.epoch, read.expires = c.ids, c.epoch, expires
+			c.snap, c.rows = read, 0
+		case !fresh:
 			c.retryAt = s.now().Add(ttl)
 		}
 		c.end(key, done)
+		if fresh && c.snap != read { // an early read that failed or was voided
+			cur := c.snap // sn, or what a write made of it
+			if cur != nil && !s.now().Before(cur.expires) {
+				cur = nil
+			}
+			c.mu.Unlock()
+			return cur, nil
+		}
 		c.mu.Unlock()
-		return sn, err
+		return read, err
 	}
 }
 

@@ -1,0 +1,71 @@
+package db
+
+import (
+	"testing"
+	"time"
+)
+
+func snapID(s *Store) uint64 {
+	c := &s.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap == nil {
+		return 0
+	}
+	return c.snap.id
+}
+
+// A snapshot close to its expiry is read again by one caller, early, so
+// that lists need not wait for the read when it expires; a write that
+// voids that read leaves the snapshot in hand in use, and starts no other.
+func TestListCacheReadsAgainEarly(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0.Add(time.Hour))
+		seedShares(t, s, 3*listBlock, nil)
+		mkShare(t, s, 1, nil)
+		s.SetCacheTTL(time.Second)
+		checkPageIs(t, s, 15, 0)
+		first := snapID(s)
+		s.lists.mu.Lock()
+		s.lists.took = 200 * time.Millisecond // the frozen clock says 0
+		s.lists.mu.Unlock()
+
+		c.Add(500 * time.Millisecond) // more than 2 × took before the expiry
+		checkPageIs(t, s, 15, 0)
+		if id := snapID(s); id != first {
+			t.Fatalf("snapshot %d read again 500 ms before its expiry (2 × took is 400 ms)", id)
+		}
+		c.Add(200 * time.Millisecond)
+		checkPageIs(t, s, 15, 15)
+		second := snapID(s)
+		if second == first {
+			t.Fatal("snapshot not read again 300 ms before its expiry")
+		}
+
+		// A write during the early read voids it; the snapshot in hand
+		// (its blocks dropped) serves, and no other early read starts.
+		s.lists.mu.Lock()
+		s.lists.took = 200 * time.Millisecond
+		s.lists.mu.Unlock()
+		reads := 0
+		s.lists.afterRead = func(block int) {
+			if block == -1 {
+				reads++
+				must(t, s.UpdateShareMeta(ctx, shareID(1), "renamed", nil)) // voids, without reordering
+			}
+		}
+		t.Cleanup(func() { s.lists.afterRead = nil })
+		c.Add(700 * time.Millisecond)
+		checkPageIs(t, s, 15, 30)
+		checkPageIs(t, s, 15, 45)
+		if reads != 1 || snapID(s) != second {
+			t.Fatalf("%d early reads, snapshot %d (want 1 read, snapshot %d kept)", reads, snapID(s), second)
+		}
+		s.lists.afterRead = nil
+		c.Add(300 * time.Millisecond) // expired: read at once, as always
+		checkAllPages(t, s, 15)
+		if snapID(s) == second {
+			t.Fatal("expired snapshot still in use")
+		}
+	})
+}
