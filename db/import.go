@@ -81,7 +81,10 @@ func (s *Store) ImportShare(ctx context.Context, sh *domain.Share) error {
 		case classForeignKey:
 			return noSuchOwner(sh.Owner)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.bumpListVersion(ctx, tx)
 	})
 	// The share lands anywhere in the list order, not at its end (as a
 	// new one would): the cached order is void either way.

@@ -3,6 +3,8 @@ package db
 import (
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 func snapID(s *Store) uint64 {
@@ -66,6 +68,55 @@ func TestListCacheReadsAgainEarly(t *testing.T) {
 		checkAllPages(t, s, 15)
 		if snapID(s) == second {
 			t.Fatal("expired snapshot still in use")
+		}
+	})
+}
+
+func anchorsAt(s *Store) *listKey {
+	c := &s.lists
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.snap == nil || len(c.snap.anchors) == 0 {
+		return nil
+	}
+	return &c.snap.anchors[0]
+}
+
+// An expired snapshot whose share_list_version is unchanged is kept (its
+// anchors not read again) with its blocks dropped; another process's
+// insert or delete makes it read again, and a rename shows all the same.
+func TestListCacheKeepsAnUnchangedSnapshot(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0.Add(time.Hour))
+		seedShares(t, s, 3*listBlock, nil)
+		other := &Store{}
+		*other = Store{dialect: s.dialect, w: s.w, r: s.r, now: s.now, stmts: map[string]*sqlx.Stmt{}, token: "other", cache: newCaches()}
+		other.SetCacheTTL(0)
+		mkShare(t, other, 1, nil)
+		s.SetCacheTTL(time.Second)
+		checkAllPages(t, s, 15)
+		first := anchorsAt(s)
+
+		must(t, other.UpdateShareMeta(ctx, shareID(1), "renamed elsewhere", nil))
+		c.Add(1500 * time.Millisecond)
+		checkAllPages(t, s, 15) // the new name, from a block read again
+		if anchorsAt(s) != first {
+			t.Fatal("anchors read again though no share came or went")
+		}
+
+		c.Add(1500 * time.Millisecond)
+		mkShare(t, other, 2, nil)
+		checkAllPages(t, s, 15)
+		second := anchorsAt(s)
+		if second == first {
+			t.Fatal("another process's new share did not make the snapshot be read again")
+		}
+		c.Add(1500 * time.Millisecond)
+		_, err := other.DeleteShare(ctx, shareID(1))
+		must(t, err)
+		checkAllPages(t, s, 15)
+		if anchorsAt(s) == second {
+			t.Fatal("another process's delete did not make the snapshot be read again")
 		}
 	})
 }

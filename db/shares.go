@@ -118,7 +118,10 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		case classForeignKey:
 			return noSuchOwner(sh.Owner)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.bumpListVersion(ctx, tx)
 	})
 	if err != nil {
 		s.listChanged(true)
@@ -300,6 +303,9 @@ func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force
 		files = append(files, f...)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM shares WHERE share_id = ?`, id); err != nil {
+		return nil, err
+	}
+	if err := s.bumpListVersion(ctx, tx); err != nil {
 		return nil, err
 	}
 	return files, nil
