@@ -120,3 +120,23 @@ func TestListCacheKeepsAnUnchangedSnapshot(t *testing.T) {
 		}
 	})
 }
+
+// Past directAt shares a page is read alone from its anchor; it is the
+// same page.
+func TestListCacheDirectPagesMatchTheQuery(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		seedShares(t, s, 700, nil)
+		s.lists.directAt, s.lists.maxAnchors = 100, 3 // sparse anchors: OFFSETs from them
+		s.SetCacheTTL(time.Hour)
+		for _, per := range []int{1, 7, 15, listBlock, 100} {
+			checkAllPages(t, s, per)
+		}
+		checkPageIs(t, s, 0, 0)
+		checkPageIs(t, s, 15, 1<<40)
+		if rows, _, _, cached := cacheRows(s); !cached || rows != 0 {
+			t.Fatalf("cached %v, %d rows in blocks: want a snapshot and no blocks", cached, rows)
+		}
+		mkShare(t, s, 1, nil) // an append shows at once, as with blocks
+		checkAllPages(t, s, 15)
+	})
+}
