@@ -49,7 +49,7 @@ test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
 bench: build ## benchmark suite of issues 4 and 11 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md
 
-bench-million: build ## issue 14 item 2: seed 10^6 shares and 10^4 users (bulk SQL), measure metadata, list, users and create through HTTP against 10^4 shares, on SQLite then MariaDB (about 10 minutes); prints the table
+bench-million: build ## issue 14 item 2: seed 10^6 shares and 10^4 users (bulk SQL), measure metadata, list, users and create through HTTP against 10^4 shares, on SQLite then MariaDB (about 15 minutes); prints the table
 	$(GO) run ./bench -bin $(BIN) -scenarios million -runs 3 -nginx off
 
 test-clients: build lint-spec $(TS)/node_modules/.package-lock.json $(BROWSER)/node_modules/.package-lock.json ## the TS client (tsc --strict, node test), the browser test (Chromium), the spec lint

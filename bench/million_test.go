@@ -35,8 +35,11 @@ func TestSeedID(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if seedID(7) != seedID(7) {
-		t.Fatal("seedID is not deterministic")
+	if a, b := seedID(7), seedID(7); a != b {
+		t.Fatalf("seedID is not deterministic: %q, %q", a, b)
+	}
+	if !(seedID(9) < seedID(10) && seedID(255) < seedID(256)) {
+		t.Fatal("seeded ids do not ascend with their number")
 	}
 }
 
