@@ -344,8 +344,8 @@ func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 // (create_date, share_id) index, reading nothing else. One window function
 // (ROW_NUMBER() OVER the list order) said the same in one statement, but
 // both engines materialize its whole input: at 10⁶ shares SQLite, with the
-// server's small page cache, spilled it to a temporary file and took 14 s
-// on a loaded machine, every cache TTL, while lists waited (issue 14).
+// server's small page cache, spilled it to a temporary B-tree on disk, and
+// lists waited for it 5-14 s (p50) on a loaded machine (issue 14).
 // total is the count in the same snapshot: the hops stop at the last
 // anchor it implies.
 func (s *Store) readAnchors(ctx context.Context, tx *sqlx.Tx, total, step int) ([]listKey, error) {
