@@ -84,7 +84,8 @@ func (s *Store) ImportShare(ctx context.Context, sh *domain.Share) error {
 		if err != nil {
 			return err
 		}
-		return s.bumpListVersion(ctx, tx)
+		_, err = s.bumpListVersion(ctx, tx)
+		return err
 	})
 	// The share lands anywhere in the list order, not at its end (as a
 	// new one would): the cached order is void either way.

@@ -148,7 +148,12 @@ func (s *Store) listChanged(order bool) {
 // the snapshot may hold k already (k <= last, read after the insert
 // began), the snapshot is dropped. Creates therefore cost no O(total)
 // snapshot read.
-func (s *Store) listAppended(k listKey, epoch uint64) {
+//
+// version is the share_list_version the insert made: when the snapshot
+// was at the one before, the insert is the only change since its read and
+// the snapshot, which now holds it, takes its version, so that its next
+// check at expiry finds it current instead of reading it again.
+func (s *Store) listAppended(k listKey, epoch uint64, version int64) {
 	c := &s.lists
 	if c.beforeAppend != nil {
 		c.beforeAppend()
@@ -181,6 +186,9 @@ func (s *Store) listAppended(k listKey, epoch uint64) {
 			return
 		}
 		n.anchors = append(slices.Clip(sn.anchors), n.last)
+	}
+	if sn.version == version-1 {
+		n.version = version
 	}
 	for j, b := range n.blocks {
 		if j >= from {
@@ -521,14 +529,20 @@ func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl tim
 
 // bumpListVersion counts an insert or delete of a share, in its
 // transaction, in share_list_version (migration 0018): the list cache of
-// every process sees from it whether its snapshot still holds.
-func (s *Store) bumpListVersion(ctx context.Context, tx *sqlx.Tx) error {
+// every process sees from it whether its snapshot still holds. It returns
+// the version the transaction made (bumps are serialized by the row's
+// write lock, so the one before it is version-1).
+func (s *Store) bumpListVersion(ctx context.Context, tx *sqlx.Tx) (int64, error) {
 	q := `INSERT INTO share_list_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1`
 	if s.dialect == DialectMySQL {
 		q = `INSERT INTO share_list_version (id, version) VALUES (1, 1) ON DUPLICATE KEY UPDATE version = version + 1`
 	}
-	_, err := tx.ExecContext(ctx, q)
-	return err
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return 0, err
+	}
+	var v int64
+	err := tx.GetContext(ctx, &v, `SELECT version FROM share_list_version WHERE id = 1`)
+	return v, err
 }
 
 const listVersionQuery = `SELECT COALESCE(MAX(version), 0) FROM share_list_version`

@@ -140,3 +140,38 @@ func TestListCacheDirectPagesMatchTheQuery(t *testing.T) {
 		checkAllPages(t, s, 15)
 	})
 }
+
+// This process's own creates keep the snapshot current: at expiry it is
+// kept, not read again; another process's create in between still makes
+// it be read again.
+func TestListCacheOwnCreatesKeepTheSnapshot(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		c := useClock(s, t0.Add(time.Hour))
+		seedShares(t, s, 3*listBlock+5, nil) // no new anchor (array) in the creates below
+		s.SetCacheTTL(time.Second)
+		checkAllPages(t, s, 15)
+		first := anchorsAt(s)
+		for i := range 3 {
+			c.Add(time.Millisecond)
+			mkShare(t, s, 10+i, nil)
+		}
+		c.Add(1500 * time.Millisecond)
+		checkAllPages(t, s, 15)
+		if anchorsAt(s) != first {
+			t.Fatal("snapshot read again after this process's own creates only")
+		}
+
+		other := &Store{}
+		*other = Store{dialect: s.dialect, w: s.w, r: s.r, now: s.now, stmts: map[string]*sqlx.Stmt{}, token: "other", cache: newCaches()}
+		other.SetCacheTTL(0)
+		c.Add(time.Millisecond)
+		mkShare(t, other, 20, nil)
+		c.Add(time.Millisecond)
+		mkShare(t, s, 21, nil) // its version is two past the snapshot's
+		c.Add(1500 * time.Millisecond)
+		checkAllPages(t, s, 15)
+		if anchorsAt(s) == first {
+			t.Fatal("another process's create did not make the snapshot be read again")
+		}
+	})
+}

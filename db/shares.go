@@ -108,6 +108,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		modified = ts(*sh.ModifiedAt)
 	}
 	epoch := s.listEpoch()
+	var version int64
 	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
@@ -121,13 +122,14 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		if err != nil {
 			return err
 		}
-		return s.bumpListVersion(ctx, tx)
+		version, err = s.bumpListVersion(ctx, tx)
+		return err
 	})
 	if err != nil {
 		s.listChanged(true)
 		return err
 	}
-	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch)
+	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch, version)
 	sh.CreateDate = now
 	return nil
 }
@@ -305,7 +307,7 @@ func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force
 	if _, err := tx.ExecContext(ctx, `DELETE FROM shares WHERE share_id = ?`, id); err != nil {
 		return nil, err
 	}
-	if err := s.bumpListVersion(ctx, tx); err != nil {
+	if _, err := s.bumpListVersion(ctx, tx); err != nil {
 		return nil, err
 	}
 	return files, nil
