@@ -9,7 +9,7 @@ OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 # staticcheck, pinned: v0.8.x is the line that supports Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate build run test test-deps test-fuzz bench bench-million clean test-clients lint lint-spec
+.PHONY: all generate build run test test-deps test-fuzz bench bench-conns bench-peers bench-million clean test-clients lint lint-spec
 
 all: build
 
@@ -28,8 +28,9 @@ test: test-deps ## all tests, against SQLite and MariaDB; first installs/starts 
 	$(MAKE) --no-print-directory lint
 	SACHET_TEST_REQUIRE_SERVICES=1 $(GO) test -race -count=1 -timeout=40m ./...
 	@# The black-box upload and download suites again, with content on S3
-	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed).
-	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload)' ./tests/
+	@# (a versitygw on loopback; skipped loudly outside CI when it is not installed),
+	@# and share expiry's purge and quota refusals, which go through the blob store.
+	SACHET_TEST_REQUIRE_SERVICES=1 SACHET_TEST_STORAGE=s3 $(GO) test -race -count=1 -timeout=20m -run '^(TestUpload|TestDownload|TestShareExpiry|TestQuota)' ./tests/
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-clients
 
@@ -46,8 +47,15 @@ test-fuzz: ## run each fuzz target briefly (FUZZTIME) beyond its seed corpus
 	$(GO) test -run='^$$' -fuzz='^FuzzWriteChunk$$' -fuzztime=$(FUZZTIME) ./storage/
 	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./api/mpguard/
 
-bench: build ## benchmark suite of issues 4 and 11 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
+bench: build ## benchmark suite of issues 4, 11 and 13 (several minutes; SQLite, then MariaDB, then S3 on versitygw; installs nginx if absent); rewrites bench/README.md
 	$(GO) run ./bench -bin $(BIN) -out bench/README.md
+
+bench-conns: build ## issue 14 item 3: 1 000, 5 000 and 10 000 slow downloads (64 KiB/s of a 64 MiB share): server RSS per connection, metadata p99 meanwhile, downloads cut (SQLite, then MariaDB; ~15 min)
+	$(GO) run ./bench -bin $(BIN) -conns 1000,5000,10000
+
+bench-peers: build ## issue 14's peers side by side: installs tusd and filebrowser (pinned) into bin/peers, then drives each next to sachet; writes bench/PEERS.md
+	scripts/install-peers || echo "bench-peers: a peer did not install; the table says which"
+	$(GO) run ./bench -bin $(BIN) -scenarios= -peers -out bench/PEERS.md
 
 bench-million: build ## issue 14 item 2: seed 10^6 shares and 10^4 users (bulk SQL), measure metadata, list, users and create through HTTP against 10^4 shares, on SQLite then MariaDB (about 15 minutes); prints the table
 	$(GO) run ./bench -bin $(BIN) -scenarios million -runs 3 -nginx off

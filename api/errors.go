@@ -25,6 +25,7 @@ var kindStatus = map[domain.Kind]int{
 	domain.Unavailable:         http.StatusServiceUnavailable,
 	domain.InsufficientStorage: http.StatusInsufficientStorage,
 	domain.UnsupportedType:     http.StatusUnsupportedMediaType,
+	domain.Gone:                http.StatusGone,
 }
 
 // envelope is the body of every error response.

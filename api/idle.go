@@ -6,6 +6,7 @@ package api
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -74,6 +75,9 @@ type transferWriter struct {
 	info        *reqInfo
 	last        time.Time
 	wroteHeader bool
+	// conn is the request's connection (ConnContext), nil when unknown:
+	// files are then sent in slices each bounded by the idle deadline.
+	conn net.Conn
 }
 
 // sliceBytes is how much one ReadFrom slice sends: at 10 MB/s, well under
@@ -132,6 +136,16 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 	lr, isLR := src.(*io.LimitedReader)
 	if isLR {
 		inner, remain = lr.R, lr.N
+	}
+	if f, ok := inner.(*os.File); ok && w.idle > 0 {
+		if s := watchSock(w.conn); s != nil {
+			// See sendwait.go.
+			total, err := w.readFromWatched(rf, s, f, remain)
+			if isLR {
+				lr.N = remain - total
+			}
+			return total, err
+		}
 	}
 	var total int64
 	var err error

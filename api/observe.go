@@ -81,7 +81,7 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		o.inFlight.Inc()
 		defer o.inFlight.Dec()
 
-		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info}
+		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx)}
 		var body *transferBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &transferBody{rc: r.Body, ctl: tw.ctl, idle: o.cfg.IdleTimeout, info: info}
@@ -135,7 +135,7 @@ func (o *Observer) finish(r *http.Request, info *reqInfo, d time.Duration) {
 	level := slog.LevelInfo
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path), // never the query: it is the client's to fill
+		slog.String("path", logPath(r.URL.Path)), // never the query: it is the client's to fill; never a link token
 		slog.String("op", info.op),
 		slog.Int("status", status),
 		slog.Duration("duration", d),

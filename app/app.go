@@ -122,16 +122,26 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	keys := impl.NewKeys(store)
+	content := impl.NewContent(store, uploads, blobs, impl.Limits(limits), log).WithQuotas(store, blobs)
+	if cfg.S3PresignedRedirect {
+		p, ok := blobs.(*s3store.Store)
+		if !ok {
+			store.Close()
+			return nil, fmt.Errorf("SACHET_S3_PRESIGNED_REDIRECT needs content on S3 (SACHET_STORAGE=s3://...)")
+		}
+		content.WithPresignedRedirect(p)
+	}
 	authH := impl.NewAuth(store, tokens, passwords).WithThrottle(throttle, cfg.TrustedProxies).WithKeys(keys)
 	srv := &impl.Server{
 		Auth:     authH,
 		Users:    impl.NewUsers(store, passwords),
 		Settings: impl.NewSettings(store),
 		Shares:   impl.NewShares(store, blobs, log),
-		Content:  impl.NewContent(store, uploads, blobs, impl.Limits(limits), log),
+		Content:  content,
 		Meta:     meta,
 		Uploads:  impl.NewUploads(store, blobs, log),
 		Keys:     keys,
+		Requests: impl.NewRequests(store, content, blobs, log),
 	}
 	e, err := api.New(api.Config{
 		CORSOrigins:  api.ParseOrigins(cfg.CORSOrigins),
@@ -310,6 +320,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer release()
+	a.raiseFileLimit()
 	headerTimeout := a.cfg.HeaderTimeout
 	if headerTimeout <= 0 {
 		headerTimeout = 10 * time.Second
@@ -330,7 +341,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// answers 431 itself, with a text body.
 		MaxHeaderBytes: hardHeaderLimit(a.cfg.MaxHeaderBytes),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:       slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		// The idle watchdog looks at each download's socket (api/sendwait.go).
+		ConnContext: api.ConnContext,
+		ErrorLog:    slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
 	defer stopCleanup()
@@ -425,12 +438,13 @@ func (a *App) periodicCleanup(ctx context.Context, every time.Duration) (bool, e
 
 // CleanupReport counts what a cleanup removed.
 type CleanupReport struct {
+	ExpiredFiles  int // content of expired shares
 	StaleFiles    int
 	OrphanFiles   int
 	RevokedTokens int64
 }
 
-// Cleanup deletes uninitialized shares and unfinished uploads older than
+// Cleanup deletes expired shares with their content, uninitialized shares and unfinished uploads older than
 // StaleAfter with their files, orphan files a crash left behind, and
 // revoked-token records past their expiry. Orphans are files no row names
 // that have not been written to for twice the idle timeout: anything still
@@ -443,7 +457,24 @@ func (a *App) Cleanup(ctx context.Context) (CleanupReport, error) {
 		grace = 2 * time.Second
 	}
 	var err error
+	// Expired shares first: their rows go, then their content, through
+	// the blob store (file or S3). A file that fails to go is an orphan
+	// the sweep below (or the next one) removes.
+	expired, err := a.Store.DeleteExpired(ctx, now)
+	if len(expired) > 0 {
+		if rerr := a.Blobs.Remove(context.WithoutCancel(ctx), expired...); rerr != nil {
+			a.log.WarnContext(ctx, "removing expired shares' files", "err", rerr)
+		}
+		r.ExpiredFiles = len(expired)
+	}
+	if err != nil {
+		return r, err
+	}
 	if r.StaleFiles, r.OrphanFiles, err = a.uploads.Cleanup(ctx, now.Add(-a.cfg.StaleAfter), now.Add(-grace)); err != nil {
+		return r, err
+	}
+	// Quota holds of uploads that are gone, or of requests that died.
+	if _, err = a.Store.PurgeHolds(ctx, now.Add(-a.cfg.StaleAfter)); err != nil {
 		return r, err
 	}
 	if r.RevokedTokens, err = a.Store.PurgeRevoked(ctx, now); err != nil {

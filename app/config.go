@@ -24,9 +24,15 @@ type Config struct {
 	// S3Endpoint is the S3 server (host:port or URL; http:// for no TLS);
 	// empty means AWS. S3Region defaults to us-east-1. S3PathStyle puts
 	// the bucket in the path, as most self-hosted S3 servers need.
-	S3Endpoint   string
-	S3Region     string
-	S3PathStyle  bool
+	S3Endpoint  string
+	S3Region    string
+	S3PathStyle bool
+
+	// S3PresignedRedirect answers a plain content GET with a 302 to a
+	// short-lived presigned URL of the object, so that S3 serves the
+	// bytes (off by default; only with s3:// storage).
+	S3PresignedRedirect bool
+
 	SecretKey    string // empty: generated once and kept in DataDir
 	TokenTTL     time.Duration
 	BcryptCost   int
@@ -112,6 +118,14 @@ var settings = []setting{
 			return fmt.Errorf("must be true or false")
 		}
 		c.S3PathStyle = b
+		return nil
+	}},
+	{"s3-presigned-redirect", "SACHET_S3_PRESIGNED_REDIRECT", "answer content downloads with a 302 to a 5-minute presigned S3 URL, so S3 serves the bytes (s3:// storage only)", "false", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("must be true or false")
+		}
+		c.S3PresignedRedirect = b
 		return nil
 	}},
 	{"secret-key", "SACHET_SECRET_KEY", "HS256 key, at least 32 bytes (default: generated, kept in the data dir)", "", stringSetting(func(c *Config) *string { return &c.SecretKey })},
@@ -216,8 +230,12 @@ func BindFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, err
 		if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "mysql:") {
 			return c, fmt.Errorf("invalid SACHET_DATABASE %q: must start with \"sqlite:\" or \"mysql:\"", c.Database)
 		}
-		if _, err := storageKind(c.Storage); err != nil {
+		kind, err := storageKind(c.Storage)
+		if err != nil {
 			return c, fmt.Errorf("invalid SACHET_STORAGE %q: %v", c.Storage, err)
+		}
+		if c.S3PresignedRedirect && kind != "s3" {
+			return c, fmt.Errorf("invalid SACHET_S3_PRESIGNED_REDIRECT: true needs content on S3 (SACHET_STORAGE=s3://bucket/prefix), not %q", c.Storage)
 		}
 		return c, nil
 	}

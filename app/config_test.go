@@ -114,3 +114,29 @@ func TestConfigS3(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigS3PresignedRedirect: off by default; true or false from the
+// environment or the flag; refused, naming the setting, when malformed or
+// when content is not on S3 (there is nothing to presign).
+func TestConfigS3PresignedRedirect(t *testing.T) {
+	if Defaults().S3PresignedRedirect {
+		t.Fatal("on by default")
+	}
+	c, err := load(t, map[string]string{"SACHET_STORAGE": "s3://b/p", "SACHET_S3_PRESIGNED_REDIRECT": "true"})
+	if err != nil || !c.S3PresignedRedirect {
+		t.Fatalf("env: %+v %v", c, err)
+	}
+	c, err = load(t, nil, "-storage", "s3://b", "-s3-presigned-redirect", "false")
+	if err != nil || c.S3PresignedRedirect {
+		t.Fatalf("flag: %+v %v", c, err)
+	}
+	for _, env := range []map[string]string{
+		{"SACHET_STORAGE": "s3://b", "SACHET_S3_PRESIGNED_REDIRECT": "yes please"},
+		{"SACHET_S3_PRESIGNED_REDIRECT": "true"},
+		{"SACHET_STORAGE": "file:/tmp/x", "SACHET_S3_PRESIGNED_REDIRECT": "1"},
+	} {
+		if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "SACHET_S3_PRESIGNED_REDIRECT") {
+			t.Errorf("%v: error %v, want one naming SACHET_S3_PRESIGNED_REDIRECT", env, err)
+		}
+	}
+}

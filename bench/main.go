@@ -59,11 +59,15 @@ type config struct {
 	verify    bool
 	keep      bool
 	scenarios string
+	conns     connsConfig // issue 14 item 3 (bench/conns.go)
+	peers     bool        // the peers section (peers.go)
+	peerDir   string      // where scripts/install-peers put them
+	serverEnv []string
 
 	million millionConfig // issue 14 item 2 (million.go)
 }
 
-var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "s3"}
+var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "memory", "cli", "s3"}
 
 // optScenarios run only when named in -scenarios.
 var optScenarios = []string{"million"}
@@ -114,6 +118,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ",")+"; only when named: "+strings.Join(optScenarios, ","))
 	c.million.flags(fs)
+	c.conns.flags(fs)
+	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
+	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
+	fs.Func("server-env", "KEY=VALUE added to the sachet servers' environment, repeatable (e.g. SACHET_PPROF_ADDR=127.0.0.1:6060 to profile)", func(v string) error {
+		if !strings.HasPrefix(v, "SACHET_") || !strings.Contains(v, "=") {
+			return fmt.Errorf("-server-env %q: want SACHET_NAME=value", v)
+		}
+		c.serverEnv = append(c.serverEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -197,6 +211,7 @@ type bench struct {
 	nginxFile string
 	versions  []string
 	loadStart string
+	sections  []string // extra markdown sections of the README (the peers' table)
 }
 
 // loadavg is /proc/loadavg's first three fields, and the CPU pressure
@@ -271,6 +286,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 
 	b.versions = append(b.versions, "Go "+strings.TrimPrefix(runtime.Version(), "go"))
+	if len(cfg.conns.ns) > 0 {
+		return b.runConns(ctx, stdout)
+	}
 	want := splitList(cfg.scenarios)
 	wantDB := slices.ContainsFunc(want, func(sc string) bool { return slices.Contains(dbScenarios, sc) })
 	if cfg.nginx != "off" && wantDB {
@@ -306,6 +324,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	if slices.Contains(want, "million") && ctx.Err() == nil {
 		runErr = errors.Join(runErr, b.runMillion(ctx))
 	}
+	if cfg.peers && ctx.Err() == nil {
+		if err := b.runPeers(ctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("peers: %w", err))
+		}
+	}
 	b.t.mu.Lock()
 	sum := &summary{
 		requests: b.t.reqs.Load(), failures: b.t.fails.Load(),
@@ -320,6 +343,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 	}
 	m := collectMachine(b.tmp)
 	fmt.Fprint(stdout, b.textTable())
+	for _, sec := range b.sections {
+		fmt.Fprint(stdout, "\n"+sec)
+	}
 	fmt.Fprintf(stdout, "\n%d requests, %d failed. Generator peak RSS %s MiB.\n", sum.requests, sum.failures, fmtNum(selfHWM()))
 	for _, n := range b.notes {
 		fmt.Fprintln(stdout, "note:", n)
@@ -370,7 +396,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 		}
 	}
 	b.logf("[%s] starting %s serve", label, b.cfg.bin)
-	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost)
+	srv, err := startServer(ctx, b.cfg.bin, dir, database, b.cfg.bcryptCost, b.cfg.serverEnv...)
 	if err != nil {
 		return err
 	}
@@ -383,6 +409,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 	scen := map[string]func(context.Context) error{
 		"upload": s.scenarioUpload, "download": s.scenarioDownload, "range": s.scenarioRange,
 		"meta": s.scenarioMeta, "list": s.scenarioList, "login": s.scenarioLogin, "memory": s.scenarioMemory,
+		"cli": s.scenarioCLI, // bench/cli.go
 	}
 	want := splitList(b.cfg.scenarios)
 	var errs []error

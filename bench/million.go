@@ -97,7 +97,7 @@ const seedTime = "2006-01-02 15:04:05.000000" // db/timefmt.go's layout
 
 // seeder writes seeded rows into one database, always with the server
 // stopped: rows written behind a running server's back would not bump
-// share_list_version (migration 0018), and its list cache would keep its
+// share_list_version (migration 0025), and its list cache would keep its
 // snapshot of the shares.
 type seeder struct {
 	db      *sql.DB

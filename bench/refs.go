@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,6 +232,12 @@ var ddCopied = regexp.MustCompile(`(\d+) bytes .*copied, ([0-9.]+) s`)
 // runDD writes n bytes of zeros to dir with dd conv=fsync and returns MiB/s
 // (from dd's own byte count and time; the wall time if unparsable).
 func runDD(ctx context.Context, dir string, n int64) (float64, error) {
+	return runDDSync(ctx, dir, n, true)
+}
+
+// runDDSync is runDD, with conv=fsync only when fsync is set (the peers
+// section shows what the fsync costs on this disk).
+func runDDSync(ctx context.Context, dir string, n int64, fsync bool) (float64, error) {
 	bs := int64(8 * MiB)
 	switch {
 	case n%bs == 0:
@@ -242,7 +249,11 @@ func runDD(ctx context.Context, dir string, n int64) (float64, error) {
 	count := n / bs
 	path := filepath.Join(dir, "dd.tmp")
 	defer os.Remove(path)
-	cmd := exec.CommandContext(ctx, "dd", "if=/dev/zero", "of="+path, fmt.Sprintf("bs=%d", bs), fmt.Sprintf("count=%d", count), "conv=fsync")
+	args := []string{"if=/dev/zero", "of=" + path, fmt.Sprintf("bs=%d", bs), fmt.Sprintf("count=%d", count)}
+	if fsync {
+		args = append(args, "conv=fsync")
+	}
+	cmd := exec.CommandContext(ctx, "dd", args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -314,4 +325,31 @@ func checkNginxServes(ctx context.Context, hc *http.Client, url string, want int
 		return fmt.Errorf("nginx HEAD %s: status %d, length %d (want 200, %d)", url, resp.StatusCode, resp.ContentLength, want)
 	}
 	return nil
+}
+
+// ddAround runs the dd conv=fsync reference n times (when -dd) and appends
+// its figures to to. The upload scenario runs it once before and twice
+// after each upload and takes the median of all, because dd alone swings
+// by 3× back to back on this disk (issue 14, item 6).
+func (s *session) ddAround(ctx context.Context, to []float64, size int64, n int) []float64 {
+	if !s.b.cfg.dd {
+		return to
+	}
+	for range n {
+		v, err := runDD(ctx, s.srv.dataDir, size)
+		if err != nil {
+			s.note("dd reference failed: %v", err)
+			return to
+		}
+		to = append(to, v)
+	}
+	return to
+}
+
+// ddSpread adds the dd figures' range to a row's reference cell.
+func ddSpread(r row, dd []float64) row {
+	if len(dd) > 1 {
+		r.ref += fmt.Sprintf(" median of %d, %s–%s", len(dd), fmtNum(slices.Min(dd)), fmtNum(slices.Max(dd)))
+	}
+	return r
 }

@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 	if sum.failures != 0 || sum.requests == 0 {
 		t.Fatalf("%d of %d requests failed: %q", sum.failures, sum.requests, sum.failSamples)
 	}
-	want := []string{"upload", "download", "range", "metadata", "list", "login", "memory"}
+	want := []string{"upload", "download", "range", "metadata", "list", "login", "memory", "CLI push", "CLI pull"}
 	// The S3 section runs when versitygw is installed (make test installs
 	// it and requires it; elsewhere the run notes that it skipped it).
 	if s3test.Binary() != "" || s3test.Required() {

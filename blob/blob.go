@@ -102,7 +102,12 @@ type Store interface {
 	Begin(ctx context.Context) (handle string, err error)
 
 	// Put stores chunk index of the upload from r, reading r to EOF; more
-	// than max bytes is TooLarge. A chunk already stored under index (a
+	// than max bytes is TooLarge. size is the chunk's length when the
+	// caller knows it (the client's form fields said so), or -1: with it a
+	// store may stream the chunk to where it is kept without buffering it
+	// (S3 needs a part's length before its first byte). r then must give
+	// exactly size bytes: ending short or long is a domain.Invalid error,
+	// and nothing is stored (see Exact). A chunk already stored under index (a
 	// re-send) is not touched: the caller records the new part and then
 	// Removes the replaced part's ID. Chunks of one upload may be Put
 	// concurrently, from any process. On error nothing is left behind
@@ -112,7 +117,7 @@ type Store interface {
 	// form fields that name its upload (a client may send the file part
 	// first): the store then keeps the part on its own (S3: a staged
 	// object), and Complete accepts it at any index.
-	Put(ctx context.Context, handle string, index int, r io.Reader, max int64) (Part, error)
+	Put(ctx context.Context, handle string, index int, r io.Reader, size, max int64) (Part, error)
 
 	// Append stores chunk index, which comes right after the recorded
 	// stream s, and returns it (Appended, Offset s.Len) with the SHA-256
@@ -122,8 +127,9 @@ type Store interface {
 	// and that s is what is recorded: anything a previous, unrecorded
 	// Append left past s.Len is discarded first. More than max bytes, or
 	// the stream growing past maxTotal, is TooLarge. On error the stream
-	// is as it was. A store may implement Append as Put plus hashing.
-	Append(ctx context.Context, handle string, index int, s Stream, r io.Reader, max, maxTotal int64) (p Part, hash []byte, err error)
+	// is as it was. size is as for Put. A store may implement Append as
+	// Put plus hashing.
+	Append(ctx context.Context, handle string, index int, s Stream, r io.Reader, size, max, maxTotal int64) (p Part, hash []byte, err error)
 
 	// Unappend undoes an Append whose part will not be recorded (the
 	// chunk was refused after it was stored). The caller still holds the
@@ -170,4 +176,18 @@ type Store interface {
 	// Writable reports whether content can be written now, for readiness
 	// checks.
 	Writable(ctx context.Context) error
+}
+
+// ReadAtCloser reads a blob at offsets; Close releases it.
+type ReadAtCloser interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// SharedOpener is optional: a store whose blobs can be read by offset
+// from a handle shared between requests (the filesystem keeps recently
+// opened files open for a second), which makes small range requests cost
+// one pread. Open is still the way for whole downloads (sendfile).
+type SharedOpener interface {
+	OpenShared(ctx context.Context, id string) (r ReadAtCloser, size int64, err error)
 }

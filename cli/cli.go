@@ -79,16 +79,27 @@ Client commands (talk to a server over HTTP):
   push FILE...      create a share per file and upload it in parallel chunks;
                     prints each share's URL. Run it again after an
                     interruption and it sends only the chunks the server
-                    lacks. Each chunk carries its SHA-256, and the last
-                    one the file's, which the server checks before it
-                    keeps them; the file's SHA-256 is checked again
-                    against the share's at the end. Flags: --streams N (4), --chunk-size BYTES
-                    (8 MiB), --name NAME (one file only).
+                    lacks. The last chunk carries the file's SHA-256,
+                    which the server checks before it keeps the upload,
+                    and each chunk its own (--chunk-sha256), checked
+                    before the server keeps the chunk; the file's SHA-256
+                    is checked again against the share's at the end. The
+                    file is read once, hashed as it is sent. Flags:
+                    --streams N (chunks at once), --chunk-sha256[=false]
+                    (per-chunk sums: a SHA-256 pass more on each end),
+                    --chunk-size BYTES (8 MiB), --name NAME (one file
+                    only). Defaults: 4 streams with per-chunk sums; to a
+                    server on loopback (localhost, 127.0.0.1, ::1), where
+                    nothing on the way can damage a chunk and CPU is the
+                    limit, 1 stream without them (the fastest there).
   pull ID|URL [-o FILE]
                     download a share's content (default: its file name, in
                     the current directory). Interrupted, it leaves FILE.part;
                     run it again and it resumes with Range + If-Range.
-                    Verifies the SHA-256.
+                    Verifies the SHA-256, hashed as the bytes arrive.
+                    --fsync flushes the file to the disk before it gets
+                    its name; by default, as with curl -o, the kernel
+                    writes it back in its own time.
   ls                list the shares (needs LIST)
   rm ID|URL...      delete shares
   lock ID|URL...    lock shares

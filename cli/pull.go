@@ -37,6 +37,7 @@ type pullResult struct {
 func pull(ctx context.Context, r *runner, args []string) error {
 	fs := r.flags("pull")
 	out := fs.String("o", "", "write to this file (default: the share's file name, in the current directory)")
+	doSync := fs.Bool("fsync", false, "flush the file to the disk before it gets its name (like curl, the default leaves that to the kernel)")
 	operands, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -80,7 +81,7 @@ func pull(ctx context.Context, r *runner, args []string) error {
 	// Twice at most: a partial file of content replaced since is dropped
 	// and the download starts over, once.
 	for attempt := 0; ; attempt++ {
-		res, err = r.pullOnce(ctx, c, server, id, size, part, statePath)
+		res, err = r.pullOnce(ctx, c, server, id, size, part, statePath, *doSync)
 		if errors.Is(err, client.ErrContentChanged) && attempt == 0 {
 			fmt.Fprintln(r.env.Stderr, "sachet: the share's content changed since the partial download; starting over")
 			_ = os.Remove(part)
@@ -92,10 +93,7 @@ func pull(ctx context.Context, r *runner, args []string) error {
 		}
 		break
 	}
-	sum, err := fileSHA256(part)
-	if err != nil {
-		return err
-	}
+	sum := res.SHA256 // of the whole file: the bytes resumed from, then those written
 	if sum != want {
 		// The bytes are wrong; keeping them would only resume onto them.
 		_ = os.Remove(part)
@@ -106,14 +104,15 @@ func pull(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 	_ = os.Remove(statePath)
-	res.File, res.SHA256 = dest, sum
+	res.File = dest
 	r.out(res, dest)
 	return nil
 }
 
 // pullOnce downloads into part, resuming it when the state says it holds
-// the start of this share's current content.
-func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id string, size int64, part, statePath string) (*pullResult, error) {
+// the start of this share's current content, and returns the SHA-256 of
+// the whole file. With doSync the file is fsynced before it is closed.
+func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id string, size int64, part, statePath string, doSync bool) (*pullResult, error) {
 	var st pullState
 	var offset int64
 	if readState(statePath, &st) && st.Server == server && st.ShareID == id && st.Size == size && st.ETag != "" {
@@ -148,16 +147,44 @@ func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id stri
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}
+	// Hashed as it is written (the bytes kept from an earlier run first),
+	// on another goroutine: no second pass over the file at the end.
+	h := newAsyncHash(sha256.New())
+	defer h.finish()
+	if offset > 0 {
+		if err := hashPrefix(h, part, offset); err != nil {
+			return nil, err
+		}
+	}
 	m := r.meter("pull "+filepath.Base(strings.TrimSuffix(part, ".part")), size, offset)
-	d, err := c.Download(ctx, id, io.MultiWriter(f, meterWriter{m}), &client.DownloadOptions{Offset: offset, ETag: st.ETag})
+	d, err := c.Download(ctx, id, io.MultiWriter(f, h, meterWriter{m}), &client.DownloadOptions{Offset: offset, ETag: st.ETag})
 	m.Done(err == nil)
 	if err != nil {
 		return nil, err
 	}
+	if doSync {
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+	}
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return &pullResult{ShareID: id, Size: size, ResumedFrom: offset, BytesReceived: d.Written}, nil
+	return &pullResult{ShareID: id, Size: size, SHA256: hex.EncodeToString(h.finish()), ResumedFrom: offset, BytesReceived: d.Written}, nil
+}
+
+// hashPrefix writes the first n bytes of the file at path to w.
+func hashPrefix(w io.Writer, path string, n int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	got, err := io.CopyBuffer(w, io.LimitReader(f, n), make([]byte, hashBuf))
+	if err == nil && got != n {
+		err = fmt.Errorf("%s: %d bytes, expected %d", path, got, n)
+	}
+	return err
 }
 
 type meterWriter struct{ m meter }
@@ -167,14 +194,10 @@ func (w meterWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+// readerSHA256 is the SHA-256 (hex) of what r reads.
+func readerSHA256(r io.Reader) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.CopyBuffer(h, r, make([]byte, hashBuf)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"sync"
@@ -84,6 +85,13 @@ type ParallelOptions struct {
 	// checks the joined content against it before completing the upload.
 	// It is called just before that chunk is sent, which waits for it.
 	FileSHA256 func(ctx context.Context) (string, error)
+	// FileHash, if set, is fed every byte of the content in order, the
+	// chunks in Skip too (they are read for it, not sent): the file is
+	// read once, hashing overlapping with sending, instead of a second
+	// pass over it. Its sum is sent with the chunk of the last index as
+	// dzfilesha256 (so it must be a SHA-256; FileSHA256 is not called),
+	// and the caller reads it with Sum once UploadParallel returned nil.
+	FileHash hash.Hash
 	// Sent, if set, is called with each chunk's size once the server has
 	// acknowledged it; it may be called from several goroutines at once.
 	Sent func(n int64)
@@ -128,7 +136,6 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 	total := Chunks(size, o.ChunkSize)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	next := make(chan int64)
 	var (
 		done     atomic.Bool
 		firstErr error
@@ -138,29 +145,39 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancel() })
 	}
+	// One reader (this goroutine) reads the chunks in order, feeding
+	// FileHash, and hands them to Streams senders; Streams+1 buffers
+	// circulate, so the next chunk is read (and hashed) while the others
+	// are on the wire, and memory is (Streams+1) × ChunkSize whatever the
+	// file's size.
+	type job struct {
+		index    int64
+		data     []byte
+		fileHash string
+	}
+	jobs := make(chan job)
+	free := make(chan []byte, o.Streams+1)
+	bufSize := min(o.ChunkSize, max(size, 1))
+	for range o.Streams + 1 {
+		free <- make([]byte, bufSize)
+	}
 	for w := 0; w < o.Streams; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// One buffer per stream: memory is Streams × ChunkSize,
-			// whatever the file's size.
-			buf := make([]byte, min(o.ChunkSize, max(size, 1)))
-			for i := range next {
-				off := i * o.ChunkSize
-				n := min(o.ChunkSize, size-off)
-				if _, err := r.ReadAt(buf[:n], off); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
-					fail(fmt.Errorf("client: reading chunk %d of %d: %w", i, total, err))
-					return
-				}
+			for j := range jobs {
 				ch := chunk{
-					uploadID: o.UploadID, index: i, total: total, offset: off,
-					chunkSize: o.ChunkSize, fileSize: size, data: buf[:n],
+					uploadID: o.UploadID, index: j.index, total: total, offset: j.index * o.ChunkSize,
+					chunkSize: o.ChunkSize, fileSize: size, data: j.data, fileSHA256: j.fileHash,
 				}
+				// Hashed here, not by the reader: with several streams
+				// the chunks' sums are computed in parallel, and with one
+				// stream this overlaps the reader's file hash.
 				if o.ChunkSHA256 {
 					sum := sha256.Sum256(ch.data)
 					ch.sha256 = hex.EncodeToString(sum[:])
 				}
-				if i == total-1 && o.FileSHA256 != nil {
+				if j.index == total-1 && o.FileHash == nil && o.FileSHA256 != nil {
 					sum, err := o.FileSHA256(ctx)
 					if err != nil {
 						fail(err)
@@ -169,6 +186,7 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 					ch.fileSHA256 = sum
 				}
 				status, err := c.sendChunk(ctx, shareID, ch, o.Replace)
+				free <- j.data[:cap(j.data)]
 				if err != nil {
 					fail(err)
 					return
@@ -177,23 +195,47 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 					done.Store(true)
 				}
 				if o.Sent != nil {
-					o.Sent(n)
+					o.Sent(int64(len(j.data)))
 				}
 			}
 		}()
 	}
 feed:
 	for i := int64(0); i < total; i++ {
-		if o.Skip[i] {
+		skip := o.Skip[i]
+		if skip && o.FileHash == nil {
+			continue
+		}
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			break feed
+		}
+		off := i * o.ChunkSize
+		n := min(o.ChunkSize, size-off)
+		if _, err := r.ReadAt(buf[:n], off); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+			fail(fmt.Errorf("client: reading chunk %d of %d: %w", i, total, err))
+			break
+		}
+		j := job{index: i, data: buf[:n]}
+		if o.FileHash != nil {
+			o.FileHash.Write(j.data)
+			if i == total-1 {
+				j.fileHash = hex.EncodeToString(o.FileHash.Sum(nil))
+			}
+		}
+		if skip {
+			free <- buf
 			continue
 		}
 		select {
-		case next <- i:
+		case jobs <- j:
 		case <-ctx.Done():
 			break feed
 		}
 	}
-	close(next)
+	close(jobs)
 	wg.Wait()
 	if firstErr != nil {
 		return false, firstErr

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sync/atomic"
@@ -92,4 +93,71 @@ func TestAbortUpload(t *testing.T) {
 	if err := c.AbortUpload(ctx, id, "a"); client.StatusOf(err) != 404 {
 		t.Errorf("second abort: %v, want 404", err)
 	}
+}
+
+// TestUploadParallelFileHash: with FileHash the file is hashed as it is
+// read, chunks the server holds included (read, not sent), and the sum
+// goes with the last chunk (dzfilesha256), which the server checks: a
+// wrong one is refused.
+func TestUploadParallelFileHash(t *testing.T) {
+	ctx := context.Background()
+	c := login(t, start(t), "admin", "admin-pw")
+	const chunk = 64 << 10
+	data := make([]byte, 7*chunk+5) // 8 chunks, the last short
+	rand.NewChaCha8([32]byte{2}).Read(data)
+	want := sha256.Sum256(data)
+	for _, streams := range []int{1, 3} {
+		t.Run(fmt.Sprint(streams, "streams"), func(t *testing.T) {
+			id, err := c.CreateShare(ctx, "hashed.bin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dz := fmt.Sprint("hashed-", streams)
+			// A first run got chunks 2 and 3 through.
+			first := map[int64]bool{}
+			for i := int64(0); i < 8; i++ {
+				first[i] = i != 2 && i != 3
+			}
+			if _, err := c.UploadParallel(ctx, id, bytes.NewReader(data), int64(len(data)), &client.ParallelOptions{ChunkSize: chunk, UploadID: dz, Skip: first}); err != nil {
+				t.Fatal(err)
+			}
+			h := sha256.New()
+			var sent atomic.Int64
+			done, err := c.UploadParallel(ctx, id, bytes.NewReader(data), int64(len(data)), &client.ParallelOptions{
+				ChunkSize: chunk, UploadID: dz, Streams: streams, Skip: map[int64]bool{2: true, 3: true},
+				FileHash: h, ChunkSHA256: streams == 3, Sent: func(n int64) { sent.Add(n) },
+			})
+			if err != nil || !done {
+				t.Fatalf("done=%v err=%v", done, err)
+			}
+			if got := h.Sum(nil); !bytes.Equal(got, want[:]) {
+				t.Errorf("FileHash sum %x, want %x (skipped chunks hashed too)", got, want)
+			}
+			if got, want := sent.Load(), int64(len(data)-2*chunk); got != want {
+				t.Errorf("sent %d bytes, want %d", got, want)
+			}
+			sh, err := c.Share(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := sh.Sha256.Get(); got != hex.EncodeToString(want[:]) {
+				t.Errorf("share sha256 = %s", got)
+			}
+		})
+	}
+	t.Run("WrongSumRefused", func(t *testing.T) {
+		id, err := c.CreateShare(ctx, "wrong.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		h.Write([]byte("not the file")) // the sum sent will not match
+		_, err = c.UploadParallel(ctx, id, bytes.NewReader(data), int64(len(data)), &client.ParallelOptions{ChunkSize: chunk, FileHash: h})
+		if client.StatusOf(err) != 400 {
+			t.Fatalf("err = %v, want a 400", err)
+		}
+		if sh, err := c.Share(ctx, id); err != nil || (sh.Initialized != nil && *sh.Initialized) {
+			t.Errorf("share after a refused sum: %+v, %v", sh, err)
+		}
+	})
 }

@@ -72,7 +72,7 @@ func (s *Store) ImportShare(ctx context.Context, sh *domain.Share) error {
 		modified = ts(*sh.ModifiedAt)
 	}
 	err := s.inTx(ctx, "import share", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(created),
 			nullable(sh.Size), nullable(sh.SHA256), nullable(sh.BlobID), modified)
 		switch classify(err) {

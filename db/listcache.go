@@ -528,7 +528,7 @@ func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl tim
 }
 
 // bumpListVersion counts an insert or delete of a share, in its
-// transaction, in share_list_version (migration 0018): the list cache of
+// transaction, in share_list_version (migration 0025): the list cache of
 // every process sees from it whether its snapshot still holds. It returns
 // the version the transaction made (bumps are serialized by the row's
 // write lock, so the one before it is version-1).

@@ -21,9 +21,10 @@ type shareRow struct {
 	SHA256      sql.NullString `db:"sha256"`
 	BlobID      sql.NullString `db:"blob_id"`
 	ModifiedAt  nullTimestamp  `db:"modified_at"`
+	ExpiresAt   nullTimestamp  `db:"expires_at"`
 }
 
-const shareColumns = `share_id, file_name, owner_name, initialized, locked, create_date, size, sha256, blob_id, modified_at`
+const shareColumns = `share_id, file_name, owner_name, initialized, locked, create_date, size, sha256, blob_id, modified_at, expires_at`
 
 // qualified prefixes each column of a column list with a table alias.
 func qualified(alias, columns string) string {
@@ -46,6 +47,7 @@ func (r shareRow) domain() *domain.Share {
 		SHA256:      nullStringPtr(r.SHA256),
 		BlobID:      nullStringPtr(r.BlobID),
 		ModifiedAt:  r.ModifiedAt.ptr(),
+		ExpiresAt:   r.ExpiresAt.ptr(),
 	}
 }
 
@@ -103,16 +105,20 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		return err
 	}
 	now := utc(s.now())
-	var modified any
+	var modified, expires any
 	if sh.ModifiedAt != nil {
 		modified = ts(*sh.ModifiedAt)
+	}
+	if sh.ExpiresAt != nil {
+		expires = ts(*sh.ExpiresAt)
+		s.expiryWritten()
 	}
 	epoch := s.listEpoch()
 	var version int64
 	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
-			nullable(sh.Size), nullable(sh.SHA256), nullable(sh.BlobID), modified)
+			nullable(sh.Size), nullable(sh.SHA256), nullable(sh.BlobID), modified, expires)
 		switch classify(err) {
 		case classUnique:
 			return domain.Errorf(domain.Conflict, "share %s already exists", sh.ID)
@@ -144,6 +150,11 @@ func (s *Store) ShareByID(ctx context.Context, id string) (*domain.Share, error)
 	})
 	if err != nil {
 		return nil, notFound(err, "share by id", "share %s not found", id)
+	}
+	// Judged on every read, cached row or not, so a share stops serving
+	// at its expiry to the microsecond, before the purge removes it.
+	if s.expired(r.ExpiresAt) {
+		return nil, shareNotFound(id)
 	}
 	return r.domain(), nil
 }
@@ -180,6 +191,14 @@ func (s *Store) UpdateShare(ctx context.Context, id string, ch domain.ShareUpdat
 		}
 		sets, args = append(sets, "owner_name = ?"), append(args, nullable(ch.Owner))
 	}
+	if ch.SetExpiry {
+		var exp any
+		if ch.ExpiresAt != nil {
+			exp = ts(*ch.ExpiresAt)
+			s.expiryWritten()
+		}
+		sets, args = append(sets, "expires_at = ?"), append(args, exp)
+	}
 	if len(sets) == 0 {
 		// Nothing to write, but the same answers as a write would get.
 		sh, err := s.ShareByID(ctx, id)
@@ -188,8 +207,10 @@ func (s *Store) UpdateShare(ctx context.Context, id string, ch domain.ShareUpdat
 		}
 		return shareUpdatable(id, ch, sh.Owner, sh.Locked)
 	}
-	where := ` WHERE share_id = ? AND locked = ?`
-	args = append(args, id, false)
+	// An expired share is missing, also to a write racing its expiry.
+	now := ts(s.now())
+	where := ` WHERE share_id = ? AND locked = ? AND (expires_at IS NULL OR expires_at > ?)`
+	args = append(args, id, false, now)
 	if ch.CheckOwner {
 		// Null-safe equality both dialects understand.
 		where += ` AND (owner_name = ? OR (owner_name IS NULL AND ? IS NULL))`
@@ -213,7 +234,8 @@ func (s *Store) UpdateShare(ctx context.Context, id string, ch domain.ShareUpdat
 			Owner  sql.NullString `db:"owner_name"`
 			Locked bool           `db:"locked"`
 		}
-		if err := tx.GetContext(ctx, &r, `SELECT owner_name, locked FROM shares WHERE share_id = ?`, id); err != nil {
+		if err := tx.GetContext(ctx, &r, `SELECT owner_name, locked FROM shares
+			WHERE share_id = ? AND (expires_at IS NULL OR expires_at > ?)`, id, now); err != nil {
 			return notFound(err, "update share", "share %s not found", id)
 		}
 		return shareUpdatable(id, ch, nullStringPtr(r.Owner), r.Locked)
@@ -278,11 +300,15 @@ func (s *Store) DeleteShare(ctx context.Context, id string) (files []string, err
 // call listChanged(true).
 func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force bool) ([]string, error) {
 	var r struct {
-		Locked bool           `db:"locked"`
-		BlobID sql.NullString `db:"blob_id"`
+		Locked    bool           `db:"locked"`
+		BlobID    sql.NullString `db:"blob_id"`
+		ExpiresAt nullTimestamp  `db:"expires_at"`
 	}
-	if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id FROM shares WHERE share_id = ?`+s.forUpdate, id); err != nil {
+	if err := tx.GetContext(ctx, &r, `SELECT locked, blob_id, expires_at FROM shares WHERE share_id = ?`+s.forUpdate, id); err != nil {
 		return nil, notFound(err, "delete share", "share %s not found", id)
+	}
+	if !force && s.expired(r.ExpiresAt) {
+		return nil, shareNotFound(id) // missing to clients; the purge's to delete
 	}
 	if r.Locked && !force {
 		return nil, shareLocked(id)
@@ -322,8 +348,18 @@ func (s *Store) ListShares(ctx context.Context, limit, offset int) ([]domain.Sha
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
-	if ttl := s.cache.ttl; ttl > 0 {
+	// The cache knows nothing of expiry: while any share carries one
+	// (expired ones until the purge), lists are read fresh, filtered at
+	// the current time, so a share leaves them exactly at its expiry.
+	expiring, err := s.anyExpiry(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if ttl := s.cache.ttl; ttl > 0 && !expiring {
 		return s.listSharesCached(ctx, limit, offset, ttl)
+	}
+	if expiring {
+		return s.listSharesUnexpired(ctx, limit, offset)
 	}
 	return s.listSharesUncached(ctx, limit, offset)
 }

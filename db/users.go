@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/jmoiron/sqlx"
 
@@ -9,11 +10,12 @@ import (
 )
 
 type userRow struct {
-	ID           int64     `db:"id"`
-	Username     string    `db:"username"`
-	PasswordHash string    `db:"password_hash"`
-	Permissions  int64     `db:"permissions"`
-	RegisterDate timestamp `db:"register_date"`
+	ID           int64         `db:"id"`
+	Username     string        `db:"username"`
+	PasswordHash string        `db:"password_hash"`
+	Permissions  int64         `db:"permissions"`
+	RegisterDate timestamp     `db:"register_date"`
+	Quota        sql.NullInt64 `db:"quota"`
 }
 
 func (r userRow) domain() *domain.User {
@@ -23,10 +25,11 @@ func (r userRow) domain() *domain.User {
 		PasswordHash: r.PasswordHash,
 		Perms:        domain.Perm(r.Permissions),
 		RegisterDate: r.RegisterDate.Time,
+		Quota:        nullInt64Ptr(r.Quota),
 	}
 }
 
-const userColumns = `id, username, password_hash, permissions, register_date`
+const userColumns = `id, username, password_hash, permissions, register_date, quota`
 
 // Column limits, checked here so both dialects refuse the same values
 // (SQLite would store anything).
@@ -87,8 +90,8 @@ func (s *Store) UserByName(ctx context.Context, username string) (*domain.User, 
 	return r.domain(), nil
 }
 
-// UpdateUser replaces the password hash and permissions of the user named
-// u.Username; NotFound if there is none. Other fields are ignored.
+// UpdateUser replaces the password hash, permissions and quota of the user
+// named u.Username; NotFound if there is none. Other fields are ignored.
 func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 	if err := checkLen("password hash", u.PasswordHash, 0, maxName); err != nil {
 		return err
@@ -96,8 +99,8 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 	defer s.cache.holders.forgetAll()
 	defer s.cache.keys.forgetAll() // a key's permissions are cut to its user's
 	return s.inTx(ctx, "update user", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ? WHERE username = ?`,
-			u.PasswordHash, int64(u.Perms), u.Username)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, permissions = ?, quota = ? WHERE username = ?`,
+			u.PasswordHash, int64(u.Perms), nullable(u.Quota), u.Username)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ const (
 	Unavailable                     // a dependency such as the database is down (503)
 	InsufficientStorage             // the disk is full or read-only (507)
 	UnsupportedType                 // a request body of a media type the route does not take (415)
+	Gone                            // the resource existed but no longer serves: expired, revoked or exhausted (410)
 )
 
 // Error is an error with a Kind and a message meant for the client.

@@ -11,6 +11,9 @@ type User struct {
 	PasswordHash string // bcrypt
 	Perms        Perm
 	RegisterDate time.Time // UTC, microsecond precision
+	// Quota is the user's storage quota in bytes: nil means the server's
+	// default, 0 unlimited.
+	Quota *int64
 }
 
 // Share is a file share's metadata. Owner nil means anonymous users own it.
@@ -26,6 +29,9 @@ type Share struct {
 	SHA256      *string // lowercase hex
 	BlobID      *string // storage name of the current content
 	ModifiedAt  *time.Time
+	// ExpiresAt, when set, is when the share stops serving: from then on
+	// it reads as missing, and cleanup purges it with its content.
+	ExpiresAt *time.Time
 }
 
 // Upload is an unfinished chunked upload, identified by (ShareID, DZUUID).
@@ -109,4 +115,39 @@ type ShareUpdate struct {
 	// right to change it was judged against.
 	CheckOwner bool
 	WasOwner   *string
+	// SetExpiry: ExpiresAt is the new expiry (nil: never).
+	SetExpiry bool
+	ExpiresAt *time.Time
+}
+
+// UploadRequest is a link through which someone without an account
+// uploads files into new shares owned by Owner. Nil limits are unlimited.
+type UploadRequest struct {
+	ID        string
+	Owner     string
+	Label     *string
+	MaxFiles  *int
+	MaxBytes  *int64
+	ExpiresAt *time.Time
+	FilesUsed int
+	BytesUsed int64 // content of the shares created through it (read only)
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Gone judges whether r still serves at now: nil, or a Gone
+// error saying why. files also requires a file (and a byte) left to start
+// a new file with.
+func (r *UploadRequest) Gone(now time.Time, files bool) error {
+	switch {
+	case r.RevokedAt != nil:
+		return Errorf(Gone, "This upload request has been revoked.")
+	case r.ExpiresAt != nil && !r.ExpiresAt.After(now):
+		return Errorf(Gone, "This upload request has expired.")
+	case files && r.MaxFiles != nil && r.FilesUsed >= *r.MaxFiles:
+		return Errorf(Gone, "This upload request has taken all the %d files it allows.", *r.MaxFiles)
+	case files && r.MaxBytes != nil && r.BytesUsed >= *r.MaxBytes:
+		return Errorf(Gone, "This upload request has taken all the %d bytes it allows.", *r.MaxBytes)
+	}
+	return nil
 }

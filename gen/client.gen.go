@@ -249,6 +249,12 @@ type ClientInterface interface {
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
 	// already initialized), then the form (`400`, `413`; `429` when the
 	// chunk would start one upload more than its owner may have open).
+	// `413` also when the upload would pass the share owner's storage
+	// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+	// sent, and on the bytes as they stream, against the owner's usage
+	// and what their other uploads in progress have reserved; the chunk
+	// is then not kept and the share is unchanged. Replacing content
+	// needs room for the old and the new until the upload completes.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -344,6 +350,120 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRequestLink What an upload request's link still allows
+	//
+	// For the uploader, with no account (the anonymous permissions do not
+	// matter): the label and the limits left. Nothing else of the
+	// creator or their shares. `404` for an unknown token; `410` once the
+	// link is expired, revoked or exhausted (no file or no byte left to
+	// start a new file with).
+	//
+	// Corresponds with GET /requests/{token} (the `GetRequestLink` operationId).
+	GetRequestLink(ctx context.Context, token PathRequestToken, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRequestFileWithBody Start a file through an upload request
+	//
+	// Creates a new, empty share owned by the link's creator, counting
+	// toward `max_files`; upload its content next to the `url` answered
+	// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+	// file (or byte) left.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+	CreateRequestFileWithBody(ctx context.Context, token PathRequestToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRequestFile Start a file through an upload request
+	//
+	// Creates a new, empty share owned by the link's creator, counting
+	// toward `max_files`; upload its content next to the `url` answered
+	// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+	// file (or byte) left.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+	CreateRequestFile(ctx context.Context, token PathRequestToken, body CreateRequestFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadRequestFileContentWithBody Upload a requested file's content, one chunk per request
+	//
+	// The same chunked protocol and form fields as
+	// `POST /files/{share_id}/content`, for a share created through this
+	// link only (`404` for any other). The bytes count toward the link's
+	// `max_bytes` and the creator's quota, both enforced while they
+	// stream (`413` naming the limit; the chunk is not kept). Checks:
+	// `404` (token), `410` (expired or revoked), `404` (share not this
+	// link's), `423` (content already complete), then the form.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /requests/{token}/files/{share_id}/content (the `UploadRequestFileContent` operationId).
+	UploadRequestFileContentWithBody(ctx context.Context, token PathRequestToken, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AbortRequestUpload Abort an unfinished upload through the link
+	//
+	// As `DELETE /files/{share_id}/uploads/{dzuuid}`, for a share created
+	// through this link. `404` (token), `410`, `404` (share, upload),
+	// `409` (being completed).
+	//
+	// Corresponds with DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `AbortRequestUpload` operationId).
+	AbortRequestUpload(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	//
+	// As `GET /files/{share_id}/uploads/{dzuuid}`, for a share created
+	// through this link. `404` (token), `410`, `404` (share, upload).
+	//
+	// Corresponds with GET /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `GetRequestUploadStatus` operationId).
+	GetRequestUploadStatus(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUploadRequests List one's upload requests
+	//
+	// The caller's upload requests, newest first, revoked ones included
+	// (their `revoked` is true). Tokens are not shown: only
+	// `POST /upload-requests` shows one, once.
+	//
+	// Corresponds with GET /upload-requests (the `ListUploadRequests` operationId).
+	ListUploadRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUploadRequestWithBody Create an upload request
+	//
+	// Makes a link through which anyone who has it, with no account,
+	// creates up to `max_files` new shares owned by the caller and
+	// uploads their content (at most `max_bytes` in all) until
+	// `expires_at`. The answer carries the link's token, shown only
+	// here: the server keeps only its hash. Anonymous callers cannot
+	// (the shares need an owner): `401`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+	CreateUploadRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateUploadRequest Create an upload request
+	//
+	// Makes a link through which anyone who has it, with no account,
+	// creates up to `max_files` new shares owned by the caller and
+	// uploads their content (at most `max_bytes` in all) until
+	// `expires_at`. The answer carries the link's token, shown only
+	// here: the server keeps only its hash. Anonymous callers cannot
+	// (the shares need an owner): `401`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+	CreateUploadRequest(ctx context.Context, body CreateUploadRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeUploadRequest Revoke an upload request
+	//
+	// Its link stops working at once (`410`), uploads in progress
+	// through it included. The shares created through it stay, the
+	// creator's. Its creator or an ADMIN; `404` for anyone else's (an
+	// id tells nothing about whether it exists).
+	//
+	// Corresponds with DELETE /upload-requests/{request_id} (the `RevokeUploadRequest` operationId).
+	RevokeUploadRequest(ctx context.Context, requestId PathRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users
 	//
@@ -973,6 +1093,12 @@ func (c *Client) HeadShareContent(ctx context.Context, shareId PathShareId, para
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
 // already initialized), then the form (`400`, `413`; `429` when the
 // chunk would start one upload more than its owner may have open).
+// `413` also when the upload would pass the share owner's storage
+// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+// sent, and on the bytes as they stream, against the owner's usage
+// and what their other uploads in progress have reserved; the chunk
+// is then not kept and the share is unchanged. Replacing content
+// needs room for the old and the new until the upload completes.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1169,6 +1295,220 @@ func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReadyzRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRequestLink What an upload request's link still allows
+//
+// For the uploader, with no account (the anonymous permissions do not
+// matter): the label and the limits left. Nothing else of the
+// creator or their shares. `404` for an unknown token; `410` once the
+// link is expired, revoked or exhausted (no file or no byte left to
+// start a new file with).
+//
+// Corresponds with GET /requests/{token} (the `GetRequestLink` operationId).
+func (c *Client) GetRequestLink(ctx context.Context, token PathRequestToken, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestLinkRequest(c.Server, token)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRequestFileWithBody Start a file through an upload request
+//
+// Creates a new, empty share owned by the link's creator, counting
+// toward `max_files`; upload its content next to the `url` answered
+// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+// file (or byte) left.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+func (c *Client) CreateRequestFileWithBody(ctx context.Context, token PathRequestToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestFileRequestWithBody(c.Server, token, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRequestFile Start a file through an upload request
+//
+// Creates a new, empty share owned by the link's creator, counting
+// toward `max_files`; upload its content next to the `url` answered
+// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+// file (or byte) left.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+func (c *Client) CreateRequestFile(ctx context.Context, token PathRequestToken, body CreateRequestFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestFileRequest(c.Server, token, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadRequestFileContentWithBody Upload a requested file's content, one chunk per request
+//
+// The same chunked protocol and form fields as
+// `POST /files/{share_id}/content`, for a share created through this
+// link only (`404` for any other). The bytes count toward the link's
+// `max_bytes` and the creator's quota, both enforced while they
+// stream (`413` naming the limit; the chunk is not kept). Checks:
+// `404` (token), `410` (expired or revoked), `404` (share not this
+// link's), `423` (content already complete), then the form.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /requests/{token}/files/{share_id}/content (the `UploadRequestFileContent` operationId).
+func (c *Client) UploadRequestFileContentWithBody(ctx context.Context, token PathRequestToken, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadRequestFileContentRequestWithBody(c.Server, token, shareId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AbortRequestUpload Abort an unfinished upload through the link
+//
+// As `DELETE /files/{share_id}/uploads/{dzuuid}`, for a share created
+// through this link. `404` (token), `410`, `404` (share, upload),
+// `409` (being completed).
+//
+// Corresponds with DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `AbortRequestUpload` operationId).
+func (c *Client) AbortRequestUpload(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAbortRequestUploadRequest(c.Server, token, shareId, dzuuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+//
+// As `GET /files/{share_id}/uploads/{dzuuid}`, for a share created
+// through this link. `404` (token), `410`, `404` (share, upload).
+//
+// Corresponds with GET /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `GetRequestUploadStatus` operationId).
+func (c *Client) GetRequestUploadStatus(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestUploadStatusRequest(c.Server, token, shareId, dzuuid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUploadRequests List one's upload requests
+//
+// The caller's upload requests, newest first, revoked ones included
+// (their `revoked` is true). Tokens are not shown: only
+// `POST /upload-requests` shows one, once.
+//
+// Corresponds with GET /upload-requests (the `ListUploadRequests` operationId).
+func (c *Client) ListUploadRequests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUploadRequestsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUploadRequestWithBody Create an upload request
+//
+// Makes a link through which anyone who has it, with no account,
+// creates up to `max_files` new shares owned by the caller and
+// uploads their content (at most `max_bytes` in all) until
+// `expires_at`. The answer carries the link's token, shown only
+// here: the server keeps only its hash. Anonymous callers cannot
+// (the shares need an owner): `401`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+func (c *Client) CreateUploadRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUploadRequestRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateUploadRequest Create an upload request
+//
+// Makes a link through which anyone who has it, with no account,
+// creates up to `max_files` new shares owned by the caller and
+// uploads their content (at most `max_bytes` in all) until
+// `expires_at`. The answer carries the link's token, shown only
+// here: the server keeps only its hash. Anonymous callers cannot
+// (the shares need an owner): `401`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+func (c *Client) CreateUploadRequest(ctx context.Context, body CreateUploadRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateUploadRequestRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeUploadRequest Revoke an upload request
+//
+// Its link stops working at once (`410`), uploads in progress
+// through it included. The shares created through it stay, the
+// creator's. Its creator or an ADMIN; `404` for anyone else's (an
+// id tells nothing about whether it exists).
+//
+// Corresponds with DELETE /upload-requests/{request_id} (the `RevokeUploadRequest` operationId).
+func (c *Client) RevokeUploadRequest(ctx context.Context, requestId PathRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUploadRequestRequest(c.Server, requestId)
 	if err != nil {
 		return nil, err
 	}
@@ -2662,6 +3002,327 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetRequestLinkRequest constructs an http.Request for the GetRequestLink method
+func NewGetRequestLinkRequest(server string, token PathRequestToken) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRequestFileRequest calls the generic CreateRequestFile builder with application/json body
+func NewCreateRequestFileRequest(server string, token PathRequestToken, body CreateRequestFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRequestFileRequestWithBody(server, token, "application/json", bodyReader)
+}
+
+// NewCreateRequestFileRequestWithBody constructs an http.Request for the CreateRequestFile method, with any body, and a specified content type
+func NewCreateRequestFileRequestWithBody(server string, token PathRequestToken, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/requests/%s/files", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUploadRequestFileContentRequestWithBody constructs an http.Request for the UploadRequestFileContent method, with any body, and a specified content type
+func NewUploadRequestFileContentRequestWithBody(server string, token PathRequestToken, shareId PathShareId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/requests/%s/files/%s/content", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAbortRequestUploadRequest constructs an http.Request for the AbortRequestUpload method
+func NewAbortRequestUploadRequest(server string, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "dzuuid", dzuuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/requests/%s/files/%s/uploads/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRequestUploadStatusRequest constructs an http.Request for the GetRequestUploadStatus method
+func NewGetRequestUploadStatusRequest(server string, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "token", token, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "share_id", shareId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "dzuuid", dzuuid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/requests/%s/files/%s/uploads/%s", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUploadRequestsRequest constructs an http.Request for the ListUploadRequests method
+func NewListUploadRequestsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upload-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateUploadRequestRequest calls the generic CreateUploadRequest builder with application/json body
+func NewCreateUploadRequestRequest(server string, body CreateUploadRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateUploadRequestRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateUploadRequestRequestWithBody constructs an http.Request for the CreateUploadRequest method, with any body, and a specified content type
+func NewCreateUploadRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upload-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeUploadRequestRequest constructs an http.Request for the RevokeUploadRequest method
+func NewRevokeUploadRequestRequest(server string, requestId PathRequestId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "request_id", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/upload-requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListUsersRequest constructs an http.Request for the ListUsers method
 func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request, error) {
 	var err error
@@ -3583,6 +4244,12 @@ type ClientWithResponsesInterface interface {
 	// share's content. Checks: `404`, `403` (owner), `423` (locked or
 	// already initialized), then the form (`400`, `413`; `429` when the
 	// chunk would start one upload more than its owner may have open).
+	// `413` also when the upload would pass the share owner's storage
+	// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+	// sent, and on the bytes as they stream, against the owner's usage
+	// and what their other uploads in progress have reserved; the chunk
+	// is then not kept and the share is unchanged. Replacing content
+	// needs room for the old and the new until the upload completes.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3696,6 +4363,130 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+
+	// GetRequestLinkWithResponse What an upload request's link still allows
+	//
+	// For the uploader, with no account (the anonymous permissions do not
+	// matter): the label and the limits left. Nothing else of the
+	// creator or their shares. `404` for an unknown token; `410` once the
+	// link is expired, revoked or exhausted (no file or no byte left to
+	// start a new file with).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /requests/{token} (the `GetRequestLink` operationId).
+	GetRequestLinkWithResponse(ctx context.Context, token PathRequestToken, reqEditors ...RequestEditorFn) (*GetRequestLinkResponse, error)
+
+	// CreateRequestFileWithBodyWithResponse Start a file through an upload request
+	//
+	// Creates a new, empty share owned by the link's creator, counting
+	// toward `max_files`; upload its content next to the `url` answered
+	// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+	// file (or byte) left.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+	CreateRequestFileWithBodyWithResponse(ctx context.Context, token PathRequestToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestFileResponse, error)
+
+	// CreateRequestFileWithResponse Start a file through an upload request
+	//
+	// Creates a new, empty share owned by the link's creator, counting
+	// toward `max_files`; upload its content next to the `url` answered
+	// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+	// file (or byte) left.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+	CreateRequestFileWithResponse(ctx context.Context, token PathRequestToken, body CreateRequestFileJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestFileResponse, error)
+
+	// UploadRequestFileContentWithBodyWithResponse Upload a requested file's content, one chunk per request
+	//
+	// The same chunked protocol and form fields as
+	// `POST /files/{share_id}/content`, for a share created through this
+	// link only (`404` for any other). The bytes count toward the link's
+	// `max_bytes` and the creator's quota, both enforced while they
+	// stream (`413` naming the limit; the chunk is not kept). Checks:
+	// `404` (token), `410` (expired or revoked), `404` (share not this
+	// link's), `423` (content already complete), then the form.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /requests/{token}/files/{share_id}/content (the `UploadRequestFileContent` operationId).
+	UploadRequestFileContentWithBodyWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadRequestFileContentResponse, error)
+
+	// AbortRequestUploadWithResponse Abort an unfinished upload through the link
+	//
+	// As `DELETE /files/{share_id}/uploads/{dzuuid}`, for a share created
+	// through this link. `404` (token), `410`, `404` (share, upload),
+	// `409` (being completed).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `AbortRequestUpload` operationId).
+	AbortRequestUploadWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*AbortRequestUploadResponse, error)
+
+	// GetRequestUploadStatusWithResponse Which chunks of an unfinished upload through the link the server holds
+	//
+	// As `GET /files/{share_id}/uploads/{dzuuid}`, for a share created
+	// through this link. `404` (token), `410`, `404` (share, upload).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `GetRequestUploadStatus` operationId).
+	GetRequestUploadStatusWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*GetRequestUploadStatusResponse, error)
+
+	// ListUploadRequestsWithResponse List one's upload requests
+	//
+	// The caller's upload requests, newest first, revoked ones included
+	// (their `revoked` is true). Tokens are not shown: only
+	// `POST /upload-requests` shows one, once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /upload-requests (the `ListUploadRequests` operationId).
+	ListUploadRequestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUploadRequestsResponse, error)
+
+	// CreateUploadRequestWithBodyWithResponse Create an upload request
+	//
+	// Makes a link through which anyone who has it, with no account,
+	// creates up to `max_files` new shares owned by the caller and
+	// uploads their content (at most `max_bytes` in all) until
+	// `expires_at`. The answer carries the link's token, shown only
+	// here: the server keeps only its hash. Anonymous callers cannot
+	// (the shares need an owner): `401`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+	CreateUploadRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUploadRequestResponse, error)
+
+	// CreateUploadRequestWithResponse Create an upload request
+	//
+	// Makes a link through which anyone who has it, with no account,
+	// creates up to `max_files` new shares owned by the caller and
+	// uploads their content (at most `max_bytes` in all) until
+	// `expires_at`. The answer carries the link's token, shown only
+	// here: the server keeps only its hash. Anonymous callers cannot
+	// (the shares need an owner): `401`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+	CreateUploadRequestWithResponse(ctx context.Context, body CreateUploadRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUploadRequestResponse, error)
+
+	// RevokeUploadRequestWithResponse Revoke an upload request
+	//
+	// Its link stops working at once (`410`), uploads in progress
+	// through it included. The shares created through it stay, the
+	// creator's. Its creator or an ADMIN; `404` for anyone else's (an
+	// id tells nothing about whether it exists).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /upload-requests/{request_id} (the `RevokeUploadRequest` operationId).
+	RevokeUploadRequestWithResponse(ctx context.Context, requestId PathRequestId, reqEditors ...RequestEditorFn) (*RevokeUploadRequestResponse, error)
 
 	// ListUsersWithResponse List users
 	//
@@ -4817,6 +5608,12 @@ type GetShareContentResponse206Headers struct {
 	LastModified       *string
 }
 
+// GetShareContentResponse302Headers the declared response headers of an HTTP 302 response for GetShareContent
+type GetShareContentResponse302Headers struct {
+	CacheControl *string
+	Location     string
+}
+
 // GetShareContentResponse304Headers the declared response headers of an HTTP 304 response for GetShareContent
 type GetShareContentResponse304Headers struct {
 	ETag *string
@@ -4846,6 +5643,8 @@ type GetShareContentResponse struct {
 	Headers200 *GetShareContentResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
 	Headers206 *GetShareContentResponse206Headers
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetShareContentResponse302Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetShareContentResponse304Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
@@ -5713,6 +6512,608 @@ func (r ReadyzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReadyzResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRequestLinkResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequestLink
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRequestLinkResponse) GetJSON200() *RequestLink {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRequestLinkResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r GetRequestLinkResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRequestLinkResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRequestLinkResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRequestLinkResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRequestLinkResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRequestLinkResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRequestFileResponse201Headers the declared response headers of an HTTP 201 response for CreateRequestFile
+type CreateRequestFileResponse201Headers struct {
+	Location *string
+}
+
+type CreateRequestFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Created
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRequestFileResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRequestFileResponse) GetJSON201() *Created {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateRequestFileResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateRequestFileResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r CreateRequestFileResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateRequestFileResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateRequestFileResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateRequestFileResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRequestFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRequestFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRequestFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRequestFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UploadRequestFileContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChunkAccepted
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UploadCompleted
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON423 the response for an HTTP 423 `application/json` response
+	JSON423 *Locked
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyUploads
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON200() *ChunkAccepted {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON201() *UploadCompleted {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON423 returns the response for an HTTP 423 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON423() *Locked {
+	return r.JSON423
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UploadRequestFileContentResponse) GetJSON429() *TooManyUploads {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UploadRequestFileContentResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadRequestFileContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadRequestFileContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadRequestFileContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadRequestFileContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AbortRequestUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AbortRequestUploadResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AbortRequestUploadResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AbortRequestUploadResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r AbortRequestUploadResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r AbortRequestUploadResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AbortRequestUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AbortRequestUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AbortRequestUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AbortRequestUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRequestUploadStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UploadStatus
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Gone
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRequestUploadStatusResponse) GetJSON200() *UploadStatus {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRequestUploadStatusResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r GetRequestUploadStatusResponse) GetJSON410() *Gone {
+	return r.JSON410
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRequestUploadStatusResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRequestUploadStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRequestUploadStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRequestUploadStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRequestUploadStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListUploadRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UploadRequestList
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUploadRequestsResponse) GetJSON200() *UploadRequestList {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListUploadRequestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListUploadRequestsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListUploadRequestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUploadRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUploadRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUploadRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUploadRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateUploadRequestResponse201Headers the declared response headers of an HTTP 201 response for CreateUploadRequest
+type CreateUploadRequestResponse201Headers struct {
+	CacheControl string
+	Location     *string
+}
+
+type CreateUploadRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *UploadRequestCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateUploadRequestResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON201() *UploadRequestCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateUploadRequestResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateUploadRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateUploadRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateUploadRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateUploadRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateUploadRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeUploadRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Success
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeUploadRequestResponse) GetJSON200() *Success {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeUploadRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeUploadRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeUploadRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeUploadRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeUploadRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeUploadRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeUploadRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeUploadRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7388,6 +8789,12 @@ func (c *ClientWithResponses) HeadShareContentWithResponse(ctx context.Context, 
 // share's content. Checks: `404`, `403` (owner), `423` (locked or
 // already initialized), then the form (`400`, `413`; `429` when the
 // chunk would start one upload more than its owner may have open).
+// `413` also when the upload would pass the share owner's storage
+// quota (see `User.quota`): judged up front on `dztotalfilesize` when
+// sent, and on the bytes as they stream, against the owner's usage
+// and what their other uploads in progress have reserved; the chunk
+// is then not kept and the share is unchanged. Replacing content
+// needs room for the old and the new until the upload completes.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7566,6 +8973,190 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseReadyzResponse(rsp)
+}
+
+// GetRequestLinkWithResponse What an upload request's link still allows
+//
+// For the uploader, with no account (the anonymous permissions do not
+// matter): the label and the limits left. Nothing else of the
+// creator or their shares. `404` for an unknown token; `410` once the
+// link is expired, revoked or exhausted (no file or no byte left to
+// start a new file with).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /requests/{token} (the `GetRequestLink` operationId).
+func (c *ClientWithResponses) GetRequestLinkWithResponse(ctx context.Context, token PathRequestToken, reqEditors ...RequestEditorFn) (*GetRequestLinkResponse, error) {
+	rsp, err := c.GetRequestLink(ctx, token, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRequestLinkResponse(rsp)
+}
+
+// CreateRequestFileWithBodyWithResponse Start a file through an upload request
+//
+// Creates a new, empty share owned by the link's creator, counting
+// toward `max_files`; upload its content next to the `url` answered
+// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+// file (or byte) left.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+func (c *ClientWithResponses) CreateRequestFileWithBodyWithResponse(ctx context.Context, token PathRequestToken, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestFileResponse, error) {
+	rsp, err := c.CreateRequestFileWithBody(ctx, token, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRequestFileResponse(rsp)
+}
+
+// CreateRequestFileWithResponse Start a file through an upload request
+//
+// Creates a new, empty share owned by the link's creator, counting
+// toward `max_files`; upload its content next to the `url` answered
+// plus `/content`. `404` unknown token; `410` expired, revoked, or no
+// file (or byte) left.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /requests/{token}/files (the `CreateRequestFile` operationId).
+func (c *ClientWithResponses) CreateRequestFileWithResponse(ctx context.Context, token PathRequestToken, body CreateRequestFileJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestFileResponse, error) {
+	rsp, err := c.CreateRequestFile(ctx, token, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRequestFileResponse(rsp)
+}
+
+// UploadRequestFileContentWithBodyWithResponse Upload a requested file's content, one chunk per request
+//
+// The same chunked protocol and form fields as
+// `POST /files/{share_id}/content`, for a share created through this
+// link only (`404` for any other). The bytes count toward the link's
+// `max_bytes` and the creator's quota, both enforced while they
+// stream (`413` naming the limit; the chunk is not kept). Checks:
+// `404` (token), `410` (expired or revoked), `404` (share not this
+// link's), `423` (content already complete), then the form.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /requests/{token}/files/{share_id}/content (the `UploadRequestFileContent` operationId).
+func (c *ClientWithResponses) UploadRequestFileContentWithBodyWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadRequestFileContentResponse, error) {
+	rsp, err := c.UploadRequestFileContentWithBody(ctx, token, shareId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadRequestFileContentResponse(rsp)
+}
+
+// AbortRequestUploadWithResponse Abort an unfinished upload through the link
+//
+// As `DELETE /files/{share_id}/uploads/{dzuuid}`, for a share created
+// through this link. `404` (token), `410`, `404` (share, upload),
+// `409` (being completed).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `AbortRequestUpload` operationId).
+func (c *ClientWithResponses) AbortRequestUploadWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*AbortRequestUploadResponse, error) {
+	rsp, err := c.AbortRequestUpload(ctx, token, shareId, dzuuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAbortRequestUploadResponse(rsp)
+}
+
+// GetRequestUploadStatusWithResponse Which chunks of an unfinished upload through the link the server holds
+//
+// As `GET /files/{share_id}/uploads/{dzuuid}`, for a share created
+// through this link. `404` (token), `410`, `404` (share, upload).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /requests/{token}/files/{share_id}/uploads/{dzuuid} (the `GetRequestUploadStatus` operationId).
+func (c *ClientWithResponses) GetRequestUploadStatusWithResponse(ctx context.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid, reqEditors ...RequestEditorFn) (*GetRequestUploadStatusResponse, error) {
+	rsp, err := c.GetRequestUploadStatus(ctx, token, shareId, dzuuid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRequestUploadStatusResponse(rsp)
+}
+
+// ListUploadRequestsWithResponse List one's upload requests
+//
+// The caller's upload requests, newest first, revoked ones included
+// (their `revoked` is true). Tokens are not shown: only
+// `POST /upload-requests` shows one, once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /upload-requests (the `ListUploadRequests` operationId).
+func (c *ClientWithResponses) ListUploadRequestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListUploadRequestsResponse, error) {
+	rsp, err := c.ListUploadRequests(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUploadRequestsResponse(rsp)
+}
+
+// CreateUploadRequestWithBodyWithResponse Create an upload request
+//
+// Makes a link through which anyone who has it, with no account,
+// creates up to `max_files` new shares owned by the caller and
+// uploads their content (at most `max_bytes` in all) until
+// `expires_at`. The answer carries the link's token, shown only
+// here: the server keeps only its hash. Anonymous callers cannot
+// (the shares need an owner): `401`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+func (c *ClientWithResponses) CreateUploadRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateUploadRequestResponse, error) {
+	rsp, err := c.CreateUploadRequestWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUploadRequestResponse(rsp)
+}
+
+// CreateUploadRequestWithResponse Create an upload request
+//
+// Makes a link through which anyone who has it, with no account,
+// creates up to `max_files` new shares owned by the caller and
+// uploads their content (at most `max_bytes` in all) until
+// `expires_at`. The answer carries the link's token, shown only
+// here: the server keeps only its hash. Anonymous callers cannot
+// (the shares need an owner): `401`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /upload-requests (the `CreateUploadRequest` operationId).
+func (c *ClientWithResponses) CreateUploadRequestWithResponse(ctx context.Context, body CreateUploadRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateUploadRequestResponse, error) {
+	rsp, err := c.CreateUploadRequest(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateUploadRequestResponse(rsp)
+}
+
+// RevokeUploadRequestWithResponse Revoke an upload request
+//
+// Its link stops working at once (`410`), uploads in progress
+// through it included. The shares created through it stay, the
+// creator's. Its creator or an ADMIN; `404` for anyone else's (an
+// id tells nothing about whether it exists).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /upload-requests/{request_id} (the `RevokeUploadRequest` operationId).
+func (c *ClientWithResponses) RevokeUploadRequestWithResponse(ctx context.Context, requestId PathRequestId, reqEditors ...RequestEditorFn) (*RevokeUploadRequestResponse, error) {
+	rsp, err := c.RevokeUploadRequest(ctx, requestId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUploadRequestResponse(rsp)
 }
 
 // ListUsersWithResponse List users
@@ -8698,6 +10289,9 @@ func ParseGetShareContentResponse(rsp *http.Response) (*GetShareContentResponse,
 	}
 
 	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
 	case rsp.StatusCode == 304:
 		break // No content-type
 
@@ -8843,6 +10437,23 @@ func ParseGetShareContentResponse(rsp *http.Response) (*GetShareContentResponse,
 			headers.LastModified = &value
 		}
 		response.Headers206 = &headers
+	case rsp.StatusCode == 302:
+		var headers GetShareContentResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers302 = &headers
 	case rsp.StatusCode == 304:
 		var headers GetShareContentResponse304Headers
 		if values := rsp.Header.Values("ETag"); len(values) > 0 {
@@ -9543,6 +11154,506 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRequestLinkResponse parses an HTTP response from a GetRequestLinkWithResponse call
+func ParseGetRequestLinkResponse(rsp *http.Response) (*GetRequestLinkResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRequestLinkResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequestLink
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRequestFileResponse parses an HTTP response from a CreateRequestFileWithResponse call
+func ParseCreateRequestFileResponse(rsp *http.Response) (*CreateRequestFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRequestFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Created
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRequestFileResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadRequestFileContentResponse parses an HTTP response from a UploadRequestFileContentWithResponse call
+func ParseUploadRequestFileContentResponse(rsp *http.Response) (*UploadRequestFileContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadRequestFileContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChunkAccepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UploadCompleted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 423:
+		var dest Locked
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON423 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyUploads
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAbortRequestUploadResponse parses an HTTP response from a AbortRequestUploadWithResponse call
+func ParseAbortRequestUploadResponse(rsp *http.Response) (*AbortRequestUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AbortRequestUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRequestUploadStatusResponse parses an HTTP response from a GetRequestUploadStatusWithResponse call
+func ParseGetRequestUploadStatusResponse(rsp *http.Response) (*GetRequestUploadStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRequestUploadStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UploadStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Gone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListUploadRequestsResponse parses an HTTP response from a ListUploadRequestsWithResponse call
+func ParseListUploadRequestsResponse(rsp *http.Response) (*ListUploadRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUploadRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UploadRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateUploadRequestResponse parses an HTTP response from a CreateUploadRequestWithResponse call
+func ParseCreateUploadRequestResponse(rsp *http.Response) (*CreateUploadRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateUploadRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest UploadRequestCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateUploadRequestResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeUploadRequestResponse parses an HTTP response from a RevokeUploadRequestWithResponse call
+func ParseRevokeUploadRequestResponse(rsp *http.Response) (*RevokeUploadRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeUploadRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Success
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -134,6 +134,21 @@ func (e TokenResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for UploadRequestCreatedStatus.
+const (
+	UploadRequestCreatedStatusSuccess UploadRequestCreatedStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the UploadRequestCreatedStatus enum.
+func (e UploadRequestCreatedStatus) Valid() bool {
+	switch e {
+	case UploadRequestCreatedStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // ApiKey defines model for ApiKey.
 type ApiKey struct {
 	// CreateDate Example: 2026-05-20T23:05:31.546561Z
@@ -305,6 +320,12 @@ type Created struct {
 // CreatedStatus defines model for Created.Status.
 type CreatedStatus string
 
+// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+// `0` (the initial value): unlimited.
+//
+// Example: 10737418240
+type DefaultQuota = int64
+
 // Error defines model for Error.
 type Error struct {
 	// Message What was wrong, for humans.
@@ -373,12 +394,39 @@ type Permissions = []Permission
 // Example: 2026-05-20T23:05:31.546561Z
 type RegisterDate = time.Time
 
-// Settings defines model for Settings.
+// RequestFileCreate defines model for RequestFileCreate.
+type RequestFileCreate struct {
+	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
+	//
+	// Example: report.pdf
+	FileName *FileName `json:"file_name,omitempty"`
+}
+
+// RequestLink defines model for RequestLink.
+type RequestLink struct {
+	// BytesLeft Bytes its files may still add; null when unlimited.
+	BytesLeft nullable.Nullable[int64]     `json:"bytes_left"`
+	ExpiresAt nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesLeft Files the link may still create; null when unlimited.
+	FilesLeft nullable.Nullable[int]    `json:"files_left"`
+	Label     nullable.Nullable[string] `json:"label"`
+}
+
+// Settings The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type Settings struct {
 	// DefaultPermissions Permission codes; in requests, duplicates collapse and order does not matter.
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions Permissions `json:"default_permissions"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // SettingsPatch defines model for SettingsPatch.
@@ -387,6 +435,13 @@ type SettingsPatch struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	DefaultPermissions *Permissions `json:"default_permissions,omitempty"`
+
+	// DefaultQuota The storage quota in bytes of users whose own `quota` is null;
+	// `0` (the initial value): unlimited.
+	//
+	//
+	// Example: 10737418240
+	DefaultQuota *DefaultQuota `json:"default_quota,omitempty"`
 }
 
 // Share defines model for Share.
@@ -395,6 +450,17 @@ type Share struct {
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -437,6 +503,17 @@ type ShareCreate struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -469,6 +546,16 @@ type ShareCreate struct {
 //
 // Example: 2026-05-20T23:05:31.546561Z
 type ShareCreateDate = time.Time
+
+// ShareExpiresAt When the share stops serving (RFC 3339; null: never). From that
+// instant the share, its metadata and its content answer `404` as if
+// it did not exist, it leaves `GET /files`, and the periodic cleanup
+// later deletes it with its content. When set, it must be in the
+// future (`400` otherwise); `null` removes the expiry. An upload
+// still running at the expiry cannot complete.
+//
+// Example: 2027-01-01T00:00:00Z
+type ShareExpiresAt = time.Time
 
 // ShareId The share's id, assigned by the server; it never changes.
 //
@@ -505,6 +592,17 @@ type SharePatch struct {
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
 
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
+
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
 	// Example: report.pdf
@@ -536,12 +634,24 @@ type SharePatch struct {
 // SharePut Every writable field. An unknown field is `400`. The read-only
 // fields are accepted only with the values the share has, so a body
 // fetched with `GET` can be sent back; another value is `400`, naming
-// the field and how to change it.
+// the field and how to change it. `expires_at` absent keeps the
+// expiry the share has (clients older than it keep working).
 type SharePut struct {
 	// CreateDate When the share was created; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	CreateDate *ShareCreateDate `json:"create_date,omitempty"`
+
+	// ExpiresAt When the share stops serving (RFC 3339; null: never). From that
+	// instant the share, its metadata and its content answer `404` as if
+	// it did not exist, it leaves `GET /files`, and the periodic cleanup
+	// later deletes it with its content. When set, it must be in the
+	// future (`400` otherwise); `null` removes the expiry. An upload
+	// still running at the expiry cannot complete.
+	//
+	//
+	// Example: 2027-01-01T00:00:00Z
+	ExpiresAt nullable.Nullable[ShareExpiresAt] `json:"expires_at,omitempty"`
 
 	// FileName 1–255 bytes of UTF-8, with no `/`, `\`, NUL or control characters.
 	//
@@ -585,6 +695,71 @@ type TokenResponse struct {
 // TokenResponseStatus defines model for TokenResponse.Status.
 type TokenResponseStatus string
 
+// UploadRequest defines model for UploadRequest.
+type UploadRequest struct {
+	// BytesUsed Bytes of content of the shares created through it.
+	BytesUsed  int64                        `json:"bytes_used"`
+	CreateDate time.Time                    `json:"create_date"`
+	ExpiresAt  nullable.Nullable[time.Time] `json:"expires_at"`
+
+	// FilesUsed Files created through the link so far.
+	FilesUsed int                       `json:"files_used"`
+	Label     nullable.Nullable[string] `json:"label"`
+	MaxBytes  nullable.Nullable[int64]  `json:"max_bytes"`
+	MaxFiles  nullable.Nullable[int]    `json:"max_files"`
+
+	// RequestId The id that revokes it; not the token.
+	RequestId string `json:"request_id"`
+	Revoked   bool   `json:"revoked"`
+}
+
+// UploadRequestCreate The new request's limits; each absent one is unlimited (but see `expires_at`).
+type UploadRequestCreate struct {
+	// ExpiresAt When the link stops working (in the future); absent, never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Label A note for the uploader (shown to them), e.g. what to send.
+	//
+	// Example: Scans for the 2026 tax return
+	Label *UploadRequestLabel `json:"label,omitempty"`
+
+	// MaxBytes How many bytes of content all its files may add up to; absent, unlimited.
+	MaxBytes *int64 `json:"max_bytes,omitempty"`
+
+	// MaxFiles How many files (shares) the link may create; absent, unlimited.
+	MaxFiles *int `json:"max_files,omitempty"`
+}
+
+// UploadRequestCreated defines model for UploadRequestCreated.
+type UploadRequestCreated struct {
+	Request UploadRequest              `json:"request"`
+	Status  UploadRequestCreatedStatus `json:"status"`
+
+	// Token The link's secret (≥ 128 random bits, URL-safe); shown only here.
+	Token string `json:"token"`
+
+	// UploadUrl The uploader's relative link, `/requests/<token>`.
+	UploadUrl string `json:"upload_url"`
+
+	// Url Relative path of the request (`DELETE` it to revoke the link).
+	//
+	// Example: /upload-requests/3f9c2a7d41e0b6583f9c2a7d41e0b658
+	Url string `json:"url"`
+}
+
+// UploadRequestCreatedStatus defines model for UploadRequestCreated.Status.
+type UploadRequestCreatedStatus string
+
+// UploadRequestLabel A note for the uploader (shown to them), e.g. what to send.
+//
+// Example: Scans for the 2026 tax return
+type UploadRequestLabel = string
+
+// UploadRequestList defines model for UploadRequestList.
+type UploadRequestList struct {
+	Data []UploadRequest `json:"data"`
+}
+
 // UploadStatus What the server holds of an unfinished upload.
 type UploadStatus struct {
 	// BytesHeld The bytes of the chunks held.
@@ -610,6 +785,11 @@ type UploadStatus struct {
 	TotalChunks int `json:"total_chunks"`
 }
 
+// UsedBytes Bytes of content of the shares the user owns, which the quota
+// bounds (a share's expired content counts until the purge removes
+// it). In `GET /users/{username}`; lists leave it out.
+type UsedBytes = int64
+
 // User defines model for User.
 type User struct {
 	// Permissions Permission codes; in requests, duplicates collapse and order does not matter.
@@ -617,10 +797,25 @@ type User struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
+
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
 
 	// Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 	//
@@ -665,8 +860,9 @@ type UserPage struct {
 }
 
 // UserPatch Fields to change; absent ones stay. An unknown field is `400`.
-// `username` and `register_date` are accepted only with the values
-// the user has, so a body fetched with `GET` can be sent back.
+// `username`, `register_date` and `used_bytes` are accepted only with
+// the values the user has, so a body fetched with `GET` can be sent
+// back.
 type UserPatch struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -676,18 +872,34 @@ type UserPatch struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions *Permissions `json:"permissions,omitempty"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username *string `json:"username,omitempty"`
 }
 
-// UserPut Every writable field. An unknown field is `400`. `username` and
-// `register_date` are accepted only with the values the user has, so
-// a body fetched with `GET` can be sent back (with a password).
+// UserPut Every writable field. An unknown field is `400`. `username`,
+// `register_date` and `used_bytes` are accepted only with the values
+// the user has, so a body fetched with `GET` can be sent back (with a
+// password). `quota` absent keeps the user's quota.
 type UserPut struct {
 	// Password 1–72 bytes, no NUL (bcrypt's limit; never truncated).
 	Password *Password `json:"password,omitempty"`
@@ -697,14 +909,38 @@ type UserPut struct {
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
 
+	// Quota The user's storage quota in bytes: the most the content of the
+	// shares they own may add up to. `null`: the server's
+	// `default_quota`; `0`: unlimited. Set by an administrator with
+	// `PATCH /users/{username}`. An upload that would pass it is refused
+	// while it streams with `413`, naming the quota.
+	//
+	//
+	// Example: 1073741824
+	Quota nullable.Nullable[UserQuota] `json:"quota,omitempty"`
+
 	// RegisterDate When the user registered; set by the server.
 	//
 	// Example: 2026-05-20T23:05:31.546561Z
 	RegisterDate *RegisterDate `json:"register_date,omitempty"`
 
+	// UsedBytes Bytes of content of the shares the user owns, which the quota
+	// bounds (a share's expired content counts until the purge removes
+	// it). In `GET /users/{username}`; lists leave it out.
+	UsedBytes *UsedBytes `json:"used_bytes,omitempty"`
+
 	// Username Only the user's current name is accepted (users can't be renamed).
 	Username string `json:"username"`
 }
+
+// UserQuota The user's storage quota in bytes: the most the content of the
+// shares they own may add up to. `null`: the server's
+// `default_quota`; `0`: unlimited. Set by an administrator with
+// `PATCH /users/{username}`. An upload that would pass it is refused
+// while it streams with `413`, naming the quota.
+//
+// Example: 1073741824
+type UserQuota = int64
 
 // Username 1–64 letters, digits, `.`, `_` or `-`; not `login`, `logout`, `extend` or `password`.
 //
@@ -717,6 +953,14 @@ type Whoami struct {
 	//
 	// Example: ["CREATE","MODIFY","READ"]
 	Permissions Permissions `json:"permissions"`
+
+	// Quota The caller's effective storage quota in bytes (their own, else
+	// the server's `default_quota`); null when unlimited, and for
+	// anonymous callers, whose shares have no quota.
+	Quota nullable.Nullable[int64] `json:"quota"`
+
+	// UsedBytes Bytes of content of the shares the caller owns; 0 for anonymous callers.
+	UsedBytes int64 `json:"used_bytes"`
 
 	// Username The caller's name, or null when not signed in.
 	Username nullable.Nullable[string] `json:"username"`
@@ -739,6 +983,12 @@ type PathDzuuid = string
 
 // PathKeyId Example: 3f9c2a7d41e0b658
 type PathKeyId = string
+
+// PathRequestId Example: 3f9c2a7d41e0b6583f9c2a7d41e0b658
+type PathRequestId = string
+
+// PathRequestToken Example: Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5
+type PathRequestToken = string
 
 // PathShareId Example: 9ae90f06-a751-409c-a9fe-8277575b9914
 type PathShareId = string
@@ -763,6 +1013,9 @@ type Conflict = Error
 
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
+
+// Gone defines model for Gone.
+type Gone = Error
 
 // Locked defines model for Locked.
 type Locked = Error
@@ -809,7 +1062,8 @@ type Login = LoginRequest
 // Logout defines model for Logout.
 type Logout = LogoutRequest
 
-// SettingsPut defines model for SettingsPut.
+// SettingsPut The settings. `GET` always shows every one; in a `PUT`,
+// `default_quota` may be left out (it then stays as it is).
 type SettingsPut = Settings
 
 // ListSharesParams defines parameters for ListShares.
@@ -880,6 +1134,15 @@ type UploadShareContentMultipartRequestBody = Chunk
 
 // ReplaceShareContentMultipartRequestBody defines body for ReplaceShareContent for multipart/form-data ContentType.
 type ReplaceShareContentMultipartRequestBody = Chunk
+
+// CreateRequestFileJSONRequestBody defines body for CreateRequestFile for application/json ContentType.
+type CreateRequestFileJSONRequestBody = RequestFileCreate
+
+// UploadRequestFileContentMultipartRequestBody defines body for UploadRequestFileContent for multipart/form-data ContentType.
+type UploadRequestFileContentMultipartRequestBody = Chunk
+
+// CreateUploadRequestJSONRequestBody defines body for CreateUploadRequest for application/json ContentType.
+type CreateUploadRequestJSONRequestBody = UploadRequestCreate
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreate
@@ -973,6 +1236,30 @@ type ServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx echo.Context) error
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx echo.Context, token PathRequestToken) error
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx echo.Context, token PathRequestToken) error
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx echo.Context) error
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx echo.Context) error
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -1490,6 +1777,160 @@ func (w *ServerInterfaceWrapper) Readyz(ctx echo.Context) error {
 	return err
 }
 
+// GetRequestLink converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestLink(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestLink(ctx, token)
+	return err
+}
+
+// CreateRequestFile converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRequestFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRequestFile(ctx, token)
+	return err
+}
+
+// UploadRequestFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadRequestFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadRequestFileContent(ctx, token, shareId)
+	return err
+}
+
+// AbortRequestUpload converts echo context to params.
+func (w *ServerInterfaceWrapper) AbortRequestUpload(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AbortRequestUpload(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// GetRequestUploadStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRequestUploadStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token PathRequestToken
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// ------------- Path parameter "share_id" -------------
+	var shareId PathShareId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "share_id", ctx.Param("share_id"), &shareId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter share_id: %s", err))
+	}
+
+	// ------------- Path parameter "dzuuid" -------------
+	var dzuuid PathDzuuid
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dzuuid", ctx.Param("dzuuid"), &dzuuid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dzuuid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRequestUploadStatus(ctx, token, shareId, dzuuid)
+	return err
+}
+
+// ListUploadRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUploadRequests(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUploadRequests(ctx)
+	return err
+}
+
+// CreateUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateUploadRequest(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateUploadRequest(ctx)
+	return err
+}
+
+// RevokeUploadRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUploadRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "request_id" -------------
+	var requestId PathRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "request_id", ctx.Param("request_id"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter request_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUploadRequest(ctx, requestId)
+	return err
+}
+
 // ListUsers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
 	var err error
@@ -1824,6 +2265,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/files/:share_id/content", wrapper.ReplaceShareContent, options.OperationMiddlewares["replaceShareContent"]...)
 	router.DELETE(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/files/:share_id/uploads/:dzuuid", wrapper.GetUploadStatus, options.OperationMiddlewares["getUploadStatus"]...)
+	router.GET(options.BaseURL+"/upload-requests", wrapper.ListUploadRequests, options.OperationMiddlewares["listUploadRequests"]...)
+	router.POST(options.BaseURL+"/upload-requests", wrapper.CreateUploadRequest, options.OperationMiddlewares["createUploadRequest"]...)
+	router.DELETE(options.BaseURL+"/upload-requests/:request_id", wrapper.RevokeUploadRequest, options.OperationMiddlewares["revokeUploadRequest"]...)
+	router.GET(options.BaseURL+"/requests/:token", wrapper.GetRequestLink, options.OperationMiddlewares["getRequestLink"]...)
+	router.POST(options.BaseURL+"/requests/:token/files", wrapper.CreateRequestFile, options.OperationMiddlewares["createRequestFile"]...)
+	router.POST(options.BaseURL+"/requests/:token/files/:share_id/content", wrapper.UploadRequestFileContent, options.OperationMiddlewares["uploadRequestFileContent"]...)
+	router.DELETE(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.AbortRequestUpload, options.OperationMiddlewares["abortRequestUpload"]...)
+	router.GET(options.BaseURL+"/requests/:token/files/:share_id/uploads/:dzuuid", wrapper.GetRequestUploadStatus, options.OperationMiddlewares["getRequestUploadStatus"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.Healthz, options.OperationMiddlewares["healthz"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.Readyz, options.OperationMiddlewares["readyz"]...)
 	router.GET(options.BaseURL+"/metrics", wrapper.Metrics, options.OperationMiddlewares["metrics"]...)
@@ -1891,6 +2340,8 @@ type CreatedJSONResponse struct {
 type ErrorJSONResponse Error
 
 type ForbiddenJSONResponse Error
+
+type GoneJSONResponse Error
 
 type LockedJSONResponse Error
 
@@ -1970,6 +2421,16 @@ type UnavailableJSONResponse Error
 type UnsupportedMediaTypeJSONResponse Error
 
 type UploadCompletedJSONResponse Message
+
+type UploadRequestCreatedResponseHeaders struct {
+	CacheControl string
+	Location     *string
+}
+type UploadRequestCreatedJSONResponse struct {
+	Body UploadRequestCreated
+
+	Headers UploadRequestCreatedResponseHeaders
+}
 
 type GetSettingsRequestObject struct {
 }
@@ -3040,6 +3501,24 @@ func (response GetShareContent206AsteriskResponse) VisitGetShareContentResponse(
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetShareContent302ResponseHeaders struct {
+	CacheControl *string
+	Location     string
+}
+
+type GetShareContent302Response struct {
+	Headers GetShareContent302ResponseHeaders
+}
+
+func (response GetShareContent302Response) VisitGetShareContentResponse(w http.ResponseWriter) error {
+	if response.Headers.CacheControl != nil {
+		w.Header().Set("Cache-Control", fmt.Sprint(*response.Headers.CacheControl))
+	}
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.WriteHeader(302)
+	return nil
 }
 
 type GetShareContent304Response = NotModifiedResponse
@@ -4118,6 +4597,743 @@ type ReadyzdefaultJSONResponse struct {
 }
 
 func (response ReadyzdefaultJSONResponse) VisitReadyzResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLinkRequestObject struct {
+	Token PathRequestToken `json:"token"`
+}
+
+type GetRequestLinkResponseObject interface {
+	VisitGetRequestLinkResponse(w http.ResponseWriter) error
+}
+
+type GetRequestLink200JSONResponse RequestLink
+
+func (response GetRequestLink200JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestLink404JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLink410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestLink410JSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestLinkdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestLinkdefaultJSONResponse) VisitGetRequestLinkResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFileRequestObject struct {
+	Token PathRequestToken `json:"token"`
+	Body  *CreateRequestFileJSONRequestBody
+}
+
+type CreateRequestFileResponseObject interface {
+	VisitCreateRequestFileResponse(w http.ResponseWriter) error
+}
+
+type CreateRequestFile201JSONResponse struct{ CreatedJSONResponse }
+
+func (response CreateRequestFile201JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRequestFile400JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateRequestFile404JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile410JSONResponse struct{ GoneJSONResponse }
+
+func (response CreateRequestFile410JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateRequestFile413JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFile415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateRequestFile415JSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRequestFiledefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateRequestFiledefaultJSONResponse) VisitCreateRequestFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Body    *multipart.Reader
+}
+
+type UploadRequestFileContentResponseObject interface {
+	VisitUploadRequestFileContentResponse(w http.ResponseWriter) error
+}
+
+type UploadRequestFileContent200JSONResponse struct{ ChunkAcceptedJSONResponse }
+
+func (response UploadRequestFileContent200JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent201JSONResponse struct{ UploadCompletedJSONResponse }
+
+func (response UploadRequestFileContent201JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UploadRequestFileContent400JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UploadRequestFileContent404JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent410JSONResponse struct{ GoneJSONResponse }
+
+func (response UploadRequestFileContent410JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response UploadRequestFileContent413JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent423JSONResponse struct{ LockedJSONResponse }
+
+func (response UploadRequestFileContent423JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(423)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContent429JSONResponse struct{ TooManyUploadsJSONResponse }
+
+func (response UploadRequestFileContent429JSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadRequestFileContentdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response UploadRequestFileContentdefaultJSONResponse) VisitUploadRequestFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploadRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type AbortRequestUploadResponseObject interface {
+	VisitAbortRequestUploadResponse(w http.ResponseWriter) error
+}
+
+type AbortRequestUpload200JSONResponse struct{ SuccessJSONResponse }
+
+func (response AbortRequestUpload200JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AbortRequestUpload404JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AbortRequestUpload409JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUpload410JSONResponse struct{ GoneJSONResponse }
+
+func (response AbortRequestUpload410JSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AbortRequestUploaddefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response AbortRequestUploaddefaultJSONResponse) VisitAbortRequestUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusRequestObject struct {
+	Token   PathRequestToken `json:"token"`
+	ShareId PathShareId      `json:"share_id"`
+	Dzuuid  PathDzuuid       `json:"dzuuid"`
+}
+
+type GetRequestUploadStatusResponseObject interface {
+	VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error
+}
+
+type GetRequestUploadStatus200JSONResponse UploadStatus
+
+func (response GetRequestUploadStatus200JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRequestUploadStatus404JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatus410JSONResponse struct{ GoneJSONResponse }
+
+func (response GetRequestUploadStatus410JSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRequestUploadStatusdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response GetRequestUploadStatusdefaultJSONResponse) VisitGetRequestUploadStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsRequestObject struct {
+}
+
+type ListUploadRequestsResponseObject interface {
+	VisitListUploadRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListUploadRequests200JSONResponse UploadRequestList
+
+func (response ListUploadRequests200JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUploadRequests401JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUploadRequests403JSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUploadRequestsdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response ListUploadRequestsdefaultJSONResponse) VisitListUploadRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestRequestObject struct {
+	Body *CreateUploadRequestJSONRequestBody
+}
+
+type CreateUploadRequestResponseObject interface {
+	VisitCreateUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateUploadRequest201JSONResponse struct {
+	UploadRequestCreatedJSONResponse
+}
+
+func (response CreateUploadRequest201JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateUploadRequest400JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateUploadRequest401JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateUploadRequest403JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response CreateUploadRequest413JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequest415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response CreateUploadRequest415JSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response CreateUploadRequestdefaultJSONResponse) VisitCreateUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestRequestObject struct {
+	RequestId PathRequestId `json:"request_id"`
+}
+
+type RevokeUploadRequestResponseObject interface {
+	VisitRevokeUploadRequestResponse(w http.ResponseWriter) error
+}
+
+type RevokeUploadRequest200JSONResponse struct{ SuccessJSONResponse }
+
+func (response RevokeUploadRequest200JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUploadRequest401JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUploadRequest403JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeUploadRequest404JSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUploadRequestdefaultJSONResponse struct {
+	Body       Error
+	StatusCode int
+}
+
+func (response RevokeUploadRequestdefaultJSONResponse) VisitRevokeUploadRequestResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5850,6 +7066,30 @@ type StrictServerInterface interface {
 	// Readyz Readiness
 	// (GET /readyz)
 	Readyz(ctx context.Context, request ReadyzRequestObject) (ReadyzResponseObject, error)
+	// GetRequestLink What an upload request's link still allows
+	// (GET /requests/{token})
+	GetRequestLink(ctx context.Context, request GetRequestLinkRequestObject) (GetRequestLinkResponseObject, error)
+	// CreateRequestFile Start a file through an upload request
+	// (POST /requests/{token}/files)
+	CreateRequestFile(ctx context.Context, request CreateRequestFileRequestObject) (CreateRequestFileResponseObject, error)
+	// UploadRequestFileContent Upload a requested file's content, one chunk per request
+	// (POST /requests/{token}/files/{share_id}/content)
+	UploadRequestFileContent(ctx context.Context, request UploadRequestFileContentRequestObject) (UploadRequestFileContentResponseObject, error)
+	// AbortRequestUpload Abort an unfinished upload through the link
+	// (DELETE /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	AbortRequestUpload(ctx context.Context, request AbortRequestUploadRequestObject) (AbortRequestUploadResponseObject, error)
+	// GetRequestUploadStatus Which chunks of an unfinished upload through the link the server holds
+	// (GET /requests/{token}/files/{share_id}/uploads/{dzuuid})
+	GetRequestUploadStatus(ctx context.Context, request GetRequestUploadStatusRequestObject) (GetRequestUploadStatusResponseObject, error)
+	// ListUploadRequests List one's upload requests
+	// (GET /upload-requests)
+	ListUploadRequests(ctx context.Context, request ListUploadRequestsRequestObject) (ListUploadRequestsResponseObject, error)
+	// CreateUploadRequest Create an upload request
+	// (POST /upload-requests)
+	CreateUploadRequest(ctx context.Context, request CreateUploadRequestRequestObject) (CreateUploadRequestResponseObject, error)
+	// RevokeUploadRequest Revoke an upload request
+	// (DELETE /upload-requests/{request_id})
+	RevokeUploadRequest(ctx context.Context, request RevokeUploadRequestRequestObject) (RevokeUploadRequestResponseObject, error)
 	// ListUsers List users
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -6610,6 +7850,262 @@ func (sh *strictHandler) Readyz(ctx echo.Context) error {
 	return nil
 }
 
+// GetRequestLink operation middleware
+func (sh *strictHandler) GetRequestLink(ctx echo.Context, token PathRequestToken) error {
+	var request GetRequestLinkRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestLink(ctx.Request().Context(), request.(GetRequestLinkRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestLink")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestLinkResponseObject); ok {
+		return validResponse.VisitGetRequestLinkResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRequestFile operation middleware
+func (sh *strictHandler) CreateRequestFile(ctx echo.Context, token PathRequestToken) error {
+	var request CreateRequestFileRequestObject
+
+	request.Token = token
+
+	var body CreateRequestFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRequestFile(ctx.Request().Context(), request.(CreateRequestFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRequestFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRequestFileResponseObject); ok {
+		return validResponse.VisitCreateRequestFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadRequestFileContent operation middleware
+func (sh *strictHandler) UploadRequestFileContent(ctx echo.Context, token PathRequestToken, shareId PathShareId) error {
+	var request UploadRequestFileContentRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+
+	if reader, err := ctx.Request().MultipartReader(); err != nil {
+		return err
+	} else {
+		request.Body = reader
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadRequestFileContent(ctx.Request().Context(), request.(UploadRequestFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadRequestFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadRequestFileContentResponseObject); ok {
+		return validResponse.VisitUploadRequestFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AbortRequestUpload operation middleware
+func (sh *strictHandler) AbortRequestUpload(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request AbortRequestUploadRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AbortRequestUpload(ctx.Request().Context(), request.(AbortRequestUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AbortRequestUpload")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AbortRequestUploadResponseObject); ok {
+		return validResponse.VisitAbortRequestUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRequestUploadStatus operation middleware
+func (sh *strictHandler) GetRequestUploadStatus(ctx echo.Context, token PathRequestToken, shareId PathShareId, dzuuid PathDzuuid) error {
+	var request GetRequestUploadStatusRequestObject
+
+	request.Token = token
+	request.ShareId = shareId
+	request.Dzuuid = dzuuid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRequestUploadStatus(ctx.Request().Context(), request.(GetRequestUploadStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRequestUploadStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRequestUploadStatusResponseObject); ok {
+		return validResponse.VisitGetRequestUploadStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUploadRequests operation middleware
+func (sh *strictHandler) ListUploadRequests(ctx echo.Context) error {
+	var request ListUploadRequestsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUploadRequests(ctx.Request().Context(), request.(ListUploadRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUploadRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUploadRequestsResponseObject); ok {
+		return validResponse.VisitListUploadRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateUploadRequest operation middleware
+func (sh *strictHandler) CreateUploadRequest(ctx echo.Context) error {
+	var request CreateUploadRequestRequestObject
+
+	var body CreateUploadRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateUploadRequest(ctx.Request().Context(), request.(CreateUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateUploadRequestResponseObject); ok {
+		return validResponse.VisitCreateUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeUploadRequest operation middleware
+func (sh *strictHandler) RevokeUploadRequest(ctx echo.Context, requestId PathRequestId) error {
+	var request RevokeUploadRequestRequestObject
+
+	request.RequestId = requestId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUploadRequest(ctx.Request().Context(), request.(RevokeUploadRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUploadRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUploadRequestResponseObject); ok {
+		return validResponse.VisitRevokeUploadRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListUsers operation middleware
 func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
 	var request ListUsersRequestObject
@@ -7232,224 +8728,274 @@ func (sh *strictHandler) Whoami(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rbhs5muirENo9iDSnJMu3JJaxPzyJs+0ZJzFiB727XTkpqoqSOC6RGpJlWd0wsO+wP84DnTfZJzng",
-	"95F1kaok+ZbtzgQIEEuq4uXjx+9++a0Vy+lMCiaMbg1+a00YTZiCP0/imM3MJyrGDD4nTMeKzwyXojVo",
-	"naRzutAkGi4M01GvFbR0PGFTap9kIpu2Br+04LfWl6BlFjPWGrS0UVyMW3d3QeuNFIYJ85brmdQcx1ye",
-	"IuIi5YIdkxFPmaBT9i9h1u/vx/ZP+ItFA2ImjNgvyJAqRuYTJgg3hGtCBfn07g052t3tEyOvmQhFe3VE",
-	"IQ3TPXNrooBQDaMpNmKKiZgRzdQNU0QzkWjCTScgNBR/z6RhSRf3QqSZMDXnmgVklmb5rIdHr1+RyM/y",
-	"p4iMpCJCiu7J5Zuzs1DYb3WPWCgomRIqEjLkCVcstnunaVfeMKV4wkg8oYrGhilN7AZTNjJEZqYXiirI",
-	"b+l0llogr2xRsZlUpjdLRq01J3HOxNhMVg8BvydyBLAZymRBuCBwstVDH0k1pQYWYF4eFFNxYdiYqfJc",
-	"gFOrU11Z4NufEPBJQFhv3HMoRvrd3f7e/s5Bv9+PSJsONRMGwBpNs9TwGVVmxz4JI+ioU11d475hLZ+F",
-	"pobrEWdJDRri/H/aQezT/FePfb2GI/Av2LXWwvz0io5XJ7o0SooxuaEpT6iRiiRM8RuWkJGSUwB/jGt+",
-	"ocnlTyfdvcOXmzZ5TrV5LxNev7Of7W0pjUvmVJOUakMUm6U0Zglp/3R1dUESathGgJ7LmNZfZHuwsWLU",
-	"sIQopmWmYvZCkxk1k02DfpCXgo9GzfRHSG0faKBA7td6GvRBXhqp2Lqxu9o+EQVES0KRjFjaIpilC9ds",
-	"ZshwQSiJaTxhRCoyU/J2YZei2N8zrizQjcpY/dJw8Pq1fWJGLU5GhqkaPGGxtBTJSDKn3JAhG0nFiFEL",
-	"S5HomHJRC9byTbykIhnK2+a9a3wAt+7xQ86YYIklAJQMlZxrpkhMxQtDVCYIDkMk4tTJxdkLTaTi4+Xl",
-	"eAi4KeoAcBe0ZlTRKTOOGZ2NPBpfchHXnFm03z+IkP6XMXpCNRHSWDIqxiwh2r5NzIRrkmO2XR23YyDz",
-	"awUtSzdbg9bZqOtn7eK065H1bPRBCvaemniy9QK14WkKy5SCOTKrGbEUQq9bmJ2pi1NtWlQDub20RBY5",
-	"HhBdKdIF4aOG1QHI7Kosmm+CGs64fl0XtIkHzOiYWeRWzGRKBEj+dnvkBH+ZWQJlF8lEYi8jm87MIl/N",
-	"3zOmFsVi7BuVhSRsRLPUtAa7QWtKb/nU4uLe7sGrg9f7Lw9eBa0pF/jlbi0Lu6Bm8vbXLONJ/eKzWSpp",
-	"8kITnoBEAWyKuzOfZOJavyBRAgNEZMRZmgwIFQuy+9//+V97h4ehAOYRkBlTMROmy0QsE7xzBmBjJqQd",
-	"7UR27Oh/7b2LOj1yIghPiJBu8lDEVJAJvWGEJoliWjN7CQQj7eigfxB1UHgAcNnxCmjhutaTr5zLHSYv",
-	"h/vxLuvujfq0exC/Zt2j5NWou0v3hvvxQXLIXtZLHBaEf2WLswYIXrOFAx9uWBl7LbixsIwVs/TOzBkT",
-	"lkbFE2a+RiA/gSDIbg2Jvka9+u1ds8XXrbe3PzqK9+ir5GCX9YcvD183buVyQhVr2oy2P3pssLRSCh7T",
-	"lKRyzlRMNSOfP5+9tUe4MBNLvlmqS8cWCiFxjI1nB09tv70jyo76o/7LLn11uNs96B/FXXo0Yt3Xe69e",
-	"Hb46HB4d7R40bvmzZgqnrb0CmqkXGqTyhoPI/Pvr1lozNVP1VOPMsKm2VwYoRCMtYOrrGnpwWCIIu/3+",
-	"RkrQQFZzpcNeZCStuiLJ/gtKslHgP3cP+/3iU797FOz1u3tHUSOFXSWvS7Knm6JVy1gtxJk2f5YJR8Xu",
-	"ZMb/yhZvQECznx3xt3/S2SzlKNbt/E2jbFfM+s+KjVqD1j/tFDrkDv6qdyqD5vMWJ20lcEsOlyYsZHmr",
-	"T3QTauj2c+KAMFn1TD4KR3wtJaHkrZKzXy3/1GaRul9Y4qjnqvQGsu2YiyeDDYz2CY+hATbnciwz85Qz",
-	"ysysn/KCaj2XKnkz8Yj9JFMvDVs/9yUzhouxvvCy05NMXR11w8xPCG0/ZtOUllI/8XUrj3kH08I3TwzP",
-	"Ysg1O3tSSPoB6+ezfOiJAVkasnnOpwVrMeKaGZ8QqH68utngGz2TQq/yhuRZmENSR7CdHBiQOTeTkuwX",
-	"ED2Rc4HaiBQx65EoUylKgJG3QERkzG9YKHKB2UyoIYrdyGumCTc98gEUeNC/E6vCgwKvveo6pwsUs0rW",
-	"0Df2ia4z2DXtzz2/4y0LS1aRda/kzwE0/kwTT6w3wzxn/r+1pkxrkJBaXIAdiThuD5a7AQlz0StsDchM",
-	"yRlTZmG1qCnX2ooIQUsbajLdGrRGlKd2C9ud6alSUjWdpV+FnYimlrWz5Bhg7VYM0iLaX0Epslpmyqfc",
-	"9FpeUkB79FZYWAsRGMQxeQZsPt+pzuKYab39Zt+7URu2i7IG1w7DjtFM7PQ/sOOiYu2AjnuUYpTy+Omu",
-	"+YYDyc1wFgqMjKQacjBzk3aS4ZwscOvMTeJJx6/Vr6+01D/t/Km6utwkPOSCgiReI46urm0+kWluguhV",
-	"ryEiQbfwSqy7UxUPRrHs7pLXYd0QNX6K0kCF0XyLMdzDpdcvWZwpbhbdC5nyeLFpHG+zKxmQ1z0Ozzgb",
-	"cLdsBF5LhsoG47ug9W9dv9irxYx1P8I56S3oH5hd70qG9p8YbdCR3Vvex/Dj+L+v439i2WGN1OB+Om6W",
-	"CUCU8H6HEl49jEsjhX12en0iFo6BMPuINyYc9A+jgEQHe0fw3/6u/c+ZEg77+xFpW+15SDULRSboDeUp",
-	"HaasAz+/ikjbMifLekdZmoJd6S5ovQM2kDDxUC57NQH/CEuQmb//+Pbs3b+TGVPA66ToPZOEEdM0ZQoc",
-	"v5mZMGGAgSVkmBlwANA0lXPL9lEmu364HJGb9exkKQz1XJtamiawUpHFYG+e5+jccLZhL8ojR4edfpDm",
-	"nczEg/f6QRKdxRNcyHPt0ls7C+cgSSTDrbFbro3fSrMn82qNy6cdS5Fw9Kt7QbSzdP+3J6hoAlWG0/R5",
-	"pSC3UgsVu49joq3OYrcADI3EcsrACVDr/l7RX74rzpmbXrd4G5/9dkxzFUG2lnyWjnwJR/8YsMPtL6yS",
-	"dSXlOVVPaEps5pBE818ZKowQxMBuY8aSeh3T6ZQXiuWE4R3l6ROKKGs4OYnORui2jSwxt58+i2nFyRyR",
-	"WWlpZARrgyXDcXyQ5hKDVSw3/0baIjiIy8o7sCLhXNaWJTmqJG+YSulMl73IoWgzapmIocpoQg1ESpS8",
-	"uMjXIHgKnLlEZ6MRv+2sGmEeisPlAB+0jjqN/4F88a0U7NksCDj4XdC6ktfs6bwOMNonZ9yrv0WCzTHI",
-	"ZRsL2VPYx+5gl/I9FQtn79LfAKOlJFMqFu5qEWqMRTt9TBQzakFSapha2h7E43TzgJx1myuF7pT39xkM",
-	"Tw/GuEwzRcIWTXnMwhahqWI0WYCws79HMjHigutJ7sXS6D2fSp2LvvbiUWL4lA2s8DBLmWEQdNKWiqTM",
-	"EG7FrRlXrONDiuDGQlCRAAXkuWR3MJfNZZYmOCWhgIq4lQBkeEtj5FwwVd56KKLLkzc/nV59fX/yb18/",
-	"Xpx++Pr54vzjydvLqAwSKZgmbSqkWExlpsFBrZ1wLQULxTBLxsx0eqhNEUVB2zITKqyadRQNrEAJ7nmu",
-	"yRyi9MAwbbyMHopciEXAO3UEImc8urmTseL6KOXjiQlARaVEp9KEYqQY0/aqcaNZOsJQoSIoaJofmrbk",
-	"Ek9KQ3gWRn6FAkK/EH3tQkGksPMQxSgElvbIGzRBylG+GgfOUADkLZooRihGgVFncnXK4WdhdSup+K8P",
-	"157OnF0630LiKM4z4NZJoQkWnJS0hxan/ORSOceAW0eA5xuKWLHEvkxT3QEGRQUpUMidb0rjawR0ScPN",
-	"geVV7m8hACVsxkTCRLwo9P6AOBW/Y9GhZANYIxZ9FjqbzaTFhPcs4fQKdJWHnXXZ90Cmmf2LYUAU1aRs",
-	"WBqQ5TEDUOHClmG3ZmeWUi7C1nNgSMU/AqIjrC8TiaU0JCqvMnJWGEsXQhEtLzki7SJmEdVmq57FE6o0",
-	"MxHcqxEXDLApFJaAyMzYG+4xBm7kG3fLH3zDcJicWjynp4OitG2RCcKGnT8DCToi2d8kFyyBaHQ0V8wL",
-	"qvlCF2beu3xFJb+j/cs5qVysCoYRf02cy7eIe9nr773s9g+7e/2rvf1B/3Cwv9s7PHh5+HL3P1pBoYPb",
-	"F7uWB0KUB00+inThQ4+W1PKghTQin6whePqaLew9m2kyl+qai/ExEVma5rkIJVuGHa7XtBz7ElKLhuW4",
-	"8LVNUWobt2WP6mumWbLNzuBcqyY16i9NACHI3HJGQsmUi8ywULQx/8LqMCpBsQPEEClilj/WcUDiIxdM",
-	"bdeD8v5WwNm4SR+ettkN/cE+eRe0CgquN8a0lB6tOtF/KYIMXYBbediggr9VBFs5lyIsWg7/xmJj17gc",
-	"qkUTb9m6KF2TEU01C5ZuzgORmbQ/vXtD9vf3jwJvZxxlJlP2BDEJI2hA8srdfNXt73b7u1f9/gD+NV7K",
-	"389B1pzfpiNJVgnWNVtst3ogyRDkUG8rQrcYBEX4wFdMSEGEw5QU9xWO47JU4JZqZiVNKzCfOBEOOMmA",
-	"/JlRZTWL1fd65BJiLSAufMIUw+tZHKtbxTIJ+tof7bK9ZD8+GB7Sl0evXr9+dfSSHg4P4v1kj+2O+pt+",
-	"r8MCz8BK2QOOk32peTpTaU1gJkup4TcuJMSZ3KyaYXG+Hb09PT+9Oo0sMkPsuZUJCUdLcbHnHdAddkAN",
-	"27lmC72zVZxwGa/cVnCV+ZkDeV+DYOccY0Gq2OXjI7lhU709nrk5qFJ0sbI+GLN5IR9q4353//s//+vl",
-	"QTlbTY7I56t33ddWkgM2r2Ra+v2YZIL/PWOETq06ZYq4YQvVKtCHNL7OZi6/pAVhut4I+vIA4nT9x90a",
-	"ZMjDTNcSy4aA0R6xd89IQ1PL1KLkV/gbIzki0Asq38UyEwaC86nVqGR8nUeb9v6mSTuCp7gYD4hlXFEn",
-	"l74HFV2P61D4Q0E1cSjNBIVoOlbMpTrClxBPYoWoylQ01TIUmLsYJb/iivmvlh74FVuhDL5CV6l7aLgw",
-	"TI5GVmY9hllCMVMMxGIzYQuYLp6w2KpM7eig34+IRP6vp9TEkw4mZeIQsBE/MhcJuyX/7/+S6nJMCcKh",
-	"iKb0tr0bkJjxtL20ULJTfrXTiSCoHgN7S6J5Lo/ypa1j3mKeLgDPWKij8V0bB/5Q2AkhKN+NC1kIINSM",
-	"LIN2+w7s4YFVwHR6oQjFmTBsrLhZBETOnMepTUmccoQeNS6ZVDAO42Ksk2W1Gqgz2l06AztYt1j7hO4d",
-	"vgRIcY37LVIAA0QKcAf5TDC7BUIiVPEjXL07KjoC64DpIGa7FNcJ1RMXfgUPU4uRdgxtFKNTBJklKVQx",
-	"7aeh8bWQ85QlY8DnChIQmM2O4EAEmJrwMdNGI0KXTCrXbGZwPbhkMAb7JcypHuTHzA2ZWJChggYQRazS",
-	"hi50AKdpxRHIh0HsI9VgK9I2xTxIi4mmC0207PTIz5MFocRKJu5sqEhgF9JgOvHhfr/QCt/CfiALmRrn",
-	"zfGbLGJZ7Pu5k85r3ajg5llB3hTksupeaBK9k2r6lhoKUIypAJ+mnM4yY7fYcwgCV6PADy8n2K8rOEIX",
-	"iCJgt6JigdPaoe3EVoAXCwJJn7mYJ9X0GAUHbgp7Vx5H72+QHQPPoF0lj6RLdqNOQOYTHuO7DuqlzVgN",
-	"FQ4ZteEeOTMeIYop3WttNB2MKRcgc3qLgkN3TadsQBxB8mnZHcRcR67gXed3cIpp7qMgpdtDor3+btQj",
-	"HysoXXLR4YHnKrZfglvomBntFlKD/cc10ztETZSczbwJcUlFRgzHa2HvRJCTsfzOlIYAq2MbIe/Mq9Sb",
-	"LsEWZK+u6AwwthZvAQ4AaUbF4KC4V203eAD+BjIAfJ7TZocAYxkcQY+cuOkV6+LbQH9Ky87Nufa2WVVw",
-	"AfgOL3lEmaD/yRzDcqtY7yydwvn84aDtCG1HriqwjNxLzrW0JEwt879aPUmxEhn2Pi1/ZXjKArKW3VXU",
-	"f58qn2ca9VczjYJWebjVJfW7Q6ohQdDOBvfSry4gQ5bK+bLU0tt2RgRWnTpSx4ZeHpAJu7VYbg+pXWS4",
-	"zSB8VLGkEwAGeTaHN63MpI7zm1p6wgfThqJgON5WUMpnG71+mfRf775+fRC/Sl4eHtG9EaO0Hx8e0qS/",
-	"e0j3h6OD0e5wb9gfvt7bi5Pdw+RlvHs47I/6fdq3YvuMGsOU3eD/+aXfPaLd0Un33ZffXh7c/XOdSlI6",
-	"1YbcPyuxyBEitdvGMDM54QwqlRSakWK3/oiKO7BOYVxmBNuckj0gbfC2N9N9xLjiyHxqcyiyqgVS/x7O",
-	"aklEXwVZSXZ2yYtYXWLN3Wk4mNLzq9N8yKZDpiwcHZN0pANhdlwQVCnKiLP1vF5UXo+SVUFhW0RsoBVb",
-	"JkOXd0bTFAPZAAbHPvvZyedy5CQUryy63a/T8nCqDbRqdY+NMVlLOrFPjK7Q4nzWOm3ZyYiXDTf0PL94",
-	"9jq66+mPxrF8ZyPNhOEp4YIbTlP+K0tAShrJNJXzSqBFr8ZQunpR8luy0Ybqt1CLTm+8WGJRyuPPQ1a8",
-	"gm9b2npLONhofXtOs5EPVlwyEMEF3HlwenWjpagOx/IA5Oquc1/QqvjiPDYgCAZA4CbZlAq4FFsY3cDt",
-	"9mXrdfuF1K39HU9Zsy2pQgycHQlYkZAk2okCEoVhFJAPn8+ttLlqXqoeSqUE0gZCUknOvZ+JfeZSXStR",
-	"n/mXdQhXyqNfD9JSxnw+YB1Uq4m+91u+8eFGq4QcK9/kdtHeRtTFsepW+L5AzkasfZT59yHI+HEumPrQ",
-	"WNEAAk9eYOCIPQVH5qaMCk2W40owP5EVMdMFHoLZeBtX3wUdM5QUair0EMH4eDKUGVQgm4ExQaqS09GA",
-	"lsKx6Eeveb4SBb0ooe7qbXy1R1xZEiHhzrWHsVrMzAuNMZfHzolnVCbAR9ipEPbSFVh3+YLWXHHDClJf",
-	"m5R+D4QWbL5tdrqFgUy3vblLKGZfDGC2OtwqfEx1Z1m4l0gsE9Yj51wbnduBS8E4minLTbUvBmM1IqkS",
-	"pgbkzafTk6vTwGVbBAR9GQE5//jmrwE5P7u8CsjJ2/dnHwLy6fTkrZPH3U3Cl1tBC99uBS18vRW07Pv2",
-	"v7PLq1bQghFaQcsOUcs/L6qOt+pWL6ob1cd2F86cogOS5xxqEss0pTPNwAYBOyzci1MQZyq3qm4Hfolb",
-	"+UVKB7TiGwlan9iYa8PU2/WOU4jPU+5ZlhwTzaA4mMmNrCs+0SePV8jrDtzvmrgSKF+fyG9aN1zdvVip",
-	"+fBtl7y6HkuvN0acbFmEAbDlLmhZafDrNi7sXBy6C1olwXmrKc9Kz98FrTRPb9r4psuEssTPsritVlrw",
-	"SsuYc/Vmbc5eRRfC17BY0VbbgwV6pXabeeyjK3JAUR+pOJTKvquAz+G4HLQBC8l3/qUJk7YM0qiSk/fM",
-	"0IQaWtYzUI7AaqKw0Ig49IcSgKbIE0t6ocjFFfChIOcoBaS2QUoYoYW2EsuoO0Eo5hNqgJNHBVwicI8M",
-	"fFlVFxKKboOxkOig1Gj5Wamdagk3enYs9epCLAE4VjANPh8NfrACPnrvbmiaMe3CgHF3E6pJOyqdkPNa",
-	"4ilFBOEZiqjk0fQmYrvpzjF8BhxwP5fONXJeVEuzcQmOaJMT4a3lziPEnW2/zoT8D0kslmpxIU4cV/HX",
-	"xyMjrr3QpG0UFXoEvkh0CsypSjQqedHFydWbn6LOA6Xn3zdRWkcuNggZCEqrwMc+1fl/QszYuuCd1nws",
-	"MH+kWOCxPXHUF9Cxs6Ssb2k6ydeelyzcatnV27ICZ6zT4UxbkHyqYb1DFksoUKIyVhTxHHGlDVkxdzev",
-	"ZihlyqjIl1NkItevxKwmAR8X7jB/WT5eXhFnd/rNI/Hdjn3cEbqdTMCne6zsolZHv1e8EQpUNSK1YLdm",
-	"s2KWa8BQDLa2CPkVRI2I3KQOjwWkX1aDLfCEJLDiXqtO950pdnOf5dTFS7lNucH8ghuFg+1k3upm3yHb",
-	"NNIhgI+/xPQWbehiHbOyPNjy562YMCnx4AIFJ1QHoYBKyBAtP2ImnrDEYeG/nl5FJKYi9xMPaXx97B3B",
-	"OBoG+FRCZ4qKPxZTJ3JebBCjHH7w2O9IIG+4DZm55104Bc/YXHFjBQFEoE3YX0igoXgg9pMc+UPxIOwn",
-	"FeRHQfMH9v8jqqMNOmgdx6gm7q7wZJqZydcG2/0J+cvPV8cuANFKL4xCnieFZGs5o3/PGEERqdYDVLLJ",
-	"FwLauRyPwQjZe4JI7a09ICt2/KDsFCkBoQ6EmBN1mS+txi1mStGQ0hIH8EKvZtb2Vq4kmMa/TljaIBLn",
-	"fqyiBjhEOz3A2d4UVVAqOicSdstwAtDLuYjTTPMbX4uYRL+A2BpAEMeXiHARCqpjJhJoaKISlpcY+uWX",
-	"fkAOvgTkl1cBefXlS3TsEvTnGHAlLE1biu6w7xx8CX55Fbz6UrbA5n+s3+GU3p7hk3sAjOLDshS5/HmJ",
-	"MjbZaX1IAsruCDSqoNFGb+uklC2DHmoviGIxs7N9bTrMn+QcE4YTrg0XsVk62mVM3RzPBZEhX9chT75o",
-	"F3gnM2GW4zlRH99QFbs2aqIy/yoEcrwOynepeqK1t1qzGu/3Q23Cdl1ovt+Ku1b8AkuUbFP1VXhunYu3",
-	"kjNWXVYTIB5kb8SSD3bmNdITBoNqCV9UFhMNyrYyopnRDWJL2TW+rT/uezjIdb56rPv7aDUbbsEPLbsO",
-	"tt9ayQ5F5A/fWV6q12WzwoH3CZyJVYVjG237O7p4y+lY6aKcIhZnStlNQ5Rm2SnRxhAM7Ek0tCqffQTD",
-	"EVbFy3qseX5ltIokobg3lpBlJAnF9lhC2pgDQjxqdH7gzf3wZhOx35w03NxAxSVSpswYpnTgArUDEvWi",
-	"gERfsWpYNzqGaIgolWMu7A8pxH3Zv9itYSLB5/yKonpHyto8ynLg6En3P2j31373qPe1++V/10ZY/zyR",
-	"dMqfUhrL1jaZyR1J9pGl+CcLGud5QCV1g8doO0Fs9RwxYxtq+F7aPTh9HNJkTzKs0TeE/Op3Xqu4T+Z2",
-	"q6Z83MnFGeQrQ08sZ/nHlOTf/LLvIC85CiqtpzSdsqbk78hnrlGdN7mD9B+Zut6DVtHDwkShKLouzRQb",
-	"8dse8YXZvZvHHj9MoDFNKuWQMMU1gZNmpd6V4HmARRQ4NTFmZs8fv2+A419+vloFj1v7KmzwmriMR5iX",
-	"2GthSUBMNetyoZnQ3PAb1tu8tDuwiY1kTUs1AA1QFqKnNE0hvL6LBsSSQ5kmVovSRkGbR1RzfPggcISx",
-	"ogJTCKelCDF97J5pQ7Jg7sC/4ZobaalFkYNRnYJi5DU3HTcbGjV14J1XZsJ44fjiwtkpglDYqRI5F5hj",
-	"5nxOiulsCtwOyuvlcVyQBftP/0SqlZdCccmsMLSu9AC2aMXKAy5JcdNxhuJnV0Mnx9o8P09lQvuGrtUA",
-	"TQskqcsFm3Qo8jyxXJGBsmdRTZxR1CMe0TD9VBOfHj3MTCh844X2kCZAhajJFMsLTgW+3FQACRDAxBMG",
-	"WYSdImQDvCS7UUDYDRP2VFV5GxTsaa5g2pDltY098JFG6FC8k8plzeuAUJzMY5t/irTXkpEOYgCmLVs6",
-	"QHXTQd6rKgWk4UIVJU8tI3c1MXJgmcwQw9IUch8BH9yJd+xhXLNFKGhsXHKkA2ouMmE/udIJEquVKM1i",
-	"4wUlzFqqyghW4O8RlO1yiuZwJ/JkPwLippf2gWIFVjLA3YAXQJM2AN9ilv0pQB3DecFC4bm1RRHB5lB3",
-	"zxcls4gE5rnMBMSZ6jTD/XQIFXpu6XfocM9yCJQAD/r7rkmy/a5SxydwET1/y3SlRDaoIIo5yOZI7oTZ",
-	"Ev6WSqghWBDuVIfCYbSTeS0ip/yaWVWG+npvDlkvytfwlMaTErCLniClKFkIHmBYRi+67SKadIsHLF04",
-	"aSjVhrn6eX7ubnQMVd0q1Y1gE+7hUJSe3o/8mj9CTCqkcLH4WmPQFdoTR5SnWAGLxdfuXPSgPIXdQxsm",
-	"7wSlfYUCv9yBmToBBh9AKJWzHNeUyXY9AQOM+NITPsNhYADs69GODvbgY6XQma9fEB3s7uN/hxGWMPhU",
-	"PMaZ71WieGwGhJK/XH78UFvNLRTR+npukZ1y97CcmX2M5vWqiuTcw0VhhWMg6hWvNWkXgVxBHgAWkF6v",
-	"13F5os26k6/1gAAsdGxXo8EqS5bWhQJUpfkE/SVOrUJLmFfkys2/y/X0NIVGvOjNC0URrtH2ax2sD9ro",
-	"eESD/B57L4AKQfV/O7s9hgGJfgudUyRsDUgIuTlhKyCh95Dg171eL2zdRZUlhsKtcV5JCOqRj4JB7eQZ",
-	"EnaPM75OtZYkpWrMSFveMBUKM+cxI+UanD+dnrw9/fT18uw/TqMO0o4yX4XKUvY4HdGb2ttlz3x/N+f6",
-	"UO2va9itw9W8+zU07E3pAmLGNEtHxySbYQgkNUEo7Jo0/5Ul+XrHzJDS2HYQQGEmblgqZ6xHTrEOx5wu",
-	"HDVEruT4fkR8Myx/Iv568CQ/Fv8IialScGcEif6t657sniVevkY6zJMSRF7oUKRyTFIumIawTNeqCmex",
-	"Iy4sIZ6zNO1i5WU7AEobKG0j4obCSnnYfxooY3UB7Ua1svu1N4g6vubCcShypC4f3JReQ/HfHA7nfAra",
-	"wE8O0liYBtwoviKcRwuHEldn708/fr5C8cnH/rWpr0Pha73SXNjsQNEKQ69B5kilZYc6J/+uKqzl18Zr",
-	"fa55LpnKG5e865Zw9vb8tLSAT2yGzchdRVDLXK0OAPQYBQGwENjLPrMiE9IGR4ADtM8AaWeJKxmLoatR",
-	"qUxw1HNtOFyWUKVCpwWtr9K5XJwTBS7s0YElY1yfDq6hVQeWLHUUcVCUAJpLBZK5rwaLZYxB17L6vvMd",
-	"uxai78+uXF4hajV6sLMjZ0y4lEapxjvuJb1jn70LWoYbsB44Jefk4qwVtODKoeGi1+/1wXU/Y4LOeGvQ",
-	"2u/1e/uYrD0B1XgHtJIdXcpTGDfVO0PM6855wrw87vuorgr1VQHP6nC5FHGWtAatf2UmT45Y6nC31+8/",
-	"U+PHuj3h71Bp9aC/2zRevsCdSsldeGl/80tFExdYhWtwu+ktXyQ1aOlsOqVqAcmvVompKEUWgIbaw/ul",
-	"BcfZ+hK0auQwq5BDwhA4FmpbomNSl3do4ujQpkfUmN1XzhTM+5VT9X1tF82bLbW+XW4PWo8X62F2WZRT",
-	"Pdjm+VJfv2+HAQe7W7yx3LMB3jvcZnk19YIfi3afZwnYKOSUPQrtMlPX9t5oV1nBDX0M5QgsCfVWwBpk",
-	"y8yToFpmfiDa7wjRPjEseVWmQPdGtLugtZPIuJmdnRArrXYti6FQ9emnq/fnRVPFomiPFEbRGMocEazO",
-	"7oqkhQLtsCCsTmReQ42bopD2Ujs5K+vl70Nb+RBteFZ8yAQKBitc8q3dx0YOCVW5J2aaVlnjVn2NYO++",
-	"TXtNb4+arnjVQbxw3tUqJi+EFOxFdOxK143ZC0zA5sKK1N74VZg2UGjmKq+4gZXvgvwFs0jtx8hKZ4OI",
-	"8CkdM2eUHUkBIvMwlcNBBFX7mHLhT9u3sb97IM46sLQGv3wpY/DJxVkJk1x7e4+/U2Zo6wsgKGiajRgK",
-	"Fg3X6ANMVFJAp4gAS2vl+WUrKHPOtYGoSA1yni9/3hr8Ur+14hFw9rfugs3PuSiJuy/PKbnlOQ+1VeIt",
-	"XO01Rat57/dNhh9FEe2BAj/U/lQ9MrkvGqkhZIlbriu1WVNGoZoJtj4hkeT5iKCWgzlA04Xukc+52yJ3",
-	"Wgh2uyEjxj0Z1dE+DJ/ClJWHMPhy//UVPN3i2PO2lj8Y/FMyeARrqbOUO+BtkdqVFihIaAmfEMlTVhdv",
-	"eiLcXKUW5h5RLeNebdjTIx+kIfMJT1mpq2QVSd/CbAWSPkqK/DYY0z/Y/EbepdK+sLfFFEWewKOQA8FJ",
-	"6L2xwhXIuAsa5D1/+D1yVu3WSQ0E5ayjTbW2izUn/nTsb20X0t7vGWkeb+OgeeLq1KXg3wMdoNrI3f3l",
-	"HzPJE0q+NBpJIL8FPBk9cun90uXsfCMx9GXMbyoJS0YulyZqsqE8iul999aTe1Ow/wkm+S3JZtk6I0eP",
-	"uzquYk+TsaaM/H+WZrIUZam3sNo8Drm/b3vND9RusAc9CU7XyYw7JXZdKztcuoL7xieO9cglgkWTCIKt",
-	"ImzJc7S72x8QzcU49aldQSiwc6r/vNwzurFddActHDWdsjVpR2ej7gcpmOtbG2AP22rP2iAU9ltcYFDq",
-	"chvU97iFwB2/H2gflQlunPfRdV6E7UN9b1dnxncltceJoRANVizUxhyk78uXfdPjjQ+eje7xqAXge8cq",
-	"t3jcgxeg1Wj62KBSOgDcBa29/sttLm6lrfld0NrfkkAU3a9/z7RrbwsQrDaFhle3gF5dc+ZHKyg+7pIu",
-	"dwMokSP/zUbxdFLbh/xEY55A4HswIOmRSY3L7SdGkx93q3S3oLX7w+6Xf/URd2ybbqcYMeRFJNIWEqNq",
-	"pCA/nZ687fRK12+pUnkREtj42kHda9j70lk/oE14rgIvmGkaC6/niuF1tRV64wANdfDz5uWQFlDczrpx",
-	"nqnbeIkILFsKkOFhaFfdxir0wEfbVKTuR1CERyqstYZe8K+W7bLFYl2bHIqFaS0y9EhZwj/F7h/l6CeO",
-	"YUdF9wGaN7nqgq8Gf8nNaMcucD0UU7rwAUmuu41LbY+lcDG+6cK11mK+PUmP/AwGOD+IXbTvG4RRJxBo",
-	"yzWJ9vp953aq7QmjK60QMIZ0DyJhiw4o5d6oFirUyCmPaZouXL0pHGO5Vyp5A2GnA9+qBQI+SRtsAh37",
-	"cc9+RBsitJr1LVZKhTw6zrPjG/1UI0KPfVRTnk6w2qLbnorb3RRbdVBR6tJtwT+hN5ANIjp1cpqryVBl",
-	"J/dW07C724N0NHjVJ68gFd9GdFnq0vtDw3uAknawd7T58aXG+Y83W+QuI1f7AbEuKBGYGRTxxVO6Bz31",
-	"XoIGK4bTKjeTRS2nrEoSr/LcLbdAJY2MZQqq3MXHy6uohhyU7n/HkYdQLNMHyw0tO96aKFgVD6gCxUhV",
-	"nN5e7U8+PJhhJIVMi8ZWUvlCkIEr+kfJlN+azPcTrRIFB6ofVOEHVfg2VKEcAfR0BGGtCcjeTEyxfnrp",
-	"68T5Dh1lyROavfnF3keXnFMTzCHj6+/aufi4yAgZXz/AVwg19OsRAatyPhsqeC8khJO5KgA5HkBap8vS",
-	"go5+q+jwGZb3AyEaBQqAzxOjBJK1nd+wdtLaGAN0X7tiEMvxBHlDRkyQ4doXD+Zm4tssFi1VZZq4TMVc",
-	"2XBpkCXndSaMzOIJS/KujqGQI/t+0dkRizi7rohYvtuVTSuJNYFPl0C5CWsVIMlcFmdIGxbUqdFy+gdW",
-	"qhHO3LACAHzmKCJtTOwZMsjLy1t2Kj6emFAIOccmmNDSrlIOrFZrORlKZZD5fLchGP2jrQxgo5RjNYtH",
-	"3SIAaG2lPaBRI8UYNimd0ZjdgwevtgX50hSvAUI2ZEu6VMttbxPkDoL0TkPhsoQgNR5ydwUmGqsMchF9",
-	"x2GXSO0Kk7hygHaMqrWhDal5JtM+idSFtv10evIWawtd7ruvzrk2F/bCgTC+fM1I3S0jbWxAPVjKrvUr",
-	"SVlFwS+3GehseUMhk/MAFI2GGzpwCgFQC5YExeUMQkGHEr+EbKepvHHRqSmjIpt1Ghw/lTqPzxgvU5mn",
-	"IWwmL6kHqPX9xs+c6GtSajTcWDhzpW7hoy/zI6SmYKvH32IBwzs72c6E0dRMfm303IJF0AXwwa1SEso0",
-	"QFEHfoPphHb/rtjqimsFRn8kT3nCyPJzfsOEHbY2nnzKjOJrch4+effxsFw+AUAAtyYgKTVMxJzpgBRp",
-	"m0lAaGz4TW461UGeKElmUqY9R3XyGvwOozB9YsTHmYLu1/g91DKYQsdR4fM3HZHnChIF2nn28unVp7M3",
-	"l19P3r79FHUIF9owWutgfu+2vl2aBKQz3zNPws3gi/dcKDllZsIyTSAtmt3OpHYuESiI0/tmt74BV0or",
-	"nObQqcEalxva89S2mR3TKSOJjLMpFhggUf7ugk7TCMz4N0wZPOy/XH78UBs5+XHGxMnFmf39sfxgufhT",
-	"LdF38+VL7z0xoK/KeUJQ39dtbQ2wLcAagX16S2PjhJEc3qV7BQVFoGBMHhDiuuivg/e/n7w/vx+8/SLv",
-	"mU307eHttlYDb3CybOYPjm7lVM3Ld77jPvR/SrhisZFqYQmbD3o7DgWmlLvqGHNXmgXb+ueJ+/V2VVjb",
-	"I7nL4TaiyOcilf2JD+MTFI5oZEkQ47pNihNWG1QraU4+8b8+zekzDP+HznLKK86uTXJyscLfeY5T5o7T",
-	"IxJ+3iKpuNbY5mtSal9mKy84Avnsea1NX1Mi17fa4Aq3VMHqPJoJ0+mRKFOpKyB7LvGkIxgob6rlix5Q",
-	"M4GCGvTaDpBXrsASNUdrMp2gavADPCulUtPfcZ7TfS0gf9zEKMCke1+DnNzuYLnRtbIcVtSS8rqbzSx9",
-	"wQyY5XJzkSt/w7A6q69jGqBuGQpuNIG8PiUzAyWcrICiB0RIV9iOCow44MbZZSrxGgd9cGGC5xJ2EREj",
-	"ZeC9mVQscBgw5+T9ZqEKl6vX5W+pT6ro9Mgb31jDvjRl1MpOMhQxTVOU3IsFj5mBMlOM+nCfNSrGvzJg",
-	"Nx/olCWnCOGly/aHqR6SlyqGirokbOHBhq1VpFtDXU2mhDcou7KQDlswWRQ95TJ11eWgZIhG4bVHPjCW",
-	"6FC4YnoDqwv6OqqV4m4rx4Cgh/4rDxKd8M3fN1csZK3fKiVXf/lytyR8Wdg7GJZrJNinSwIYVud8BoLg",
-	"ax3/o9ODc4Dvd0MO4FjvRQ1Ob13fSMe9ilpdXsiCA3R1JsuF2GFiqJ0bClSa8lfscfhCyQ5NgnLxZNAT",
-	"6o6mOI57SlL44t0j6co3EqH+ZxJ/tg8H8ebGJ9Y4L/lYEL6J3MnMPA+9w5LuPwgeQPh7ongyM/cUgG7k",
-	"tXP1o4DjSBPkaZAz4wuyQplE565DySggmUiZdp1FXNWNCVRxBiTohQLkI3J/8ah0MPenffJHKazfg0K4",
-	"vfhnMXAb+a/cOeSJSWLez+IHUbwomo18J2TRH+79ZEGsz45Zo0AYfZ9FJHRYcXguFdT+poZIETPShkc1",
-	"lBYORaX+vW+fAm0TE5Z0jktEFw+UJiyfAhVNV3cdKvWCWBnJNIkK4dJjGsie0FtPY7ONagFaxEOQOPEL",
-	"YiZKGpMyh++5r6AoOksqNWdDMWQjqRjWH/dZK/k6YPOVNvzDLBljx4pMg6e+h9XMnX0xbxJwzdjMgxGC",
-	"RhYu9R5qwfsGIWDKxNAuLJHS0FVg5zdsD3AXOeW8jvmEouA+rkh3yqidzXKmmAp7E6E8sLzBktCExgDc",
-	"WqsnqAyVW3NPnuXfxZF+8K7vQdhfz/PwpC1Wu6qCpQ5PjeyvQPW19aGcl2AiiTY8Te3wLqhM+1xFH57b",
-	"BlN+p0eukGrJkdVf/a8wjiVzy1QuAA42lrKWl2DwaO4F+BHG+FS1pB5kT28qJOXSbz1bgLPG2vcYHFmI",
-	"LZb3CCm6ULKUUA2YMILsP7GwdJmlmrmuEtjn1+JYUJLwjy2NBRHHS0KVURrloMD32SnKULrYAc+tsNWL",
-	"qxs+Z0Py+YzoiZxrErbOXMsSO3rYIlI4TilFuuisEYJaz+wmbYzq00z9scp3N6HkgwLoiqanzRWrSu0N",
-	"p3SBsa5D7wjNXD+MpKEY1WP8kj9KUf0e6vU8bW0pJ4hiuaeHuOvrEjIfjKGZeRR+/qgm9cfGzqI81OPQ",
-	"sk5aBMWoOUwP9Fyr+PgUBQ3tUwyZSm3Ibr/fCYhgc6YNce39S+VcuAoFdl/TPRKlVJuvVt1z7Wat8gfX",
-	"LiF+PFAUKZlykRnID7BT90JxD4HkmFQED+d1aRYiysoe1U0GISvOgFDh204WLSvB54PLrI3fOoEObc+a",
-	"FoBT2MnWiQ8vsDNc74/rGA6qXU6X9SasIb1sQ1hVmh4vgNTahN64DofUmZbynqmViAFUj/IC8S740rUd",
-	"jHw6T49AD2H7qBTM4vmgjNd5/1nqmnq+wOrVofD2o6Aw/rSFBAvJlAujSaxYwoThNHWGQhpDoDPFkjB4",
-	"VTo9EpV7T+Z91yjR2VAzUzV3oZo6wJId0DqlZApLaXyNBRMRLFB1zXWkPjGE0XhijyxvFjihGu2ra1sn",
-	"+n6LSy0WYVnUhGIqp5BSDfabUhs/UxiBNdNBPit8JEbKXigi7DCIZMo1NwUeHeRwcG6QUWYyxY5zmscN",
-	"wgBGhLqomTA8dT2+cquVKtpFcp3nRYcCbWArjb2KbpIRUtMoAD1GYEoYEk2RhEIbqXz7ObDzTaieDNCI",
-	"xk2PQDtUbpp7aYaiqWUmqemY2VmyopF2VFzYqDOw2lvJZuY6wLrmn9AtsDlOEEnaQyQefPMxsYLlEX5E",
-	"DP7OHURFpXVHb7czklXtwetMZmUf6DVbDCDxuNa8LyuZQS63EsUGFESkcC4D94hL1WJogfNm8zxCHxva",
-	"hcKnCr2x/329ujqPSHuXQIqTg2ynR9aISNjZbYOMRNaLSJBWuR8V3VndDPmz6OzSmCZVLyUhXWwjUbAK",
-	"EBJEt8pOs7mwRAx+FAN4pJDkHapr7svj5KPtUhz/yhZnPsNx5W6im2zdpTwVSdFNCzl7SUEZuJ9cyILW",
-	"GfPJxFMrEYyoCryoBLfOGbiHrk+SmSiZjSek1kPnRTbsHC6cbw4pBEcxDEWGvLGnF1SgjXGFdED4qNNO",
-	"NB+DoIN5Tna56KQVbA4dML/RDV+nBZFcCbqCDbPRiFnpMad/GOxRIoDk/vQvFEsEkGxH/7zLkCoWgrzh",
-	"+1TD1GVHImk7wgP4cD/HYafBc4i0bX3cCl49e1PQo/IHIWjPyb1PLWKmacXm5s/tyRU3S2vmE0mnvNHe",
-	"8Q6CL1Z6AgWkZLrjGhsfQJ5MRUvy7fyL16Gb+woi/IyLeEaLgJuhwRrgYtcfjEOPMmZdldVGDrqoWSzn",
-	"J602w7u7P98LfgNkA1qD+NLU7tU1vIUYHiTjeU5qG7rIuqiDlBrIhpKgwCkpDRRvxX62O2AbcMtemQtZ",
-	"TDlcGBDD9cUFBLdbqL71GQKHYxe60QZQYAqhVLpTeh/tf6sDXFZ7qObMa+UAymsBgNeMBYV8fGH6gKTO",
-	"pWfHTCWEfZRGccWIVod5UymcCm9Dqdwk78BcrTOL1eiLgeO8TvjyyFjLIPCp4G6zpURaxy1Lg0Ea592X",
-	"u/8fAAD//w==",
+	"7L3rcttIsj/4KhU8/w2TsyBF3ew2FeeD2pa7NePbWvLpmWl4jSJQFDECqziogiV2hyLO1/18PuwT7JPs",
+	"m5wn+UdlZhUAEiCpW4+7jzs6wiIJ1DUrKy+/zPy1E6vZXEkhje6Mfu1MBU9EDn8ex7GYmw9cXgj4nAgd",
+	"5+ncpEp2Rp3j7IovNIvGCyN0NOgEHR1PxYzbJ4UsZp3Rzx34rfMp6JjFXHRGHW3yVF50bm6CzgsljZDm",
+	"ZarnSqfY5nIXUSqzVIojNkkzIflM/HtYDIf7sf0T/hLRiJmpYPYLNua5YFdTIVlqWKoZl+zDqxfs+e7u",
+	"kBl1KWQou6stSmWEHphrEwWMa2gtFxORCxkLpkX+ReRMC5lolppewHgo/1koI5I+zoUpMxX5VapFwOZZ",
+	"4Xs9fP7dMxa5Xv4UsYnKmVSyf3z24vQ0lPZbPWB2FXKVMS4TNk6TNBexnTvP+uqLyPM0ESye8pzHRuSa",
+	"2QlmYmKYKswglPUlv+azeWYXeWWKuZir3AzmyaSzZideC3lhpqubgN8zNYG1GatkwVLJYGfrmz5R+Ywb",
+	"GIB5elB2lUojLkRe7QtoarWrc7v49idc+CRgYnAxIBJjw/7ucG9/52A4HEasy8daSAPLGs2KzKRznpsd",
+	"+yS0oKNefXSt84axfJSam1RPUpE0kCH2/6cdpD6d/uKob9CyBe4FO9bGNT855xerHZ2ZXMkL9oVnacKN",
+	"ylki8vSLSNgkVzNY/hjH/ESzsx+P+3uHTzdN8jXX5o1K0uaZ/WRPS6VddsU1y7g2LBfzjMciYd0fz8/f",
+	"s4QbsXFBX6uYNx9ku7FxLrgRCcuFVkUeiyeazbmZbmr0rTqT6WTSzn+k0vaBFg5EvzbzoLfqzKhcrGu7",
+	"r+0TUcC0YhzZiOUtUli+cCnmho0XjLOYx1PBVM7mubpe2KHk4p9FmttFN3khmoeGjTeP7YMw+eJ4YkTe",
+	"QCciVpYjGcWueGrYWExULpjJF5Yj8QueysZlrZ7EMy6Tsbpun7vGB3Dqjj7UXEiRWAbA2ThXV1rkLOby",
+	"iWF5IRk2wxTS1PH70yeaqTy9WB6OWwHqomkBboLOnOd8JgxdRqcTR8ZnqYwb9izaHx5EyP+rFD3lmkll",
+	"LBuVFyJh2r7NzDTVzFO2HV1q28DLrxN0LN/sjDqnk77rtY/drifW08lbJcUbbuLp1gPUJs0yGKaSgtis",
+	"FsxyCL1uYLanPna1aVAt7PbMMlm88YDpKpktWDppGR0smR2VJfNNq4Y9rh/Xe952B8z5hbDEnQtT5DJA",
+	"9rc7YMf4y9wyKDtIIRN7GMVsbhZ+NP8sRL4oB2PfqA0kERNeZKYz2g06M36dziwt7u0ePDv4bv/pwbOg",
+	"M0slfrnbeIW952b68peiSJPmwRfzTPHkiWZpAhIFXFMp7fm0kJf6CYsSaCBik1RkyYhxuWC7//2f/7V3",
+	"eBhKuDwCNhd5LKTpCxmrBM+cgbUxU9aNdiLbdvR/7L2KegN2LFmaMKmo81DGXLIp/yIYT5JcaC3sIZCC",
+	"daOD4UHUQ+EBlsu2V64Wjms9+/K33GHydLwf74r+3mTI+wfxd6L/PHk26e/yvfF+fJAciqfNEoddwr+I",
+	"xWnLCl6KBS0fTjg39likxq5lnAvL78yVENLyqHgqzOcI5CcQBMW1YdHnaNA8vUux+Lz19PYnz+M9/iw5",
+	"2BXD8dPD71qn8kH8sxDaNE3nWNKWsBwfgomxruVIdkJwofRaRkuv3H3Et53BuR3NdpOgnYDx0wG188lS",
+	"edkyG3h0y4n8ffb8y99mrxZ/m716Gv/1Pw7iv/7Hrvjh7Zd4lmR/3//zNPnpevj3vVeL+Ifrw9ZJnU15",
+	"LtpoTNsf3SG1V5iSacwzlqkrkcdcC/bx4+lLe7IWZmpvVZHpymkKpVTYxsYjBU9tv4fPuXg+nAyf9vmz",
+	"w93+wfB53OfPJ6L/3d6zZ4fPDsfPn+8etE75oxY5dtvImbTIn2hQllr2qHDvrxtrQ9cib2bmp0bMtOVk",
+	"wLhbWbTIP69h04cVPr07HG5k0C23ndcFLX/FG0/XFIx/RwUjCtzn/uFwWH4a9p8He8P+3vOo9eJbvfWW",
+	"VALqotMo79Dh+l4lKerbx/P0L2LxAuRm+5nuZPsnn8+zFKXtnX9oFLnLXv9XLiadUeffdkrVfgd/1Tu1",
+	"Rn2/5U5bxcjeUksdliqWVfP6CTd8+z6xQeisvifvJN2JlsFz9jJX81+sWKPNIqNfRELMZ1WoBpXjIpUP",
+	"tjbQGvHClrV5rS5UYR6yR1WY9V2+51pfqTx5MXWE/SBdLzXb3DeN7FWaiQemw9WWb2AIZ8KYVF7o906I",
+	"fpDe6q02z9U/84D769ps69LeDQ+8sNU2aUntNw+8nmWTa2b2oCvpGmzu7yPwCCKqB17RprZbRqFF/tCd",
+	"l0229/mwm1u2uKbHB9xa115Tb/CNniupV+/E5FEuxaTpoiK1JGBXqZlWVJGA6am6kqgcKxmLAYuKPEOF",
+	"JHIGsYhdpF9EKL3+ZqbcsFx8UZdCs9QM2FuwJ4E5KGHjBdqTtLOkXPEFipcV4/wL+0Sf7Mdt86Pnd5yh",
+	"a8lIt+4V/xysxvee/rdYcy/0/NqZCa1BMuykEsyaToUAQ/KIhV7kDDsjNs/VXORmYZX6Waq1FY2Cjjbc",
+	"FLoz6kx4mtkpbLenJ3mu8ra9dKOwHfHMijQiOYK1phGDlIzuANDRmcpZls5SM+g4CQndI1tRYeOKQCMk",
+	"3AgQb/xMdRHHQuvtJ/uGWm2ZLspYqSYKO0KvBZkjwK2Adh5adJyjkpMsjR/umG/YEG8Vtqsg2ETl4xS8",
+	"LqybFNinCGic3kOT9NxY3fgqQ/3Tzp/qo/MeinEqOWggDWL46tiupirzFrFB/RgiEfRLJ9m6M1VzqJXD",
+	"7i85wdY10eA2qzRU+nC2aIMerrx+JuIiT82i/15labzY1I4zIVf8Geseh2fIJdGv+iTWsqGq/+Im6Py1",
+	"7wZ7vpiL/jvYJ70F/wMvwE3F7/Oj4C22AXrLuby+bf8fa/sfWHZYIzXQT0ftMgGIEs4NVqGru93SyGEf",
+	"nV8fywVdIMI+4owoB8PDKGDRwd5z+Gd/1/5DJpTD4X7Eugk3fMy1CGUh+ReeZnyciR78/CxiXXs52at3",
+	"UmQZ2NNugs4ruAYSIe96y55PwV0nErzM37x7efrqb2wucrjrlBw8koQR8ywTOeAQCjMV0sAFlrBxYcAf",
+	"xbNMXdlr/ybo/KCkuNf86uZZcNeI67kVox9relmKAgV1E5A0C3KSuJ7yQptliUrzhWZX0zSeDkgQvby7",
+	"8ORtuHYQGTT1WFNd6iawU7TH1rnIUnQwkn/G6S8oxsBM3yrzShXyznN9q5gu4ikO5LFm6UzbpYOeJUrg",
+	"1MR1qo2bSjua4HyN27UbK5mkiG1xdNpbYnrb3yJo785NyrPHFf1opHZV7DyOmLaKmp0C3OIsVjMBjrhG",
+	"CMqK0vaHEhe8nX2Lt/HZ305SWCWQrcW9pS1fotHfx9rh9Bf2UjhX6jXPH9Bu3C4WMJ3+IlBLBiCRuI6F",
+	"SJoVa1Kk3+fCM4ZXPM0eUC5bI76w6HSC0InIMnP76aOc1YAeEZtXhsYmMDYYMmzHW2XOEDBmRZjfSEUG",
+	"kEbVYgFXkSTYiL2SiCupLyLP+FxXkRyh7ApuLxHDc6MZN4BWqiAp8F4DACMAKpguJpP0urdqeborDVdB",
+	"dmiYJjPHHe/Fl0qKRzObYOM3Qcc7xR9kh6G1D2TRbD5FUlyhX30bs+BDGAVvYJbqDZcLMvLp34CilWIz",
+	"Lhd0tBg3xpKdPmK5MPmCZdyIfGl6gInre1DcuslV4HPV+aEp/84UV2iRs7DDszQWYYfxLBc8WYCws7/H",
+	"CjlJZaqn3mWpEcEyU9rL+/bgcWbSmRhZ4WGeCSMA+NVVOcuEYakhmbrnYH1wYgHYJ0HreiyFBWyEV6rI",
+	"EuyScSBFnEoAiovlMepKirw69VBGZ8cvfjw5//zm+K+f370/efv54/vX745fnkXVJVFSaNblUsnFTBUa",
+	"0AiahGslRSjHRXIhTG+AKiTLOaiYZsql1S2fRyMrUAIWI9XsCpCyYI03TkYPpRdiceFJBwP0miM32hkr",
+	"rk+y9GJqAtDLOdOZMqGc5EJoe9RSo0U2QbheCcyb+U3TqOnYndIAkUT0ZSgBfonkawcKIoXth+WCA7h7",
+	"wF6g3VVN/GhoOUMJK2/JJBeMIxKTk52ZNOKP0iqUKk9/ubv2dErGeD+FhDjOI9DWcan+ljcp644tTbnO",
+	"Ve71R0IUwf6GMs5FYl/mme7BBcUlK0mI9jfj8SUudEWt94vl7Ay/hQCUiLmQiZDxojR2BIzsGj1LDhXD",
+	"xxqx6KPUxXyuLCW8EUnKz0FXudteVx0ubFbYvwSCErlmVWvaiC23GYAKF3aMuDY784ynMuw8BoXUnEIg",
+	"OsL4CplYTsOi6igjMj1ZvhDKaHnIEeuWuGFUm616Fk95roWJ4FxNUimAmkJpGYgqjD3hjmLgRL6gU37n",
+	"E4bNeG7xmO4djtK2JSaA7pMTBxk6Etk/VCpFAhEhaK64KrnmE13atpsd6cljetJb3a11m1bF84og/Ha/",
+	"ayiXjaxtftcjFmEvn+Fd5NahJJdc/oTwjF+5d9ZTUcVBbv8ibyqByTD84nNC2IQSmLY33HvaHx7294bn",
+	"e/uj4eFof3dwePD08Onu3ztBaTexL/at3AIwLJ68k9nCYQOXTClBB/m676wl6ORSLOyizjW7UvllKi+O",
+	"mCyyzMdwVexPtrlB23DsS8jhW4ZDsN9N6N6N07LH63OhRbLNzOAs1m2/vKRmo4CgIZBilsrCiFB2MW7N",
+	"6p15gqIiiI6Wvv1jPVqkdEJBKHY8SH9bLc7GSTr86Ga8xFv75E3QKW9dvRF0Vnm0jvb4uQRnEwK12mxQ",
+	"o986ga3sSxlOosb/ELGxY1zGUvLEWSPfV47JhGdaBEsn547EzLofXr1g+/v7zwNnG54UpsjtDmLwWtBC",
+	"5LWz+aw/3O0Pd8+HwxH833oov56NbNi/TVuSrDKsS7HYbvRwjQIap9m+h/5bQO+4gAEM5EOCw1A++grb",
+	"oeg+OKVaWO3AKjnHJHYD4x2x7wXPrTa4+t6AncHlBPE0U5ELPJ7lttIollnQ5+FkV+wl+/HB+JA/ff7s",
+	"u++ePX/KD8cH8X6yJ3Ynw02/N1GBEzoqUVckfXxqeLrIswbktMi4sfco3KFkJrWqoaX5bvTy5PXJ+Ulk",
+	"iRliduztylK07pdz3gF9bwdU551LsdA7W0UnVOmKpoKj9HsO7H0Ngb1OEbRUpy4HYE6NmOnt6Yz64HnO",
+	"FyvjgzbbB/K2EZi/+9//+V9PD6pRvmrCPp6/6n9npW8QzXKVVX4/YoVM/1kIxmdWBTYlsN+uan3Rxzy+",
+	"LOYUl9cBHL0zXD89ACC9+7jbQAweB76WWbYgugfMnj2jDM/spRYlv8DfCDmKQJerfRerQhoIauJWC1bx",
+	"pYeDD/6hWTeCp1J5MWL24op6XmMa1fTzVIfSbQqq9mNlpqj48ItcUIg4fAnAJyv41rrimVahxJjvKPkF",
+	"R5z+YvmBG7EVpOEr9OnTQ+OFEWoysXrGEfQSynkuQJUxU7GA7uKpiK2a240OhsPIipD2YtczbuJpD4PZ",
+	"sQmYiGs5lYm4Zv///8vqwzGVFQ5lNOPX3d2AxSLNuksDZTvVV3u9CKJeEHlfUae8DpEuTR3jvX2YFTxj",
+	"Vx0dJtrQ8ofSdghRM9QuRG+BUDOxFzTNO7CbB5Yc0xuEMpSn0oiLPDWLgKk5eQm7nMVZiqvHDQXhS5FC",
+	"uwjKs1etBu6MtrLeyDbWL8c+5XuHT2GlUo3zLUOnAyQKcOG5CFo7Bea0gghHT1vFJ2DRMT2kbEoNMOV6",
+	"SjhBeJhbirRtaJMLPsMlsyyF50K7bnh8KdVVJpILoOcaETDozbZASwSUmqQXQhuNBF0xg12KucHxkLqU",
+	"6nIIV1yP/Danhk3tkqFSDSuKVKUNX+gAdtOKIxBHiNTH6qhA1jVlP8iL0aevVW/AfpouGGdWMqG9AU2M",
+	"QWMQenO4Pyw1+ZcwH8jewA154NwkS9CVfd87Vp2lBI0SPprSme8oGvmJZtErlc9ecsNhFWMuwQ+tZvPC",
+	"2CkOiEDgaJT04eQE+3WNRvgCSQT0Ty4X2K1t2nZsBXi5YBAs78U8lc+OUHBITWmj9IEu7gTZNnAPunX2",
+	"yPpsN+oFCJZglVWvTCYTBtaHLBgDdmocQZRd0mtdNPdc8FSCzOmsQETums/EiBFDcukseki5xK7gXfIV",
+	"kTHB+5VY5fSwaG+4Gw3YuxpJV9yquOHeLOKGQAO9EEbTQBqo/6iheyLUJFfzuTP7Lpk1kMLxWNgzEXg2",
+	"5s9MpQmwFHdx5ckkzp25Gex39ujK3ghB4HgKsAGIAywbB2NL3d6GG+BOoICF97HAtgkwcMIWDNgxdZ+L",
+	"Pr4N/KcybG+Ct6fNqoILoHd4yRHKFH2G5giGW6d6sndIwmnARtsWusSuamsZ0UvkDlwSppbvv0Y9KRcV",
+	"Nuz8kO7IpJkI2Nrrrqb+uxQjPhRwuBoKGHSqza0Oadgfcw2B1bY3OJdudAEbi0xdLUstg217xMVqUkea",
+	"rqGnB2wqri2V203qliGoc8A55yLpBUBB7prDk1a9pI78Sa084VDfoSwvHGcrqAScTr57mgy/2/3uu4P4",
+	"WfL08DnfmwjOh/HhIU+Gu4d8fzw5mOyO98bD8Xd7e3Gye5g8jXcPx8PJcMiHVmyfc2NEbif4f/887D/n",
+	"/clx/9WnX58e3PyvJpWksqstwblWYlETJGqaxrgwnnEGtQw07USx27xF5RlYpzAuXwTb7JLdIG3wtLfz",
+	"faS4cstcSghneSx9TF/DXi2J6KtLVpGdKboYs/KsOTstG1N5frWbt8VsLHK7jnRJEuvANTsqGaqSVcLZ",
+	"ul8nKq8nybqgsC0htvCKLZNIVGfGswzBh7AGRy5rBMnnakISilMWafbrtDzsagOvWp1jK45uSSd2CSVq",
+	"vNj32qQtk4x41nJCX/uDZ48jHU+3NXTlk420kCbNWCpTk/Is/UUkICVNVJapqxo4ZtBgKF09KP6UbLSh",
+	"uik0ktMLJ5ZYknL0c5cRr9DblrbeCg22Wt8e02zkAKZLBiI4gDt3zn/QailqorGXmF3g/yqU4S0HnsDo",
+	"/7SP+G0Cnz0AF66mSgumriSL4BEQp+wGHIUyGkaoLNFGsi88K0RvxAoJ6LiVS3h3+Gz/2cHud3sHw1uz",
+	"EQ/6r2+gd0WuSmLkMASZNgBePS1mXML53sJ+CF7fT1tvgRtI0za8SjPRbhar8TUyicGtKhWLdqKARWEY",
+	"Beztx9dWcF61lNXpq5YFbwNPrCUCuJ23YE5h9TXQsf+y6exUcnasX9JKdg7fYNOq1pMK3G74pjkFDNry",
+	"Lq2c4ky8g42nENtqGuGbkjhbqfZeluy7EOO7Kynyt63ZUwD39ARxS3YXiGPPBJeaLcOa0DctSsh+SYdg",
+	"Ad/Ga/meXwgUehpS8jAp0ovpWBWQhHIOdhGVV/ynBhSuFPM+Ddr7q3CS9xXSXT2Nz/YYZaaSCs5cdxzn",
+	"i7kBL/nMqpjojzR5IcHd2avdUZUjsO7wBZ2rPDWivLUaE2DcgqCluNo2E4ZdA5Vte3KXSMy+GEBvTbRV",
+	"usua9rL0lLFYJWLAXqfaaG/SrmDBtMitYKBdPjCr3Kk8EfmIvfhwcnx+ElCEU8DQLROw1+9e/CVgr0/P",
+	"zgN2/PLN6duAfTg5fkk3EJ0kfLkTdPDtTtDB1ztBx75v/zk9O+8EHWihE3RsE42iwPu6D7E+1ff1ieoj",
+	"OwuyDOmA+ThfzWKVZXyuBZhTYIalp3QGklntVDXNwA1xKxdPZYNW3DxB54O4SLUR+cv1PmCAh+b0rEiO",
+	"mBaQH9J4e/GKe/fBoReNGVtucV6sFPZ5G9exv7tvbhoInobxOkUPUr0P4COfMzFp0Ca/hwvfqjggD4L9",
+	"Fc3QPEmqAJFSltpGFF7ldoTd/MxN7cDfClgCQ2yZyCsYvnGxcuU8EMnQOpXNI8/4WIC8vWF8SxwKX6sN",
+	"OqhuRW1JmpiYT2ZzO5cgekvw1QGLfjg5jzw7m1q1BrV1JcURJhaN3n88j4JQRpQD7DMJ2HYJx2UGZNZN",
+	"DRowqwbeVDebKKmpu0Icgk5tMJverekXKzpxw1jWrbfP7nKLY/yvnu/qZKwktBGWtmViI+DDK2d448sn",
+	"+PixcWf3lowu6FQ08616PK08b0+uj3nd+CaFx1qRxAqeW420lGCtuOztJ2uj12vGFnwN0xVuNT0YoLOa",
+	"bdOPfXRFOi8zJJabUpt3feH9Oi6jwmAgfuab+Vk9+9YtWNobYXjCDa9aNVDUx5zvMOqI0RGCRM2mjCS2",
+	"2r/XKMBji9ywErLQhcthgv6gGtpd94JQXk25AWE7KhcpAmfsyCW/p6ABdFJeSIVwCEK4rmS4t7IV+pGt",
+	"gNEH5BK4cTE7jG8NfrA6OGIFwK6hKVAEZzflmnWjynYRRgK3LGK4nqGMKvgJ55Cyk+4dwWcgCPq5sskR",
+	"YTasWIVDILmKHUvnmyP/c0qexKbb4BvXuSXXWUrrifR0VKd9F+2CdPpEs67JudQTQE2g+/KK54lGG070",
+	"/vj8xY9R747K8dfN3daxmg06BC7lFdcuYf6/RItYItxNw0Xgqx1cDfiKMu4IDQO9AXuFZQy4CWUqteEI",
+	"jMI2ApD5Z46xAtuqJFngUl9ZfncwPACQWDoJZQWuAhkKANuQCf5FaBAzGZqUKz75uchTlaQxizPBZTEP",
+	"JcZpJQJDuhxco9LzgMFctTA16ERKHjuE9Ho4l0dPHLHIzj1iuZipL6QIAONYIK+iRN2Uz6qQEiL8TOW5",
+	"ZbTHsjPwNuDgjedp+2TJWqcXEuMgSoo8smuD9h/EHCwZX7e06vux+yzk29DpaZ09rlAq5jojQgJK0TDe",
+	"sYgVJHnLC1Hm5Z+kuTZsxRPbPpqxUpaa/HDKxCbNIzGrOUWOSqSG447vzhz97vzquNbNjn2cbsWdQsKn",
+	"W4zsfaPN9VZQWBTjG0wkUlybzYY2b9GE+g6NdYXOAdAovbcXHgvYsGrWtIsnFYMRDzpNOvI8F19uM5wm",
+	"KC9NihpzA26VJLdT05aNBCBjGUUE4EIDMFrW6rXrJBsrsFlhbiuJjVUEtpIEp1wHoYTiJhB8NxEmnoqE",
+	"qBB09ZhLD2Ea8/jyyGGUsDXEntZQnWXWREupU3VVThABeN8Esm9q4BpBiZLL3uIcnYAJ6SpPjb3lkPg2",
+	"nZxS1QnlHU8O8wcnlHc6Oax2cFCjWXNyWFSSeuRYxaUQc9LrSHCoDZJ1EUWtmcoSF1Cf4msuVqn37Ux+",
+	"O5NNppkWe0zTHVjPbLIiZfDCTD+3eJeP2Z9/Oj9ijk6NJSTQGSEbjZrzfxZWx8ghNW2DFFjxGpci52t1",
+	"cQFussEDhEVt7aNf8TQHVbd9ZRGalrAWHt3mNil0k3D5vcNJ+Epdk5INeF2SmWmuiosp5BkINlfsC5aZ",
+	"wHaRhw/nWmmeLLpWlufkXS1asQnPm+XCbX0nECv1GetXNtU23Oylse/DJNb0Vnm8UuynUQdLk9XodRcI",
+	"4XN3rEyCsmpU6NbrBEuEWys25FxF5Ryq61Hb4NpOBVUaXbbOurFspPw7mWTPPbjMlSgCn5o+YpD2qhSr",
+	"EcVPDjfWHReGaSFqNysYpZqCgB1JtxhDkPrqQcBtob+gLA+2Dub1dLt1eoXX8MYyIddH/qO6wqw442X2",
+	"4XCmpROWJwkr5syocg7rXbDrUbe149EyKuy8izysV/elOi9q41iq9YLsfxtrBm1DkA0oybxk1Vvvy+1v",
+	"nzWYLLscZTWu7n//P/8f2937juVcJmrGxqnRAfv44XVf84klPr0Ul9xpxQN/boR0ltBkMPDmDuFphxGw",
+	"aMdBOahSKlbdLUul3gM36sKHWsKNHWmsBB3DYPt+XHeqkLYmBtkVNassmmflmxnda3eoV8BdCjPgVwDu",
+	"IrcHAXBl4Eya9Sjv8pW9FShQvT77s5hL7ZvZG+49ZYZfU1XFejTwHp2RdaDI+tDvH1W9ciruFlyNzZz5",
+	"E9WAdjWVeE1l9TzAya/ma1tl+3idTUXWcit7vllWd4R4rDuEA7TFPVTqN8hEXAvsAHx5qYyzQtujQokf",
+	"o5/BehlAmMmniKUylFzHQiZQqjpPhM/W/fPPw4AdfArYz88C9uzTp+iI0j5eYUgYXJRLJmf7zsGn4Odn",
+	"wbNPVWCV/2P9DGf8+hSf3IPFKD8sGxOXPy9JoW3wKxc0gSZcXDSeQwnl7W/aLcMyWsStWNjePrdtpr/a",
+	"klSbVMZmaWuXKXVzxBnErnxeRzx+0BQaqAppliNOUeTZcEk2xnXU+l9dAU/XQfUs1Xe08VRrkXzfLLRs",
+	"UHU8EE9dSV2NoQUgSyjHqpCJZl3u3RouC51rD1ZIUywGuI2K/EI4T04oIQb8VJKPCfNa/Oq0vJvoiGUA",
+	"3wRPlL2mfLX2tRxhc7DGRy0agP53R/hsheyxnRKsx44RsY1bGYVqoElUopNSEN3QJ23+ku69aaDS4RHb",
+	"YPO1lEL12bRQYX4nbQSzuNqe11gh0S+pFXxRG0w0qoIbmBZGtxjOq+EG22Kc704x993/h9vIdfEPWL/s",
+	"3q4uOG7fPF1Na/tbO7pCGbnNj4Lls4Lu0JK7RNtAlvwtUTfjb/B/hXLM48t//Tn8/XHu5SxB2aKauSgu",
+	"8twSAwQPV9FrXQynibl8ArCLXNhHMLRkVVFrptbHdyZViDOUd6TOipMJCfX21Ak+JtbFRCWhdCTZG/gQ",
+	"xWWPkVt/+PkbWX+lZL3pDtycaq9cs3WFwZtDXkdlDvNK/LFP+FRK3QuIequZCgeEghpVFJsnegXZf8Si",
+	"YVSNjmVnCHnjkvHECsna5NyonPg4YgcbRO8KtAqt5ZjO3K4US6t5qEJ5NYVkuMYnasIzdbC7X8cxVI5G",
+	"Q7juBpl+s9m/vWI7JYbLhDEi1wElnghYNLBX4GesXNGP0AsQZeoilfaHDII/7V/i2giZ4HOOVqJmuOXa",
+	"vHDVQPjj/t95/5dh//ngc//T/9mYMeKnqeKz9FH0lLYqW1aHm0xEDFbDlsDtrpmKFJTCAGr5VwXsJ5ot",
+	"UWSvMTwHBfaJykO5AssOKCKczsPU6n5SVclnrYF8M6XUudWtVWICllul+IgNm6Hld7BatTPD2vbYR5YC",
+	"VC3ZEpQQfbS3i2Zq1eqQWmrrtcoSMWUoVDs8s0RHPmrI03hcYGGfMST4fOXW4zapQzsNNWeO359CwsxJ",
+	"rmYO37fMwCAxZoTJflx+E81noi37aORSp3HNOAVoA9ZVZQl2pKSgagahdNlPobbNJL0eMFfC1oE57XmF",
+	"DjSyzywFrp9qBkeTIKj4d2dEK1Qygakxc0sU+H3LOv75p/PV5aGxr64N8jVKuQf9MsvHLCuPuRb9VGoh",
+	"dWpP/mDz0G4AJzJRq9R6BksDlzTTM55l4HzqE7y5jDGoX0doxXJB35Dx7iLnEnPYzSpxvfqInulCtjp/",
+	"8L6kOjUKuYdLAlTvgmPqj9T0qDc61EF5z1m+5tOhSTJDB5ZHJSxRVxKTnBGyNBe6mIFcCzV5fPQtpGH8",
+	"t39j9XINoTwTVn5dl/u26uWhLHmbtjOUP1HifU+13sOTF1JToMpSWL1jsZVlDaVPVOZNJVArJWoIgLPi",
+	"gctiAPkPNXP5OccFYNKxKkZ3zBNgTdwUuQhWahwiVB3kcwSOJ70yigewkLtRwMQXIe2u5tVpcPDykVgy",
+	"Fr4KpFt85BE6lK9UTmlbdcA4duaozT3FumvZSA8pAPNmWj7AddtG3iotMlylUHrBccuIjiYGhCyzGWZE",
+	"loH8BfRAO96zm3EpFqHksaHgTVpUrw5disUTXd1uZm+eXIvYOCUI02bVxW0lhR4w1OI8RyPaiRzbj9BK",
+	"uzQPlNAxlS7OBvB6mnVh8S1l2Z8CtGKQjFiqWpZEpLgCKL+rZGIJCbwvhQkYeWK0wPn0XFwDD4n27A1B",
+	"kuhwn+Rm+10tkXxAwuw/Cl0rJgoyTS5oZT2Rk9paod9K3RVcFlx3rkNJFE3arSXkLL0UVgHlrkgMEev7",
+	"6jE84fG0sthl9fRKbgMIERBYeye67iOZ9MsHLF84bqnvgslifYLI3egIlINaen2YBD0M0SHu6f3Ijfkd",
+	"ZBKAHGIivtQYh4fuoglPMyybIeJL2hc9qnZh59CFzntBZV6hxC93oKdegCEGEF1HYlhDbc0uRLL0AgwC",
+	"1NN0js1AA1gBvRsd7MHHWnUUl0CXNJXoYPcwwhy6H8rHUuGquudpbEaMsz+fvXvbWAImlNH6IjCR7XL3",
+	"sB7cwleNIQQCLzP7HgFTr2HTWbeM7Qt8TGDABoNBjxIVtttFXLJhXMDSMkJJgmMugdehjQ7d4pbnoMkE",
+	"RXdnsinnEiyXqLVjR9xtKMugjK4b62h9aEbPERpkZbLnArgQ1Em2vdttGLHo15CABGFnxELIqBR2AhY6",
+	"1CB+PRgMws5NVBtiKGmMV7U0TgP2TgoouDhHxu5LAVNxS61YxvMLwbrqi8hDaa7SWLBq4a4fT45fnnz4",
+	"fHb695Ooh7yjeq8CqsluJzG9mT1dds/3d/2tDyWC+kZcE61OMN5LsB/Pz9+zjC8gFFCLbHKE9gHoJgil",
+	"HZNOfxGJH++FMKzStm0ESFjILyJTczFgJ5gI+ooviBvirUT3fmQpBaCobkfc8UgTvy3uERbzPIczI1n0",
+	"1z492T9NnHyNfDhNlswYmbpgWSqFA1kAPA97sS0uLCO+ElnWx3KNtgGUNlDaRsINpZXy2DxX1wvgjPUB",
+	"dFvtAP3Pg1HUc0l/j0Lpibq6cTN+CaVq/Dq8BlhcKH+klcbM6OAldyVJHFkQSZyfvjl59/EcxScX0tnl",
+	"LhGyKxDHvbDZAyuQ4Zcgc2TKXofas38qJWfva+NUwVCilj5TXyh7JA3h9OXrk8oAPog5gj6pjJi9XK0O",
+	"APwYBQEwttnDPrciE/IGYsAB2l6BtYuE6syRSalSWzAaUMFyyu1UK+tll9aV9lqu6IUCF1Yzx5zlZItI",
+	"NRQ1xzpnxBFHZQ76K5WDZO5KyGHtQ9C1sjQWhKdGNbvz5vSc4Eeo1ejRzo6aC0k59VR+sUMv6R377E3Q",
+	"MalBQBAqOcfvTztBB44cWpoGw8EQ4OxzIfk87Yw6+4PhYB+zhU5BNd4BrWRHV1KAXLQV3EDK61+lSZn4",
+	"g2Anq0J9XcCzOpyXIk6TzqjzgzA+70jQcScWBrA3HD5YZSrfR1sRcJfAxK7TwXC3rT0/wJ1anT54aX/z",
+	"S2W5+zIDx+a3XGW1oKOL2YznC0DRWSWmphTZBTTcbt7PHdjOzqeg0yCHWYUc0jyB65J8fUs5LDHIkxgN",
+	"tg61tmSDY29lT8GBWNtV4Hffq2TRPln3SCrK3UJP5E0zXaxfs7OyBtvBNs9/X4Oq/UYUcLC7xRvLhZ7h",
+	"vcNthtdQZPC+ZPdxnoCNQs3EvciuaOAtZ1acx2RB1PQR4JQtC3WmwQZiK8yDkFphvhHaV0RoHwTWXKhy",
+	"oFsT2k3Q2UlU3H6dHTMrrfbtFcOh7MCP529eszJ9is8ar6TJeQx59hmWdKUqHaFEOywIq1Pli3ikpqy+",
+	"eUY2if57laXxwsp6/n1yVoANz4oPhUTBYOWWfGnnsfGGhFKeUzPL6lfjsq298Q6Euc95a038pWmsrqYT",
+	"zvs6j9kTqaR4Eh1R7ZQL8QTTZqbSitTO+FWaNlBoTnOf8hlLrwT+BbPI7MfISmejiKUzfiHIKDtREkTm",
+	"cabGowiCM0RO6NbSqYBuhzWLckeapWXpjH7+VKXg4/enFUqaY7CYo9+ZMLzzCQjUR0k0UihYNKgsJZio",
+	"lITy0gGlRnMph1ZI5nWqDUQKapDzXM3Uzujn5qmVjwCcqHMTbH6OcFg3nx5TcvOZDRpLy9p1tccUreaD",
+	"r5sN34sj2g2F+1C7XXXERF+0ckPI7WlvXaXNmuS39QQ/63NUMZ+iCtRyMAdovtAD9tG7LbzTQorrDXkv",
+	"6MmoifchQBMTU9zlgq9kAVu94LfYdl/H9tsF/5AXPC4r45LiEjRt8LZETQlhSxZaoSck8kw0hRMcy4XL",
+	"SLScCwgu7tUq/wP2VhmGgBI0E65y25fQW0mk95IifxuKGR5sfuOtMq9UIbGLvS26KGPn70UcuJyM35oq",
+	"KK3xTdAi77nNH7DTyr6nmnFTzSnVyJsabRdrdvzhrr9WqwWmH/+Kieb+No4yjsMlD7sFOUCO6Jvbyz9m",
+	"6pMsfGo1kkDOB/BkAKAN/dLVhI1GIR7mIv1SSy1i1HJC+TYbyr0uvT+89eTWHOxfcUn+lmyzap1Rk/sd",
+	"Hcqz3masqRL/98pMl/DUegurzf2I+49tr/lG2i32oAeh6SaZcadyXTfKDmcEJDYuLnjAznBZNIsAbBVh",
+	"asznu7vDEdOpvMhc5G4QSl1MJum1+8y0VZ545iJ7uWaRL4W6Y5vHH6IeWjhiJV18g4d0sW50Oum/VVL0",
+	"31hWHwXMfvFGJekkFUn/LJUxhiycTvo4QHqi8vRHOas/D8AdNx/I117I1JD3EbNLRRTpkGqXenjA3mJy",
+	"SDWbIxSixYqF2hit9G3vZRjUNoaJ08ktHrUL+Iauyi0ed8sLq9Vq+tigUtIC3ASdveHTbQ5ublKeVV7b",
+	"H+61xCdAtWHv1ee5h1I5l+vZ/uf3H07OTn94e/Ly84eTl6cfTl6c/zsU3Q5l1yOMJTvbP2JqMmHjhct0",
+	"TRWsqVh0LkBqfq1QsI0CiErJBaF+P3547QAyZ/s0ooAhDGqicnbIZqksoOIMBvHCIxQdA/XwsB8PEMBy",
+	"qlU0S4SHo1J2WM+VTt1oAIoJOJ+SoAGegG5ePyoIWTg55xdY5EsZhp7UJ7pnJTtp0ApCETmuRFXlSIbS",
+	"4XShVrHmJtWTFG5D17HKIej+iCzF/gzzHNzK5LLm2hX8rRq+/eniEB3UjV7YP/ovsCLWKJRS9bVRuXDl",
+	"W6vG2+qjDQoRpiaPfAseZcubk2G53W62IzXufqWk3e2Msftb3oLuSH7dF/TeFuc8F56qXgECAl/dgkUA",
+	"mb1V5qykvftr4Q5czJdrLlfuXPfNRh3MEmUDAWIu5yioEf5YJQ1+5R8FT75dIJULxC7IHS8R9+o9ztjS",
+	"RtaBlATgQVicO/asKxVCx5RkP54cv+wNKsdvqR5siXttfe2g6TWmC3uZoIkP2K638yyEaWtrd6+xclfl",
+	"QLoptTXQUm04R4wh3ivVm6GhnUa32wdXFa1pj+h5RxDw7EdJ3djdWnJqLZvD8DZC/GLTxGr8wEHKaqrl",
+	"PTjCPa0yjd4MABEsBTJyZ3eZcgMpUyH9zUKYAauqsSdYY70K8UsRW1fWeObMlUPug0MSf/G24iOKzggl",
+	"xEki6s4K0XLh0vPEShKQPVugjAIBolAEfsB+Aiuza8QOGpaNghUJTZ5qFu0Nh+Rbbay8r2sFpxEovQdw",
+	"77LOPFXah0L2dlW4UbM05lm2oNTplQjQJ5WE+S8AWz1yBfEB1cy6YPjq2Y979iMayhnE0lEh+0oG1x65",
+	"LyF1nspnddjzkYPu+ZgZqtQPYRUg1MKu0OxmWBAd0t5qcmXZ5YcYPTUX0kpF0DDjmVZlKnh6vxJEWtro",
+	"XDlIgviFEuMNu5BL8KMW+YAiCUfsH0VyARTAJrlC0TlaKjqNcwkl5rKDmneyKkpTgC3GqgaMX/BUUkBu",
+	"WZcShmHfvSLwbpqTNEmOCktp81xdWA0MZ58LkHCplAcBOtHNhxF6l2JufPkEn7W+IGh0AojMjMcAnMf9",
+	"DyWC/HOlZj75mKKMxq5gSJlbp7nkef1epxRf9Zv91mahF3Z2d7MJwasuWA4v1G2kSBj2C5pZ8s2idBej",
+	"0MHe882Pnyv1hssFLrh+ADOpd1FTKjGkuqDC6+elknabq815JVuspmTF2nxDaTUT9dvp3MeK0gBzZVSs",
+	"MjAdvX93dh41cOYKK+4Rpw7lMqu2fMBKRlvz58CyU8ugOSLjsXvLZT+4cAQhPF/w08wde6DsqIyzWXpt",
+	"ilw0MQVaqm9c4RtX+G24QhVx+HAMYa3J2Z5MTMPy8ILwMWEViLP4XCTO3GvPIwUDNoDHVHz5hwYz3A+J",
+	"peLLO2AToNJyMyFgrZ9HIwWHegD4KmUU8nQAYeQUFQqC5yo5fIThfSOIVoEC1ueBSQLZ2s6vmIpzLabp",
+	"pfA63yp+ySojtoUIA/JS7WrQpWaKcHsnUqQGs5IeldpAJey6ApYppFFFPLX6wbHTKtQEsu0AjKqsBQjK",
+	"mqsgSVl4K2JN4MKzUG7CZDbIMpfFGcoT3mtQOIcHVqqRZPlZWQB85nkEBYVTzcYC1Rm6oVmeXkytWqOu",
+	"RqBBZnw5u2yvSUA5Hqvc4OXzh4V8DZ9vZYucZCkmorrXKYIFbUzcjHl5ciFgf/Scx+IWd/Bq8fhPbfgw",
+	"ELIhOpt8F9ueJohVBumdh5KiEiEVB+QKkJjYIC8g9pkacokbKKcYZZfG8olVw08X1f1Ce2cWuvN+PDl+",
+	"iennzvbpq9epNu/tgQNhfPmYsaZTxroCAm1HS9H8biSZqNlaqpVue1ueUIgcPwBFo+WEUglJ568MysMZ",
+	"hJKPFX4J0ZUz9YXQ8FjisdfiaK6lDX9EfF6tnxaYns/QDKT1x8XrHetLcuUSMbfkYV9Jg33vw3wPqSnY",
+	"6vGXmA/7xna2MxU8M9NfWpEiYJwlwDCcqlxBWhhIIpN+wfBlqqba6OWC1u95pzxgJMvr9IuQttnG+JWZ",
+	"MHm6Jsbqg3N1j6vpWmAJ4NQELONGyDgVOmBlmHgSMA4Z35wVWwc+MJvNlcoGxHW8OZcoCsO1JulFkYsE",
+	"KyfkXzAf3AzQEdLFixOTx7RxrOuzJZycfzh9cfb5+OXLD1GPpVIbwRsBLW9o6tuFZUH6hFvGZVEPLlnY",
+	"+1zNhJmKQjNIwyCuHd6BYWK3wW926ltopTLCmV+dBqqhWPSB47bt1zGfCZaouJhhQhMW+XcXfJZF4FH5",
+	"IgDnYhRkkWhEar+bC3n8/tT+ft/7YDnZXCPTp/780AcPvNDn1bhEKBdBU1uz2HbBWhf75JrHhoQRv96V",
+	"cwXIHUhQVYJX0E+xbr3/dvzm9e3W2w3yltGLv/1609Qa1hv8XZvvB+Jbnqs5+c55UqBSdpLmIjYqX1jG",
+	"5kC2R6HEFBaUjeeKUkFBspgy+02zXRXGds/b5XAbUeRjmTrjgTfjAySqab2SfD2gXyGj1U3rTrxaqsET",
+	"eHQXj6mQRj2lRVVAThSTyoRyBglUCRsHhbz8DmKNMpaJiYEoIh/x6/PrQlCnysk6nuYukJEuNwy/88mY",
+	"YDpHLDrYHUZMyZhctFA1K9Urmexsq+J6ygttCLgAzl4ERdirFkYGuZDQq4p6OjxkF6JNuPZFguTlY8rW",
+	"1W5aTj0VyKqu8x3t2lvQ/w9KPgAh/3pTI2WoYMR9WuNqfTuoNpdmGSWJrNC6I/A7Cr+0sFDSk2Ta5SNT",
+	"hiXfu/k2s+QLynfI0SdUCQMEp7fPWkp7TCclwPotWE5XXfE8YZEvNhcduXWshvVB/ClprlGRZ5HPERTK",
+	"eVZYkcIHedG5azxwq4ki4SSFEg5MV+VwpnpIhq2RrLQ6r9LsTtEPldf/lVGtj3m+fjfBrK2H+oy46QRV",
+	"QCxgunLImw90+2lsiVa47wENHsjN4KV1h4kqXdSYVnvmY4N0KDeFggcEuib31Uox2FTTvQcWtG71ulyg",
+	"BNRDpzmqlHibE8MouUooI18/M/LXNrEaVzkhwFReQk5UHouk1OwX9t7MBQf/+G4pjvmrv4K7cRDASzE3",
+	"peXM28YwaWpAnKZbyeBJzMZZusnKRsVh3So80aU/v6zxibgrZ0xbduq3Q3GqPOZ/oOv9q+RtX60DvZUJ",
+	"EszGp34mrGEJJdzsXr81W7yN1+xYM6o2yjY31MyPQlllSMBTnARRP9H1wxt4zxSc/+cR6y45pdo9TkSp",
+	"D+V4emyP0L9OsF7jTlouKd4mWTfnENBtmQJ+G5pZr5N99X6P35FitpUnY6k4/RrXxoMqbcGjezmWaiuv",
+	"NdL6QiB1AVcHVrUT2jCqW+vtElJQedvEHggq3hLRzxCGZ/JCWAnOTlczJ/FAieQRyHxehFwaaAQPAW4/",
+	"ABtJ04F5nbqj4twTj39YqqWVW05M2zoOfldJqpQUq1NoPAhbwGgbVY03kPWYuyOHZxBdj1wurFRxNVUA",
+	"pE3Nik0vIKub0JSlumI/APsXldWpGSEoKRbEmzq4fb00R5cbLKNV1ShSyXiW9RAQH8oI5Xr9mRsqekIh",
+	"HS7YpGLvcPUFfE33UE5FLqq1tqjSG2hAqdGQMm/AjpfTdbGYS7BUditFg6QA7BfGF/RGmHW/3WpRr+Z9",
+	"B22goeL+3SwXjaX7vyXneqTkXFtYLLbJ0LVcqP9X+mtTtq5T4w2haq4hsyMgagxav7sgKPWCpgiYUs5K",
+	"jb9rCEePR2DZqADV4vgiqFnmn2jKFVUa6rlkkGD0qGakB7YjMm15X5fLUKYJlUZxqT75WGFKdAjaSQ1W",
+	"ktC9ZjeNvQpXT9036OUyatuu0wNR6j3EslMvNmmK39yUzhNrW+YrKT1dkvvmlJ4fofnfdUZPX795bUJP",
+	"yov1B8/nWdB2OlrFz1sk0G4Ui1wFVO1KSvncGZC7nbk6Rq5+gndldiXKTEKGEvO79wbeVZJUcnxAQ2WY",
+	"HyX452YKxSP4pW3AV2nAcizP10kVGoq43V6YKAu3/4Fzet7e1vJ7lTOAkm59DDy73cFaqGtVVKwepdRl",
+	"v5hb/oI2nJUSsz6kFSjYFVmlFDWhtFI2aJ25KoyPr9Ujq15gETcuMfTWKh5aLYdtHwwhfA6i5mAWETNK",
+	"BS6SjssFNgNQ4kQJ9BmAnEC1qdwpdUJ+b8BeAN6YajrOBJfo0rfSP6LGygFfCAMllQR3Uf9r4G0/CLhu",
+	"3vKZSE5whZcO2++mUoavuA2FmFnYwY0NO6tEt4a7miKXLpiBSiAStaCmhdKlyqiSGkiTGoFTA/ZWiESH",
+	"kgrHjUCKpJqhtUJmK9uAS492n7uIgM5i9DXvVsUKVysv+vOnmyXgj117WsNqPQD79KcKR4BKlI/AEFwh",
+	"5v/p/OA1rO8fhh3Att6KG5xcx1Qkh7N6XSonZKHtH2sqQuFywpRAx5ApLJQI2POv2O3wqc6QTIJqoWDQ",
+	"ExrtmX47bilJ4Ys39+Qrv5EI9a9Jcrm9J9Xbkh8W7XiWXkiWbmJ3qjCPw++w3vw3hgcr/EfieKowtxSA",
+	"vqhLMlKjgEOsCdK1sVPjio9CSUAC3KFkFLBCZmSU88b0KVQsBiIYhBLkI3Z78aiyMbfnfepb2aevDEi3",
+	"QfxDa99m+c9dqY/AEl3T35hi8t6t8h+GLbrNvZ0siLXIMUMyMEaX+hQZXYvzwqBve5KrWenMrtgzIu+2",
+	"6B1VmC5uKE+E7wIVTaoxDlVpQayMVJZEpXDpKA1kT/CEQuYxvlRsFekQJE78AvwjxmQi8C5WSqrrC6yy",
+	"Wn3VUI7FROUCa207QKQfh4tbKL3d4yKxJJhCNYSEFfMBVu4m+6IviH8pxNwt4whTpmGaeY8qgCBDKVxa",
+	"AQfvaqygv/MrlsK/iUg5b7p8QlnePlSQOhPc9mZvJnSsYilc9QXLHzs3c6PVE1SG2qm55Z3l3sWWvt1d",
+	"fwRhf/2dhztNoAqrP85L8mm9/kpSX4uAJC/BVFGgibqS2nlHCa/sUsN0wZRfInLUxOqv7ldox7K5ZS6H",
+	"ELgLpRrvEkxc4r0A31JoPFTdpDvZ09sAj5SF110LsNeUSJ2Q/V6MZ8dMKtmH8pyMa6CECSQBLf3jAUou",
+	"9ieInzFBRcI/sjwWRBwnCdVaaZWDAkqiWSm5SBgZd1t1watPNbKvxJh9PCWkWNg5xasTWg87kMETbkol",
+	"s0VvjRDUeWQ3aSuyUov891Wquo0k7+Rz/0jMbV11pshxwAiSwQJGauwcoWWC0+bCS/fxS34ru/Q11KZ5",
+	"2DpKJIhi+NJd3PVNyUDvTKGFuRd9fquc9PumzrIU0v3IsklaBMWoPUUE6LlW8XHpsext7IGvu8Nhbxnx",
+	"XanqkOah1CLOhdEDFmVcm89W3ftszxpAvgs4dglz7YGiyKlMDEQIXYrFIJS3EEiOWE3wIK9LuxBRVfa4",
+	"bjMIuYotesAwSM2rjgAPpGE24reO5+lf7BI/ouCAXayDmRPd2L0e/H4dw4FdJDvVZr0J6yUv2xBWlab7",
+	"CyCbotvBtOSM2XXEAKpHvhg6xZ9GeGojl0puwKC0k31USWHpfLQEOLV9BJjaaJbKJwj9DqWzHwWl8acr",
+	"FVhIZqlEVGsipEl5RoZCHkOSHY6VIfCo9AYsqqDFImfmZ5zpYqyFqZu7UE0dIYoWIj0qprCMx5cUzgHL",
+	"AhXGILn0gB0bJng8tVsGr9jlmnKN9tUqXA2y6WkR+9pW9gEHRqs8B8PiJpQzNYN4Q7DflE+U3CNTWujA",
+	"9wofmVFq4DH7yKYCTNsCd3Tg14HcIJPCFLk48jwvNbgG0CLUAMW8+JiGspKjww3ffu1y8oYSbWDuVNRC",
+	"BC7F4olmEXLTyAUJQDwZMk2ZhBIKOiUoV4Cdb8r1dIRGtNRAZavEjgW8MHS0gd+M2Pdw0kIZFsPhfozd",
+	"wN8iwowoUXnyIgaMR/SWrGisG5UHNuqNrPZWsZkh+Brtel0gzV47ThBZ2l0kHnzzPljBagvfEINfuYOo",
+	"DFwgfrudkaxuD15nMqv6QC/FYoRBA03mfVXLSkd5PVFs8CVA0GVAj1CaQIEWOGc299mhLFdJZShdmroX",
+	"9p/P5+evI9bdZbpapm/A1ohIWENkg4zE1otIELa8D+Yee6R9D/5ZdHZpDJBolpKQL3aRKVgFCBkijbLX",
+	"bi6sMINv0RD3FJLK8InW83I/+Wi7wNO/iEU9gKJ6NtFNtu5QnshEYyprpgXe7BUFZUQ/EWRB60K4RLYz",
+	"KxFMeB44UQlOHRm4x4ZDgSQXHtTooXMiG7wUSvLNIYdIUQxDkQEvfVNK3+pKBnXWAfBR0k50egGCDubY",
+	"s8NFJ60UV1Z8+61O+DotiHkl6BwmLCYTYaVHz/+olGfJANnt+V8olxgg247/OZch1NeEyGFBQqHtuupI",
+	"ZF1iPEAPt3Mc9lo8h8jb1uNWKMJLixw9Kr8ThvaYt/eJJcwsq9nc3L49uOJmec3VVPFZujY9oNWplgJq",
+	"A1Yx3aUai/xDnExNS8KCPtXsgVYZWrXn/YSDeESLAPWwNuj87oaAexmzalHvKeiiZrEcn1Tde6vfWinu",
+	"1vdegPkdgNcgvTSkr6rwKsTwIBv3+VC7c26mrrh9xg1EQylQ4HKlDNRwLPKsM+rsgG2Ahr3SF2U1qMCF",
+	"gTCANEdI4HYK9bc+AnA4JuhGF5YCQwhVrnuV99H+t9rAGZWFxrLCpb1hZQOqY4EFb2gLcpq4IuwBy8il",
+	"Z9vMFMA+Kq1QIYzVZl7U6ifC21AxM2GJqz5bKzeJldfLhmNfE3tlter5B0bN6QK0mgkHGLE6uz3uuMJl",
+	"nD+kBmCpNKo1PUA9RyGyexphXuIEloeIqb4DlymZ9qOSZ5Yu9Mp8Icvpzaeb/x0AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,7 +25,7 @@ type contentStore interface {
 
 // uploader runs the chunked-upload protocol (upload.Manager).
 type uploader interface {
-	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader) (*upload.Pending, error)
+	Receive(ctx context.Context, shareID string, k *upload.Key, r io.Reader, size int64) (*upload.Pending, error)
 	Commit(ctx context.Context, p *upload.Pending, k upload.Key, fileSHA256 string) (completed bool, err error)
 	Discard(ctx context.Context, p *upload.Pending)
 }
@@ -47,8 +47,11 @@ type Content struct {
 	store   contentStore
 	uploads uploader
 	blobs   blobReader
-	limits  Limits // checked on the form's fields before any byte is stored
+	limits  Limits      // checked on the form's fields before any byte is stored
+	quotas  quotaKeeper // nil: no quotas (WithQuotas)
+	files   fileRemover
 	log     *slog.Logger
+	presign presigner // nil: downloads are served here (see WithPresignedRedirect)
 }
 
 // NewContent returns the content handlers. limits should be the ones
@@ -145,16 +148,33 @@ func (h *Content) upload(ctx context.Context, id string, mr *multipart.Reader, r
 	if err := uploadable(domain.CallerFrom(ctx), sh, replace); err != nil {
 		return false, err
 	}
-	form, err := h.readForm(ctx, sh.ID, mr)
+	return h.receive(ctx, sh, nil, mr)
+}
+
+// receive reads one chunk for share sh (whose checks passed) and commits
+// it, holding its bytes against the owner's quota, and the max_bytes of
+// the upload request ur it comes through (nil: none), as they stream.
+func (h *Content) receive(ctx context.Context, sh *domain.Share, ur *domain.UploadRequest, mr *multipart.Reader) (bool, error) {
+	qh, err := h.hold(ctx, sh, ur)
+	if err != nil {
+		return false, err
+	}
+	form, err := h.readForm(ctx, sh.ID, mr, qh)
 	if err != nil {
 		if form != nil {
 			h.discard(ctx, form)
+		}
+		qh.done(ctx, "", false, false)
+		if qh != nil && domain.IsKind(err, domain.TooLarge) && form != nil && form.haveUUID {
+			h.tidyRefused(ctx, sh.ID, form.dzuuid)
 		}
 		return false, err
 	}
 	p := form.pending
 	form.pending = nil // Commit records or discards it
-	return h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	done, err := h.uploads.Commit(ctx, p, upload.Key{DZUUID: form.dzuuid, Index: form.index, Total: form.total}, form.fileSum)
+	qh.done(ctx, form.dzuuid, err == nil, err == nil && done)
+	return done, err
 }
 
 // discard undoes what readForm stored for a chunk that is refused.
@@ -166,7 +186,7 @@ func (h *Content) discard(ctx context.Context, f *chunkForm) {
 // readForm streams the multipart body: small fields are read into memory,
 // the `upload` part straight to a chunk file. Fields that precede the file
 // are checked before any byte of it is stored.
-func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader) (*chunkForm, error) {
+func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Reader, qh *quotaHold) (*chunkForm, error) {
 	f := &chunkForm{totalSize: -1, declSize: -1, offset: -1}
 	for {
 		p, err := mr.NextPart()
@@ -187,7 +207,8 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 			// The fields read so far may fix the part's length: checked as
 			// it streams, so a wrong chunk is refused before it is kept.
 			var body io.Reader = p
-			if want, max, why := f.partLen(); want >= 0 || max >= 0 {
+			want, max, why := f.partLen()
+			if want >= 0 || max >= 0 {
 				body = &sizedPart{r: p, want: want, max: max, why: why}
 			}
 			if f.chunkSum != nil {
@@ -195,7 +216,23 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 				// stored: a mismatch fails the write, which keeps nothing.
 				body = &digestPart{r: body, h: sha256.New(), want: f.chunkSum}
 			}
-			if err := h.readUpload(ctx, shareID, f, body); err != nil {
+			// The quota: the declared file size up front, then the bytes
+			// as they arrive.
+			dzuuid := ""
+			if f.haveUUID {
+				dzuuid = f.dzuuid
+			}
+			if err := qh.check(ctx, dzuuid, f.totalSize); err != nil {
+				return f, err
+			}
+			hint := want
+			if hint < 0 {
+				hint = max
+			}
+			if body, err = qh.reader(ctx, body, hint); err != nil {
+				return f, err
+			}
+			if err := h.readUpload(ctx, shareID, f, body, want); err != nil {
 				if k := domain.KindOf(err); k == domain.Internal {
 					return f, domain.Wrap(domain.Invalid, err, "the upload was interrupted")
 				}
@@ -233,13 +270,14 @@ func (h *Content) readForm(ctx context.Context, shareID string, mr *multipart.Re
 
 // readUpload stores the `upload` part. When the fields before it name the
 // chunk, the upload protocol may append it to the upload's in-order
-// stream; otherwise it is stored on its own.
-func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader) error {
+// stream; otherwise it is stored on its own. size is the part's length
+// when the fields fix it (-1 if not), so that the store can stream it.
+func (h *Content) readUpload(ctx context.Context, shareID string, f *chunkForm, p io.Reader, size int64) error {
 	var k *upload.Key
 	if f.haveUUID && f.haveIndex && f.haveTotal {
 		k = &upload.Key{DZUUID: f.dzuuid, Index: f.index, Total: f.total}
 	}
-	pending, err := h.uploads.Receive(ctx, shareID, k, p)
+	pending, err := h.uploads.Receive(ctx, shareID, k, p, size)
 	if pending != nil {
 		f.pending, f.chunkSize = pending, pending.Size()
 	}

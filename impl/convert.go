@@ -31,7 +31,12 @@ func permsIn(ps gen.Permissions) (domain.Perm, error) {
 
 func userOut(u *domain.User) gen.User {
 	rd := u.RegisterDate
-	return gen.User{Username: u.Username, Permissions: permsOut(u.Perms), RegisterDate: &rd}
+	out := gen.User{Username: u.Username, Permissions: permsOut(u.Perms), RegisterDate: &rd}
+	out.Quota.SetNull()
+	if u.Quota != nil {
+		out.Quota.Set(*u.Quota)
+	}
+	return out
 }
 
 func shareOut(s *domain.Share) gen.Share {
@@ -55,6 +60,10 @@ func shareOut(s *domain.Share) gen.Share {
 	}
 	if s.SHA256 != nil {
 		out.Sha256 = nullable.NewNullableWithValue(*s.SHA256)
+	}
+	out.ExpiresAt = nullable.NewNullNullable[gen.ShareExpiresAt]()
+	if s.ExpiresAt != nil {
+		out.ExpiresAt = nullable.NewNullableWithValue(*s.ExpiresAt)
 	}
 	return out
 }

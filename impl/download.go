@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sachet-server/sachet/blob"
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 )
@@ -65,6 +66,9 @@ func (h *Content) download(ctx context.Context, id string) (*download, error) {
 	if r == nil {
 		return nil, errors.New("impl: RequestInContext middleware not installed")
 	}
+	if d, err := h.smallDownload(ctx, r, id); d != nil || err != nil {
+		return d, err // one small range: one pread (smallrange.go)
+	}
 	sh, f, err := h.openContent(ctx, id)
 	if err != nil {
 		return nil, err
@@ -75,6 +79,9 @@ func (h *Content) download(ctx context.Context, id string) (*download, error) {
 // GetShareContent streams a share's bytes with Range and conditional
 // request support.
 func (h *Content) GetShareContent(ctx context.Context, req gen.GetShareContentRequestObject) (gen.GetShareContentResponseObject, error) {
+	if res, err := h.presignedRedirect(ctx, req.ShareId); res != nil || err != nil {
+		return res, err
+	}
 	return h.download(ctx, req.ShareId)
 }
 
@@ -93,6 +100,7 @@ type download struct {
 	// which ServeContent's copy hands to sendfile.
 	file  io.ReadSeekCloser
 	share *domain.Share
+	at    blob.ReadAtCloser // set for a small range (smallrange.go); file reads it too
 }
 
 func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
@@ -126,13 +134,16 @@ func (d *download) serve(w http.ResponseWriter) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 
-	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead}
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, pooled: pooledCopy(d.file)}
 	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
 		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
 	}
 	if !checkRange(d.req.Header, size) {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		ew.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return nil
+	}
+	if d.at != nil && d.serveSmall(ew, mod, size) {
 		return nil
 	}
 	http.ServeContent(ew, d.req, "", mod, d.file)
@@ -240,6 +251,7 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
+	pooled  bool // copy through copyPooled (content not in a local file)
 }
 
 func (w *errorBodyWriter) WriteHeader(code int) {
@@ -285,6 +297,18 @@ func (w *errorBodyWriter) Write(p []byte) (int, error) {
 func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.swallow {
 		return io.Copy(io.Discard, r)
+	}
+	if w.pooled {
+		// The S3 store's reader writes itself (splicing from S3's
+		// connection when it can); anything else, a pooled copy.
+		if lr, ok := r.(*io.LimitedReader); ok {
+			if nw, ok := lr.R.(nWriterTo); ok {
+				n, err := nw.WriteNTo(w.ResponseWriter, lr.N)
+				lr.N -= n
+				return n, err
+			}
+		}
+		return copyPooled(w.ResponseWriter, r)
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)

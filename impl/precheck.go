@@ -24,6 +24,17 @@ var prechecks = map[string]precheckFunc{
 	"createApiKey": func(_ *Server, ctx context.Context, params map[string]string) error {
 		return checkKeyCreator(ctx, params["username"])
 	},
+	"createRequestFile": func(s *Server, ctx context.Context, params map[string]string) error {
+		_, err := s.Requests.link(ctx, params["token"], true)
+		return err
+	},
+	"uploadRequestFileContent": func(s *Server, ctx context.Context, params map[string]string) error {
+		_, sh, err := s.Requests.linkShare(ctx, params["token"], params["share_id"])
+		if err != nil {
+			return err
+		}
+		return requestUploadable(sh)
+	},
 }
 
 // Precheck reports the resource error that a request whose body is

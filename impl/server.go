@@ -14,6 +14,7 @@ type Server struct {
 	*Uploads
 	*Meta
 	*Keys
+	*Requests
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)

@@ -10,6 +10,10 @@ import (
 type settingsStore interface {
 	DefaultPerms(ctx context.Context) (domain.Perm, error)
 	SetDefaultPerms(ctx context.Context, p domain.Perm) error
+	DefaultQuota(ctx context.Context) (int64, error)
+	SetDefaultQuota(ctx context.Context, q int64) error
+	QuotaOf(ctx context.Context, owner string) (int64, error)
+	Usage(ctx context.Context, owner string) (int64, error)
 }
 
 // Settings serves the server settings and the caller's identity.
@@ -26,23 +30,40 @@ func (h *Settings) GetSettings(ctx context.Context, _ gen.GetSettingsRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetSettings200JSONResponse{DefaultPermissions: permsOut(p)}, nil
+	q, err := h.store.DefaultQuota(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetSettings200JSONResponse{DefaultPermissions: permsOut(p), DefaultQuota: &q}, nil
 }
 
-func (h *Settings) set(ctx context.Context, ps *gen.Permissions) error {
+// set writes the settings given (nil: unchanged), the quota first: both
+// are checked before either is written.
+func (h *Settings) set(ctx context.Context, ps *gen.Permissions, quota *int64) error {
+	var p domain.Perm
+	if ps != nil {
+		var err error
+		if p, err = permsIn(*ps); err != nil {
+			return err
+		}
+	}
+	if quota != nil {
+		if *quota < 0 {
+			return domain.Errorf(domain.Invalid, "invalid request body: field \"default_quota\" must not be negative")
+		}
+		if err := h.store.SetDefaultQuota(ctx, *quota); err != nil {
+			return err
+		}
+	}
 	if ps == nil {
 		return nil
-	}
-	p, err := permsIn(*ps)
-	if err != nil {
-		return err
 	}
 	return h.store.SetDefaultPerms(ctx, p)
 }
 
 // PatchSettings changes the settings given.
 func (h *Settings) PatchSettings(ctx context.Context, req gen.PatchSettingsRequestObject) (gen.PatchSettingsResponseObject, error) {
-	if err := h.set(ctx, req.Body.DefaultPermissions); err != nil {
+	if err := h.set(ctx, req.Body.DefaultPermissions, req.Body.DefaultQuota); err != nil {
 		return nil, err
 	}
 	return gen.PatchSettings200JSONResponse{SuccessJSONResponse: success("Settings updated.")}, nil
@@ -50,7 +71,7 @@ func (h *Settings) PatchSettings(ctx context.Context, req gen.PatchSettingsReque
 
 // PutSettings replaces the settings.
 func (h *Settings) PutSettings(ctx context.Context, req gen.PutSettingsRequestObject) (gen.PutSettingsResponseObject, error) {
-	if err := h.set(ctx, &req.Body.DefaultPermissions); err != nil {
+	if err := h.set(ctx, &req.Body.DefaultPermissions, req.Body.DefaultQuota); err != nil {
 		return nil, err
 	}
 	return gen.PutSettings200JSONResponse{SuccessJSONResponse: success("Settings updated.")}, nil
@@ -60,10 +81,21 @@ func (h *Settings) PutSettings(ctx context.Context, req gen.PutSettingsRequestOb
 func (h *Settings) Whoami(ctx context.Context, _ gen.WhoamiRequestObject) (gen.WhoamiResponseObject, error) {
 	c := domain.CallerFrom(ctx)
 	out := gen.Whoami200JSONResponse{Permissions: permsOut(c.Perms)}
+	out.Quota.SetNull()
 	if c.Anonymous() {
 		out.Username.SetNull()
-	} else {
-		out.Username.Set(c.Username)
+		return out, nil
+	}
+	out.Username.Set(c.Username)
+	q, err := h.store.QuotaOf(ctx, c.Username)
+	if err != nil {
+		return nil, err
+	}
+	if q > 0 {
+		out.Quota.Set(q)
+	}
+	if out.UsedBytes, err = h.store.Usage(ctx, c.Username); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

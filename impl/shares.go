@@ -3,6 +3,7 @@ package impl
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -89,6 +90,11 @@ func (h *Shares) CreateShare(ctx context.Context, req gen.CreateShareRequestObje
 		if b.FileName != nil {
 			sh.FileName = *b.FileName
 		}
+		_, at, err := expiryIn(b.ExpiresAt)
+		if err != nil {
+			return nil, err
+		}
+		sh.ExpiresAt = at
 	}
 	if err := domain.ValidateFileName(sh.FileName); err != nil {
 		return nil, err
@@ -130,15 +136,20 @@ func (h *Shares) modifiable(ctx context.Context, id string) (*domain.Share, erro
 // the share still has the owner modifiable judged the caller against: a
 // rename racing a transfer must neither undo the transfer nor land after
 // it as if the old owner still had the right.
-func (h *Shares) updateMeta(ctx context.Context, sh *domain.Share, fileName *string, owner *string, setOwner bool) error {
+func (h *Shares) updateMeta(ctx context.Context, sh *domain.Share, fileName *string, owner *string, setOwner bool, expiry nullable.Nullable[gen.ShareExpiresAt]) error {
 	if fileName != nil {
 		if err := domain.ValidateFileName(*fileName); err != nil {
 			return err
 		}
 	}
-	err := h.store.UpdateShare(ctx, sh.ID, domain.ShareUpdate{
+	setExpiry, expiresAt, err := expiryIn(expiry)
+	if err != nil {
+		return err
+	}
+	err = h.store.UpdateShare(ctx, sh.ID, domain.ShareUpdate{
 		FileName: fileName, SetOwner: setOwner, Owner: owner,
 		CheckOwner: true, WasOwner: sh.Owner,
+		SetExpiry: setExpiry, ExpiresAt: expiresAt,
 	})
 	switch {
 	case domain.IsKind(err, domain.NotFound):
@@ -161,7 +172,7 @@ func (h *Shares) PatchShare(ctx context.Context, req gen.PatchShareRequestObject
 		return nil, err
 	}
 	owner, setOwner := ownerIn(req.Body.OwnerName)
-	if err := h.updateMeta(ctx, sh, req.Body.FileName, owner, setOwner); err != nil {
+	if err := h.updateMeta(ctx, sh, req.Body.FileName, owner, setOwner, req.Body.ExpiresAt); err != nil {
 		return nil, err
 	}
 	return gen.PatchShare200JSONResponse{SuccessJSONResponse: success("Share updated.")}, nil
@@ -179,7 +190,9 @@ func (h *Shares) PutShare(ctx context.Context, req gen.PutShareRequestObject) (g
 	// owner_name is required (the gate validated it), so it is set: a name
 	// or null.
 	owner, _ := ownerIn(req.Body.OwnerName)
-	if err := h.updateMeta(ctx, sh, &req.Body.FileName, owner, true); err != nil {
+	// expires_at absent keeps the share's expiry: a PUT from a client
+	// that predates it must not clear it.
+	if err := h.updateMeta(ctx, sh, &req.Body.FileName, owner, true, req.Body.ExpiresAt); err != nil {
 		return nil, err
 	}
 	return gen.PutShare200JSONResponse{SuccessJSONResponse: success("Share updated.")}, nil
@@ -196,6 +209,26 @@ func ownerIn(n nullable.Nullable[string]) (owner *string, set bool) {
 	}
 	name, _ := n.Get() // specified and not null: Get cannot fail
 	return &name, true
+}
+
+// expiryIn reads a nullable expires_at: absent (set false: keep it), null
+// (never expires) or a time, which must be in the future.
+func expiryIn(n nullable.Nullable[gen.ShareExpiresAt]) (set bool, at *time.Time, err error) {
+	if !n.IsSpecified() {
+		return false, nil, nil
+	}
+	if n.IsNull() {
+		return true, nil, nil
+	}
+	t, _ := n.Get()
+	t = t.UTC().Truncate(time.Microsecond)
+	if !t.After(time.Now()) {
+		return false, nil, domain.Errorf(domain.Invalid, "invalid request body: field \"expires_at\" must be in the future (it is %s)", t.Format(time.RFC3339Nano))
+	}
+	if t.Year() > 9999 {
+		return false, nil, domain.Errorf(domain.Invalid, "invalid request body: field \"expires_at\" is past the year 9999")
+	}
+	return true, &t, nil
 }
 
 // DeleteShare removes any unlocked share with its content and uploads.

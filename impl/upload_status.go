@@ -54,18 +54,22 @@ func (h *Uploads) GetUploadStatus(ctx context.Context, req gen.GetUploadStatusRe
 	if err != nil {
 		return nil, err
 	}
+	return gen.GetUploadStatus200JSONResponse(uploadStatusOut(st)), nil
+}
+
+func uploadStatusOut(st *domain.UploadStatus) gen.UploadStatus {
 	chunks := make([][]int, len(st.Held))
 	for i, r := range st.Held {
 		chunks[i] = []int{r[0], r[1]}
 	}
-	return gen.GetUploadStatus200JSONResponse{
+	return gen.UploadStatus{
 		Dzuuid:         st.DZUUID,
 		TotalChunks:    st.TotalChunks,
 		ReceivedChunks: st.Received,
 		Chunks:         chunks,
 		BytesHeld:      st.BytesHeld,
 		CreateDate:     st.CreatedAt.UTC(),
-	}, nil
+	}
 }
 
 // AbortUpload deletes an unfinished upload and its files.

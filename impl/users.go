@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
+
 	"github.com/sachet-server/sachet/domain"
 	"github.com/sachet-server/sachet/gen"
 )
@@ -14,6 +16,7 @@ type userStore interface {
 	UpdateUser(ctx context.Context, u *domain.User) error
 	DeleteUser(ctx context.Context, username string) error
 	ListUsers(ctx context.Context, limit, offset int) ([]domain.User, int, error)
+	Usage(ctx context.Context, owner string) (int64, error)
 }
 
 type hasher interface {
@@ -104,7 +107,13 @@ func (h *Users) GetUser(ctx context.Context, req gen.GetUserRequestObject) (gen.
 	} else if err != nil {
 		return nil, err
 	}
-	return gen.GetUser200JSONResponse(userOut(u)), nil
+	out := userOut(u)
+	used, err := h.store.Usage(ctx, u.Username)
+	if err != nil {
+		return nil, err
+	}
+	out.UsedBytes = &used
+	return gen.GetUser200JSONResponse(out), nil
 }
 
 // errUnknownUser answers a look-up of a user that does not exist.
@@ -117,6 +126,8 @@ type userChange struct {
 	perms    *gen.Permissions
 	// registered is the read-only register_date, if given.
 	registered *time.Time
+	quota      nullable.Nullable[gen.UserQuota] // absent: unchanged
+	used       *int64                           // the read-only used_bytes, if given
 }
 
 func (h *Users) update(ctx context.Context, name string, ch userChange) error {
@@ -131,6 +142,25 @@ func (h *Users) update(ctx context.Context, name string, ch userChange) error {
 	}
 	if ch.registered != nil && !ch.registered.Equal(u.RegisterDate) {
 		return readOnlyError("register_date", "it is when the user registered")
+	}
+	if ch.used != nil {
+		used, err := h.store.Usage(ctx, name)
+		if err != nil {
+			return err
+		}
+		if *ch.used != used {
+			return readOnlyError("used_bytes", "it is the size of the content of the shares the user owns")
+		}
+	}
+	if ch.quota.IsSpecified() {
+		u.Quota = nil
+		if !ch.quota.IsNull() {
+			q, _ := ch.quota.Get()
+			if q < 0 {
+				return domain.Errorf(domain.Invalid, "invalid request body: field \"quota\" must not be negative")
+			}
+			u.Quota = &q
+		}
 	}
 	if ch.perms != nil {
 		if u.Perms, err = permsIn(*ch.perms); err != nil {
@@ -151,7 +181,7 @@ func (h *Users) update(ctx context.Context, name string, ch userChange) error {
 // PatchUser changes the given fields of a user.
 func (h *Users) PatchUser(ctx context.Context, req gen.PatchUserRequestObject) (gen.PatchUserResponseObject, error) {
 	b := req.Body
-	if err := h.update(ctx, req.Username, userChange{username: b.Username, password: b.Password, perms: b.Permissions, registered: b.RegisterDate}); err != nil {
+	if err := h.update(ctx, req.Username, userChange{username: b.Username, password: b.Password, perms: b.Permissions, registered: b.RegisterDate, quota: b.Quota, used: b.UsedBytes}); err != nil {
 		return nil, err
 	}
 	return gen.PatchUser200JSONResponse{SuccessJSONResponse: success("User updated.")}, nil
@@ -163,7 +193,7 @@ func (h *Users) PutUser(ctx context.Context, req gen.PutUserRequestObject) (gen.
 	if b.Password == nil {
 		return nil, domain.Errorf(domain.Invalid, "invalid request body: property \"password\" is missing")
 	}
-	if err := h.update(ctx, req.Username, userChange{username: &b.Username, password: b.Password, perms: &b.Permissions, registered: b.RegisterDate}); err != nil {
+	if err := h.update(ctx, req.Username, userChange{username: &b.Username, password: b.Password, perms: &b.Permissions, registered: b.RegisterDate, quota: b.Quota, used: b.UsedBytes}); err != nil {
 		return nil, err
 	}
 	return gen.PutUser200JSONResponse{SuccessJSONResponse: success("User updated.")}, nil

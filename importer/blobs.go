@@ -37,7 +37,7 @@ func (b StoreBlobs) PutBlob(ctx context.Context, r io.Reader) (domain.Blob, erro
 	// The handle and part are referenced by no row: if this removal
 	// fails, the store's sweep takes them later.
 	defer func() { _ = b.Store.Remove(context.WithoutCancel(ctx), h) }()
-	p, hash, err := b.Store.Append(ctx, h, 0, blob.Stream{Hash: emptyHashState()}, r, 0, 0)
+	p, hash, err := b.Store.Append(ctx, h, 0, blob.Stream{Hash: emptyHashState()}, r, -1, 0, 0)
 	if err != nil {
 		return domain.Blob{}, err
 	}

@@ -27,6 +27,8 @@ type Config struct {
 	MaxRetries int
 	// Creds, when set, replaces the standard credential chain (tests).
 	Creds *credentials.Credentials
+	// NoSplice turns splicing downloads off (tests of the copy path).
+	NoSplice bool
 }
 
 // ParseURL splits "s3://bucket/prefix" into bucket and prefix (which gets

@@ -29,10 +29,21 @@
 // is renamed or copied, and no reader sees it until the database row
 // names it (the share switches atomically).
 //
-// Chunks: each is first spooled to an unlinked local temporary file while
-// its SHA-256 is computed (memory stays flat whatever the chunk size, the
-// size is known before the request to S3 starts, S3 verifies the payload
-// hash, and a request that fails half way can be retried from the file).
+// Chunks: a chunk whose size the caller knows (Put's and Append's size:
+// the client's dzchunksize/dztotalfilesize fields) streams straight from
+// the client's request into its S3 request (stream.go), signed chunk by
+// chunk over http:// (minio-go's streaming signature) and through
+// blob.Exact, which holds back its last bytes until the client's stream
+// is known to end there: a short or long chunk, or one failing the
+// caller's dzchunksha256 check, never reaches S3 whole, so S3 keeps
+// nothing of it. No spool doubles the chunk's trip (bench/README.md, S3,
+// gives the before and after); a failed request is not retried from
+// here, the client re-sends. A chunk
+// of unknown size is first spooled to an unlinked local temporary file
+// while its SHA-256 is computed (memory stays flat whatever the chunk
+// size, the size is known before the request to S3 starts, S3 verifies
+// the payload hash, and a request that fails half way can be retried
+// from the file).
 // A chunk of at least 5 MiB becomes part index+1 of the upload's multipart
 // upload (ID "p/<n>/<etag>": it has no key of its own and goes with the
 // handle). A smaller chunk, a chunk whose index is past S3's 10 000 parts,
@@ -63,7 +74,11 @@
 // offset; the first Read after it sends one ranged GetObject and streams
 // the body, so http.ServeContent's Range, multipart ranges, conditional
 // requests and HEAD work unchanged and memory does not grow with the
-// file (a HEAD reads nothing).
+// file (a HEAD reads nothing). A download of 1 MiB or more over plain
+// http:// is spliced from the S3 connection to the client's
+// (WriteNTo, splice.go: the bytes never enter user space); anything else
+// is copied through a pooled 1 MiB buffer. PresignGet gives the URL of
+// SACHET_S3_PRESIGNED_REDIRECT, signed locally (no request).
 //
 // Failures: a request that cannot reach S3 (refused, reset, timed out,
 // 5xx) is domain.Unavailable, which clients see as 503. Requests are

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"sync"
 
 	"github.com/minio/minio-go/v7"
@@ -24,8 +25,9 @@ type rangeReader struct {
 	key     string
 	size    int64
 	off     int64
-	body    io.ReadCloser
-	bodyOff int64 // where body is
+	body    *bufBody
+	bodyOff int64        // where body is
+	conn    *net.TCPConn // body's connection, when it may be spliced (splice.go)
 }
 
 func (r *rangeReader) Seek(offset int64, whence int) (int64, error) {
@@ -54,17 +56,9 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 		r.body = nil
 	}
 	if r.body == nil {
-		var opts minio.GetObjectOptions
-		if r.off > 0 {
-			if err := opts.SetRange(r.off, 0); err != nil {
-				return 0, err
-			}
+		if err := r.openAt(r.off); err != nil {
+			return 0, err
 		}
-		body, _, _, err := r.s.core.GetObject(r.ctx, r.s.bucket, r.key, opts)
-		if err != nil {
-			return 0, r.s.fail(err, "reading content")
-		}
-		r.body, r.bodyOff = newBufBody(body), r.off
 	}
 	if max := r.size - r.off; int64(len(p)) > max {
 		p = p[:max]
@@ -77,16 +71,36 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 	}
 	if err != nil && err != io.EOF {
 		r.body.Close()
-		r.body = nil
+		r.body, r.conn = nil, nil
 		return n, r.s.fail(err, "reading content")
 	}
 	return n, err
 }
 
+// openAt replaces the body with a GET of the object from off to its end.
+func (r *rangeReader) openAt(off int64) error {
+	if r.body != nil {
+		r.body.Close()
+		r.body, r.conn = nil, nil
+	}
+	var opts minio.GetObjectOptions
+	if off > 0 {
+		if err := opts.SetRange(off, 0); err != nil {
+			return err
+		}
+	}
+	body, _, conn, err := r.s.getBody(r.ctx, r.key, opts, r.size-off)
+	if err != nil {
+		return r.s.fail(err, "reading content")
+	}
+	r.body, r.bodyOff, r.conn = newBufBody(body), off, conn
+	return nil
+}
+
 func (r *rangeReader) Close() error {
 	if r.body != nil {
 		err := r.body.Close()
-		r.body = nil
+		r.body, r.conn = nil, nil
 		return err
 	}
 	return nil

@@ -51,6 +51,9 @@ type Store struct {
 	bucket string
 	prefix string
 	spool  string
+	// splice: downloads may be spliced from S3's connections (plain
+	// http://; see splice.go).
+	splice bool
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -89,6 +92,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.ResponseHeaderTimeout = 2 * time.Minute
 	tr.MaxIdleConnsPerHost = 256
+	// Explicit, because splicing a download needs the draining read to
+	// be at least this large (splice.go).
+	tr.ReadBufferSize = drainMin / 2
 	// The standard chain: environment, shared credentials file (profiles),
 	// then the instance or container role.
 	creds := cfg.Creds
@@ -106,7 +112,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3: %w", err)
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: cfg.Prefix, spool: cfg.SpoolDir}
+	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: cfg.Prefix, spool: cfg.SpoolDir,
+		splice: !secure && !cfg.NoSplice}
 	if s.spool == "" {
 		s.spool = os.TempDir()
 	}
@@ -199,9 +206,13 @@ func (s *Store) Begin(ctx context.Context) (string, error) {
 	return handle{id, up}.String(), nil
 }
 
-// Put spools the chunk and stores it: as a part of the upload when it is
-// large enough, staged otherwise.
-func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, max int64) (blob.Part, error) {
+// Put stores the chunk: as a part of the upload when it is large enough,
+// staged otherwise. Of known size it streams (see stream); else it is
+// spooled first, since S3 needs the length before the first byte.
+func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, size, max int64) (blob.Part, error) {
+	if size >= 0 {
+		return s.stream(ctx, h, index, r, size, max, nil)
+	}
 	sp, err := s.spoolChunk(ctx, r, max, nil)
 	if err != nil {
 		return blob.Part{}, err
@@ -213,7 +224,7 @@ func (s *Store) Put(ctx context.Context, h string, index int, r io.Reader, max i
 // Append is Put that also carries the SHA-256 of the upload's in-order
 // stream over the chunk: S3 has no file to append to, but completion of
 // an upload sent in order then hashes nothing.
-func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream, r io.Reader, max, maxTotal int64) (blob.Part, []byte, error) {
+func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream, r io.Reader, size, max, maxTotal int64) (blob.Part, []byte, error) {
 	var sh hash.Hash
 	switch {
 	case st.Hash != nil:
@@ -224,17 +235,27 @@ func (s *Store) Append(ctx context.Context, h string, index int, st blob.Stream,
 	case st.Len == 0:
 		sh = sha256.New()
 	}
-	sp, err := s.spoolChunk(ctx, r, max, sh)
-	if err != nil {
-		return blob.Part{}, nil, err
-	}
-	defer sp.close()
-	if maxTotal > 0 && st.Len+sp.size > maxTotal {
-		return blob.Part{}, nil, tooLargeFile(maxTotal)
-	}
-	p, err := s.store(ctx, h, index, sp)
-	if err != nil {
-		return blob.Part{}, nil, err
+	var p blob.Part
+	if size >= 0 {
+		if maxTotal > 0 && st.Len+size > maxTotal {
+			return blob.Part{}, nil, tooLargeFile(maxTotal)
+		}
+		var err error
+		if p, err = s.stream(ctx, h, index, r, size, max, sh); err != nil {
+			return blob.Part{}, nil, err
+		}
+	} else {
+		sp, err := s.spoolChunk(ctx, r, max, sh)
+		if err != nil {
+			return blob.Part{}, nil, err
+		}
+		defer sp.close()
+		if maxTotal > 0 && st.Len+sp.size > maxTotal {
+			return blob.Part{}, nil, tooLargeFile(maxTotal)
+		}
+		if p, err = s.store(ctx, h, index, sp); err != nil {
+			return blob.Part{}, nil, err
+		}
 	}
 	p.Appended, p.Offset = true, st.Len
 	var state []byte
@@ -382,11 +403,11 @@ func (s *Store) Open(ctx context.Context, id string) (io.ReadSeekCloser, int64, 
 	// sends the headers before it reads, and a blob replaced and removed
 	// in between would cut a download that had promised its length. A
 	// whole-content GET reads this body; a HEAD or a range closes it.
-	body, info, _, err := s.core.GetObject(ctx, s.bucket, s.blobKey(id), minio.GetObjectOptions{})
+	body, info, conn, err := s.getBody(ctx, s.blobKey(id), minio.GetObjectOptions{}, -1)
 	if err != nil {
 		return nil, 0, s.fail(err, "opening content")
 	}
-	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size, body: newBufBody(body)}, info.Size, nil
+	return &rangeReader{ctx: ctx, s: s, key: s.blobKey(id), size: info.Size, body: newBufBody(body), conn: conn}, info.Size, nil
 }
 
 // Remove deletes blobs and staged chunks and aborts uploads' multipart

@@ -77,74 +77,85 @@ func TestStoreUploads(t *testing.T) {
 		{name: "small run between parts", sizes: []int{6 * MiB, MiB, 6 * MiB, 10}, what: "rebuild"},
 		{name: "big chunk staged early", sizes: []int{6 * MiB, 6 * MiB, 2}, early: []int{1}, what: "staged big chunk streamed as its part"},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var data []byte
-			chunks := make([][]byte, len(tc.sizes))
-			for j, n := range tc.sizes {
-				chunks[j] = randBytes(uint64(i*100+j), n)
-				data = append(data, chunks[j]...)
+	for _, mode := range []string{"spooled", "streamed"} {
+		// streamed: the caller knows each chunk's size, so it goes straight
+		// into its S3 request; spooled: it does not, and the chunk is
+		// spooled first.
+		sizeOf := func(b []byte) int64 {
+			if mode == "streamed" {
+				return int64(len(b))
 			}
-			h, err := s.Begin(ctx)
-			must(t, err)
-			parts := make([]blob.Part, len(chunks))
-			var st blob.Stream
-			if tc.append {
-				for j, c := range chunks {
-					p, hs, err := s.Append(ctx, h, j, st, bytes.NewReader(c), 0, 0)
-					must(t, err)
-					if !p.Appended || p.Offset != st.Len || p.Size != int64(len(c)) {
-						t.Fatalf("append %d: %+v", j, p)
+			return -1
+		}
+		for i, tc := range cases {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				var data []byte
+				chunks := make([][]byte, len(tc.sizes))
+				for j, n := range tc.sizes {
+					chunks[j] = randBytes(uint64(i*100+j), n)
+					data = append(data, chunks[j]...)
+				}
+				h, err := s.Begin(ctx)
+				must(t, err)
+				parts := make([]blob.Part, len(chunks))
+				var st blob.Stream
+				if tc.append {
+					for j, c := range chunks {
+						p, hs, err := s.Append(ctx, h, j, st, bytes.NewReader(c), sizeOf(c), 0, 0)
+						must(t, err)
+						if !p.Appended || p.Offset != st.Len || p.Size != int64(len(c)) {
+							t.Fatalf("append %d: %+v", j, p)
+						}
+						parts[j] = p
+						st = blob.Stream{Len: st.Len + p.Size, Hash: hs}
 					}
-					parts[j] = p
-					st = blob.Stream{Len: st.Len + p.Size, Hash: hs}
-				}
-			} else {
-				order := tc.order
-				if order == nil {
-					for j := len(chunks) - 1; j >= 0; j-- {
-						order = append(order, j)
+				} else {
+					order := tc.order
+					if order == nil {
+						for j := len(chunks) - 1; j >= 0; j-- {
+							order = append(order, j)
+						}
+					}
+					early := map[int]bool{}
+					for _, j := range tc.early {
+						early[j] = true
+					}
+					for _, j := range order {
+						hh, idx := h, j
+						if early[j] {
+							hh, idx = "", -1
+						}
+						p, err := s.Put(ctx, hh, idx, bytes.NewReader(chunks[j]), sizeOf(chunks[j]), 0)
+						must(t, err)
+						p.Index = j
+						parts[j] = p
 					}
 				}
-				early := map[int]bool{}
-				for _, j := range tc.early {
-					early[j] = true
+				b, err := s.Complete(ctx, h, parts, st, 0)
+				must(t, err)
+				if b.Size != int64(len(data)) || b.SHA256 != sum(data) {
+					t.Fatalf("blob %+v, want size %d sha %s", b, len(data), sum(data))
 				}
-				for _, j := range order {
-					hh, idx := h, j
-					if early[j] {
-						hh, idx = "", -1
-					}
-					p, err := s.Put(ctx, hh, idx, bytes.NewReader(chunks[j]), 0)
-					must(t, err)
-					p.Index = j
-					parts[j] = p
+				r, size, err := s.Open(ctx, b.ID)
+				must(t, err)
+				got, err := io.ReadAll(r)
+				r.Close()
+				must(t, err)
+				if size != int64(len(data)) || !bytes.Equal(got, data) {
+					t.Fatalf("read back %d bytes (size %d), want the %d uploaded", len(got), size, len(data))
 				}
-			}
-			b, err := s.Complete(ctx, h, parts, st, 0)
-			must(t, err)
-			if b.Size != int64(len(data)) || b.SHA256 != sum(data) {
-				t.Fatalf("blob %+v, want size %d sha %s", b, len(data), sum(data))
-			}
-			r, size, err := s.Open(ctx, b.ID)
-			must(t, err)
-			got, err := io.ReadAll(r)
-			r.Close()
-			must(t, err)
-			if size != int64(len(data)) || !bytes.Equal(got, data) {
-				t.Fatalf("read back %d bytes (size %d), want the %d uploaded", len(got), size, len(data))
-			}
-			// The caller's clean-up after recording the blob.
-			ids := []string{h}
-			for _, p := range parts {
-				ids = append(ids, p.ID)
-			}
-			must(t, s.Remove(ctx, ids...))
-			must(t, s.Remove(ctx, b.ID))
-			if _, _, err := s.Open(ctx, b.ID); !domain.IsKind(err, domain.NotFound) {
-				t.Fatalf("removed blob opened: %v", err)
-			}
-		})
+				// The caller's clean-up after recording the blob.
+				ids := []string{h}
+				for _, p := range parts {
+					ids = append(ids, p.ID)
+				}
+				must(t, s.Remove(ctx, ids...))
+				must(t, s.Remove(ctx, b.ID))
+				if _, _, err := s.Open(ctx, b.ID); !domain.IsKind(err, domain.NotFound) {
+					t.Fatalf("removed blob opened: %v", err)
+				}
+			})
+		}
 	}
 }
 
@@ -155,13 +166,13 @@ func TestStoreLimits(t *testing.T) {
 	ctx := context.Background()
 	h, err := s.Begin(ctx)
 	must(t, err)
-	if _, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 101)), 100); !domain.IsKind(err, domain.TooLarge) {
+	if _, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 101)), -1, 100); !domain.IsKind(err, domain.TooLarge) {
 		t.Fatalf("chunk over the limit: %v", err)
 	}
-	if _, _, err := s.Append(ctx, h, 0, blob.Stream{Len: 0}, bytes.NewReader(make([]byte, 60)), 100, 50); !domain.IsKind(err, domain.TooLarge) {
+	if _, _, err := s.Append(ctx, h, 0, blob.Stream{Len: 0}, bytes.NewReader(make([]byte, 60)), -1, 100, 50); !domain.IsKind(err, domain.TooLarge) {
 		t.Fatalf("file over the limit: %v", err)
 	}
-	p, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 60)), 100)
+	p, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 60)), -1, 100)
 	must(t, err)
 	if _, err := s.Complete(ctx, h, []blob.Part{p}, blob.Stream{}, 50); !domain.IsKind(err, domain.TooLarge) {
 		t.Fatalf("complete over the limit: %v", err)
@@ -178,7 +189,7 @@ func TestStoreRanges(t *testing.T) {
 	data := randBytes(7, 3*MiB+17)
 	h, err := s.Begin(ctx)
 	must(t, err)
-	p, err := s.Put(ctx, h, 0, bytes.NewReader(data), 0)
+	p, err := s.Put(ctx, h, 0, bytes.NewReader(data), -1, 0)
 	must(t, err)
 	b, err := s.Complete(ctx, h, []blob.Part{p}, blob.Stream{}, 0)
 	must(t, err)
@@ -246,9 +257,9 @@ func TestStoreSweep(t *testing.T) {
 	srv := s3test.Start(t, bucket)
 	s := newStore(t, srv)
 	ctx := context.Background()
-	keep, err := s.Put(ctx, "", -1, bytes.NewReader([]byte("keep")), 0)
+	keep, err := s.Put(ctx, "", -1, bytes.NewReader([]byte("keep")), -1, 0)
 	must(t, err)
-	orphan, err := s.Put(ctx, "", -1, bytes.NewReader([]byte("orphan")), 0)
+	orphan, err := s.Put(ctx, "", -1, bytes.NewReader([]byte("orphan")), -1, 0)
 	must(t, err)
 	orphanUp, err := s.Begin(ctx)
 	must(t, err)
@@ -272,7 +283,7 @@ func TestStoreSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The orphan upload is gone: a part for it is refused, so staged.
-	p, err := s.Put(ctx, orphanUp, 0, bytes.NewReader(make([]byte, 6*MiB)), 0)
+	p, err := s.Put(ctx, orphanUp, 0, bytes.NewReader(make([]byte, 6*MiB)), -1, 0)
 	must(t, err)
 	if _, ok := stagedID(p.ID); !ok {
 		t.Fatalf("a chunk for an aborted upload: %+v, want it staged", p)
@@ -291,7 +302,7 @@ func TestStoreUnavailable(t *testing.T) {
 	h, err := s.Begin(ctx)
 	must(t, err)
 	srv.Stop()
-	if _, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 1000)), 0); !domain.IsKind(err, domain.Unavailable) {
+	if _, err := s.Put(ctx, h, 0, bytes.NewReader(make([]byte, 1000)), -1, 0); !domain.IsKind(err, domain.Unavailable) {
 		t.Fatalf("put with S3 down: %v", err)
 	}
 	if _, err := s.Begin(ctx); !domain.IsKind(err, domain.Unavailable) {
@@ -304,7 +315,7 @@ func TestStoreUnavailable(t *testing.T) {
 		t.Fatalf("writable with S3 down: %v", err)
 	}
 	srv.Restart()
-	p, err := s.Put(ctx, h, 0, bytes.NewReader([]byte("back")), 0)
+	p, err := s.Put(ctx, h, 0, bytes.NewReader([]byte("back")), -1, 0)
 	must(t, err)
 	b, err := s.Complete(ctx, h, []blob.Part{p}, blob.Stream{}, 0)
 	must(t, err)

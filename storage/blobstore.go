@@ -16,7 +16,10 @@ import (
 // the handle).
 type Blobs struct{ fs *FS }
 
-var _ blob.Store = (*Blobs)(nil)
+var (
+	_ blob.Store        = (*Blobs)(nil)
+	_ blob.SharedOpener = (*Blobs)(nil)
+)
 
 // Store returns f as a blob.Store.
 func (f *FS) Store() *Blobs { return &Blobs{fs: f} }
@@ -30,7 +33,10 @@ func (b *Blobs) FS() *FS { return b.fs }
 func (b *Blobs) Begin(context.Context) (string, error) { return newID(), nil }
 
 // Put writes the chunk to a chunk file of its own.
-func (b *Blobs) Put(ctx context.Context, _ string, index int, r io.Reader, max int64) (blob.Part, error) {
+func (b *Blobs) Put(ctx context.Context, _ string, index int, r io.Reader, size, max int64) (blob.Part, error) {
+	if size >= 0 {
+		r = blob.Exact(r, size)
+	}
 	id, n, err := b.fs.WriteChunk(ctx, r, max)
 	if err != nil {
 		return blob.Part{}, err
@@ -40,7 +46,10 @@ func (b *Blobs) Put(ctx context.Context, _ string, index int, r io.Reader, max i
 
 // Append appends the chunk to the assembly file at s.Len, fsynced, hashing
 // it back from the page cache while the disk syncs.
-func (b *Blobs) Append(ctx context.Context, handle string, index int, s blob.Stream, r io.Reader, max, maxTotal int64) (blob.Part, []byte, error) {
+func (b *Blobs) Append(ctx context.Context, handle string, index int, s blob.Stream, r io.Reader, size, max, maxTotal int64) (blob.Part, []byte, error) {
+	if size >= 0 {
+		r = blob.Exact(r, size)
+	}
 	n, st, err := b.fs.AppendAssembly(ctx, handle, s.Len, r, max, maxTotal, s.Hash)
 	if err != nil {
 		return blob.Part{}, nil, err
@@ -136,6 +145,16 @@ func (b *Blobs) Open(_ context.Context, id string) (io.ReadSeekCloser, int64, er
 		return nil, 0, err
 	}
 	return f, fi.Size(), nil
+}
+
+// OpenShared opens a blob for small range reads (blob.SharedOpener): a
+// pread on a file that may stay open for the next request (openCache).
+func (b *Blobs) OpenShared(_ context.Context, id string) (blob.ReadAtCloser, int64, error) {
+	f, err := b.fs.OpenShared(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, f.Size(), nil
 }
 
 // Remove deletes chunk, blob and assembly files by id; "" (an appended

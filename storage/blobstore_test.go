@@ -44,10 +44,10 @@ func TestBlobsComplete(t *testing.T) {
 			for i, d := range data {
 				var p blob.Part
 				if tc.appended[i] {
-					p, s.Hash, err = b.Append(ctx, h, i, s, bytes.NewReader(d), 0, 0)
+					p, s.Hash, err = b.Append(ctx, h, i, s, bytes.NewReader(d), int64(len(d)), 0, 0)
 					s.Len += p.Size
 				} else {
-					p, err = b.Put(ctx, h, i, bytes.NewReader(d), 0)
+					p, err = b.Put(ctx, h, i, bytes.NewReader(d), -1, 0)
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -52,6 +52,7 @@ var bufPool = sync.Pool{New: func() any {
 type FS struct {
 	tmp, chunks, blobs, assembly string
 	opt                          options
+	open                         *openCache // blob files kept open briefly for small ranges
 }
 
 // options switch off optimisations, for benchmarks that measure them; the
@@ -77,6 +78,7 @@ func Open(root string) (*FS, error) {
 		chunks:   filepath.Join(root, "chunks"),
 		blobs:    filepath.Join(root, "blobs"),
 		assembly: filepath.Join(root, "assembly"),
+		open:     newOpenCache(openCacheMax, openCacheTTL),
 	}
 	created := false
 	for _, d := range []string{f.tmp, f.chunks, f.blobs, f.assembly} {
@@ -439,7 +441,16 @@ func (f *FS) OpenBlob(id string) (*os.File, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, domain.Wrap(domain.NotFound, err, "content not found")
 	}
-	return file, err
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return file, nil
+}
+
+// OpenShared opens a finished blob for ReadAt, through the open-file cache:
+// a file opened for an earlier request may be shared (see openCache).
+func (f *FS) OpenShared(id string) (*SharedFile, error) {
+	return f.open.acquire(id, func() (*os.File, error) { return f.OpenBlob(id) })
 }
 
 // Remove deletes the chunks, blobs or assembly files with the given ids. Ids that name
@@ -457,6 +468,7 @@ func (f *FS) Remove(ids ...string) error {
 			}
 			continue
 		}
+		f.open.invalidate(id)
 		for _, dir := range []string{f.chunks, f.blobs, f.assembly} {
 			if err := os.Remove(filepath.Join(dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) && first == nil {
 				first = err
@@ -481,6 +493,9 @@ func (f *FS) Sweep(ctx context.Context, olderThan time.Time, referenced func(ctx
 		}
 		n, rmErr, err := sweepDir(ctx, dir, olderThan, ref)
 		removed += n
+		if dir == f.blobs && n > 0 {
+			f.open.clear() // which ones is not known here; sweeps are rare
+		}
 		if err != nil {
 			return removed, err
 		}
@@ -671,13 +686,16 @@ func syncDir(dir string) error {
 }
 
 // storageErr gives out-of-space and read-only failures their kinds, so
-// clients get 507 rather than 500.
+// clients get 507 rather than 500, and running out of file descriptors
+// 503 with Retry-After.
 func storageErr(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
 		return domain.Wrap(domain.InsufficientStorage, err, "not enough storage space")
 	case errors.Is(err, syscall.EROFS):
 		return domain.Wrap(domain.InsufficientStorage, err, "storage is read-only")
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return domain.OutOfFiles(err)
 	}
 	return err
 }

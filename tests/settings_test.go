@@ -30,7 +30,7 @@ func TestSettings(t *testing.T) {
 		t.Run("InitialEmpty200", func(t *testing.T) {
 			s := s.on(t)
 			m := adminGetSettings(t, s)
-			wantOnlyKeys(t, m, "default_permissions")
+			wantOnlyKeys(t, m, "default_permissions", "default_quota")
 			wantPerms(t, "default", m["default_permissions"])
 		})
 
@@ -141,7 +141,7 @@ func TestWhoami(t *testing.T) {
 			s := s.on(t)
 			r := expect(t, s.req("GET", "/whoami", "", nil), 200)
 			m := r.JSON(t)
-			wantOnlyKeys(t, m, "username", "permissions")
+			wantOnlyKeys(t, m, "username", "permissions", "quota", "used_bytes")
 			if v, ok := m["username"]; !ok || v != nil {
 				t.Errorf("username %v, want null", v)
 			}
@@ -163,7 +163,7 @@ func TestWhoami(t *testing.T) {
 			s := s.on(t)
 			tok := s.user("wendy", "READ", "CREATE")
 			m := expect(t, s.req("GET", "/whoami", tok, nil), 200).JSON(t)
-			wantOnlyKeys(t, m, "username", "permissions")
+			wantOnlyKeys(t, m, "username", "permissions", "quota", "used_bytes")
 			if m["username"] != "wendy" {
 				t.Errorf("username %v", m["username"])
 			}

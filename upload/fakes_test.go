@@ -397,7 +397,10 @@ func readMax(r io.Reader, max int64) ([]byte, error) {
 	return data, err
 }
 
-func (b *fakeBlobs) Put(_ context.Context, _ string, index int, r io.Reader, max int64) (blob.Part, error) {
+func (b *fakeBlobs) Put(_ context.Context, _ string, index int, r io.Reader, size, max int64) (blob.Part, error) {
+	if size >= 0 {
+		r = blob.Exact(r, size)
+	}
 	data, err := readMax(r, max)
 	if err != nil {
 		return blob.Part{}, err
@@ -410,7 +413,10 @@ func (b *fakeBlobs) Put(_ context.Context, _ string, index int, r io.Reader, max
 	return blob.Part{Index: index, Size: int64(len(data)), ID: id}, nil
 }
 
-func (b *fakeBlobs) Append(_ context.Context, handle string, index int, s blob.Stream, r io.Reader, max, maxTotal int64) (blob.Part, []byte, error) {
+func (b *fakeBlobs) Append(_ context.Context, handle string, index int, s blob.Stream, r io.Reader, size, max, maxTotal int64) (blob.Part, []byte, error) {
+	if size >= 0 {
+		r = blob.Exact(r, size)
+	}
 	data, err := readMax(r, max)
 	if err != nil {
 		return blob.Part{}, nil, err

@@ -12,7 +12,7 @@
 //
 // One chunk request is:
 //
-//	p, err := m.Receive(ctx, shareID, key, body) // the bytes, durable
+//	p, err := m.Receive(ctx, shareID, key, body, size) // the bytes, durable
 //	... the rest of the form is read and checked ...
 //	done, err := m.Commit(ctx, p, key, sum)     // recorded; completed?
 //
@@ -150,12 +150,14 @@ func (p *Pending) Size() int64 { return p.part.Size }
 // chunk is appended to the upload's in-order stream when it is the one
 // the stream expects next and no other request is appending; otherwise,
 // and when k is nil, it is stored on its own. The bytes are durable when
-// Receive returns. On error the returned Pending, if not nil, must still
-// be given to Discard.
-func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Reader) (*Pending, error) {
+// Receive returns. size is the chunk's length if the form fields said it
+// (-1 if not): the store may then stream the chunk without buffering it,
+// and r must give exactly that many bytes (blob.Store.Put). On error the
+// returned Pending, if not nil, must still be given to Discard.
+func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Reader, size int64) (*Pending, error) {
 	p := &Pending{shareID: shareID}
 	if k == nil {
-		part, err := m.blobs.Put(ctx, "", -1, r, m.limits.MaxChunkSize)
+		part, err := m.blobs.Put(ctx, "", -1, r, size, m.limits.MaxChunkSize)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +173,7 @@ func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Read
 	p.up = up
 	if up.Handle == "" {
 		// Completed or deleted meanwhile (see open): Commit answers that.
-		part, err := m.blobs.Put(ctx, "", -1, r, m.limits.MaxChunkSize)
+		part, err := m.blobs.Put(ctx, "", -1, r, size, m.limits.MaxChunkSize)
 		if err != nil {
 			return nil, err
 		}
@@ -188,14 +190,14 @@ func (m *Manager) Receive(ctx context.Context, shareID string, k *Key, r io.Read
 	if ok {
 		p.lease = lease
 		part, st, err := m.blobs.Append(ctx, up.Handle, kc.Index, blob.Stream{Len: lease.Offset, Hash: lease.HashState},
-			r, m.limits.MaxChunkSize, m.limits.MaxFileSize)
+			r, size, m.limits.MaxChunkSize, m.limits.MaxFileSize)
 		if err != nil {
 			return p, err
 		}
 		p.part, p.hash, p.stored = part, st, true
 		return p, nil
 	}
-	part, err := m.blobs.Put(ctx, up.Handle, kc.Index, r, m.limits.MaxChunkSize)
+	part, err := m.blobs.Put(ctx, up.Handle, kc.Index, r, size, m.limits.MaxChunkSize)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func send(m *Manager, dz string, index, total int, data []byte, fieldsFirst bool
 	if fieldsFirst {
 		k = &key
 	}
-	p, err := m.Receive(ctx, share, k, bytes.NewReader(data))
+	p, err := m.Receive(ctx, share, k, bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		m.Discard(ctx, p)
 		return false, err
@@ -268,7 +268,7 @@ func TestStaleClaimTakenOver(t *testing.T) {
 		}
 	}
 	// A records the last chunk and claims the upload, then dies mid-join.
-	p, err := a.Receive(ctx, share, nil, bytes.NewReader(data[2]))
+	p, err := a.Receive(ctx, share, nil, bytes.NewReader(data[2]), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestStaleLeaseTakenOver(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("A's lease: %v %v", ok, err)
 	}
-	if _, _, err := r.blobs.Append(ctx, up.Handle, 0, streamOf(l), bytes.NewReader([]byte("half a chu")), 0, 0); err != nil {
+	if _, _, err := r.blobs.Append(ctx, up.Handle, 0, streamOf(l), bytes.NewReader([]byte("half a chu")), -1, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	// While A lives, B stores chunk 0 on its own.
@@ -354,7 +354,7 @@ func TestDiscard(t *testing.T) {
 			if fieldsFirst {
 				k = &key
 			}
-			p, err := m.Receive(ctx, share, k, bytes.NewReader(data[0]))
+			p, err := m.Receive(ctx, share, k, bytes.NewReader(data[0]), -1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -379,7 +379,7 @@ func TestCommitKeyChanged(t *testing.T) {
 	ctx := context.Background()
 	r := newRig()
 	_, m := r.proc("A", Limits{})
-	p, err := m.Receive(ctx, share, &Key{DZUUID: "dz", Index: 0, Total: 2}, bytes.NewReader([]byte("abc")))
+	p, err := m.Receive(ctx, share, &Key{DZUUID: "dz", Index: 0, Total: 2}, bytes.NewReader([]byte("abc")), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func TestCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	orphan, err := r.blobs.Put(ctx, "", -1, bytes.NewReader([]byte("crash leftover")), 0)
+	orphan, err := r.blobs.Put(ctx, "", -1, bytes.NewReader([]byte("crash leftover")), -1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +485,7 @@ func TestCleanup(t *testing.T) {
 	now := r.w.now
 	r.w.mu.Unlock()
 	// A part being written now is not an orphan yet.
-	fresh, err := r.blobs.Put(ctx, "", -1, bytes.NewReader([]byte("in flight")), 0)
+	fresh, err := r.blobs.Put(ctx, "", -1, bytes.NewReader([]byte("in flight")), -1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +521,7 @@ func TestFileChecksum(t *testing.T) {
 	commit := func(m *Manager, idx int, sum string) (bool, error) {
 		ctx := context.Background()
 		k := Key{DZUUID: "dz", Index: idx, Total: 3}
-		p, err := m.Receive(ctx, share, &k, bytes.NewReader(data[idx]))
+		p, err := m.Receive(ctx, share, &k, bytes.NewReader(data[idx]), -1)
 		if err != nil {
 			m.Discard(ctx, p)
 			return false, err

@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "removed %d stale files, %d orphan files, %d expired token records\n", r.StaleFiles, r.OrphanFiles, r.RevokedTokens)
+		fmt.Fprintf(stdout, "removed %d expired shares' files, %d stale files, %d orphan files, %d expired token records\n", r.ExpiredFiles, r.StaleFiles, r.OrphanFiles, r.RevokedTokens)
 		return nil
 	case "user create":
 		return userCreate(ctx, a, *username, *password, *pwFile, *admin, stdin, stdout, stderr)

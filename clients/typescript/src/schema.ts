@@ -503,6 +503,12 @@ export interface paths {
          *     share's content. Checks: `404`, `403` (owner), `423` (locked or
          *     already initialized), then the form (`400`, `413`; `429` when the
          *     chunk would start one upload more than its owner may have open).
+         *     `413` also when the upload would pass the share owner's storage
+         *     quota (see `User.quota`): judged up front on `dztotalfilesize` when
+         *     sent, and on the bytes as they stream, against the owner's usage
+         *     and what their other uploads in progress have reserved; the chunk
+         *     is then not kept and the share is unchanged. Replacing content
+         *     needs room for the old and the new until the upload completes.
          */
         post: operations["uploadShareContent"];
         delete?: never;
@@ -557,6 +563,191 @@ export interface paths {
          *     now: its last chunk arrived).
          */
         delete: operations["abortUpload"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/upload-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List one's upload requests
+         * @description The caller's upload requests, newest first, revoked ones included
+         *     (their `revoked` is true). Tokens are not shown: only
+         *     `POST /upload-requests` shows one, once.
+         */
+        get: operations["listUploadRequests"];
+        put?: never;
+        /**
+         * Create an upload request
+         * @description Makes a link through which anyone who has it, with no account,
+         *     creates up to `max_files` new shares owned by the caller and
+         *     uploads their content (at most `max_bytes` in all) until
+         *     `expires_at`. The answer carries the link's token, shown only
+         *     here: the server keeps only its hash. Anonymous callers cannot
+         *     (the shares need an owner): `401`.
+         */
+        post: operations["createUploadRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/upload-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's id (not its token). */
+                request_id: components["parameters"]["PathRequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an upload request
+         * @description Its link stops working at once (`410`), uploads in progress
+         *     through it included. The shares created through it stay, the
+         *     creator's. Its creator or an ADMIN; `404` for anyone else's (an
+         *     id tells nothing about whether it exists).
+         */
+        delete: operations["revokeUploadRequest"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What an upload request's link still allows
+         * @description For the uploader, with no account (the anonymous permissions do not
+         *     matter): the label and the limits left. Nothing else of the
+         *     creator or their shares. `404` for an unknown token; `410` once the
+         *     link is expired, revoked or exhausted (no file or no byte left to
+         *     start a new file with).
+         */
+        get: operations["getRequestLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{token}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a file through an upload request
+         * @description Creates a new, empty share owned by the link's creator, counting
+         *     toward `max_files`; upload its content next to the `url` answered
+         *     plus `/content`. `404` unknown token; `410` expired, revoked, or no
+         *     file (or byte) left.
+         */
+        post: operations["createRequestFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{token}/files/{share_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a requested file's content, one chunk per request
+         * @description The same chunked protocol and form fields as
+         *     `POST /files/{share_id}/content`, for a share created through this
+         *     link only (`404` for any other). The bytes count toward the link's
+         *     `max_bytes` and the creator's quota, both enforced while they
+         *     stream (`413` naming the limit; the chunk is not kept). Checks:
+         *     `404` (token), `410` (expired or revoked), `404` (share not this
+         *     link's), `423` (content already complete), then the form.
+         */
+        post: operations["uploadRequestFileContent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/requests/{token}/files/{share_id}/uploads/{dzuuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Which chunks of an unfinished upload through the link the server holds
+         * @description As `GET /files/{share_id}/uploads/{dzuuid}`, for a share created
+         *     through this link. `404` (token), `410`, `404` (share, upload).
+         */
+        get: operations["getRequestUploadStatus"];
+        put?: never;
+        post?: never;
+        /**
+         * Abort an unfinished upload through the link
+         * @description As `DELETE /files/{share_id}/uploads/{dzuuid}`, for a share created
+         *     through this link. `404` (token), `410`, `404` (share, upload),
+         *     `409` (being completed).
+         */
+        delete: operations["abortRequestUpload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -763,7 +954,26 @@ export interface components {
             username: components["schemas"]["Username"];
             permissions: components["schemas"]["Permissions"];
             register_date: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
+        /**
+         * Format: int64
+         * @description The user's storage quota in bytes: the most the content of the
+         *     shares they own may add up to. `null`: the server's
+         *     `default_quota`; `0`: unlimited. Set by an administrator with
+         *     `PATCH /users/{username}`. An upload that would pass it is refused
+         *     while it streams with `413`, naming the quota.
+         * @example 1073741824
+         */
+        UserQuota: number | null;
+        /**
+         * Format: int64
+         * @description Bytes of content of the shares the user owns, which the quota
+         *     bounds (a share's expired content counts until the purge removes
+         *     it). In `GET /users/{username}`; lists leave it out.
+         */
+        UsedBytes: number;
         /**
          * @description A new user. An unknown field is `400`, and so is `register_date`:
          *     the server sets it.
@@ -776,8 +986,9 @@ export interface components {
         };
         /**
          * @description Fields to change; absent ones stay. An unknown field is `400`.
-         *     `username` and `register_date` are accepted only with the values
-         *     the user has, so a body fetched with `GET` can be sent back.
+         *     `username`, `register_date` and `used_bytes` are accepted only with
+         *     the values the user has, so a body fetched with `GET` can be sent
+         *     back.
          */
         UserPatch: {
             /** @description Only the user's current name is accepted (users can't be renamed). */
@@ -785,11 +996,14 @@ export interface components {
             password?: components["schemas"]["Password"];
             permissions?: components["schemas"]["Permissions"];
             register_date?: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
         /**
-         * @description Every writable field. An unknown field is `400`. `username` and
-         *     `register_date` are accepted only with the values the user has, so
-         *     a body fetched with `GET` can be sent back (with a password).
+         * @description Every writable field. An unknown field is `400`. `username`,
+         *     `register_date` and `used_bytes` are accepted only with the values
+         *     the user has, so a body fetched with `GET` can be sent back (with a
+         *     password). `quota` absent keeps the user's quota.
          */
         UserPut: {
             /** @description Only the user's current name is accepted (users can't be renamed). */
@@ -797,6 +1011,8 @@ export interface components {
             password: components["schemas"]["Password"];
             permissions: components["schemas"]["Permissions"];
             register_date?: components["schemas"]["RegisterDate"];
+            quota?: components["schemas"]["UserQuota"];
+            used_bytes?: components["schemas"]["UsedBytes"];
         };
         /**
          * Format: date-time
@@ -813,16 +1029,41 @@ export interface components {
         };
         /** @description A neighbouring page, or null when there is none. */
         PageNumber: number | null;
+        /**
+         * @description The settings. `GET` always shows every one; in a `PUT`,
+         *     `default_quota` may be left out (it then stays as it is).
+         */
         Settings: {
             default_permissions: components["schemas"]["Permissions"];
+            default_quota?: components["schemas"]["DefaultQuota"];
         };
+        /**
+         * Format: int64
+         * @description The storage quota in bytes of users whose own `quota` is null;
+         *     `0` (the initial value): unlimited.
+         * @example 10737418240
+         */
+        DefaultQuota: number;
         SettingsPatch: {
             default_permissions?: components["schemas"]["Permissions"];
+            default_quota?: components["schemas"]["DefaultQuota"];
         };
         Whoami: {
             /** @description The caller's name, or null when not signed in. */
             username: string | null;
             permissions: components["schemas"]["Permissions"];
+            /**
+             * Format: int64
+             * @description The caller's effective storage quota in bytes (their own, else
+             *     the server's `default_quota`); null when unlimited, and for
+             *     anonymous callers, whose shares have no quota.
+             */
+            quota: number | null;
+            /**
+             * Format: int64
+             * @description Bytes of content of the shares the caller owns; 0 for anonymous callers.
+             */
+            used_bytes: number;
         };
         /**
          * @description 1–64 characters of UTF-8, no control characters; unique among the user's keys.
@@ -899,7 +1140,19 @@ export interface components {
             create_date: components["schemas"]["ShareCreateDate"];
             size: components["schemas"]["ContentSize"];
             sha256: components["schemas"]["ContentSha256"];
+            expires_at: components["schemas"]["ShareExpiresAt"];
         };
+        /**
+         * Format: date-time
+         * @description When the share stops serving (RFC 3339; null: never). From that
+         *     instant the share, its metadata and its content answer `404` as if
+         *     it did not exist, it leaves `GET /files`, and the periodic cleanup
+         *     later deletes it with its content. When set, it must be in the
+         *     future (`400` otherwise); `null` removes the expiry. An upload
+         *     still running at the expiry cannot complete.
+         * @example 2027-01-01T00:00:00Z
+         */
+        ShareExpiresAt: string | null;
         /**
          * Format: uuid
          * @description The share's id, assigned by the server; it never changes.
@@ -945,6 +1198,7 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         /**
          * @description Fields to change; absent ones stay. An unknown field is `400`. The
@@ -961,12 +1215,14 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         /**
          * @description Every writable field. An unknown field is `400`. The read-only
          *     fields are accepted only with the values the share has, so a body
          *     fetched with `GET` can be sent back; another value is `400`, naming
-         *     the field and how to change it.
+         *     the field and how to change it. `expires_at` absent keeps the
+         *     expiry the share has (clients older than it keep working).
          */
         SharePut: {
             file_name: components["schemas"]["FileName"];
@@ -977,6 +1233,7 @@ export interface components {
             create_date?: components["schemas"]["ShareCreateDate"];
             size?: components["schemas"]["ContentSize"];
             sha256?: components["schemas"]["ContentSha256"];
+            expires_at?: components["schemas"]["ShareExpiresAt"];
         };
         SharePage: {
             data: components["schemas"]["Share"][];
@@ -984,6 +1241,79 @@ export interface components {
             prev: components["schemas"]["PageNumber"];
             /** @description Total number of pages, 0 when there are no items. */
             pages: number;
+        };
+        /** @description The new request's limits; each absent one is unlimited (but see `expires_at`). */
+        UploadRequestCreate: {
+            label?: components["schemas"]["UploadRequestLabel"];
+            /** @description How many files (shares) the link may create; absent, unlimited. */
+            max_files?: number;
+            /**
+             * Format: int64
+             * @description How many bytes of content all its files may add up to; absent, unlimited.
+             */
+            max_bytes?: number;
+            /**
+             * Format: date-time
+             * @description When the link stops working (in the future); absent, never.
+             */
+            expires_at?: string;
+        };
+        /**
+         * @description A note for the uploader (shown to them), e.g. what to send.
+         * @example Scans for the 2026 tax return
+         */
+        UploadRequestLabel: string;
+        UploadRequest: {
+            /** @description The id that revokes it; not the token. */
+            request_id: string;
+            label: string | null;
+            max_files: number | null;
+            /** Format: int64 */
+            max_bytes: number | null;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description Files created through the link so far. */
+            files_used: number;
+            /**
+             * Format: int64
+             * @description Bytes of content of the shares created through it.
+             */
+            bytes_used: number;
+            /** Format: date-time */
+            create_date: string;
+            revoked: boolean;
+        };
+        UploadRequestList: {
+            data: components["schemas"]["UploadRequest"][];
+        };
+        UploadRequestCreated: {
+            /** @enum {string} */
+            status: "success";
+            /**
+             * @description Relative path of the request (`DELETE` it to revoke the link).
+             * @example /upload-requests/3f9c2a7d41e0b6583f9c2a7d41e0b658
+             */
+            url: string;
+            /** @description The link's secret (≥ 128 random bits, URL-safe); shown only here. */
+            token: string;
+            /** @description The uploader's relative link, `/requests/<token>`. */
+            upload_url: string;
+            request: components["schemas"]["UploadRequest"];
+        };
+        RequestLink: {
+            label: string | null;
+            /** @description Files the link may still create; null when unlimited. */
+            files_left: number | null;
+            /**
+             * Format: int64
+             * @description Bytes its files may still add; null when unlimited.
+             */
+            bytes_left: number | null;
+            /** Format: date-time */
+            expires_at: string | null;
+        };
+        RequestFileCreate: {
+            file_name?: components["schemas"]["FileName"];
         };
         /** @description What the server holds of an unfinished upload. */
         UploadStatus: {
@@ -1149,6 +1479,36 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["ApiKeyCreated"];
+            };
+        };
+        /**
+         * @description The upload request, with its token shown this once. `url` and
+         *     `Location` give the path that revokes it; `upload_url` is the
+         *     uploader's link. Never stored by caches on the way.
+         */
+        UploadRequestCreated: {
+            headers: {
+                Location: components["headers"]["Location"];
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UploadRequestCreated"];
+            };
+        };
+        /** @description The link is expired, revoked or exhausted; the message says which. */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "status": "fail",
+                 *       "message": "This upload request has expired."
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"];
             };
         };
         /** @description The chunk is stored; other chunks are still missing. */
@@ -1450,6 +1810,10 @@ export interface components {
          *     no share (`404`).
          */
         PathShareId: string;
+        /** @description An upload request's id (not its token). */
+        PathRequestId: string;
+        /** @description An upload request's secret token, from its link. */
+        PathRequestToken: string;
         /**
          * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
          *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
@@ -1524,6 +1888,16 @@ export interface components {
         SharePut: {
             content: {
                 "application/json": components["schemas"]["SharePut"];
+            };
+        };
+        UploadRequestCreate: {
+            content: {
+                "application/json": components["schemas"]["UploadRequestCreate"];
+            };
+        };
+        RequestFileCreate: {
+            content: {
+                "application/json": components["schemas"]["RequestFileCreate"];
             };
         };
         /** @description One chunk of a Dropzone-style chunked upload. */
@@ -2222,6 +2596,27 @@ export interface operations {
         responses: {
             200: components["responses"]["Content"];
             206: components["responses"]["PartialContent"];
+            /**
+             * @description Only on a server started with `SACHET_S3_PRESIGNED_REDIRECT=true`
+             *     (content on S3; off by default): the bytes are at `Location`, a
+             *     presigned URL of the S3 server, valid for 5 minutes, which serves
+             *     the same bytes with the same `Content-Type` and
+             *     `Content-Disposition`, and answers `Range` itself (the S3 server's
+             *     `ETag` is not Sachet's). Sent for a `GET` with no conditional
+             *     header and a satisfiable `Range` or none; other requests are
+             *     answered as without the setting. Never cached (`Cache-Control:
+             *     no-store`).
+             */
+            302: {
+                headers: {
+                    /** @description The presigned URL of the content. */
+                    Location: string;
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -2419,6 +2814,208 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listUploadRequests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's upload requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadRequestList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createUploadRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["UploadRequestCreate"];
+        responses: {
+            201: components["responses"]["UploadRequestCreated"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeUploadRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's id (not its token). */
+                request_id: components["parameters"]["PathRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getRequestLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link's limits left. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestLink"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createRequestFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+            };
+            cookie?: never;
+        };
+        requestBody?: components["requestBodies"]["RequestFileCreate"];
+        responses: {
+            201: components["responses"]["Created"];
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadRequestFileContent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["Chunk"];
+        responses: {
+            200: components["responses"]["ChunkAccepted"];
+            201: components["responses"]["UploadCompleted"];
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["PayloadTooLarge"];
+            423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyUploads"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getRequestUploadStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The upload's state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadStatus"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            default: components["responses"]["Error"];
+        };
+    };
+    abortRequestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An upload request's secret token, from its link. */
+                token: components["parameters"]["PathRequestToken"];
+                /**
+                 * @description The share's id, a canonical lowercase UUID. Anything else addresses
+                 *     no share (`404`).
+                 */
+                share_id: components["parameters"]["PathShareId"];
+                /**
+                 * @description The upload's id, as sent in the chunks' `dzuuid` field: any 1–255
+                 *     bytes, percent-encoded in the path (`/` as `%2F`). An id no upload
+                 *     can have addresses none (`404`).
+                 */
+                dzuuid: components["parameters"]["PathDzuuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Success"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            410: components["responses"]["Gone"];
             default: components["responses"]["Error"];
         };
     };

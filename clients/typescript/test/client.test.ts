@@ -41,7 +41,12 @@ test("a user's session: login, whoami, share, chunked upload, ranged download, l
 
   const alice = new Sachet({ baseUrl: server.url });
   await alice.login("alice", "alice-pw");
-  assert.deepEqual(await alice.whoami(), { username: "alice", permissions: ["CREATE", "MODIFY", "LOCK", "READ"] });
+  assert.deepEqual(await alice.whoami(), {
+    username: "alice",
+    permissions: ["CREATE", "MODIFY", "LOCK", "READ"],
+    quota: null, // no quota of her own, and no default: unlimited
+    used_bytes: 0,
+  });
 
   // A share, and its content in three chunks sent out of order.
   const id = await alice.createShare("hello.txt");
@@ -93,7 +98,7 @@ test("a user's session: login, whoami, share, chunked upload, ranged download, l
     return true;
   });
   // Anonymous again: no permissions by default.
-  assert.deepEqual(await alice.whoami(), { username: null, permissions: [] });
+  assert.deepEqual(await alice.whoami(), { username: null, permissions: [], quota: null, used_bytes: 0 });
 });
 
 test("errors carry the status and the server's message", async () => {

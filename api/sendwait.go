@@ -1,0 +1,147 @@
+package api
+
+// Sending a file to a slow client. A download is stalled when the peer has
+// acknowledged no bytes for the idle timeout, not when one write slice did
+// not finish within it: at 64 KiB/s a 4 MiB slice takes a minute, and with
+// thousands of clients sharing the machine longer still, so a per-slice
+// deadline cut slow but moving downloads.
+//
+// So between slices the goroutine parks on the socket itself until it can
+// take more (TCP_NOTSENT_LOWAT keeps the queue short and wakes us when it
+// drains), outside net/http's ReadFrom, which holds a 32 KiB copy buffer for
+// as long as it runs: a parked download then holds no buffer. The write
+// deadline is only a probe: when it passes, the socket's acknowledged byte
+// count says whether the client is still reading, and only a download
+// whose peer acknowledged nothing for the idle timeout is cut.
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+const (
+	// sendLowat is TCP_NOTSENT_LOWAT for downloads: enough unsent data
+	// queued that a slow client wakes its goroutine every few seconds
+	// (each wake costs a handful of syscalls; at 128 KiB, ten thousand
+	// clients at 64 KiB/s cost the server more CPU than sendfile did), yet
+	// bounded so a slow client does not hold the socket's whole buffer.
+	// The bytes queued are page-cache pages sendfile references, not
+	// copies.
+	sendLowat = 512 << 10
+	// A slice is what the socket can take now (sendRoom), at least
+	// minSlice and at most sliceBytes; where the room is unknown it
+	// starts at firstSlice, doubles while the socket takes each slice
+	// without waiting and halves when it had to wait.
+	firstSlice = 256 << 10
+	minSlice   = 16 << 10
+)
+
+// sockWatch follows one download's socket.
+type sockWatch struct {
+	rc    syscall.RawConn
+	acked uint64    // the peer's acknowledged bytes when last looked at
+	moved time.Time // when they were last seen to grow
+}
+
+// watchSock returns a watch over c's socket, or nil where the socket
+// cannot say what the peer acknowledged (not TCP, not Linux).
+func watchSock(c net.Conn) *sockWatch {
+	sc, ok := c.(syscall.Conn)
+	if c == nil || !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	acked, ok := bytesAcked(rc)
+	if !ok {
+		return nil
+	}
+	setNotsentLowat(rc, sendLowat)
+	return &sockWatch{rc: rc, acked: acked, moved: time.Now()}
+}
+
+// alive reports whether the peer acknowledged bytes within the last idle.
+func (s *sockWatch) alive(now time.Time, idle time.Duration) bool {
+	if a, ok := bytesAcked(s.rc); ok && a != s.acked {
+		s.acked, s.moved = a, now
+	}
+	return now.Sub(s.moved) < idle
+}
+
+// readFromWatched sends remain bytes (-1: to EOF) of f through rf, the
+// server's sendfile path, waiting on the socket between slices.
+func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.File, remain int64) (total int64, err error) {
+	// The deadline is a probe, a quarter of the idle timeout: a stall is
+	// then cut between idle and 1.25 idle after the peer's last ack.
+	probe := w.idle / 4
+	slice := int64(firstSlice)
+	// Where the file stands: net/http falls back from sendfile to a copy
+	// through a 32 KiB buffer when the deadline has passed before the
+	// call, and that copy reads from the file what it then fails to send.
+	// After a timeout the file is put back to what was sent.
+	start, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	var set time.Time
+	for remain != 0 {
+		// The probe deadline is pushed back only when half of it is
+		// spent: a timer update per wake-up is measurable at thousands of
+		// clients.
+		if now := time.Now(); now.Sub(set) > probe/2 {
+			_ = w.ctl.SetWriteDeadline(now.Add(probe))
+			set = now
+		}
+		var waited bool
+		waited, err = waitWritable(s.rc)
+		if err != nil {
+			if isTimeout(err) && s.alive(time.Now(), w.idle) {
+				continue
+			}
+			w.count(0, err)
+			break
+		}
+		// As much as the socket takes without waiting: a slice that does
+		// not fit waits inside net/http's ReadFrom, holding its buffer.
+		if room, ok := sendRoom(s.rc, sendLowat); ok {
+			slice = min(max(room, minSlice), sliceBytes)
+		} else if waited {
+			slice = max(slice/2, minSlice)
+		} else {
+			slice = min(slice*2, sliceBytes)
+		}
+		n := slice
+		if remain > 0 && remain < n {
+			n = remain
+		}
+		var m int64
+		m, err = rf.ReadFrom(&io.LimitedReader{R: f, N: n})
+		total += m
+		if remain > 0 {
+			remain -= m
+		}
+		if err != nil && isTimeout(err) {
+			if _, serr := f.Seek(start+total, io.SeekStart); serr != nil {
+				w.count(m, err)
+				break
+			}
+		}
+		if err != nil && isTimeout(err) && s.alive(time.Now(), w.idle) {
+			// Timed out mid-slice while the client still reads: the
+			// connection stays usable, go on from where sendfile stopped.
+			w.count(m, nil)
+			err = nil
+			continue
+		}
+		w.count(m, err)
+		if err != nil || m < n {
+			break
+		}
+	}
+	return total, err
+}

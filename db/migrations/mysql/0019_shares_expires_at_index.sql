@@ -1,0 +1,2 @@
+-- The purge's range scan, and ListShares' "does any share expire" probe.
+CREATE INDEX shares_expires_at ON shares (expires_at)

@@ -1,0 +1,2 @@
+-- The quota of users who have none of their own, in bytes; 0: unlimited.
+ALTER TABLE settings ADD COLUMN default_quota INTEGER NOT NULL DEFAULT 0;
