@@ -9,7 +9,7 @@ OASDIFF := github.com/oasdiff/oasdiff@v1.37.0
 # staticcheck, pinned: v0.8.x is the line that supports Go 1.26.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate build run test test-deps test-fuzz bench bench-conns bench-peers clean test-clients lint lint-spec
+.PHONY: all generate build run test test-deps test-fuzz bench bench-conns bench-peers bench-million clean test-clients lint lint-spec
 
 all: build
 
@@ -56,6 +56,9 @@ bench-conns: build ## issue 14 item 3: 1 000, 5 000 and 10 000 slow downloads (6
 bench-peers: build ## issue 14's peers side by side: installs tusd and filebrowser (pinned) into bin/peers, then drives each next to sachet; writes bench/PEERS.md
 	scripts/install-peers || echo "bench-peers: a peer did not install; the table says which"
 	$(GO) run ./bench -bin $(BIN) -scenarios= -peers -out bench/PEERS.md
+
+bench-million: build ## issue 14 item 2: seed 10^6 shares and 10^4 users (bulk SQL), measure metadata, list, users and create through HTTP against 10^4 shares, on SQLite then MariaDB (about 15 minutes); prints the table
+	$(GO) run ./bench -bin $(BIN) -scenarios million -runs 3 -nginx off
 
 test-clients: build lint-spec $(TS)/node_modules/.package-lock.json $(BROWSER)/node_modules/.package-lock.json ## the TS client (tsc --strict, node test), the browser test (Chromium), the spec lint
 	cd $(TS) && SACHET_BIN=$(CURDIR)/$(BIN) npm test

@@ -60,12 +60,17 @@ type config struct {
 	keep      bool
 	scenarios string
 	conns     connsConfig // issue 14 item 3 (bench/conns.go)
-	peers     bool   // the peers section (peers.go)
-	peerDir   string // where scripts/install-peers put them
+	peers     bool        // the peers section (peers.go)
+	peerDir   string      // where scripts/install-peers put them
 	serverEnv []string
+
+	million millionConfig // issue 14 item 2 (million.go)
 }
 
 var allScenarios = []string{"upload", "download", "range", "meta", "list", "login", "link", "memory", "cli", "s3"}
+
+// optScenarios run only when named in -scenarios.
+var optScenarios = []string{"million"}
 
 // dbScenarios are the scenarios runDB runs on each database; s3 runs
 // once, on its own servers (runS3).
@@ -111,7 +116,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.dd, "dd", c.dd, "run the dd conv=fsync reference")
 	fs.BoolVar(&c.verify, "verify", false, "hash uploads and downloads and compare with the server's sha256 (costs client CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary dir (data, logs)")
-	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ","))
+	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ",")+"; only when named: "+strings.Join(optScenarios, ","))
+	c.million.flags(fs)
 	c.conns.flags(fs)
 	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
 	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
@@ -150,6 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		def("dbs", func() { c.dbs = "sqlite" })
 		def("nginx", func() { c.nginx = "off" })
 		def("verify", func() { c.verify = true })
+		c.million.smoke(set)
 	}
 	switch {
 	case c.bin == "":
@@ -172,11 +179,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	for _, sc := range splitList(c.scenarios) {
-		if !slices.Contains(allScenarios, sc) {
+		if !slices.Contains(allScenarios, sc) && !slices.Contains(optScenarios, sc) {
 			return c, fmt.Errorf("-scenarios: unknown scenario %q", sc)
 		}
 	}
-	return c, nil
+	return c, c.million.check()
 }
 
 func splitList(s string) []string {
@@ -313,6 +320,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (*summary
 		if err := b.runS3(ctx); err != nil {
 			runErr = errors.Join(runErr, fmt.Errorf("s3: %w", err))
 		}
+	}
+	if slices.Contains(want, "million") && ctx.Err() == nil {
+		runErr = errors.Join(runErr, b.runMillion(ctx))
 	}
 	if cfg.peers && ctx.Err() == nil {
 		if err := b.runPeers(ctx); err != nil {

@@ -57,3 +57,25 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeMillion runs the million scenario (issue 14 item 2) at a tiny
+// size: 2 000 shares against 200, on SQLite and, when it answers, MariaDB.
+// It asserts only that seeding and every request succeeded.
+func TestSmokeMillion(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildSachet(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	sum, err := run(ctx, []string{"-smoke", "-scenarios", "million", "-dbs", "sqlite,mysql", "-bin", bin, "-dir", dir}, &stdout, &stderr)
+	t.Logf("stdout:\n%s", stdout.String())
+	if err != nil {
+		t.Fatalf("smoke run: %v\nlog:\n%s", err, stderr.String())
+	}
+	if sum.failures != 0 || sum.requests == 0 {
+		t.Fatalf("%d of %d requests failed: %q", sum.failures, sum.requests, sum.failSamples)
+	}
+	if n := len(sum.rows); n != 5 && n != 10 { // seed + 4 request kinds per database
+		t.Errorf("%d rows, want 5 per database", n)
+	}
+}

@@ -27,6 +27,7 @@ func (s *Store) ImportUser(ctx context.Context, u *domain.User) error {
 	}
 	date := utc(u.RegisterDate)
 	var id int64
+	defer s.usersChanged()
 	err := s.inTx(ctx, "import user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO users (username, password_hash, permissions, register_date) VALUES (?, ?, ?, ?)`,
@@ -80,6 +81,10 @@ func (s *Store) ImportShare(ctx context.Context, sh *domain.Share) error {
 		case classForeignKey:
 			return noSuchOwner(sh.Owner)
 		}
+		if err != nil {
+			return err
+		}
+		_, err = s.bumpListVersion(ctx, tx)
 		return err
 	})
 	// The share lands anywhere in the list order, not at its end (as a

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
@@ -38,6 +39,10 @@ const (
 	listBlock      = 64
 	listMaxAnchors = 4096
 	listMaxRows    = 16384
+	// Beyond this many shares a random page rarely finds its block cached
+	// (listMaxRows is 1.6 % of 10⁶), so a page is read alone from its
+	// anchor: its own rows, not the 64 or 128 of the blocks it straddles.
+	listDirectAt = 4 * listMaxRows
 )
 
 // listKey is a share's position key in list order, in bind form.
@@ -57,6 +62,7 @@ type listSnap struct {
 	step    int       // shares between anchors, a multiple of listBlock
 	anchors []listKey // anchors[i] is the key of the share at position i*step
 	blocks  map[int][]domain.Share
+	version int64 // share_list_version when it was read
 }
 
 type listCache struct {
@@ -73,11 +79,18 @@ type listCache struct {
 	// (O(total)) that the next write would void too: under a stream of
 	// writes, the cache then costs one snapshot read per TTL.
 	retryAt time.Time
+	// How long the last snapshot read took: a snapshot is read again that
+	// long (twice, at most half the TTL) before it expires, by one request
+	// while the others go on using it, so lists do not all wait for the
+	// read at every expiry (at 10⁶ shares it is a walk of the whole index).
+	took  time.Duration
+	early uint64 // the id of the last snapshot read again early: once per snapshot
 
 	// Tests only: limits other than listMaxAnchors and listMaxRows (0:
 	// those), and a hook run after each read from the database, before
 	// its result is stored.
 	maxAnchors, maxRows int
+	directAt            int
 	afterRead           func(block int)
 	beforeAppend        func()
 }
@@ -135,7 +148,12 @@ func (s *Store) listChanged(order bool) {
 // the snapshot may hold k already (k <= last, read after the insert
 // began), the snapshot is dropped. Creates therefore cost no O(total)
 // snapshot read.
-func (s *Store) listAppended(k listKey, epoch uint64) {
+//
+// version is the share_list_version the insert made: when the snapshot
+// was at the one before, the insert is the only change since its read and
+// the snapshot, which now holds it, takes its version, so that its next
+// check at expiry finds it current instead of reading it again.
+func (s *Store) listAppended(k listKey, epoch uint64, version int64) {
 	c := &s.lists
 	if c.beforeAppend != nil {
 		c.beforeAppend()
@@ -168,6 +186,9 @@ func (s *Store) listAppended(k listKey, epoch uint64) {
 			return
 		}
 		n.anchors = append(slices.Clip(sn.anchors), n.last)
+	}
+	if sn.version == version-1 {
+		n.version = version
 	}
 	for j, b := range n.blocks {
 		if j >= from {
@@ -205,22 +226,31 @@ func (c *listCache) end(key listLoad, done chan struct{}) {
 }
 
 // listSnapshot returns a snapshot no older than ttl, from the cache or read
-// now, or nil when the list should be read uncached (see retryAt).
+// now, or nil when the list should be read uncached (see retryAt). A
+// snapshot close to its expiry (see took) is read again by the one caller
+// that finds it so; it keeps the snapshot in hand if that read fails or is
+// voided by a write.
 func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap, error) {
 	c := &s.lists
 	key := listLoad{block: -1}
 	for waited := false; ; waited = true {
 		c.mu.Lock()
 		now := s.now()
-		if sn := c.snap; sn != nil && now.Before(sn.expires) {
+		sn := c.snap
+		fresh := sn != nil && now.Before(sn.expires)
+		if fresh && (waited || c.loading[key] != nil || now.Before(c.retryAt) || c.early == sn.id ||
+			now.Before(sn.expires.Add(-min(2*c.took, ttl/2)))) {
 			c.mu.Unlock()
 			return sn, nil
 		}
-		if waited || now.Before(c.retryAt) { // the read in front was voided, or failed
+		if !fresh && (waited || now.Before(c.retryAt)) { // the read in front was voided, or failed
 			c.mu.Unlock()
 			return nil, nil
 		}
-		wait, done, gen, _ := c.begin(key, false)
+		if fresh {
+			c.early = sn.id // a write voiding this read must not start another
+		}
+		wait, done, gen, _ := c.begin(key, false) // no load in flight when fresh
 		c.mu.Unlock()
 		if wait != nil {
 			select {
@@ -230,8 +260,25 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 				return nil, fail(ctx.Err(), "list shares")
 			}
 		}
-		expires := s.now().Add(ttl) // from before the read: staleness stays within ttl
-		sn, err := s.readListSnap(ctx)
+		start := s.now()
+		expires := start.Add(ttl) // from before the read: staleness stays within ttl
+		var read *listSnap
+		var err error
+		if sn != nil {
+			// No share came or went since sn was read (in any process):
+			// its total and anchors hold, and only its blocks, whose rows
+			// may have changed, go. O(1) where a read is O(shares).
+			var v int64
+			if err = s.getHot(ctx, &v, listVersionQuery); err == nil && v == sn.version {
+				n := *sn
+				n.blocks = map[int][]domain.Share{}
+				read = &n
+			}
+		}
+		full := read == nil && err == nil
+		if full {
+			read, err = s.readListSnap(ctx)
+		}
 		if c.afterRead != nil {
 			c.afterRead(-1)
 		}
@@ -239,16 +286,27 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 		switch {
 		case err != nil:
 		case c.gen == gen:
+			if full {
+				c.took = s.now().Sub(start)
+			}
 			c.ids++
 			c.epoch++
-			sn.id, sn.epoch, sn.expires = c.ids, c.epoch, expires
-			c.snap, c.rows = sn, 0
-		default:
+			read.id, read.epoch, read.expires = c.ids, c.epoch, expires
+			c.snap, c.rows = read, 0
+		case !fresh:
 			c.retryAt = s.now().Add(ttl)
 		}
 		c.end(key, done)
+		if fresh && c.snap != read { // an early read that failed or was voided
+			cur := c.snap // sn, or what a write made of it
+			if cur != nil && !s.now().Before(cur.expires) {
+				cur = nil
+			}
+			c.mu.Unlock()
+			return cur, nil
+		}
 		c.mu.Unlock()
-		return sn, err
+		return read, err
 	}
 }
 
@@ -256,25 +314,17 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 	sn := &listSnap{blocks: map[int][]domain.Share{}}
 	err := s.readTx(ctx, "list shares", func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &sn.version, listVersionQuery); err != nil {
+			return err
+		}
 		if err := tx.GetContext(ctx, &sn.total, `SELECT COUNT(*) FROM shares`); err != nil {
 			return err
 		}
 		maxAnchors, _ := s.lists.limits()
 		sn.step = listStep(sn.total, maxAnchors)
-		var rows []struct {
-			Date timestamp `db:"create_date"`
-			ID   string    `db:"share_id"`
-		}
-		// Every step-th key, read from the index alone: the list order's
-		// row numbers, kept where they are multiples of step.
-		if err := tx.SelectContext(ctx, &rows, `SELECT create_date, share_id FROM (
-				SELECT create_date, share_id, ROW_NUMBER() OVER (ORDER BY create_date, share_id) - 1 AS rn FROM shares
-			) t WHERE rn % ? = 0 ORDER BY rn`, sn.step); err != nil {
+		var err error
+		if sn.anchors, err = s.readAnchors(ctx, tx, sn.total, sn.step); err != nil {
 			return err
-		}
-		sn.anchors = make([]listKey, len(rows))
-		for i, r := range rows {
-			sn.anchors[i] = listKey{date: ts(r.Date.Time), id: r.ID}
 		}
 		if sn.total == 0 {
 			return nil
@@ -294,6 +344,48 @@ func (s *Store) readListSnap(ctx context.Context) (*listSnap, error) {
 		return nil, err
 	}
 	return sn, nil
+}
+
+// readAnchors reads the key of every step-th share in list order, by
+// hops: the first share's, then from each anchor the key step entries on
+// (LIMIT 1 OFFSET step), a seek and a walk of step entries on the
+// (create_date, share_id) index, reading nothing else. One window function
+// (ROW_NUMBER() OVER the list order) said the same in one statement, but
+// both engines materialize its whole input: at 10⁶ shares SQLite, with the
+// server's small page cache, spilled it to a temporary B-tree on disk, and
+// lists waited for it 5-14 s (p50) on a loaded machine (issue 14).
+// total is the count in the same snapshot: the hops stop at the last
+// anchor it implies.
+func (s *Store) readAnchors(ctx context.Context, tx *sqlx.Tx, total, step int) ([]listKey, error) {
+	anchors := make([]listKey, 0, (total+step-1)/step)
+	if total == 0 {
+		return anchors, nil
+	}
+	type key struct {
+		Date timestamp `db:"create_date"`
+		ID   string    `db:"share_id"`
+	}
+	var k key
+	if err := tx.GetContext(ctx, &k, `SELECT create_date, share_id FROM shares ORDER BY create_date, share_id LIMIT 1`); err != nil {
+		return nil, err
+	}
+	q, _ := s.listSeek(listKey{})
+	hop, err := tx.PreparexContext(ctx, `SELECT create_date, share_id`+q)
+	if err != nil {
+		return nil, err
+	}
+	defer hop.Close()
+	for {
+		a := listKey{date: ts(k.Date.Time), id: k.ID}
+		anchors = append(anchors, a)
+		if len(anchors)*step >= total {
+			return anchors, nil
+		}
+		_, args := s.listSeek(a)
+		if err := hop.GetContext(ctx, &k, append(args, 1, step)...); err != nil {
+			return nil, err // sql.ErrNoRows too: the snapshot holds total shares
+		}
+	}
 }
 
 // listStep is the distance between anchors for total shares: listBlock, or
@@ -372,6 +464,21 @@ func (s *Store) readListBlock(ctx context.Context, sn *listSnap, k int) ([]domai
 	return b, nil
 }
 
+// readListPage reads n shares from position offset of sn, from its
+// nearest anchor, without the blocks.
+func (s *Store) readListPage(ctx context.Context, sn *listSnap, offset, n int) ([]domain.Share, int, error) {
+	q, args := s.listSeek(sn.anchors[offset/sn.step])
+	var rows []shareRow
+	if err := s.selectHot(ctx, &rows, `SELECT `+shareColumns+q, append(args, n, offset%sn.step)...); err != nil {
+		return nil, 0, fail(err, "list shares")
+	}
+	out := make([]domain.Share, len(rows))
+	for i, r := range rows {
+		out[i] = *r.domain()
+	}
+	return out, sn.total, nil
+}
+
 // listSeek is the FROM clause onwards of a query for the shares from key a
 // on, in list order, to which the caller adds LIMIT and OFFSET arguments:
 // a seek on the (create_date, share_id) index, said the way each planner
@@ -400,6 +507,9 @@ func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl tim
 		return []domain.Share{}, sn.total, nil
 	}
 	end := offset + min(limit, sn.total-offset)
+	if directAt := cmp.Or(s.lists.directAt, listDirectAt); sn.total > directAt {
+		return s.readListPage(ctx, sn, offset, end-offset)
+	}
 	out := make([]domain.Share, 0, end-offset)
 	for k := offset / listBlock; k*listBlock < end; k++ {
 		b, err := s.listBlockRows(ctx, sn, k)
@@ -416,3 +526,23 @@ func (s *Store) listSharesCached(ctx context.Context, limit, offset int, ttl tim
 	}
 	return out, sn.total, nil
 }
+
+// bumpListVersion counts an insert or delete of a share, in its
+// transaction, in share_list_version (migration 0025): the list cache of
+// every process sees from it whether its snapshot still holds. It returns
+// the version the transaction made (bumps are serialized by the row's
+// write lock, so the one before it is version-1).
+func (s *Store) bumpListVersion(ctx context.Context, tx *sqlx.Tx) (int64, error) {
+	q := `INSERT INTO share_list_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET version = version + 1`
+	if s.dialect == DialectMySQL {
+		q = `INSERT INTO share_list_version (id, version) VALUES (1, 1) ON DUPLICATE KEY UPDATE version = version + 1`
+	}
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return 0, err
+	}
+	var v int64
+	err := tx.GetContext(ctx, &v, `SELECT version FROM share_list_version WHERE id = 1`)
+	return v, err
+}
+
+const listVersionQuery = `SELECT COALESCE(MAX(version), 0) FROM share_list_version`

@@ -114,6 +114,7 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		s.expiryWritten()
 	}
 	epoch := s.listEpoch()
+	var version int64
 	err := s.inTx(ctx, "create share", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO shares (`+shareColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sh.ID, sh.FileName, nullable(sh.Owner), sh.Initialized, sh.Locked, ts(now),
@@ -124,13 +125,17 @@ func (s *Store) CreateShare(ctx context.Context, sh *domain.Share) error {
 		case classForeignKey:
 			return noSuchOwner(sh.Owner)
 		}
+		if err != nil {
+			return err
+		}
+		version, err = s.bumpListVersion(ctx, tx)
 		return err
 	})
 	if err != nil {
 		s.listChanged(true)
 		return err
 	}
-	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch)
+	s.listAppended(listKey{date: ts(now), id: sh.ID}, epoch, version)
 	sh.CreateDate = now
 	return nil
 }
@@ -326,6 +331,9 @@ func (s *Store) deleteShareTx(ctx context.Context, tx *sqlx.Tx, id string, force
 		files = append(files, f...)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM shares WHERE share_id = ?`, id); err != nil {
+		return nil, err
+	}
+	if _, err := s.bumpListVersion(ctx, tx); err != nil {
 		return nil, err
 	}
 	return files, nil

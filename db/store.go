@@ -60,9 +60,10 @@ type Store struct {
 
 	retries atomic.Int64 // transactions run again after deadlock/busy, for tests and diagnosis
 
-	cache  caches      // hot reads, forgotten by the writes that change them
-	lists  listCache   // ListShares' count, page anchors and rows (listcache.go)
-	expiry expiryProbe // whether any share carries an expiry (expiry.go)
+	cache    caches      // hot reads, forgotten by the writes that change them
+	lists    listCache   // ListShares' count, page anchors and rows (listcache.go)
+	userList userList    // ListUsers' count and page anchors (userlist.go)
+	expiry   expiryProbe // whether any share carries an expiry (expiry.go)
 
 	// token identifies this Store in the upload claims it takes
 	// (uploads.claimed_by), so that a claim left by a crashed process can

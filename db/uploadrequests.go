@@ -150,7 +150,10 @@ func (s *Store) CreateRequestShare(ctx context.Context, id string, sh *domain.Sh
 		if _, err := tx.ExecContext(ctx, `INSERT INTO upload_request_shares (share_id, request_id) VALUES (?, ?)`, sh.ID, id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE upload_requests SET files_used = files_used + 1 WHERE id = ?`, id)
+		if _, err := tx.ExecContext(ctx, `UPDATE upload_requests SET files_used = files_used + 1 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		_, err := s.bumpListVersion(ctx, tx) // a new share: other processes' list caches must see it
 		return err
 	})
 	s.listChanged(true)

@@ -58,6 +58,7 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 	}
 	now := utc(s.now())
 	var id int64
+	defer s.usersChanged() // after the transaction, committed or not
 	err := s.inTx(ctx, "create user", func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx,
 			`INSERT INTO users (username, password_hash, permissions, register_date) VALUES (?, ?, ?, ?)`,
@@ -114,6 +115,7 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 	defer s.cache.holders.forgetAll() // after the commit, like every forget
 	defer s.cache.keys.forgetAll()    // the user's keys went with them (cascade)
 	defer s.cache.links.forgetAll()   // and the links they made (cascade)
+	defer s.usersChanged()
 	return s.inTx(ctx, "delete user", func(tx *sqlx.Tx) error {
 		// Lock the user first: whatever gives them a share (CreateShare,
 		// UpdateShareMeta) must read-lock this row for its foreign key, so
@@ -139,11 +141,22 @@ func (s *Store) DeleteUser(ctx context.Context, username string) error {
 
 // ListUsers returns one page of users ordered by registration time, then
 // username (a stable order), and the total number of users, both from one
-// snapshot. limit and offset must not be negative (Invalid).
+// snapshot (with the Store's cache TTL above 0, the total and the page
+// anchors come from userlist.go's cache: this process's creates and deletes
+// show at once, other processes' within the TTL). limit and offset must not
+// be negative (Invalid).
 func (s *Store) ListUsers(ctx context.Context, limit, offset int) ([]domain.User, int, error) {
 	if err := checkPage(limit, offset); err != nil {
 		return nil, 0, err
 	}
+	if ttl := s.cache.ttl; ttl > 0 {
+		return s.listUsersCached(ctx, limit, offset, ttl)
+	}
+	return s.listUsersUncached(ctx, limit, offset)
+}
+
+// listUsersUncached is ListUsers without the anchors (userlist.go).
+func (s *Store) listUsersUncached(ctx context.Context, limit, offset int) ([]domain.User, int, error) {
 	// As ListShares: one prepared statement, a deferred join on the order index.
 	var rows []struct {
 		Total int `db:"total"`
