@@ -270,7 +270,9 @@ func (s *Store) listSnapshot(ctx context.Context, ttl time.Duration) (*listSnap,
 			// may have changed, go. O(1) where a read is O(shares).
 			var v int64
 			if err = s.getHot(ctx, &v, listVersionQuery); err == nil && v == sn.version {
+				c.mu.Lock() // listChanged swaps sn.blocks under it
 				n := *sn
+				c.mu.Unlock()
 				n.blocks = map[int][]domain.Share{}
 				read = &n
 			}
