@@ -574,6 +574,10 @@ func (s *Store) fail(err error, what string) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		// No descriptor left for a connection to S3: load, as for a file.
+		return domain.OutOfFiles(err)
+	}
 	er := minio.ToErrorResponse(err)
 	switch er.Code {
 	case "NoSuchKey", "NoSuchUpload":
