@@ -29,12 +29,12 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 	if err := checkLen("assembly id", newAssemblyID, 1, maxName); err != nil {
 		return nil, false, err
 	}
-	listed := false // by an attempt of ours, which may have been rolled back
+	var listed uint64 // the lease listed by an attempt of ours, which may have been rolled back
 	err = s.inTx(ctx, "take append lease", func(tx *sqlx.Tx) error {
 		lease, ok = nil, false
-		if listed {
-			s.setLease(uploadID, false)
-			listed = false
+		if listed != 0 {
+			s.endLease(uploadID, listed)
+			listed = 0
 		}
 		var u struct {
 			Total        int            `db:"total_chunks"`
@@ -74,15 +74,14 @@ func (s *Store) TakeAppendLease(ctx context.Context, uploadID int64, index int, 
 		}
 		// Listed before the commit, under the row's lock: whoever reads
 		// the row next sees a live lease.
-		s.setLease(uploadID, true)
-		listed = true
-		lease = &domain.Append{UploadID: uploadID, AssemblyID: asm, Index: index, Offset: u.AssembledLen, HashState: u.HashState}
+		listed = s.listLease(uploadID)
+		lease = &domain.Append{UploadID: uploadID, AssemblyID: asm, Index: index, Offset: u.AssembledLen, HashState: u.HashState, Gen: listed}
 		ok = true
 		return nil
 	})
 	if err != nil {
-		if listed {
-			s.setLease(uploadID, false)
+		if listed != 0 {
+			s.endLease(uploadID, listed)
 		}
 		return nil, false, err
 	}
@@ -115,7 +114,7 @@ func (s *Store) CommitAppendPart(ctx context.Context, lease *domain.Append, file
 	if size < 0 {
 		return "", domain.Errorf(domain.Invalid, "chunk size must not be negative")
 	}
-	defer s.setLease(lease.UploadID, false)
+	defer s.endLease(lease.UploadID, lease.Gen)
 	err = s.inTx(ctx, "commit append", func(tx *sqlx.Tx) error {
 		replacedFileID = ""
 		var u struct {
@@ -175,7 +174,7 @@ func (s *Store) CommitAppendPart(ctx context.Context, lease *domain.Append, file
 // failed, and the bytes past the lease's offset are dead. An upload gone
 // meanwhile is not an error.
 func (s *Store) ReleaseAppend(ctx context.Context, lease *domain.Append) error {
-	defer s.setLease(lease.UploadID, false)
+	defer s.endLease(lease.UploadID, lease.Gen)
 	return s.inTx(ctx, "release append lease", func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE uploads SET append_by = NULL, append_at = NULL
 			WHERE id = ? AND append_by = ? AND next_index = ?`, lease.UploadID, s.token, lease.Index)
@@ -183,12 +182,23 @@ func (s *Store) ReleaseAppend(ctx context.Context, lease *domain.Append) error {
 	})
 }
 
-func (s *Store) setLease(uploadID int64, held bool) {
+// listLease lists a new append lease of the upload as held by a request
+// of this Store and returns its generation.
+func (s *Store) listLease(uploadID int64) uint64 {
 	s.leaseMu.Lock()
 	defer s.leaseMu.Unlock()
-	if held {
-		s.leases[uploadID] = true
-	} else {
+	s.leaseGen++
+	s.leases[uploadID] = s.leaseGen
+	return s.leaseGen
+}
+
+// endLease unlists the lease of generation gen. It runs after the
+// transaction that freed the lease in the database, so another request may
+// already hold the next lease of the upload: that one stays listed.
+func (s *Store) endLease(uploadID int64, gen uint64) {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	if s.leases[uploadID] == gen {
 		delete(s.leases, uploadID)
 	}
 }
@@ -218,7 +228,8 @@ func (s *Store) leaseHeld(ctx context.Context, tx *sqlx.Tx, uploadID int64, by s
 	if by.Valid && by.String == s.token {
 		s.leaseMu.Lock()
 		defer s.leaseMu.Unlock()
-		return s.leases[uploadID], nil
+		_, held := s.leases[uploadID]
+		return held, nil
 	}
 	return s.claimHeld(ctx, tx, by)
 }

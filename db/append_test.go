@@ -197,6 +197,26 @@ func TestAppendLeaseRace(t *testing.T) {
 	})
 }
 
+// TestLateUnlistKeepsNextLease: a request frees its lease in the database
+// and unlists it just after; another request of this Store may take the
+// next lease in between. The late unlisting must leave that one held, or
+// a third request takes it over as abandoned and its commit fails
+// (TestUploadConcurrent/resent_chunks_concurrently met this in CI).
+func TestLateUnlistKeepsNextLease(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		up := mkUpload(t, s, 1, 2)
+		first := takeLease(t, s, up.ID, 0)
+		early := *first
+		early.Gen = 0 // frees the row now, unlists nothing
+		must(t, s.ReleaseAppend(ctx, &early))
+		second := takeLease(t, s, up.ID, 0)
+		s.endLease(up.ID, first.Gen) // the first request's late unlisting
+		noLease(t, s, up.ID, 0, "the second request's lease is live")
+		_, err := s.CommitAppend(ctx, second, 10, nil)
+		must(t, err)
+	})
+}
+
 // TestStaleAppendLease: a lease whose holder died (another Store, closed),
 // or whose request ended without releasing it (this Store), is taken over;
 // the old holder can no longer commit.
@@ -228,7 +248,7 @@ func TestStaleAppendLease(t *testing.T) {
 			// This Store's own lease, left behind by a request that could
 			// not release it (the in-memory mark is gone), is stale too.
 			l1 := takeLease(t, b, up.ID, 1)
-			b.setLease(up.ID, false)
+			b.endLease(up.ID, l1.Gen)
 			l1b := takeLease(t, b, up.ID, 1)
 			// The first holder's commit no longer matches once the
 			// second has committed.

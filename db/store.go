@@ -82,8 +82,9 @@ type Store struct {
 	// holds now: a lease recorded with this Store's token but not listed
 	// here was left by a request that could not release it, and is
 	// abandoned.
-	leaseMu sync.Mutex
-	leases  map[int64]bool
+	leaseMu  sync.Mutex
+	leases   map[int64]uint64 // upload id → generation of its lease
+	leaseGen uint64
 
 	// maxOpenUploads bounds each owner's unfinished uploads (0: no bound);
 	// see SetMaxOpenUploads.
@@ -107,7 +108,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches(), leases: map[int64]bool{}}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches(), leases: map[int64]uint64{}}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}

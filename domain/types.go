@@ -69,6 +69,9 @@ type Append struct {
 	// HashState is the SHA-256 state of the file's first Offset bytes
 	// (crypto/sha256's binary marshalling), nil if not known.
 	HashState []byte
+	// Gen tells this lease from a later one of the same upload taken in
+	// the same process, so that ending one never frees the other.
+	Gen uint64
 }
 
 // Completion is what the request that completes an upload joins: every
