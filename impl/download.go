@@ -264,9 +264,9 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
-	pooled  bool                   // copy through copyPooled (content not in a local file)
+	pooled  bool                                 // copy through copyPooled (content not in a local file)
 	claim   func(status int, started bool) error // see download.claim
-	refused error                  // what claim answered: nothing is written
+	refused error                                // what claim answered: nothing is written
 	// overlap: a claim of a body of at least overlapMin bytes runs in the
 	// background (see download.claimOverlaps); pending has its answer,
 	// which the body's last holdBack bytes wait for.
