@@ -34,7 +34,8 @@ type detachedSend struct {
 	c      net.Conn
 	rc     syscall.RawConn
 	watch  *sockWatch
-	src    *os.File // a duplicate of the handler's file, which it closes
+	src    *os.File // the handler's file, which it closes, duplicated (sharedfile.go)
+	srcKey fileKey
 	off    int64    // where in src the rest of the body starts
 	remain int64
 	keep   bool // the connection may carry another request after the body
@@ -68,12 +69,12 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 	if err != nil {
 		return false
 	}
-	src, err := dupFile(f)
+	src, key, err := acquireFile(f)
 	if err != nil {
 		return false // out of descriptors, say: send it here
 	}
 	if !w.conn.l.detach(tc) { // shutting down
-		src.Close()
+		releaseFile(key)
 		return false
 	}
 	if !w.hdrOut {
@@ -85,7 +86,7 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 	_, buf, err := w.ctl.Hijack()
 	if err != nil {
 		w.conn.l.forget(tc)
-		src.Close()
+		releaseFile(key)
 		return false
 	}
 	// Bytes already read past this request are a pipelined next request:
@@ -93,7 +94,7 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 	keep := buf.Reader.Buffered() == 0 && w.req.ProtoAtLeast(1, 1) && !w.req.Close &&
 		!hasCloseToken(w.Header()["Connection"])
 	rc, _ := tc.SyscallConn() // watchSock had one
-	w.detached = &detachedSend{c: tc, rc: rc, watch: watch, src: src, off: off, remain: remain,
+	w.detached = &detachedSend{c: tc, rc: rc, watch: watch, src: src, srcKey: key, off: off, remain: remain,
 		keep: keep, ln: w.conn.l, idle: w.idle, info: w.info}
 	return true
 }
@@ -101,7 +102,7 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 // run sends the body, logs the request, and hands the connection back.
 func (d *detachedSend) run() {
 	err := d.send()
-	d.src.Close()
+	releaseFile(d.srcKey)
 	keep := err == nil && d.keep
 	if keep {
 		_ = d.c.SetDeadline(time.Time{})

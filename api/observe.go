@@ -134,7 +134,7 @@ func (o *Observer) serve(next http.Handler, tw *transferWriter, r *http.Request)
 	defer func() {
 		if d := tw.detached; d != nil {
 			if p := recover(); p != nil {
-				d.src.Close()
+				releaseFile(d.srcKey)
 				d.ln.handBack(d.c, false)
 				o.inFlight.Dec()
 				panic(p)

@@ -135,3 +135,16 @@ func dupFile(f *os.File) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(nfd), f.Name()), nil
 }
+
+// fileID is f's device and inode.
+func fileID(f *os.File) (fileKey, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileKey{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}, os.ErrInvalid
+	}
+	return fileKey{st.Dev, st.Ino}, nil
+}

@@ -115,6 +115,35 @@ func TestDownloadLargeKeepAlive(t *testing.T) {
 			if cut := lines[len(lines)-1]; cut.BytesOut >= int64(len(data)) {
 				t.Errorf("the hung-up download logged %d bytes out, the whole content", cut.BytesOut)
 			}
+
+			// Concurrent downloads of one file share its descriptor, each
+			// reading from its own offset.
+			errs := make(chan error, 6)
+			for i := range 6 {
+				go func() {
+					req, _ := http.NewRequest("GET", s.URL+"/files/"+id+"/content", nil)
+					req.Header.Set("Authorization", "Bearer "+s.admin)
+					if i%2 == 1 {
+						req.Header.Set("Range", fmt.Sprintf("bytes=%d-", i*1000))
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer resp.Body.Close()
+					b, err := io.ReadAll(resp.Body)
+					if want := data[min(i%2, 1)*i*1000:]; err == nil && !bytes.Equal(b, want) {
+						err = fmt.Errorf("download %d: %d bytes, not the content's %d", i, len(b), len(want))
+					}
+					errs <- err
+				}()
+			}
+			for range 6 {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
 		})
 	}
 }
