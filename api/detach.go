@@ -22,7 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
 )
 
 // detachMin is the smallest body sent detached: a smaller one fits the
@@ -36,7 +35,7 @@ type detachedSend struct {
 	watch  *sockWatch
 	src    *os.File // the handler's file, which it closes, duplicated (sharedfile.go)
 	srcKey fileKey
-	off    int64    // where in src the rest of the body starts
+	off    int64 // where in src the rest of the body starts
 	remain int64
 	keep   bool // the connection may carry another request after the body
 	ln     *Listener
