@@ -107,6 +107,9 @@ func (d *detachedSend) run() {
 		_ = d.c.SetDeadline(time.Time{})
 	}
 	d.finish()
+	if keep {
+		keep = d.ln.awaitNext(d.c, d.rc)
+	}
 	d.ln.handBack(d.c, keep)
 }
 

@@ -12,6 +12,9 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 )
 
 // Listener is a net.Listener that also accepts connections handed back
@@ -19,6 +22,12 @@ import (
 // Drain after http.Server.Shutdown: Shutdown does not know the detached
 // downloads.
 type Listener struct {
+	// IdleTimeout is how long a connection waits for its next request
+	// after a detached body, as http.Server's IdleTimeout (0: forever).
+	// The wait happens here, since the server gives a connection it
+	// accepts only ReadHeaderTimeout for its first request.
+	IdleTimeout time.Duration
+
 	inner    net.Listener
 	accepted chan acceptResult
 	back     chan net.Conn
@@ -26,7 +35,7 @@ type Listener struct {
 	once     sync.Once
 
 	mu       sync.Mutex
-	detached map[net.Conn]struct{} // connections sending a detached body
+	detached map[net.Conn]*atomic.Bool // connections of detached bodies; true: waiting for the next request
 	idle     chan struct{}         // closed when detached empties, while draining
 }
 
@@ -42,7 +51,7 @@ func NewListener(ln net.Listener) *Listener {
 		accepted: make(chan acceptResult),
 		back:     make(chan net.Conn),
 		done:     make(chan struct{}),
-		detached: make(map[net.Conn]struct{}),
+		detached: make(map[net.Conn]*atomic.Bool),
 	}
 	go l.acceptLoop()
 	return l
@@ -81,14 +90,50 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting; detached downloads go on (see Drain).
+// Close stops accepting and closes the connections waiting for a next
+// request, as http.Server.Shutdown closes its idle ones; detached bodies go
+// on (see Drain).
 func (l *Listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		close(l.done)
 		err = l.inner.Close()
+		l.mu.Lock()
+		for c, waiting := range l.detached {
+			if waiting.Load() {
+				c.Close()
+			}
+		}
+		l.mu.Unlock()
 	})
 	return err
+}
+
+// awaitNext waits, after c's detached body, for the first byte of its next
+// request, for at most IdleTimeout: true when it came (c then goes back to
+// the server), false when the client hung up, the wait timed out or the
+// listener closed.
+func (l *Listener) awaitNext(c net.Conn, rc syscall.RawConn) bool {
+	l.mu.Lock()
+	waiting := l.detached[c]
+	select {
+	case <-l.done:
+		waiting = nil
+	default:
+	}
+	if waiting != nil {
+		waiting.Store(true) // Close closes it from now on
+	}
+	l.mu.Unlock()
+	if waiting == nil {
+		return false
+	}
+	if l.IdleTimeout > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(l.IdleTimeout))
+	}
+	ok := waitReadable(rc)
+	_ = c.SetReadDeadline(time.Time{})
+	return ok
 }
 
 // Addr is the inner listener's.
@@ -110,7 +155,7 @@ func (l *Listener) detach(c net.Conn) bool {
 		return false
 	default:
 	}
-	l.detached[c] = struct{}{}
+	l.detached[c] = new(atomic.Bool)
 	return true
 }
 

@@ -148,3 +148,21 @@ func fileID(f *os.File) (fileKey, error) {
 	}
 	return fileKey{st.Dev, st.Ino}, nil
 }
+
+// waitReadable parks in the runtime's poller until the socket has a byte
+// to read (left there: peeked) or the read deadline passes; false on the
+// deadline, the peer's end of stream or an error.
+func waitReadable(rc syscall.RawConn) bool {
+	n := 0
+	var e error
+	err := rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			n, _, e = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if e != unix.EINTR {
+				return e != unix.EAGAIN
+			}
+		}
+	})
+	return err == nil && e == nil && n > 0
+}

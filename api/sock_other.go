@@ -28,3 +28,5 @@ func sendfileSock(syscall.RawConn, int, *int64, int64) (int64, error) {
 func dupFile(*os.File) (*os.File, error) { return nil, errors.ErrUnsupported }
 
 func fileID(*os.File) (fileKey, error) { return fileKey{}, errors.ErrUnsupported }
+
+func waitReadable(syscall.RawConn) bool { return false }

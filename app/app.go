@@ -331,6 +331,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		idle = 2 * time.Minute
 	}
 	rl := api.NewListener(ln)
+	rl.IdleTimeout = idle
 	srv := &http.Server{
 		Handler: a.handler,
 		// Slowloris: headers must arrive in time. There is deliberately no

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sachet-server/sachet/app"
 )
 
 // TestDownloadLargeKeepAlive: a large download (sent outside net/http once
@@ -24,7 +26,8 @@ func TestDownloadLargeKeepAlive(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			logs := &obLockedBuffer{}
-			s := startWith(t, serverOpts{dialect: d, logOut: logs, logJSON: true, logLevel: slog.LevelInfo})
+			s := startWith(t, serverOpts{dialect: d, logOut: logs, logJSON: true, logLevel: slog.LevelInfo,
+				mutate: func(c *app.Config) { c.HeaderTimeout = time.Second }})
 			id := s.newShare(s.admin, "big.bin")
 			data := randBytes(3<<20 + 12345)
 			s.upload("POST", id, s.admin, data, 8<<20)
@@ -61,6 +64,12 @@ func TestDownloadLargeKeepAlive(t *testing.T) {
 				}
 				if b := body(resp); !bytes.Equal(b, data) {
 					t.Fatalf("download %d: %d bytes, not the content", i, len(b))
+				}
+				if i == 0 {
+					// Idle past the header timeout: a kept connection
+					// waits for its next request as long as any other
+					// (the idle timeout), not the header timeout.
+					time.Sleep(2 * time.Second)
 				}
 			}
 			const from, to = 100, 2<<20 + 99
