@@ -36,7 +36,7 @@ type Listener struct {
 
 	mu       sync.Mutex
 	detached map[net.Conn]*atomic.Bool // connections of detached bodies; true: waiting for the next request
-	idle     chan struct{}         // closed when detached empties, while draining
+	idle     chan struct{}             // closed when detached empties, while draining
 }
 
 type acceptResult struct {
