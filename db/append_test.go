@@ -197,24 +197,33 @@ func TestAppendLeaseRace(t *testing.T) {
 	})
 }
 
-// TestLateUnlistKeepsNextLease: a request frees its lease in the database
-// and unlists it just after; another request of this Store may take the
-// next lease in between. The late unlisting must leave that one held, or
-// a third request takes it over as abandoned and its commit fails
+// TestLateUnlistKeepsNextLease: a request ends its lease, and another
+// request of this Store takes the next one; a late, second ending of the
+// first (a request that could not tell whether it had ended it) must
+// leave that one listed and, in MySQL, locked, or a third request (or
+// another process) takes it over and its commit fails
 // (TestUploadConcurrent/resent_chunks_concurrently met this in CI).
 func TestLateUnlistKeepsNextLease(t *testing.T) {
-	eachDialect(t, func(t *testing.T, s *Store) {
-		up := mkUpload(t, s, 1, 2)
-		first := takeLease(t, s, up.ID, 0)
-		early := *first
-		early.Gen = 0 // frees the row now, unlists nothing
-		must(t, s.ReleaseAppend(ctx, &early))
-		second := takeLease(t, s, up.ID, 0)
-		s.endLease(up.ID, first.Gen) // the first request's late unlisting
-		noLease(t, s, up.ID, 0, "the second request's lease is live")
-		_, err := s.CommitAppend(ctx, second, 10, nil)
-		must(t, err)
-	})
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dsn := newDSN(t, d)
+			s := openStore(t, dsn)
+			must(t, s.Migrate(ctx))
+			up := mkUpload(t, s, 1, 2)
+			first := takeLease(t, s, up.ID, 0)
+			must(t, s.ReleaseAppend(ctx, first))
+			second := takeLease(t, s, up.ID, 0)
+			s.endLease(up.ID, first.Gen) // the first request's late unlisting
+			noLease(t, s, up.ID, 0, "the second request's lease is live")
+			if d == DialectMySQL {
+				other := openStore(t, dsn)
+				noLease(t, other, up.ID, 0, "the second request's lease is live, for another process too")
+			}
+			_, err := s.CommitAppend(ctx, second, 10, nil)
+			must(t, err)
+		})
+	}
 }
 
 // TestStaleAppendLease: a lease whose holder died (another Store, closed),
@@ -325,4 +334,42 @@ func TestAppendHashState(t *testing.T) {
 			t.Fatalf("completion %+v %v", c, ok)
 		}
 	})
+}
+
+// TestLeaseExcludesClaim: while a live request appends a re-sent chunk to
+// a complete upload, no completion claim is taken, by this process or (in
+// MySQL) another; and while a claim is held, no lease is. Taking a lease
+// writes no row, so this rests on the leases list and the named lock.
+func TestLeaseExcludesClaim(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			dsn := newDSN(t, d)
+			a := openStore(t, dsn)
+			must(t, a.Migrate(ctx))
+			up := mkUpload(t, a, 1, 2)
+			for i := range 2 {
+				_, err := a.PutChunk(ctx, domain.Chunk{UploadID: up.ID, Index: i, FileID: "f-" + string(rune('0'+i)), Size: 1})
+				must(t, err)
+			}
+			others := []*Store{a}
+			if d == DialectMySQL {
+				others = append(others, openStore(t, dsn))
+			}
+			l := takeLease(t, a, up.ID, 0)
+			for _, o := range others {
+				if _, ok, err := o.ClaimUpload(ctx, up.ID); err != nil || ok {
+					t.Fatalf("claimed during a live lease: %v %v", ok, err)
+				}
+			}
+			_, err := a.CommitAppend(ctx, l, 1, nil)
+			must(t, err)
+			claimer := others[len(others)-1]
+			if _, ok, err := claimer.ClaimUpload(ctx, up.ID); err != nil || !ok {
+				t.Fatalf("not claimed once the lease ended: %v %v", ok, err)
+			}
+			// Chunk 1 is next in the stream now, but the claim holds.
+			noLease(t, a, up.ID, 1, "claim held")
+		})
+	}
 }

@@ -15,6 +15,7 @@ package db
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"net/url"
@@ -71,19 +72,23 @@ type Store struct {
 	token string
 	// alive (MySQL only) holds the named lock instanceLock(token) on a
 	// connection of its own for the Store's whole life: the server frees
-	// it when this process dies, which is how others learn it did.
+	// it when this process dies, which is how others learn it did. The
+	// same connection holds the named lock of every upload a request of
+	// this Store is appending to (appendLock), so those go with it too.
 	alive struct {
-		mu   sync.Mutex
-		db   *sql.DB
-		conn *sql.Conn
+		mu     sync.Mutex
+		db     *sql.DB
+		conn   *sql.Conn
+		connID int64  // CONNECTION_ID() of conn
+		prefix string // of appendLock names: the database's, as locks are server-wide
 	}
 
 	// leases are the uploads whose append lease a request of this Store
-	// holds now: a lease recorded with this Store's token but not listed
-	// here was left by a request that could not release it, and is
-	// abandoned.
+	// holds now. The lease is this entry (and, in MySQL, the upload's
+	// named lock, for other processes), not a row: taking one writes
+	// nothing durable (see TakeAppendLease).
 	leaseMu  sync.Mutex
-	leases   map[int64]uint64 // upload id → generation of its lease
+	leases   map[int64]heldLease
 	leaseGen uint64
 
 	// maxOpenUploads bounds each owner's unfinished uploads (0: no bound);
@@ -108,7 +113,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func newStore(dialect string, w, r *sqlx.DB) *Store {
-	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches(), leases: map[int64]uint64{}}
+	s := &Store{dialect: dialect, w: w, r: r, now: time.Now, stmts: map[string]*sqlx.Stmt{}, token: rand.Text(), cache: newCaches(), leases: map[int64]heldLease{}}
 	if dialect == DialectMySQL {
 		s.forUpdate = " FOR UPDATE"
 	}
@@ -331,7 +336,14 @@ func (s *Store) ensureAlive(ctx context.Context) error {
 		}
 		return err
 	}
-	s.alive.conn = c
+	var id int64
+	var dbName sql.NullString
+	if err := c.QueryRowContext(ctx, `SELECT CONNECTION_ID(), DATABASE()`).Scan(&id, &dbName); err != nil {
+		c.Close()
+		return err
+	}
+	sum := sha256.Sum256([]byte(dbName.String))
+	s.alive.conn, s.alive.connID, s.alive.prefix = c, id, fmt.Sprintf("sachet.append.%x.", sum[:8])
 	return nil
 }
 
@@ -376,6 +388,13 @@ func (s *Store) Close() error {
 		// only once it has noticed, and others should see us gone at once.
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, _ = s.alive.conn.ExecContext(c, `DO RELEASE_LOCK(?)`, instanceLock(s.token))
+		s.leaseMu.Lock()
+		for id, l := range s.leases {
+			if l.conn != 0 {
+				_, _ = s.alive.conn.ExecContext(c, `DO RELEASE_LOCK(?)`, s.alive.prefix+strconv.FormatInt(id, 10))
+			}
+		}
+		s.leaseMu.Unlock()
 		cancel()
 		s.alive.conn.Close()
 		s.alive.conn = nil
