@@ -4,6 +4,7 @@ package api
 // timeout, however long it takes in total.
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -78,6 +79,12 @@ type transferWriter struct {
 	// conn is the request's connection (ConnContext), nil when unknown:
 	// files are then sent in slices each bounded by the idle deadline.
 	conn net.Conn
+	// sock watches conn's socket once a download needs it (watch).
+	sock     *sockWatch
+	sockDone bool
+	// br hands a large Write's bytes to the connection's ReadFrom
+	// (sendWrite) without a copy.
+	br bytes.Reader
 }
 
 // sliceBytes is how much one ReadFrom slice sends: at 10 MB/s, well under
@@ -107,6 +114,11 @@ func (w *transferWriter) WriteHeader(code int) {
 func (w *transferWriter) Write(p []byte) (int, error) {
 	if !w.wroteHeader {
 		w.wroteHeader, w.info.status = true, http.StatusOK
+	}
+	if len(p) >= watchedWriteMin {
+		if n, ok, err := w.sendWrite(p); ok {
+			return n, err
+		}
 	}
 	w.extend()
 	n, err := w.ResponseWriter.Write(p)
@@ -138,7 +150,7 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 		inner, remain = lr.R, lr.N
 	}
 	if f, ok := inner.(*os.File); ok && w.idle > 0 {
-		if s := watchSock(w.conn); s != nil {
+		if s := w.watch(); s != nil {
 			// See sendwait.go.
 			total, err := w.readFromWatched(rf, s, f, remain)
 			if isLR {
@@ -146,6 +158,17 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 			}
 			return total, err
 		}
+	}
+	if c, ok := inner.(*net.TCPConn); ok && w.streamable() {
+		// Spliced from another socket (an S3 download): see sendwait.go.
+		s := w.watch()
+		total, err := w.sendWatched(s, remain, func(n int64) (int64, error) {
+			return rf.ReadFrom(&io.LimitedReader{R: c, N: n})
+		})
+		if isLR {
+			lr.N = remain - total
+		}
+		return total, err
 	}
 	var total int64
 	var err error
