@@ -79,9 +79,8 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), infoKey{}, info)
 		r = r.WithContext(ctx)
 		o.inFlight.Inc()
-		defer o.inFlight.Dec()
 
-		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx)}
+		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx), req: r}
 		var body *transferBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &transferBody{rc: r.Body, ctl: tw.ctl, idle: o.cfg.IdleTimeout, info: info}
@@ -100,9 +99,21 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 			}
 		}
 
+		tw.mayDetach = body == nil
 		if !o.refuseLargeHeaders(tw, r) {
-			next.ServeHTTP(tw, r)
+			o.serve(next, tw, r)
 		}
+		if d := tw.detached; d != nil {
+			// The body is still to be sent, outside net/http (detach.go):
+			// the request ends when it is.
+			d.finish = func() {
+				o.finish(r, info, time.Since(start))
+				o.inFlight.Dec()
+			}
+			go d.run()
+			return
+		}
+		defer o.inFlight.Dec()
 
 		if tw.idle > 0 {
 			// The server flushes the response, and may discard what is left
@@ -115,6 +126,22 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		}
 		o.finish(r, info, time.Since(start))
 	})
+}
+
+// serve runs next; a panic after the connection was hijacked for a
+// detached body closes it (nothing will send the body), then goes on up.
+func (o *Observer) serve(next http.Handler, tw *transferWriter, r *http.Request) {
+	defer func() {
+		if d := tw.detached; d != nil {
+			if p := recover(); p != nil {
+				releaseFile(d.srcKey)
+				d.ln.handBack(d.c, false)
+				o.inFlight.Dec()
+				panic(p)
+			}
+		}
+	}()
+	next.ServeHTTP(tw, r)
 }
 
 // finish records the request in the metrics and the access log.

@@ -167,7 +167,7 @@ const watchedWriteMin = 32 << 10
 func (w *transferWriter) watch() *sockWatch {
 	if !w.sockDone {
 		w.sockDone = true
-		w.sock = watchSock(w.conn)
+		w.sock = watchSock(w.conn.c)
 	}
 	return w.sock
 }
