@@ -4,8 +4,10 @@ package api
 // timeout, however long it takes in total.
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -84,6 +86,12 @@ type transferWriter struct {
 	hdrOut    bool
 	mayDetach bool
 	detached  *detachedSend
+	// sock watches conn's socket once a download needs it (watch).
+	sock     *sockWatch
+	sockDone bool
+	// br hands a large Write's bytes to the connection's ReadFrom
+	// (sendWrite) without a copy.
+	br bytes.Reader
 }
 
 // sliceBytes is how much one ReadFrom slice sends: at 10 MB/s, well under
@@ -117,6 +125,11 @@ func (w *transferWriter) Write(p []byte) (int, error) {
 	}
 	if !w.wroteHeader {
 		w.wroteHeader, w.info.status = true, http.StatusOK
+	}
+	if len(p) >= watchedWriteMin {
+		if n, ok, err := w.sendWrite(p); ok {
+			return n, err
+		}
 	}
 	w.extend()
 	n, err := w.ResponseWriter.Write(p)
@@ -160,7 +173,7 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 		return remain, nil
 	}
 	if isFile && w.idle > 0 {
-		if s := watchSock(w.conn.c); s != nil {
+		if s := w.watch(); s != nil {
 			// See sendwait.go.
 			total, err := w.readFromWatched(rf, s, f, remain)
 			if isLR {
@@ -168,6 +181,17 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 			}
 			return total, err
 		}
+	}
+	if c, ok := inner.(*net.TCPConn); ok && w.streamable() {
+		// Spliced from another socket (an S3 download): see sendwait.go.
+		s := w.watch()
+		total, err := w.sendWatched(s, remain, func(n int64) (int64, error) {
+			return rf.ReadFrom(&io.LimitedReader{R: c, N: n})
+		})
+		if isLR {
+			lr.N = remain - total
+		}
+		return total, err
 	}
 	var total int64
 	var err error

@@ -145,3 +145,110 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 	}
 	return total, err
 }
+
+// Content that is not a local file (S3) reaches the client as large
+// writes (pooled copies) or spliced from S3's socket. Written through
+// net/http's buffered writer, a write that times out poisons the
+// connection, and spliced bytes sit in a pipe that a timeout discards: so
+// a per-write deadline cut slow but moving downloads, or lost bytes. Both
+// are instead handed to the connection's own ReadFrom in slices the socket
+// can take now (a write slice goes by one write(2), no copy), after
+// waiting on the socket as a file does, with the deadline pushed a whole
+// idle timeout ahead of each slice. A slice that the socket could take
+// when it began, and that is still not sent after the idle timeout, means
+// the peer acknowledged nothing meanwhile: that cut is a real stall.
+
+// watchedWriteMin is the smallest Write sent that way: a handler's small
+// writes stay in net/http's buffer.
+const watchedWriteMin = 32 << 10
+
+// watch returns the request's socket watch, set up on first use; nil where
+// the socket cannot say what the peer acknowledged.
+func (w *transferWriter) watch() *sockWatch {
+	if !w.sockDone {
+		w.sockDone = true
+		w.sock = watchSock(w.conn.c)
+	}
+	return w.sock
+}
+
+// streamable reports whether the response's body may go through
+// sendWatched: an idle timeout, a watched socket, and a body net/http
+// sends raw through the connection's ReadFrom (a Content-Length, so not
+// chunked).
+func (w *transferWriter) streamable() bool {
+	if w.idle <= 0 || w.Header().Get("Content-Length") == "" {
+		return false
+	}
+	if _, ok := w.ResponseWriter.(io.ReaderFrom); !ok {
+		return false
+	}
+	return w.watch() != nil
+}
+
+// sendWrite sends a large Write's p through sendWatched; ok is false when
+// the response is not streamable (p is then to be written as usual).
+func (w *transferWriter) sendWrite(p []byte) (n int, ok bool, err error) {
+	if !w.streamable() {
+		return 0, false, nil
+	}
+	rf := w.ResponseWriter.(io.ReaderFrom)
+	off := 0
+	total, err := w.sendWatched(w.sock, int64(len(p)), func(k int64) (int64, error) {
+		// net/http's ReadFrom hands a bytes.Reader to the socket's
+		// io.Copy, which calls its WriteTo: one write(2) of p itself.
+		w.br.Reset(p[off : off+int(k)])
+		m, err := rf.ReadFrom(&w.br)
+		off += int(m)
+		return m, err
+	})
+	return int(total), true, err
+}
+
+// sendWatched sends remain bytes (-1: until send returns short) by calls
+// of send(n), each for at most what the socket takes now.
+func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int64) (int64, error)) (total int64, err error) {
+	probe := w.idle / 4
+	slice := int64(firstSlice)
+	// The stall is counted from here: the handler may have spent a while
+	// (reading S3) since the last look, with nothing to send.
+	s.alive(time.Now(), w.idle)
+	s.moved = time.Now()
+	for remain != 0 {
+		_ = w.ctl.SetWriteDeadline(time.Now().Add(probe))
+		var waited bool
+		waited, err = waitWritable(s.rc)
+		if err != nil {
+			if isTimeout(err) && s.alive(time.Now(), w.idle) {
+				continue
+			}
+			w.count(0, err)
+			return total, err
+		}
+		if room, ok := sendRoom(s.rc, sendLowat); ok {
+			slice = min(max(room, minSlice), sliceBytes)
+		} else if waited {
+			slice = max(slice/2, minSlice)
+		} else {
+			slice = min(slice*2, sliceBytes)
+		}
+		n := slice
+		if remain > 0 && remain < n {
+			n = remain
+		}
+		now := time.Now()
+		_ = w.ctl.SetWriteDeadline(now.Add(w.idle))
+		w.last = now // extend's next push is due from here
+		var m int64
+		m, err = send(n)
+		total += m
+		if remain > 0 {
+			remain -= m
+		}
+		w.count(m, err)
+		if err != nil || m < n {
+			return total, err
+		}
+	}
+	return total, nil
+}

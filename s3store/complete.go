@@ -2,9 +2,11 @@ package s3store
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding"
 	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
 	"sort"
@@ -53,6 +55,9 @@ func (s *Store) Complete(ctx context.Context, h string, parts []blob.Part, st bl
 		hh = sha256.New()
 	}
 	if err := s.finish(ctx, s.blobKey(hd.id), hd.uploadID, plan, hh); err != nil {
+		if b, ok := s.adopt(ctx, hd, plan, total, sum, err); ok {
+			return b, nil
+		}
 		return domain.Blob{}, err
 	}
 	switch {
@@ -68,6 +73,67 @@ func (s *Store) Complete(ctx context.Context, h string, parts []blob.Part, st bl
 		}
 	}
 	return domain.Blob{ID: hd.id, Size: total, SHA256: sum}, nil
+}
+
+// adopt takes over the object an earlier completion of the same upload
+// left: S3 completed the multipart upload (so it is gone, and finish
+// failed NotFound) but the process died before the database recorded the
+// blob, and the client re-sends the final chunk. blobs/<id> is this
+// upload's key alone, so an object there is that completion's; it is
+// taken only when it is provably the parts recorded now (a chunk re-sent
+// since may have other bytes): its size is their total, and its ETag is
+// the multipart ETag of the plan (S3's MD5 of the parts' MD5s, "-N": an
+// uploaded part's MD5 is its recorded ETag, a run of staged chunks is
+// read to get its MD5), or, where S3's ETag is not of that form, its
+// bytes hash to the SHA-256 the recorded in-order stream vouches for.
+// Otherwise the caller answers that the upload is consumed.
+func (s *Store) adopt(ctx context.Context, hd handle, plan []outPart, total int64, sum string, err error) (domain.Blob, bool) {
+	if !domain.IsKind(err, domain.NotFound) {
+		return domain.Blob{}, false
+	}
+	key := s.blobKey(hd.id)
+	info, serr := s.core.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if serr != nil || info.Size != total {
+		return domain.Blob{}, false
+	}
+	want, ok := s.planETag(ctx, plan)
+	switch {
+	case ok && strings.Trim(info.ETag, `"`) == want:
+	case sum != "":
+	default:
+		return domain.Blob{}, false
+	}
+	got, rerr := s.readBackSum(ctx, key, total)
+	if rerr != nil || sum != "" && got != sum {
+		return domain.Blob{}, false
+	}
+	return domain.Blob{ID: hd.id, Size: total, SHA256: got}, true
+}
+
+// planETag is the ETag S3 gives the object that completing plan makes.
+func (s *Store) planETag(ctx context.Context, plan []outPart) (string, bool) {
+	all := md5.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for _, o := range plan {
+		if o.etag != "" {
+			b, err := hex.DecodeString(o.etag)
+			if err != nil || len(b) != md5.Size {
+				return "", false
+			}
+			all.Write(b)
+			continue
+		}
+		m := md5.New()
+		sr := &segmentsReader{ctx: ctx, s: s, segs: o.segs}
+		_, err := io.CopyBuffer(m, sr, *bp)
+		sr.Close()
+		if err != nil {
+			return "", false
+		}
+		all.Write(m.Sum(nil))
+	}
+	return fmt.Sprintf("%x-%d", all.Sum(nil), len(plan)), true
 }
 
 // streamSum is the SHA-256 the recorded stream vouches for: when every

@@ -64,6 +64,12 @@
 //     order into a new multipart upload, and the intermediate deleted.
 //     Correct, and as slow as copying the file once.
 //
+// A completion that S3 finished but whose process died before the
+// database recorded it is taken over when the client re-sends the final
+// chunk (adopt, complete.go): the object at the upload's key is used once
+// it is shown to be the parts recorded now (the multipart ETag computed
+// from them, or the in-order stream's SHA-256).
+//
 // sha256: chunks appended in order (Append) are hashed on the way in, and
 // the hash state is kept in the database between chunks (blob.Stream), as
 // for the filesystem. When every part was appended in order, completion

@@ -342,3 +342,44 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreCompleteAgain: a completion whose result was never recorded
+// (the process died after S3 completed the multipart upload) is completed
+// again with the same parts, the last one re-sent and so staged: the
+// object S3 made is taken over. With other bytes in the re-sent chunk it
+// is not: the upload is consumed (NotFound).
+func TestStoreCompleteAgain(t *testing.T) {
+	srv := s3test.Start(t, bucket)
+	s := newStore(t, srv)
+	ctx := context.Background()
+	for _, same := range []bool{true, false} {
+		c0, c1 := randBytes(1, 5*MiB), randBytes(2, 2*MiB+5)
+		data := append(append([]byte{}, c0...), c1...)
+		h, err := s.Begin(ctx)
+		must(t, err)
+		p0, err := s.Put(ctx, h, 0, bytes.NewReader(c0), -1, 0)
+		must(t, err)
+		p1, err := s.Put(ctx, h, 1, bytes.NewReader(c1), -1, 0)
+		must(t, err)
+		b, err := s.Complete(ctx, h, []blob.Part{p0, p1}, blob.Stream{}, 0)
+		must(t, err)
+		// The re-sent last chunk: the upload is gone, so it is staged.
+		again := c1
+		if !same {
+			again = randBytes(3, len(c1))
+		}
+		p1b, err := s.Put(ctx, h, 1, bytes.NewReader(again), -1, 0)
+		must(t, err)
+		b2, err := s.Complete(ctx, h, []blob.Part{p0, p1b}, blob.Stream{}, 0)
+		if !same {
+			if !domain.IsKind(err, domain.NotFound) {
+				t.Fatalf("completed again with other bytes: %+v, %v; want NotFound", b2, err)
+			}
+			continue
+		}
+		must(t, err)
+		if sum := sha256.Sum256(data); b2 != b || b2.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Fatalf("completed again: %+v, first %+v", b2, b)
+		}
+	}
+}

@@ -2,8 +2,10 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -14,25 +16,40 @@ import (
 // the content: the bytes are written once. These tests check the bytes and
 // that no second copy was made: the content file is the assembly file's
 // inode.
+//
+// On S3 the same holds through the bucket (obFiles): chunks of 5 MiB or
+// more sent in order are parts of the upload's multipart upload (its
+// "assembly"), and completing it makes the content in place, at the
+// upload's own key: the content's blob id is the multipart upload's.
 
-// asmFiles lists blobs/<dir> with each file's inode.
-func asmFiles(t testing.TB, s *server, dir string) map[string]uint64 {
+// asmFiles lists blobs/<dir> with each file's identity: its inode, or on
+// S3 the blob id (of a blob, or the key of a multipart upload).
+func asmFiles(t testing.TB, s *server, dir string) map[string]string {
 	t.Helper()
-	out := map[string]uint64{}
+	out := map[string]string{}
 	for _, name := range obFiles(t, s, dir) {
+		if onS3() {
+			id := name
+			if rest, ok := strings.CutPrefix(name, "u/"); ok {
+				id, _, _ = strings.Cut(rest, "/")
+			}
+			out[name] = id
+			continue
+		}
 		fi, err := os.Stat(filepath.Join(s.Cfg.DataDir, "blobs", dir, name))
 		if err != nil {
 			continue
 		}
-		out[name] = fi.Sys().(*syscall.Stat_t).Ino
+		out[name] = fmt.Sprint("inode ", fi.Sys().(*syscall.Stat_t).Ino)
 	}
 	return out
 }
 
-// blobInode is the inode of the file serving the share's content.
-func blobInode(t testing.TB, s *server, blobsBefore map[string]uint64) uint64 {
+// blobInode is the identity (asmFiles) of the file serving the share's
+// content.
+func blobInode(t testing.TB, s *server, blobsBefore map[string]string) string {
 	t.Helper()
-	var ino uint64
+	var ino string
 	n := 0
 	for name, i := range asmFiles(t, s, "blobs") {
 		if _, old := blobsBefore[name]; !old {
@@ -46,6 +63,15 @@ func blobInode(t testing.TB, s *server, blobsBefore map[string]uint64) uint64 {
 	return ino
 }
 
+// asmMinChunk is the smallest chunk that goes onto the assembly: any on
+// the filesystem, S3's smallest part on S3.
+func asmMinChunk(fileSize int) int {
+	if onS3() {
+		return max(fileSize, 5<<20)
+	}
+	return fileSize
+}
+
 func sendAll(t *testing.T, s *server, method, id, dzuuid string, c [][]byte, order []int) {
 	t.Helper()
 	for k, i := range order {
@@ -57,13 +83,7 @@ func sendAll(t *testing.T, s *server, method, id, dzuuid string, c [][]byte, ord
 	}
 }
 
-// assemblyS3Skip: S3 has no assembly file; its in-order path (parts
-// hashed on the way, completed without a copy) is s3store's
-// TestStoreUploads.
-const assemblyS3Skip = "it checks the filesystem store's assembly files and their inodes; S3's in-order path is s3store's TestStoreUploads"
-
 func TestAssemblyInOrder(t *testing.T) {
-	skipOnS3(t, assemblyS3Skip)
 	eachDB(t, func(t *testing.T, s *server) {
 		s = s.on(t)
 		for _, method := range []string{"POST", "PUT"} {
@@ -74,15 +94,15 @@ func TestAssemblyInOrder(t *testing.T) {
 				id = s.newShare(s.admin, "g.bin")
 				s.upload("POST", id, s.admin, randBytes(100), 1000)
 			}
-			data := randBytes(5*300_000 + 777)
-			c := split(data, 300_000)
+			n := asmMinChunk(300_000)
+			data := randBytes(5*n + 777)
+			c := split(data, n)
 			blobs := asmFiles(t, s, "blobs")
 			asmBefore := asmFiles(t, s, "assembly")
 			for i := 0; i < len(c)-1; i++ {
 				expect(t, s.sendChunk(method, id, s.admin, chunk{UUID: "in-order", Index: i, Total: len(c), Data: c[i]}), 200)
 			}
-			var asmIno uint64
-			var asmName string
+			var asmIno, asmName string
 			for name, ino := range asmFiles(t, s, "assembly") {
 				if _, old := asmBefore[name]; !old {
 					asmName, asmIno = name, ino
@@ -91,8 +111,8 @@ func TestAssemblyInOrder(t *testing.T) {
 			if asmName == "" {
 				t.Fatal("no assembly file for an upload sent in order")
 			}
-			if fi, err := os.Stat(filepath.Join(s.Cfg.DataDir, "blobs", "assembly", asmName)); err != nil || fi.Size() != int64(len(data)-len(c[len(c)-1])) {
-				t.Fatalf("assembly file: %v, %v; want the %d bytes of the chunks sent", fi, err, len(data)-len(c[len(c)-1]))
+			if size := obPartialBytes(t, s); size != int64(len(data)-len(c[len(c)-1])) {
+				t.Fatalf("assembly %s: %d bytes; want the %d bytes of the chunks sent", asmName, size, len(data)-len(c[len(c)-1]))
 			}
 			if n := len(obFiles(t, s, "chunks")); n != 0 {
 				t.Errorf("%d chunk files for chunks sent in order", n)
@@ -103,7 +123,7 @@ func TestAssemblyInOrder(t *testing.T) {
 				t.Errorf("sha256 %v, want %s", got.SHA256, sha256Hex(data))
 			}
 			if ino := blobInode(t, s, blobs); ino != asmIno {
-				t.Errorf("%s: the content file (inode %d) is not the assembly file (inode %d): the chunks were copied", method, ino, asmIno)
+				t.Errorf("%s: the content file (%s) is not the assembly file (%s): the chunks were copied", method, ino, asmIno)
 			}
 			if l := obFiles(t, s, "assembly"); len(l) != 0 {
 				t.Errorf("assembly files left after completion: %v", l)
@@ -119,7 +139,6 @@ func TestAssemblyInOrder(t *testing.T) {
 // TestAssemblyMixedOrder: chunks in order go to the assembly file, the
 // others to chunk files; the content is right whatever the mix.
 func TestAssemblyMixedOrder(t *testing.T) {
-	skipOnS3(t, assemblyS3Skip)
 	eachDB(t, func(t *testing.T, s *server) {
 		s = s.on(t)
 		for _, order := range [][]int{
@@ -149,7 +168,6 @@ func TestAssemblyMixedOrder(t *testing.T) {
 // TestAssemblyResentAppended: a chunk already appended to the assembly file
 // is re-sent with other bytes (and another size): the re-sent bytes win.
 func TestAssemblyResentAppended(t *testing.T) {
-	skipOnS3(t, assemblyS3Skip)
 	eachDB(t, func(t *testing.T, s *server) {
 		s = s.on(t)
 		for _, resend := range []int{0, 1, 2} { // first, middle, last appended
@@ -183,10 +201,10 @@ func TestAssemblyResentAppended(t *testing.T) {
 // when its client goes away is cut back off; sending it again carries on,
 // and the content is still the assembly file, not a copy.
 func TestAssemblyDisconnectThenRetry(t *testing.T) {
-	skipOnS3(t, assemblyS3Skip)
 	eachDB(t, func(t *testing.T, s *server) {
 		id := s.newShare(s.admin, "d.bin")
-		c := [][]byte{randBytes(1 << 20), randBytes(4 << 20), randBytes(1000)}
+		first := asmMinChunk(1 << 20)
+		c := [][]byte{randBytes(first), randBytes(first + 3<<20), randBytes(1000)}
 		data := bytes.Join(c, nil)
 		expect(t, s.sendChunk("POST", id, s.admin, chunk{UUID: "dc", Index: 0, Total: 3, Data: c[0]}), 200)
 		asm := asmFiles(t, s, "assembly")
@@ -197,9 +215,9 @@ func TestAssemblyDisconnectThenRetry(t *testing.T) {
 		head, body, _ := obChunkRequest(s, "POST", id, s.admin, "dc", 1, 3, c[1])
 		conn.Write(head)
 		conn.Write(body[:3<<20])
-		obEventually(t, 5*time.Second, "chunk 1 did not stream onto the assembly file", func() bool { return obPartialBytes(t, s) > 1<<20 })
+		obWaitPartial(t, s, int64(first))
 		conn.Close()
-		obEventually(t, 5*time.Second, "the assembly file was not cut back after the client left", func() bool { return obPartialBytes(t, s) == 1<<20 })
+		obEventually(t, 5*time.Second, "the assembly file was not cut back after the client left", func() bool { return obPartialBytes(t, s) == int64(first) })
 		if sh := s.getShare(id); sh.Initialized {
 			t.Fatal("initialized by an interrupted chunk")
 		}
@@ -209,7 +227,7 @@ func TestAssemblyDisconnectThenRetry(t *testing.T) {
 		s.checkContent(id, data)
 		for _, ino := range asm {
 			if got := blobInode(t, s, blobs); got != ino {
-				t.Errorf("content inode %d, assembly inode %d: copied after the retry", got, ino)
+				t.Errorf("content %s, assembly %s: copied after the retry", got, ino)
 			}
 		}
 		obNoStrayFiles(t, s)

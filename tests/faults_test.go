@@ -26,6 +26,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sachet-server/sachet/app"
+	"github.com/sachet-server/sachet/internal/s3test"
 )
 
 // ---- a TCP proxy the test can cut ----
@@ -324,6 +325,9 @@ func TestFaultDatabaseGone(t *testing.T) {
 			if sh := obShare(t, s, b); sh["initialized"] != false {
 				t.Errorf("share b initialized by a chunk that failed: %v", sh)
 			}
+			if n := obSweepOrphans(t, s); n > 1 {
+				t.Errorf("%d orphans swept after the outage, want at most the in-flight chunk", n)
+			}
 			obNoStrayFiles(t, s)
 			expect(t, s.sendChunk("POST", b, alice, chunk{UUID: "b-" + mode.name, Index: 1, Total: 2, Data: part1}), 201)
 			if got := s.content(b, alice); sha256Hex(got.Body) != sha256Hex(append(append([]byte{}, part0...), part1...)) {
@@ -364,12 +368,34 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
 			data := obTmpfs(t, "4m")
-			s := startWith(t, serverOpts{dialect: d, dataDir: data, mutate: func(c *app.Config) {
+			opts := serverOpts{dialect: d, dataDir: data, mutate: func(c *app.Config) {
 				// The SQLite file lives elsewhere: this is about blob storage.
 				if d == "sqlite" {
 					c.Database = "sqlite:" + filepath.Join(t.TempDir(), "sachet.db")
 				}
-			}})
+			}}
+			if onS3() {
+				// The bucket's disk fills: a versitygw of its own, with its
+				// root on the tmpfs (stopped before the tmpfs goes).
+				srv, err := s3test.StartShared(data, s3Bucket)
+				if err != nil {
+					t.Fatalf("versitygw: %v", err)
+				}
+				t.Cleanup(srv.Stop)
+				opts.dataDir = ""
+				opts.mutate = func(c *app.Config) {
+					c.Storage = srv.Storage(s3Bucket, "full/")
+					c.S3Endpoint, c.S3PathStyle, c.S3Region = srv.Endpoint, true, "us-east-1"
+				}
+			}
+			s := startWith(t, opts)
+			// S3 has no answer for a full or read-only disk (versitygw says
+			// 500 "No space left on device"): the bucket's server failed,
+			// 503, retry later. The filesystem store knows: 507.
+			fullStatus, roWords, readyWords := 507, "read-only", "data directory"
+			if onS3() {
+				fullStatus, roWords, readyWords = 503, "storage", "bucket"
+			}
 			id := s.newShare(s.admin, "keep.bin")
 			v1 := randBytes(512 << 10)
 			s.upload("POST", id, s.admin, v1, 256<<10)
@@ -380,7 +406,7 @@ func TestFaultDiskFull(t *testing.T) {
 			var full reply
 			for i := 0; i < 6; i++ {
 				r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "big", Index: i, Total: 6, Data: big[i<<20 : (i+1)<<20]})
-				if r.Status == 507 {
+				if r.Status == fullStatus {
 					full = r
 					t.Logf("chunk %d: %d %q", i, r.Status, r.Message())
 					break
@@ -389,8 +415,8 @@ func TestFaultDiskFull(t *testing.T) {
 					t.Fatalf("chunk %d: %d %s", i, r.Status, r.Body)
 				}
 			}
-			if full.Status != 507 || !strings.Contains(full.Message(), "storage") {
-				t.Fatalf("no 507 naming the storage while filling the disk: %d %q", full.Status, full.Message())
+			if full.Status != fullStatus || !strings.Contains(full.Message(), "storage") {
+				t.Fatalf("no %d naming the storage while filling the disk: %d %q", fullStatus, full.Status, full.Message())
 			}
 			if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
 				t.Errorf("content after the disk filled: %d, sha %s", got.Status, sha256Hex(got.Body))
@@ -405,11 +431,11 @@ func TestFaultDiskFull(t *testing.T) {
 				t.Fatalf("remount ro: %v %s", err, out)
 			}
 			r := s.sendChunk("PUT", id, s.admin, chunk{UUID: "ro", Index: 0, Total: 1, Data: randBytes(1000)})
-			if r.Status != 507 || !strings.Contains(r.Message(), "read-only") {
-				t.Errorf("upload to a read-only data dir: %d %q, want 507 saying read-only", r.Status, r.Message())
+			if r.Status != fullStatus || !strings.Contains(r.Message(), roWords) {
+				t.Errorf("upload to a read-only store: %d %q, want %d saying %s", r.Status, r.Message(), fullStatus, roWords)
 			}
 			r = expect(t, s.req("GET", "/readyz", "", nil), 503)
-			if !strings.Contains(r.Message(), "data directory") {
+			if !strings.Contains(r.Message(), readyWords) {
 				t.Errorf("readyz: %q", r.Message())
 			}
 			if got := s.content(id, s.admin); got.Status != 200 || sha256Hex(got.Body) != sha256Hex(v1) {
@@ -576,7 +602,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 		base := obPartialBytes(t, s)
 		c.Write(head)
 		c.Write(body[:5<<19])
-		obEventually(t, 5*time.Second, "no partial chunk in blobs/tmp or blobs/assembly", func() bool { return obPartialBytes(t, s) > base })
+		obWaitPartial(t, s, base)
 		c.Close()
 		t0 := time.Now()
 		obEventually(t, 3*time.Second, "the partial chunk stayed after the client left", func() bool {

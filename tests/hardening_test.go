@@ -80,7 +80,11 @@ func TestHardenedFileModes(t *testing.T) {
 					}
 				}
 			}
-			if files < 3 {
+			minFiles := 3 // the key, the stray blob, and the share's blob (or SQLite's files)
+			if onS3() && d == "mysql" {
+				minFiles = 2 // the content is in the bucket
+			}
+			if files < minFiles {
 				t.Errorf("only %d files checked", files)
 			}
 			if !strings.Contains(logs.String(), "data directory was readable by its group or others") {

@@ -224,14 +224,22 @@ func snapshot(t *testing.T, s *server) string {
 	for _, path := range []string{"/users?per_page=100", "/files?per_page=100", "/admin/settings"} {
 		b.Write(expect(t, s.req("GET", path, s.admin, nil), 200).Body)
 	}
+	// What the store holds: the files under blobs/, or on S3 the bucket
+	// under the server's prefix (s3Listing).
 	var names []string
-	err := filepath.Walk(filepath.Join(s.Cfg.DataDir, "blobs"), func(p string, fi os.FileInfo, err error) error {
+	if onS3() {
+		for _, sub := range []string{"blobs", "chunks", "assembly"} {
+			l, _ := s3Listing(t, s.Cfg.Storage, s.Cfg.S3Endpoint, sub)
+			for _, n := range l {
+				names = append(names, sub+"/"+n)
+			}
+		}
+	} else if err := filepath.Walk(filepath.Join(s.Cfg.DataDir, "blobs"), func(p string, fi os.FileInfo, err error) error {
 		if err == nil && !fi.IsDir() {
 			names = append(names, strings.TrimPrefix(p, s.Cfg.DataDir))
 		}
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(names)
