@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/sachet-server/sachet/client"
@@ -180,6 +181,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 		}
 		if a == "--json" || a == "-json" {
 			r.json = true
+		}
+	}
+	// Not documented for users: a CPU profile of the command, to see where
+	// a transfer's time goes (bench/README.md, issue 13 item 5).
+	if path := env.Getenv("SACHET_CLI_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
 	err := commands[args[0]](ctx, r, args[1:])
