@@ -148,16 +148,16 @@ func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id stri
 		return nil, err
 	}
 	// Hashed as it is written (the bytes kept from an earlier run first),
-	// on another goroutine (pullSink): no second pass over the file at
-	// the end.
-	h := sha256.New()
+	// on another goroutine: no second pass over the file at the end.
+	h := newAsyncHash(sha256.New())
+	defer h.finish()
 	if offset > 0 {
 		if err := hashPrefix(h, part, offset); err != nil {
 			return nil, err
 		}
 	}
 	m := r.meter("pull "+filepath.Base(strings.TrimSuffix(part, ".part")), size, offset)
-	d, err := c.Download(ctx, id, &pullSink{f: f, h: h, m: m}, &client.DownloadOptions{Offset: offset, ETag: st.ETag})
+	d, err := c.Download(ctx, id, io.MultiWriter(f, h, meterWriter{m}), &client.DownloadOptions{Offset: offset, ETag: st.ETag})
 	m.Done(err == nil)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id stri
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return &pullResult{ShareID: id, Size: size, SHA256: hex.EncodeToString(h.Sum(nil)), ResumedFrom: offset, BytesReceived: d.Written}, nil
+	return &pullResult{ShareID: id, Size: size, SHA256: hex.EncodeToString(h.finish()), ResumedFrom: offset, BytesReceived: d.Written}, nil
 }
 
 // hashPrefix writes the first n bytes of the file at path to w.
@@ -185,6 +185,13 @@ func hashPrefix(w io.Writer, path string, n int64) error {
 		err = fmt.Errorf("%s: %d bytes, expected %d", path, got, n)
 	}
 	return err
+}
+
+type meterWriter struct{ m meter }
+
+func (w meterWriter) Write(p []byte) (int, error) {
+	w.m.Add(int64(len(p)))
+	return len(p), nil
 }
 
 // readerSHA256 is the SHA-256 (hex) of what r reads.

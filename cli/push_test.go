@@ -3,11 +3,8 @@ package cli
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -53,80 +50,26 @@ func TestOptBool(t *testing.T) {
 	}
 }
 
-// TestPullSink: what ReadFrom writes to the file is what was read, in
-// order, and hashed, whatever the sizes of the reads; a read error
-// mid-way returns the bytes written so far (where a retry resumes) and
-// that error; a file that fails stops it with the file's error.
-func TestPullSink(t *testing.T) {
-	data := make([]byte, 5*sinkBuf+123)
+// TestAsyncHash: the sum of what was written, in order, whatever the
+// sizes of the writes (larger and smaller than its buffers).
+func TestAsyncHash(t *testing.T) {
+	data := make([]byte, 5*hashBuf+123)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	sink := func(t *testing.T) (*pullSink, *os.File) {
-		f, err := os.Create(filepath.Join(t.TempDir(), "f"))
-		if err != nil {
+	want := sha256.Sum256(data)
+	a := newAsyncHash(sha256.New())
+	for rest, k := data, 1; len(rest) > 0; k = k*3 + 1 {
+		n := min(k, len(rest))
+		if _, err := a.Write(rest[:n]); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { f.Close() })
-		return &pullSink{f: f, h: sha256.New(), m: nopMeter{}}, f
+		rest = rest[n:]
 	}
-	t.Run("all", func(t *testing.T) {
-		s, f := sink(t)
-		n, err := s.ReadFrom(&oddReader{data: data})
-		if err != nil || n != int64(len(data)) {
-			t.Fatalf("n=%d err=%v", n, err)
-		}
-		want := sha256.Sum256(data)
-		if got := s.h.Sum(nil); !bytes.Equal(got, want[:]) {
-			t.Errorf("sum %x, want %x", got, want)
-		}
-		if got, _ := os.ReadFile(f.Name()); !bytes.Equal(got, data) {
-			t.Error("the file differs from what was read")
-		}
-	})
-	t.Run("read error", func(t *testing.T) {
-		s, f := sink(t)
-		broken := errors.New("connection reset")
-		cut := 3*sinkBuf + 77
-		n, err := s.ReadFrom(&oddReader{data: data[:cut], err: broken})
-		if !errors.Is(err, broken) || n != int64(cut) {
-			t.Fatalf("n=%d err=%v, want %d and the read error", n, err, cut)
-		}
-		want := sha256.Sum256(data[:cut])
-		if got := s.h.Sum(nil); !bytes.Equal(got, want[:]) {
-			t.Errorf("sum %x, want %x", got, want)
-		}
-		if got, _ := os.ReadFile(f.Name()); !bytes.Equal(got, data[:cut]) {
-			t.Error("the file differs from what was read")
-		}
-	})
-	t.Run("write error", func(t *testing.T) {
-		s, f := sink(t)
-		f.Close() // every write fails
-		_, err := s.ReadFrom(&oddReader{data: data})
-		if !errors.Is(err, os.ErrClosed) {
-			t.Fatalf("err=%v, want the file's", err)
-		}
-	})
-}
-
-// oddReader returns data in reads of varying sizes, then err (io.EOF
-// when nil).
-type oddReader struct {
-	data []byte
-	k    int
-	err  error
-}
-
-func (r *oddReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		if r.err != nil {
-			return 0, r.err
-		}
-		return 0, io.EOF
+	if got := a.finish(); !bytes.Equal(got, want[:]) {
+		t.Errorf("sum %x, want %x", got, want)
 	}
-	r.k = r.k*3 + 1
-	n := copy(p[:min(len(p), r.k%(3*sinkBuf/2)+1)], r.data)
-	r.data = r.data[n:]
-	return n, nil
+	if got := a.finish(); !bytes.Equal(got, want[:]) {
+		t.Errorf("second finish: %x", got)
+	}
 }

@@ -257,10 +257,7 @@ type Downloaded struct {
 
 // Download writes the share's content, from opts.Offset on, to w. When the
 // connection breaks it asks for the rest with Range and If-Range, up to
-// the client's retries in a row without progress. A w that is an
-// io.ReaderFrom reads each response's body itself; it returns how many
-// bytes it wrote, which is where a retry resumes, and the body's errors
-// unchanged (any other error ends the download).
+// the client's retries in a row without progress.
 func (c *Client) Download(ctx context.Context, shareID string, w io.Writer, opts *DownloadOptions) (*Downloaded, error) {
 	var o DownloadOptions
 	if opts != nil {
@@ -308,22 +305,6 @@ func (c *Client) Download(ctx context.Context, shareID string, w io.Writer, opts
 type writeError struct{ error }
 
 func (e writeError) Unwrap() error { return e.error }
-
-// readError marks an error of the body given to a destination's
-// ReadFrom; io.EOF is passed as it is.
-type readError struct{ error }
-
-func (e readError) Unwrap() error { return e.error }
-
-type bodyReader struct{ r io.Reader }
-
-func (b bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = readError{err}
-	}
-	return n, err
-}
 
 type destination struct{ w io.Writer }
 
@@ -374,26 +355,12 @@ func (c *Client) downloadOnce(ctx context.Context, shareID string, params *gen.G
 	}
 	d.ContentType = resp.Header.Get("Content-Type")
 	d.ContentDisposition = resp.Header.Get("Content-Disposition")
-	if rf, ok := w.(io.ReaderFrom); ok {
-		// The destination reads for itself (a pipeline of its own, say):
-		// the body's errors are marked, so that anything else is the
-		// destination's, which no retry can help.
-		n, err = rf.ReadFrom(bodyReader{resp.Body})
-		var re readError
-		switch {
-		case errors.As(err, &re):
-			err = re.error
-		case err != nil:
-			return n, true, err
-		}
-	} else {
-		// A large buffer: fewer, larger reads and writes (io.Copy's own
-		// is 32 KiB), which is most of what a download costs the client.
-		n, err = io.CopyBuffer(destination{w}, resp.Body, make([]byte, downloadBuf))
-		var we writeError
-		if errors.As(err, &we) {
-			return n, true, we.error
-		}
+	// A large buffer: fewer, larger reads and writes (io.Copy's own is
+	// 32 KiB), which is most of what a download costs the client.
+	n, err = io.CopyBuffer(destination{w}, resp.Body, make([]byte, downloadBuf))
+	var we writeError
+	if errors.As(err, &we) {
+		return n, true, we.error
 	}
 	if err == nil && d.Size < 0 { // no length given: the body was all of it
 		d.Size = offset + n
