@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 
 	"github.com/sachet-server/sachet/client"
@@ -183,11 +184,16 @@ func Main(ctx context.Context, args []string, env Env) int {
 			r.json = true
 		}
 	}
-	// Not documented for users: a CPU profile of the command, to see where
+	// Not documented for users: a CPU profile (or a trace, below) of the command, to see where
 	// a transfer's time goes (bench/README.md, issue 13 item 5).
 	if path := env.Getenv("SACHET_CLI_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if path := env.Getenv("SACHET_CLI_TRACE"); path != "" { // an execution trace, for the waits
+		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
+			defer func() { trace.Stop(); f.Close() }()
 		}
 	}
 	err := commands[args[0]](ctx, r, args[1:])
