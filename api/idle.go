@@ -6,7 +6,6 @@ package api
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -77,7 +76,14 @@ type transferWriter struct {
 	wroteHeader bool
 	// conn is the request's connection (ConnContext), nil when unknown:
 	// files are then sent in slices each bounded by the idle deadline.
-	conn net.Conn
+	conn connRef
+	req  *http.Request
+	// hdrOut: the server's WriteHeader was called. mayDetach: the request
+	// has no body, so its connection may leave net/http (detach.go);
+	// detached is then the body's sender, started by Wrap.
+	hdrOut    bool
+	mayDetach bool
+	detached  *detachedSend
 }
 
 // sliceBytes is how much one ReadFrom slice sends: at 10 MB/s, well under
@@ -101,10 +107,14 @@ func (w *transferWriter) WriteHeader(code int) {
 		w.info.status = code
 	}
 	w.extend()
+	w.hdrOut = true
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *transferWriter) Write(p []byte) (int, error) {
+	if w.detached != nil {
+		return 0, http.ErrHijacked
+	}
 	if !w.wroteHeader {
 		w.wroteHeader, w.info.status = true, http.StatusOK
 	}
@@ -137,8 +147,20 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 	if isLR {
 		inner, remain = lr.R, lr.N
 	}
-	if f, ok := inner.(*os.File); ok && w.idle > 0 {
-		if s := watchSock(w.conn); s != nil {
+	if w.detached != nil {
+		return 0, http.ErrHijacked
+	}
+	f, isFile := inner.(*os.File)
+	if isFile && remain > 0 && w.tryDetach(f, remain) {
+		// The sender Wrap starts sends it: as far as the handler can
+		// tell, it is sent.
+		if isLR {
+			lr.N = 0
+		}
+		return remain, nil
+	}
+	if isFile && w.idle > 0 {
+		if s := watchSock(w.conn.c); s != nil {
 			// See sendwait.go.
 			total, err := w.readFromWatched(rf, s, f, remain)
 			if isLR {
@@ -174,6 +196,9 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 
 // Flush sends what is buffered.
 func (w *transferWriter) Flush() {
+	if w.detached != nil {
+		return
+	}
 	w.extend()
 	_ = w.ctl.Flush()
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,19 +54,72 @@ type Observer struct {
 	stalled   *prometheus.CounterVec
 	ops       map[string]opLabel // set by New, by "METHOD echo-path"
 	unmatched string
+	opStats   sync.Map // operation label → *opMetrics
 }
 
 // opLabel is what the metrics and log call an operation.
 type opLabel struct {
 	id        string // the operationId as openapi.yaml spells it
 	multipart bool   // an upload
+	metrics   *opMetrics
+}
+
+// opMetrics are one operation's metric children, each looked up once
+// (when first used, so a series appears as before: once it has a value)
+// rather than by label values, a hash and a lock each, on every request.
+type opMetrics struct {
+	o        *Observer
+	op       string
+	duration atomic.Pointer[prometheus.Observer]
+	bytesIn  atomic.Pointer[prometheus.Counter]
+	bytesOut atomic.Pointer[prometheus.Counter]
+	codes    sync.Map // status → prometheus.Counter
+}
+
+func (o *Observer) metricsOf(op string) *opMetrics {
+	if m, ok := o.opStats.Load(op); ok {
+		return m.(*opMetrics)
+	}
+	m, _ := o.opStats.LoadOrStore(op, &opMetrics{o: o, op: op})
+	return m.(*opMetrics)
+}
+
+// child returns *p, setting it with get first.
+func child[T any](p *atomic.Pointer[T], get func() T) T {
+	if c := p.Load(); c != nil {
+		return *c
+	}
+	c := get()
+	p.Store(&c)
+	return c
+}
+
+func (m *opMetrics) observe(d time.Duration) {
+	child(&m.duration, func() prometheus.Observer { return m.o.duration.WithLabelValues(m.op) }).Observe(d.Seconds())
+}
+
+func (m *opMetrics) addIn(n int64) {
+	child(&m.bytesIn, func() prometheus.Counter { return m.o.bytesIn.WithLabelValues(m.op) }).Add(float64(n))
+}
+
+func (m *opMetrics) addOut(n int64) {
+	child(&m.bytesOut, func() prometheus.Counter { return m.o.bytesOut.WithLabelValues(m.op) }).Add(float64(n))
+}
+
+func (m *opMetrics) answered(status int) {
+	if c, ok := m.codes.Load(status); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	c, _ := m.codes.LoadOrStore(status, m.o.requests.WithLabelValues(m.op, strconv.Itoa(status)))
+	c.(prometheus.Counter).Inc()
 }
 
 // setOperations indexes the spec's operations.
 func (o *Observer) setOperations(ops map[string]*operation) {
 	o.ops = make(map[string]opLabel, len(ops))
 	for k, op := range ops {
-		o.ops[k] = opLabel{id: op.id, multipart: op.multipart}
+		o.ops[k] = opLabel{id: op.id, multipart: op.multipart, metrics: o.metricsOf(op.id)}
 	}
 }
 
@@ -79,9 +134,8 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), infoKey{}, info)
 		r = r.WithContext(ctx)
 		o.inFlight.Inc()
-		defer o.inFlight.Dec()
 
-		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx)}
+		tw := &transferWriter{ResponseWriter: w, ctl: http.NewResponseController(w), idle: o.cfg.IdleTimeout, info: info, conn: connFrom(ctx), req: r}
 		var body *transferBody
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &transferBody{rc: r.Body, ctl: tw.ctl, idle: o.cfg.IdleTimeout, info: info}
@@ -100,9 +154,21 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 			}
 		}
 
+		tw.mayDetach = body == nil
 		if !o.refuseLargeHeaders(tw, r) {
-			next.ServeHTTP(tw, r)
+			o.serve(next, tw, r)
 		}
+		if d := tw.detached; d != nil {
+			// The body is still to be sent, outside net/http (detach.go):
+			// the request ends when it is.
+			d.finish = func() {
+				o.finish(r, info, time.Since(start))
+				o.inFlight.Dec()
+			}
+			go d.run()
+			return
+		}
+		defer o.inFlight.Dec()
 
 		if tw.idle > 0 {
 			// The server flushes the response, and may discard what is left
@@ -117,6 +183,22 @@ func (o *Observer) Wrap(next http.Handler) http.Handler {
 	})
 }
 
+// serve runs next; a panic after the connection was hijacked for a
+// detached body closes it (nothing will send the body), then goes on up.
+func (o *Observer) serve(next http.Handler, tw *transferWriter, r *http.Request) {
+	defer func() {
+		if d := tw.detached; d != nil {
+			if p := recover(); p != nil {
+				releaseFile(d.srcKey)
+				d.ln.handBack(d.c, false)
+				o.inFlight.Dec()
+				panic(p)
+			}
+		}
+	}()
+	next.ServeHTTP(tw, r)
+}
+
 // finish records the request in the metrics and the access log.
 func (o *Observer) finish(r *http.Request, info *reqInfo, d time.Duration) {
 	status := info.status
@@ -124,13 +206,17 @@ func (o *Observer) finish(r *http.Request, info *reqInfo, d time.Duration) {
 		status = http.StatusOK // nothing written: net/http answers 200
 	}
 	in, out := info.bytesIn.Load(), info.bytesOut.Load()
-	o.requests.WithLabelValues(info.op, strconv.Itoa(status)).Inc()
-	o.duration.WithLabelValues(info.op).Observe(d.Seconds())
+	m := info.metrics
+	if m == nil {
+		m = o.metricsOf(info.op)
+	}
+	m.answered(status)
+	m.observe(d)
 	if in > 0 {
-		o.bytesIn.WithLabelValues(info.op).Add(float64(in))
+		m.addIn(in)
 	}
 	if out > 0 {
-		o.bytesOut.WithLabelValues(info.op).Add(float64(out))
+		m.addOut(out)
 	}
 	level := slog.LevelInfo
 	attrs := []slog.Attr{
@@ -175,7 +261,7 @@ func (o *Observer) echoMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if op, ok := o.ops[c.Request().Method+" "+c.Path()]; ok {
-			info.op = op.id
+			info.op, info.metrics = op.id, op.metrics
 			if op.multipart {
 				o.uploads.Inc()
 				defer o.uploads.Dec()

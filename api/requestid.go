@@ -22,6 +22,7 @@ type infoKey struct{}
 type reqInfo struct {
 	id       string
 	op       string
+	metrics  *opMetrics // op's metrics; nil: looked up by op
 	user     string
 	key      string // the API key's id, when the request used one
 	status   int

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"os"
 	"syscall"
 	"unsafe"
 
@@ -86,4 +87,82 @@ func sendRoom(rc syscall.RawConn, lowat int) (room int64, ok bool) {
 		ok = true
 	})
 	return max(room, 0), ok && cerr == nil
+}
+
+// canSendfile: sendfileSock works here.
+const canSendfile = true
+
+// sendfileSock sends up to n bytes of the file src from *off to the
+// socket, parking in the runtime's poller while the socket cannot take
+// more (below TCP_NOTSENT_LOWAT), until the write deadline. It returns
+// once some bytes went; *off moves past them.
+func sendfileSock(rc syscall.RawConn, src int, off *int64, n int64) (int64, error) {
+	sent := 0
+	var serr error
+	err := rc.Write(func(fd uintptr) bool {
+		for {
+			sent, serr = unix.Sendfile(int(fd), src, off, int(n))
+			if serr != unix.EINTR {
+				return serr != unix.EAGAIN
+			}
+		}
+	})
+	if err == nil {
+		err = serr
+	}
+	if sent < 0 {
+		sent = 0
+	}
+	return int64(sent), err
+}
+
+// dupFile is a second descriptor for f's open file, which outlives f's
+// Close.
+func dupFile(f *os.File) (*os.File, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	nfd := -1
+	cerr := sc.Control(func(fd uintptr) {
+		nfd, err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	if cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), f.Name()), nil
+}
+
+// fileID is f's device and inode.
+func fileID(f *os.File) (fileKey, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileKey{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileKey{}, os.ErrInvalid
+	}
+	return fileKey{st.Dev, st.Ino}, nil
+}
+
+// waitReadable parks in the runtime's poller until the socket has a byte
+// to read (left there: peeked) or the read deadline passes; false on the
+// deadline, the peer's end of stream or an error.
+func waitReadable(rc syscall.RawConn) bool {
+	n := 0
+	var e error
+	err := rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			n, _, e = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if e != unix.EINTR {
+				return e != unix.EAGAIN
+			}
+		}
+	})
+	return err == nil && e == nil && n > 0
 }

@@ -330,6 +330,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if idle <= 0 {
 		idle = 2 * time.Minute
 	}
+	rl := api.NewListener(ln)
+	rl.IdleTimeout = idle
 	srv := &http.Server{
 		Handler: a.handler,
 		// Slowloris: headers must arrive in time. There is deliberately no
@@ -342,8 +344,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// answers 431 itself, with a text body.
 		MaxHeaderBytes: hardHeaderLimit(a.cfg.MaxHeaderBytes),
 		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		// The idle watchdog looks at each download's socket (api/sendwait.go).
-		ConnContext: api.ConnContext,
+		// The idle watchdog looks at each download's socket
+		// (api/sendwait.go), and large downloads leave net/http for a
+		// sender of their own, handing the connection back after
+		// (api/detach.go).
+		ConnContext: rl.ConnContext,
 		ErrorLog:    slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	cleanupCtx, stopCleanup := context.WithCancel(ctx)
@@ -363,7 +368,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(rl) }()
 	select {
 	case err := <-errc:
 		return err
@@ -373,7 +378,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx)
+	if err == nil {
+		// Shutdown does not know the downloads sent outside net/http.
+		err = rl.Drain(sctx)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
+		rl.Drain(sctx) // cuts the detached downloads still sending
 		// What did not finish in time was not acknowledged: nothing is lost
 		// by cutting it, and the stop is still an orderly one.
 		a.log.Warn("shutdown timeout reached: cutting the requests still in flight", "timeout", a.cfg.ShutdownTimeout)

@@ -127,3 +127,28 @@ func (s *sampler) end() memPeak {
 	}
 	return m
 }
+
+// cpuMeter reads the CPU time of several processes at once; pid 0 is
+// this process (procCPU, selfCPU in cli.go).
+type cpuMeter []int
+
+func (m cpuMeter) read() []time.Duration {
+	d := make([]time.Duration, len(m))
+	for i, pid := range m {
+		if pid == 0 {
+			d[i] = selfCPU()
+		} else {
+			d[i] = procCPU(pid)
+		}
+	}
+	return d
+}
+
+// since is the CPU time each process used since start.
+func (m cpuMeter) since(start []time.Duration) []time.Duration {
+	now := m.read()
+	for i := range now {
+		now[i] -= start[i]
+	}
+	return now
+}

@@ -47,6 +47,7 @@ type s3Env struct {
 	mc     *minio.Client
 	srv2   *server
 	gwDir  string
+	gwPid  int // versitygw's process, for its CPU time
 	procs  int
 	direct int // counter for direct object names
 }
@@ -96,6 +97,9 @@ func (b *bench) runS3(ctx context.Context) error {
 	// Processes on one database must sign tokens with one key (by default
 	// each generates its own in its data dir).
 	env := append(gw.Env(s3Bucket, s3Prefix), "SACHET_SECRET_KEY=bench-"+randomHex(32))
+	// -server-env (e.g. SACHET_PPROF_ADDR: the second process, finding
+	// the port taken, only warns).
+	env = append(env, b.cfg.serverEnv...)
 	b.logf("[%s] starting %d sachet serve", label, procs)
 	srv, err := startServer(ctx, b.cfg.bin, filepath.Join(dir, "p1"), database, b.cfg.bcryptCost, env...)
 	if err != nil {
@@ -106,7 +110,7 @@ func (b *bench) runS3(ctx context.Context) error {
 	if err := s.setupAdmin(ctx); err != nil {
 		return err
 	}
-	e := &s3Env{s: s, gwDir: gwDir, procs: procs}
+	e := &s3Env{s: s, gwDir: gwDir, gwPid: gw.Pid(), procs: procs}
 	if procs == 2 {
 		if e.srv2, err = startServer(ctx, b.cfg.bin, filepath.Join(dir, "p2"), database, b.cfg.bcryptCost, env...); err != nil {
 			return err
@@ -228,6 +232,17 @@ func (e *s3Env) throughput(ctx context.Context) error {
 		ups[i] = newUploader(s.a)
 	}
 	buf := make([]byte, ioBuf)
+	// CPU time of sachet, versitygw and this process (the client) during
+	// the one-stream upload and during the direct put, summed over runs:
+	// on a shared machine the rates follow the load, the CPU per byte
+	// much less.
+	cpu := cpuMeter{s.srv.pid(), e.gwPid, 0}
+	cpuUp, cpuRef := make([]time.Duration, 3), make([]time.Duration, 3)
+	addCPU := func(sum, d []time.Duration) {
+		for i := range sum {
+			sum[i] += d[i]
+		}
+	}
 	for r := range cfg.runs {
 		seed := uint64(5000*(r+1) + 1)
 		// One stream.
@@ -236,9 +251,11 @@ func (e *s3Env) throughput(ctx context.Context) error {
 			return err
 		}
 		smp := s.sample()
+		c0 := cpu.read()
 		t0 := time.Now()
 		sha, err := u.upload(ctx, id, cfg.big, cfg.chunk, seed, cfg.verify)
 		el := time.Since(t0)
+		addCPU(cpuUp, cpu.since(c0))
 		memU = memU.max(smp.end())
 		if err == nil {
 			err = s.checkShare(ctx, id, cfg.big, sha)
@@ -249,12 +266,14 @@ func (e *s3Env) throughput(ctx context.Context) error {
 		}
 		up = append(up, mibps(cfg.big, el))
 		key := e.directKey()
+		c0 = cpu.read()
 		t0 = time.Now()
 		if err := e.directPut(ctx, key, cfg.big, seed); err != nil {
 			s.deleteAll(ctx, []string{id})
 			return fmt.Errorf("direct put: %w", err)
 		}
 		upRef = append(upRef, mibps(cfg.big, time.Since(t0)))
+		addCPU(cpuRef, cpu.since(c0))
 
 		// Download of what was just uploaded, and of the direct object.
 		var h hash.Hash
@@ -345,6 +364,12 @@ func (e *s3Env) throughput(ctx context.Context) error {
 	s.add(throughputRow(fmt.Sprintf("S3 download %s, 1 stream", fmtSize(cfg.big)), median(down), median(downRef), "minio-go GetObject", 0.8, memD))
 	s.add(throughputRow(fmt.Sprintf("S3 upload %s, %s chunks, 1 stream", fmtSize(cfg.big), fmtSize(cfg.chunk)),
 		median(up), median(upRef), fmt.Sprintf("minio-go PutObject, %s parts, 1 stream", fmtSize(max(cfg.chunk, s3MinPart))), 0.5, memU))
+	ratios := make([]float64, len(up))
+	for i := range up {
+		ratios[i] = up[i] / upRef[i]
+	}
+	s.add(cpuRow(fmt.Sprintf("S3 upload %s, 1 stream: CPU s per GiB (median of per-run rate ratios %.2f)", fmtSize(cfg.big), median(ratios)),
+		cpuUp, cpuRef, int64(cfg.runs)*cfg.big))
 	s.add(throughputRow(fmt.Sprintf("S3 upload %d × %s parallel", cfg.par, fmtSize(cfg.parSize)),
 		median(par), median(parRef), fmt.Sprintf("%d × minio-go PutObject at once", cfg.par), 0.5, memP))
 	return nil
@@ -413,6 +438,31 @@ func (e *s3Env) memory(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// cpuRow reports the CPU seconds per GiB that sachet, versitygw and the
+// client used for n bytes uploaded through sachet (up) and put directly
+// (ref: sachet idle).
+func cpuRow(name string, up, ref []time.Duration, n int64) row {
+	perGiB := func(d time.Duration) float64 { return d.Seconds() / (float64(n) / float64(GiB)) }
+	tot := func(ds []time.Duration) float64 {
+		var t float64
+		for _, d := range ds {
+			t += perGiB(d)
+		}
+		return t
+	}
+	return row{
+		name: name,
+		value: fmt.Sprintf("sachet %.2f + versitygw %.2f + client %.2f = %.2f",
+			perGiB(up[0]), perGiB(up[1]), perGiB(up[2]), tot(up)),
+		ref: fmt.Sprintf("direct: (sachet %.2f) versitygw %.2f + client %.2f = %.2f",
+			perGiB(ref[0]), perGiB(ref[1]), perGiB(ref[2]), perGiB(ref[1])+perGiB(ref[2])),
+		ratio:  tot(up) / (perGiB(ref[1]) + perGiB(ref[2])),
+		target: "reported",
+		met:    verdict(nil, noMem()),
+		mem:    noMem(),
+	}
 }
 
 func minf(xs []float64) float64 {

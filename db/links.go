@@ -125,8 +125,8 @@ func (s *Store) ShareLinks(ctx context.Context, shareID string) ([]domain.Link, 
 // LinkByTokenHash returns the link whose token hashes to hash; NotFound
 // when there is none. The answer is cached (see DefaultCacheTTL), as a
 // share's is, so a link's metadata costs what a share's does: this
-// process forgets it when it revokes a link, counts a download or deletes
-// a user; other processes see those within the TTL. Counting stays exact
+// process forgets it when it revokes a link, counts a download of a link
+// with a limit or deletes a user; other processes see those within the TTL. Counting stays exact
 // whatever the cache says: ClaimLinkDownload decides in the database. A
 // link whose share was deleted may linger here within the TTL, but the
 // share read that follows finds nothing.
@@ -167,38 +167,52 @@ func (s *Store) RevokeLink(ctx context.Context, shareID, linkID string, now time
 	})
 }
 
-// ClaimLinkDownload counts one download of link linkID at now, atomically:
+// ClaimLinkDownload counts one download of link l at now, atomically:
 // only while the link is not revoked, not expired and has downloads left,
 // so concurrent claims on a link with one download left succeed exactly
 // once. A refused claim is the Gone error of the link's state; a link gone
 // altogether (its share deleted) is NotFound.
-func (s *Store) ClaimLinkDownload(ctx context.Context, linkID string, now time.Time) error {
+//
+// The claim is one UPDATE committed on its own (a single round trip and
+// one durable commit), read back only when refused. A counted download of
+// a link with a limit makes this process forget the link's cached row (its
+// downloads left changed). One without a limit does not: nothing read from
+// the cache shows its count (its state and downloads left do not depend
+// on it; ShareLinks reads the database), so every download need not read
+// the link again.
+func (s *Store) ClaimLinkDownload(ctx context.Context, l *domain.Link, now time.Time) error {
 	now = utc(now)
-	defer s.cache.links.forgetAll() // downloads left changed: after the commit
-	return s.inTx(ctx, "claim link download", func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE share_links SET downloads = downloads + 1
+	var n int64
+	err := s.retrying(ctx, "claim link download", func() error {
+		res, err := s.w.ExecContext(ctx, `UPDATE share_links SET downloads = downloads + 1
 			WHERE link_id = ? AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?)
-			AND (max_downloads IS NULL OR downloads < max_downloads)`, linkID, ts(now))
+			AND (max_downloads IS NULL OR downloads < max_downloads)`, l.ID, ts(now))
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil || n > 0 {
-			return err
-		}
-		var r linkRow
-		err = tx.GetContext(ctx, &r, `SELECT `+linkColumns+` FROM share_links WHERE link_id = ?`, linkID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return domain.Errorf(domain.NotFound, "No such link.")
-		} else if err != nil {
-			return err
-		}
-		if gone := domain.GoneError(r.domain().State(now)); gone != nil {
-			return gone
-		}
-		// Not refused by any rule the row shows: the clocks disagree by a
-		// hair at the expiry instant; the link has expired.
-		return domain.GoneError(domain.LinkExpired)
+		n, err = res.RowsAffected()
+		return err
 	})
+	if l.MaxDownloads != nil && err == nil && n > 0 {
+		s.cache.links.forget(l.TokenHash) // after the commit, like every forget
+	}
+	if err != nil || n > 0 {
+		return err
+	}
+	var r linkRow
+	err = s.w.GetContext(ctx, &r, `SELECT `+linkColumns+` FROM share_links WHERE link_id = ?`, l.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Errorf(domain.NotFound, "No such link.")
+	} else if err != nil {
+		return fail(err, "claim link download")
+	}
+	// The row explains the refusal; the cached one, if any, is stale.
+	s.cache.links.forget(l.TokenHash)
+	if gone := domain.GoneError(r.domain().State(now)); gone != nil {
+		return gone
+	}
+	// Not refused by any rule the row shows: the clocks disagree by a
+	// hair at the expiry instant; the link has expired.
+	return domain.GoneError(domain.LinkExpired)
 }

@@ -23,9 +23,9 @@ func TestLinkClaimExpiryInstant(t *testing.T) {
 		u := mkUser(t, s, "ann")
 		sh := mkShare(t, s, 1, &u.Username)
 		exp := t0.Add(time.Hour)
-		mkLink(t, s, sh, u, "l1", nil, &exp)
-		must(t, s.ClaimLinkDownload(ctx, "l1", exp.Add(-time.Microsecond)))
-		err := s.ClaimLinkDownload(ctx, "l1", exp)
+		l1 := mkLink(t, s, sh, u, "l1", nil, &exp)
+		must(t, s.ClaimLinkDownload(ctx, l1, exp.Add(-time.Microsecond)))
+		err := s.ClaimLinkDownload(ctx, l1, exp)
 		wantMessage(t, err, domain.Gone, "This link has expired.")
 		l, err := s.LinkByTokenHash(ctx, "hash-of-l1")
 		must(t, err)
@@ -41,13 +41,13 @@ func TestLinkClaimConcurrent(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		u := mkUser(t, s, "ann")
 		sh := mkShare(t, s, 1, &u.Username)
-		mkLink(t, s, sh, u, "l1", ptr(int64(3)), nil)
+		l1 := mkLink(t, s, sh, u, "l1", ptr(int64(3)), nil)
 		var mu sync.Mutex
 		ok, gone := 0, 0
 		var wg sync.WaitGroup
 		for range 16 {
 			wg.Go(func() {
-				err := s.ClaimLinkDownload(ctx, "l1", t0)
+				err := s.ClaimLinkDownload(ctx, l1, t0)
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -74,12 +74,12 @@ func TestLinkRevokeAndCascade(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ann, bob := mkUser(t, s, "ann"), mkUser(t, s, "bob")
 		sh := mkShare(t, s, 1, &ann.Username)
-		mkLink(t, s, sh, ann, "l1", nil, nil)
+		l1 := mkLink(t, s, sh, ann, "l1", nil, nil)
 		mkLink(t, s, sh, bob, "l2", nil, nil)
 		must(t, s.RevokeLink(ctx, sh.ID, "l1", t0))
 		must(t, s.RevokeLink(ctx, sh.ID, "l1", t0.Add(time.Hour))) // again: still 200, first time kept
 		wantKind(t, s.RevokeLink(ctx, shareID(2), "l1", t0), domain.NotFound)
-		wantMessage(t, s.ClaimLinkDownload(ctx, "l1", t0), domain.Gone, "This link has been revoked.")
+		wantMessage(t, s.ClaimLinkDownload(ctx, l1, t0), domain.Gone, "This link has been revoked.")
 		l, err := s.LinkByTokenHash(ctx, "hash-of-l1")
 		must(t, err)
 		if l.Revoked == nil || !l.Revoked.Equal(t0) {
@@ -97,6 +97,6 @@ func TestLinkRevokeAndCascade(t *testing.T) {
 		if len(links) != 0 {
 			t.Errorf("%d links left after the share was deleted", len(links))
 		}
-		wantKind(t, s.ClaimLinkDownload(ctx, "l1", t0), domain.NotFound)
+		wantKind(t, s.ClaimLinkDownload(ctx, l1, t0), domain.NotFound)
 	})
 }

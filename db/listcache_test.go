@@ -457,6 +457,23 @@ func TestListCacheBlockReadSeeks(t *testing.T) {
 			if !strings.Contains(plan, "type=range key=shares_create_date") || strings.Contains(plan, "filesort") {
 				t.Fatalf("plan: %s", plan)
 			}
+			// The rows' query skips its offset on the index alone (a
+			// covering range in the derived table), then reads each row
+			// it returns by primary key.
+			q, args = s.listRows(a, 15, 7)
+			rows, err = s.r.Queryx("EXPLAIN "+q, args...)
+			must(t, err)
+			plan = ""
+			for rows.Next() {
+				m := map[string]any{}
+				must(t, rows.MapScan(m))
+				plan += fmt.Sprintf("type=%s key=%s extra=%s; ", m["type"], m["key"], m["Extra"])
+			}
+			rows.Close()
+			if !strings.Contains(plan, "type=range key=shares_create_date extra=Using where; Using index") ||
+				!strings.Contains(plan, "type=eq_ref key=PRIMARY") {
+				t.Fatalf("rows plan: %s", plan)
+			}
 		}
 	})
 }

@@ -21,9 +21,16 @@ const txAttempts = 5
 // an acknowledged write is a committed one. Errors come back through fail,
 // so they are domain errors.
 func (s *Store) inTx(ctx context.Context, op string, fn func(tx *sqlx.Tx) error) error {
+	return s.retrying(ctx, op, func() error { return s.tx1(ctx, fn) })
+}
+
+// retrying runs fn, an idempotent write (a whole transaction, or one
+// statement committed on its own), again as inTx does when the database
+// asks for a retry.
+func (s *Store) retrying(ctx context.Context, op string, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.tx1(ctx, fn)
+		err = fn()
 		if err == nil || classify(err) != classRetry || attempt == txAttempts || ctx.Err() != nil {
 			break
 		}

@@ -60,28 +60,39 @@ func (s *Store) GetOrCreateUpload(ctx context.Context, shareID, dzuuid string, t
 			ON DUPLICATE KEY UPDATE id = id`
 	}
 	var r uploadRow
-	err := s.inTx(ctx, "get or create upload", func(tx *sqlx.Tx) error {
-		now := ts(s.now())
-		_, err := tx.ExecContext(ctx, insert, shareID, key, totalChunks, now, now)
-		if classify(err) == classForeignKey {
-			return shareNotFound(shareID)
-		}
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at, assembly_id FROM uploads
+	// Every chunk but an upload's first finds its row: one plain read
+	// then, instead of a transaction of four round trips (begin, insert,
+	// locking read, commit). The row read is committed, as the
+	// transaction's would be; a row deleted right after is the same race
+	// as one deleted right after the transaction commits.
+	err := s.r.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at, assembly_id FROM uploads
+		WHERE share_id = ? AND dzuuid = ?`, shareID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.inTx(ctx, "get or create upload", func(tx *sqlx.Tx) error {
+			now := ts(s.now())
+			_, err := tx.ExecContext(ctx, insert, shareID, key, totalChunks, now, now)
+			if classify(err) == classForeignKey {
+				return shareNotFound(shareID)
+			}
+			if err != nil {
+				return err
+			}
+			err = tx.GetContext(ctx, &r, `SELECT id, share_id, dzuuid, total_chunks, created_at, assembly_id FROM uploads
 			WHERE share_id = ? AND dzuuid = ?`+s.forUpdate, shareID, key)
-		if err != nil {
-			return notFound(err, "get or create upload", "share %s not found", shareID)
-		}
-		// Created by this statement (or by a racer for the same upload in
-		// the same microsecond, which the count then simply includes):
-		// the owner's budget decides whether it may stay.
-		if s.maxOpenUploads > 0 && ts(r.CreatedAt.Time) == now {
-			return s.checkOpenUploads(ctx, tx, shareID)
-		}
-		return nil
-	})
+			if err != nil {
+				return notFound(err, "get or create upload", "share %s not found", shareID)
+			}
+			// Created by this statement (or by a racer for the same upload in
+			// the same microsecond, which the count then simply includes):
+			// the owner's budget decides whether it may stay.
+			if s.maxOpenUploads > 0 && ts(r.CreatedAt.Time) == now {
+				return s.checkOpenUploads(ctx, tx, shareID)
+			}
+			return nil
+		})
+	} else if err != nil {
+		err = fail(err, "get or create upload")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +326,17 @@ func (s *Store) ClaimCompletion(ctx context.Context, uploadID int64) (chunks []d
 // request tries again once it has appended); an abandoned lease is cleared
 // by the claim. NotFound if the upload is gone.
 func (s *Store) ClaimUpload(ctx context.Context, uploadID int64) (c *domain.Completion, claimed bool, err error) {
+	// Asked after every chunk, and for all but the last the answer is
+	// "chunks missing": one plain read says so, with no transaction. The
+	// request whose chunk completes the count reads it after its own
+	// commit and goes on to the locking transaction below, which decides.
+	var n struct {
+		Total    int `db:"total_chunks"`
+		Received int `db:"received"`
+	}
+	if err := s.r.GetContext(ctx, &n, `SELECT total_chunks, received FROM uploads WHERE id = ?`, uploadID); err == nil && n.Received != n.Total {
+		return nil, false, nil
+	}
 	err = s.inTx(ctx, "claim completion", func(tx *sqlx.Tx) error {
 		c, claimed = nil, false
 		var u struct {

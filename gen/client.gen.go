@@ -428,7 +428,12 @@ type ClientInterface interface {
 	// concurrency: the download is claimed in the database at the moment
 	// the body is about to be sent, so of N parallel requests for a link
 	// with one download left exactly one gets the body and the others
-	// `410`.
+	// `410`. For a link without `max_downloads`, a body of 1 MiB or more
+	// starts while its claim is being committed and only its last bytes
+	// wait for it: should the claim be refused meanwhile (the link
+	// revoked or expired in that instant), the transfer is cut short of
+	// its `Content-Length`. Either way a client that has the whole body
+	// has been counted.
 	//
 	// Answers carry `Cache-Control: private, no-cache`: no shared cache
 	// keeps the content and a browser revalidates (a `304` does not
@@ -1517,7 +1522,12 @@ func (c *Client) GetLink(ctx context.Context, token PathLinkToken, params *GetLi
 // concurrency: the download is claimed in the database at the moment
 // the body is about to be sent, so of N parallel requests for a link
 // with one download left exactly one gets the body and the others
-// `410`.
+// `410`. For a link without `max_downloads`, a body of 1 MiB or more
+// starts while its claim is being committed and only its last bytes
+// wait for it: should the claim be refused meanwhile (the link
+// revoked or expired in that instant), the transfer is cut short of
+// its `Content-Length`. Either way a client that has the whole body
+// has been counted.
 //
 // Answers carry `Cache-Control: private, no-cache`: no shared cache
 // keeps the content and a browser revalidates (a `304` does not
@@ -5116,7 +5126,12 @@ type ClientWithResponsesInterface interface {
 	// concurrency: the download is claimed in the database at the moment
 	// the body is about to be sent, so of N parallel requests for a link
 	// with one download left exactly one gets the body and the others
-	// `410`.
+	// `410`. For a link without `max_downloads`, a body of 1 MiB or more
+	// starts while its claim is being committed and only its last bytes
+	// wait for it: should the claim be refused meanwhile (the link
+	// revoked or expired in that instant), the transfer is cut short of
+	// its `Content-Length`. Either way a client that has the whole body
+	// has been counted.
 	//
 	// Answers carry `Cache-Control: private, no-cache`: no shared cache
 	// keeps the content and a browser revalidates (a `304` does not
@@ -10414,7 +10429,12 @@ func (c *ClientWithResponses) GetLinkWithResponse(ctx context.Context, token Pat
 // concurrency: the download is claimed in the database at the moment
 // the body is about to be sent, so of N parallel requests for a link
 // with one download left exactly one gets the body and the others
-// `410`.
+// `410`. For a link without `max_downloads`, a body of 1 MiB or more
+// starts while its claim is being committed and only its last bytes
+// wait for it: should the claim be refused meanwhile (the link
+// revoked or expired in that instant), the transfer is cut short of
+// its `Content-Length`. Either way a client that has the whole body
+// has been counted.
 //
 // Answers carry `Cache-Control: private, no-cache`: no shared cache
 // keeps the content and a browser revalidates (a `304` does not

@@ -104,7 +104,15 @@ type download struct {
 	// claim, when set, is called once, with the status, just before a 200
 	// or 206 is sent; an error refuses that response and becomes the
 	// answer instead. Share links count their downloads there (links.go).
-	claim func(status int) error
+	// started tells an overlapping claim (see claimOverlaps) from one made
+	// before anything is sent.
+	claim func(status int, started bool) error
+	// claimOverlaps lets a claim of a large body run while the body is
+	// sent instead of before it: the body's last bytes wait for it, and a
+	// refused claim cuts the transfer (see errorBodyWriter). Only for
+	// claims that a concurrent request cannot refuse (a link without a
+	// download limit), so the answer stays the same.
+	claimOverlaps bool
 }
 
 func (d *download) VisitGetShareContentResponse(w http.ResponseWriter) error  { return d.serve(w) }
@@ -138,7 +146,8 @@ func (d *download) serve(w http.ResponseWriter) error {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 
-	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, pooled: pooledCopy(d.file), claim: d.claim}
+	ew := &errorBodyWriter{ResponseWriter: w, head: d.req.Method == http.MethodHead, pooled: pooledCopy(d.file), claim: d.claim, overlap: d.claimOverlaps}
+	defer ew.settle()
 	if ir := d.req.Header.Get("If-Range"); ir != "" && !ifRangeMatches(ir, etag, mod) {
 		d.req.Header.Del("Range") // RFC 9110 13.1.5: the whole content, as ServeContent would
 	}
@@ -255,10 +264,42 @@ type errorBodyWriter struct {
 	http.ResponseWriter
 	head    bool
 	swallow bool
-	pooled  bool                   // copy through copyPooled (content not in a local file)
-	claim   func(status int) error // see download.claim
-	refused error                  // what claim answered: nothing is written
+	pooled  bool                                 // copy through copyPooled (content not in a local file)
+	claim   func(status int, started bool) error // see download.claim
+	refused error                                // what claim answered: nothing is written
+	// overlap: a claim of a body of at least overlapMin bytes runs in the
+	// background (see download.claimOverlaps); pending has its answer,
+	// which the body's last holdBack bytes wait for.
+	overlap bool
+	pending chan error
+	cut     error // what an overlapping claim answered, when refused
 }
+
+const (
+	overlapMin = 1 << 20
+	holdBack   = 64 << 10
+)
+
+// await waits for an overlapping claim, once: nil when there is none or
+// it counted the download.
+func (w *errorBodyWriter) await() error {
+	if w.pending == nil {
+		return nil
+	}
+	err := <-w.pending
+	w.pending = nil
+	if err != nil {
+		// The header is sent; the body stops short of its Content-Length,
+		// so net/http closes the connection and the client sees the
+		// transfer fail.
+		w.cut = err
+	}
+	return err
+}
+
+// settle waits for an overlapping claim that no body write waited for
+// (the client went away first): the download started, so it counts.
+func (w *errorBodyWriter) settle() { _ = w.await() }
 
 // contentHeaders are the headers serve and ServeContent set for a body,
 // dropped when a claim refuses it.
@@ -269,7 +310,15 @@ func (w *errorBodyWriter) WriteHeader(code int) {
 	if code < 300 && w.claim != nil {
 		claim := w.claim
 		w.claim = nil
-		if err := claim(code); err != nil {
+		if w.overlap && !w.head && contentLength(w.Header()) >= overlapMin {
+			// The body has started: the count must not depend on whether
+			// the client stays, hence no cancellation.
+			w.pending = make(chan error, 1)
+			go func() { w.pending <- claim(code, true) }()
+			w.ResponseWriter.WriteHeader(code)
+			return
+		}
+		if err := claim(code, false); err != nil {
 			w.refused = err
 			for _, k := range contentHeaders {
 				w.Header().Del(k)
@@ -313,6 +362,12 @@ func downloadErrorMessage(code int) string {
 }
 
 func (w *errorBodyWriter) Write(p []byte) (int, error) {
+	if err := w.await(); err != nil {
+		return 0, err
+	}
+	if w.cut != nil {
+		return 0, w.cut
+	}
 	if w.refused != nil {
 		return 0, w.refused // ends ServeContent's copy without reading the file
 	}
@@ -323,6 +378,33 @@ func (w *errorBodyWriter) Write(p []byte) (int, error) {
 }
 
 func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.pending == nil {
+		return w.readFrom(r)
+	}
+	// An overlapping claim: all but the last holdBack bytes go now (still
+	// one *io.LimitedReader deep, so sendfile still applies), the rest once
+	// it is counted, so no client has the whole body of an uncounted
+	// download.
+	var n int64
+	if lr, ok := r.(*io.LimitedReader); ok && lr.N > holdBack {
+		first := &io.LimitedReader{R: lr.R, N: lr.N - holdBack}
+		m, err := w.readFrom(first)
+		n, lr.N = m, lr.N-m
+		if err != nil {
+			return n, err
+		}
+	}
+	if err := w.await(); err != nil {
+		return n, err
+	}
+	m, err := w.readFrom(r)
+	return n + m, err
+}
+
+func (w *errorBodyWriter) readFrom(r io.Reader) (int64, error) {
+	if w.cut != nil {
+		return 0, w.cut
+	}
 	if w.refused != nil {
 		return 0, w.refused
 	}
@@ -345,6 +427,15 @@ func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 		return rf.ReadFrom(r)
 	}
 	return io.Copy(w.ResponseWriter, r)
+}
+
+// contentLength is the Content-Length header's value, -1 when absent.
+func contentLength(h http.Header) int64 {
+	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Unwrap lets http.ResponseController reach the connection (deadlines).

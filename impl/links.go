@@ -27,7 +27,7 @@ type linkStore interface {
 	ShareLinks(ctx context.Context, shareID string) ([]domain.Link, error)
 	LinkByTokenHash(ctx context.Context, hash string) (*domain.Link, error)
 	RevokeLink(ctx context.Context, shareID, linkID string, now time.Time) error
-	ClaimLinkDownload(ctx context.Context, linkID string, now time.Time) error
+	ClaimLinkDownload(ctx context.Context, l *domain.Link, now time.Time) error
 }
 
 // passwordHasher hashes and checks link passwords as user passwords are
@@ -300,14 +300,22 @@ func (h *Links) download(ctx context.Context, token string, password *string) (*
 	} else if err != nil {
 		return nil, err
 	}
-	d.claim = func(status int) error {
+	d.claim = func(status int, started bool) error {
 		if !countsAsDownload(d.req, status, d.share.Size) {
 			return nil
 		}
 		// The request's context: a client gone before its body started
-		// must not spend a download.
-		return h.store.ClaimLinkDownload(d.req.Context(), l.ID, h.now())
+		// must not spend a download. Once it has started, it counts.
+		ctx := d.req.Context()
+		if started {
+			ctx = context.WithoutCancel(ctx)
+		}
+		return h.store.ClaimLinkDownload(ctx, l, h.now())
 	}
+	// Without a limit no concurrent download can refuse this one's claim,
+	// so a large body need not wait for the claim's commit to start (only
+	// its last bytes do): the link serves as fast as the content route.
+	d.claimOverlaps = l.MaxDownloads == nil
 	return d, nil
 }
 

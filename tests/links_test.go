@@ -270,6 +270,47 @@ func TestLinkConcurrentCounting(t *testing.T) {
 	})
 }
 
+// TestLinkLargeUnlimitedCounted: a link without a limit lets a large
+// body start before its download is committed (only the last bytes wait
+// for it). Every counted transfer is still counted by the time its client
+// has the whole body, parallel ones included; a resumption is not.
+func TestLinkLargeUnlimitedCounted(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *server) {
+		const size = 3 << 20
+		tok, id, data := s.sharedFile("alice", size)
+		token, _ := s.newLink(tok, id, nil)
+		const n = 6
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				rng, want, status := "", data, 200
+				switch i {
+				case 0:
+					rng, status = "bytes=0-", 206 // from byte 0: counts
+				case 1:
+					rng, want, status = "bytes=1000000-", data[1000000:], 206 // a resumption: does not
+				}
+				var hdr []string
+				if rng != "" {
+					hdr = []string{"Range", rng}
+				}
+				r, err := s.try("GET", "/links/"+token+"/content", "", "", nil, hdr...)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if r.Status != status || string(r.Body) != string(want) {
+					t.Errorf("%q: status %d, %d bytes; want %d, %d", rng, r.Status, len(r.Body), status, len(want))
+				}
+			})
+		}
+		wg.Wait()
+		if l := s.links(tok, id)[0]; l["downloads"] != float64(n-1) || l["state"] != "active" {
+			t.Errorf("listed %v, want %d downloads", l, n-1)
+		}
+	})
+}
+
 func TestLinkRangeCounting(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *server) {
 		tok, id, data := s.sharedFile("alice", 1000)

@@ -112,7 +112,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogFormat, stderr)
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	log := newLogger(cfg.LogFormat, lw)
 
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {

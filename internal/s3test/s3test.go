@@ -194,6 +194,17 @@ func StartShared(dir, bucket string) (*Server, error) {
 	return s, nil
 }
 
+// Pid is the running server's process id, 0 if it is not running (the
+// bench reads its CPU time).
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // ErrNotInstalled: versitygw was not found.
 var ErrNotInstalled = errors.New("versitygw not found (set SACHET_TEST_VERSITYGW, or go install github.com/versity/versitygw/cmd/versitygw@v1.8.0)")
 

@@ -904,7 +904,12 @@ export interface paths {
          *     concurrency: the download is claimed in the database at the moment
          *     the body is about to be sent, so of N parallel requests for a link
          *     with one download left exactly one gets the body and the others
-         *     `410`.
+         *     `410`. For a link without `max_downloads`, a body of 1 MiB or more
+         *     starts while its claim is being committed and only its last bytes
+         *     wait for it: should the claim be refused meanwhile (the link
+         *     revoked or expired in that instant), the transfer is cut short of
+         *     its `Content-Length`. Either way a client that has the whole body
+         *     has been counted.
          *
          *     Answers carry `Cache-Control: private, no-cache`: no shared cache
          *     keeps the content and a browser revalidates (a `304` does not
