@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,7 +24,8 @@ import (
 // straight from memory, no file, no hashing).
 // Pull: `sachet pull ID -o FILE` against `curl -o FILE` of the same share,
 // both writing a file on the same disk. Every figure is a whole command's
-// wall time (process start to exit), medians of -runs.
+// wall time (process start to exit), medians of -runs; each ratio is the
+// median of the per-run ratios of paired runs.
 func (s *session) scenarioCLI(ctx context.Context) error {
 	cfg := s.b.cfg
 	dir := filepath.Join(s.dir, "cli")
@@ -80,8 +82,12 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 		m.cpuServer = append(m.cpuServer, srv.Seconds()/gib)
 		return nil
 	}
+	variants := pushVariants
+	if !cfg.cliAll {
+		variants = variants[:1]
+	}
 	up := newUploader(s.a)
-	for r := range cfg.runs {
+	rawRun := func(r int) error {
 		// Raw single-stream upload, as in the upload scenario; its client
 		// CPU is this process's, which does nothing else meanwhile.
 		id, err := s.a.createShare(ctx, "raw.bin")
@@ -97,11 +103,52 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("raw upload: %w", err)
 		}
-
+		return nil
+	}
+	dst := filepath.Join(dir, "pulled.bin")
+	curlRun := func(pulled string) {
+		if curlErr != nil {
+			return
+		}
+		err := timed(curlM, func() (time.Duration, error) {
+			_, cpu, err := c.exec(ctx, curl, "-sS", "--fail", "-o", dst, "-H", "Authorization: Bearer "+s.a.token, s.contentURL(pulled))
+			if err == nil {
+				err = checkFileSize(dst, cfg.big)
+			}
+			return cpu, err
+		})
+		if err != nil {
+			s.note("curl failed: %v", err)
+		}
+		_ = os.Remove(dst)
+	}
+	pullRun := func(pulled string) error {
+		err := timed(pullM, func() (time.Duration, error) {
+			_, cpu, err := c.run(ctx, "pull", "--json", "--no-progress", pulled, "-o", dst)
+			if err == nil {
+				err = checkFileSize(dst, cfg.big)
+			}
+			return cpu, err
+		})
+		_ = os.Remove(dst)
+		return err
+	}
+	for r := range cfg.runs {
+		// Paired runs: each command and its reference run back to back,
+		// the reference first in even runs and last in odd ones, so that
+		// the load of the minute falls on both; each run gives a ratio,
+		// and the row's ratio is the median of those (on this shared
+		// machine single commands swing 2-3x from minute to minute).
+		refFirst := r%2 == 0
+		if refFirst {
+			if err := rawRun(r); err != nil {
+				return err
+			}
+		}
 		// sachet push as in pushVariants (the whole file's SHA-256 is
 		// sent and checked in each); the first share stays for the pulls.
 		var pulled string
-		for k, v := range pushVariants {
+		for k, v := range variants {
 			args := append([]string{"push", "--json", "--no-progress", "--chunk-size", fmt.Sprint(cfg.chunk)}, strings.Fields(v.args)...)
 			var out []byte
 			if err := timed(push[k], func() (cpu time.Duration, err error) {
@@ -125,40 +172,40 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 				s.deleteAll(ctx, []string{res.ShareID})
 			}
 		}
-
-		// curl, then sachet pull, of the same share into the same
-		// directory; each file is removed before the next command.
-		dst := filepath.Join(dir, "pulled.bin")
-		if curlErr == nil {
-			err := timed(curlM, func() (time.Duration, error) {
-				_, cpu, err := c.exec(ctx, curl, "-sS", "--fail", "-o", dst, "-H", "Authorization: Bearer "+s.a.token, s.contentURL(pulled))
-				if err == nil {
-					err = checkFileSize(dst, cfg.big)
-				}
-				return cpu, err
-			})
-			if err != nil {
-				s.note("curl failed: %v", err)
+		if !refFirst {
+			if err := rawRun(r); err != nil {
+				return err
 			}
-			_ = os.Remove(dst)
 		}
-		err = timed(pullM, func() (time.Duration, error) {
-			_, cpu, err := c.run(ctx, "pull", "--json", "--no-progress", pulled, "-o", dst)
-			if err == nil {
-				err = checkFileSize(dst, cfg.big)
-			}
-			return cpu, err
-		})
-		_ = os.Remove(dst)
+		for k := range variants {
+			push[k].pair(raw)
+		}
+
+		// curl and sachet pull of the same share into the same
+		// directory, in the same alternating order; each file is removed
+		// before the next command.
+		if refFirst {
+			curlRun(pulled)
+		}
+		err := pullRun(pulled)
+		if err == nil && !refFirst {
+			curlRun(pulled)
+		}
 		s.deleteAll(ctx, []string{pulled})
 		if err != nil {
 			return err
 		}
-		s.logf("cli run %d/%d: raw upload %s, push %s / %s / %s, curl %s, pull %s MiB/s", r+1, cfg.runs,
-			last(raw.rate), last(push[0].rate), last(push[1].rate), last(push[2].rate), last(curlM.rate), last(pullM.rate))
+		pullM.pair(curlM)
+		var pushes []string
+		for k := range variants {
+			pushes = append(pushes, last(push[k].rate))
+		}
+		s.logf("cli run %d/%d (%s): raw upload %s, push %s MiB/s (%.2fx); curl %s, pull %s MiB/s (%.2fx)", r+1, cfg.runs,
+			map[bool]string{true: "references first", false: "references last"}[refFirst],
+			last(raw.rate), strings.Join(pushes, " / "), last1(push[0].ratio), last(curlM.rate), last(pullM.rate), last1(pullM.ratio))
 	}
 	size := fmtSize(cfg.big)
-	for k, v := range pushVariants {
+	for k, v := range variants {
 		s.add(push[k].row(fmt.Sprintf("CLI push %s, %s", size, v.name), raw, "raw upload"))
 	}
 	s.add(pullM.row(fmt.Sprintf("CLI pull %s (sachet pull -o FILE)", size), curlM, "curl -o FILE"))
@@ -168,6 +215,7 @@ func (s *session) scenarioCLI(ctx context.Context) error {
 // measure is one command's figures over the runs.
 type measure struct {
 	rate                 []float64 // MiB/s
+	ratio                []float64 // per run, against the reference of the same run (pair)
 	cpuClient, cpuServer []float64 // CPU seconds per GiB
 	mem                  memPeak
 }
@@ -182,13 +230,26 @@ func (m *measure) cpu() string {
 	return fmt.Sprintf(" · CPU %.2f + %.2f s/GiB", median(m.cpuClient), median(m.cpuServer))
 }
 
-// row is m against ref: the wall-clock ratio decides; the CPU figures
-// (client + server) are shown with both.
+// pair records this run's ratio against ref's figure of the same run.
+func (m *measure) pair(ref *measure) {
+	if len(m.rate) > 0 && len(ref.rate) == len(m.rate) {
+		m.ratio = append(m.ratio, m.rate[len(m.rate)-1]/ref.rate[len(ref.rate)-1])
+	}
+}
+
+// row is m against ref: the wall-clock ratio decides, the median of the
+// per-run (paired) ratios when there are any; the CPU figures (client +
+// server) are shown with both.
 func (m *measure) row(name string, ref *measure, refName string) row {
 	r := throughputRow(name, median(m.rate), median(ref.rate), refName, 0.9, m.mem)
 	r.value += m.cpu()
 	if len(ref.rate) > 0 {
 		r.ref = strings.TrimSuffix(r.ref, ")") + ")" + ref.cpu()
+	}
+	if len(m.ratio) > 0 {
+		r.ratio = median(m.ratio)
+		r.met = verdict(ptr(r.ratio >= 0.9), m.mem)
+		r.ref += fmt.Sprintf("; ratio: median of %d paired runs (%.2f–%.2f)", len(m.ratio), slices.Min(m.ratio), slices.Max(m.ratio))
 	}
 	return r
 }

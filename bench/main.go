@@ -61,6 +61,7 @@ type config struct {
 	scenarios string
 	conns     connsConfig // issue 14 item 3 (bench/conns.go)
 	peers     bool        // the peers section (peers.go)
+	cliAll    bool        // cli scenario: every push variant, not only the default
 	peerDir   string      // where scripts/install-peers put them
 	serverEnv []string
 
@@ -119,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.scenarios, "scenarios", c.scenarios, "scenarios to run, comma-separated: "+strings.Join(allScenarios, ",")+"; only when named: "+strings.Join(optScenarios, ","))
 	c.million.flags(fs)
 	c.conns.flags(fs)
+	fs.BoolVar(&c.cliAll, "cli-variants", true, "cli scenario: also the push variants with per-chunk sums (false: only the default push, for more runs in the same time)")
 	fs.BoolVar(&c.peers, "peers", false, "also run the peers section: tusd and filebrowser next to sachet (install them with scripts/install-peers; -scenarios= for the peers alone)")
 	fs.StringVar(&c.peerDir, "peer-dir", "", "where the peer binaries are (default: peers/ next to -bin)")
 	fs.Func("server-env", "KEY=VALUE added to the sachet servers' environment, repeatable (e.g. SACHET_PPROF_ADDR=127.0.0.1:6060 to profile)", func(v string) error {

@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 
 	"github.com/sachet-server/sachet/client"
@@ -180,6 +182,18 @@ func Main(ctx context.Context, args []string, env Env) int {
 		}
 		if a == "--json" || a == "-json" {
 			r.json = true
+		}
+	}
+	// Not documented for users: a CPU profile (or a trace, below) of the command, to see where
+	// a transfer's time goes (bench/README.md, issue 13 item 5).
+	if path := env.Getenv("SACHET_CLI_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
+	if path := env.Getenv("SACHET_CLI_TRACE"); path != "" { // an execution trace, for the waits
+		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
+			defer func() { trace.Stop(); f.Close() }()
 		}
 	}
 	err := commands[args[0]](ctx, r, args[1:])

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,14 +136,29 @@ func (r *runner) pullOnce(ctx context.Context, c *client.Client, server, id stri
 			return nil, fmt.Errorf("keeping the resume state: %w", err)
 		}
 	}
+	// Whatever lies past offset is not trusted (offset is its size, or
+	// 0). Starting afresh, the old file is removed rather than truncated
+	// to 0: on ext4 a truncation to 0 (even of an empty file) marks the
+	// file for the "replace by truncate" heuristic (auto_da_alloc), and
+	// its close then starts the writeback of all of it, which made the
+	// pull wait for the disk where curl -o (a new file, never truncated)
+	// leaves that to the kernel: 0.5-0.6x of curl in the bench.
+	if offset == 0 {
+		if err := os.Remove(part); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	// Whatever lies past offset is not trusted (offset is its size, or 0).
-	if err := f.Truncate(offset); err != nil {
+	if fi, err := f.Stat(); err != nil {
 		return nil, err
+	} else if fi.Size() > offset {
+		if err := f.Truncate(offset); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err

@@ -50,6 +50,7 @@ type pushOptions struct {
 	chunkSize int64
 	name      string
 	chunkSHA  optBool
+	local     bool // the server is on this machine
 }
 
 // optBool is a boolean flag that knows whether it was given.
@@ -132,6 +133,7 @@ func push(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 	local := isLoopback(server)
+	o.local = local
 	if o.streams == 0 {
 		o.streams = remoteStreams
 		if local {
@@ -241,6 +243,9 @@ func (r *runner) pushOne(ctx context.Context, c *client.Client, server, file str
 			ChunkSize: o.chunkSize, UploadID: st.UploadID, Streams: o.streams, Skip: held,
 			ChunkSHA256: o.chunkSHA.v, FileHash: h,
 			Sent: func(n int64) { sent.Add(n); m.Add(n) },
+			// On loopback the cores are shared with the server: hash
+			// while it flushes a chunk, not while it receives one.
+			ReadAfterSend: o.local && o.streams == 1,
 		})
 		m.Done(err == nil)
 		res.BytesSent = sent.Load()

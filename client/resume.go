@@ -95,6 +95,15 @@ type ParallelOptions struct {
 	// Sent, if set, is called with each chunk's size once the server has
 	// acknowledged it; it may be called from several goroutines at once.
 	Sent func(n int64)
+	// ReadAfterSend reads (and hashes, for FileHash) the next chunk only
+	// once the previous one's body has been handed to the connection,
+	// instead of while it is being sent. With one stream to a server on
+	// the same machine this moves the client's hashing out of the
+	// transfer, where the sending and the receiving already keep two
+	// cores busy, into the server's fsync and commit of the chunk, when
+	// both wait for the disk. Over a network the transfer is what takes
+	// the time, and hashing meanwhile is better: leave it off.
+	ReadAfterSend bool
 }
 
 // DefaultStreams is how many chunks UploadParallel sends at once unless
@@ -154,6 +163,7 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 		index    int64
 		data     []byte
 		fileHash string
+		written  chan struct{} // closed once the body is on its way (ReadAfterSend)
 	}
 	jobs := make(chan job)
 	free := make(chan []byte, o.Streams+1)
@@ -170,6 +180,13 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 					uploadID: o.UploadID, index: j.index, total: total, offset: j.index * o.ChunkSize,
 					chunkSize: o.ChunkSize, fileSize: size, data: j.data, fileSHA256: j.fileHash,
 				}
+				var once sync.Once
+				written := func() {
+					if j.written != nil {
+						once.Do(func() { close(j.written) })
+					}
+				}
+				ch.written = written
 				// Hashed here, not by the reader: with several streams
 				// the chunks' sums are computed in parallel, and with one
 				// stream this overlaps the reader's file hash.
@@ -186,6 +203,7 @@ func (c *Client) UploadParallel(ctx context.Context, shareID string, r io.Reader
 					ch.fileSHA256 = sum
 				}
 				status, err := c.sendChunk(ctx, shareID, ch, o.Replace)
+				written() // in case the transport never closed a body
 				free <- j.data[:cap(j.data)]
 				if err != nil {
 					fail(err)
@@ -219,6 +237,9 @@ feed:
 			break
 		}
 		j := job{index: i, data: buf[:n]}
+		if o.ReadAfterSend {
+			j.written = make(chan struct{})
+		}
 		if o.FileHash != nil {
 			o.FileHash.Write(j.data)
 			if i == total-1 {
@@ -233,6 +254,13 @@ feed:
 		case jobs <- j:
 		case <-ctx.Done():
 			break feed
+		}
+		if j.written != nil {
+			select {
+			case <-j.written:
+			case <-ctx.Done():
+				break feed
+			}
 		}
 	}
 	close(jobs)

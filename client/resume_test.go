@@ -106,13 +106,17 @@ func TestUploadParallelFileHash(t *testing.T) {
 	data := make([]byte, 7*chunk+5) // 8 chunks, the last short
 	rand.NewChaCha8([32]byte{2}).Read(data)
 	want := sha256.Sum256(data)
-	for _, streams := range []int{1, 3} {
-		t.Run(fmt.Sprint(streams, "streams"), func(t *testing.T) {
+	for _, tc := range []struct {
+		streams       int
+		readAfterSend bool // each chunk read once the previous body is sent
+	}{{1, false}, {3, false}, {1, true}, {3, true}} {
+		streams := tc.streams
+		t.Run(fmt.Sprintf("%dstreams/readAfterSend=%v", streams, tc.readAfterSend), func(t *testing.T) {
 			id, err := c.CreateShare(ctx, "hashed.bin")
 			if err != nil {
 				t.Fatal(err)
 			}
-			dz := fmt.Sprint("hashed-", streams)
+			dz := fmt.Sprint("hashed-", streams, tc.readAfterSend)
 			// A first run got chunks 2 and 3 through.
 			first := map[int64]bool{}
 			for i := int64(0); i < 8; i++ {
@@ -126,6 +130,7 @@ func TestUploadParallelFileHash(t *testing.T) {
 			done, err := c.UploadParallel(ctx, id, bytes.NewReader(data), int64(len(data)), &client.ParallelOptions{
 				ChunkSize: chunk, UploadID: dz, Streams: streams, Skip: map[int64]bool{2: true, 3: true},
 				FileHash: h, ChunkSHA256: streams == 3, Sent: func(n int64) { sent.Add(n) },
+				ReadAfterSend: tc.readAfterSend,
 			})
 			if err != nil || !done {
 				t.Fatalf("done=%v err=%v", done, err)

@@ -103,6 +103,10 @@ type chunk struct {
 	// not "": the server checks them (see the Chunk schema).
 	sha256, fileSHA256 string
 	requestToken       string // see UploadOptions.requestToken
+	// written, if set, is called when the transport has taken the whole
+	// body (it closes the body then, or when the request failed); it may
+	// be called more than once (once per attempt).
+	written func()
 }
 
 // body is the chunk as Dropzone sends it, as a reader of n bytes: the
@@ -140,7 +144,23 @@ func (ch chunk) body() (contentType string, body io.Reader, n int64, err error) 
 	}
 	b := head.Bytes()
 	n = int64(len(b) + len(ch.data))
-	return mw.FormDataContentType(), io.MultiReader(bytes.NewReader(b[:split]), bytes.NewReader(ch.data), bytes.NewReader(b[split:])), n, nil
+	body = io.MultiReader(bytes.NewReader(b[:split]), bytes.NewReader(ch.data), bytes.NewReader(b[split:]))
+	if ch.written != nil {
+		// A ReadCloser is given to the transport as it is, and it
+		// closes it once it has written all of it (or failed).
+		body = closeNotifier{body, ch.written}
+	}
+	return mw.FormDataContentType(), body, n, nil
+}
+
+type closeNotifier struct {
+	io.Reader
+	closed func()
+}
+
+func (c closeNotifier) Close() error {
+	c.closed()
+	return nil
 }
 
 // sendChunk sends one chunk, again after network errors and 5xx answers.
@@ -158,6 +178,9 @@ func (c *Client) sendChunk(ctx context.Context, shareID string, ch chunk, replac
 			req.ContentLength = n
 			req.GetBody = func() (io.ReadCloser, error) {
 				_, b, _, err := ch.body()
+				if rc, ok := b.(io.ReadCloser); ok {
+					return rc, err
+				}
 				return io.NopCloser(b), err
 			}
 			return nil
