@@ -411,7 +411,7 @@ func (b *bench) runDB(ctx context.Context, db string) error {
 	scen := map[string]func(context.Context) error{
 		"upload": s.scenarioUpload, "download": s.scenarioDownload, "range": s.scenarioRange,
 		"meta": s.scenarioMeta, "list": s.scenarioList, "login": s.scenarioLogin, "memory": s.scenarioMemory,
-		"cli": s.scenarioCLI, // bench/cli.go
+		"cli":  s.scenarioCLI,  // bench/cli.go
 		"link": s.scenarioLink, // bench/link.go
 	}
 	want := splitList(b.cfg.scenarios)
