@@ -108,13 +108,7 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		}
 		// As much as the socket takes without waiting: a slice that does
 		// not fit waits inside net/http's ReadFrom, holding its buffer.
-		if room, ok := sendRoom(s.rc, sendLowat); ok {
-			slice = min(max(room, minSlice), sliceBytes)
-		} else if waited {
-			slice = max(slice/2, minSlice)
-		} else {
-			slice = min(slice*2, sliceBytes)
-		}
+		slice = nextSlice(s.rc, slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
@@ -225,13 +219,7 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int
 			w.count(0, err)
 			return total, err
 		}
-		if room, ok := sendRoom(s.rc, sendLowat); ok {
-			slice = min(max(room, minSlice), sliceBytes)
-		} else if waited {
-			slice = max(slice/2, minSlice)
-		} else {
-			slice = min(slice*2, sliceBytes)
-		}
+		slice = nextSlice(s.rc, slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
@@ -251,4 +239,17 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int
 		}
 	}
 	return total, nil
+}
+
+// nextSlice sizes the next write slice: what the socket can take now, or,
+// where that is unknown, half the last slice after a wait and twice it
+// when none was needed, within [minSlice, sliceBytes].
+func nextSlice(rc syscall.RawConn, slice int64, waited bool) int64 {
+	if room, ok := sendRoom(rc, sendLowat); ok {
+		return min(max(room, minSlice), sliceBytes)
+	}
+	if waited {
+		return max(slice/2, minSlice)
+	}
+	return min(slice*2, sliceBytes)
 }
