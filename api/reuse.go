@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -68,12 +69,12 @@ func (l *Listener) acceptLoop() {
 			}
 			return
 		}
-		if err != nil {
-			// net/http retries temporary errors (out of descriptors)
-			// itself, after a pause; anything else ends the listener.
-			if ne, ok := err.(net.Error); !ok || !ne.Temporary() { //nolint:staticcheck // as net/http decides
-				return
-			}
+		// net/http retries the errors it takes for temporary (out of
+		// descriptors) itself, after a pause, and stops serving on any
+		// other; then the next send above waits for Close. A closed
+		// listener is the end.
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
 	}
 }
