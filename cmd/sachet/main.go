@@ -112,9 +112,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	lw := newLogWriter(stderr)
-	defer lw.Close()
-	log := newLogger(cfg.LogFormat, lw)
+	// The log leaves from a goroutine of its own (logwriter.go) only to a
+	// file: a file takes writes from any goroutine, while a writer handed
+	// in (a test's buffer, which may also be stdout) is written from the
+	// calling goroutines, as before.
+	var logOut io.Writer = stderr
+	if f, ok := stderr.(*os.File); ok {
+		lw := newLogWriter(f)
+		defer lw.Close()
+		logOut = lw
+	}
+	log := newLogger(cfg.LogFormat, logOut)
 
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
