@@ -51,7 +51,6 @@ type state uint8
 const (
 	inBody   state = iota // the preamble or a part's content: looking for a delimiter
 	inHeader              // after a delimiter: counting up to the blank line
-	done                  // after the close delimiter: mime/multipart reads no further
 )
 
 // Reader passes a multipart body through unchanged and fails it with an
@@ -112,8 +111,6 @@ func (g *Reader) Read(p []byte) (int, error) {
 func (g *Reader) scan(b []byte) error {
 	for len(b) > 0 {
 		switch g.st {
-		case done:
-			return nil
 		case inBody:
 			b = g.scanBody(b)
 		case inHeader:
@@ -165,21 +162,27 @@ func (g *Reader) startHeader() {
 
 // scanHeader counts b's bytes against the header limit up to the blank
 // line that ends the part's headers, and returns what follows it.
+//
+// What follows "--boundary" decides what the parser makes of it: CR, LF,
+// space or tab may start a part (counted here, whether or not the parser
+// then takes the line); "--" is a close delimiter, but only when the rest of
+// its line is blank, and mime/multipart skips any other line in the
+// preamble and keeps looking, so scanning goes on past it in every case;
+// anything else is content.
 func (g *Reader) scanHeader(b []byte) ([]byte, error) {
 	for i, c := range b {
 		g.hdr++
 		switch {
 		case g.hdr == 1 && c == '-':
 			g.dash = true
-		case g.hdr == 1 && c != '\r' && c != '\n' && c != ' ' && c != '\t':
-			// "--boundaryX": not a delimiter, part of the content.
+			continue
+		case g.hdr == 1 && c != '\r' && c != '\n' && c != ' ' && c != '\t',
+			g.hdr == 2 && g.dash:
+			// "--boundaryX", "--boundary-X": not a delimiter, content.
+			// "--boundary--": the close delimiter, or a preamble line.
 			g.st = inBody
 			return b[i+1:], nil
-		case g.hdr == 2 && g.dash && c == '-':
-			g.st = done // the close delimiter
-			return nil, nil
-		}
-		if g.hdr == 2 {
+		case g.hdr == 1:
 			g.parts++
 			if g.parts > g.lim.MaxParts {
 				return nil, &Error{What: "parts", Limit: g.lim.MaxParts}

@@ -93,6 +93,10 @@ func TestReader(t *testing.T) {
 		{"header lines without end", append([]byte("--"+testBoundary+"\r\n"), bytes.Repeat([]byte("X: y\r\n"), 1<<20)...), "header", 0},
 		{"preamble and epilogue", []byte("preamble\r\n--" + testBoundary + "\r\nA: b\r\n\r\nv\r\n--" + testBoundary + "--\r\n" + strings.Repeat("epilogue ", 10000)), "", 1},
 		{"LF line ends", []byte("--" + testBoundary + "\nA: b\n\nv\n--" + testBoundary + "--\n"), "", 1},
+		{"boundary-dash-like content", []byte("--" + testBoundary + "\r\nA: b\r\n\r\n\r\n--" + testBoundary + "-X" + strings.Repeat("z", 5000) + "\r\n--" + testBoundary + "--"), "", 1},
+		// mime/multipart skips a preamble line that is not a delimiter,
+		// "--boundary--X" included, and goes on reading parts (CI's fuzz).
+		{"close-like line in the preamble", []byte("--" + testBoundary + "--X\n" + strings.Repeat("--"+testBoundary+"\r\n\r\nv\r\n", 6) + "--" + testBoundary + "--\r\n"), "parts", 0},
 		{"boundary-like content", []byte("--" + testBoundary + "\r\nA: b\r\n\r\n\r\n--" + testBoundary + "X" + strings.Repeat("z", 5000) + "\r\n--" + testBoundary + "--"), "", 1},
 	}
 	for _, c := range cases {
@@ -157,6 +161,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(form(f, 3, 80))
 	f.Add(form(f, 5, 60))
 	f.Add([]byte("--" + testBoundary + "\nA: b\n\nv\n--" + testBoundary + "\n\n--" + testBoundary + "--"))
+	f.Add([]byte("--" + testBoundary + "--X\n" + strings.Repeat("--"+testBoundary+"\r\n\r\nv\r\n", 4)))
 	lim := Limits{MaxHeaderBytes: 128, MaxParts: 3}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		mr := multipart.NewReader(NewReader(bytes.NewReader(body), testBoundary, lim), testBoundary)
