@@ -238,6 +238,7 @@ func (e *s3Env) throughput(ctx context.Context) error {
 	// much less.
 	cpu := cpuMeter{s.srv.pid(), e.gwPid, 0}
 	cpuUp, cpuRef := make([]time.Duration, 3), make([]time.Duration, 3)
+	cpuDown, cpuDownRef := make([]time.Duration, 3), make([]time.Duration, 3)
 	addCPU := func(sum, d []time.Duration) {
 		for i := range sum {
 			sum[i] += d[i]
@@ -281,9 +282,11 @@ func (e *s3Env) throughput(ctx context.Context) error {
 			h = sha256.New()
 		}
 		smp = s.sample()
+		c0 = cpu.read()
 		t0 = time.Now()
 		err = s.b.t.record(download(ctx, s.b.hc, s.contentURL(id), s.a.token, cfg.big, buf, h))
 		el = time.Since(t0)
+		addCPU(cpuDown, cpu.since(c0))
 		memD = memD.max(smp.end())
 		if err == nil && h != nil {
 			if got := hex.EncodeToString(h.Sum(nil)); got != sha {
@@ -297,9 +300,11 @@ func (e *s3Env) throughput(ctx context.Context) error {
 			return err
 		}
 		down = append(down, mibps(cfg.big, el))
+		c0 = cpu.read()
 		t0 = time.Now()
 		err = e.directGet(ctx, key, cfg.big, buf)
 		el = time.Since(t0)
+		addCPU(cpuDownRef, cpu.since(c0))
 		e.removeDirect(ctx, key)
 		if err != nil {
 			return err
@@ -362,6 +367,12 @@ func (e *s3Env) throughput(ctx context.Context) error {
 			r+1, cfg.runs, up[r], upRef[r], cfg.par, par[r], parRef[r], down[r], downRef[r])
 	}
 	s.add(throughputRow(fmt.Sprintf("S3 download %s, 1 stream", fmtSize(cfg.big)), median(down), median(downRef), "minio-go GetObject", 0.8, memD))
+	dratios := make([]float64, len(down))
+	for i := range down {
+		dratios[i] = down[i] / downRef[i]
+	}
+	s.add(cpuRow(fmt.Sprintf("S3 download %s, 1 stream: CPU s per GiB (median of per-run rate ratios %.2f)", fmtSize(cfg.big), median(dratios)),
+		cpuDown, cpuDownRef, int64(cfg.runs)*cfg.big))
 	s.add(throughputRow(fmt.Sprintf("S3 upload %s, %s chunks, 1 stream", fmtSize(cfg.big), fmtSize(cfg.chunk)),
 		median(up), median(upRef), fmt.Sprintf("minio-go PutObject, %s parts, 1 stream", fmtSize(max(cfg.chunk, s3MinPart))), 0.5, memU))
 	ratios := make([]float64, len(up))
@@ -441,8 +452,8 @@ func (e *s3Env) memory(ctx context.Context) error {
 }
 
 // cpuRow reports the CPU seconds per GiB that sachet, versitygw and the
-// client used for n bytes uploaded through sachet (up) and put directly
-// (ref: sachet idle).
+// client used for n bytes moved through sachet (up: uploaded or
+// downloaded) and directly (ref: sachet idle).
 func cpuRow(name string, up, ref []time.Duration, n int64) row {
 	perGiB := func(d time.Duration) float64 { return d.Seconds() / (float64(n) / float64(GiB)) }
 	tot := func(ds []time.Duration) float64 {
