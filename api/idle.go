@@ -185,11 +185,9 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 	if c, ok := inner.(*net.TCPConn); ok && w.streamable() {
 		// Spliced from another socket (an S3 download): see sendwait.go.
 		s := w.watch()
-		setNotsentLowat(s.rc, spliceLowat)
-		total, err := w.sendWatched(s, remain, spliceLowat, spliceSlice, func(n int64) (int64, error) {
+		total, err := w.sendWatched(s, remain, func(n int64) (int64, error) {
 			return rf.ReadFrom(&io.LimitedReader{R: c, N: n})
 		})
-		setNotsentLowat(s.rc, sendLowat)
 		if isLR {
 			lr.N = remain - total
 		}

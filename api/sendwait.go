@@ -108,7 +108,7 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		}
 		// As much as the socket takes without waiting: a slice that does
 		// not fit waits inside net/http's ReadFrom, holding its buffer.
-		slice = nextSlice(s.rc, slice, waited, sendLowat, sliceBytes)
+		slice = nextSlice(s.rc, slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
@@ -188,7 +188,7 @@ func (w *transferWriter) sendWrite(p []byte) (n int, ok bool, err error) {
 	}
 	rf := w.ResponseWriter.(io.ReaderFrom)
 	off := 0
-	total, err := w.sendWatched(w.sock, int64(len(p)), sendLowat, sliceBytes, func(k int64) (int64, error) {
+	total, err := w.sendWatched(w.sock, int64(len(p)), func(k int64) (int64, error) {
 		// net/http's ReadFrom hands a bytes.Reader to the socket's
 		// io.Copy, which calls its WriteTo: one write(2) of p itself.
 		w.br.Reset(p[off : off+int(k)])
@@ -200,9 +200,8 @@ func (w *transferWriter) sendWrite(p []byte) (n int, ok bool, err error) {
 }
 
 // sendWatched sends remain bytes (-1: until send returns short) by calls
-// of send(n), each for at most what the socket takes now (below lowat
-// unsent, the socket's TCP_NOTSENT_LOWAT) and at most maxSlice.
-func (w *transferWriter) sendWatched(s *sockWatch, remain int64, lowat int, maxSlice int64, send func(n int64) (int64, error)) (total int64, err error) {
+// of send(n), each for at most what the socket takes now.
+func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int64) (int64, error)) (total int64, err error) {
 	probe := w.idle / 4
 	slice := int64(firstSlice)
 	// The stall is counted from here: the handler may have spent a while
@@ -220,7 +219,7 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, lowat int, maxS
 			w.count(0, err)
 			return total, err
 		}
-		slice = nextSlice(s.rc, slice, waited, lowat, maxSlice)
+		slice = nextSlice(s.rc, slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
@@ -242,27 +241,15 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, lowat int, maxS
 	return total, nil
 }
 
-// nextSlice sizes the next write slice: what the socket can take now
-// (below lowat unsent), or, where that is unknown, half the last slice
-// after a wait and twice it when none was needed, within [minSlice,
-// maxSlice].
-func nextSlice(rc syscall.RawConn, slice int64, waited bool, lowat int, maxSlice int64) int64 {
-	if room, ok := sendRoom(rc, lowat); ok {
-		return min(max(room, minSlice), maxSlice)
+// nextSlice sizes the next write slice: what the socket can take now, or,
+// where that is unknown, half the last slice after a wait and twice it
+// when none was needed, within [minSlice, sliceBytes].
+func nextSlice(rc syscall.RawConn, slice int64, waited bool) int64 {
+	if room, ok := sendRoom(rc, sendLowat); ok {
+		return min(max(room, minSlice), sliceBytes)
 	}
 	if waited {
 		return max(slice/2, minSlice)
 	}
-	return min(slice*2, maxSlice)
+	return min(slice*2, sliceBytes)
 }
-
-const (
-	// spliceLowat and spliceSlice are sendLowat and sliceBytes for bytes
-	// spliced from another socket (an S3 download). Each such slice waits
-	// on S3 as well as on the client, and on a busy machine every hand-off
-	// between the three processes (S3, sachet, client) waits for a CPU:
-	// with more queued towards the client, sachet runs ahead of it for
-	// longer between its turns.
-	spliceLowat = 4 << 20
-	spliceSlice = 4 << 20
-)
