@@ -313,8 +313,11 @@ func (w *errorBodyWriter) WriteHeader(code int) {
 		if w.overlap && !w.head && contentLength(w.Header()) >= overlapMin {
 			// The body has started: the count must not depend on whether
 			// the client stays, hence no cancellation.
-			w.pending = make(chan error, 1)
-			go func() { w.pending <- claim(code, true) }()
+			// The goroutine keeps its own reference: the channel may be
+			// handed on (ReadFrom) and w.pending cleared meanwhile.
+			pending := make(chan error, 1)
+			w.pending = pending
+			go func() { pending <- claim(code, true) }()
 			w.ResponseWriter.WriteHeader(code)
 			return
 		}
