@@ -37,6 +37,10 @@ type detachedSend struct {
 	srcKey fileKey
 	off    int64 // where in src the rest of the body starts
 	remain int64
+	// gate, when set, must answer nil before the body's last tail bytes
+	// go out (ReadFromGated); an error ends the connection without them.
+	gate   func() error
+	tail   int64
 	keep   bool // the connection may carry another request after the body
 	ln     *Listener
 	idle   time.Duration
@@ -46,8 +50,9 @@ type detachedSend struct {
 
 // tryDetach hands the rest of the body, remain bytes of f from its
 // current offset, to a detachedSend, which Wrap starts once the handler
-// has returned. false: nothing was done, the body is sent here.
-func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
+// has returned; its last tail bytes wait for gate when that is set (see
+// ReadFromGated). false: nothing was done, the body is sent here.
+func (w *transferWriter) tryDetach(f *os.File, remain, tail int64, gate func() error) bool {
 	if w.conn.l == nil || !w.mayDetach || !canSendfile || remain < detachMin {
 		return false
 	}
@@ -94,7 +99,7 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 		!hasCloseToken(w.Header()["Connection"])
 	rc, _ := tc.SyscallConn() // watchSock had one
 	w.detached = &detachedSend{c: tc, rc: rc, watch: watch, src: src, srcKey: key, off: off, remain: remain,
-		keep: keep, ln: w.conn.l, idle: w.idle, info: w.info}
+		gate: gate, tail: tail, keep: keep, ln: w.conn.l, idle: w.idle, info: w.info}
 	return true
 }
 
@@ -102,6 +107,14 @@ func (w *transferWriter) tryDetach(f *os.File, remain int64) bool {
 func (d *detachedSend) run() {
 	err := d.send()
 	releaseFile(d.srcKey)
+	if d.gate != nil {
+		// The body stopped before the gate (the client went away): the
+		// request still ends only once the gate has answered, as it would
+		// have in net/http (a download that started is settled before the
+		// request is logged and before Drain lets the server go).
+		_ = d.gate()
+		d.gate = nil
+	}
 	keep := err == nil && d.keep
 	if keep {
 		_ = d.c.SetDeadline(time.Time{})
@@ -125,13 +138,27 @@ func (d *detachedSend) send() error {
 	probe := d.idle / 4
 	var set time.Time
 	for d.remain > 0 {
+		if d.gate != nil && d.remain <= d.tail {
+			// The tail goes only once the gate lets it: refused, the
+			// body stays short of its Content-Length and the connection
+			// is closed (run), so the client sees the transfer fail.
+			err := d.gate()
+			d.gate = nil
+			if err != nil {
+				return err
+			}
+		}
+		chunk := min(d.remain, sliceBytes)
+		if d.gate != nil {
+			chunk = min(chunk, d.remain-d.tail)
+		}
 		if d.idle > 0 {
 			if now := time.Now(); now.Sub(set) > probe/2 {
 				_ = d.c.SetWriteDeadline(now.Add(probe))
 				set = now
 			}
 		}
-		n, err := sendfileSock(d.rc, srcfd, &d.off, min(d.remain, sliceBytes))
+		n, err := sendfileSock(d.rc, srcfd, &d.off, chunk)
 		d.remain -= n
 		d.info.bytesOut.Add(n)
 		switch {

@@ -164,7 +164,7 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 		return 0, http.ErrHijacked
 	}
 	f, isFile := inner.(*os.File)
-	if isFile && remain > 0 && w.tryDetach(f, remain) {
+	if isFile && remain > 0 && w.tryDetach(f, remain, 0, nil) {
 		// The sender Wrap starts sends it: as far as the handler can
 		// tell, it is sent.
 		if isLR {
@@ -216,6 +216,34 @@ func (w *transferWriter) ReadFrom(src io.Reader) (int64, error) {
 		lr.N = remain
 	}
 	return total, err
+}
+
+// ReadFromGated is ReadFrom for a body whose last tail bytes may be sent
+// only once gate has answered nil (a share link's download, counted while
+// its body goes out): src must be a file behind one *io.LimitedReader, as
+// http.ServeContent passes it, holding more than tail bytes. The body is
+// then sent detached (detach.go): all but the tail at once, the tail after
+// gate, which the sender calls exactly once, even when the client goes
+// away first; a gate error closes the connection without the tail. The
+// bytes are then counted as sent: handled true. handled false: nothing
+// was done, gate will not be called, and the caller sends src itself.
+func (w *transferWriter) ReadFromGated(src io.Reader, tail int64, gate func() error) (n int64, handled bool, err error) {
+	lr, ok := src.(*io.LimitedReader)
+	if !ok || tail <= 0 || lr.N <= tail || w.detached != nil {
+		return 0, false, nil
+	}
+	f, ok := lr.R.(*os.File)
+	if !ok {
+		return 0, false, nil
+	}
+	if !w.tryDetach(f, lr.N, tail, gate) {
+		return 0, false, nil
+	}
+	if !w.wroteHeader {
+		w.wroteHeader, w.info.status = true, http.StatusOK
+	}
+	n, lr.N = lr.N, 0
+	return n, true, nil
 }
 
 // Flush sends what is buffered.

@@ -313,8 +313,11 @@ func (w *errorBodyWriter) WriteHeader(code int) {
 		if w.overlap && !w.head && contentLength(w.Header()) >= overlapMin {
 			// The body has started: the count must not depend on whether
 			// the client stays, hence no cancellation.
-			w.pending = make(chan error, 1)
-			go func() { w.pending <- claim(code, true) }()
+			// The goroutine keeps its own reference: the channel may be
+			// handed on (ReadFrom) and w.pending cleared meanwhile.
+			pending := make(chan error, 1)
+			w.pending = pending
+			go func() { pending <- claim(code, true) }()
 			w.ResponseWriter.WriteHeader(code)
 			return
 		}
@@ -377,9 +380,27 @@ func (w *errorBodyWriter) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 
+// gatedReaderFrom is the server's writer when it can send a file's body
+// detached, outside net/http, with its last tail bytes held until gate
+// answers nil (api's transferWriter.ReadFromGated).
+type gatedReaderFrom interface {
+	ReadFromGated(r io.Reader, tail int64, gate func() error) (n int64, handled bool, err error)
+}
+
 func (w *errorBodyWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.pending == nil {
 		return w.readFrom(r)
+	}
+	if g, ok := w.ResponseWriter.(gatedReaderFrom); ok && !w.pooled {
+		// The server sends the body by sendfile outside net/http, as a
+		// content download's, and waits for the claim before the last
+		// holdBack bytes; the claim's answer is then its to await (it
+		// cuts the connection on a refusal), not settle's.
+		pending := w.pending
+		if n, handled, err := g.ReadFromGated(r, holdBack, func() error { return <-pending }); handled {
+			w.pending = nil
+			return n, err
+		}
 	}
 	// An overlapping claim: all but the last holdBack bytes go now (still
 	// one *io.LimitedReader deep, so sendfile still applies), the rest once

@@ -65,3 +65,46 @@ func TestOverlappingClaim(t *testing.T) {
 		}
 	})
 }
+
+// gatedRecorder is a server writer that sends bodies detached, holding
+// their tail for the gate (api's transferWriter.ReadFromGated).
+type gatedRecorder struct {
+	*httptest.ResponseRecorder
+	tail int64
+	gate func() error
+}
+
+func (g *gatedRecorder) ReadFromGated(r io.Reader, tail int64, gate func() error) (int64, bool, error) {
+	lr := r.(*io.LimitedReader)
+	g.tail, g.gate = tail, gate
+	n := lr.N
+	lr.N = 0
+	return n, true, nil
+}
+
+// TestOverlappingClaimGated: where the server can send the body detached,
+// the overlapping claim's answer is handed to it as the gate for the last
+// holdBack bytes; settle then leaves it alone (it does not wait, nor take
+// the answer from the gate), and the gate has the claim's answer.
+func TestOverlappingClaimGated(t *testing.T) {
+	for _, claimErr := range []error{nil, errors.New("revoked")} {
+		const size = 2 << 20
+		rec := &gatedRecorder{ResponseRecorder: httptest.NewRecorder()}
+		rec.Header().Set("Content-Length", strconv.Itoa(size))
+		release := make(chan struct{})
+		ew := &errorBodyWriter{ResponseWriter: rec, overlap: true, claim: func(int, bool) error {
+			<-release
+			return claimErr
+		}}
+		ew.WriteHeader(http.StatusOK)
+		lr := &io.LimitedReader{R: bytes.NewReader(make([]byte, size)), N: size}
+		if n, err := ew.ReadFrom(lr); n != size || err != nil || rec.gate == nil || rec.tail != holdBack {
+			t.Fatalf("ReadFrom: %d, %v; gate set %v, tail %d", n, err, rec.gate != nil, rec.tail)
+		}
+		ew.settle() // the claim is still running: must not wait for it
+		close(release)
+		if err := rec.gate(); err != claimErr {
+			t.Errorf("gate answered %v, want the claim's %v", err, claimErr)
+		}
+	}
+}

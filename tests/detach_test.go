@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +174,135 @@ func contentLogLines(t *testing.T, out string) []contentLogLine {
 		}
 	}
 	return lines
+}
+
+// TestLinkDownloadDetached: a large download through a link without a
+// download limit leaves net/http as a content download does (detach.go),
+// its claim overlapping the body: the handler has returned while the body
+// is still being sent, the connection is kept for the next request, and
+// every download is counted once.
+func TestLinkDownloadDetached(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s := startWith(t, serverOpts{dialect: d})
+			id := s.newShare(s.admin, "big.bin")
+			data := randBytes(8<<20 + 12345)
+			s.upload("POST", id, s.admin, data, 8<<20)
+			token, _ := s.newLink(s.admin, id, nil)
+			path := "/links/" + token + "/content"
+
+			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			br := bufio.NewReader(c)
+			get := func(path, extra string) (*http.Response, []byte) {
+				t.Helper()
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: sachet\r\n%s\r\n", path, extra)
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("GET %s on the kept connection: %v", path, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatalf("GET %s: body: %v", path, err)
+				}
+				return resp, b
+			}
+			for i := range 2 { // twice whole, on one connection
+				resp, b := get(path, "")
+				if resp.StatusCode != 200 || !bytes.Equal(b, data) {
+					t.Fatalf("link download %d: %d, %d bytes", i, resp.StatusCode, len(b))
+				}
+			}
+			const to = 2<<20 + 99
+			resp, b := get(path, fmt.Sprintf("Range: bytes=0-%d\r\n", to))
+			if resp.StatusCode != 206 || !bytes.Equal(b, data[:to+1]) {
+				t.Fatalf("link range from 0: %d, %d bytes", resp.StatusCode, len(b))
+			}
+			if resp, _ := get("/links/"+token, ""); resp.StatusCode != 200 {
+				t.Fatalf("link metadata on the kept connection: %d", resp.StatusCode)
+			}
+
+			// A client that reads slowly: the link's handler has returned
+			// while its body is still sent, by a detached sender.
+			c2, err := net.DialTCP("tcp", nil, c.RemoteAddr().(*net.TCPAddr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c2.Close()
+			c2.SetReadBuffer(64 << 10) // no autotuning: the body cannot fit in flight
+			c2.SetDeadline(time.Now().Add(time.Minute))
+			fmt.Fprintf(c2, "GET %s HTTP/1.1\r\nHost: sachet\r\n\r\n", path)
+			br2 := bufio.NewReader(c2)
+			resp, err = http.ReadResponse(br2, nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("slow link download: %v %v", resp, err)
+			}
+			if !strings.HasPrefix(testStorage(), "s3") { // S3 content is not a local file: never detached
+				buf := make([]byte, 1<<20)
+				obEventually(t, 10*time.Second, "the slow link download is still sent by its handler, not detached", func() bool {
+					st := string(buf[:runtime.Stack(buf, true)])
+					return strings.Contains(st, "api.(*detachedSend).send") && !strings.Contains(st, "impl.(*download).serveLink")
+				})
+			}
+			if b, err := io.ReadAll(resp.Body); err != nil || !bytes.Equal(b, data) {
+				t.Fatalf("slow link download: %d bytes, %v", len(b), err)
+			}
+			if l := s.links(s.admin, id)[0]; l["downloads"] != float64(4) {
+				t.Errorf("link downloads %v, want 4", l["downloads"])
+			}
+		})
+	}
+}
+
+// TestLinkRefusedClaimCutsBody: when the overlapping claim of a large
+// link download is refused after the header went out (here the link was
+// used up by another process, which this server's cache has not seen),
+// the body stops short of its last 64 KiB and the connection closes: no
+// client gets the whole body of a download that was not counted.
+func TestLinkRefusedClaimCutsBody(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			s := startWith(t, serverOpts{dialect: d, mutate: func(c *app.Config) { c.CacheTTL = time.Hour }})
+			id := s.newShare(s.admin, "big.bin")
+			data := randBytes(8<<20 + 12345)
+			s.upload("POST", id, s.admin, data, 8<<20)
+			token, linkID := s.newLink(s.admin, id, nil)
+			expect(t, s.req("GET", "/links/"+token, "", nil), 200) // cached here for the hour
+			if _, err := rawDB(t, s).Exec(`UPDATE share_links SET max_downloads = downloads WHERE link_id = ?`, linkID); err != nil {
+				t.Fatal(err)
+			}
+
+			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Minute))
+			fmt.Fprintf(c, "GET /links/%s/content HTTP/1.1\r\nHost: sachet\r\n\r\n", token)
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 200 || resp.ContentLength != int64(len(data)) {
+				t.Fatalf("%d, length %d", resp.StatusCode, resp.ContentLength)
+			}
+			b, err := io.ReadAll(resp.Body)
+			if err == nil || len(b) > len(data)-64<<10 || !bytes.Equal(b, data[:len(b)]) {
+				t.Fatalf("refused download: %d of %d bytes, %v; want at most all but the last 64 KiB, then an error", len(b), len(data), err)
+			}
+			if n, err := br.Read(make([]byte, 1)); n != 0 || err == nil {
+				t.Fatalf("the connection stayed open after the refused body (%d, %v)", n, err)
+			}
+			if l := s.links(s.admin, id)[0]; l["downloads"] != float64(0) || l["state"] != "exhausted" {
+				t.Errorf("listed %v, want exhausted with 0 downloads", l)
+			}
+		})
+	}
 }
