@@ -33,12 +33,7 @@ func TestDownloadLargeKeepAlive(t *testing.T) {
 			data := randBytes(3<<20 + 12345)
 			s.upload("POST", id, s.admin, data, 8<<20)
 
-			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(time.Minute))
+			c := s.dialRaw(t)
 			br := bufio.NewReader(c)
 			get := func(path, extra string) *http.Response {
 				t.Helper()
@@ -101,10 +96,7 @@ func TestDownloadLargeKeepAlive(t *testing.T) {
 			}
 
 			// A client that hangs up mid-body.
-			c2, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			c2 := s.dialRaw(t)
 			fmt.Fprintf(c2, "GET /files/%s/content HTTP/1.1\r\nHost: sachet\r\nAuthorization: Bearer %s\r\n\r\n", id, s.admin)
 			io.ReadFull(c2, make([]byte, 64<<10))
 			c2.Close()
@@ -192,12 +184,7 @@ func TestLinkDownloadDetached(t *testing.T) {
 			token, _ := s.newLink(s.admin, id, nil)
 			path := "/links/" + token + "/content"
 
-			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(time.Minute))
+			c := s.dialRaw(t)
 			br := bufio.NewReader(c)
 			get := func(path, extra string) (*http.Response, []byte) {
 				t.Helper()
@@ -278,12 +265,7 @@ func TestLinkRefusedClaimCutsBody(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(time.Minute))
+			c := s.dialRaw(t)
 			fmt.Fprintf(c, "GET /links/%s/content HTTP/1.1\r\nHost: sachet\r\n\r\n", token)
 			br := bufio.NewReader(c)
 			resp, err := http.ReadResponse(br, nil)
@@ -305,4 +287,18 @@ func TestLinkRefusedClaimCutsBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dialRaw opens a plain TCP connection to the server for hand-written
+// HTTP/1.1, closed with the test, with a minute's deadline so a hang fails
+// the test instead of stalling it.
+func (s *server) dialRaw(t *testing.T) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(time.Minute))
+	return c
 }
