@@ -31,6 +31,13 @@ const (
 	// The bytes queued are page-cache pages sendfile references, not
 	// copies.
 	sendLowat = 512 << 10
+	// A detached file download whose client took its first fastAfter
+	// bytes at fastRate (bytes/s) or more goes on under the larger mark
+	// sendLowatFast, until a send waits past slowWait (detach.go).
+	sendLowatFast = 4 << 20
+	fastAfter     = 8 << 20
+	fastRate      = 128 << 20
+	slowWait      = 50 * time.Millisecond
 	// A slice is what the socket can take now (sendRoom), at least
 	// minSlice and at most sliceBytes; where the room is unknown it
 	// starts at firstSlice, doubles while the socket takes each slice
