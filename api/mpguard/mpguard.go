@@ -192,7 +192,10 @@ func (g *Reader) scanHeader(b []byte) ([]byte, error) {
 			return nil, &Error{What: "header", Limit: g.lim.MaxHeaderBytes}
 		}
 		if c == '\n' && (g.prev1 == '\n' || (g.prev1 == '\r' && g.prev2 == '\n')) {
-			g.st = inBody
+			// mime/multipart takes "--boundary" right at the start of a
+			// part's content as a delimiter: the blank line's "\n" counts
+			// as the one before it, as the body's start does.
+			g.st, g.matched = inBody, 1
 			return b[i+1:], nil
 		}
 		g.prev2, g.prev1 = g.prev1, c

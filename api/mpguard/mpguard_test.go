@@ -97,6 +97,8 @@ func TestReader(t *testing.T) {
 		// mime/multipart skips a preamble line that is not a delimiter,
 		// "--boundary--X" included, and goes on reading parts (CI's fuzz).
 		{"close-like line in the preamble", []byte("--" + testBoundary + "--X\n" + strings.Repeat("--"+testBoundary+"\r\n\r\nv\r\n", 6) + "--" + testBoundary + "--\r\n"), "parts", 0},
+		// A delimiter right after the blank line ends an empty part (CI's fuzz).
+		{"empty parts", []byte(strings.Repeat("--"+testBoundary+"\r\n\n", 6)), "parts", 0},
 		{"boundary-like content", []byte("--" + testBoundary + "\r\nA: b\r\n\r\n\r\n--" + testBoundary + "X" + strings.Repeat("z", 5000) + "\r\n--" + testBoundary + "--"), "", 1},
 	}
 	for _, c := range cases {
