@@ -137,14 +137,6 @@ func (d *detachedSend) send() error {
 	}
 	probe := d.idle / 4
 	var set time.Time
-	// A client that keeps up takes the body in large sends: once it has
-	// taken fastAfter bytes at fastRate or more, the unsent mark goes up to
-	// sendLowatFast, so a wake-up queues up to 4 MiB (at 512 KiB a
-	// one-stream download on loopback woke several times as often and ran
-	// at 0.8–0.9× nginx, which sends until the buffer is full). A slow
-	// client never gets the larger queue, and a send that waits past
-	// slowWait puts the mark back for the rest.
-	start, sent, fast, raised := time.Now(), int64(0), false, false
 	for d.remain > 0 {
 		if d.gate != nil && d.remain <= d.tail {
 			// The tail goes only once the gate lets it: refused, the
@@ -168,15 +160,7 @@ func (d *detachedSend) send() error {
 		}
 		began := time.Now()
 		n, err := sendfileSock(d.rc, srcfd, &d.off, chunk)
-		sent += n
-		switch now := time.Now(); {
-		case fast && now.Sub(began) > slowWait:
-			setNotsentLowat(d.rc, sendLowat)
-			fast = false
-		case !raised && sent >= fastAfter && float64(sent) >= fastRate*now.Sub(start).Seconds():
-			setNotsentLowat(d.rc, sendLowatFast)
-			fast, raised = true, true
-		}
+		d.watch.paced(n, began)
 		d.remain -= n
 		d.info.bytesOut.Add(n)
 		switch {

@@ -31,9 +31,9 @@ const (
 	// The bytes queued are page-cache pages sendfile references, not
 	// copies.
 	sendLowat = 512 << 10
-	// A detached file download whose client took its first fastAfter
-	// bytes at fastRate (bytes/s) or more goes on under the larger mark
-	// sendLowatFast, until a send waits past slowWait (detach.go).
+	// A download whose client took its first fastAfter bytes at fastRate
+	// (bytes/s) or more goes on under the larger mark sendLowatFast,
+	// until a send waits past slowWait (sockWatch.paced).
 	sendLowatFast = 4 << 20
 	fastAfter     = 8 << 20
 	fastRate      = 128 << 20
@@ -51,6 +51,12 @@ type sockWatch struct {
 	rc    syscall.RawConn
 	acked uint64    // the peer's acknowledged bytes when last looked at
 	moved time.Time // when they were last seen to grow
+	lowat int       // the socket's TCP_NOTSENT_LOWAT now
+	// For paced: when the first send began, the bytes sent since, and
+	// whether the mark was ever raised.
+	start  time.Time
+	sent   int64
+	raised bool
 }
 
 // watchSock returns a watch over c's socket, or nil where the socket
@@ -69,7 +75,35 @@ func watchSock(c net.Conn) *sockWatch {
 		return nil
 	}
 	setNotsentLowat(rc, sendLowat)
-	return &sockWatch{rc: rc, acked: acked, moved: time.Now()}
+	return &sockWatch{rc: rc, acked: acked, moved: time.Now(), lowat: sendLowat}
+}
+
+// paced is told that a send that began at began put n bytes on the socket.
+// A client that keeps up takes the body in large sends: once it has taken
+// fastAfter bytes at fastRate or more, the unsent mark goes up to
+// sendLowatFast, so a wake-up queues up to 4 MiB (at 512 KiB a one-stream
+// download on loopback woke several times as often and ran at 0.8–0.9×
+// nginx, which sends until the buffer is full). A slow client never gets
+// the larger queue, and a send that waits past slowWait puts the mark back
+// for the rest of the response.
+func (s *sockWatch) paced(n int64, began time.Time) {
+	now := time.Now()
+	if s.start.IsZero() {
+		s.start = began
+	}
+	s.sent += n
+	switch {
+	case s.lowat == sendLowatFast && now.Sub(began) > slowWait:
+		s.setLowat(sendLowat)
+	case !s.raised && s.sent >= fastAfter && float64(s.sent) >= fastRate*now.Sub(s.start).Seconds():
+		s.setLowat(sendLowatFast)
+		s.raised = true
+	}
+}
+
+func (s *sockWatch) setLowat(n int) {
+	setNotsentLowat(s.rc, n)
+	s.lowat = n
 }
 
 // alive reports whether the peer acknowledged bytes within the last idle.
@@ -115,13 +149,15 @@ func (w *transferWriter) readFromWatched(rf io.ReaderFrom, s *sockWatch, f *os.F
 		}
 		// As much as the socket takes without waiting: a slice that does
 		// not fit waits inside net/http's ReadFrom, holding its buffer.
-		slice = nextSlice(s.rc, slice, waited)
+		slice = s.nextSlice(slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
 		}
 		var m int64
+		began := time.Now()
 		m, err = rf.ReadFrom(&io.LimitedReader{R: f, N: n})
+		s.paced(m, began)
 		total += m
 		if remain > 0 {
 			remain -= m
@@ -226,7 +262,7 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int
 			w.count(0, err)
 			return total, err
 		}
-		slice = nextSlice(s.rc, slice, waited)
+		slice = s.nextSlice(slice, waited)
 		n := slice
 		if remain > 0 && remain < n {
 			n = remain
@@ -236,6 +272,7 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int
 		w.last = now // extend's next push is due from here
 		var m int64
 		m, err = send(n)
+		s.paced(m, now)
 		total += m
 		if remain > 0 {
 			remain -= m
@@ -251,8 +288,8 @@ func (w *transferWriter) sendWatched(s *sockWatch, remain int64, send func(n int
 // nextSlice sizes the next write slice: what the socket can take now, or,
 // where that is unknown, half the last slice after a wait and twice it
 // when none was needed, within [minSlice, sliceBytes].
-func nextSlice(rc syscall.RawConn, slice int64, waited bool) int64 {
-	if room, ok := sendRoom(rc, sendLowat); ok {
+func (s *sockWatch) nextSlice(slice int64, waited bool) int64 {
+	if room, ok := sendRoom(s.rc, s.lowat); ok {
 		return min(max(room, minSlice), sliceBytes)
 	}
 	if waited {
