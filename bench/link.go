@@ -36,39 +36,12 @@ func (s *session) scenarioLink(ctx context.Context) error {
 		return err
 	}
 	s.startNginx(ctx)
-	var lSingle, lPar, nSingle, nPar []float64
-	memS, memP := noMem(), noMem()
-	for r := range cfg.runs {
-		smp := s.sample()
-		v, err := s.downloadOne(ctx, linkURL, "", bufs[0])
-		memS = memS.max(smp.end())
-		if err != nil {
-			return err
-		}
-		lSingle = append(lSingle, v)
-		smp = s.sample()
-		v, err = s.downloadPar(ctx, linkURL, "", cfg.par, bufs)
-		memP = memP.max(smp.end())
-		if err != nil {
-			return err
-		}
-		lPar = append(lPar, v)
-		if s.ngx != nil {
-			if v, err := s.downloadOne(ctx, s.ngxURL, "", bufs[0]); err == nil {
-				nSingle = append(nSingle, v)
-			} else {
-				s.note("nginx download failed: %v", err)
-			}
-			if v, err := s.downloadPar(ctx, s.ngxURL, "", cfg.par, bufs); err == nil {
-				nPar = append(nPar, v)
-			} else {
-				s.note("nginx download failed: %v", err)
-			}
-		}
-		s.logf("link download run %d/%d: sachet %.0f / %.0f MiB/s, nginx %s / %s MiB/s", r+1, cfg.runs, lSingle[r], lPar[r], last(nSingle), last(nPar))
+	single, par, err := s.downloadPairs(ctx, "link download", linkURL, "", bufs)
+	if err != nil {
+		return err
 	}
-	s.add(throughputRow(fmt.Sprintf("link download %s, 1 stream", fmtSize(cfg.big)), median(lSingle), median(nSingle), "nginx", 0.9, memS))
-	s.add(throughputRow(fmt.Sprintf("link download %s, %d parallel", fmtSize(cfg.big), cfg.par), median(lPar), median(nPar), "nginx", 0.9, memP))
+	s.add(single)
+	s.add(par)
 
 	// Metadata: the link's (anonymous) against the share's (a token).
 	anon := *s.a

@@ -331,39 +331,12 @@ func (s *session) scenarioDownload(ctx context.Context) error {
 		return err
 	}
 	s.startNginx(ctx)
-	var sSingle, sPar, nSingle, nPar []float64
-	memS, memP := noMem(), noMem()
-	for r := range cfg.runs {
-		smp := s.sample()
-		v, err := s.downloadOne(ctx, url, s.a.token, bufs[0])
-		memS = memS.max(smp.end())
-		if err != nil {
-			return err
-		}
-		sSingle = append(sSingle, v)
-		smp = s.sample()
-		v, err = s.downloadPar(ctx, url, s.a.token, cfg.par, bufs)
-		memP = memP.max(smp.end())
-		if err != nil {
-			return err
-		}
-		sPar = append(sPar, v)
-		if s.ngx != nil {
-			if v, err := s.downloadOne(ctx, s.ngxURL, "", bufs[0]); err == nil {
-				nSingle = append(nSingle, v)
-			} else {
-				s.note("nginx download failed: %v", err)
-			}
-			if v, err := s.downloadPar(ctx, s.ngxURL, "", cfg.par, bufs); err == nil {
-				nPar = append(nPar, v)
-			} else {
-				s.note("nginx download failed: %v", err)
-			}
-		}
-		s.logf("download run %d/%d: sachet %.0f / %.0f MiB/s, nginx %s / %s MiB/s", r+1, cfg.runs, sSingle[r], sPar[r], last(nSingle), last(nPar))
+	single, par, err := s.downloadPairs(ctx, "download", url, s.a.token, bufs)
+	if err != nil {
+		return err
 	}
-	s.add(throughputRow(fmt.Sprintf("download %s, 1 stream", fmtSize(cfg.big)), median(sSingle), median(nSingle), "nginx", 0.9, memS))
-	s.add(throughputRow(fmt.Sprintf("download %s, %d parallel", fmtSize(cfg.big), cfg.par), median(sPar), median(nPar), "nginx", 0.9, memP))
+	s.add(single)
+	s.add(par)
 	s.curlRow(ctx)
 	return nil
 }
