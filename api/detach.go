@@ -28,13 +28,13 @@ import (
 // socket's buffer, or nearly, and is sent at once where it is.
 const detachMin = 1 << 20
 
-// detachSlice is the most one sendfile call of the detached sender sends.
-// On loopback one call also runs the receiving side's TCP input; smaller
-// calls, as nginx makes (its default sendfile_max_chunk is 2 MiB), seem to
-// overlap better with a fast client's copying: the gain was measured, the
-// mechanism is a guess. One-stream 1 GiB downloads with the bench's Go
-// client, paired runs against nginx (bench/README.md, session 8): median
-// ratio 0.85-0.92x with 4 MiB calls, 0.98-0.99x with 2 MiB.
+// detachSlice is the most one sendfile call of the detached sender sends:
+// 2 MiB, nginx's default sendfile_max_chunk. On loopback one call also runs
+// the receiving side's TCP input, and smaller calls seem to overlap better
+// with a fast client's copying (a guess; the gain is small against the
+// noise): one-stream 1 GiB downloads, bench's Go client, 28 paired runs
+// each against nginx (bench/README.md, session 8), median ratio
+// content/link 0.94/0.90x with 4 MiB calls, 0.98/1.04x with 2 MiB.
 const detachSlice = 2 << 20
 
 // detachedSend is one body being sent outside net/http.
