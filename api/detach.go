@@ -30,11 +30,10 @@ const detachMin = 1 << 20
 
 // detachSlice is the most one sendfile call of the detached sender sends:
 // 2 MiB, nginx's default sendfile_max_chunk. On loopback one call also runs
-// the receiving side's TCP input, and smaller calls seem to overlap better
-// with a fast client's copying (a guess; the gain is small against the
-// noise): one-stream 1 GiB downloads, bench's Go client, 28 paired runs
-// each against nginx (bench/README.md, session 8), median ratio
-// content/link 0.94/0.90x with 4 MiB calls, 0.98/1.04x with 2 MiB.
+// the receiving side's TCP input; against nginx, one-stream 1 GiB downloads
+// with 2 MiB calls did slightly better than with 4 MiB (35 paired runs
+// each, median ratio content/link 0.96/0.95x against 0.95/0.89x), within
+// the noise of this 2-core machine (bench/README.md, session 8).
 const detachSlice = 2 << 20
 
 // detachedSend is one body being sent outside net/http.
