@@ -167,7 +167,7 @@ func (d *detachedSend) send() error {
 			}
 		}
 		began := time.Now()
-		n, err := sendfileSock(d.rc, srcfd, &d.off, chunk, d.idle > 0)
+		n, err := sendfileSock(d.rc, srcfd, &d.off, chunk)
 		d.watch.paced(n, began)
 		d.remain -= n
 		d.info.bytesOut.Add(n)

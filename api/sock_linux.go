@@ -96,43 +96,24 @@ const canSendfile = true
 // socket, parking in the runtime's poller while the socket cannot take
 // more (below TCP_NOTSENT_LOWAT), until the write deadline. It returns
 // once some bytes went; *off moves past them.
-//
-// With waitShort, a short send (the socket filled up: the kernel then
-// arms its wake-up, as for EAGAIN) parks right away, in the same poller
-// wait, and returns once the socket drained or the deadline passed, with
-// what was sent. The next call then sends at once: without it, every
-// wake-up of a slow download cost a second sendfile that failed with
-// EAGAIN (half of all sendfile calls at 10 000 slow clients). A wake-up
-// that came between the send and the park is not lost: it is the same
-// Write, whose readiness is reset only when it starts. waitShort needs a
-// write deadline: a short send that armed nothing (the file ended early)
-// then waits for it instead of for ever.
-func sendfileSock(rc syscall.RawConn, src int, off *int64, n int64, waitShort bool) (int64, error) {
-	var sent int64
+func sendfileSock(rc syscall.RawConn, src int, off *int64, n int64) (int64, error) {
+	sent := 0
 	var serr error
 	err := rc.Write(func(fd uintptr) bool {
-		if sent > 0 {
-			return true // woken after a short send: the socket has room (or an error the next call sees)
-		}
 		for {
-			m, e := unix.Sendfile(int(fd), src, off, int(n))
-			switch {
-			case e == unix.EINTR:
-				continue
-			case e == unix.EAGAIN:
-				return false
+			sent, serr = unix.Sendfile(int(fd), src, off, int(n))
+			if serr != unix.EINTR {
+				return serr != unix.EAGAIN
 			}
-			serr = e
-			if m > 0 {
-				sent = int64(m)
-			}
-			return e != nil || !waitShort || sent == 0 || sent >= n
 		}
 	})
 	if err == nil {
 		err = serr
 	}
-	return sent, err
+	if sent < 0 {
+		sent = 0
+	}
+	return int64(sent), err
 }
 
 // dupFile is a second descriptor for f's open file, which outlives f's

@@ -21,7 +21,7 @@ func sendRoom(syscall.RawConn, int) (int64, bool) { return 0, false }
 // canSendfile: downloads are not detached here (detach.go).
 const canSendfile = false
 
-func sendfileSock(syscall.RawConn, int, *int64, int64, bool) (int64, error) {
+func sendfileSock(syscall.RawConn, int, *int64, int64) (int64, error) {
 	return 0, errors.ErrUnsupported
 }
 
